@@ -1,0 +1,91 @@
+/* common.h - the conventions every dupgraph module shares.
+ *
+ * Errors: every fallible function returns DG_OK (0) or DG_FAIL (-1) and writes
+ * a one-line reason into a caller-provided dg_err.  Nothing below the job
+ * driver prints an error or exits.  Item statuses are the per-item outcome
+ * recorded in /items/status of the output file.
+ *
+ * Items are numbered 0..N-1 in input order (the global id).  Rank r of P owns
+ * the contiguous range dg_range_lo(N,P,r) .. dg_range_lo(N,P,r+1)-1.
+ */
+#ifndef DUPGRAPH_COMMON_H
+#define DUPGRAPH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DG_OK 0
+#define DG_FAIL (-1)
+
+#define DG_VERSION "0.1.0"
+#define DG_FORMAT_NAME "dupgraph"
+#define DG_FORMAT_VERSION 1
+
+typedef struct dg_err {
+    char msg[512];
+} dg_err;
+
+/* Formats the reason into err and returns DG_FAIL, so a caller can write
+ * `return dg_fail(err, "...", ...);`. */
+int dg_fail(dg_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Per-item outcome, stored as an HDF5 enum of int8 in /items/status. */
+typedef enum dg_status {
+    DG_ST_OK = 0,
+    DG_ST_OK_WITH_WARNING = 1, /* decoded, but libjpeg-turbo recovered from damage */
+    DG_ST_MISSING = 2,         /* file does not exist */
+    DG_ST_UNREADABLE = 3,      /* exists but cannot be read (permissions, I/O error, not a file) */
+    DG_ST_EMPTY = 4,           /* zero bytes */
+    DG_ST_CORRUPT = 5,         /* truncated or corrupt JPEG data */
+    DG_ST_NOT_JPEG = 6,        /* some other format */
+    DG_ST_UNSUPPORTED = 7,     /* a JPEG libjpeg-turbo cannot decode (12-bit, arithmetic...) */
+    DG_ST_TOO_LARGE = 8,       /* more pixels than embed.max_pixels */
+    DG_ST_BAD_VECTOR = 9,      /* embedding row with NaN/Inf or zero norm */
+    DG_ST_COUNT = 10
+} dg_status;
+
+const char *dg_status_name(dg_status st);
+
+/* An item is usable for the duplicate search. */
+static inline int dg_status_usable(int8_t st)
+{
+    return st == DG_ST_OK || st == DG_ST_OK_WITH_WARNING;
+}
+
+/* First global id of rank r's share when n items are split over p ranks. */
+static inline int64_t dg_range_lo(int64_t n, int p, int r)
+{
+    return (int64_t)(((__int128)n * r) / p);
+}
+
+/* Rank owning global id `id` under the same split (inverse of dg_range_lo). */
+int dg_range_owner(int64_t n, int p, int64_t id);
+
+/* Overflow-checked size arithmetic: DG_FAIL (with a reason) if a*b overflows. */
+int dg_mul_size(size_t a, size_t b, size_t *out, dg_err *err);
+
+/* malloc/calloc that return NULL for zero-size requests and record a reason. */
+void *dg_alloc(size_t count, size_t size, dg_err *err);
+void *dg_calloc(size_t count, size_t size, dg_err *err);
+
+/* SplitMix64: the one hash/PRNG step used wherever randomness must be
+ * reproducible from (seed, id) alone, independent of the rank layout. */
+static inline uint64_t dg_mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Uniform double in [0,1) from a 64-bit hash. */
+static inline double dg_unit(uint64_t h)
+{
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Monotonic wall clock in seconds. */
+double dg_now(void);
+
+#endif

@@ -1,0 +1,79 @@
+/* config.h - the job's settings, read from an INI file (libinih) plus
+ * command-line overrides `--set section.key=value`.
+ *
+ * Every key is known: an unknown section or key, a malformed value or a
+ * missing input stops the job before any work with a message naming it.
+ * The effective configuration is kept as canonical INI text for the output
+ * file's `config` attribute and for checkpoint fingerprints.
+ */
+#ifndef DUPGRAPH_CONFIG_H
+#define DUPGRAPH_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dupgraph/common.h"
+
+#define DG_PATH_MAX 4096
+
+typedef enum { DG_INPUT_NONE = 0, DG_INPUT_EMBEDDINGS, DG_INPUT_MANIFEST, DG_INPUT_DIR } dg_input_kind;
+typedef enum { DG_KEEP_FIRST = 0, DG_KEEP_CENTRAL } dg_keep_policy;
+typedef enum { DG_EMB_OUT_NONE = 0, DG_EMB_OUT_FLOAT32 } dg_embeddings_output;
+
+typedef struct dg_config {
+    /* [input] exactly one source */
+    dg_input_kind input_kind;
+    char input_path[DG_PATH_MAX];
+    char input_dataset[256]; /* dataset inside input.embeddings, default "/embeddings" */
+
+    /* [output] */
+    char output_path[DG_PATH_MAX];
+    dg_embeddings_output output_embeddings;
+
+    /* [cluster] */
+    int64_t k;          /* 0 = auto: see dg_config_auto_k */
+    int clusterings;    /* C */
+    int probes;         /* m, own cluster included */
+    int iterations;
+    int64_t sample;     /* 0 = auto: 64 * K */
+    uint64_t seed;
+
+    /* [pairs] */
+    float threshold;
+    int block;          /* rows per similarity block */
+
+    /* [graph] */
+    dg_keep_policy keep;
+
+    /* [embed] (image input) */
+    int embed_dim;
+    int64_t max_pixels;
+    bool flip;
+
+    /* [job] */
+    double progress_seconds;
+    int64_t max_memory; /* bytes per rank, 0 = no limit */
+    bool resume;
+} dg_config;
+
+/* Fills the documented defaults (those of configs/default.ini). */
+void dg_config_defaults(dg_config *cfg);
+
+/* Reads an INI file on top of the defaults, then applies `n_set` overrides
+ * of the form "section.key=value" in order.  An input given by an override
+ * replaces the file's input choice.  Validates the result. */
+int dg_config_load(dg_config *cfg, const char *path, const char *const *sets, int n_set, dg_err *err);
+
+/* Same, from INI text already in memory (tests, fuzzing). */
+int dg_config_load_text(dg_config *cfg, const char *text, const char *const *sets, int n_set,
+                        const char *base_dir, dg_err *err);
+
+/* K for `cluster.k = auto`: the power of two nearest N/256 (clusters of about
+ * 256 items; at least 1).  A configured K above N is reduced to N. */
+int64_t dg_config_effective_k(const dg_config *cfg, int64_t n_items);
+int64_t dg_config_effective_sample(const dg_config *cfg, int64_t k, int64_t n_items);
+
+/* Canonical INI text of the effective settings (malloc'd; caller frees). */
+char *dg_config_to_text(const dg_config *cfg);
+
+#endif

@@ -1,0 +1,51 @@
+/* context.h - what every distributed stage is handed: the communicator, this
+ * rank's place in it, and the logging settings.  This is the only shared
+ * state of a run; there are no globals.
+ *
+ * Logging: rank 0 prints stage lines and progress to stderr, prefixed with
+ * the wall time since the job started.  Any rank may print a per-item
+ * failure line with dg_log_rank (prefixed with its rank).
+ */
+#ifndef DUPGRAPH_CONTEXT_H
+#define DUPGRAPH_CONTEXT_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "dupgraph/common.h"
+
+typedef struct dg_ctx {
+    MPI_Comm comm;
+    int rank;
+    int size;
+    double t0;               /* dg_now() at job start */
+    double progress_seconds; /* interval between progress lines */
+    int quiet;               /* suppress rank-0 log lines (unit tests) */
+} dg_ctx;
+
+void dg_ctx_init(dg_ctx *ctx, MPI_Comm comm, double progress_seconds);
+
+void dg_log(const dg_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dg_log_rank(const dg_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Progress of a long stage on rank 0: items done, rate and ETA, printed at
+ * most every ctx->progress_seconds, never per item.  `done` and `total` are
+ * this rank's counts; ranks hold equal shares, so they stand for the whole. */
+typedef struct dg_progress {
+    const dg_ctx *ctx;
+    const char *what;
+    int64_t total;
+    double t_start;
+    double t_last;
+} dg_progress;
+
+void dg_progress_begin(dg_progress *p, const dg_ctx *ctx, const char *what, int64_t total);
+void dg_progress_update(dg_progress *p, int64_t done);
+
+/* Collective error agreement: every rank passes its own rc; if any rank
+ * failed, every rank returns DG_FAIL and err holds the reason of the lowest
+ * failing rank, prefixed with "rank R: ".  Call it at the end of each stage
+ * so one rank's failure ends the whole job instead of hanging it. */
+int dg_agree(const dg_ctx *ctx, int rc, dg_err *err);
+
+#endif

@@ -1,0 +1,79 @@
+/* h5io.h - every HDF5 file dupgraph reads or writes.  This module alone calls
+ * H5D/H5F/H5S; the layout of the output file (format version
+ * DG_FORMAT_VERSION) is defined here and in README.md:
+ *
+ *   /items/{id, path, status, width, height, component, keep}  N rows
+ *   /items/cluster        N x C int32 (home cluster per clustering, -1 unusable)
+ *   /edges/{src, dst, sim} each duplicate pair once, src < dst, sorted
+ *   /centroids            C x K x D float32
+ *   /embeddings           N x D float32 (optional)
+ *   /projection           optional datasets of the image embedder (see embed.h)
+ *   root attributes: format, format_version, program_version, config, seed,
+ *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed
+ *
+ * The output is written collectively (MPI-IO) to "<path>.tmp" and renamed by
+ * rank 0 once closed, so a reader never sees a half-written file.
+ */
+#ifndef DUPGRAPH_H5IO_H
+#define DUPGRAPH_H5IO_H
+
+#include <stdint.h>
+
+#include "dupgraph/config.h"
+#include "dupgraph/context.h"
+#include "dupgraph/items.h"
+#include "dupgraph/pairs.h"
+
+/* Checks that path holds `dataset` as a 2-D float32/float16 dataset and
+ * returns its shape; any rank may call it (no MPI-IO).  The reason names the
+ * file and dataset when it fails. */
+int dg_h5_probe_embeddings(const char *path, const char *dataset, int64_t *n, int *d, dg_err *err);
+
+/* Collective: each rank reads its own row range as a hyperslab and
+ * normalises it (dg_items_normalize). */
+int dg_h5_read_embeddings(const dg_ctx *ctx, const char *path, const char *dataset, dg_items *items,
+                          dg_err *err);
+
+typedef struct dg_stage_time {
+    const char *name; /* e.g. "read", "cluster", "pairs" */
+    double seconds;
+} dg_stage_time;
+
+/* Extra float32 datasets stored as-is (e.g. the embedder's projection). */
+typedef struct dg_extra_dataset {
+    const char *name; /* absolute path, e.g. "/projection/matrix" */
+    int rank;         /* 1 or 2 */
+    int64_t dims[2];
+    const float *data; /* identical on all ranks; rank 0's copy is written */
+} dg_extra_dataset;
+
+/* What a finished run writes.  Arrays marked "local" hold this rank's n
+ * items; the rest are identical on every rank. */
+typedef struct dg_output {
+    const char *config_text;
+    uint64_t seed;
+    const dg_items *items;      /* local: status, width/height, path, vec */
+    const int64_t *component;   /* local */
+    const int8_t *keep;         /* local */
+    const int32_t *cluster;     /* local, n x clusterings */
+    int clusterings;
+    int64_t k;
+    const float *centroids;     /* clusterings x k x d, may be NULL when clusterings = 0 (exact) */
+    const dg_edges *edges;      /* local share, sorted, src in own range */
+    int write_embeddings;
+    const dg_stage_time *times;
+    int n_times;
+    const dg_extra_dataset *extra;
+    int n_extra;
+    /* global counts */
+    int64_t n_failed, n_edges, n_components, n_removed;
+} dg_output;
+
+int dg_h5_write_output(const dg_ctx *ctx, const char *path, const dg_output *out, dg_err *err);
+
+/* Serial readers for `compare`, `info` and tests. */
+int dg_h5_read_edges(const char *path, dg_edges *edges, dg_err *err);
+/* Prints a human summary of an output file to stdout. */
+int dg_h5_print_info(const char *path, dg_err *err);
+
+#endif

@@ -1,0 +1,49 @@
+/* kmeans.h - distributed spherical k-means and nearest-centroid search.
+ *
+ * Training runs on a sample chosen by hashing (seed, global id), so the
+ * sample does not depend on how items are split over ranks.  Seeding is
+ * k-means++ on rank 0 over the gathered sample (broadcast); Lloyd iterations
+ * assign each rank's sample points with cblas_sgemm and sum them into int64
+ * fixed point before MPI_Allreduce, so the centroids are bit-identical for
+ * any number of ranks.  Empty clusters are re-seeded with the sample points
+ * worst served by their centroid.
+ */
+#ifndef DUPGRAPH_KMEANS_H
+#define DUPGRAPH_KMEANS_H
+
+#include <stdint.h>
+
+#include "dupgraph/context.h"
+#include "dupgraph/items.h"
+
+typedef struct dg_kmeans_params {
+    int64_t k;
+    int iterations;
+    int64_t sample; /* points used for training (all usable items if >= N) */
+    uint64_t seed;
+} dg_kmeans_params;
+
+void dg_kmeans_params_default(dg_kmeans_params *p);
+
+/* One entry per Lloyd iteration. */
+typedef struct dg_kmeans_stats {
+    double objective; /* mean cosine similarity of sample points to their centroid */
+    double imbalance; /* K * sum(n_k^2) / (sum n_k)^2: 1 = perfectly even */
+    int64_t reseeded; /* empty clusters re-seeded in this iteration */
+    double seconds;
+} dg_kmeans_stats;
+
+/* Trains K unit-norm centroids (k x d, row-major) from the usable items of
+ * all ranks.  Collective.  stats may be NULL, else holds p->iterations entries. */
+int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_params *p,
+                    float *centroids, dg_kmeans_stats *stats, dg_err *err);
+
+/* For each of n unit vectors: the m most similar centroids, most similar
+ * first (idx n x m, sim n x m; sim may be NULL).  Similarities come from
+ * cblas_sgemm, then the leading candidates are re-scored in double precision
+ * and ordered by (similarity desc, index asc), so the result does not depend
+ * on how the rows were blocked.  Pure compute, no MPI. */
+int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m,
+                         int32_t *idx, float *sim, dg_err *err);
+
+#endif
