@@ -29,8 +29,10 @@ typedef struct dg_edges {
 
 int dg_edges_push(dg_edges *e, int64_t a, int64_t b, float sim, dg_err *err); /* orders a, b */
 void dg_edges_free(dg_edges *e);
-/* Sorts by (src, dst) and drops repeated pairs (keeping the first sim). */
-void dg_edges_sort_unique(dg_edges *e);
+/* Sorts by (src, dst) and drops repeated pairs.  Similarities of a pair
+ * found twice are equal (they are re-scored exactly), so which copy stays
+ * does not matter. */
+int dg_edges_sort_unique(dg_edges *e, dg_err *err);
 
 typedef struct dg_pair_stats {
     int64_t compared; /* similarities computed */
