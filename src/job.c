@@ -1,1 +1,437 @@
-/* placeholder: being written */
+/* job.c - the job driver: runs the stages of DESIGN.md in order on every
+ * rank, checks agreement after each, logs stage times on rank 0 and hands
+ * the results to the output writer.  It owns no algorithm of its own; each
+ * stage lives in its module (h5io, embed, kmeans, exchange, pairs, graph).
+ *
+ * Clusterings are processed one after another and the edges are
+ * de-duplicated after each, so memory does not grow with C.
+ */
+#include "dupgraph/job.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dupgraph/embed.h"
+#include "dupgraph/exchange.h"
+#include "dupgraph/graph.h"
+#include "dupgraph/h5io.h"
+#include "dupgraph/kmeans.h"
+#include "dupgraph/pairs.h"
+
+#define MAX_STAGES 8
+#define MAX_EXTRA 8
+
+typedef struct job_state {
+    const dg_ctx *ctx;
+    const dg_config *cfg;
+    dg_mode mode;
+    dg_items items;
+    dg_embed_model model;
+    int64_t k;
+    int clusterings;  /* clusterings computed (1 in exact mode: for /items/cluster and centrality) */
+    float *centroids; /* clusterings x k x d */
+    int32_t *cluster; /* n x clusterings */
+    float *centrality;/* n: similarity to the home centroid of clustering 0 */
+    dg_edges edges;
+    int64_t *label;
+    int8_t *keep;
+    dg_stage_time times[MAX_STAGES];
+    int n_times;
+    double stage_t0;
+    int64_t exchanged_bytes;
+    dg_pair_stats pair_stats;
+} job_state;
+
+static void stage_begin(job_state *js, const char *what)
+{
+    dg_log(js->ctx, "stage %s ...", what);
+    js->stage_t0 = dg_now();
+}
+
+static void stage_end(job_state *js, const char *name)
+{
+    double s = dg_now() - js->stage_t0;
+    for (int i = 0; i < js->n_times; i++)
+        if (strcmp(js->times[i].name, name) == 0) {
+            js->times[i].seconds += s;
+            return;
+        }
+    if (js->n_times < MAX_STAGES)
+        js->times[js->n_times++] = (dg_stage_time){name, s};
+}
+
+/* Everything that can be checked without touching the corpus: input exists
+ * and has the right shape, the output folder exists and is writable. */
+static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *err)
+{
+    const dg_config *cfg = js->cfg;
+    int rc = DG_OK;
+    *n_items = 0;
+    *d = 0;
+    if (js->ctx->rank == 0) {
+        char out_dir[DG_PATH_MAX];
+        snprintf(out_dir, sizeof out_dir, "%s", cfg->output_path);
+        const char *dir = dirname(out_dir);
+        struct stat st;
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = dg_fail(err, "output.path %s: folder %s does not exist", cfg->output_path, dir);
+        else if (access(dir, W_OK) != 0)
+            rc = dg_fail(err, "output.path %s: folder %s is not writable", cfg->output_path, dir);
+        else if (cfg->input_kind == DG_INPUT_EMBEDDINGS)
+            rc = dg_h5_probe_embeddings(cfg->input_path, cfg->input_dataset, n_items, d, err);
+        else if (stat(cfg->input_path, &st) != 0)
+            rc = dg_fail(err, "input.%s %s: %s", cfg->input_kind == DG_INPUT_MANIFEST ? "manifest" : "dir",
+                         cfg->input_path, strerror(errno));
+    }
+    if (dg_agree(js->ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    MPI_Bcast(n_items, 1, MPI_INT64_T, 0, js->ctx->comm);
+    MPI_Bcast(d, 1, MPI_INT, 0, js->ctx->comm);
+    return DG_OK;
+}
+
+static int load_items(job_state *js, dg_err *err)
+{
+    const dg_config *cfg = js->cfg;
+    int rc;
+    if (cfg->input_kind == DG_INPUT_EMBEDDINGS) {
+        stage_begin(js, "read (embeddings, collective HDF5)");
+        rc = dg_h5_read_embeddings(js->ctx, cfg->input_path, cfg->input_dataset, &js->items, err);
+        stage_end(js, "read");
+    } else {
+        stage_begin(js, "embed (decode + descriptor + PCA)");
+        rc = dg_embed_images(js->ctx, cfg, &js->items, &js->model, err);
+        stage_end(js, "embed");
+    }
+    return dg_agree(js->ctx, rc, err);
+}
+
+/* Per-rank memory model, printed before work starts (see README). */
+static double memory_estimate(const job_state *js, int64_t n_total, int d)
+{
+    const dg_config *cfg = js->cfg;
+    double n = (double)n_total / js->ctx->size + 1.0;
+    double m = js->mode == DG_MODE_RUN ? cfg->probes : 1;
+    double row = 4.0 * d;
+    double items = n * (row + 16.0);                  /* vectors, status, sizes, cluster ids */
+    double near = n * m * 8.0;                         /* probe list with similarities */
+    double moved = 2.0 * n * m * (row + 16.0);         /* send buffer + received bucket */
+    double cents = (double)(js->mode == DG_MODE_RUN ? cfg->clusterings : 1) * js->k * row;
+    double blocks = 4.0 * cfg->block * ((double)cfg->block + (double)js->k); /* sim blocks */
+    if (js->mode == DG_MODE_EXACT)
+        moved = 2.0 * n * (row + 8.0); /* own block + the block visiting in the ring */
+    return items + near + moved + cents + blocks;
+}
+
+static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
+{
+    double est = memory_estimate(js, n_total, d);
+    dg_log(js->ctx,
+           "memory estimate per rank: %.1f MiB (N/P x (4D+16) items + N/P x m x 8 probes + 2 x N/P x m x (4D+16) "
+           "exchange + C x K x 4D centroids + 4 x block x (block+K) similarity blocks; edges extra)",
+           est / 1048576.0);
+    if (js->cfg->max_memory > 0 && est > (double)js->cfg->max_memory)
+        return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: use more ranks",
+                       est / 1048576.0, (double)js->cfg->max_memory / 1048576.0);
+    return DG_OK;
+}
+
+static int alloc_results(job_state *js, dg_err *err)
+{
+    size_t n = (size_t)js->items.n, cells, cent;
+    if (dg_mul_size(n, (size_t)js->clusterings, &cells, err) != DG_OK ||
+        dg_mul_size((size_t)js->clusterings * (size_t)js->k, (size_t)js->items.d, &cent, err) != DG_OK)
+        return DG_FAIL;
+    js->centroids = dg_alloc(cent, sizeof(float), err);
+    js->cluster = dg_alloc(cells, sizeof(int32_t), err);
+    js->centrality = dg_calloc(n, sizeof(float), err);
+    js->label = dg_alloc(n, sizeof(int64_t), err);
+    js->keep = dg_calloc(n, sizeof(int8_t), err);
+    if (!js->centroids || !js->cluster || !js->centrality || !js->label || !js->keep)
+        return DG_FAIL;
+    for (size_t i = 0; i < cells; i++)
+        js->cluster[i] = -1;
+    return DG_OK;
+}
+
+/* Trains clustering c and finds every item's m nearest clusters (near is
+ * n x m, -1 rows for unusable items). */
+static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *near_sim, dg_err *err)
+{
+    const dg_config *cfg = js->cfg;
+    dg_kmeans_params kp;
+    dg_kmeans_params_default(&kp);
+    kp.k = js->k;
+    kp.iterations = cfg->iterations;
+    kp.sample = dg_config_effective_sample(cfg, js->k, js->items.n_total);
+    kp.seed = dg_mix64(cfg->seed + (uint64_t)c);
+    float *cent = js->centroids + (size_t)c * (size_t)js->k * (size_t)js->items.d;
+    dg_kmeans_stats *stats = dg_calloc((size_t)kp.iterations, sizeof *stats, err);
+    if (!stats)
+        return DG_FAIL;
+
+    stage_begin(js, "k-means");
+    int rc = dg_kmeans_train(js->ctx, &js->items, &kp, cent, stats, err);
+    stage_end(js, "kmeans");
+    if (rc == DG_OK) {
+        const dg_kmeans_stats *last = &stats[kp.iterations - 1];
+        dg_log(js->ctx, "clustering %d: K=%lld, sample %lld, objective %.4f, imbalance %.2f", c, (long long)js->k,
+               (long long)kp.sample, last->objective, last->imbalance);
+    }
+    free(stats);
+    if (dg_agree(js->ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+
+    stage_begin(js, "assign (nearest centroids)");
+    rc = dg_nearest_centroids(js->items.vec, js->items.n, js->items.d, cent, js->k, m, near, near_sim, err);
+    if (rc == DG_OK)
+        for (int64_t i = 0; i < js->items.n; i++) {
+            if (!dg_status_usable(js->items.status[i])) {
+                for (int j = 0; j < m; j++)
+                    near[i * m + j] = -1;
+                continue;
+            }
+            js->cluster[i * js->clusterings + c] = near[i * m];
+            if (c == 0)
+                js->centrality[i] = near_sim[i * m];
+        }
+    stage_end(js, "assign");
+    return dg_agree(js->ctx, rc, err);
+}
+
+static int search_clustering(job_state *js, const int32_t *near, int m, dg_err *err)
+{
+    dg_cluster_plan plan = {0};
+    dg_bucket bucket = {0};
+    int64_t bytes = 0;
+    stage_begin(js, "exchange (MPI_Alltoallv)");
+    int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, &plan, err);
+    if (rc == DG_OK)
+        rc = dg_exchange(js->ctx, &js->items, near, m, &plan, &bucket, &bytes, err);
+    stage_end(js, "exchange");
+    js->exchanged_bytes += bytes;
+    if (dg_agree(js->ctx, rc, err) == DG_OK) {
+        dg_log(js->ctx, "plan: max rank load %.3g pairs, mean %.3g (imbalance %.2f)", plan.max_load,
+               plan.mean_load, plan.mean_load > 0 ? plan.max_load / plan.mean_load : 1.0);
+        stage_begin(js, "pairs (blocked sgemm)");
+        dg_pair_stats st = {0};
+        rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, &js->edges, &st, err);
+        js->pair_stats.compared += st.compared;
+        js->pair_stats.flops += st.flops;
+        js->pair_stats.seconds += st.seconds;
+        stage_end(js, "pairs");
+        rc = dg_agree(js->ctx, rc, err);
+    } else {
+        rc = DG_FAIL;
+    }
+    dg_bucket_free(&bucket);
+    dg_cluster_plan_free(&plan);
+    if (rc != DG_OK)
+        return DG_FAIL;
+    stage_begin(js, "dedup edges");
+    rc = dg_graph_dedup(js->ctx, js->items.n_total, &js->edges, err);
+    stage_end(js, "graph");
+    return dg_agree(js->ctx, rc, err);
+}
+
+static int find_edges(job_state *js, dg_err *err)
+{
+    int m = js->mode == DG_MODE_RUN ? js->cfg->probes : 1;
+    size_t cells = (size_t)js->items.n * (size_t)m;
+    int32_t *near = dg_alloc(cells, sizeof(int32_t), err);
+    float *near_sim = dg_alloc(cells, sizeof(float), err);
+    int rc = near && near_sim ? DG_OK : DG_FAIL;
+    rc = dg_agree(js->ctx, rc, err);
+    for (int c = 0; rc == DG_OK && c < js->clusterings; c++) {
+        rc = cluster_and_probe(js, c, m, near, near_sim, err);
+        if (rc == DG_OK && js->mode == DG_MODE_RUN)
+            rc = search_clustering(js, near, m, err);
+    }
+    free(near);
+    free(near_sim);
+    if (rc != DG_OK || js->mode == DG_MODE_RUN)
+        return rc;
+
+    stage_begin(js, "pairs (exact: every pair, ring of rank blocks)");
+    rc = dg_pairs_exact(js->ctx, &js->items, js->cfg->threshold, js->cfg->block, &js->edges, &js->pair_stats, err);
+    stage_end(js, "pairs");
+    if (dg_agree(js->ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    stage_begin(js, "dedup edges");
+    rc = dg_graph_dedup(js->ctx, js->items.n_total, &js->edges, err);
+    stage_end(js, "graph");
+    return dg_agree(js->ctx, rc, err);
+}
+
+static int build_graph(job_state *js, dg_err *err)
+{
+    stage_begin(js, "components + keep");
+    int rounds = 0;
+    int rc = dg_graph_components(js->ctx, js->items.n_total, js->items.lo, js->items.n, &js->edges, js->label,
+                                 &rounds, err);
+    if (rc == DG_OK)
+        rc = dg_graph_keep(js->ctx, js->items.n_total, js->items.lo, js->items.n, js->label, js->items.status,
+                           js->centrality, js->cfg->keep, js->keep, err);
+    stage_end(js, "graph");
+    if (rc == DG_OK)
+        dg_log(js->ctx, "components found in %d rounds", rounds);
+    return dg_agree(js->ctx, rc, err);
+}
+
+typedef struct job_counts {
+    int64_t failed, edges, components, removed;
+    int64_t by_status[DG_ST_COUNT];
+} job_counts;
+
+static void count_results(const job_state *js, job_counts *out)
+{
+    int64_t local[4 + DG_ST_COUNT] = {0};
+    local[1] = js->edges.n;
+    for (int64_t i = 0; i < js->items.n; i++) {
+        int8_t st = js->items.status[i];
+        local[4 + st]++;
+        if (!dg_status_usable(st)) {
+            local[0]++;
+            continue;
+        }
+        if (js->label[i] == js->items.lo + i)
+            local[2]++;
+        if (!js->keep[i])
+            local[3]++;
+    }
+    int64_t global[4 + DG_ST_COUNT];
+    MPI_Allreduce(local, global, 4 + DG_ST_COUNT, MPI_INT64_T, MPI_SUM, js->ctx->comm);
+    out->failed = global[0];
+    out->edges = global[1];
+    out->components = global[2];
+    out->removed = global[3];
+    memcpy(out->by_status, global + 4, sizeof out->by_status);
+}
+
+static int write_output(job_state *js, const job_counts *counts, dg_err *err)
+{
+    char *config_text = dg_config_to_text(js->cfg);
+    if (!config_text)
+        return dg_agree(js->ctx, dg_fail(err, "out of memory formatting the config"), err);
+    dg_extra_dataset extra[MAX_EXTRA];
+    int n_extra = 0;
+    int rc = DG_OK;
+    if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS)
+        rc = dg_embed_model_datasets(&js->model, extra, MAX_EXTRA, &n_extra, err);
+    dg_output out = {
+        .config_text = config_text,
+        .seed = js->cfg->seed,
+        .items = &js->items,
+        .component = js->label,
+        .keep = js->keep,
+        .cluster = js->cluster,
+        .clusterings = js->clusterings,
+        .k = js->k,
+        .centroids = js->centroids,
+        .edges = &js->edges,
+        .write_embeddings = js->cfg->output_embeddings == DG_EMB_OUT_FLOAT32,
+        .times = js->times,
+        .n_times = js->n_times,
+        .extra = extra,
+        .n_extra = n_extra,
+        .n_failed = counts->failed,
+        .n_edges = counts->edges,
+        .n_components = counts->components,
+        .n_removed = counts->removed,
+    };
+    stage_begin(js, "write (collective parallel HDF5)");
+    if (dg_agree(js->ctx, rc, err) == DG_OK)
+        rc = dg_h5_write_output(js->ctx, js->cfg->output_path, &out, err);
+    else
+        rc = DG_FAIL;
+    stage_end(js, "write");
+    free(config_text);
+    return rc;
+}
+
+static void log_summary(const job_state *js, const job_counts *c, double seconds)
+{
+    const dg_ctx *ctx = js->ctx;
+    int64_t n = js->items.n_total, ok = n - c->failed;
+    dg_log(ctx, "summary: %lld items, %lld ok, %lld failed", (long long)n, (long long)ok, (long long)c->failed);
+    for (int s = 0; s < DG_ST_COUNT; s++)
+        if (c->by_status[s] && !dg_status_usable((int8_t)s))
+            dg_log(ctx, "summary:   %s: %lld", dg_status_name((dg_status)s), (long long)c->by_status[s]);
+    dg_log(ctx, "summary: %lld duplicate edges, %lld components, %lld items removed (%.2f%% of ok items)",
+           (long long)c->edges, (long long)c->components, (long long)c->removed,
+           ok ? 100.0 * (double)c->removed / (double)ok : 0.0);
+    if (js->pair_stats.seconds > 0)
+        dg_log(ctx, "summary: rank 0 compared %.3g pairs at %.3g pairs/s (%.1f GFLOP/s in the pair stage)",
+               (double)js->pair_stats.compared, (double)js->pair_stats.compared / js->pair_stats.seconds,
+               js->pair_stats.flops / js->pair_stats.seconds * 1e-9);
+    dg_log(ctx, "summary: rank 0 sent %.1f bytes per local item in the exchange",
+           js->items.n ? (double)js->exchanged_bytes / (double)js->items.n : 0.0);
+    for (int i = 0; i < js->n_times; i++)
+        dg_log(ctx, "summary:   %-9s %9.3f s", js->times[i].name, js->times[i].seconds);
+    dg_log(ctx, "summary: total %.3f s, output %s", seconds, js->cfg->output_path);
+}
+
+static void free_state(job_state *js)
+{
+    dg_items_free(&js->items);
+    if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS)
+        dg_embed_model_free(&js->model);
+    dg_edges_free(&js->edges);
+    free(js->centroids);
+    free(js->cluster);
+    free(js->centrality);
+    free(js->label);
+    free(js->keep);
+}
+
+int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
+{
+    double t0 = dg_now();
+    job_state js = {.ctx = ctx, .cfg = cfg, .mode = mode};
+    int64_t n_probe = 0;
+    int d_probe = 0;
+    dg_log(ctx, "dupgraph %s: %s on %d ranks, input %s", DG_VERSION, mode == DG_MODE_RUN ? "run" : "exact",
+           ctx->size, cfg->input_path);
+    int rc = check_inputs(&js, &n_probe, &d_probe, err);
+    if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS) {
+        js.k = dg_config_effective_k(cfg, n_probe);
+        rc = dg_agree(ctx, check_memory(&js, n_probe, d_probe, err), err);
+    }
+    if (rc == DG_OK)
+        rc = load_items(&js, err);
+    if (rc == DG_OK) {
+        int64_t n = js.items.n_total;
+        js.k = dg_config_effective_k(cfg, n);
+        if (cfg->k > js.k)
+            dg_log(ctx, "warning: cluster.k = %lld is above the number of items; using K = %lld",
+                   (long long)cfg->k, (long long)js.k);
+        int m = mode == DG_MODE_RUN ? cfg->probes : 1;
+        if (m > js.k)
+            rc = dg_fail(err, "cluster.probes = %d exceeds K = %lld (N = %lld items)", m, (long long)js.k,
+                         (long long)n);
+        if (rc == DG_OK && cfg->input_kind != DG_INPUT_EMBEDDINGS)
+            rc = check_memory(&js, n, js.items.d, err);
+        rc = dg_agree(ctx, rc, err);
+        js.clusterings = mode == DG_MODE_RUN ? cfg->clusterings : 1;
+    }
+    if (rc == DG_OK)
+        rc = dg_agree(ctx, alloc_results(&js, err), err);
+    if (rc == DG_OK)
+        rc = find_edges(&js, err);
+    if (rc == DG_OK)
+        rc = build_graph(&js, err);
+    job_counts counts = {0};
+    if (rc == DG_OK) {
+        count_results(&js, &counts);
+        rc = write_output(&js, &counts, err);
+    }
+    if (rc == DG_OK)
+        log_summary(&js, &counts, dg_now() - t0);
+    free_state(&js);
+    return rc;
+}

@@ -61,12 +61,13 @@ void dg_config_defaults(dg_config *cfg);
 
 /* Reads an INI file on top of the defaults, then applies `n_set` overrides
  * of the form "section.key=value" in order.  An input given by an override
- * replaces the file's input choice.  Validates the result. */
+ * replaces the file's input choice.  Validates the result.  Relative paths
+ * are taken as given (relative to the working directory of the job). */
 int dg_config_load(dg_config *cfg, const char *path, const char *const *sets, int n_set, dg_err *err);
 
 /* Same, from INI text already in memory (tests, fuzzing). */
 int dg_config_load_text(dg_config *cfg, const char *text, const char *const *sets, int n_set,
-                        const char *base_dir, dg_err *err);
+                        dg_err *err);
 
 /* K for `cluster.k = auto`: the power of two nearest N/256 (clusters of about
  * 256 items; at least 1).  A configured K above N is reduced to N. */

@@ -1,0 +1,84 @@
+"""Helpers shared by the end-to-end tests: running dupgraph under mpirun,
+writing configs and reading output files with h5py."""
+import os
+import subprocess
+import tempfile
+
+import h5py
+import numpy as np
+
+DUPGRAPH = os.environ.get("DUPGRAPH", "build/dupgraph")
+SOURCE_ROOT = os.environ.get("DG_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SYNTH = os.path.join(SOURCE_ROOT, "jobs", "synth_embeddings.py")
+PYTHON = "/usr/bin/python3"
+
+MPI_ENV = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+
+def workdir(name):
+    return tempfile.mkdtemp(prefix=f"dg-{name}-")
+
+
+def synth(path, n, d, seed=1, extra=()):
+    subprocess.run([PYTHON, SYNTH, path, "--n", str(n), "--d", str(d), "--seed", str(seed), *extra], check=True)
+
+
+def write_config(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def dupgraph(args, ranks=None, check=True, timeout=900):
+    """Runs dupgraph (under mpirun when ranks is given); returns CompletedProcess."""
+    cmd = [DUPGRAPH, *args]
+    if ranks is not None:
+        cmd = ["mpirun", "--oversubscribe", "-np", str(ranks), *cmd]
+    env = dict(os.environ, **MPI_ENV)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def read_edges(path):
+    with h5py.File(path, "r") as f:
+        return f["edges/src"][:], f["edges/dst"][:], f["edges/sim"][:]
+
+
+def edge_dict(path):
+    src, dst, sim = read_edges(path)
+    return {(int(a), int(b)): float(s) for a, b, s in zip(src, dst, sim)}
+
+
+def read_items(path):
+    with h5py.File(path, "r") as f:
+        return {k: f["items"][k][:] for k in f["items"]}
+
+
+def usable(status):
+    return (status == 0) | (status == 1)
+
+
+def components_from_edges(n, src, dst):
+    """Reference connected components (label = lowest id) by union-find."""
+    parent = np.arange(n)
+
+    def find(a):
+        root = a
+        while parent[root] != root:
+            root = parent[root]
+        while parent[a] != root:
+            parent[a], a = root, parent[a]
+        return root
+
+    for a, b in zip(src, dst):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([find(i) for i in range(n)])
