@@ -1,1 +1,530 @@
-int main(void) { return 0; }
+/* test_pairs.c - the blocked pair search equals a naive double loop.
+ *
+ * Random unit vectors with planted near-duplicates (noise levels spread so
+ * that similarities fall on both sides of the thresholds).  Within, between,
+ * bucket and the exact ring over MPI_COMM_WORLD must give the same edge set
+ * with the same similarities as a naive loop over dg_sim_exact, for block
+ * sizes that do and do not divide the set sizes.  Run under mpirun with 1, 2
+ * and 4 ranks; every rank runs every test so the collectives match.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include "dupgraph/pairs.h"
+
+/* Failure details: stderr on rank 0, a saved copy of it on other ranks,
+ * whose cmocka report (stdout and stderr) is silenced. */
+static FILE *diag;
+
+static int silence_other_ranks(int rank)
+{
+    diag = stderr;
+    if (rank == 0)
+        return 0;
+    FILE *copy = fdopen(dup(fileno(stderr)), "w");
+    if (!copy || !freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+        return -1;
+    setvbuf(copy, NULL, _IOLBF, 0);
+    diag = copy;
+    return 0;
+}
+
+enum { SEED = 20240611 };
+
+/* ---- data ---------------------------------------------------------------- */
+
+static double gauss(uint64_t seed, uint64_t i)
+{
+    double u1 = dg_unit(dg_mix64(seed ^ (2 * i))) + 1e-12;
+    double u2 = dg_unit(dg_mix64(seed ^ (2 * i + 1)));
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static void normalize(float *v, int d)
+{
+    double ss = 0.0;
+    for (int k = 0; k < d; k++)
+        ss += (double)v[k] * v[k];
+    for (int k = 0; k < d; k++)
+        v[k] = (float)(v[k] / sqrt(ss));
+}
+
+/* n unit vectors; about half are noisy copies of an earlier vector, with
+ * noise from none (exact copy) to enough to fall below 0.9. */
+static float *make_data(uint64_t seed, int64_t n, int d)
+{
+    float *x = malloc(sizeof(float) * (size_t)n * (size_t)d);
+    assert_non_null(x);
+    for (int64_t i = 0; i < n; i++) {
+        float *v = x + i * d;
+        uint64_t h = dg_mix64(seed * 7919 + (uint64_t)i);
+        uint64_t base = (uint64_t)(i * d) * 4 + seed;
+        if (i > 0 && (h & 1)) {
+            const float *src = x + (int64_t)((h >> 8) % (uint64_t)i) * d;
+            double noise = 0.3 * dg_unit(dg_mix64(h));
+            for (int k = 0; k < d; k++)
+                v[k] = (float)(src[k] + noise * gauss(base, (uint64_t)k) / sqrt((double)d));
+        } else {
+            for (int k = 0; k < d; k++)
+                v[k] = (float)gauss(base, (uint64_t)k);
+        }
+        normalize(v, d);
+    }
+    return x;
+}
+
+static int64_t *make_ids(int64_t n, int64_t first)
+{
+    int64_t *id = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    assert_non_null(id);
+    for (int64_t i = 0; i < n; i++)
+        id[i] = first + i;
+    return id;
+}
+
+/* ---- reference and comparison ------------------------------------------- */
+
+static void push_or_fail(dg_edges *e, int64_t a, int64_t b, float sim)
+{
+    dg_err err;
+    assert_int_equal(dg_edges_push(e, a, b, sim, &err), DG_OK);
+}
+
+static void naive_between(const float *a, const int64_t *ida, int64_t na, const float *b, const int64_t *idb,
+                          int64_t nb, int d, float t, int triangle, dg_edges *out)
+{
+    for (int64_t i = 0; i < na; i++)
+        for (int64_t j = triangle ? i + 1 : 0; j < nb; j++) {
+            if (ida[i] == idb[j])
+                continue;
+            float s = dg_sim_exact(a + i * d, b + j * d, d);
+            if (s >= t)
+                push_or_fail(out, ida[i], idb[j], s);
+        }
+}
+
+static void sort_unique(dg_edges *e)
+{
+    dg_err err;
+    assert_int_equal(dg_edges_sort_unique(e, &err), DG_OK);
+}
+
+/* Same pairs, bit-identical similarities (both sorted). */
+static int edges_equal(const dg_edges *a, const dg_edges *b)
+{
+    if (a->n != b->n) {
+        fprintf(diag, "edge counts differ: %lld vs %lld\n", (long long)a->n, (long long)b->n);
+        return 0;
+    }
+    for (int64_t i = 0; i < a->n; i++)
+        if (a->src[i] != b->src[i] || a->dst[i] != b->dst[i] || memcmp(&a->sim[i], &b->sim[i], sizeof(float))) {
+            fprintf(diag, "edge %lld differs: (%lld,%lld,%.9g) vs (%lld,%lld,%.9g)\n", (long long)i,
+                    (long long)a->src[i], (long long)a->dst[i], a->sim[i], (long long)b->src[i],
+                    (long long)b->dst[i], b->sim[i]);
+            return 0;
+        }
+    return 1;
+}
+
+static int all_ranks(int ok)
+{
+    int all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all;
+}
+
+static const int blocks[] = {0, 1, 7, 64, 100, 333, 4096};
+#define N_BLOCKS ((int)(sizeof blocks / sizeof blocks[0]))
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void sim_exact_is_rounded_double_dot(void **state)
+{
+    (void)state;
+    const int d = 200;
+    float a[200], b[200];
+    double ref = 0.0;
+    for (int k = 0; k < d; k++) {
+        a[k] = (float)gauss(1, (uint64_t)k);
+        b[k] = (float)gauss(2, (uint64_t)k);
+        ref += (double)a[k] * (double)b[k];
+    }
+    assert_true(dg_sim_exact(a, b, d) == (float)ref);
+    assert_true(dg_sim_exact(b, a, d) == dg_sim_exact(a, b, d));
+}
+
+/* A threshold exactly equal to a pair's similarity keeps that pair. */
+static float threshold_on_a_pair(const float *x, int64_t n, int d)
+{
+    for (int64_t i = 1; i < n; i++)
+        for (int64_t j = 0; j < i; j++) {
+            float s = dg_sim_exact(x + i * d, x + j * d, d);
+            if (s > 0.93f && s < 0.99f)
+                return s;
+        }
+    fail_msg("no planted pair between 0.93 and 0.99");
+    return 0.0f;
+}
+
+static void within_equals_naive_for_every_block_size(void **state)
+{
+    (void)state;
+    const int64_t n = 601;
+    const int d = 48;
+    float *x = make_data(SEED, n, d);
+    int64_t *id = make_ids(n, 1000);
+    float thresholds[] = {0.3f, 0.9f, 0.97f, threshold_on_a_pair(x, n, d)};
+    for (int t = 0; t < 4; t++) {
+        dg_edges ref = {0};
+        naive_between(x, id, n, x, id, n, d, thresholds[t], 1, &ref);
+        sort_unique(&ref);
+        assert_true(ref.n > 0);
+        for (int bi = 0; bi < N_BLOCKS; bi++) {
+            dg_edges got = {0};
+            dg_pair_stats st = {0, 0.0, 0.0};
+            dg_err err;
+            assert_int_equal(dg_pairs_within(x, id, n, d, thresholds[t], blocks[bi], &got, &st, &err), DG_OK);
+            int64_t raw = got.n;
+            sort_unique(&got);
+            assert_int_equal(raw, got.n); /* each pair reported once */
+            if (!edges_equal(&got, &ref))
+                fail_msg("within: block %d threshold %.9g differs from the naive loop", blocks[bi], thresholds[t]);
+            assert_int_equal(st.compared, n * (n - 1) / 2);
+            assert_true(st.flops >= 2.0 * d * (double)st.compared);
+            assert_true(st.flops <= 2.0 * d * (double)n * (double)n);
+            dg_edges_free(&got);
+        }
+        dg_edges_free(&ref);
+    }
+    free(x);
+    free(id);
+}
+
+/* Thresholds set exactly to pairs' exact similarities: the sgemm value of
+ * such a pair is often an ulp or two below, so only re-scoring keeps it. */
+static void pairs_exactly_at_threshold_are_kept(void **state)
+{
+    (void)state;
+    const int64_t n = 300;
+    const int d = 96;
+    float *x = make_data(SEED + 4, n, d);
+    int64_t *id = make_ids(n, 0);
+    int tried = 0;
+    for (int64_t i = 1; i < n && tried < 64; i++)
+        for (int64_t j = 0; j < i && tried < 64; j++) {
+            float t = dg_sim_exact(x + i * d, x + j * d, d);
+            if (t < 0.5f || t > 0.999f)
+                continue;
+            tried++;
+            dg_edges got = {0};
+            dg_err err;
+            assert_int_equal(dg_pairs_within(x, id, n, d, t, 0, &got, NULL, &err), DG_OK);
+            int found = 0;
+            for (int64_t e = 0; e < got.n; e++) {
+                assert_true(got.sim[e] >= t);
+                found |= got.src[e] == j && got.dst[e] == i && got.sim[e] == t;
+            }
+            dg_edges_free(&got);
+            if (!found)
+                fail_msg("pair (%lld,%lld) at exactly the threshold %.9g was dropped", (long long)j, (long long)i, t);
+        }
+    assert_int_equal(tried, 64);
+    free(x);
+    free(id);
+}
+
+/* A = items [0, 500), B = items [300, 677): the shared ids are skipped. */
+static void between_equals_naive_and_skips_equal_ids(void **state)
+{
+    (void)state;
+    const int d = 40;
+    float *x = make_data(SEED + 1, 677, d);
+    int64_t *id = make_ids(677, 0);
+    const float *a = x, *b = x + 300 * d;
+    const int64_t *ida = id, *idb = id + 300;
+    const int64_t na = 500, nb = 377;
+    for (int t = 0; t < 2; t++) {
+        float thr = t ? 0.95f : 0.5f;
+        dg_edges ref = {0};
+        naive_between(a, ida, na, b, idb, nb, d, thr, 0, &ref);
+        int64_t ref_raw = ref.n;
+        sort_unique(&ref);
+        for (int bi = 0; bi < N_BLOCKS; bi++) {
+            dg_edges got = {0};
+            dg_pair_stats st = {0, 0.0, 0.0};
+            dg_err err;
+            assert_int_equal(dg_pairs_between(a, ida, na, b, idb, nb, d, thr, blocks[bi], &got, &st, &err), DG_OK);
+            assert_int_equal(got.n, ref_raw);
+            for (int64_t e = 0; e < got.n; e++)
+                assert_true(got.src[e] < got.dst[e]);
+            sort_unique(&got);
+            if (!edges_equal(&got, &ref))
+                fail_msg("between: block %d threshold %.2f differs from the naive loop", blocks[bi], thr);
+            assert_int_equal(st.compared, na * nb);
+            dg_edges_free(&got);
+        }
+        dg_edges_free(&ref);
+    }
+    free(x);
+    free(id);
+}
+
+static void empty_sets_give_no_edges(void **state)
+{
+    (void)state;
+    float v[4] = {1, 0, 0, 0};
+    int64_t id = 5;
+    dg_edges got = {0};
+    dg_pair_stats st = {0, 0.0, 0.0};
+    dg_err err;
+    assert_int_equal(dg_pairs_within(v, &id, 0, 4, 0.5f, 0, &got, &st, &err), DG_OK);
+    assert_int_equal(dg_pairs_within(v, &id, 1, 4, 0.5f, 0, &got, &st, &err), DG_OK);
+    assert_int_equal(dg_pairs_between(v, &id, 1, v, &id, 0, 4, 0.5f, 0, &got, &st, &err), DG_OK);
+    assert_int_equal(dg_pairs_between(v, &id, 1, v, &id, 1, 4, 0.5f, 0, &got, &st, &err), DG_OK);
+    assert_int_equal(got.n, 0);
+    assert_int_equal(dg_pairs_within(v, &id, 1, 0, 0.5f, 0, &got, &st, &err), DG_FAIL);
+    assert_true(strlen(err.msg) > 0);
+    dg_edges_free(&got);
+}
+
+/* ---- bucket ------------------------------------------------------------------ */
+
+typedef struct cluster_shape {
+    int members, queries;
+} cluster_shape;
+
+/* A bucket whose rows are the data rows in order, grouped into clusters of
+ * the given shapes (ids of queries repeat member ids of other clusters). */
+static void make_bucket(dg_bucket *b, const float *x, int64_t n_data, int d, const cluster_shape *shape, int k)
+{
+    int64_t n = 0;
+    for (int c = 0; c < k; c++)
+        n += shape[c].members + shape[c].queries;
+    b->n = n;
+    b->d = d;
+    b->id = malloc(sizeof(int64_t) * (size_t)n);
+    b->cluster = malloc(sizeof(int32_t) * (size_t)n);
+    b->is_query = malloc((size_t)n);
+    b->vec = malloc(sizeof(float) * (size_t)(n * d));
+    assert_true(b->id && b->cluster && b->is_query && b->vec);
+    int64_t row = 0, next_member = 0;
+    for (int c = 0; c < k; c++) {
+        for (int i = 0; i < shape[c].members + shape[c].queries; i++, row++) {
+            int q = i >= shape[c].members;
+            int64_t src = q ? (int64_t)(dg_mix64((uint64_t)row) % (uint64_t)n_data) : next_member++;
+            b->id[row] = src;
+            b->cluster[row] = 3 * c + 1;
+            b->is_query[row] = (int8_t)q;
+            memcpy(b->vec + row * d, x + src * d, sizeof(float) * (size_t)d);
+        }
+    }
+}
+
+static void naive_bucket(const dg_bucket *b, float t, dg_edges *out)
+{
+    for (int64_t first = 0; first < b->n;) {
+        int64_t m = first, end;
+        while (m < b->n && b->cluster[m] == b->cluster[first] && !b->is_query[m])
+            m++;
+        for (end = m; end < b->n && b->cluster[end] == b->cluster[first]; end++)
+            ;
+        const float *mv = b->vec + first * b->d;
+        naive_between(mv, b->id + first, m - first, mv, b->id + first, m - first, b->d, t, 1, out);
+        naive_between(b->vec + m * b->d, b->id + m, end - m, mv, b->id + first, m - first, b->d, t, 0, out);
+        first = end;
+    }
+}
+
+static void bucket_equals_naive_per_cluster(void **state)
+{
+    (void)state;
+    const int d = 32;
+    const cluster_shape shape[] = {{0, 5}, {1, 0}, {1, 3}, {150, 40}, {7, 300}, {90, 0}, {2, 2}, {260, 130}};
+    const int k = (int)(sizeof shape / sizeof shape[0]);
+    int64_t n_data = 0;
+    for (int c = 0; c < k; c++)
+        n_data += shape[c].members;
+    float *x = make_data(SEED + 2, n_data, d);
+    dg_bucket b;
+    make_bucket(&b, x, n_data, d, shape, k);
+    dg_ctx ctx;
+    dg_ctx_init(&ctx, MPI_COMM_SELF, 1e9);
+    ctx.quiet = 1;
+    for (int t = 0; t < 2; t++) {
+        float thr = t ? 0.92f : 0.4f;
+        dg_edges ref = {0};
+        naive_bucket(&b, thr, &ref);
+        sort_unique(&ref);
+        assert_true(ref.n > 0);
+        for (int bi = 0; bi < N_BLOCKS; bi++) {
+            dg_edges got = {0};
+            dg_pair_stats st = {0, 0.0, 0.0};
+            dg_err err;
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, blocks[bi], &got, &st, &err), DG_OK);
+            sort_unique(&got);
+            if (!edges_equal(&got, &ref))
+                fail_msg("bucket: block %d threshold %.2f differs from the naive loop", blocks[bi], thr);
+            assert_true(st.flops >= 2.0 * d * (double)st.compared);
+            dg_edges_free(&got);
+        }
+        dg_edges_free(&ref);
+    }
+    free(b.id);
+    free(b.cluster);
+    free(b.is_query);
+    free(b.vec);
+    free(x);
+}
+
+/* ---- exact mode over MPI_COMM_WORLD ------------------------------------------- */
+
+/* Unusable items are exact copies of usable ones (so they would form edges
+ * if they were searched), crowded into the first quarter so that the rank
+ * blocks differ in size. */
+static int is_unusable(int64_t id, int64_t n)
+{
+    return (id < n / 4 && id % 3 == 1) || id % 41 == 7;
+}
+
+static void make_items(dg_items *items, const float *x, int64_t n, int d)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int64_t lo = dg_range_lo(n, size, rank), hi = dg_range_lo(n, size, rank + 1);
+    dg_err err;
+    assert_int_equal(dg_items_alloc(items, n, lo, hi - lo, d, 0, &err), DG_OK);
+    for (int64_t i = 0; i < hi - lo; i++) {
+        int64_t g = lo + i;
+        int bad = is_unusable(g, n);
+        items->status[i] = (int8_t)(bad ? DG_ST_CORRUPT : (g % 2 ? DG_ST_OK_WITH_WARNING : DG_ST_OK));
+        memcpy(items->vec + i * d, x + (bad ? g - 1 : g) * d, sizeof(float) * (size_t)d);
+    }
+}
+
+/* Gathers every rank's edges on rank 0 (unsorted, as produced). */
+static void gather_edges(const dg_edges *mine, dg_edges *all)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int n = (int)mine->n, *counts = calloc((size_t)size, sizeof(int)), *displ = calloc((size_t)size, sizeof(int));
+    assert_true(counts && displ);
+    MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int total = 0;
+    for (int r = 0; r < size; r++) {
+        displ[r] = total;
+        total += counts[r];
+    }
+    memset(all, 0, sizeof *all);
+    all->n = all->cap = rank == 0 ? total : 0;
+    all->src = malloc(sizeof(int64_t) * (size_t)(total + 1));
+    all->dst = malloc(sizeof(int64_t) * (size_t)(total + 1));
+    all->sim = malloc(sizeof(float) * (size_t)(total + 1));
+    assert_true(all->src && all->dst && all->sim);
+    MPI_Gatherv(mine->src, n, MPI_INT64_T, all->src, counts, displ, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    MPI_Gatherv(mine->dst, n, MPI_INT64_T, all->dst, counts, displ, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    MPI_Gatherv(mine->sim, n, MPI_FLOAT, all->sim, counts, displ, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    free(counts);
+    free(displ);
+}
+
+/* Rank 0's verdict on the gathered edges, shared with every rank. */
+static int check_exact_on_rank0(const dg_edges *all, const float *x, int64_t n, int d, float t)
+{
+    int rank, ok = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0) {
+        dg_edges got = *all, ref = {0};
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = i + 1; j < n; j++) {
+                if (is_unusable(i, n) || is_unusable(j, n))
+                    continue;
+                float s = dg_sim_exact(x + i * d, x + j * d, d);
+                if (s >= t)
+                    push_or_fail(&ref, i, j, s);
+            }
+        int64_t raw = got.n;
+        dg_err err;
+        ok = dg_edges_sort_unique(&got, &err) == DG_OK && raw == got.n && edges_equal(&got, &ref) && ref.n > 0;
+        if (raw != got.n)
+            fprintf(diag, "exact: %lld edges reported more than once\n", (long long)(raw - got.n));
+        dg_edges_free(&ref);
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return ok;
+}
+
+static void exact_over_all_ranks_equals_naive_global_loop(void **state)
+{
+    (void)state;
+    const int64_t n = 901;
+    const int d = 24;
+    float *x = make_data(SEED + 3, n, d);
+    /* Unusable rows keep their copied vector: only the status excludes them. */
+    int64_t usable = 0;
+    for (int64_t i = 0; i < n; i++)
+        usable += !is_unusable(i, n);
+    dg_items items;
+    make_items(&items, x, n, d);
+    dg_ctx ctx;
+    dg_ctx_init(&ctx, MPI_COMM_WORLD, 1e9);
+    ctx.quiet = 1;
+    const int exact_blocks[] = {0, 37};
+    const float thresholds[] = {0.45f, 0.93f};
+    for (int bi = 0; bi < 2; bi++)
+        for (int t = 0; t < 2; t++) {
+            dg_edges mine = {0}, all;
+            dg_pair_stats st = {0, 0.0, 0.0};
+            dg_err err;
+            int rc = dg_pairs_exact(&ctx, &items, thresholds[t], exact_blocks[bi], &mine, &st, &err);
+            assert_true(all_ranks(rc == DG_OK));
+            int64_t compared = 0;
+            MPI_Allreduce(&st.compared, &compared, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+            assert_int_equal(compared, usable * (usable - 1) / 2);
+            gather_edges(&mine, &all);
+            int ok = check_exact_on_rank0(&all, x, n, d, thresholds[t]);
+            dg_edges_free(&mine);
+            dg_edges_free(&all);
+            if (!ok)
+                fail_msg("exact: block %d threshold %.2f differs from the naive global loop", exact_blocks[bi],
+                         thresholds[t]);
+        }
+    dg_items_free(&items);
+    free(x);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    cmocka_set_message_output(CM_OUTPUT_STDOUT);
+    if (silence_other_ranks(rank) != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sim_exact_is_rounded_double_dot),
+        cmocka_unit_test(within_equals_naive_for_every_block_size),
+        cmocka_unit_test(pairs_exactly_at_threshold_are_kept),
+        cmocka_unit_test(between_equals_naive_and_skips_equal_ids),
+        cmocka_unit_test(empty_sets_give_no_edges),
+        cmocka_unit_test(bucket_equals_naive_per_cluster),
+        cmocka_unit_test(exact_over_all_ranks_equals_naive_global_loop),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    int any = 0;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return any ? 1 : 0;
+}

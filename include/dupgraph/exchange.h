@@ -30,9 +30,10 @@ int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *ne
 void dg_cluster_plan_free(dg_cluster_plan *plan);
 
 /* Pure part of the plan (unit-testable): assigns k clusters to p ranks,
- * heaviest first to the least-loaded rank (ties: lower rank). */
-void dg_assign_owners(int64_t k, const int64_t *members, const int64_t *queries, int p, int32_t *owner,
-                      double *max_load, double *mean_load);
+ * heaviest first (ties: lower cluster index) to the least-loaded rank (ties:
+ * lower rank).  Fails only when its O(k + p) scratch cannot be allocated. */
+int dg_assign_owners(int64_t k, const int64_t *members, const int64_t *queries, int p, int32_t *owner,
+                     double *max_load, double *mean_load, dg_err *err);
 
 /* The items a rank received: sorted by (cluster, is_query, id). */
 typedef struct dg_bucket {
@@ -44,6 +45,9 @@ typedef struct dg_bucket {
     float *vec; /* n x d */
 } dg_bucket;
 
+/* Collective; on failure every rank returns DG_FAIL and out is empty.
+ * *bytes_sent: bytes this rank sent to other ranks (its own records that
+ * stay local are not counted). */
 int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m,
                 const dg_cluster_plan *plan, dg_bucket *out, int64_t *bytes_sent, dg_err *err);
 void dg_bucket_free(dg_bucket *b);

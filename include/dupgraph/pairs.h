@@ -34,8 +34,10 @@ void dg_edges_free(dg_edges *e);
  * does not matter. */
 int dg_edges_sort_unique(dg_edges *e, dg_err *err);
 
+/* The pair functions add to the stats they are given (st may be NULL);
+ * block <= 0 picks the default block size. */
 typedef struct dg_pair_stats {
-    int64_t compared; /* similarities computed */
+    int64_t compared; /* pairs searched (i < j within a set, all between sets) */
     double flops;     /* 2 * d per similarity actually passed to sgemm */
     double seconds;
 } dg_pair_stats;
