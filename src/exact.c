@@ -6,9 +6,10 @@
  * Blocks circulate in a ring: at step s every rank holds the block of rank
  * (r - s) mod P and compares it with its own, for s = 1 .. floor(P/2); step
  * 0 compares the own block with itself.  For even P, the two ranks of a pair
- * at distance P/2 would meet twice, so only the lower rank of the pair
- * computes.  So each pair of items is compared exactly once in the job.  The
- * next block travels (non-blocking) while the current one is searched.
+ * at distance P/2 meet on both sides, so each of them takes half of the
+ * rows (which keeps P = 2 balanced).  So each pair of items is compared
+ * exactly once in the job.  The next block travels (non-blocking) while the
+ * current one is searched.
  * Pair search itself is pairs.c.
  */
 #include <limits.h>
@@ -125,12 +126,28 @@ static void ring_start(ring *g, const block *cur, block *next, MPI_Request req[4
     MPI_Isend(cur->vec, (int)cur->n, g->row, to, 2, g->ctx->comm, &req[3]);
 }
 
-/* Whether this rank compares its block with the one from (r - s) mod P. */
-static int ring_computes(const dg_ctx *ctx, int s)
+/* For even P, the blocks of ranks r and r + P/2 meet at step P/2 on both
+ * ranks: the lower rank's block A is split in two halves of rows, the lower
+ * rank compares the first half with B and the upper rank the second. */
+static int ring_half_step(const ring *g, const block *cur, float threshold, int block_rows, dg_edges *out,
+                          dg_pair_stats *st, dg_err *err)
 {
-    if (ctx->size % 2 == 0 && 2 * s == ctx->size)
-        return ctx->rank < s;
-    return 1;
+    int lower = g->ctx->rank < g->ctx->size / 2;
+    const block *a = lower ? &g->own : cur, *b = lower ? cur : &g->own;
+    int64_t half = a->n / 2, lo = lower ? 0 : half, hi = lower ? half : a->n;
+    return dg_pairs_between(a->vec + (size_t)lo * (size_t)g->d, a->id + lo, hi - lo, b->vec, b->id, b->n, g->d,
+                            threshold, block_rows, out, st, err);
+}
+
+static int ring_step(const ring *g, int s, const block *cur, float threshold, int block_rows, dg_edges *out,
+                     dg_pair_stats *st, dg_err *err)
+{
+    if (s == 0)
+        return dg_pairs_within(g->own.vec, g->own.id, g->own.n, g->d, threshold, block_rows, out, st, err);
+    if (g->ctx->size % 2 == 0 && 2 * s == g->ctx->size)
+        return ring_half_step(g, cur, threshold, block_rows, out, st, err);
+    return dg_pairs_between(g->own.vec, g->own.id, g->own.n, cur->vec, cur->id, cur->n, g->d, threshold,
+                            block_rows, out, st, err);
 }
 
 static int ring_run(ring *g, float threshold, int block_rows, dg_edges *out, dg_pair_stats *st, dg_err *err)
@@ -145,11 +162,8 @@ static int ring_run(ring *g, float threshold, int block_rows, dg_edges *out, dg_
         if (s < steps)
             ring_start(g, cur, next, req);
         /* A failed rank keeps passing blocks so no other rank waits forever. */
-        if (rc == DG_OK && s == 0)
-            rc = dg_pairs_within(g->own.vec, g->own.id, g->own.n, g->d, threshold, block_rows, out, st, err);
-        else if (rc == DG_OK && ring_computes(g->ctx, s))
-            rc = dg_pairs_between(g->own.vec, g->own.id, g->own.n, cur->vec, cur->id, cur->n, g->d, threshold,
-                                  block_rows, out, st, err);
+        if (rc == DG_OK)
+            rc = ring_step(g, s, cur, threshold, block_rows, out, st, err);
         if (s < steps)
             MPI_Waitall(4, req, MPI_STATUSES_IGNORE);
         cur = next;
