@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs whatever of dupgraph's Debian 12 packages is missing, then
+# configures and builds the project in build/.  Safe to run repeatedly.
+#   jobs/setup.sh            # install + build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # build and run
+  build-essential meson ninja-build pkg-config
+  openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
+  libopenblas-dev libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libinih-dev
+  # tests, benchmarks, notebooks
+  libcmocka-dev python3-h5py python3-numpy python3-pandas python3-faiss
+  # real photographs for the demo corpus and the image tests
+  lomiri-wallpapers-16.04
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+[ -f build/build.ninja ] || meson setup build --buildtype=release
+ninja -C build
