@@ -1,1 +1,344 @@
-/* placeholder: being written */
+/* h5_read.c - serial readers of output files (for `compare`, `info` and
+ * tests): the format check every reader starts with, the edge list, and the
+ * human summary of a file.  Writing the file is h5_output.c's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dupgraph/h5io.h"
+#include "h5_internal.h"
+
+/* Rows of /items/status counted per read. */
+#define STATUS_CHUNK ((hsize_t)1 << 20)
+
+/* A string attribute, variable or fixed length, as a malloc'd C string. */
+static char *read_text_attr(hid_t obj, const char *name)
+{
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ftype = attr < 0 ? -1 : H5Aget_type(attr);
+    char *text = NULL;
+    if (ftype >= 0 && H5Tget_class(ftype) == H5T_STRING) {
+        hid_t mtype = H5Tcopy(ftype);
+        if (H5Tis_variable_str(ftype) > 0) {
+            char *vl = NULL;
+            if (mtype >= 0 && H5Aread(attr, mtype, &vl) >= 0 && vl) {
+                text = strdup(vl);
+                H5free_memory(vl);
+            }
+        } else {
+            size_t size = H5Tget_size(ftype);
+            text = calloc(size + 1, 1);
+            if (text && (mtype < 0 || H5Aread(attr, mtype, text) < 0)) {
+                free(text);
+                text = NULL;
+            }
+        }
+        if (mtype >= 0)
+            H5Tclose(mtype);
+    }
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return text;
+}
+
+static int read_num_attr(hid_t obj, const char *name, hid_t mtype, void *value)
+{
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return st < 0 ? DG_FAIL : DG_OK;
+}
+
+static int check_format(hid_t file, const char *path, dg_err *err)
+{
+    char *format = read_text_attr(file, "format");
+    int same = format && strcmp(format, DG_FORMAT_NAME) == 0;
+    free(format);
+    if (!same)
+        return dg_fail(err, "%s: not a dupgraph output file (no format = \"%s\" attribute)", path, DG_FORMAT_NAME);
+    int version = 0;
+    if (read_num_attr(file, "format_version", H5T_NATIVE_INT, &version) != DG_OK)
+        return dg_fail(err, "%s: dupgraph output file without a format_version", path);
+    if (version != DG_FORMAT_VERSION)
+        return dg_fail(err, "%s: dupgraph output format version %d, this program reads version %d", path, version,
+                       DG_FORMAT_VERSION);
+    return DG_OK;
+}
+
+/* Opens an output file read-only (serial) after checking its format. */
+static hid_t open_output(const char *path, dg_err *err)
+{
+    char detail[256];
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        dg_fail(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        dg_fail(err, "%s: not an HDF5 file", path);
+        return -1;
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        dg_fail(err, "%s: cannot open (%s)", path, dg_h5_detail(detail, sizeof detail));
+        return -1;
+    }
+    if (check_format(file, path, err) != DG_OK) {
+        H5Fclose(file);
+        return -1;
+    }
+    return file;
+}
+
+/* Shape of a dataset; DG_FAIL if it does not exist. */
+static int dataset_dims(hid_t file, const char *name, int *rank, hsize_t dims[3])
+{
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
+        return DG_FAIL;
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t space = dset < 0 ? -1 : H5Dget_space(dset);
+    *rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    if (*rank >= 0 && *rank <= 3)
+        H5Sget_simple_extent_dims(space, dims, NULL);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return *rank >= 0 && *rank <= 3 ? DG_OK : DG_FAIL;
+}
+
+static int read_column(hid_t file, const char *name, hid_t mtype, void *buf)
+{
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    herr_t st = dset < 0 ? -1 : H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return st < 0 ? DG_FAIL : DG_OK;
+}
+
+static int read_edge_columns(hid_t file, const char *path, dg_edges *edges, dg_err *err)
+{
+    int rank[3];
+    hsize_t dims[3][3];
+    if (H5Lexists(file, "/edges", H5P_DEFAULT) <= 0 || dataset_dims(file, "/edges/src", &rank[0], dims[0]) ||
+        dataset_dims(file, "/edges/dst", &rank[1], dims[1]) || dataset_dims(file, "/edges/sim", &rank[2], dims[2]))
+        return dg_fail(err, "%s: /edges/{src,dst,sim} missing", path);
+    if (rank[0] != 1 || rank[1] != 1 || rank[2] != 1 || dims[1][0] != dims[0][0] || dims[2][0] != dims[0][0])
+        return dg_fail(err, "%s: /edges/{src,dst,sim} are not columns of one length", path);
+    int64_t n = (int64_t)dims[0][0];
+    edges->src = dg_alloc((size_t)n, sizeof *edges->src, err);
+    edges->dst = dg_alloc((size_t)n, sizeof *edges->dst, err);
+    edges->sim = dg_alloc((size_t)n, sizeof *edges->sim, err);
+    if (!edges->src || !edges->dst || !edges->sim)
+        return DG_FAIL;
+    edges->n = edges->cap = n;
+    if (n > 0 && (read_column(file, "/edges/src", H5T_NATIVE_INT64, edges->src) ||
+                  read_column(file, "/edges/dst", H5T_NATIVE_INT64, edges->dst) ||
+                  read_column(file, "/edges/sim", H5T_NATIVE_FLOAT, edges->sim)))
+        return dg_fail(err, "%s: reading /edges failed", path);
+    return DG_OK;
+}
+
+int dg_h5_read_edges(const char *path, dg_edges *edges, dg_err *err)
+{
+    memset(edges, 0, sizeof *edges);
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    hid_t file = open_output(path, err);
+    int rc = file < 0 ? DG_FAIL : read_edge_columns(file, path, edges, err);
+    if (file >= 0)
+        H5Fclose(file);
+    dg_h5_quiet_end(&quiet);
+    if (rc != DG_OK)
+        dg_edges_free(edges);
+    return rc;
+}
+
+/* Counts of each status value in /items/status, read in bounded chunks;
+ * values outside the enum land in counts[DG_ST_COUNT]. */
+static int count_statuses(hid_t file, int64_t counts[DG_ST_COUNT + 1])
+{
+    hid_t dset = H5Dopen2(file, "/items/status", H5P_DEFAULT);
+    hid_t type = dset < 0 ? -1 : H5Dget_type(dset);
+    hid_t fspace = dset < 0 ? -1 : H5Dget_space(dset);
+    int8_t *buf = malloc(STATUS_CHUNK);
+    hsize_t n = 0;
+    herr_t st = (type < 0 || fspace < 0 || !buf || H5Tget_size(type) != 1 ||
+                 H5Sget_simple_extent_ndims(fspace) != 1 || H5Sget_simple_extent_dims(fspace, &n, NULL) < 0)
+                    ? -1
+                    : 0;
+    for (hsize_t at = 0; st >= 0 && at < n; at += STATUS_CHUNK) {
+        hsize_t count = n - at < STATUS_CHUNK ? n - at : STATUS_CHUNK;
+        hid_t mspace = H5Screate_simple(1, &count, NULL);
+        st = mspace < 0 ? -1 : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &at, NULL, &count, NULL);
+        if (st >= 0)
+            st = H5Dread(dset, type, mspace, fspace, H5P_DEFAULT, buf);
+        for (hsize_t i = 0; st >= 0 && i < count; i++)
+            counts[buf[i] >= 0 && buf[i] < DG_ST_COUNT ? buf[i] : DG_ST_COUNT]++;
+        if (mspace >= 0)
+            H5Sclose(mspace);
+    }
+    free(buf);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (type >= 0)
+        H5Tclose(type);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return st < 0 ? DG_FAIL : DG_OK;
+}
+
+/* The value of `key = value` in INI text, or "?" when absent. */
+static void config_value(const char *text, const char *key, char *value, size_t len)
+{
+    snprintf(value, len, "?");
+    size_t klen = strlen(key);
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        line += strspn(line, " \t");
+        if (strncmp(line, key, klen) != 0)
+            continue;
+        const char *eq = line + klen + strspn(line + klen, " \t");
+        if (*eq != '=')
+            continue;
+        eq += 1 + strspn(eq + 1, " \t");
+        size_t vlen = strcspn(eq, "\r\n");
+        while (vlen > 0 && (eq[vlen - 1] == ' ' || eq[vlen - 1] == '\t'))
+            vlen--;
+        snprintf(value, len, "%.*s", (int)vlen, eq);
+        return;
+    }
+}
+
+typedef struct stage_sum {
+    int stages;
+    double seconds;
+} stage_sum;
+
+static herr_t print_seconds(hid_t obj, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    stage_sum *sum = data;
+    double seconds = 0.0;
+    if (strncmp(name, "seconds_", 8) != 0 || read_num_attr(obj, name, H5T_NATIVE_DOUBLE, &seconds) != DG_OK)
+        return 0;
+    printf("%s %s %.2f", sum->stages++ ? "," : "", name + 8, seconds);
+    sum->seconds += seconds;
+    return 0;
+}
+
+/* Stage times in the order written (name order for files that do not
+ * track attribute creation order). */
+static void print_times(hid_t file)
+{
+    stage_sum sum = {0, 0.0};
+    printf("  seconds      ");
+    hsize_t at = 0;
+    if (H5Aiterate2(file, H5_INDEX_CRT_ORDER, H5_ITER_INC, &at, print_seconds, &sum) < 0) {
+        at = 0;
+        sum = (stage_sum){0, 0.0};
+        H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &at, print_seconds, &sum);
+    }
+    printf(" (total %.2f)\n", sum.seconds);
+}
+
+static void print_statuses(hid_t file)
+{
+    int64_t counts[DG_ST_COUNT + 1] = {0};
+    printf("  status       ");
+    if (count_statuses(file, counts) != DG_OK) {
+        printf(" unreadable\n");
+        return;
+    }
+    const char *sep = " ";
+    for (int s = 0; s <= DG_ST_COUNT; s++) {
+        if (counts[s] == 0)
+            continue;
+        printf("%s%s %lld", sep, s < DG_ST_COUNT ? dg_status_name((dg_status)s) : "invalid", (long long)counts[s]);
+        sep = ", ";
+    }
+    printf("\n");
+}
+
+/* C, K and D from /centroids (or /items/cluster and /embeddings). */
+static void print_shape(hid_t file, const char *config)
+{
+    int rank = 0;
+    hsize_t dims[3] = {0, 0, 0};
+    long long c = 0, k = 0, d = -1;
+    if (dataset_dims(file, "/centroids", &rank, dims) == DG_OK && rank == 3) {
+        c = (long long)dims[0];
+        k = (long long)dims[1];
+        d = (long long)dims[2];
+    } else if (dataset_dims(file, "/items/cluster", &rank, dims) == DG_OK && rank == 2) {
+        c = (long long)dims[1];
+    }
+    if (d < 0 && dataset_dims(file, "/embeddings", &rank, dims) == DG_OK && rank == 2)
+        d = (long long)dims[1];
+    char threshold[64];
+    config_value(config, "threshold", threshold, sizeof threshold);
+    printf("  search        C = %lld clusterings, K = %lld clusters, ", c, k);
+    if (d >= 0)
+        printf("D = %lld, ", d);
+    else
+        printf("D = ?, ");
+    printf("threshold = %s%s\n", threshold, c == 0 ? " (exact search)" : "");
+}
+
+static void print_counts(hid_t file)
+{
+    int64_t n = 0, failed = 0, edges = 0, components = 0, removed = 0;
+    read_num_attr(file, "n_items", H5T_NATIVE_INT64, &n);
+    read_num_attr(file, "n_failed", H5T_NATIVE_INT64, &failed);
+    read_num_attr(file, "n_edges", H5T_NATIVE_INT64, &edges);
+    read_num_attr(file, "n_components", H5T_NATIVE_INT64, &components);
+    read_num_attr(file, "n_removed", H5T_NATIVE_INT64, &removed);
+    printf("  items         %lld (%lld failed)\n", (long long)n, (long long)failed);
+    printf("  edges         %lld\n", (long long)edges);
+    printf("  components    %lld\n", (long long)components);
+    printf("  removed       %lld (%.2f%% of items)\n", (long long)removed,
+           n > 0 ? 100.0 * (double)removed / (double)n : 0.0);
+}
+
+static void print_summary(hid_t file, const char *path, long long bytes)
+{
+    char *program = read_text_attr(file, "program_version");
+    char *config = read_text_attr(file, "config");
+    int ranks = 0;
+    unsigned long long seed = 0;
+    read_num_attr(file, "ranks", H5T_NATIVE_INT, &ranks);
+    read_num_attr(file, "seed", H5T_NATIVE_ULLONG, &seed);
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double size = (double)bytes;
+    int unit = 0;
+    for (; size >= 1024.0 && unit < 4; unit++)
+        size /= 1024.0;
+    printf("%s: %.*f %s\n", path, unit ? 1 : 0, size, units[unit]);
+    printf("  format        %s version %d, written by dupgraph %s on %d ranks, seed %llu\n", DG_FORMAT_NAME,
+           DG_FORMAT_VERSION, program ? program : "?", ranks, seed);
+    print_counts(file);
+    print_shape(file, config ? config : "");
+    print_times(file);
+    print_statuses(file);
+    free(config);
+    free(program);
+}
+
+int dg_h5_print_info(const char *path, dg_err *err)
+{
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    hid_t file = open_output(path, err);
+    if (file >= 0) {
+        struct stat st;
+        print_summary(file, path, stat(path, &st) == 0 ? (long long)st.st_size : 0);
+        H5Fclose(file);
+    }
+    dg_h5_quiet_end(&quiet);
+    return file < 0 ? DG_FAIL : DG_OK;
+}
