@@ -33,6 +33,7 @@ typedef struct job_state {
     dg_items items;
     dg_embed_model model;
     int64_t k;
+    int probes;       /* m, at most K */
     int clusterings;  /* clusterings computed (1 in exact mode: for /items/cluster and centrality) */
     float *centroids; /* clusterings x k x d */
     int32_t *cluster; /* n x clusterings */
@@ -116,7 +117,7 @@ static double memory_estimate(const job_state *js, int64_t n_total, int d)
 {
     const dg_config *cfg = js->cfg;
     double n = (double)n_total / js->ctx->size + 1.0;
-    double m = js->mode == DG_MODE_RUN ? cfg->probes : 1;
+    double m = js->mode == DG_MODE_RUN ? cfg->probes : 1.0;
     double row = 4.0 * d;
     double items = n * (row + 16.0);                  /* vectors, status, sizes, cluster ids */
     double near = n * m * 8.0;                         /* probe list with similarities */
@@ -241,7 +242,7 @@ static int search_clustering(job_state *js, const int32_t *near, int m, dg_err *
 
 static int find_edges(job_state *js, dg_err *err)
 {
-    int m = js->mode == DG_MODE_RUN ? js->cfg->probes : 1;
+    int m = js->probes;
     size_t cells = (size_t)js->items.n * (size_t)m;
     int32_t *near = dg_alloc(cells, sizeof(int32_t), err);
     float *near_sim = dg_alloc(cells, sizeof(float), err);
@@ -410,11 +411,13 @@ int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *er
         if (cfg->k > js.k)
             dg_log(ctx, "warning: cluster.k = %lld is above the number of items; using K = %lld",
                    (long long)cfg->k, (long long)js.k);
-        int m = mode == DG_MODE_RUN ? cfg->probes : 1;
-        if (m > js.k)
-            rc = dg_fail(err, "cluster.probes = %d exceeds K = %lld (N = %lld items)", m, (long long)js.k,
-                         (long long)n);
-        if (rc == DG_OK && cfg->input_kind != DG_INPUT_EMBEDDINGS)
+        js.probes = mode == DG_MODE_RUN ? cfg->probes : 1;
+        if (js.probes > js.k) {
+            dg_log(ctx, "warning: cluster.probes = %d is above K = %lld; probing all %lld clusters", js.probes,
+                   (long long)js.k, (long long)js.k);
+            js.probes = (int)js.k;
+        }
+        if (cfg->input_kind != DG_INPUT_EMBEDDINGS)
             rc = check_memory(&js, n, js.items.d, err);
         rc = dg_agree(ctx, rc, err);
         js.clusterings = mode == DG_MODE_RUN ? cfg->clusterings : 1;
