@@ -68,16 +68,19 @@ void dg_progress_update(dg_progress *p, int64_t done)
 
 int dg_agree(const dg_ctx *ctx, int rc, dg_err *err)
 {
-    int mine = rc == DG_OK ? ctx->size : ctx->rank;
-    int first = 0;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, ctx->comm);
+    /* [0]: lowest failing rank (size if none); [1]: 1 only if every rank
+     * failed, which means an earlier dg_agree already shared the reason. */
+    int mine[2] = {rc == DG_OK ? ctx->size : ctx->rank, rc == DG_OK ? 0 : 1};
+    int agreed[2];
+    MPI_Allreduce(mine, agreed, 2, MPI_INT, MPI_MIN, ctx->comm);
+    int first = agreed[0];
     if (first == ctx->size)
         return DG_OK;
     char msg[sizeof err->msg];
     if (ctx->rank == first)
         snprintf(msg, sizeof msg, "%s", err->msg);
     MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, ctx->comm);
-    if (ctx->size > 1)
+    if (ctx->size > 1 && !agreed[1])
         snprintf(err->msg, sizeof err->msg, "rank %d: %.490s", first, msg);
     else
         snprintf(err->msg, sizeof err->msg, "%s", msg);

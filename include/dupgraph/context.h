@@ -45,7 +45,8 @@ void dg_progress_update(dg_progress *p, int64_t done);
 /* Collective error agreement: every rank passes its own rc; if any rank
  * failed, every rank returns DG_FAIL and err holds the reason of the lowest
  * failing rank, prefixed with "rank R: ".  Call it at the end of each stage
- * so one rank's failure ends the whole job instead of hanging it. */
+ * so one rank's failure ends the whole job instead of hanging it.  Calling
+ * it again after a failure was agreed keeps the message as it is. */
 int dg_agree(const dg_ctx *ctx, int rc, dg_err *err);
 
 #endif
