@@ -7,6 +7,7 @@
  */
 #include "dupgraph/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -54,6 +55,9 @@ static const key_spec keys[] = {
     {"job", "resume", K_BOOL, F(resume), 0, 0},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
+
+/* Longest line libinih reads whole (its INI_MAX_LINE, newline excluded). */
+#define LINE_MAX_CHARS (INI_MAX_LINE - 2)
 
 void dg_config_defaults(dg_config *cfg)
 {
@@ -131,6 +135,20 @@ static int in_range(const key_spec *k, double x)
     return x >= k->min && x <= k->max;
 }
 
+/* A string value that reads back unchanged from the canonical text's
+ * "key = value" line: libinih strips blanks around a value, ends it at a
+ * ';' that starts it or follows a blank, and ends it at a line break. */
+static int ini_safe(const char *v)
+{
+    size_t len = strlen(v);
+    if (isspace((unsigned char)v[0]) || isspace((unsigned char)v[len - 1]) || v[0] == ';')
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (v[i] == '\n' || v[i] == '\r' || (v[i] == ';' && isspace((unsigned char)v[i - 1])))
+            return 0;
+    return 1;
+}
+
 static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *err)
 {
     char *field = (char *)cfg + k->offset;
@@ -145,6 +163,10 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
                            strlen(v), k->size - 1);
         if (!*v)
             return dg_fail(err, "%s.%s is empty", k->section, k->name);
+        if (!ini_safe(v))
+            return dg_fail(err, "%s.%s = '%s': a value cannot hold a line break, start or end with a blank, "
+                           "or hold ';' at its start or after a blank (INI text could not hold it)",
+                           k->section, k->name, v);
         memcpy(field, v, strlen(v) + 1);
         if (k->type == K_PATH) {
             cfg->input_kind = strcmp(k->name, "embeddings") == 0 ? DG_INPUT_EMBEDDINGS
@@ -275,9 +297,26 @@ static int validate(const dg_config *cfg, dg_err *err)
     return DG_OK;
 }
 
+/* libinih reads a line in pieces of INI_MAX_LINE - 1 bytes and would take
+ * the rest of a longer line for a line of its own: refuse such lines. */
+static int check_line_lengths(const char *text, dg_err *err)
+{
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        size_t len = strcspn(p, "\n");
+        if (len > LINE_MAX_CHARS)
+            return dg_fail(err, "line %d is longer than %d characters (give a longer value with --set)", line,
+                           LINE_MAX_CHARS);
+        p += len + (p[len] == '\n');
+    }
+    return DG_OK;
+}
+
 int dg_config_load_text(dg_config *cfg, const char *text, const char *const *sets, int n_set, dg_err *err)
 {
     dg_config_defaults(cfg);
+    if (check_line_lengths(text, err) != DG_OK)
+        return DG_FAIL;
     parse_state st = {cfg, err, 0, 0};
     int line = ini_parse_string(text, on_ini_entry, &st);
     if (st.failed) {

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,26 @@ static void canonical_text_round_trips(void **state)
     free(text);
 }
 
+/* Found by tests/fuzz/fuzz_config.c: such values used to be accepted and
+ * then read back differently (or not at all) from the canonical text. */
+static void values_ini_text_cannot_hold_are_refused(void **state)
+{
+    (void)state;
+    const char *in = "[input]\nembeddings = e.h5\n";
+    expect_error("[input]\nembeddings = e.h5\ndataset =; /e\n", NULL, "input.dataset");
+    expect_error(in, "output.path=a.h5\n[cluster]\nk = 3", "output.path");
+    expect_error(in, "output.path=out ;x.h5", "output.path");
+    expect_error(in, "output.path= out.h5", "output.path");
+    char line[300];
+    snprintf(line, sizeof line, "[input]\nembeddings = %0250d\n", 7);
+    expect_error(line, NULL, "line 2 is longer than 198 characters");
+    dg_config c;
+    dg_err err;
+    const char *sets[] = {"output.path=a;b c#d.h5"};
+    assert_int_equal(dg_config_load_text(&c, in, sets, 1, &err), DG_OK);
+    assert_string_equal(c.output_path, "a;b c#d.h5");
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -144,6 +165,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(errors_name_the_problem),
         cmocka_unit_test(auto_k_gives_clusters_of_about_256),
         cmocka_unit_test(canonical_text_round_trips),
+        cmocka_unit_test(values_ini_text_cannot_hold_are_refused),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     MPI_Finalize();
