@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT } key_type;
+typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP } key_type;
 
 typedef struct key_spec {
     const char *section;
@@ -53,6 +53,7 @@ static const key_spec keys[] = {
     {"job", "progress_seconds", K_DOUBLE, F(progress_seconds), 0.0, 86400.0},
     {"job", "max_memory", K_BYTES, F(max_memory), 0, 1e18},
     {"job", "resume", K_BOOL, F(resume), 0, 0},
+    {"job", "stop_after", K_STOP, F(stop_after), 0, 63},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -80,6 +81,7 @@ void dg_config_defaults(dg_config *cfg)
     cfg->progress_seconds = 10.0;
     cfg->max_memory = 0;
     cfg->resume = true;
+    cfg->stop_after = DG_STOP_AFTER_NONE;
 }
 
 static const key_spec *find_key(const char *section, const char *name)
@@ -234,6 +236,16 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
             cfg->output_embeddings = DG_EMB_OUT_FLOAT32;
         else
             return dg_fail(err, "output.embeddings = '%s': expected none or float32", v);
+        return DG_OK;
+    case K_STOP:
+        if (!strcasecmp(v, "none"))
+            cfg->stop_after = DG_STOP_AFTER_NONE;
+        else if (!strcasecmp(v, "embed") || !strcasecmp(v, "read"))
+            cfg->stop_after = 0;
+        else if (strncasecmp(v, "cluster_", 8) == 0 && parse_i64(v + 8, &i) == DG_OK && in_range(k, (double)i))
+            cfg->stop_after = (int)i + 1;
+        else
+            return dg_fail(err, "job.stop_after = '%s': expected none, embed (or read) or cluster_<c> (c in 0..63)", v);
         return DG_OK;
     }
     return dg_fail(err, "internal: unknown key type");
@@ -457,6 +469,14 @@ static void append_value(char **buf, size_t *len, size_t *cap, const dg_config *
     case K_BOOL: append(buf, len, cap, "%s", *(const bool *)field ? "true" : "false"); break;
     case K_KEEP: append(buf, len, cap, "%s", cfg->keep == DG_KEEP_CENTRAL ? "central" : "first"); break;
     case K_EMBOUT: append(buf, len, cap, "%s", cfg->output_embeddings == DG_EMB_OUT_FLOAT32 ? "float32" : "none"); break;
+    case K_STOP:
+        if (cfg->stop_after == DG_STOP_AFTER_NONE)
+            append(buf, len, cap, "none");
+        else if (cfg->stop_after == 0)
+            append(buf, len, cap, "embed");
+        else
+            append(buf, len, cap, "cluster_%d", cfg->stop_after - 1);
+        break;
     }
 }
 

@@ -5,6 +5,12 @@
  *
  * Clusterings are processed one after another and the edges are
  * de-duplicated after each, so memory does not grow with C.
+ *
+ * Resumable runs (checkpoint.h): the embed/read stage and each finished
+ * clustering are saved in "<output>.ckpt/" and reused when their
+ * fingerprint matches.  SIGTERM/SIGINT only raise ctx->stop; the job stops
+ * at the next safe point (after a saved stage, or inside the embed and pair
+ * loops) on every rank together and says how to resume.
  */
 #include "dupgraph/job.h"
 
@@ -16,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dupgraph/checkpoint.h"
 #include "dupgraph/embed.h"
 #include "dupgraph/exchange.h"
 #include "dupgraph/graph.h"
@@ -23,7 +30,7 @@
 #include "dupgraph/kmeans.h"
 #include "dupgraph/pairs.h"
 
-#define MAX_STAGES 8
+#define MAX_STAGES 10
 #define MAX_EXTRA 8
 
 typedef struct job_state {
@@ -46,11 +53,16 @@ typedef struct job_state {
     double stage_t0;
     int64_t exchanged_bytes;
     dg_pair_stats pair_stats;
+    dg_ckpt ckpt;
+    const char *stage; /* the running stage, for the stop message */
+    int in_clustering; /* c + 1 while clustering c runs, else 0 */
+    int stopped;       /* err already says why the job stopped */
 } job_state;
 
 static void stage_begin(job_state *js, const char *what)
 {
     dg_log(js->ctx, "stage %s ...", what);
+    js->stage = what;
     js->stage_t0 = dg_now();
 }
 
@@ -110,6 +122,64 @@ static int load_items(job_state *js, dg_err *err)
         stage_end(js, "embed");
     }
     return dg_agree(js->ctx, rc, err);
+}
+
+/* The embed/read stage, or its checkpoint; a computed stage is saved. */
+static int items_stage(job_state *js, dg_err *err)
+{
+    int image = js->cfg->input_kind != DG_INPUT_EMBEDDINGS, loaded = 0;
+    js->stage_t0 = dg_now();
+    int rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->items, &js->model, &loaded, err);
+    stage_end(js, "checkpoint");
+    if (rc != DG_OK || loaded)
+        return rc;
+    if (load_items(js, err) != DG_OK)
+        return DG_FAIL;
+    stage_begin(js, "checkpoint (save items)");
+    rc = dg_ckpt_save_items(js->ctx, js->cfg, &js->ckpt, &js->items, image ? &js->model : NULL, err);
+    stage_end(js, "checkpoint");
+    return rc;
+}
+
+static int stop_message(job_state *js, const char *what, dg_err *err)
+{
+    js->stopped = 1;
+    return dg_fail(err, "%s; the finished stages are saved in %s: %s", what, js->ckpt.dir,
+                   js->cfg->stop_after != DG_STOP_AFTER_NONE ? "run again with job.stop_after = none to resume"
+                                                             : "resubmit the same command to resume");
+}
+
+/* A safe point after stage `done` (0: embed/read, c + 1: clustering c) has
+ * been saved: every rank stops if a signal reached any rank, or if
+ * job.stop_after names this stage. */
+static int safe_point(job_state *js, int done, dg_err *err)
+{
+    int by_signal = dg_stop_agree(js->ctx);
+    if (!by_signal && js->cfg->stop_after != done)
+        return DG_OK;
+    char what[160];
+    char stage[32];
+    if (done == 0)
+        snprintf(stage, sizeof stage, "the %s stage", js->cfg->input_kind == DG_INPUT_EMBEDDINGS ? "read" : "embed");
+    else
+        snprintf(stage, sizeof stage, "clustering %d", done - 1);
+    snprintf(what, sizeof what, "stopped %s after %s", by_signal ? "by a signal" : "as job.stop_after asks", stage);
+    return stop_message(js, what, err);
+}
+
+/* After a failed stage (collective): if a stage loop gave up because of a
+ * signal, the reason becomes the stop message. */
+static void explain_stop(job_state *js, dg_err *err)
+{
+    if (js->stopped || !dg_stop_agree(js->ctx) || !strstr(err->msg, DG_STOP_REASON))
+        return;
+    char what[200];
+    if (js->in_clustering)
+        snprintf(what, sizeof what, "stopped by a signal during stage %s of clustering %d", js->stage,
+                 js->in_clustering - 1);
+    else
+        snprintf(what, sizeof what, "stopped by a signal during stage %s", js->stage ? js->stage : "start");
+    stop_message(js, what, err);
 }
 
 /* Per-rank memory model, printed before work starts (see README). */
@@ -205,7 +275,8 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
     return dg_agree(js->ctx, rc, err);
 }
 
-static int search_clustering(job_state *js, const int32_t *near, int m, dg_err *err)
+/* This clustering's edges into `fresh`, de-duplicated (src in own range). */
+static int search_clustering(job_state *js, const int32_t *near, int m, dg_edges *fresh, dg_err *err)
 {
     dg_cluster_plan plan = {0};
     dg_bucket bucket = {0};
@@ -221,7 +292,7 @@ static int search_clustering(job_state *js, const int32_t *near, int m, dg_err *
                plan.mean_load, plan.mean_load > 0 ? plan.max_load / plan.mean_load : 1.0);
         stage_begin(js, "pairs (blocked sgemm)");
         dg_pair_stats st = {0};
-        rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, &js->edges, &st, err);
+        rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, fresh, &st, err);
         js->pair_stats.compared += st.compared;
         js->pair_stats.flops += st.flops;
         js->pair_stats.seconds += st.seconds;
@@ -235,9 +306,53 @@ static int search_clustering(job_state *js, const int32_t *near, int m, dg_err *
     if (rc != DG_OK)
         return DG_FAIL;
     stage_begin(js, "dedup edges");
-    rc = dg_graph_dedup(js->ctx, js->items.n_total, &js->edges, err);
+    rc = dg_graph_dedup(js->ctx, js->items.n_total, fresh, err);
     stage_end(js, "graph");
     return dg_agree(js->ctx, rc, err);
+}
+
+/* Both lists hold sorted, unique edges with src in this rank's range, so
+ * the union is local. */
+static int merge_edges(job_state *js, const dg_edges *fresh, dg_err *err)
+{
+    int rc = DG_OK;
+    for (int64_t i = 0; rc == DG_OK && i < fresh->n; i++)
+        rc = dg_edges_push(&js->edges, fresh->src[i], fresh->dst[i], fresh->sim[i], err);
+    if (rc == DG_OK)
+        rc = dg_edges_sort_unique(&js->edges, err);
+    return dg_agree(js->ctx, rc, err);
+}
+
+static dg_ckpt_clustering clustering_view(const job_state *js, int c)
+{
+    size_t cent = (size_t)c * (size_t)js->k * (size_t)js->items.d;
+    return (dg_ckpt_clustering){c, js->clusterings, js->k, js->centroids + cent, js->cluster, js->centrality};
+}
+
+/* Clustering c of the run mode: reused from its checkpoint, or computed and
+ * saved; its edges join js->edges either way. */
+static int run_clustering(job_state *js, int c, int32_t *near, float *near_sim, dg_err *err)
+{
+    dg_edges fresh = {0};
+    dg_ckpt_clustering cl = clustering_view(js, c);
+    int loaded = 0;
+    js->stage_t0 = dg_now();
+    int rc = dg_ckpt_load_clustering(js->ctx, &js->ckpt, &js->items, &cl, &fresh, &loaded, err);
+    stage_end(js, "checkpoint");
+    if (rc == DG_OK && !loaded) {
+        rc = cluster_and_probe(js, c, js->probes, near, near_sim, err);
+        if (rc == DG_OK)
+            rc = search_clustering(js, near, js->probes, &fresh, err);
+        if (rc == DG_OK) {
+            stage_begin(js, "checkpoint (save clustering)");
+            rc = dg_ckpt_save_clustering(js->ctx, &js->ckpt, &js->items, &cl, &fresh, err);
+            stage_end(js, "checkpoint");
+        }
+    }
+    if (rc == DG_OK)
+        rc = merge_edges(js, &fresh, err);
+    dg_edges_free(&fresh);
+    return rc;
 }
 
 static int find_edges(job_state *js, dg_err *err)
@@ -249,9 +364,13 @@ static int find_edges(job_state *js, dg_err *err)
     int rc = near && near_sim ? DG_OK : DG_FAIL;
     rc = dg_agree(js->ctx, rc, err);
     for (int c = 0; rc == DG_OK && c < js->clusterings; c++) {
-        rc = cluster_and_probe(js, c, m, near, near_sim, err);
-        if (rc == DG_OK && js->mode == DG_MODE_RUN)
-            rc = search_clustering(js, near, m, err);
+        js->in_clustering = c + 1;
+        if (js->mode == DG_MODE_EXACT)
+            rc = cluster_and_probe(js, c, m, near, near_sim, err);
+        else if ((rc = run_clustering(js, c, near, near_sim, err)) == DG_OK)
+            rc = safe_point(js, c + 1, err);
+        if (rc == DG_OK)
+            js->in_clustering = 0;
     }
     free(near);
     free(near_sim);
@@ -390,7 +509,7 @@ static void free_state(job_state *js)
     free(js->keep);
 }
 
-int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
+static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
 {
     double t0 = dg_now();
     job_state js = {.ctx = ctx, .cfg = cfg, .mode = mode};
@@ -399,12 +518,16 @@ int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *er
     dg_log(ctx, "dupgraph %s: %s on %d ranks, input %s", DG_VERSION, mode == DG_MODE_RUN ? "run" : "exact",
            ctx->size, cfg->input_path);
     int rc = check_inputs(&js, &n_probe, &d_probe, err);
+    if (rc == DG_OK)
+        rc = dg_ckpt_init(ctx, cfg, mode == DG_MODE_EXACT, &js.ckpt, err);
     if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS) {
         js.k = dg_config_effective_k(cfg, n_probe);
         rc = dg_agree(ctx, check_memory(&js, n_probe, d_probe, err), err);
     }
     if (rc == DG_OK)
-        rc = load_items(&js, err);
+        rc = items_stage(&js, err);
+    if (rc == DG_OK)
+        rc = safe_point(&js, 0, err);
     if (rc == DG_OK) {
         int64_t n = js.items.n_total;
         js.k = dg_config_effective_k(cfg, n);
@@ -433,8 +556,23 @@ int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *er
         count_results(&js, &counts);
         rc = write_output(&js, &counts, err);
     }
-    if (rc == DG_OK)
+    if (rc == DG_OK) {
+        dg_ckpt_remove(ctx, &js.ckpt);
         log_summary(&js, &counts, dg_now() - t0);
+    } else {
+        explain_stop(&js, err);
+    }
     free_state(&js);
+    return rc;
+}
+
+/* The stop flag is raised by SIGTERM/SIGINT for the duration of the job. */
+int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
+{
+    dg_ctx run = *ctx;
+    dg_stop_saved saved;
+    run.stop = dg_stop_install(&saved);
+    int rc = run_job(&run, cfg, mode, err);
+    dg_stop_restore(&saved);
     return rc;
 }

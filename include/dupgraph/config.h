@@ -54,7 +54,10 @@ typedef struct dg_config {
     double progress_seconds;
     int64_t max_memory; /* bytes per rank, 0 = no limit */
     bool resume;
+    int stop_after;     /* testing: DG_STOP_AFTER_NONE, 0 = after the embed/read stage, c + 1 = after clustering c */
 } dg_config;
+
+#define DG_STOP_AFTER_NONE (-1)
 
 /* Fills the documented defaults (those of configs/default.ini). */
 void dg_config_defaults(dg_config *cfg);

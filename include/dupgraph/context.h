@@ -10,6 +10,7 @@
 #define DUPGRAPH_CONTEXT_H
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "dupgraph/common.h"
@@ -21,9 +22,21 @@ typedef struct dg_ctx {
     double t0;               /* dg_now() at job start */
     double progress_seconds; /* interval between progress lines */
     int quiet;               /* suppress rank-0 log lines (unit tests) */
+    /* Set to non-zero by the job's SIGTERM/SIGINT handler (checkpoint.h);
+     * long loops check it and return DG_STOP_REASON.  NULL: never set. */
+    volatile sig_atomic_t *stop;
 } dg_ctx;
 
 void dg_ctx_init(dg_ctx *ctx, MPI_Comm comm, double progress_seconds);
+
+/* The reason a long loop returns when it sees the stop flag (local check,
+ * no MPI: the job driver agrees on stops at its safe points). */
+#define DG_STOP_REASON "stopped by a signal"
+
+static inline int dg_stop_requested(const dg_ctx *ctx)
+{
+    return ctx->stop && *ctx->stop;
+}
 
 void dg_log(const dg_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dg_log_rank(const dg_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
