@@ -1,15 +1,19 @@
 /* exchange.c - the cluster plan and the item exchange of one clustering.
  *
  * The plan counts each cluster's members and queries over all ranks
- * (MPI_Allreduce) and gives clusters to ranks by expected pair work, the
- * same way on every rank.  The exchange then sends every usable item to the
- * owner of its home cluster (as a member) and to the owners of its other
- * probed clusters (as a query) in one MPI_Alltoallv of fixed-size records,
- * and sorts what arrived into a bucket ordered by (cluster, is_query, id).
- * Which clusters an item probes comes from kmeans.c; what happens to a
- * bucket is pairs.c.
+ * (MPI_Allreduce), splits the clusters too heavy for one rank into tasks
+ * (blocks of their pair work, see exchange.h) and gives tasks to ranks by
+ * expected pair work, the same way on every rank.  The exchange then sends
+ * every usable item to each rank that needs it: the owner of its home
+ * cluster (as a member) and the owners of its other probed clusters (as a
+ * query), or for a split cluster every rank with a task on the item's part,
+ * in one MPI_Alltoallv of fixed-size records, and sorts what arrived into a
+ * bucket ordered by (cluster, is_query, part, id).  The part is not sent:
+ * the receiver recomputes it from the id.  Which clusters an item probes
+ * comes from kmeans.c; what happens to a bucket is pairs.c.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,12 +68,14 @@ static double cluster_work(int64_t members, int64_t queries)
     return n * n / 2.0 + q * n;
 }
 
-int dg_assign_owners(int64_t k, const int64_t *members, const int64_t *queries, int p, int32_t *owner,
-                     double *max_load, double *mean_load, dg_err *err)
+/* Greedy balancing of n pieces of work: heaviest first (ties: lower index)
+ * to the least-loaded rank (ties: lower rank). */
+static int assign_costs(int64_t n, const double *cost, int p, int32_t *owner, double *max_load,
+                        double *mean_load, dg_err *err)
 {
-    if (k < 0 || p < 1)
-        return dg_fail(err, "cannot assign %lld clusters to %d ranks", (long long)k, p);
-    cluster_cost *order = dg_alloc((size_t)k, sizeof *order, err);
+    if (n < 0 || p < 1)
+        return dg_fail(err, "cannot assign %lld pieces of work to %d ranks", (long long)n, p);
+    cluster_cost *order = dg_alloc((size_t)n, sizeof *order, err);
     rank_load *heap = dg_alloc((size_t)p, sizeof *heap, err);
     if (!order || !heap) {
         free(order);
@@ -77,15 +83,15 @@ int dg_assign_owners(int64_t k, const int64_t *members, const int64_t *queries, 
         return DG_FAIL;
     }
     double total = 0.0;
-    for (int64_t c = 0; c < k; c++) {
-        order[c] = (cluster_cost){cluster_work(members[c], queries[c]), c};
-        total += order[c].cost;
+    for (int64_t i = 0; i < n; i++) {
+        order[i] = (cluster_cost){cost[i], i};
+        total += cost[i];
     }
-    qsort(order, (size_t)k, sizeof *order, cmp_heaviest_first);
+    qsort(order, (size_t)n, sizeof *order, cmp_heaviest_first);
     /* Loads all start at zero, so ranks in order already form a heap. */
     for (int r = 0; r < p; r++)
         heap[r] = (rank_load){0.0, r};
-    for (int64_t i = 0; i < k; i++) {
+    for (int64_t i = 0; i < n; i++) {
         owner[order[i].index] = heap[0].rank;
         heap[0].load += order[i].cost;
         sift_down(heap, p, 0);
@@ -100,6 +106,181 @@ int dg_assign_owners(int64_t k, const int64_t *members, const int64_t *queries, 
     return DG_OK;
 }
 
+int dg_assign_owners(int64_t k, const int64_t *members, const int64_t *queries, int p, int32_t *owner,
+                     double *max_load, double *mean_load, dg_err *err)
+{
+    if (k < 0 || p < 1)
+        return dg_fail(err, "cannot assign %lld clusters to %d ranks", (long long)k, p);
+    double *cost = dg_alloc((size_t)k, sizeof *cost, err);
+    if (!cost)
+        return DG_FAIL;
+    for (int64_t c = 0; c < k; c++)
+        cost[c] = cluster_work(members[c], queries[c]);
+    int rc = assign_costs(k, cost, p, owner, max_load, mean_load, err);
+    free(cost);
+    return rc;
+}
+
+/* ---- splitting ------------------------------------------------------------ */
+
+/* A cluster is split when its work is above SPLIT_SHARE of a rank's fair
+ * share (total work / P), into tasks of about TASK_SHARE of it.  With every
+ * piece at most half the mean load, the greedy's busiest rank stays within
+ * 1.5 x the mean: the last piece it got went to a rank at or below the
+ * mean.  Smaller tasks would balance more finely but send a split cluster's
+ * items to more ranks. */
+#define SPLIT_SHARE 0.5
+#define TASK_SHARE 0.25
+
+int32_t dg_item_part(int64_t id, int32_t cluster, int32_t parts)
+{
+    uint64_t h = dg_mix64(dg_mix64((uint64_t)id) ^ (uint64_t)(uint32_t)cluster);
+    return (int32_t)(((unsigned __int128)h * (uint64_t)(parts > 0 ? parts : 1)) >> 64);
+}
+
+/* ceil(x / step), at least 1 and at most `most` (>= 1). */
+static int32_t ceil_parts(double x, double step, int64_t most)
+{
+    double parts = step > 0 ? ceil(x / step) : 1.0;
+    double cap = most < INT32_MAX ? (double)most : (double)INT32_MAX;
+    if (!(parts >= 1.0))
+        parts = 1.0;
+    return (int32_t)(parts < cap ? parts : cap < 1.0 ? 1.0 : cap);
+}
+
+/* Parts of cluster c when its work is too much for one rank: member parts
+ * so an off-diagonal block ((n/B)^2 pairs) fits the task size, then query
+ * parts so a query block ((q/Bq) x n/B) does too. */
+static void split_cluster(dg_cluster_plan *plan, int64_t c, double task)
+{
+    double n = (double)plan->members[c], q = (double)plan->queries[c];
+    int32_t b = ceil_parts(n, sqrt(task), plan->members[c]);
+    plan->parts[c] = b;
+    plan->query_parts[c] = ceil_parts(q * (n / b), task, plan->queries[c]);
+}
+
+static int64_t cluster_tasks(const dg_cluster_plan *plan, int64_t c)
+{
+    if (plan->owner[c] >= 0)
+        return 1;
+    int64_t b = plan->parts[c];
+    return b * (b + 1) / 2 + (plan->queries[c] > 0 ? (int64_t)plan->query_parts[c] * b : 0);
+}
+
+static void add_task(dg_cluster_plan *plan, int64_t c, int32_t kind, int32_t a, int32_t b, double work)
+{
+    plan->task[plan->n_tasks++] = (dg_task){(int32_t)c, kind, a, b, -1, work};
+}
+
+/* The tasks of cluster c, in (kind, a, b) order. */
+static void add_cluster_tasks(dg_cluster_plan *plan, int64_t c)
+{
+    if (plan->owner[c] >= 0) {
+        add_task(plan, c, DG_TASK_CLUSTER, 0, 0, cluster_work(plan->members[c], plan->queries[c]));
+        return;
+    }
+    int32_t parts = plan->parts[c], qparts = plan->query_parts[c];
+    double size = (double)plan->members[c] / parts, qsize = (double)plan->queries[c] / qparts;
+    for (int32_t a = 0; a < parts; a++)
+        for (int32_t b = a; b < parts; b++)
+            add_task(plan, c, DG_TASK_MEMBERS, a, b, a == b ? size * size / 2.0 : size * size);
+    if (plan->queries[c] > 0)
+        for (int32_t a = 0; a < qparts; a++)
+            for (int32_t b = 0; b < parts; b++)
+                add_task(plan, c, DG_TASK_QUERIES, a, b, qsize * size);
+}
+
+/* Marks the clusters to split (owner -1) and sets their parts. */
+static void choose_splits(dg_cluster_plan *plan, int p)
+{
+    double total = 0.0;
+    for (int64_t c = 0; c < plan->k; c++)
+        total += cluster_work(plan->members[c], plan->queries[c]);
+    double fair = total / p;
+    plan->split = 0;
+    for (int64_t c = 0; c < plan->k; c++) {
+        plan->parts[c] = 1;
+        plan->query_parts[c] = 1;
+        plan->owner[c] = 0;
+        if (p > 1 && cluster_work(plan->members[c], plan->queries[c]) > SPLIT_SHARE * fair) {
+            plan->owner[c] = -1;
+            split_cluster(plan, c, TASK_SHARE * fair);
+            plan->split++;
+        }
+    }
+}
+
+static int build_tasks(dg_cluster_plan *plan, dg_err *err)
+{
+    int64_t n = 0;
+    for (int64_t c = 0; c < plan->k; c++)
+        n += cluster_tasks(plan, c);
+    plan->task = dg_alloc((size_t)n, sizeof *plan->task, err);
+    if (!plan->task)
+        return DG_FAIL;
+    plan->n_tasks = 0;
+    for (int64_t c = 0; c < plan->k; c++)
+        add_cluster_tasks(plan, c);
+    return DG_OK;
+}
+
+/* Balances the tasks; owner[] of unsplit clusters follows their task. */
+static int assign_tasks(dg_cluster_plan *plan, int p, dg_err *err)
+{
+    int64_t n = plan->n_tasks;
+    double *cost = dg_alloc((size_t)n, sizeof *cost, err);
+    int32_t *owner = dg_alloc((size_t)n, sizeof *owner, err);
+    int rc = cost && owner ? DG_OK : DG_FAIL;
+    for (int64_t t = 0; rc == DG_OK && t < n; t++)
+        cost[t] = plan->task[t].work;
+    if (rc == DG_OK)
+        rc = assign_costs(n, cost, p, owner, &plan->max_load, &plan->mean_load, err);
+    for (int64_t t = 0; rc == DG_OK && t < n; t++) {
+        plan->task[t].owner = owner[t];
+        if (plan->task[t].kind == DG_TASK_CLUSTER)
+            plan->owner[plan->task[t].cluster] = owner[t];
+    }
+    free(cost);
+    free(owner);
+    return rc;
+}
+
+/* The busiest rank's load had every cluster stayed whole (for the log). */
+static int unsplit_load(dg_cluster_plan *plan, int p, dg_err *err)
+{
+    plan->unsplit_max_load = plan->max_load;
+    if (plan->split == 0)
+        return DG_OK;
+    int32_t *owner = dg_alloc((size_t)plan->k, sizeof *owner, err);
+    double mean;
+    int rc = owner ? dg_assign_owners(plan->k, plan->members, plan->queries, p, owner, &plan->unsplit_max_load,
+                                      &mean, err)
+                   : DG_FAIL;
+    free(owner);
+    return rc;
+}
+
+static int plan_tables_alloc(dg_cluster_plan *plan, dg_err *err)
+{
+    size_t k = (size_t)plan->k;
+    plan->owner = dg_calloc(k, sizeof *plan->owner, err);
+    plan->parts = dg_calloc(k, sizeof *plan->parts, err);
+    plan->query_parts = dg_calloc(k, sizeof *plan->query_parts, err);
+    return plan->owner && plan->parts && plan->query_parts ? DG_OK : DG_FAIL;
+}
+
+int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err)
+{
+    if (plan->k < 1 || plan->k > INT32_MAX || p < 1)
+        return dg_fail(err, "bad cluster plan: k = %lld on %d ranks", (long long)plan->k, p);
+    if (plan_tables_alloc(plan, err) != DG_OK)
+        return DG_FAIL;
+    choose_splits(plan, p);
+    if (build_tasks(plan, err) != DG_OK || assign_tasks(plan, p, err) != DG_OK)
+        return DG_FAIL;
+    return unsplit_load(plan, p, err);
+}
+
 /* ---- plan --------------------------------------------------------------- */
 
 void dg_cluster_plan_free(dg_cluster_plan *plan)
@@ -107,6 +288,9 @@ void dg_cluster_plan_free(dg_cluster_plan *plan)
     free(plan->owner);
     free(plan->members);
     free(plan->queries);
+    free(plan->parts);
+    free(plan->query_parts);
+    free(plan->task);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -140,10 +324,27 @@ static void count_local(const dg_items *items, const int32_t *near, int m, dg_cl
 static int plan_alloc(dg_cluster_plan *plan, int64_t k, dg_err *err)
 {
     plan->k = k;
-    plan->owner = dg_calloc((size_t)k, sizeof *plan->owner, err);
     plan->members = dg_calloc((size_t)k, sizeof *plan->members, err);
     plan->queries = dg_calloc((size_t)k, sizeof *plan->queries, err);
-    return plan->owner && plan->members && plan->queries ? DG_OK : DG_FAIL;
+    return plan->members && plan->queries ? DG_OK : DG_FAIL;
+}
+
+/* One line about the splits, on rank 0. */
+static void log_splits(const dg_ctx *ctx, const dg_cluster_plan *plan)
+{
+    if (plan->split == 0)
+        return;
+    int64_t big = -1;
+    for (int64_t c = 0; c < plan->k; c++)
+        if (plan->owner[c] < 0 && (big < 0 || cluster_work(plan->members[c], plan->queries[c]) >
+                                                  cluster_work(plan->members[big], plan->queries[big])))
+            big = c;
+    dg_log(ctx,
+           "plan: %lld of %lld clusters split, %lld tasks in all; largest: cluster %lld (%lld members, %lld "
+           "queries) in %d member x %d query parts; max rank load %.3g, %.3g without splitting",
+           (long long)plan->split, (long long)plan->k, (long long)plan->n_tasks, (long long)big,
+           (long long)plan->members[big], (long long)plan->queries[big], plan->parts[big], plan->query_parts[big],
+           plan->max_load, plan->unsplit_max_load);
 }
 
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
@@ -165,13 +366,128 @@ int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *ne
     }
     MPI_Allreduce(MPI_IN_PLACE, plan->members, (int)k, MPI_INT64_T, MPI_SUM, ctx->comm);
     MPI_Allreduce(MPI_IN_PLACE, plan->queries, (int)k, MPI_INT64_T, MPI_SUM, ctx->comm);
-    rc = dg_assign_owners(k, plan->members, plan->queries, ctx->size, plan->owner, &plan->max_load,
-                          &plan->mean_load, err);
-    if (dg_agree(ctx, rc, err) != DG_OK) {
+    if (dg_agree(ctx, dg_plan_from_counts(plan, ctx->size, err), err) != DG_OK) {
         dg_cluster_plan_free(plan);
         return DG_FAIL;
     }
+    log_splits(ctx, plan);
     return DG_OK;
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+/* Where the records of a split cluster go.  A unit is one part of a split
+ * cluster in one role: units unit_base[c] .. + parts[c] - 1 are its member
+ * parts, the next query_parts[c] its query parts.  A unit's ranks (sorted,
+ * distinct) are rank[start[u] .. start[u+1]). */
+typedef struct routes {
+    int64_t *unit_base; /* k: first unit of a split cluster, -1 otherwise */
+    int64_t *start;     /* units + 1 */
+    int32_t *rank;
+} routes;
+
+static void routes_free(routes *rt)
+{
+    free(rt->unit_base);
+    free(rt->start);
+    free(rt->rank);
+}
+
+/* The (at most two) units a task of a split cluster reads. */
+static int task_units(const dg_cluster_plan *plan, const routes *rt, const dg_task *t, int64_t unit[2])
+{
+    int64_t base = rt->unit_base[t->cluster];
+    if (t->kind == DG_TASK_QUERIES) {
+        unit[0] = base + plan->parts[t->cluster] + t->a;
+        unit[1] = base + t->b;
+        return 2;
+    }
+    unit[0] = base + t->a;
+    unit[1] = base + t->b;
+    return t->a == t->b ? 1 : 2;
+}
+
+static int cmp_int32(const void *pa, const void *pb)
+{
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Sorts each unit's ranks and drops repeats, compacting rank[] in place. */
+static void routes_unique(routes *rt, int64_t units)
+{
+    int64_t out = 0, from = 0;
+    for (int64_t u = 0; u < units; u++) {
+        int64_t to = rt->start[u + 1];
+        qsort(rt->rank + from, (size_t)(to - from), sizeof *rt->rank, cmp_int32);
+        rt->start[u] = out;
+        for (int64_t i = from; i < to; i++)
+            if (i == from || rt->rank[i] != rt->rank[i - 1])
+                rt->rank[out++] = rt->rank[i];
+        from = to;
+    }
+    rt->start[units] = out;
+}
+
+static int routes_build(const dg_cluster_plan *plan, routes *rt, dg_err *err)
+{
+    memset(rt, 0, sizeof *rt);
+    rt->unit_base = dg_alloc((size_t)plan->k, sizeof *rt->unit_base, err);
+    if (!rt->unit_base)
+        return DG_FAIL;
+    int64_t units = 0;
+    for (int64_t c = 0; c < plan->k; c++) {
+        rt->unit_base[c] = plan->owner[c] >= 0 ? -1 : units;
+        units += plan->owner[c] >= 0 ? 0 : (int64_t)plan->parts[c] + plan->query_parts[c];
+    }
+    rt->start = dg_calloc((size_t)units + 1, sizeof *rt->start, err);
+    if (!rt->start)
+        return DG_FAIL;
+    int64_t unit[2];
+    for (int64_t t = 0; t < plan->n_tasks; t++)
+        if (plan->task[t].kind != DG_TASK_CLUSTER)
+            for (int i = task_units(plan, rt, &plan->task[t], unit); i-- > 0;)
+                rt->start[unit[i] + 1]++;
+    for (int64_t u = 0; u < units; u++)
+        rt->start[u + 1] += rt->start[u];
+    rt->rank = dg_alloc((size_t)rt->start[units], sizeof *rt->rank, err);
+    int64_t *fill = dg_alloc((size_t)units, sizeof *fill, err);
+    if (!rt->rank || !fill) {
+        free(fill);
+        return DG_FAIL;
+    }
+    memcpy(fill, rt->start, (size_t)units * sizeof *fill);
+    for (int64_t t = 0; t < plan->n_tasks; t++)
+        if (plan->task[t].kind != DG_TASK_CLUSTER)
+            for (int i = task_units(plan, rt, &plan->task[t], unit); i-- > 0;)
+                rt->rank[fill[unit[i]]++] = plan->task[t].owner;
+    free(fill);
+    routes_unique(rt, units);
+    return DG_OK;
+}
+
+/* The part of an item in cluster c in one role. */
+static int32_t part_in(const dg_cluster_plan *plan, int64_t id, int32_t c, int is_query)
+{
+    if (plan->owner[c] >= 0)
+        return 0;
+    return dg_item_part(id, c, is_query ? plan->query_parts[c] : plan->parts[c]);
+}
+
+/* The ranks an item's record for cluster c in one role goes to: *count
+ * ranks starting at the returned pointer (`one` holds a whole cluster's
+ * owner). */
+static const int32_t *destinations(const dg_cluster_plan *plan, const routes *rt, int64_t id, int32_t c,
+                                   int is_query, int32_t *one, int64_t *count)
+{
+    if (plan->owner[c] >= 0) {
+        *one = plan->owner[c];
+        *count = 1;
+        return one;
+    }
+    int64_t u = rt->unit_base[c] + (is_query ? plan->parts[c] : 0) + part_in(plan, id, c, is_query);
+    *count = rt->start[u + 1] - rt->start[u];
+    return rt->rank + rt->start[u];
 }
 
 /* ---- exchange ----------------------------------------------------------- */
@@ -241,17 +557,22 @@ static void pack_record(char *at, int64_t id, int32_t cluster, int8_t is_query, 
 }
 
 /* Counts records per destination, then packs them ordered by destination. */
-static int pack_sends(wire *w, const dg_items *items, const int32_t *near, int m, const int32_t *owner,
-                      dg_err *err)
+static int pack_sends(wire *w, const dg_items *items, const int32_t *near, int m, const dg_cluster_plan *plan,
+                      const routes *rt, dg_err *err)
 {
     int p = w->ctx->size;
     int64_t *count = dg_calloc((size_t)p, sizeof *count, err);
     if (!count)
         return DG_FAIL;
+    int32_t one;
+    int64_t n_to;
     for (int64_t i = 0; i < items->n; i++)
         if (dg_status_usable(items->status[i]))
-            for (int j = 0; j < m; j++)
-                count[owner[near[i * m + j]]]++;
+            for (int j = 0; j < m; j++) {
+                const int32_t *to = destinations(plan, rt, items->lo + i, near[i * m + j], j > 0, &one, &n_to);
+                for (int64_t t = 0; t < n_to; t++)
+                    count[to[t]]++;
+            }
     int rc = fill_displ(count, p, w->send_count, w->send_displ, &w->n_send, err);
     free(count);
     if (rc != DG_OK)
@@ -269,8 +590,9 @@ static int pack_sends(wire *w, const dg_items *items, const int32_t *near, int m
         const float *vec = items->vec + (size_t)i * (size_t)items->d;
         for (int j = 0; j < m; j++) {
             int32_t c = near[i * m + j];
-            int to = owner[c];
-            pack_record(w->send + (size_t)cursor[to]++ * w->rec, items->lo + i, c, j > 0, vec, items->d);
+            const int32_t *to = destinations(plan, rt, items->lo + i, c, j > 0, &one, &n_to);
+            for (int64_t t = 0; t < n_to; t++)
+                pack_record(w->send + (size_t)cursor[to[t]]++ * w->rec, items->lo + i, c, j > 0, vec, items->d);
         }
     }
     free(cursor);
@@ -307,9 +629,10 @@ static void move_records(wire *w)
 
 typedef struct record_key {
     int64_t id;
-    int32_t cluster;
-    int8_t is_query;
     int64_t at; /* record index in the receive buffer */
+    int32_t cluster;
+    int32_t part;
+    int8_t is_query;
 } record_key;
 
 static int cmp_record_key(const void *pa, const void *pb)
@@ -319,6 +642,8 @@ static int cmp_record_key(const void *pa, const void *pb)
         return a->cluster < b->cluster ? -1 : 1;
     if (a->is_query != b->is_query)
         return a->is_query < b->is_query ? -1 : 1;
+    if (a->part != b->part)
+        return a->part < b->part ? -1 : 1;
     if (a->id != b->id)
         return a->id < b->id ? -1 : 1;
     return 0;
@@ -336,7 +661,8 @@ static int bucket_alloc(dg_bucket *b, int64_t n, int d, dg_err *err)
     b->cluster = dg_alloc((size_t)n, sizeof *b->cluster, err);
     b->is_query = dg_alloc((size_t)n, sizeof *b->is_query, err);
     b->vec = dg_alloc(cells, sizeof *b->vec, err);
-    return b->id && b->cluster && b->is_query && b->vec ? DG_OK : DG_FAIL;
+    b->part = dg_alloc((size_t)n, sizeof *b->part, err);
+    return b->id && b->cluster && b->is_query && b->vec && b->part ? DG_OK : DG_FAIL;
 }
 
 void dg_bucket_free(dg_bucket *b)
@@ -345,11 +671,29 @@ void dg_bucket_free(dg_bucket *b)
     free(b->cluster);
     free(b->is_query);
     free(b->vec);
+    free(b->part);
+    free(b->task);
     memset(b, 0, sizeof *b);
 }
 
-/* Sorts the received records by (cluster, is_query, id) into the bucket. */
-static int unpack_sorted(const wire *w, dg_bucket *out, dg_err *err)
+/* The plan's tasks that this rank runs. */
+static int bucket_tasks(dg_bucket *b, const dg_cluster_plan *plan, int rank, dg_err *err)
+{
+    int64_t n = 0;
+    for (int64_t t = 0; t < plan->n_tasks; t++)
+        n += plan->task[t].owner == rank;
+    b->task = dg_alloc((size_t)n, sizeof *b->task, err);
+    if (!b->task)
+        return DG_FAIL;
+    for (int64_t t = 0; t < plan->n_tasks; t++)
+        if (plan->task[t].owner == rank)
+            b->task[b->n_tasks++] = plan->task[t];
+    return DG_OK;
+}
+
+/* Sorts the received records by (cluster, is_query, part, id) into the
+ * bucket. */
+static int unpack_sorted(const wire *w, const dg_cluster_plan *plan, dg_bucket *out, dg_err *err)
 {
     record_key *key = dg_alloc((size_t)w->n_recv, sizeof *key, err);
     if (!key || bucket_alloc(out, w->n_recv, w->d, err) != DG_OK) {
@@ -362,12 +706,14 @@ static int unpack_sorted(const wire *w, dg_bucket *out, dg_err *err)
         memcpy(&key[i].id, at + REC_ID, sizeof key[i].id);
         memcpy(&key[i].cluster, at + REC_CLUSTER, sizeof key[i].cluster);
         memcpy(&key[i].is_query, at + REC_QUERY, sizeof key[i].is_query);
+        key[i].part = part_in(plan, key[i].id, key[i].cluster, key[i].is_query);
     }
     qsort(key, (size_t)w->n_recv, sizeof *key, cmp_record_key);
     for (int64_t i = 0; i < w->n_recv; i++) {
         out->id[i] = key[i].id;
         out->cluster[i] = key[i].cluster;
         out->is_query[i] = key[i].is_query;
+        out->part[i] = key[i].part;
         memcpy(out->vec + (size_t)i * (size_t)w->d, w->recv + (size_t)key[i].at * w->rec + REC_VEC,
                (size_t)w->d * sizeof(float));
     }
@@ -385,8 +731,12 @@ static int64_t remote_bytes(const wire *w)
 static int check_owners(const dg_cluster_plan *plan, int p, dg_err *err)
 {
     for (int64_t c = 0; c < plan->k; c++)
-        if (plan->owner[c] < 0 || plan->owner[c] >= p)
+        if (plan->owner[c] < -1 || plan->owner[c] >= p)
             return dg_fail(err, "exchange: cluster %lld is owned by rank %d of %d", (long long)c, plan->owner[c], p);
+    for (int64_t t = 0; t < plan->n_tasks; t++)
+        if (plan->task[t].owner < 0 || plan->task[t].owner >= p)
+            return dg_fail(err, "exchange: task %lld is owned by rank %d of %d", (long long)t, plan->task[t].owner,
+                           p);
     return DG_OK;
 }
 
@@ -396,6 +746,7 @@ int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, i
     memset(out, 0, sizeof *out);
     *bytes_sent = 0;
     wire w;
+    routes rt = {0};
     int rc = wire_alloc(&w, ctx, items->d, err);
     if (rc == DG_OK && m < 1)
         rc = dg_fail(err, "exchange: %d probes", m);
@@ -404,7 +755,10 @@ int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, i
     if (rc == DG_OK)
         rc = check_near(items, near, m, plan->k, err);
     if (rc == DG_OK)
-        rc = pack_sends(&w, items, near, m, plan->owner, err);
+        rc = routes_build(plan, &rt, err);
+    if (rc == DG_OK)
+        rc = pack_sends(&w, items, near, m, plan, &rt, err);
+    routes_free(&rt);
     rc = dg_agree(ctx, rc, err);
     if (rc == DG_OK)
         rc = dg_agree(ctx, plan_receives(&w, err), err);
@@ -413,7 +767,10 @@ int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, i
         *bytes_sent = remote_bytes(&w);
         free(w.send);
         w.send = NULL;
-        rc = dg_agree(ctx, unpack_sorted(&w, out, err), err);
+        rc = unpack_sorted(&w, plan, out, err);
+        if (rc == DG_OK)
+            rc = bucket_tasks(out, plan, ctx->rank, err);
+        rc = dg_agree(ctx, rc, err);
     }
     wire_free(&w);
     if (rc != DG_OK)

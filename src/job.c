@@ -298,6 +298,8 @@ static int search_clustering(job_state *js, const int32_t *near, int m, dg_edges
         js->pair_stats.seconds += st.seconds;
         stage_end(js, "pairs");
         rc = dg_agree(js->ctx, rc, err);
+        if (rc == DG_OK)
+            dg_pair_stats_log(js->ctx, "pairs", &st, bucket.n);
     } else {
         rc = DG_FAIL;
     }

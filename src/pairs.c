@@ -15,10 +15,12 @@
  * 2*d per similarity handed to sgemm, so flops / (2*d*compared) - 1 is the
  * work spent on unused similarities.
  *
- * This file does no MPI: the exact mode's ring lives in exact.c, the edge
- * list in edges.c.
+ * The pair search does no MPI (the exact mode's ring lives in exact.c, the
+ * edge list in edges.c); the one collective here gathers per-rank stats for
+ * the log.
  */
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dupgraph/pairs.h"
@@ -213,35 +215,89 @@ int dg_pairs_between(const float *a, const int64_t *ida, int64_t na, const float
     return rc;
 }
 
-/* Members of a cluster come first in the bucket, then its queries.  A small
- * cluster is one rectangle of (members + queries) x members, a single
- * sgemm; a larger one searches its members as a set (so the diagonal blocks
- * get halved) and its queries against them separately. */
-static int search_cluster(search *s, const dg_bucket *b, int64_t first, int64_t members, int64_t end,
-                          dg_err *err)
+/* Rows [first, first + n) of the bucket: one part of a cluster in one role. */
+typedef struct unit {
+    int64_t first;
+    int64_t n;
+} unit;
+
+/* Bucket rows are sorted by (cluster, is_query, part): the first row at or
+ * after (c, q, part) by binary search. */
+static int64_t lower_bound(const dg_bucket *b, int32_t c, int8_t q, int32_t part)
 {
-    const float *v = b->vec + (size_t)first * (size_t)b->d;
-    const int64_t *id = b->id + first;
-    if (members < 2 * MIN_DIAGONAL_SPLIT) {
-        rect all = {v, id, end - first, members, v, id, members, b->d};
-        return search_rect(s, &all, err);
+    int64_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int before = b->cluster[mid] != c ? b->cluster[mid] < c
+                     : b->is_query[mid] != q ? b->is_query[mid] < q
+                                             : b->part[mid] < part;
+        if (before)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    rect within = {v, id, members, members, v, id, members, b->d};
-    rect queries = {v + (size_t)members * (size_t)b->d, id + members, end - first - members, 0, v, id, members, b->d};
-    if (search_rect(s, &within, err) != DG_OK)
-        return DG_FAIL;
-    return search_rect(s, &queries, err);
+    return lo;
 }
 
-static int64_t cluster_end(const dg_bucket *b, int64_t first, int64_t *members)
+static unit find_unit(const dg_bucket *b, int32_t c, int8_t q, int32_t part)
 {
-    int64_t i = first;
-    while (i < b->n && b->cluster[i] == b->cluster[first] && !b->is_query[i])
-        i++;
-    *members = i - first;
-    while (i < b->n && b->cluster[i] == b->cluster[first])
-        i++;
-    return i;
+    int64_t first = lower_bound(b, c, q, part);
+    return (unit){first, lower_bound(b, c, q, part + 1) - first};
+}
+
+static rect unit_rect(const dg_bucket *b, unit rows, unit cols, int same)
+{
+    const float *rv = b->vec + (size_t)rows.first * (size_t)b->d, *cv = b->vec + (size_t)cols.first * (size_t)b->d;
+    return (rect){rv, b->id + rows.first, rows.n, same ? rows.n : 0, cv, b->id + cols.first, cols.n, b->d};
+}
+
+/* A whole cluster: its members, then its queries.  A small cluster is one
+ * rectangle of (members + queries) x members, a single sgemm; a larger one
+ * searches its members as a set (so the diagonal blocks get halved) and its
+ * queries against them separately. */
+static int search_cluster(search *s, const dg_bucket *b, unit members, unit queries, dg_err *err)
+{
+    if (members.n < 2 * MIN_DIAGONAL_SPLIT) {
+        rect all = unit_rect(b, (unit){members.first, members.n + queries.n}, members, 0);
+        all.tri = members.n;
+        return search_rect(s, &all, err);
+    }
+    rect within = unit_rect(b, members, members, 1);
+    rect against = unit_rect(b, queries, members, 0);
+    if (search_rect(s, &within, err) != DG_OK)
+        return DG_FAIL;
+    return search_rect(s, &against, err);
+}
+
+/* Rows and columns of one task; for a whole cluster, rows are its members
+ * and columns its queries. */
+static void task_units(const dg_bucket *b, const dg_task *t, unit *rows, unit *cols)
+{
+    if (t->kind == DG_TASK_CLUSTER) {
+        *rows = find_unit(b, t->cluster, 0, 0);
+        *cols = find_unit(b, t->cluster, 1, 0);
+        return;
+    }
+    *rows = find_unit(b, t->cluster, t->kind == DG_TASK_QUERIES, t->a);
+    *cols = find_unit(b, t->cluster, 0, t->b);
+}
+
+static double task_pairs(const dg_task *t, unit rows, unit cols)
+{
+    double r = (double)rows.n, c = (double)cols.n;
+    if (t->kind == DG_TASK_CLUSTER)
+        return r * (r - 1) / 2 + c * r;
+    return t->kind == DG_TASK_MEMBERS && t->a == t->b ? r * (r - 1) / 2 : r * c;
+}
+
+static int search_task(search *s, const dg_bucket *b, const dg_task *t, dg_err *err)
+{
+    unit rows, cols;
+    task_units(b, t, &rows, &cols);
+    if (t->kind == DG_TASK_CLUSTER)
+        return search_cluster(s, b, rows, cols, err);
+    rect r = unit_rect(b, rows, cols, t->kind == DG_TASK_MEMBERS && t->a == t->b);
+    return search_rect(s, &r, err);
 }
 
 int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, dg_edges *out,
@@ -252,16 +308,60 @@ int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int 
     if (check_sizes(b->n, b->n, b->d, err) != DG_OK ||
         search_init(&s, threshold, block, b->n, b->n, out, err) != DG_OK)
         return DG_FAIL;
+    double total = 0.0;
+    unit rows, cols;
+    for (int64_t i = 0; i < b->n_tasks; i++) {
+        task_units(b, &b->task[i], &rows, &cols);
+        total += task_pairs(&b->task[i], rows, cols);
+    }
     dg_progress prog;
-    dg_progress_begin(&prog, ctx, "pairs (bucket items)", b->n);
+    dg_progress_begin(&prog, ctx, "pairs (comparisons)", (int64_t)total);
     int rc = DG_OK;
-    for (int64_t first = 0; first < b->n && rc == DG_OK;) {
-        int64_t members;
-        int64_t end = cluster_end(b, first, &members);
-        rc = search_cluster(&s, b, first, members, end, err);
-        first = end;
-        dg_progress_update(&prog, first);
+    for (int64_t i = 0; i < b->n_tasks && rc == DG_OK; i++) {
+        if (dg_stop_requested(ctx)) {
+            rc = dg_fail(err, DG_STOP_REASON);
+            break;
+        }
+        rc = search_task(&s, b, &b->task[i], err);
+        dg_progress_update(&prog, s.compared);
     }
     search_done(&s, st, t);
     return rc;
+}
+
+/* ---- per-rank stats ------------------------------------------------------ */
+
+/* Ranks listed one by one; with more, only max/mean. */
+enum { LOG_RANKS = 16 };
+
+/* " v0 v1 ..." of column `col` of p rows of 3 values, or "" when p is
+ * above LOG_RANKS. */
+static void list_column(char *line, size_t size, const double *v, int p, int col, const char *fmt)
+{
+    size_t len = 0;
+    line[0] = '\0';
+    for (int r = 0; p <= LOG_RANKS && r < p && len < size; r++)
+        len += (size_t)snprintf(line + len, size - len, fmt, v[3 * r + col]);
+}
+
+void dg_pair_stats_log(const dg_ctx *ctx, const char *what, const dg_pair_stats *st, int64_t rows)
+{
+    double mine[3] = {(double)st->compared, st->seconds, (double)rows};
+    double max[3], sum[3], all[3 * LOG_RANKS] = {0};
+    MPI_Reduce(mine, max, 3, MPI_DOUBLE, MPI_MAX, 0, ctx->comm);
+    MPI_Reduce(mine, sum, 3, MPI_DOUBLE, MPI_SUM, 0, ctx->comm);
+    if (ctx->size <= LOG_RANKS)
+        MPI_Gather(mine, 3, MPI_DOUBLE, all, 3, MPI_DOUBLE, 0, ctx->comm);
+    if (ctx->rank != 0)
+        return;
+    char pairs[LOG_RANKS * 16], secs[LOG_RANKS * 16], sizes[LOG_RANKS * 16];
+    list_column(pairs, sizeof pairs, all, ctx->size, 0, " %.4g");
+    list_column(secs, sizeof secs, all, ctx->size, 1, " %.2f");
+    list_column(sizes, sizeof sizes, all, ctx->size, 2, " %.0f");
+    double ratio[3];
+    for (int i = 0; i < 3; i++)
+        ratio[i] = sum[i] > 0 ? max[i] * ctx->size / sum[i] : 1.0;
+    dg_log(ctx, "%s: pairs per rank%s (max %.4g, max/mean %.2f)", what, pairs, max[0], ratio[0]);
+    dg_log(ctx, "%s: seconds per rank%s (max/mean %.2f); rows per rank%s (max %.0f, max/mean %.2f)", what, secs,
+           ratio[1], sizes, max[2], ratio[2]);
 }

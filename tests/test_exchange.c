@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,191 @@ static void naive_counts(const dataset *s, int64_t *members, int64_t *queries)
                 (j == 0 ? members : queries)[s->near[i * s->m + j]]++;
 }
 
+/* ---- dg_plan_from_counts: splitting ------------------------------------------ */
+
+static void plan_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, const int64_t *queries, int p)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->k = k;
+    plan->members = malloc(sizeof(int64_t) * (size_t)k);
+    plan->queries = malloc(sizeof(int64_t) * (size_t)k);
+    assert_true(plan->members && plan->queries);
+    memcpy(plan->members, members, sizeof(int64_t) * (size_t)k);
+    memcpy(plan->queries, queries, sizeof(int64_t) * (size_t)k);
+    dg_err err;
+    assert_int_equal(dg_plan_from_counts(plan, p, &err), DG_OK);
+}
+
+static int plans_equal(const dg_cluster_plan *a, const dg_cluster_plan *b)
+{
+    size_t k = (size_t)a->k;
+    if (a->k != b->k || a->n_tasks != b->n_tasks || a->split != b->split || a->max_load != b->max_load ||
+        a->mean_load != b->mean_load || a->unsplit_max_load != b->unsplit_max_load ||
+        memcmp(a->owner, b->owner, k * sizeof *a->owner) || memcmp(a->parts, b->parts, k * sizeof *a->parts) ||
+        memcmp(a->query_parts, b->query_parts, k * sizeof *a->query_parts))
+        return 0;
+    for (int64_t t = 0; t < a->n_tasks; t++) {
+        const dg_task *x = &a->task[t], *y = &b->task[t];
+        if (x->cluster != y->cluster || x->kind != y->kind || x->a != y->a || x->b != y->b || x->owner != y->owner ||
+            x->work != y->work)
+            return 0;
+    }
+    return 1;
+}
+
+/* Clusters near the mean work stay whole: one task each, owned as
+ * dg_assign_owners would; on one rank nothing is ever split. */
+static void plan_keeps_clusters_whole_without_skew(void **state)
+{
+    (void)state;
+    enum { K = 120 };
+    int64_t members[K], queries[K];
+    for (int c = 0; c < K; c++) {
+        uint64_t h = dg_mix64((uint64_t)c + 77);
+        members[c] = 50 + (int64_t)(h % 60);
+        queries[c] = (int64_t)((h >> 16) % 100);
+    }
+    int32_t owner[K];
+    double max, mean;
+    assign(K, members, queries, 4, owner, &max, &mean);
+    dg_cluster_plan plan;
+    plan_of(&plan, K, members, queries, 4);
+    assert_int_equal(plan.split, 0);
+    assert_int_equal(plan.n_tasks, K);
+    assert_memory_equal(plan.owner, owner, sizeof owner);
+    assert_true(plan.max_load == max && plan.mean_load == mean && plan.unsplit_max_load == max);
+    for (int c = 0; c < K; c++) {
+        const dg_task *t = &plan.task[c];
+        assert_true(t->cluster == c && t->kind == DG_TASK_CLUSTER && t->owner == owner[c] && t->a == 0 && t->b == 0);
+        assert_true(plan.parts[c] == 1 && plan.query_parts[c] == 1);
+    }
+    dg_cluster_plan_free(&plan);
+
+    members[3] = 5000; /* far above everything else, but one rank */
+    plan_of(&plan, K, members, queries, 1);
+    assert_true(plan.split == 0 && plan.n_tasks == K && plan.owner[3] == 0);
+    dg_cluster_plan_free(&plan);
+}
+
+static int task_reads(const dg_task *t, int is_query, int32_t part)
+{
+    if (t->kind == DG_TASK_CLUSTER)
+        return 1;
+    if (t->kind == DG_TASK_QUERIES)
+        return is_query ? part == t->a : part == t->b;
+    return !is_query && (part == t->a || part == t->b);
+}
+
+/* Tasks of cluster c covering the member pair (parts pi, pj), or the query
+ * in part pq against the member in part pm: counted naively over all tasks. */
+static int covering_member_pair(const dg_cluster_plan *plan, int32_t c, int32_t pi, int32_t pj)
+{
+    int n = 0;
+    for (int64_t t = 0; t < plan->n_tasks; t++) {
+        const dg_task *x = &plan->task[t];
+        if (x->cluster != c || x->kind == DG_TASK_QUERIES)
+            continue;
+        n += x->kind == DG_TASK_CLUSTER || (x->a == pi && x->b == pj) || (x->a == pj && x->b == pi);
+    }
+    return n;
+}
+
+static int covering_query_pair(const dg_cluster_plan *plan, int32_t c, int32_t pq, int32_t pm)
+{
+    int n = 0;
+    for (int64_t t = 0; t < plan->n_tasks; t++) {
+        const dg_task *x = &plan->task[t];
+        if (x->cluster == c && x->kind != DG_TASK_MEMBERS)
+            n += x->kind == DG_TASK_CLUSTER || (x->a == pq && x->b == pm);
+    }
+    return n;
+}
+
+/* Members get ids 0..n-1 and queries n..n+q-1 (any distinct ids do). */
+static void check_cluster_coverage(const dg_cluster_plan *plan, int32_t c)
+{
+    int64_t n = plan->members[c], q = plan->queries[c];
+    int32_t parts = plan->owner[c] >= 0 ? 1 : plan->parts[c];
+    int32_t qparts = plan->owner[c] >= 0 ? 1 : plan->query_parts[c];
+    int32_t *part = malloc(sizeof(int32_t) * (size_t)(n + q + 1));
+    assert_non_null(part);
+    for (int64_t i = 0; i < n + q; i++)
+        part[i] = dg_item_part(i, c, i < n ? parts : qparts);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++)
+            if (covering_member_pair(plan, c, part[i], part[j]) != 1)
+                fail_msg("cluster %d: member pair (%lld, %lld) covered %d times", c, (long long)i, (long long)j,
+                         covering_member_pair(plan, c, part[i], part[j]));
+    for (int64_t i = n; i < n + q; i++)
+        for (int64_t j = 0; j < n; j++)
+            if (covering_query_pair(plan, c, part[i], part[j]) != 1)
+                fail_msg("cluster %d: query %lld x member %lld covered %d times", c, (long long)i, (long long)j,
+                         covering_query_pair(plan, c, part[i], part[j]));
+    free(part);
+}
+
+/* A giant cluster (and one with a giant query list) on 2..16 ranks: split
+ * into tasks that cover every member pair and every query x member pair
+ * exactly once, whose work adds up to the cluster's, with the busiest rank
+ * within 1.5 x the mean. */
+static void split_tasks_cover_every_pair_once(void **state)
+{
+    (void)state;
+    enum { K = 9 };
+    const int64_t members[K] = {40, 420, 35, 0, 60, 3, 55, 47, 38};
+    const int64_t queries[K] = {10, 130, 20, 7, 1400, 2, 0, 30, 25};
+    const int ranks[] = {2, 3, 4, 7, 16};
+    for (int ri = 0; ri < 5; ri++) {
+        dg_cluster_plan plan;
+        plan_of(&plan, K, members, queries, ranks[ri]);
+        assert_true(plan.owner[1] == -1 && plan.parts[1] > 1);
+        assert_true(plan.split >= 1 && plan.max_load <= 1.5 * plan.mean_load * (1 + 1e-12));
+        assert_true(plan.max_load < plan.unsplit_max_load);
+        for (int32_t c = 0; c < K; c++) {
+            double work = 0.0;
+            for (int64_t t = 0; t < plan.n_tasks; t++) {
+                const dg_task *x = &plan.task[t];
+                if (x->cluster != c)
+                    continue;
+                work += x->work;
+                assert_true(x->owner >= 0 && x->owner < ranks[ri]);
+                assert_true(x->a >= 0 && x->b >= 0 && x->b < plan.parts[c]);
+                assert_true(x->a < (x->kind == DG_TASK_QUERIES ? plan.query_parts[c] : plan.parts[c]));
+            }
+            double want = (double)members[c] * members[c] / 2.0 + (double)queries[c] * members[c];
+            assert_true(fabs(work - want) <= 1e-9 * (want + 1.0));
+            check_cluster_coverage(&plan, c);
+        }
+        for (int64_t t = 1; t < plan.n_tasks; t++) {
+            const dg_task *x = &plan.task[t - 1], *y = &plan.task[t];
+            int64_t kx = ((int64_t)x->cluster * 4 + x->kind) << 40 | (int64_t)x->a << 20 | x->b;
+            int64_t ky = ((int64_t)y->cluster * 4 + y->kind) << 40 | (int64_t)y->a << 20 | y->b;
+            assert_true(kx < ky);
+        }
+        dg_cluster_plan_free(&plan);
+    }
+}
+
+static void item_parts_are_in_range_and_even(void **state)
+{
+    (void)state;
+    enum { N = 60000, PARTS = 7 };
+    int64_t count[PARTS] = {0};
+    for (int64_t id = 0; id < N; id++) {
+        int32_t part = dg_item_part(id * 3 + 1, 5, PARTS);
+        assert_true(part >= 0 && part < PARTS);
+        count[part]++;
+        assert_int_equal(dg_item_part(id, 5, 1), 0);
+    }
+    for (int i = 0; i < PARTS; i++)
+        assert_true(count[i] > N / PARTS * 0.95 && count[i] < N / PARTS * 1.05);
+    /* The same id falls in different parts for different clusters. */
+    int differ = 0;
+    for (int64_t id = 0; id < 100; id++)
+        differ += dg_item_part(id, 1, PARTS) != dg_item_part(id, 2, PARTS);
+    assert_true(differ > 50);
+}
+
 /* ---- dg_plan_clusters ------------------------------------------------------- */
 
 static void plan_counts_equal_naive_count(void **state)
@@ -246,21 +432,18 @@ static void plan_counts_equal_naive_count(void **state)
     assert_true(all_ranks(rc == DG_OK));
 
     int64_t *members = malloc(sizeof(int64_t) * (size_t)s.k), *queries = malloc(sizeof(int64_t) * (size_t)s.k);
-    int32_t *owner = malloc(sizeof(int32_t) * (size_t)s.k);
-    assert_true(members && queries && owner);
+    assert_true(members && queries);
     naive_counts(&s, members, queries);
-    double max, mean;
-    assign(s.k, members, queries, ctx.size, owner, &max, &mean);
+    dg_cluster_plan want;
+    plan_of(&want, s.k, members, queries, ctx.size);
     int ok = plan.k == s.k && !memcmp(plan.members, members, sizeof(int64_t) * (size_t)s.k) &&
-             !memcmp(plan.queries, queries, sizeof(int64_t) * (size_t)s.k) &&
-             !memcmp(plan.owner, owner, sizeof(int32_t) * (size_t)s.k) && plan.max_load == max &&
-             plan.mean_load == mean;
+             !memcmp(plan.queries, queries, sizeof(int64_t) * (size_t)s.k) && plans_equal(&plan, &want);
     /* The counts are skewed, so the plan is not trivially even. */
     ok = ok && members[0] > 4 * members[s.k - 1];
     assert_true(all_ranks(ok));
     free(members);
     free(queries);
-    free(owner);
+    dg_cluster_plan_free(&want);
     dg_cluster_plan_free(&plan);
     dg_items_free(&items);
     free_dataset(&s);
@@ -291,6 +474,7 @@ static void out_of_range_probe_fails_every_rank(void **state)
 typedef struct expected {
     int32_t cluster;
     int8_t is_query;
+    int32_t part;
     int64_t id;
 } expected;
 
@@ -301,28 +485,52 @@ static int cmp_expected(const void *pa, const void *pb)
         return a->cluster < b->cluster ? -1 : 1;
     if (a->is_query != b->is_query)
         return a->is_query < b->is_query ? -1 : 1;
+    if (a->part != b->part)
+        return a->part < b->part ? -1 : 1;
     return a->id < b->id ? -1 : (a->id > b->id);
 }
 
-/* The records this rank should hold, from the full data set, and how many
- * records it sends to other ranks. */
-static expected *expected_bucket(const dataset *s, const int32_t *owner, int rank, int size, int64_t *n,
-                                 int64_t *remote)
+static int32_t naive_part(const dg_cluster_plan *plan, int64_t id, int32_t c, int is_query)
 {
-    expected *e = malloc(sizeof(expected) * (size_t)(s->n * s->m + 1));
+    if (plan->owner[c] >= 0)
+        return 0;
+    return dg_item_part(id, c, is_query ? plan->query_parts[c] : plan->parts[c]);
+}
+
+/* Rank r needs a record when one of its tasks reads the record's part. */
+static int rank_needs(const dg_cluster_plan *plan, int r, int32_t c, int is_query, int32_t part)
+{
+    for (int64_t t = 0; t < plan->n_tasks; t++)
+        if (plan->task[t].owner == r && plan->task[t].cluster == c && task_reads(&plan->task[t], is_query, part))
+            return 1;
+    return 0;
+}
+
+/* The records this rank should hold, from the full data set, how many
+ * records it sends to other ranks, and how many records all ranks hold. */
+static expected *expected_bucket(const dataset *s, const dg_cluster_plan *plan, int rank, int size, int64_t *n,
+                                 int64_t *remote, int64_t *all)
+{
+    int64_t cap = s->n * s->m * size + 1;
+    expected *e = malloc(sizeof(expected) * (size_t)cap);
     assert_non_null(e);
     int64_t lo = dg_range_lo(s->n, size, rank), hi = dg_range_lo(s->n, size, rank + 1);
-    *n = 0;
-    *remote = 0;
+    *n = *remote = *all = 0;
     for (int64_t i = 0; i < s->n; i++) {
         if (!dg_status_usable(s->status[i]))
             continue;
         for (int j = 0; j < s->m; j++) {
             int32_t c = s->near[i * s->m + j];
-            if (owner[c] == rank)
-                e[(*n)++] = (expected){c, (int8_t)(j > 0), i};
-            if (i >= lo && i < hi && owner[c] != rank)
-                (*remote)++;
+            int32_t part = naive_part(plan, i, c, j > 0);
+            for (int r = 0; r < size; r++) {
+                if (!rank_needs(plan, r, c, j > 0, part))
+                    continue;
+                (*all)++;
+                if (r == rank)
+                    e[(*n)++] = (expected){c, (int8_t)(j > 0), part, i};
+                if (i >= lo && i < hi && r != rank)
+                    (*remote)++;
+            }
         }
     }
     qsort(e, (size_t)*n, sizeof *e, cmp_expected);
@@ -338,14 +546,29 @@ static int bucket_matches(const dg_bucket *b, const dataset *s, const expected *
     }
     for (int64_t i = 0; i < n; i++) {
         if (b->cluster[i] != e[i].cluster || b->is_query[i] != e[i].is_query || b->id[i] != e[i].id ||
-            memcmp(b->vec + i * s->d, s->vec + e[i].id * s->d, sizeof(float) * (size_t)s->d)) {
-            fprintf(diag, "record %lld: got (%d,%d,%lld), expected (%d,%d,%lld) or its vector differs\n",
-                    (long long)i, b->cluster[i], b->is_query[i], (long long)b->id[i], e[i].cluster, e[i].is_query,
-                    (long long)e[i].id);
+            b->part[i] != e[i].part || memcmp(b->vec + i * s->d, s->vec + e[i].id * s->d, sizeof(float) * (size_t)s->d)) {
+            fprintf(diag, "record %lld: got (%d,%d,%d,%lld), expected (%d,%d,%d,%lld) or its vector differs\n",
+                    (long long)i, b->cluster[i], b->is_query[i], b->part[i], (long long)b->id[i], e[i].cluster,
+                    e[i].is_query, e[i].part, (long long)e[i].id);
             return 0;
         }
     }
     return 1;
+}
+
+/* The bucket's tasks are exactly the plan's tasks of this rank, in order. */
+static int bucket_tasks_match(const dg_bucket *b, const dg_cluster_plan *plan, int rank)
+{
+    int64_t at = 0;
+    for (int64_t t = 0; t < plan->n_tasks; t++) {
+        if (plan->task[t].owner != rank)
+            continue;
+        if (at >= b->n_tasks || b->task[at].cluster != plan->task[t].cluster || b->task[at].kind != plan->task[t].kind ||
+            b->task[at].a != plan->task[t].a || b->task[at].b != plan->task[t].b)
+            return 0;
+        at++;
+    }
+    return at == b->n_tasks;
 }
 
 /* Bytes sent are whole records of at least id + cluster + flag + vector. */
@@ -373,14 +596,17 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed)
     assert_true(all_ranks(rc == DG_OK));
     rc = dg_exchange(&ctx, &items, near, m, &plan, &b, &bytes, &err);
     assert_true(all_ranks(rc == DG_OK));
-    int64_t n_want, remote;
-    expected *e = expected_bucket(&s, plan.owner, ctx.rank, ctx.size, &n_want, &remote);
-    int ok = bucket_matches(&b, &s, e, n_want) && bytes_plausible(bytes, remote, d);
+    int64_t n_want, remote, want_all;
+    expected *e = expected_bucket(&s, &plan, ctx.rank, ctx.size, &n_want, &remote, &want_all);
+    int ok = bucket_matches(&b, &s, e, n_want) && bytes_plausible(bytes, remote, d) &&
+             bucket_tasks_match(&b, &plan, ctx.rank);
     int64_t total = b.n, all = 0, usable = 0;
     MPI_Allreduce(&total, &all, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
     for (int64_t i = 0; i < n; i++)
         usable += dg_status_usable(s.status[i]);
-    ok = ok && all == usable * m;
+    /* Without splits every probe travels once; a split cluster's items may
+     * go to several ranks. */
+    ok = ok && all == want_all && (plan.split > 0 ? all >= usable * m : all == usable * m);
     assert_true(all_ranks(ok));
     free(e);
     dg_bucket_free(&b);
@@ -408,6 +634,144 @@ static void exchange_single_probe(void **state)
     exchange_case(500, 7, 1, 9, 23);
 }
 
+/* ---- every pair once, through the exchange ----------------------------------- */
+
+/* A pair a task searches: (cluster, row id, column id), the row a query for
+ * query x member pairs, the smaller id first for member pairs. */
+typedef struct pair_key {
+    int64_t cluster, row, col;
+} pair_key;
+
+static int cmp_pair_key(const void *pa, const void *pb)
+{
+    const pair_key *a = pa, *b = pb;
+    if (a->cluster != b->cluster)
+        return a->cluster < b->cluster ? -1 : 1;
+    if (a->row != b->row)
+        return a->row < b->row ? -1 : 1;
+    return (a->col > b->col) - (a->col < b->col);
+}
+
+typedef struct pair_list {
+    pair_key *key;
+    int64_t n, cap;
+} pair_list;
+
+static void pair_push(pair_list *l, int64_t c, int64_t row, int64_t col, int ordered)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->key = realloc(l->key, sizeof *l->key * (size_t)l->cap);
+        assert_non_null(l->key);
+    }
+    int swap = !ordered && row > col;
+    l->key[l->n++] = (pair_key){c, swap ? col : row, swap ? row : col};
+}
+
+/* Pairs of one task, read from the bucket rows it names (a plain scan). */
+static void task_pairs(const dg_bucket *b, const dg_task *t, pair_list *out)
+{
+    for (int64_t i = 0; i < b->n; i++) {
+        if (b->cluster[i] != t->cluster)
+            continue;
+        int row_query = t->kind == DG_TASK_QUERIES || (t->kind == DG_TASK_CLUSTER && b->is_query[i]);
+        int row_ok = t->kind == DG_TASK_CLUSTER ? 1 : b->is_query[i] == row_query && b->part[i] == t->a;
+        if (!row_ok)
+            continue;
+        for (int64_t j = 0; j < b->n; j++) {
+            if (b->cluster[j] != t->cluster || b->is_query[j] || (t->kind != DG_TASK_CLUSTER && b->part[j] != t->b))
+                continue;
+            if (row_query)
+                pair_push(out, t->cluster, b->id[i], b->id[j], 1);
+            else if ((t->kind == DG_TASK_MEMBERS && t->a != t->b) || b->id[i] < b->id[j])
+                pair_push(out, t->cluster, b->id[i], b->id[j], 0);
+        }
+    }
+}
+
+/* Every member pair of each cluster and every (query, member) pair. */
+static void naive_pairs(const dataset *s, pair_list *out)
+{
+    for (int64_t i = 0; i < s->n; i++)
+        for (int64_t j = 0; j < s->n && dg_status_usable(s->status[i]); j++) {
+            if (!dg_status_usable(s->status[j]) || i == j)
+                continue;
+            int32_t cj = s->near[j * s->m];
+            if (i < j && s->near[i * s->m] == cj)
+                pair_push(out, cj, i, j, 1);
+            for (int q = 1; q < s->m; q++)
+                if (s->near[i * s->m + q] == cj)
+                    pair_push(out, cj, i, j, 1);
+        }
+}
+
+/* Rank 0 gathers every rank's task pairs. */
+static void gather_pairs(const pair_list *mine, pair_list *all)
+{
+    dg_ctx ctx = world();
+    int count = (int)(mine->n * 3), *counts = malloc(sizeof(int) * (size_t)ctx.size),
+        *displ = malloc(sizeof(int) * (size_t)ctx.size);
+    assert_true(counts && displ);
+    MPI_Gather(&count, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int64_t total = 0;
+    for (int r = 0; ctx.rank == 0 && r < ctx.size; r++) {
+        displ[r] = (int)total;
+        total += counts[r];
+    }
+    all->n = total / 3;
+    all->key = malloc(sizeof(pair_key) * (size_t)(all->n + 1));
+    assert_non_null(all->key);
+    MPI_Gatherv(mine->key, count, MPI_INT64_T, all->key, counts, displ, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    free(counts);
+    free(displ);
+}
+
+/* After the exchange, the tasks of all ranks together name every member
+ * pair and every query x member pair of the clustering exactly once, and
+ * each rank holds the rows its tasks name. */
+static void exchanged_tasks_search_every_pair_once(void **state)
+{
+    (void)state;
+    dataset s;
+    make_dataset(&s, 900, 4, 3, 11, 31);
+    dg_items items;
+    const int32_t *near;
+    own_range(&s, &items, &near);
+    dg_ctx ctx = world();
+    dg_cluster_plan plan;
+    dg_bucket b;
+    dg_err err;
+    int64_t bytes;
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
+    assert_true(all_ranks(rc == DG_OK));
+    rc = dg_exchange(&ctx, &items, near, s.m, &plan, &b, &bytes, &err);
+    assert_true(all_ranks(rc == DG_OK));
+    /* The skew makes cluster 0 heavy enough to split on more than one rank. */
+    assert_true(all_ranks(ctx.size == 1 ? plan.split == 0 : plan.owner[0] == -1));
+    pair_list mine = {0}, all = {0}, want = {0};
+    for (int64_t t = 0; t < b.n_tasks; t++)
+        task_pairs(&b, &b.task[t], &mine);
+    gather_pairs(&mine, &all);
+    int ok = 1;
+    if (ctx.rank == 0) {
+        naive_pairs(&s, &want);
+        qsort(all.key, (size_t)all.n, sizeof *all.key, cmp_pair_key);
+        qsort(want.key, (size_t)want.n, sizeof *want.key, cmp_pair_key);
+        ok = all.n == want.n && !memcmp(all.key, want.key, sizeof *all.key * (size_t)all.n);
+        if (!ok)
+            fprintf(diag, "tasks name %lld pairs, expected %lld\n", (long long)all.n, (long long)want.n);
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    assert_true(all_ranks(ok));
+    free(mine.key);
+    free(all.key);
+    free(want.key);
+    dg_bucket_free(&b);
+    dg_cluster_plan_free(&plan);
+    dg_items_free(&items);
+    free_dataset(&s);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -419,11 +783,15 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(owners_go_heaviest_first_to_least_loaded),
         cmocka_unit_test(owners_equal_naive_greedy_on_random_counts),
+        cmocka_unit_test(plan_keeps_clusters_whole_without_skew),
+        cmocka_unit_test(split_tasks_cover_every_pair_once),
+        cmocka_unit_test(item_parts_are_in_range_and_even),
         cmocka_unit_test(plan_counts_equal_naive_count),
         cmocka_unit_test(out_of_range_probe_fails_every_rank),
         cmocka_unit_test(exchange_delivers_each_probe_once_sorted_and_intact),
         cmocka_unit_test(exchange_handles_ranks_without_items),
         cmocka_unit_test(exchange_single_probe),
+        cmocka_unit_test(exchanged_tasks_search_every_pair_once),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     int any = 0;

@@ -317,9 +317,12 @@ static void make_bucket(dg_bucket *b, const float *x, int64_t n_data, int d, con
     b->cluster = malloc(sizeof(int32_t) * (size_t)n);
     b->is_query = malloc((size_t)n);
     b->vec = malloc(sizeof(float) * (size_t)(n * d));
-    assert_true(b->id && b->cluster && b->is_query && b->vec);
+    b->part = calloc((size_t)n, sizeof(int32_t));
+    b->task = calloc((size_t)k, sizeof(dg_task));
+    assert_true(b->id && b->cluster && b->is_query && b->vec && b->part && b->task);
     int64_t row = 0, next_member = 0;
     for (int c = 0; c < k; c++) {
+        b->task[c] = (dg_task){3 * c + 1, DG_TASK_CLUSTER, 0, 0, 0, 0.0};
         for (int i = 0; i < shape[c].members + shape[c].queries; i++, row++) {
             int q = i >= shape[c].members;
             int64_t src = q ? (int64_t)(dg_mix64((uint64_t)row) % (uint64_t)n_data) : next_member++;
@@ -329,6 +332,7 @@ static void make_bucket(dg_bucket *b, const float *x, int64_t n_data, int d, con
             memcpy(b->vec + row * d, x + src * d, sizeof(float) * (size_t)d);
         }
     }
+    b->n_tasks = k;
 }
 
 static void naive_bucket(const dg_bucket *b, float t, dg_edges *out)
@@ -380,10 +384,131 @@ static void bucket_equals_naive_per_cluster(void **state)
         }
         dg_edges_free(&ref);
     }
-    free(b.id);
-    free(b.cluster);
-    free(b.is_query);
-    free(b.vec);
+    dg_bucket_free(&b);
+    free(x);
+}
+
+/* ---- split clusters ------------------------------------------------------------ */
+
+typedef struct bucket_row {
+    int32_t cluster, part;
+    int8_t is_query;
+    int64_t id;
+} bucket_row;
+
+static int cmp_bucket_row(const void *pa, const void *pb)
+{
+    const bucket_row *a = pa, *b = pb;
+    if (a->cluster != b->cluster)
+        return a->cluster < b->cluster ? -1 : 1;
+    if (a->is_query != b->is_query)
+        return a->is_query < b->is_query ? -1 : 1;
+    if (a->part != b->part)
+        return a->part < b->part ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Every row of every cluster of the plan, parted as the plan says and
+ * sorted like an exchanged bucket; no tasks yet. */
+static void make_parted_bucket(dg_bucket *b, const float *x, int64_t n_data, int d, const cluster_shape *shape,
+                               const dg_cluster_plan *plan)
+{
+    int64_t n = 0;
+    for (int64_t c = 0; c < plan->k; c++)
+        n += shape[c].members + shape[c].queries;
+    bucket_row *rows = malloc(sizeof *rows * (size_t)n);
+    assert_non_null(rows);
+    int64_t row = 0, next_member = 0;
+    for (int32_t c = 0; c < plan->k; c++)
+        for (int i = 0; i < shape[c].members + shape[c].queries; i++, row++) {
+            int q = i >= shape[c].members;
+            int64_t id = q ? (int64_t)(dg_mix64((uint64_t)row ^ 99) % (uint64_t)n_data) : next_member++;
+            int32_t parts = plan->owner[c] >= 0 ? 1 : q ? plan->query_parts[c] : plan->parts[c];
+            rows[row] = (bucket_row){c, dg_item_part(id, c, parts), (int8_t)q, id};
+        }
+    qsort(rows, (size_t)n, sizeof *rows, cmp_bucket_row);
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    b->d = d;
+    b->id = malloc(sizeof(int64_t) * (size_t)n);
+    b->cluster = malloc(sizeof(int32_t) * (size_t)n);
+    b->is_query = malloc((size_t)n);
+    b->part = malloc(sizeof(int32_t) * (size_t)n);
+    b->vec = malloc(sizeof(float) * (size_t)(n * d));
+    b->task = malloc(sizeof(dg_task) * (size_t)plan->n_tasks);
+    assert_true(b->id && b->cluster && b->is_query && b->part && b->vec && b->task);
+    for (int64_t i = 0; i < n; i++) {
+        b->id[i] = rows[i].id;
+        b->cluster[i] = rows[i].cluster;
+        b->is_query[i] = rows[i].is_query;
+        b->part[i] = rows[i].part;
+        memcpy(b->vec + i * d, x + rows[i].id * d, sizeof(float) * (size_t)d);
+    }
+    free(rows);
+}
+
+/* The plan's tasks of rank r become the bucket's tasks. */
+static void take_tasks(dg_bucket *b, const dg_cluster_plan *plan, int r)
+{
+    b->n_tasks = 0;
+    for (int64_t t = 0; t < plan->n_tasks; t++)
+        if (plan->task[t].owner == r)
+            b->task[b->n_tasks++] = plan->task[t];
+}
+
+/* A cluster far above a rank's fair share is cut into tasks over 4 ranks;
+ * running every rank's tasks finds the edges of the whole clusters and
+ * searches each pair exactly once. */
+static void split_cluster_tasks_equal_whole_clusters(void **state)
+{
+    (void)state;
+    const int d = 24, p = 4;
+    const cluster_shape shape[] = {{1500, 400}, {300, 100}, {50, 20}, {0, 5}, {40, 0}, {1, 900}};
+    const int k = (int)(sizeof shape / sizeof shape[0]);
+    dg_cluster_plan plan = {0};
+    plan.k = k;
+    plan.members = calloc((size_t)k, sizeof(int64_t));
+    plan.queries = calloc((size_t)k, sizeof(int64_t));
+    assert_true(plan.members && plan.queries);
+    int64_t n_data = 0;
+    double want_compared = 0.0;
+    for (int c = 0; c < k; c++) {
+        plan.members[c] = shape[c].members;
+        plan.queries[c] = shape[c].queries;
+        n_data += shape[c].members;
+        want_compared += shape[c].members * (shape[c].members - 1.0) / 2.0 + (double)shape[c].queries * shape[c].members;
+    }
+    dg_err err;
+    assert_int_equal(dg_plan_from_counts(&plan, p, &err), DG_OK);
+    assert_true(plan.split >= 1 && plan.owner[0] == -1 && plan.parts[0] > 1);
+    float *x = make_data(SEED + 3, n_data, d);
+    dg_bucket b;
+    make_parted_bucket(&b, x, n_data, d, shape, &plan);
+    dg_ctx ctx;
+    dg_ctx_init(&ctx, MPI_COMM_SELF, 1e9);
+    ctx.quiet = 1;
+    const float thr = 0.9f;
+    dg_edges ref = {0};
+    naive_bucket(&b, thr, &ref);
+    sort_unique(&ref);
+    assert_true(ref.n > 0);
+    const int split_blocks[] = {0, 7, 100};
+    for (int bi = 0; bi < 3; bi++) {
+        dg_edges got = {0};
+        dg_pair_stats st = {0, 0.0, 0.0};
+        for (int r = 0; r < p; r++) {
+            take_tasks(&b, &plan, r);
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, split_blocks[bi], &got, &st, &err), DG_OK);
+        }
+        sort_unique(&got);
+        if (!edges_equal(&got, &ref))
+            fail_msg("split tasks with block %d differ from whole clusters", split_blocks[bi]);
+        assert_true((double)st.compared == want_compared);
+        dg_edges_free(&got);
+    }
+    dg_edges_free(&ref);
+    dg_bucket_free(&b);
+    dg_cluster_plan_free(&plan);
     free(x);
 }
 
@@ -520,6 +645,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(between_equals_naive_and_skips_equal_ids),
         cmocka_unit_test(empty_sets_give_no_edges),
         cmocka_unit_test(bucket_equals_naive_per_cluster),
+        cmocka_unit_test(split_cluster_tasks_equal_whole_clusters),
         cmocka_unit_test(exact_over_all_ranks_equals_naive_global_loop),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

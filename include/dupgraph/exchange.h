@@ -6,6 +6,15 @@
  * that the expected pair work (n^2/2 + q*n for n members, q queries) is
  * balanced; the plan is computed identically on every rank from global
  * counts (MPI_Allreduce), then items move with one MPI_Alltoallv.
+ *
+ * Skew: a cluster whose work exceeds half a rank's fair share (total work /
+ * P, P > 1) is split.  Its members are cut into `parts` and its queries into
+ * `query_parts` by a hash of the item id (dg_item_part); every block of its
+ * member x member triangle (member parts a <= b) and of its queries x
+ * members (query part a, member part b) becomes a task of its own, sized
+ * about a quarter of the fair share.  Tasks are given to ranks like whole
+ * clusters, and an item goes once to every rank holding a task that needs
+ * its part.  Each pair of the cluster is still searched exactly once.
  */
 #ifndef DUPGRAPH_EXCHANGE_H
 #define DUPGRAPH_EXCHANGE_H
@@ -15,13 +24,33 @@
 #include "dupgraph/context.h"
 #include "dupgraph/items.h"
 
+/* One piece of pair work.  A whole cluster (DG_TASK_CLUSTER, parts 0, 0)
+ * is its members x members plus its queries x members; a split cluster has
+ * DG_TASK_MEMBERS tasks (member parts a <= b) and DG_TASK_QUERIES tasks
+ * (query part a x member part b). */
+enum { DG_TASK_CLUSTER = 0, DG_TASK_MEMBERS = 1, DG_TASK_QUERIES = 2 };
+
+typedef struct dg_task {
+    int32_t cluster;
+    int32_t kind;  /* DG_TASK_* */
+    int32_t a, b;  /* parts */
+    int32_t owner; /* rank that runs it */
+    double work;   /* expected pair comparisons */
+} dg_task;
+
 typedef struct dg_cluster_plan {
     int64_t k;
-    int32_t *owner;    /* k: rank that computes the cluster's pairs */
+    int32_t *owner;    /* k: rank that computes the cluster's pairs; -1 when split */
     int64_t *members;  /* k: global member counts */
     int64_t *queries;  /* k: global query counts */
     double max_load;   /* largest per-rank expected work, in pair comparisons */
     double mean_load;
+    int32_t *parts;       /* k: member parts (1 unless split) */
+    int32_t *query_parts; /* k: query parts (1 unless split) */
+    int64_t n_tasks;
+    dg_task *task;           /* ordered by (cluster, kind, a, b) */
+    int64_t split;           /* clusters split into several tasks */
+    double unsplit_max_load; /* max_load had no cluster been split */
 } dg_cluster_plan;
 
 /* near is items->n x m cluster indices (rows of unusable items ignored). */
@@ -29,20 +58,33 @@ int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *ne
                      dg_cluster_plan *plan, dg_err *err);
 void dg_cluster_plan_free(dg_cluster_plan *plan);
 
+/* Pure part of dg_plan_clusters (unit-testable): from plan->k,
+ * plan->members and plan->queries (set by the caller), decides the splits
+ * for p ranks and fills every other field. */
+int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err);
+
+/* The part (0 .. parts-1) of a split cluster that item `id` falls in, as a
+ * member (parts = plan->parts[cluster]) or as a query (query_parts). */
+int32_t dg_item_part(int64_t id, int32_t cluster, int32_t parts);
+
 /* Pure part of the plan (unit-testable): assigns k clusters to p ranks,
  * heaviest first (ties: lower cluster index) to the least-loaded rank (ties:
  * lower rank).  Fails only when its O(k + p) scratch cannot be allocated. */
 int dg_assign_owners(int64_t k, const int64_t *members, const int64_t *queries, int p, int32_t *owner,
                      double *max_load, double *mean_load, dg_err *err);
 
-/* The items a rank received: sorted by (cluster, is_query, id). */
+/* The items a rank received, sorted by (cluster, is_query, part, id), and
+ * the tasks of the plan this rank runs on them. */
 typedef struct dg_bucket {
     int64_t n;
     int d;
     int64_t *id;
     int32_t *cluster;
     int8_t *is_query;
-    float *vec; /* n x d */
+    float *vec;    /* n x d */
+    int32_t *part; /* n: part of its cluster in its role (0 unless split) */
+    int64_t n_tasks;
+    dg_task *task; /* this rank's tasks, in plan order */
 } dg_bucket;
 
 /* Collective; on failure every rank returns DG_FAIL and out is empty.

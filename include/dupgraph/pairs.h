@@ -58,6 +58,11 @@ int dg_pairs_between(const float *a, const int64_t *ida, int64_t na, const float
 int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, dg_edges *out,
                     dg_pair_stats *st, dg_err *err);
 
+/* Collective: rank 0 logs each rank's compared pairs, seconds and `rows`
+ * (bucket rows, or any per-rank size worth seeing) as "<what>: pairs per
+ * rank ...", with max/mean, to show how evenly the work was spread. */
+void dg_pair_stats_log(const dg_ctx *ctx, const char *what, const dg_pair_stats *st, int64_t rows);
+
 /* Brute force over all usable items of all ranks (the `exact` mode): the
  * rank blocks circulate in a ring so each pair of blocks meets once. */
 int dg_pairs_exact(const dg_ctx *ctx, const dg_items *items, float threshold, int block, dg_edges *out,
