@@ -12,6 +12,8 @@ PACKAGES=(
   libopenblas-dev libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libinih-dev
   # tests, benchmarks, notebooks
   libcmocka-dev python3-h5py python3-numpy python3-pandas python3-faiss
+  # the example notebook and the report test (headless browser, PNG reader)
+  python3-nbclient python3-ipykernel python3-matplotlib python3-pil chromium
   # real photographs for the demo corpus and the image tests
   lomiri-wallpapers-16.04
 )

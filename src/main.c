@@ -9,8 +9,10 @@
 #include "dupgraph/compare.h"
 #include "dupgraph/config.h"
 #include "dupgraph/context.h"
+#include "dupgraph/export.h"
 #include "dupgraph/h5io.h"
 #include "dupgraph/job.h"
+#include "dupgraph/report.h"
 
 #define MAX_SETS 256
 
@@ -26,6 +28,10 @@ static const char usage[] =
     "        recall and precision of A's edges against B's\n"
     "  info OUT.h5\n"
     "        a human summary of an output file\n"
+    "  export OUT.h5 [--keep-list KEEP.txt] [--removed REMOVED.txt] [--edges EDGES.csv]\n"
+    "        paths kept / removed (one per line) and the duplicate pairs as CSV\n"
+    "  report OUT.h5 -o DIR\n"
+    "        static HTML page with thumbnails of the largest duplicate groups\n"
     "\n"
     "options:\n"
     "  -h, --help     this text\n"
@@ -126,6 +132,10 @@ int main(int argc, char **argv)
         rc = dg_compare_files(argv[2], argv[3], stdout, &err);
     else if (!strcmp(cmd, "info") && argc == 3)
         rc = dg_h5_print_info(argv[2], &err);
+    else if (!strcmp(cmd, "export") && argc >= 3)
+        rc = dg_export_command(argc - 2, argv + 2, stdout, &err);
+    else if (!strcmp(cmd, "report") && argc >= 3)
+        rc = dg_report_command(argc - 2, argv + 2, stdout, &err);
     else {
         fprintf(stderr, "dupgraph: error: unknown command or wrong arguments: '%s' (see dupgraph --help)\n", cmd);
         return 2;
