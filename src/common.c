@@ -5,7 +5,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/sysinfo.h>
 #include <time.h>
+
+/* Requests from this size on are checked against the machine's memory. */
+#define LARGE_REQUEST ((size_t)1 << 30)
 
 int dg_fail(dg_err *err, const char *fmt, ...)
 {
@@ -49,10 +53,27 @@ int dg_mul_size(size_t a, size_t b, size_t *out, dg_err *err)
     return DG_OK;
 }
 
+/* A request above the machine's memory and swap cannot be met in earnest:
+ * it comes from a size claimed by a corrupt or hostile header.  Refusing it
+ * gives a clear error instead of an overcommitted block the OOM killer
+ * ends later (or, under ASan, an abort). */
+static int beyond_machine(size_t bytes, dg_err *err)
+{
+    struct sysinfo si;
+    if (bytes < LARGE_REQUEST || sysinfo(&si) != 0)
+        return 0;
+    unsigned long long total = ((unsigned long long)si.totalram + si.totalswap) * si.mem_unit;
+    if (bytes <= total)
+        return 0;
+    dg_fail(err, "out of memory: %zu bytes requested, more than this machine's %llu bytes of memory and swap",
+            bytes, total);
+    return 1;
+}
+
 void *dg_alloc(size_t count, size_t size, dg_err *err)
 {
     size_t bytes;
-    if (dg_mul_size(count, size, &bytes, err) != DG_OK)
+    if (dg_mul_size(count, size, &bytes, err) != DG_OK || beyond_machine(bytes, err))
         return NULL;
     if (bytes == 0)
         bytes = 1;
@@ -65,7 +86,7 @@ void *dg_alloc(size_t count, size_t size, dg_err *err)
 void *dg_calloc(size_t count, size_t size, dg_err *err)
 {
     size_t bytes;
-    if (dg_mul_size(count, size, &bytes, err) != DG_OK)
+    if (dg_mul_size(count, size, &bytes, err) != DG_OK || beyond_machine(bytes, err))
         return NULL;
     void *p = calloc(bytes ? bytes : 1, 1);
     if (!p)

@@ -209,6 +209,11 @@ static int read_parallel(const dg_ctx *ctx, const char *path, const char *datase
     if (rc == DG_OK) {
         int64_t lo = dg_range_lo(n, ctx->size, ctx->rank);
         rc = dg_items_alloc(items, n, lo, dg_range_lo(n, ctx->size, ctx->rank + 1) - lo, d, 0, err);
+        if (rc != DG_OK) {
+            dg_err why = *err;
+            rc = dg_fail(err, "input.embeddings %s: dataset %s of %lld x %d: %.300s", path, dataset, (long long)n, d,
+                         why.msg);
+        }
     }
     rc = dg_agree(ctx, rc, err);
     if (rc == DG_OK)

@@ -14,10 +14,26 @@
 /* Rows of /items/status counted per read. */
 #define STATUS_CHUNK ((hsize_t)1 << 20)
 
+/* An attribute holding exactly one element (scalar, or of shape (1)):
+ * reading any other into a single value would overflow it. */
+static hid_t open_single_attr(hid_t obj, const char *name)
+{
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (space >= 0)
+        H5Sclose(space);
+    if (attr >= 0 && n != 1) {
+        H5Aclose(attr);
+        return -1;
+    }
+    return attr;
+}
+
 /* A string attribute, variable or fixed length, as a malloc'd C string. */
 static char *read_text_attr(hid_t obj, const char *name)
 {
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t attr = open_single_attr(obj, name);
     hid_t ftype = attr < 0 ? -1 : H5Aget_type(attr);
     char *text = NULL;
     if (ftype >= 0 && H5Tget_class(ftype) == H5T_STRING) {
@@ -48,7 +64,7 @@ static char *read_text_attr(hid_t obj, const char *name)
 
 static int read_num_attr(hid_t obj, const char *name, hid_t mtype, void *value)
 {
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t attr = open_single_attr(obj, name);
     herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
     if (attr >= 0)
         H5Aclose(attr);
