@@ -275,6 +275,7 @@ int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err)
         return dg_fail(err, "bad cluster plan: k = %lld on %d ranks", (long long)plan->k, p);
     if (plan_tables_alloc(plan, err) != DG_OK)
         return DG_FAIL;
+    plan->round_bytes = DG_EXCHANGE_ROUND_BYTES;
     choose_splits(plan, p);
     if (build_tasks(plan, err) != DG_OK || assign_tasks(plan, p, err) != DG_OK)
         return DG_FAIL;
@@ -496,37 +497,63 @@ static const int32_t *destinations(const dg_cluster_plan *plan, const routes *rt
  * (int8) at 12, three zero bytes, then d floats at 16 so they stay aligned. */
 enum { REC_ID = 0, REC_CLUSTER = 8, REC_QUERY = 12, REC_VEC = 16 };
 
+
+/* A received record before sorting: its sort key and where its vector is. */
+typedef struct record_key {
+    int64_t order; /* cluster << 32 | is_query << 31 | part */
+    int64_t id;
+    int64_t at; /* row of its vector in the arrival-order array */
+} record_key;
+
 typedef struct wire {
     const dg_ctx *ctx;
-    int d;
+    const dg_items *items;
+    const int32_t *near;
+    int m;
+    const dg_cluster_plan *plan;
+    const routes *rt;
     size_t rec; /* bytes per record */
-    int *send_count, *send_displ, *recv_count, *recv_displ; /* in records, one per rank */
+    int64_t *count; /* p: records per destination */
+    int *send_count, *send_displ, *recv_count, *recv_displ; /* one round, in records */
     char *send, *recv;
-    int64_t n_send, n_recv;
+    int64_t n_send, n_recv; /* one round */
+    record_key *key;        /* every record received, in arrival order */
+    float *vec;             /* their vectors */
+    int64_t n_key, cap;
 } wire;
+
+static void round_free(wire *w)
+{
+    free(w->send);
+    free(w->recv);
+    w->send = w->recv = NULL;
+}
 
 static void wire_free(wire *w)
 {
+    round_free(w);
+    free(w->count);
     free(w->send_count);
     free(w->send_displ);
     free(w->recv_count);
     free(w->recv_displ);
-    free(w->send);
-    free(w->recv);
+    free(w->key);
+    free(w->vec);
 }
 
-static int wire_alloc(wire *w, const dg_ctx *ctx, int d, dg_err *err)
+static int wire_alloc(wire *w, const dg_ctx *ctx, const dg_items *items, dg_err *err)
 {
     memset(w, 0, sizeof *w);
     w->ctx = ctx;
-    w->d = d;
-    w->rec = REC_VEC + (size_t)d * sizeof(float);
+    w->items = items;
+    w->rec = REC_VEC + (size_t)items->d * sizeof(float);
     size_t p = (size_t)ctx->size;
+    w->count = dg_calloc(p, sizeof *w->count, err);
     w->send_count = dg_calloc(p, sizeof(int), err);
     w->send_displ = dg_calloc(p, sizeof(int), err);
     w->recv_count = dg_calloc(p, sizeof(int), err);
     w->recv_displ = dg_calloc(p, sizeof(int), err);
-    return w->send_count && w->send_displ && w->recv_count && w->recv_displ ? DG_OK : DG_FAIL;
+    return w->count && w->send_count && w->send_displ && w->recv_count && w->recv_displ ? DG_OK : DG_FAIL;
 }
 
 /* Prefix sums of per-rank counts; fails when a count or an offset would
@@ -537,7 +564,7 @@ static int fill_displ(const int64_t *count, int p, int *count_out, int *displ, i
     for (int r = 0; r < p; r++) {
         if (count[r] > INT_MAX || sum > INT_MAX)
             return dg_fail(err, "exchange: %lld records for rank %d at offset %lld exceed one MPI_Alltoallv "
-                                "(INT_MAX records); use more ranks or fewer probes",
+                                "(INT_MAX records); use fewer ranks per node or fewer probes",
                            (long long)count[r], r, (long long)sum);
         count_out[r] = (int)count[r];
         displ[r] = (int)sum;
@@ -556,27 +583,27 @@ static void pack_record(char *at, int64_t id, int32_t cluster, int8_t is_query, 
     memcpy(at + REC_VEC, vec, (size_t)d * sizeof(float));
 }
 
-/* Counts records per destination, then packs them ordered by destination. */
-static int pack_sends(wire *w, const dg_items *items, const int32_t *near, int m, const dg_cluster_plan *plan,
-                      const routes *rt, dg_err *err)
+/* w->count = records per destination of local items [lo, hi). */
+static void count_range(wire *w, int64_t lo, int64_t hi)
 {
-    int p = w->ctx->size;
-    int64_t *count = dg_calloc((size_t)p, sizeof *count, err);
-    if (!count)
-        return DG_FAIL;
+    memset(w->count, 0, (size_t)w->ctx->size * sizeof *w->count);
     int32_t one;
     int64_t n_to;
-    for (int64_t i = 0; i < items->n; i++)
-        if (dg_status_usable(items->status[i]))
-            for (int j = 0; j < m; j++) {
-                const int32_t *to = destinations(plan, rt, items->lo + i, near[i * m + j], j > 0, &one, &n_to);
+    const dg_items *it = w->items;
+    for (int64_t i = lo; i < hi; i++)
+        if (dg_status_usable(it->status[i]))
+            for (int j = 0; j < w->m; j++) {
+                const int32_t *to = destinations(w->plan, w->rt, it->lo + i, w->near[i * w->m + j], j > 0, &one, &n_to);
                 for (int64_t t = 0; t < n_to; t++)
-                    count[to[t]]++;
+                    w->count[to[t]]++;
             }
-    int rc = fill_displ(count, p, w->send_count, w->send_displ, &w->n_send, err);
-    free(count);
-    if (rc != DG_OK)
-        return DG_FAIL;
+}
+
+/* Packs the records of items [lo, hi) ordered by destination (send_displ
+ * must be set). */
+static int pack_range(wire *w, int64_t lo, int64_t hi, dg_err *err)
+{
+    int p = w->ctx->size;
     w->send = dg_alloc((size_t)w->n_send, w->rec, err);
     int *cursor = dg_alloc((size_t)p, sizeof *cursor, err);
     if (!w->send || !cursor) {
@@ -584,35 +611,36 @@ static int pack_sends(wire *w, const dg_items *items, const int32_t *near, int m
         return DG_FAIL;
     }
     memcpy(cursor, w->send_displ, (size_t)p * sizeof *cursor);
-    for (int64_t i = 0; i < items->n; i++) {
-        if (!dg_status_usable(items->status[i]))
+    int32_t one;
+    int64_t n_to;
+    const dg_items *it = w->items;
+    for (int64_t i = lo; i < hi; i++) {
+        if (!dg_status_usable(it->status[i]))
             continue;
-        const float *vec = items->vec + (size_t)i * (size_t)items->d;
-        for (int j = 0; j < m; j++) {
-            int32_t c = near[i * m + j];
-            const int32_t *to = destinations(plan, rt, items->lo + i, c, j > 0, &one, &n_to);
+        const float *vec = it->vec + (size_t)i * (size_t)it->d;
+        for (int j = 0; j < w->m; j++) {
+            int32_t c = w->near[i * w->m + j];
+            const int32_t *to = destinations(w->plan, w->rt, it->lo + i, c, j > 0, &one, &n_to);
             for (int64_t t = 0; t < n_to; t++)
-                pack_record(w->send + (size_t)cursor[to[t]]++ * w->rec, items->lo + i, c, j > 0, vec, items->d);
+                pack_record(w->send + (size_t)cursor[to[t]]++ * w->rec, it->lo + i, c, j > 0, vec, it->d);
         }
     }
     free(cursor);
     return DG_OK;
 }
 
-/* Receive counts from every rank, then the receive buffer. */
-static int plan_receives(wire *w, dg_err *err)
+/* Receive counts of this round from every rank, then its receive buffer. */
+static int plan_round_receives(wire *w, dg_err *err)
 {
     int p = w->ctx->size;
     MPI_Alltoall(w->send_count, 1, MPI_INT, w->recv_count, 1, MPI_INT, w->ctx->comm);
-    int64_t *count = dg_alloc((size_t)p, sizeof *count, err);
-    if (!count)
-        return DG_FAIL;
     for (int r = 0; r < p; r++)
-        count[r] = w->recv_count[r];
-    int rc = fill_displ(count, p, w->recv_count, w->recv_displ, &w->n_recv, err);
-    free(count);
-    if (rc != DG_OK)
+        w->count[r] = w->recv_count[r];
+    if (fill_displ(w->count, p, w->recv_count, w->recv_displ, &w->n_recv, err) != DG_OK)
         return DG_FAIL;
+    if (w->n_key + w->n_recv > w->cap)
+        return dg_fail(err, "exchange: %lld records arrived, %lld were announced", (long long)(w->n_key + w->n_recv),
+                       (long long)w->cap);
     w->recv = dg_alloc((size_t)w->n_recv, w->rec, err);
     return w->recv ? DG_OK : DG_FAIL;
 }
@@ -627,42 +655,106 @@ static void move_records(wire *w)
     MPI_Type_free(&rec);
 }
 
-typedef struct record_key {
-    int64_t id;
-    int64_t at; /* record index in the receive buffer */
-    int32_t cluster;
-    int32_t part;
-    int8_t is_query;
-} record_key;
+/* The round's records join the keys and the vector array. */
+static void take_records(wire *w)
+{
+    int d = w->items->d;
+    for (int64_t i = 0; i < w->n_recv; i++) {
+        const char *at = w->recv + (size_t)i * w->rec;
+        int64_t id;
+        int32_t c;
+        int8_t q;
+        memcpy(&id, at + REC_ID, sizeof id);
+        memcpy(&c, at + REC_CLUSTER, sizeof c);
+        memcpy(&q, at + REC_QUERY, sizeof q);
+        int64_t part = part_in(w->plan, id, c, q);
+        int64_t row = w->n_key++;
+        w->key[row] = (record_key){(int64_t)c << 32 | (int64_t)(q != 0) << 31 | part, id, row};
+        memcpy(w->vec + (size_t)row * (size_t)d, at + REC_VEC, (size_t)d * sizeof(float));
+    }
+}
+
+/* One round: items [lo, hi) of this rank to wherever they go.  Collective. */
+static int move_round(wire *w, int64_t lo, int64_t hi, dg_err *err)
+{
+    count_range(w, lo, hi);
+    int rc = fill_displ(w->count, w->ctx->size, w->send_count, w->send_displ, &w->n_send, err);
+    if (rc == DG_OK)
+        rc = pack_range(w, lo, hi, err);
+    rc = dg_agree(w->ctx, rc, err);
+    if (rc == DG_OK)
+        rc = dg_agree(w->ctx, plan_round_receives(w, err), err);
+    if (rc == DG_OK) {
+        move_records(w);
+        take_records(w);
+    }
+    round_free(w);
+    return rc;
+}
+
+/* Records each rank gets over all rounds: allocates the keys and vectors;
+ * *remote = records this rank sends to others; *rounds agreed by all.
+ * Collective. */
+static int plan_totals(wire *w, int64_t *remote, int *rounds, dg_err *err)
+{
+    int p = w->ctx->size;
+    count_range(w, 0, w->items->n);
+    int64_t *in = dg_alloc((size_t)p, sizeof *in, err);
+    if (dg_agree(w->ctx, in ? DG_OK : DG_FAIL, err) != DG_OK) {
+        free(in);
+        return DG_FAIL;
+    }
+    MPI_Alltoall(w->count, 1, MPI_INT64_T, in, 1, MPI_INT64_T, w->ctx->comm);
+    int64_t sent = 0, received = 0;
+    for (int r = 0; r < p; r++) {
+        sent += w->count[r];
+        received += in[r];
+    }
+    *remote = sent - w->count[w->ctx->rank];
+    free(in);
+    int64_t round = w->plan->round_bytes > (int64_t)w->rec ? w->plan->round_bytes : (int64_t)w->rec;
+    int64_t need = ((int64_t)w->rec * sent + round - 1) / round;
+    MPI_Allreduce(MPI_IN_PLACE, &need, 1, MPI_INT64_T, MPI_MAX, w->ctx->comm);
+    *rounds = (int)(need < 1 ? 1 : need < INT_MAX ? need : INT_MAX);
+    w->cap = received;
+    size_t cells;
+    int rc = dg_mul_size((size_t)received, (size_t)w->items->d, &cells, err);
+    if (rc == DG_OK) {
+        w->key = dg_alloc((size_t)received, sizeof *w->key, err);
+        w->vec = dg_alloc(cells, sizeof *w->vec, err);
+        rc = w->key && w->vec ? DG_OK : DG_FAIL;
+    }
+    return dg_agree(w->ctx, rc, err);
+}
 
 static int cmp_record_key(const void *pa, const void *pb)
 {
     const record_key *a = pa, *b = pb;
-    if (a->cluster != b->cluster)
-        return a->cluster < b->cluster ? -1 : 1;
-    if (a->is_query != b->is_query)
-        return a->is_query < b->is_query ? -1 : 1;
-    if (a->part != b->part)
-        return a->part < b->part ? -1 : 1;
-    if (a->id != b->id)
-        return a->id < b->id ? -1 : 1;
-    return 0;
+    if (a->order != b->order)
+        return a->order < b->order ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
 }
 
-static int bucket_alloc(dg_bucket *b, int64_t n, int d, dg_err *err)
+/* Moves row key[i].at of vec to row i for every i, in place, following
+ * the cycles of the permutation (tmp holds one row). */
+static void permute_rows(float *vec, int d, record_key *key, int64_t n, float *tmp)
 {
-    memset(b, 0, sizeof *b);
-    b->n = n;
-    b->d = d;
-    size_t cells;
-    if (dg_mul_size((size_t)n, (size_t)d, &cells, err) != DG_OK)
-        return DG_FAIL;
-    b->id = dg_alloc((size_t)n, sizeof *b->id, err);
-    b->cluster = dg_alloc((size_t)n, sizeof *b->cluster, err);
-    b->is_query = dg_alloc((size_t)n, sizeof *b->is_query, err);
-    b->vec = dg_alloc(cells, sizeof *b->vec, err);
-    b->part = dg_alloc((size_t)n, sizeof *b->part, err);
-    return b->id && b->cluster && b->is_query && b->vec && b->part ? DG_OK : DG_FAIL;
+    size_t row = (size_t)d * sizeof(float);
+    for (int64_t s = 0; s < n; s++) {
+        if (key[s].at == s)
+            continue;
+        memcpy(tmp, vec + (size_t)s * (size_t)d, row);
+        for (int64_t j = s;;) {
+            int64_t from = key[j].at;
+            key[j].at = j;
+            if (from == s) {
+                memcpy(vec + (size_t)j * (size_t)d, tmp, row);
+                break;
+            }
+            memcpy(vec + (size_t)j * (size_t)d, vec + (size_t)from * (size_t)d, row);
+            j = from;
+        }
+    }
 }
 
 void dg_bucket_free(dg_bucket *b)
@@ -692,39 +784,34 @@ static int bucket_tasks(dg_bucket *b, const dg_cluster_plan *plan, int rank, dg_
 }
 
 /* Sorts the received records by (cluster, is_query, part, id) into the
- * bucket. */
-static int unpack_sorted(const wire *w, const dg_cluster_plan *plan, dg_bucket *out, dg_err *err)
+ * bucket, which takes over the vector array. */
+static int bucket_from_keys(wire *w, dg_bucket *b, dg_err *err)
 {
-    record_key *key = dg_alloc((size_t)w->n_recv, sizeof *key, err);
-    if (!key || bucket_alloc(out, w->n_recv, w->d, err) != DG_OK) {
-        free(key);
+    int64_t n = w->n_key;
+    int d = w->items->d;
+    qsort(w->key, (size_t)n, sizeof *w->key, cmp_record_key);
+    float *tmp = dg_alloc((size_t)d, sizeof *tmp, err);
+    if (!tmp)
         return DG_FAIL;
+    permute_rows(w->vec, d, w->key, n, tmp);
+    free(tmp);
+    b->n = n;
+    b->d = d;
+    b->vec = w->vec;
+    w->vec = NULL;
+    b->id = dg_alloc((size_t)n, sizeof *b->id, err);
+    b->cluster = dg_alloc((size_t)n, sizeof *b->cluster, err);
+    b->is_query = dg_alloc((size_t)n, sizeof *b->is_query, err);
+    b->part = dg_alloc((size_t)n, sizeof *b->part, err);
+    if (!b->id || !b->cluster || !b->is_query || !b->part)
+        return DG_FAIL;
+    for (int64_t i = 0; i < n; i++) {
+        b->id[i] = w->key[i].id;
+        b->cluster[i] = (int32_t)(w->key[i].order >> 32);
+        b->is_query[i] = (int8_t)(w->key[i].order >> 31 & 1);
+        b->part[i] = (int32_t)(w->key[i].order & INT32_MAX);
     }
-    for (int64_t i = 0; i < w->n_recv; i++) {
-        const char *at = w->recv + (size_t)i * w->rec;
-        key[i].at = i;
-        memcpy(&key[i].id, at + REC_ID, sizeof key[i].id);
-        memcpy(&key[i].cluster, at + REC_CLUSTER, sizeof key[i].cluster);
-        memcpy(&key[i].is_query, at + REC_QUERY, sizeof key[i].is_query);
-        key[i].part = part_in(plan, key[i].id, key[i].cluster, key[i].is_query);
-    }
-    qsort(key, (size_t)w->n_recv, sizeof *key, cmp_record_key);
-    for (int64_t i = 0; i < w->n_recv; i++) {
-        out->id[i] = key[i].id;
-        out->cluster[i] = key[i].cluster;
-        out->is_query[i] = key[i].is_query;
-        out->part[i] = key[i].part;
-        memcpy(out->vec + (size_t)i * (size_t)w->d, w->recv + (size_t)key[i].at * w->rec + REC_VEC,
-               (size_t)w->d * sizeof(float));
-    }
-    free(key);
     return DG_OK;
-}
-
-static int64_t remote_bytes(const wire *w)
-{
-    int64_t records = w->n_send - w->send_count[w->ctx->rank];
-    return records * (int64_t)w->rec;
 }
 
 /* The plan must come from the same communicator size. */
@@ -747,7 +834,11 @@ int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, i
     *bytes_sent = 0;
     wire w;
     routes rt = {0};
-    int rc = wire_alloc(&w, ctx, items->d, err);
+    int rc = wire_alloc(&w, ctx, items, err);
+    w.near = near;
+    w.m = m;
+    w.plan = plan;
+    w.rt = &rt;
     if (rc == DG_OK && m < 1)
         rc = dg_fail(err, "exchange: %d probes", m);
     if (rc == DG_OK)
@@ -756,22 +847,22 @@ int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, i
         rc = check_near(items, near, m, plan->k, err);
     if (rc == DG_OK)
         rc = routes_build(plan, &rt, err);
-    if (rc == DG_OK)
-        rc = pack_sends(&w, items, near, m, plan, &rt, err);
-    routes_free(&rt);
-    rc = dg_agree(ctx, rc, err);
-    if (rc == DG_OK)
-        rc = dg_agree(ctx, plan_receives(&w, err), err);
+    int64_t remote = 0;
+    int rounds = 0;
+    if (dg_agree(ctx, rc, err) == DG_OK)
+        rc = plan_totals(&w, &remote, &rounds, err);
+    else
+        rc = DG_FAIL;
+    for (int r = 0; rc == DG_OK && r < rounds; r++)
+        rc = move_round(&w, dg_range_lo(items->n, rounds, r), dg_range_lo(items->n, rounds, r + 1), err);
     if (rc == DG_OK) {
-        move_records(&w);
-        *bytes_sent = remote_bytes(&w);
-        free(w.send);
-        w.send = NULL;
-        rc = unpack_sorted(&w, plan, out, err);
+        *bytes_sent = remote * (int64_t)w.rec;
+        rc = bucket_from_keys(&w, out, err);
         if (rc == DG_OK)
             rc = bucket_tasks(out, plan, ctx->rank, err);
         rc = dg_agree(ctx, rc, err);
     }
+    routes_free(&rt);
     wire_free(&w);
     if (rc != DG_OK)
         dg_bucket_free(out);

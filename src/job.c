@@ -16,9 +16,11 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@ typedef struct job_state {
     double stage_t0;
     int64_t exchanged_bytes;
     dg_pair_stats pair_stats;
+    double mem_estimate; /* bytes per rank, as printed before work */
     dg_ckpt ckpt;
     const char *stage; /* the running stage, for the stop message */
     int in_clustering; /* c + 1 while clustering c runs, else 0 */
@@ -182,33 +185,74 @@ static void explain_stop(job_state *js, dg_err *err)
     stop_message(js, what, err);
 }
 
-/* Per-rank memory model, printed before work starts (see README). */
-static double memory_estimate(const job_state *js, int64_t n_total, int d)
+/* Per-rank memory model, printed before work starts.  With n = N/P items
+ * per rank, m probes, C clusterings, K clusters, s = S/P sample points and
+ * r = n m exchanged records, the long-lived arrays are
+ *   runtime   Open MPI, HDF5 and OpenBLAS themselves (measured ~30 MiB)
+ *   items     n (4D + 1): vectors and statuses (+ 24 n sizes and paths for
+ *             image input, path strings extra)
+ *   results   4 C K D centroids + n (4C + 13): clusters, centrality,
+ *             component labels, keep flags
+ *   probes    8 n m: the nearest clusters and their similarities
+ * and on top the largest working set of one stage:
+ *   k-means   s (8D + 48): sample vectors, fixed-point copies, ids, hashes,
+ *             assignments; + 8 K (D + 2) sums + a 16 MiB similarity block
+ *   exchange  r (4D + 41): received vectors (they become the bucket) and
+ *             sort keys, then the bucket's id/cluster/part columns; + two
+ *             round buffers of DG_EXCHANGE_ROUND_BYTES
+ *   graph     48 n: component and keep state per item
+ *   exact     3 n (4D + 8): own and two visiting blocks in the ring
+ * Edges come on top (about 80 bytes per edge a rank holds while the graph
+ * is built), as does a split giant cluster's extra copies (logged as rows
+ * per rank after each exchange). */
+typedef struct memory_model {
+    double runtime, items, results, probes, kmeans, exchange, graph, exact;
+} memory_model;
+
+static double memory_total(const memory_model *mm)
+{
+    double work = mm->kmeans > mm->exchange ? mm->kmeans : mm->exchange;
+    work = work > mm->graph ? work : mm->graph;
+    work = work > mm->exact ? work : mm->exact;
+    return mm->runtime + mm->items + mm->results + mm->probes + work;
+}
+
+static void memory_estimate(const job_state *js, int64_t n_total, int d, memory_model *mm)
 {
     const dg_config *cfg = js->cfg;
-    double n = (double)n_total / js->ctx->size + 1.0;
-    double m = js->mode == DG_MODE_RUN ? cfg->probes : 1.0;
-    double row = 4.0 * d;
-    double items = n * (row + 16.0);                  /* vectors, status, sizes, cluster ids */
-    double near = n * m * 8.0;                         /* probe list with similarities */
-    double moved = 2.0 * n * m * (row + 16.0);         /* send buffer + received bucket */
-    double cents = (double)(js->mode == DG_MODE_RUN ? cfg->clusterings : 1) * js->k * row;
-    double blocks = 4.0 * cfg->block * ((double)cfg->block + (double)js->k); /* sim blocks */
-    if (js->mode == DG_MODE_EXACT)
-        moved = 2.0 * n * (row + 8.0); /* own block + the block visiting in the ring */
-    return items + near + moved + cents + blocks;
+    int run = js->mode == DG_MODE_RUN;
+    double n = ceil((double)n_total / js->ctx->size), k = (double)js->k;
+    double m = run ? (cfg->probes < k ? cfg->probes : k) : 1.0;
+    double c = run ? cfg->clusterings : 1.0;
+    double s = ceil((double)dg_config_effective_sample(cfg, js->k, n_total) / js->ctx->size);
+    double block = 512.0 * k < (double)(1 << 22) ? 512.0 * k : (double)(1 << 22);
+    memset(mm, 0, sizeof *mm);
+    mm->runtime = 32.0 * 1048576.0;
+    mm->items = n * (4.0 * d + 1.0) + (cfg->input_kind == DG_INPUT_EMBEDDINGS ? 0.0 : 24.0 * n);
+    mm->results = 4.0 * c * k * d + n * (4.0 * c + 13.0);
+    mm->probes = 8.0 * n * m;
+    mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
+    mm->graph = 48.0 * n;
+    if (run)
+        mm->exchange = n * m * (4.0 * d + 41.0) + 2.0 * (double)DG_EXCHANGE_ROUND_BYTES;
+    else
+        mm->exact = 3.0 * n * (4.0 * d + 8.0) + 4.0 * (double)cfg->block * cfg->block;
 }
 
 static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
 {
-    double est = memory_estimate(js, n_total, d);
+    memory_model mm;
+    memory_estimate(js, n_total, d, &mm);
+    double est = memory_total(&mm), mib = 1048576.0;
+    js->mem_estimate = est;
     dg_log(js->ctx,
-           "memory estimate per rank: %.1f MiB (N/P x (4D+16) items + N/P x m x 8 probes + 2 x N/P x m x (4D+16) "
-           "exchange + C x K x 4D centroids + 4 x block x (block+K) similarity blocks; edges extra)",
-           est / 1048576.0);
+           "memory estimate per rank: %.1f MiB = runtime %.0f + items %.1f + results %.1f + probes %.1f + the "
+           "largest of k-means %.1f, %s %.1f, graph %.1f (MiB; edges extra, ~80 bytes each)",
+           est / mib, mm.runtime / mib, mm.items / mib, mm.results / mib, mm.probes / mib, mm.kmeans / mib,
+           js->mode == DG_MODE_RUN ? "exchange" : "exact ring", (mm.exchange + mm.exact) / mib, mm.graph / mib);
     if (js->cfg->max_memory > 0 && est > (double)js->cfg->max_memory)
         return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: use more ranks",
-                       est / 1048576.0, (double)js->cfg->max_memory / 1048576.0);
+                       est / mib, (double)js->cfg->max_memory / mib);
     return DG_OK;
 }
 
@@ -476,6 +520,29 @@ static int write_output(job_state *js, const job_counts *counts, dg_err *err)
     return rc;
 }
 
+/* Every rank's peak resident memory (getrusage), against the estimate.
+ * Collective. */
+static void log_peak_rss(const job_state *js)
+{
+    struct rusage ru;
+    double mine = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0; /* KiB -> MiB */
+    double max = 0.0, sum = 0.0;
+    MPI_Reduce(&mine, &max, 1, MPI_DOUBLE, MPI_MAX, 0, js->ctx->comm);
+    MPI_Reduce(&mine, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, js->ctx->comm);
+    enum { LISTED = 16 };
+    double all[LISTED] = {0};
+    char line[LISTED * 12] = "";
+    if (js->ctx->size <= LISTED) {
+        MPI_Gather(&mine, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, js->ctx->comm);
+        size_t len = 0;
+        for (int r = 0; r < js->ctx->size && len < sizeof line; r++)
+            len += (size_t)snprintf(line + len, sizeof line - len, " %.0f", all[r]);
+    }
+    dg_log(js->ctx, "summary: peak RSS per rank%s MiB (max %.0f, mean %.0f); estimate %.0f MiB (max/estimate %.2f)",
+           line, max, sum / js->ctx->size, js->mem_estimate / 1048576.0,
+           js->mem_estimate > 0 ? max * 1048576.0 / js->mem_estimate : 0.0);
+}
+
 static void log_summary(const job_state *js, const job_counts *c, double seconds)
 {
     const dg_ctx *ctx = js->ctx;
@@ -493,6 +560,8 @@ static void log_summary(const job_state *js, const job_counts *c, double seconds
                js->pair_stats.flops / js->pair_stats.seconds * 1e-9);
     dg_log(ctx, "summary: rank 0 sent %.1f bytes per local item in the exchange",
            js->items.n ? (double)js->exchanged_bytes / (double)js->items.n : 0.0);
+    dg_pair_stats_log(ctx, "summary", &js->pair_stats, js->items.n);
+    log_peak_rss(js);
     for (int i = 0; i < js->n_times; i++)
         dg_log(ctx, "summary:   %-9s %9.3f s", js->times[i].name, js->times[i].seconds);
     dg_log(ctx, "summary: total %.3f s, output %s", seconds, js->cfg->output_path);

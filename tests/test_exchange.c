@@ -580,7 +580,8 @@ static int bytes_plausible(int64_t bytes, int64_t remote, int d)
     return bytes % remote == 0 && rec >= 13 + 4 * d && rec <= 16 + 4 * d;
 }
 
-static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed)
+/* round_bytes > 0 replaces the plan's bytes per exchange round. */
+static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed, int64_t round_bytes)
 {
     dataset s;
     make_dataset(&s, n, d, m, k, seed);
@@ -594,6 +595,8 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed)
     int64_t bytes = -1;
     int rc = dg_plan_clusters(&ctx, &items, near, m, k, &plan, &err);
     assert_true(all_ranks(rc == DG_OK));
+    if (round_bytes > 0)
+        plan.round_bytes = round_bytes;
     rc = dg_exchange(&ctx, &items, near, m, &plan, &b, &bytes, &err);
     assert_true(all_ranks(rc == DG_OK));
     int64_t n_want, remote, want_all;
@@ -618,20 +621,29 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed)
 static void exchange_delivers_each_probe_once_sorted_and_intact(void **state)
 {
     (void)state;
-    exchange_case(3000, 24, 4, 53, 21);
+    exchange_case(3000, 24, 4, 53, 21, 0);
+}
+
+/* Rounds of a few records each (a record is 16 + 4d bytes): the same
+ * bucket as one round. */
+static void exchange_in_many_small_rounds(void **state)
+{
+    (void)state;
+    exchange_case(3000, 24, 4, 53, 21, 4096);
+    exchange_case(700, 3, 2, 20, 24, 1);
 }
 
 /* Fewer items than ranks: some ranks send and receive nothing. */
 static void exchange_handles_ranks_without_items(void **state)
 {
     (void)state;
-    exchange_case(3, 5, 2, 4, 22);
+    exchange_case(3, 5, 2, 4, 22, 0);
 }
 
 static void exchange_single_probe(void **state)
 {
     (void)state;
-    exchange_case(500, 7, 1, 9, 23);
+    exchange_case(500, 7, 1, 9, 23, 0);
 }
 
 /* ---- every pair once, through the exchange ----------------------------------- */
@@ -789,6 +801,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(plan_counts_equal_naive_count),
         cmocka_unit_test(out_of_range_probe_fails_every_rank),
         cmocka_unit_test(exchange_delivers_each_probe_once_sorted_and_intact),
+        cmocka_unit_test(exchange_in_many_small_rounds),
         cmocka_unit_test(exchange_handles_ranks_without_items),
         cmocka_unit_test(exchange_single_probe),
         cmocka_unit_test(exchanged_tasks_search_every_pair_once),

@@ -51,7 +51,12 @@ typedef struct dg_cluster_plan {
     dg_task *task;           /* ordered by (cluster, kind, a, b) */
     int64_t split;           /* clusters split into several tasks */
     double unsplit_max_load; /* max_load had no cluster been split */
+    int64_t round_bytes;     /* bytes a rank sends per MPI_Alltoallv round */
 } dg_cluster_plan;
+
+/* Default round_bytes: the exchange's send and receive buffers stay near
+ * this size however many records a rank moves. */
+#define DG_EXCHANGE_ROUND_BYTES ((int64_t)64 << 20)
 
 /* near is items->n x m cluster indices (rows of unusable items ignored). */
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
@@ -88,6 +93,9 @@ typedef struct dg_bucket {
 } dg_bucket;
 
 /* Collective; on failure every rank returns DG_FAIL and out is empty.
+ * Records move in rounds of plan->round_bytes per rank, each arriving
+ * vector going straight to its row of the bucket, so the exchange holds
+ * little more than the bucket itself.
  * *bytes_sent: bytes this rank sent to other ranks (its own records that
  * stay local are not counted). */
 int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m,
