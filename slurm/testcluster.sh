@@ -87,6 +87,14 @@ start() {
   done
   mkdir -p "$dir"/{munge,state,spool,log,run,tmp}
   chmod 755 "$dir" "$dir/munge" # munged refuses a socket folder others may write to
+  local up
+  for up in "$(dirname "$dir")" "$(dirname "$(dirname "$dir")")"; do
+    # munged also wants every folder above its socket open to all (o+x)
+    if [ "$(($(stat -c %a "$up") % 2))" = 0 ]; then
+      echo "testcluster: $up must be searchable by all users (chmod o+x) for munged's socket" >&2
+      exit 1
+    fi
+  done
   [ -f "$dir/munge/munge.key" ] || mungekey --create --keyfile="$dir/munge/munge.key"
   chmod 600 "$dir/munge/munge.key"
   munged --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket.2" \

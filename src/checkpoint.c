@@ -23,13 +23,12 @@
  * it is written only by the handler and by dg_stop_install. */
 static volatile sig_atomic_t stop_flag;
 
+/* Only sets the flag.  A repeated signal changes nothing: Slurm delivers
+ * SIGTERM both directly and through srun, and mpirun or Slurm send SIGKILL
+ * themselves when a job takes too long to stop. */
 static void on_stop_signal(int sig)
 {
-    if (stop_flag) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
+    (void)sig;
     stop_flag = 1;
 }
 
@@ -233,6 +232,13 @@ void dg_ckpt_remove(const dg_ctx *ctx, const dg_ckpt *ck)
         if (rmdir(ck->dir) != 0 && errno != ENOENT)
             dg_log(ctx, "warning: checkpoint folder %s left in place: %s", ck->dir, strerror(errno));
     }
+    MPI_Barrier(ctx->comm);
+}
+
+void dg_ckpt_tidy(const dg_ctx *ctx, const dg_ckpt *ck)
+{
+    if (ctx->rank == 0 && ck->dir[0])
+        rmdir(ck->dir); /* fails, as intended, unless the folder is empty */
     MPI_Barrier(ctx->comm);
 }
 

@@ -32,7 +32,12 @@ static int describe_all(const dg_ctx *ctx, const dg_config *cfg, dg_items *items
     dg_progress prog;
     dg_progress_begin(&prog, ctx, "embed", items->n);
     float desc[DG_DESC_DIM];
+    int rc = DG_OK;
     for (int64_t i = 0; i < items->n; i++) {
+        if (dg_stop_requested(ctx)) {
+            rc = dg_fail(err, DG_STOP_REASON);
+            break;
+        }
         dg_decode_result res;
         dg_decode_file(&dec, items->path[i], &res);
         st->seconds_read += res.seconds_read;
@@ -51,7 +56,7 @@ static int describe_all(const dg_ctx *ctx, const dg_config *cfg, dg_items *items
         dg_progress_update(&prog, i + 1);
     }
     dg_decoder_free(&dec);
-    return DG_OK;
+    return rc;
 }
 
 static void count_statuses(const dg_ctx *ctx, const dg_items *items, dg_embed_stats *st)

@@ -60,6 +60,7 @@ typedef struct job_state {
     const char *stage; /* the running stage, for the stop message */
     int in_clustering; /* c + 1 while clustering c runs, else 0 */
     int stopped;       /* err already says why the job stopped */
+    int saved;         /* stages in the checkpoint (saved or reused) */
 } job_state;
 
 static void stage_begin(job_state *js, const char *what)
@@ -134,6 +135,7 @@ static int items_stage(job_state *js, dg_err *err)
     js->stage_t0 = dg_now();
     int rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->items, &js->model, &loaded, err);
     stage_end(js, "checkpoint");
+    js->saved += loaded;
     if (rc != DG_OK || loaded)
         return rc;
     if (load_items(js, err) != DG_OK)
@@ -141,12 +143,15 @@ static int items_stage(job_state *js, dg_err *err)
     stage_begin(js, "checkpoint (save items)");
     rc = dg_ckpt_save_items(js->ctx, js->cfg, &js->ckpt, &js->items, image ? &js->model : NULL, err);
     stage_end(js, "checkpoint");
+    js->saved += rc == DG_OK;
     return rc;
 }
 
 static int stop_message(job_state *js, const char *what, dg_err *err)
 {
     js->stopped = 1;
+    if (!js->saved)
+        return dg_fail(err, "%s, before any stage was finished: resubmit the same command to start again", what);
     return dg_fail(err, "%s; the finished stages are saved in %s: %s", what, js->ckpt.dir,
                    js->cfg->stop_after != DG_STOP_AFTER_NONE ? "run again with job.stop_after = none to resume"
                                                              : "resubmit the same command to resume");
@@ -397,6 +402,7 @@ static int run_clustering(job_state *js, int c, int32_t *near, float *near_sim, 
     }
     if (rc == DG_OK)
         rc = merge_edges(js, &fresh, err);
+    js->saved += rc == DG_OK;
     dg_edges_free(&fresh);
     return rc;
 }
@@ -589,12 +595,12 @@ static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err
     dg_log(ctx, "dupgraph %s: %s on %d ranks, input %s", DG_VERSION, mode == DG_MODE_RUN ? "run" : "exact",
            ctx->size, cfg->input_path);
     int rc = check_inputs(&js, &n_probe, &d_probe, err);
-    if (rc == DG_OK)
-        rc = dg_ckpt_init(ctx, cfg, mode == DG_MODE_EXACT, &js.ckpt, err);
     if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS) {
         js.k = dg_config_effective_k(cfg, n_probe);
         rc = dg_agree(ctx, check_memory(&js, n_probe, d_probe, err), err);
     }
+    if (rc == DG_OK)
+        rc = dg_ckpt_init(ctx, cfg, mode == DG_MODE_EXACT, &js.ckpt, err);
     if (rc == DG_OK)
         rc = items_stage(&js, err);
     if (rc == DG_OK)
@@ -632,6 +638,7 @@ static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err
         log_summary(&js, &counts, dg_now() - t0);
     } else {
         explain_stop(&js, err);
+        dg_ckpt_tidy(ctx, &js.ckpt);
     }
     free_state(&js);
     return rc;

@@ -52,10 +52,8 @@ typedef struct dg_stop_saved {
 } dg_stop_saved;
 
 /* Clears the stop flag, installs handlers for SIGTERM and SIGINT that only
- * set it, and returns it (for dg_ctx.stop).  A second signal while the flag
- * is set takes the default action (terminates at once).  The flag is the
- * one piece of global state in the library: a signal handler can reach
- * nothing else. */
+ * set it, and returns it (for dg_ctx.stop).  The flag is the one piece of
+ * global state in the library: a signal handler can reach nothing else. */
 volatile sig_atomic_t *dg_stop_install(dg_stop_saved *saved);
 void dg_stop_restore(const dg_stop_saved *saved);
 
@@ -117,6 +115,9 @@ int dg_ckpt_load_clustering(const dg_ctx *ctx, const dg_ckpt *ck, const dg_items
 /* Collective: rank 0 removes the files dupgraph wrote in the folder and the
  * folder itself.  Never fails the job: a leftover is logged as a warning. */
 void dg_ckpt_remove(const dg_ctx *ctx, const dg_ckpt *ck);
+/* Collective, after a failure: rank 0 removes the folder if no stage was
+ * saved in it (nothing to resume from). */
+void dg_ckpt_tidy(const dg_ctx *ctx, const dg_ckpt *ck);
 
 /* ---- the HDF5 layer (h5_checkpoint.c) ------------------------------------ */
 

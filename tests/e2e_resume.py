@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Resumable runs under mpirun: a job stopped by SIGTERM during the pair
+stage, or by job.stop_after after a stage, resumes from its checkpoint with
+the same or another number of ranks and writes exactly the output of an
+uninterrupted run; stale checkpoints are recomputed; a corrupt or unwritable
+checkpoint ends the whole job with the failing rank's reason, and nothing is
+left running."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dgtest  # noqa: E402
+
+# Large enough that each clustering's pair stage takes seconds (few, large
+# clusters and small blocks), so a signal can land inside it.
+BIG_N, BIG_D = 200000, 64
+BIG_SETS = ["--set", "cluster.k=64", "--set", "pairs.block=64", "--set", "job.progress_seconds=1"]
+SMALL_N, SMALL_D = 20000, 32
+
+
+def assert_same_output(test, path, ref):
+    """The graph and everything derived from it are identical."""
+    with h5py.File(path, "r") as a, h5py.File(ref, "r") as b:
+        for group in ("items", "edges"):
+            test.assertEqual(sorted(a[group]), sorted(b[group]))
+            for key in a[group]:
+                np.testing.assert_array_equal(a[group][key][:], b[group][key][:], err_msg=f"{group}/{key}")
+        np.testing.assert_array_equal(a["centroids"][:], b["centroids"][:])
+        for attr in ("n_items", "n_edges", "n_components", "n_removed"):
+            test.assertEqual(int(a.attrs[attr]), int(b.attrs[attr]), attr)
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def error_line(stderr):
+    lines = [line for line in stderr.splitlines() if line.startswith("dupgraph: error:")]
+    return lines[-1] if lines else ""
+
+
+class ResumeUnderMpirun(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = dgtest.workdir("resume")
+        cls.config = os.path.join(dgtest.SOURCE_ROOT, "configs", "default.ini")
+        cls.big = os.path.join(cls.dir, "big.h5")
+        cls.small = os.path.join(cls.dir, "small.h5")
+        dgtest.synth(cls.big, BIG_N, BIG_D, seed=11)
+        dgtest.synth(cls.small, SMALL_N, SMALL_D, seed=12, extra=["--bad-rows", "3"])
+        cls.big_ref = os.path.join(cls.dir, "big_ref.h5")
+        t = time.time()
+        cls.run_job(cls.big, cls.big_ref, 2, BIG_SETS)
+        print(f"big reference run (2 ranks): {time.time() - t:.1f}s")
+        cls.small_ref = os.path.join(cls.dir, "small_ref.h5")
+        cls.run_job(cls.small, cls.small_ref, 2)
+
+    @classmethod
+    def run_job(cls, corpus, out, ranks, sets=(), check=True):
+        args = ["run", "-c", cls.config, "-o", out, "--set", f"input.embeddings={corpus}", *sets]
+        return dgtest.dupgraph(args, ranks=ranks, check=check)
+
+    def out(self, name):
+        path = os.path.join(self.dir, name)
+        self.assertFalse(os.path.exists(path + ".ckpt"), "each test starts without a checkpoint")
+        return path
+
+    def assert_stopped(self, proc, out, message, files):
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(message, error_line(proc.stderr), proc.stderr[-3000:])
+        self.assertIn("resume", error_line(proc.stderr))
+        self.assertFalse(os.path.exists(out))
+        self.assertFalse(os.path.exists(out + ".tmp"))
+        self.assertEqual(sorted(os.listdir(out + ".ckpt")), files)
+
+    def assert_resumed(self, proc, out, ref, reused):
+        for line in reused:
+            self.assertIn(line, proc.stderr)
+        assert_same_output(self, out, ref)
+        self.assertFalse(os.path.exists(out + ".ckpt"), "the checkpoint is removed after the output is written")
+
+    def test_sigterm_during_pairs_then_resume_gives_identical_output(self):
+        out = self.out("killed.h5")
+        cmd = ["mpirun", "--oversubscribe", "-np", "2", dgtest.DUPGRAPH, "run", "-c", self.config, "-o", out,
+               "--set", f"input.embeddings={self.big}", *BIG_SETS]
+        log = os.path.join(self.dir, "killed.log")
+        with open(log, "w") as f:
+            proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=dict(os.environ, **dgtest.MPI_ENV))
+        try:
+            deadline = time.time() + 120
+            while "stage pairs" not in read_text(log):
+                self.assertIsNone(proc.poll(), "the job ended before its pair stage")
+                self.assertLess(time.time(), deadline, "no pair stage within 120 s")
+                time.sleep(0.05)
+            time.sleep(0.5)
+            t = time.time()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            print(f"stopped {time.time() - t:.2f}s after SIGTERM")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        result = subprocess.CompletedProcess(cmd, proc.returncode, "", read_text(log))
+        self.assert_stopped(result, out, "stopped by a signal during stage pairs", ["items.h5"])
+        resumed = self.run_job(self.big, out, 2, BIG_SETS)
+        self.assert_resumed(resumed, out, self.big_ref, ["reusing checkpoint: read stage (200000 items"])
+        self.assertEqual(resumed.stderr.count("stage pairs"), 2, "both clusterings are searched again")
+
+    def test_stop_after_embed_on_4_ranks_resume_on_2(self):
+        out = self.out("embed4.h5")
+        proc = self.run_job(self.small, out, 4, ["--set", "job.stop_after=embed"], check=False)
+        self.assert_stopped(proc, out, "stopped as job.stop_after asks after the read stage", ["items.h5"])
+        self.assertIn("job.stop_after = none", error_line(proc.stderr))
+        self.assertNotIn("stage k-means", proc.stderr)
+        resumed = self.run_job(self.small, out, 2)
+        self.assert_resumed(resumed, out, self.small_ref, [f"reusing checkpoint: read stage ({SMALL_N} items"])
+        self.assertNotIn("stage read", resumed.stderr)
+
+    def test_stop_after_clustering_0_on_2_ranks_resume_on_3(self):
+        out = self.out("cluster0.h5")
+        proc = self.run_job(self.small, out, 2, ["--set", "job.stop_after=cluster_0"], check=False)
+        self.assert_stopped(proc, out, "after clustering 0", ["clustering_0.h5", "items.h5"])
+        resumed = self.run_job(self.small, out, 3)
+        self.assert_resumed(resumed, out, self.small_ref, ["reusing checkpoint: read stage", "reusing clustering 0"])
+        self.assertEqual(resumed.stderr.count("stage k-means"), 1, "only clustering 1 is computed")
+
+    def test_changed_input_is_recomputed(self):
+        corpus = os.path.join(self.dir, "touched.h5")
+        subprocess.run(["cp", self.small, corpus], check=True)
+        out = self.out("touched_out.h5")
+        self.run_job(corpus, out, 2, ["--set", "job.stop_after=cluster_0"], check=False)
+        os.utime(corpus, ns=(time.time_ns(), time.time_ns() + 10**9))
+        resumed = self.run_job(corpus, out, 2)
+        self.assertIn("items.h5 is from another input or configuration: recomputing the read stage", resumed.stderr)
+        self.assertIn("recomputing clustering 0", resumed.stderr)
+        self.assertNotIn("reusing", resumed.stderr)
+        with h5py.File(out, "r") as a, h5py.File(self.small_ref, "r") as b:
+            np.testing.assert_array_equal(a["edges/src"][:], b["edges/src"][:])
+
+    def test_changed_threshold_reuses_items_but_not_clusterings(self):
+        out = self.out("threshold.h5")
+        self.run_job(self.small, out, 2, ["--set", "job.stop_after=cluster_0"], check=False)
+        resumed = self.run_job(self.small, out, 2, ["--set", "pairs.threshold=0.95"])
+        self.assertIn("reusing checkpoint: read stage", resumed.stderr)
+        self.assertIn("clustering_0.h5 is from another input or configuration: recomputing clustering 0",
+                      resumed.stderr)
+        src, dst, sim = dgtest.read_edges(out)
+        self.assertTrue((sim >= 0.95).all())
+
+    def test_resume_false_ignores_the_checkpoint(self):
+        out = self.out("noresume.h5")
+        self.run_job(self.small, out, 2, ["--set", "job.stop_after=embed"], check=False)
+        proc = self.run_job(self.small, out, 2, ["--set", "job.resume=false"])
+        self.assertNotIn("reusing", proc.stderr)
+        assert_same_output(self, out, self.small_ref)
+
+    def test_corrupt_item_checkpoint_fails_on_its_rank(self):
+        out = self.out("corrupt_items.h5")
+        self.run_job(self.small, out, 2, ["--set", "job.stop_after=embed"], check=False)
+        bad_row = SMALL_N - 5  # in rank 1's range
+        with h5py.File(os.path.join(out + ".ckpt", "items.h5"), "r+") as f:
+            f["items/status"][bad_row] = 77
+        proc = self.run_job(self.small, out, 2, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(f"rank 1: checkpoint {out}.ckpt/items.h5: item {bad_row} has the impossible status 77",
+                      error_line(proc.stderr))
+        self.assertFalse(os.path.exists(out))
+        self.assertFalse(glob.glob(out + "*.tmp") + glob.glob(out + ".ckpt/*.tmp"))
+
+    def test_corrupt_edge_checkpoint_fails_on_its_rank(self):
+        out = self.out("corrupt_edges.h5")
+        self.run_job(self.small, out, 2, ["--set", "job.stop_after=cluster_0"], check=False)
+        with h5py.File(os.path.join(out + ".ckpt", "clustering_0.h5"), "r+") as f:
+            dst = f["edges/dst"]
+            dst[dst.shape[0] - 1] = SMALL_N + 10  # the last edge: src in rank 1's range, dst out of range
+        proc = self.run_job(self.small, out, 2, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(error_line(proc.stderr),
+                         rf"rank 1: checkpoint .*clustering_0.h5: edge \(\d+, {SMALL_N + 10}\) is out")
+        self.assertFalse(os.path.exists(out))
+
+    def test_unusable_checkpoint_folder_stops_before_work(self):
+        out = self.out("blocked.h5")
+        with open(out + ".ckpt", "w") as f:
+            f.write("in the way\n")
+        proc = self.run_job(self.small, out, 2, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(f"checkpoint folder {out}.ckpt: exists and is not a folder", error_line(proc.stderr))
+        self.assertNotIn("stage read", proc.stderr)
+        os.unlink(out + ".ckpt")
+
+    @classmethod
+    def tearDownClass(cls):
+        left = subprocess.run(["pgrep", "-f", cls.dir], capture_output=True, text=True).stdout
+        assert not left.strip(), f"processes left running: {left}"
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
