@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""End-to-end test of image input under mpirun: a small real-photo corpus made
+by dg-mkbench (6 originals x 26 files + 2 distractors from the Debian package
+lomiri-wallpapers-16.04, fitted to 320 px) with bad files mixed into its
+manifest (truncated, zero bytes, random bytes, a PNG, text, a 60000 x 60000
+frame header, 12-bit samples, a folder, a missing entry) runs with 1, 2 and 4
+ranks and configs/demo.ini's settings.  Checked: the job completes; every good
+file is embedded (ok, or ok_with_warning for a file missing its last bytes)
+and each bad file has its status and a log line; n_items is the manifest's
+line count; the duplicate components match truth.csv (every mild variant with
+its original, no component spans two photos); statuses, embeddings, edges and
+components are bit-identical for 1, 2 and 4 ranks; input.dir on the same
+folder lists the same JPEG-named files, sorted, with the same statuses and
+the same duplicate groups.
+
+usage: e2e_images.py PATH/TO/dg-mkbench
+"""
+import csv
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import unittest
+import zlib
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dgtest  # noqa: E402
+
+PACKAGE = "lomiri-wallpapers-16.04"
+MKBENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "dg-mkbench")
+CONFIG = os.path.join(dgtest.SOURCE_ROOT, "configs", "demo.ini")
+STATUS = {name: i for i, name in enumerate(["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt",
+                                             "not_jpeg", "unsupported", "too_large", "bad_vector"])}
+RANKS = (1, 2, 4)
+JPEG_NAME = (".jpg", ".jpeg", ".jpe", ".jfif")
+
+
+def package_photos():
+    out = subprocess.run(["dpkg", "-L", PACKAGE], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise unittest.SkipTest(f"Debian package {PACKAGE} is not installed (jobs/setup.sh installs it)")
+    return sorted(p for p in out.stdout.split() if p.lower().endswith(".jpg"))
+
+
+def sof_offset(data):
+    """Offset of the SOFn marker's segment length (the byte after 0xFF 0xCn)."""
+    i = 2
+    while i + 4 <= len(data):
+        marker, seglen = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return i + 2
+        i += 2 + seglen
+    raise AssertionError("no SOF marker")
+
+
+def png_bytes():
+    """A valid 2 x 2 RGB PNG."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    raw = b"".join(b"\x00" + bytes([200, 30, 30] * 2) for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def make_bad_files(corpus, source_rel):
+    """Writes corpus/bad/*; returns [(manifest line, expected status)].  source_rel is a
+    corpus JPEG the damaged copies are made from."""
+    with open(os.path.join(corpus, source_rel), "rb") as f:
+        good = f.read()
+    bad = os.path.join(corpus, "bad")
+    os.makedirs(os.path.join(bad, "folder.jpg"))
+    sof = sof_offset(good)
+    huge = bytearray(good)
+    huge[sof + 3:sof + 7] = struct.pack(">HH", 60000, 60000)
+    twelve = bytearray(good)
+    twelve[sof + 2] = 12
+    rnd = random.Random(7)
+    noise = bytes([0x17]) + bytes(rnd.randrange(256) for _ in range(4095))
+    files = {
+        "truncated_half.jpg": (good[:len(good) // 2], "corrupt"),
+        "truncated_tail.jpg": (good[:-2], "ok_with_warning"),
+        "empty.jpg": (b"", "empty"),
+        "random.jpg": (noise, "not_jpeg"),
+        "png.jpg": (png_bytes(), "not_jpeg"),
+        "picture.png": (png_bytes(), "not_jpeg"),
+        "text.jpg": (b"this is not a JPEG file\n", "not_jpeg"),
+        "huge_header.jpg": (bytes(huge), "too_large"),
+        "twelve_bit.jpg": (bytes(twelve), "unsupported"),
+    }
+    for name, (data, _) in files.items():
+        write(os.path.join(bad, name), data)
+    entries = [(f"bad/{name}", status) for name, (_, status) in files.items()]
+    return entries + [("bad/folder.jpg", "unreadable"), ("bad/missing.jpg", "missing")]
+
+
+def spread(lines, extra):
+    """lines with the extra lines inserted at evenly spaced positions (every rank gets some)."""
+    out = list(lines)
+    step = max(1, len(out) // (len(extra) + 1))
+    for k, line in enumerate(extra):
+        out.insert((k + 1) * step + k, line)
+    return out
+
+
+def read_output(path):
+    with h5py.File(path, "r") as f:
+        res = {k: f["items"][k][:] for k in ("path", "status", "component", "keep")}
+        res.update(src=f["edges/src"][:], dst=f["edges/dst"][:], sim=f["edges/sim"][:], emb=f["embeddings"][:],
+                   attrs={k: f.attrs[k] for k in f.attrs})
+    res["path"] = [os.path.normpath(p.decode()) for p in res["path"]]
+    return res
+
+
+def partition(paths, component, status):
+    """The duplicate groups of usable items, as a set of frozensets of paths."""
+    groups = {}
+    for p, c, s in zip(paths, component, status):
+        if s in (STATUS["ok"], STATUS["ok_with_warning"]):
+            groups.setdefault(int(c), set()).add(p)
+    return {frozenset(g) for g in groups.values()}
+
+
+class ImageJob(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        photos = package_photos()
+        cls.dir = dgtest.workdir("images")
+        listing = os.path.join(cls.dir, "photos.txt")
+        with open(listing, "w") as f:
+            f.write("".join(p + "\n" for p in photos[:8]))
+        cls.corpus = os.path.join(cls.dir, "corpus")
+        subprocess.run([MKBENCH, "--photos", listing, "--out", cls.corpus, "--seed", "3", "--max-originals", "6",
+                        "--distractors", "2", "--size", "320"], check=True, capture_output=True)
+        with open(os.path.join(cls.corpus, "truth.csv")) as f:
+            rows = list(csv.DictReader(f))
+        cls.truth = {os.path.normpath(os.path.join(cls.corpus, r["path"])): r for r in rows}
+        source = next(r for r in rows if r["transform"] == "original")
+        bad = make_bad_files(cls.corpus, source["path"])
+        cls.expected = {os.path.normpath(os.path.join(cls.corpus, line)): status for line, status in bad}
+        # a good file missing its last two bytes is still that photo
+        cls.truth[os.path.normpath(os.path.join(cls.corpus, "bad/truncated_tail.jpg"))] = dict(
+            source, transform="truncated_tail", strength="mild")
+        with open(os.path.join(cls.corpus, "manifest.txt")) as f:
+            lines = [line.rstrip("\n") for line in f]
+        cls.manifest = os.path.join(cls.corpus, "manifest-with-bad.txt")
+        with open(cls.manifest, "w") as f:
+            f.write("".join(x + "\n" for x in spread(lines, [line for line, _ in bad])))
+        cls.n_lines = len(lines) + len(bad)
+        cls.out, cls.log = {}, {}
+        for np_ in RANKS:
+            cls.out[np_], cls.log[np_] = cls.run_job(f"input.manifest={cls.manifest}", f"m{np_}.h5", np_)
+        cls.dir_out, _ = cls.run_job(f"input.dir={cls.corpus}", "dir.h5", 2)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def run_job(cls, input_set, name, ranks):
+        out = os.path.join(cls.dir, name)
+        proc = dgtest.dupgraph(["run", "-c", CONFIG, "-o", out, "--set", input_set, "--set", "job.resume=false",
+                                "--set", "output.embeddings=float32"], ranks=ranks, timeout=300)
+        return read_output(out), proc.stdout + proc.stderr
+
+    def test_job_counts_every_manifest_line(self):
+        for np_ in RANKS:
+            attrs = self.out[np_]["attrs"]
+            self.assertEqual(int(attrs["n_items"]), self.n_lines)
+            self.assertEqual(len(self.out[np_]["path"]), self.n_lines)
+            self.assertEqual(int(attrs["ranks"]), np_)
+            unusable = sum(1 for s in self.expected.values() if s not in ("ok", "ok_with_warning"))
+            self.assertEqual(int(attrs["n_failed"]), unusable)
+
+    def test_every_good_file_is_embedded(self):
+        res = self.out[2]
+        for p, s, v in zip(res["path"], res["status"], res["emb"]):
+            if p in self.expected:
+                continue
+            self.assertIn(p, self.truth, p)
+            self.assertEqual(s, STATUS["ok"], p)
+            self.assertAlmostEqual(float(np.linalg.norm(v.astype(np.float64))), 1.0, places=5, msg=p)
+
+    def test_each_bad_file_has_its_status_and_a_log_line(self):
+        res = self.out[2]
+        got = dict(zip(res["path"], res["status"]))
+        for p, name in self.expected.items():
+            self.assertEqual(got[p], STATUS[name], f"{p}: {name} expected")
+            if name != "ok_with_warning":
+                self.assertFalse(res["emb"][res["path"].index(p)].any(), f"{p}: an unusable row must be zero")
+            lines = [x for x in self.log[2].splitlines() if p in x]
+            self.assertTrue(any(name in x for x in lines), f"no log line for {p} ({name})")
+
+    def test_duplicate_groups_match_truth(self):
+        res = self.out[2]
+        by_comp = {}
+        for p, c, s in zip(res["path"], res["component"], res["status"]):
+            if s in (STATUS["ok"], STATUS["ok_with_warning"]):
+                by_comp.setdefault(int(c), set()).add(self.truth[p]["group"])
+        for comp, groups in by_comp.items():
+            self.assertEqual(len(groups), 1, f"component {comp} mixes groups {sorted(groups)}")
+        comp_of = dict(zip(res["path"], res["component"]))
+        originals = {r["group"]: p for p, r in self.truth.items() if r["transform"] == "original"}
+        self.assertEqual(len(originals), 6)
+        n_mild = 0
+        for p, r in self.truth.items():
+            if r["strength"] == "mild":
+                n_mild += 1
+                self.assertEqual(comp_of[p], comp_of[originals[r["group"]]], f"{p} not with its original")
+        self.assertGreaterEqual(n_mild, 6 * 13)
+        # each original keeps exactly one item of its component
+        keep = dict(zip(res["path"], res["keep"]))
+        for g, orig in originals.items():
+            members = [p for p in res["path"] if comp_of[p] == comp_of[orig]]
+            self.assertEqual(sum(int(keep[p]) for p in members), 1, f"group {g}")
+
+    def test_result_is_identical_for_1_2_4_ranks(self):
+        ref = self.out[1]
+        for np_ in RANKS[1:]:
+            res = self.out[np_]
+            self.assertEqual(res["path"], ref["path"])
+            for key in ("status", "emb", "src", "dst", "sim", "component", "keep"):
+                self.assertTrue(np.array_equal(res[key], ref[key]), f"{key} differs between 1 and {np_} ranks")
+        self.assertGreater(len(ref["src"]), 6 * 26 * 25 // 4, "too few edges to compare")
+
+    def test_input_dir_lists_the_same_jpeg_files_sorted(self):
+        listed = []
+        for root, dirs, files in os.walk(self.corpus):
+            listed += [os.path.normpath(os.path.join(root, f)) for f in files if f.lower().endswith(JPEG_NAME)]
+        expected = sorted(listed, key=os.fsencode)
+        res = self.dir_out
+        self.assertEqual(res["path"], expected)
+        by_manifest = self.out[2]
+        from_manifest = {p for p in by_manifest["path"] if p.lower().endswith(JPEG_NAME) and os.path.isfile(p)}
+        self.assertEqual(set(res["path"]), from_manifest)
+        status_m = dict(zip(by_manifest["path"], by_manifest["status"]))
+        for p, s in zip(res["path"], res["status"]):
+            self.assertEqual(s, status_m[p], p)
+        self.assertEqual(partition(res["path"], res["component"], res["status"]),
+                         partition(by_manifest["path"], by_manifest["component"], by_manifest["status"]))
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
