@@ -131,15 +131,16 @@ def parse_args():
                          " above it recall is estimated from sample queries")
     ap.add_argument("--queries", type=int, help="sample queries for the recall estimate (default 10000, quick 2000)")
     ap.add_argument("--peak-seconds", type=float, default=2.0, help="duration of each sgemm peak measurement")
-    ap.add_argument("--idle-wait", type=float, default=60.0,
-                    help="before each timed part wait up to this many seconds for a quiet machine (default %(default)s)")
+    ap.add_argument("--idle-wait", type=float,
+                    help="before each timed part wait up to this many seconds for a quiet machine (default 60, quick 5)")
     ap.add_argument("--fresh", action="store_true", help="regenerate cached corpora")
     ap.add_argument("--dupgraph", default="build/dupgraph")
     a = ap.parse_args()
     if a.quick:
         a.sizes = "50000x64"
         a.peak_seconds = min(a.peak_seconds, 1.0)
-        a.idle_wait = min(a.idle_wait, 5.0)
+    if a.idle_wait is None:
+        a.idle_wait = 5.0 if a.quick else 60.0
     if a.queries is None:
         a.queries = 2000 if a.quick else 10000
     a.sizes = parse_sizes(a.sizes)
@@ -350,6 +351,13 @@ def parse_log(text):
         m = re.search(pat, text)
         if m:
             out[key] = [float(g) for g in m.groups()]
+    nums = r"((?: [0-9.e+]+)+)"
+    for key, pat in (("pairs_per_rank", r"summary: pairs per rank" + nums + r" \("),
+                     ("pair_seconds_per_rank", r"summary: seconds per rank" + nums + r" \("),
+                     ("rss_self_mib", r"summary: peak RSS per rank" + nums + r" MiB")):
+        m = re.search(pat, text)
+        if m:
+            out[key] = [float(v) for v in m.group(1).split()]
     out["stages"] = {m.group(1): float(m.group(2))
                      for m in re.finditer(r"summary:\s{3}(\w+)\s+([0-9.]+) s", text)}
     out["plans"] = [[float(g) for g in m.groups()] for m in
@@ -473,15 +481,17 @@ def report_job(info, d, say, label):
         say(f"  pair stage, rank 0: {cmp_:.4g} pairs compared, {rate:.4g} pairs/s, sgemm {gflops:.1f} GFLOP/s "
             f"({useful:.1f} GFLOP/s on kept-triangle pairs; fraction of the sgemm peak at the end)")
         fig.update(pairs_rank0=cmp_, pairs_per_s_rank0=rate, gflops_rank0=gflops, useful_gflops_rank0=useful)
+    if "pairs_per_rank" in info and "pair_seconds_per_rank" in info:
+        pr, sr = info["pairs_per_rank"], info["pair_seconds_per_rank"]
+        total_pairs = sum(pr)
+        say(f"  pairs per rank {' '.join(f'{v:.4g}' for v in pr)} (total {total_pairs:.4g}); pair seconds per rank "
+            f"{' '.join(f'{v:.2f}' for v in sr)}; all ranks {total_pairs / max(sr):.4g} pairs/s (total / slowest rank)")
+        fig.update(pairs_per_rank=pr, pair_seconds_per_rank=sr, pairs_total=total_pairs,
+                   pairs_per_s_all=total_pairs / max(sr) if max(sr) > 0 else None)
     if info["plans"]:
-        planned = sum(p[1] for p in info["plans"]) * int(info["attrs"].get("ranks", 1))
         imb = [p[2] for p in info["plans"]]
-        pairs_s = st.get("pairs", 0.0)
-        say(f"  plan: {planned:.4g} pairs over all ranks and clusterings ({planned / pairs_s:.4g} pairs/s on "
-            f"{info['attrs'].get('ranks')} ranks), load imbalance per clustering "
-            + ", ".join(f"{v:.2f}" for v in imb))
-        fig.update(planned_pairs=planned, planned_pairs_per_s=planned / pairs_s if pairs_s else None,
-                   plan_imbalance=imb)
+        say("  plan: expected-work imbalance (max/mean rank load) per clustering " + ", ".join(f"{v:.2f}" for v in imb))
+        fig["plan_imbalance"] = imb
     if info["kmeans"]:
         say("  k-means cluster-size imbalance per clustering: " + ", ".join(f"{k[2]:.2f}" for k in info["kmeans"]))
         fig["kmeans_imbalance"] = [k[2] for k in info["kmeans"]]
@@ -490,9 +500,11 @@ def report_job(info, d, say, label):
         fig["bytes_per_item"] = info["bytes_per_item"][0]
     if info["rss_mib"]:
         est = info.get("mem_estimate_mib", [float("nan")])[0]
-        say("  peak RSS per rank: " + ", ".join(f"{v:.0f}" for v in info["rss_mib"])
-            + f" MiB (dupgraph's estimate {est:.0f} MiB per rank)")
-        fig.update(rss_mib=info["rss_mib"], mem_estimate_mib=est)
+        own = info.get("rss_self_mib")
+        say("  peak RSS per rank (/usr/bin/time): " + ", ".join(f"{v:.0f}" for v in info["rss_mib"])
+            + f" MiB; dupgraph's own getrusage: {', '.join(f'{v:.0f}' for v in own) if own else '-'} MiB; "
+            f"its estimate {est:.0f} MiB per rank")
+        fig.update(rss_mib=info["rss_mib"], rss_self_mib=own, mem_estimate_mib=est)
     return fig
 
 
@@ -738,7 +750,7 @@ def fmt(v, f):
 def final_table(results, say):
     say("")
     say("== summary ==")
-    head = (f"{'N x D':>13} {'K':>5} {'run s':>7} {'wall s':>7} {'recall':>15} {'pair GF/s':>9} {'%peak':>6} "
+    head = (f"{'N x D':>13} {'K':>5} {'run s':>7} {'wall s':>7} {'recall':>15} {'pairs/s':>8} {'pair GF/s':>9} {'%peak':>6} "
             f"{'RSS MiB':>11} {'B/item':>7} {'nprobe':>6} {'faiss s':>8} {'ratio':>6} {'exact s':>8} "
             f"{'flat s':>8} {'ratio':>6}")
     say(head)
@@ -750,12 +762,12 @@ def final_table(results, say):
         flat_s = flat.get("total", r.get("flat_estimate", {}).get("seconds"))
         flat_txt = fmt(flat_s, ".1f") + ("" if "total" in flat or flat_s is None else "~")
         say(f"{r['n']:>8}x{r['d']:<4} {r['params']['k']:>5} {run['total']:>7.2f} {run['wall']:>7.2f} {rtxt:>15} "
-            f"{fmt(run.get('gflops_rank0'), '.1f'):>9} {fmt(100 * run['frac_peak_busy'] if 'frac_peak_busy' in run else None, '.0f'):>6} "
+            f"{fmt(run.get('pairs_per_s_all'), '.2e'):>8} {fmt(run.get('gflops_rank0'), '.1f'):>9} {fmt(100 * run['frac_peak_busy'] if 'frac_peak_busy' in run else None, '.0f'):>6} "
             f"{rss:>11} {fmt(run.get('bytes_per_item'), '.0f'):>7} {fmt(ivf.get('nprobe'), 'd'):>6} "
             f"{fmt(ivf.get('total'), '.2f'):>8} {fmt(ivf.get('ratio_to_job'), '.2f'):>6} "
             f"{fmt(ex.get('total'), '.2f'):>8} {flat_txt:>8} {fmt(flat.get('ratio_to_exact'), '.2f'):>6}")
     say("run s: dupgraph job total (read..write); wall: mpirun; recall against exact (+- standard error when"
-        " sampled); pair GF/s: rank 0's sgemm rate in the pair stage; %peak: of the per-core sgemm peak with all"
+        " sampled); pairs/s: pairs compared by all ranks / slowest rank's pair seconds; pair GF/s: rank 0's sgemm rate in the pair stage; %peak: of the per-core sgemm peak with all"
         " cores busy; faiss s: IVF-Flat train + add + range_search at the first nprobe reaching dupgraph's recall;"
         " ratio: faiss / dupgraph; flat s: faiss IndexFlatIP range_search (~ extrapolated from sample queries).")
     noisy = disturbed(results)
