@@ -7,6 +7,7 @@ checkpoint ends the whole job with the failing rank's reason, and nothing is
 left running."""
 import glob
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,6 +116,36 @@ class ResumeUnderMpirun(unittest.TestCase):
         resumed = self.run_job(self.big, out, 2, BIG_SETS)
         self.assert_resumed(resumed, out, self.big_ref, ["reusing checkpoint: read stage (200000 items"])
         self.assertEqual(resumed.stderr.count("stage pairs"), 2, "both clusterings are searched again")
+
+    def test_sigkill_of_one_rank_ends_the_job_and_keeps_the_checkpoint(self):
+        out = self.out("killed9.h5")
+        cmd = ["mpirun", "--oversubscribe", "-np", "2", dgtest.DUPGRAPH, "run", "-c", self.config, "-o", out,
+               "--set", f"input.embeddings={self.big}", *BIG_SETS]
+        log = os.path.join(self.dir, "killed9.log")
+        with open(log, "w") as f:
+            proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=dict(os.environ, **dgtest.MPI_ENV))
+        try:
+            deadline = time.time() + 120
+            while "stage pairs" not in read_text(log):
+                self.assertIsNone(proc.poll(), "the job ended before its pair stage")
+                self.assertLess(time.time(), deadline, "no pair stage within 120 s")
+                time.sleep(0.05)
+            ranks = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+            self.assertEqual(len(ranks), 2, "mpirun's children are the two ranks")
+            os.kill(int(ranks[1]), signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertFalse(os.path.exists(out))
+        self.assertEqual(sorted(os.listdir(out + ".ckpt")), ["items.h5"])
+        # the saved read stage is intact: a resume reuses it (and stops right after)
+        proc = self.run_job(self.big, out, 2, [*BIG_SETS, "--set", "job.stop_after=embed"], check=False)
+        self.assertIn(f"reusing checkpoint: read stage ({BIG_N} items", proc.stderr)
+        self.assertIn("stopped as job.stop_after asks after the read stage", error_line(proc.stderr))
+        shutil.rmtree(out + ".ckpt")
 
     def test_stop_after_embed_on_4_ranks_resume_on_2(self):
         out = self.out("embed4.h5")

@@ -50,7 +50,9 @@ class SbatchOnTestCluster(unittest.TestCase):
         cls.cluster = os.path.join(cls.dir, "cluster")
         cls.env = dict(os.environ, **dgtest.MPI_ENV, SLURM_CONF=os.path.join(cls.cluster, "slurm.conf"),
                        DUPGRAPH=os.path.abspath(dgtest.DUPGRAPH), DG_SLURMCTLD_PORT=str(free_port()),
-                       DG_SLURMD_PORT=str(free_port()))
+                       DG_SLURMD_PORT=str(free_port()),
+                       # the test node claims 4 CPUs on 2 cores: idle ranks must yield, not spin
+                       OMPI_MCA_mpi_yield_when_idle="1")
         cls.config = os.path.join(dgtest.SOURCE_ROOT, "configs", "default.ini")
         # Stopped even when setUpClass fails half-way (tearDownClass would not run).
         cls.addClassCleanup(cls.stop_cluster)
@@ -77,10 +79,11 @@ class SbatchOnTestCluster(unittest.TestCase):
         dgtest.dupgraph(args, ranks=2)
         return out
 
-    def submit(self, corpus, out, sets=()):
-        cmd = ["sbatch", "--parsable", "--ntasks=2", f"--chdir={self.dir}", SBATCH_SCRIPT, self.config,
-               f"input.embeddings={corpus}", f"output.path={out}", *sets]
-        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, check=True, timeout=30)
+    def submit(self, corpus, out, sets=(), tasks=2):
+        cmd = ["sbatch", "--parsable", f"--ntasks-per-node={tasks}", f"--chdir={self.dir}", SBATCH_SCRIPT,
+               self.config, f"input.embeddings={corpus}", f"output.path={out}", *sets]
+        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, f"{' '.join(cmd)}:\n{proc.stderr}")
         return proc.stdout.strip().split(";")[0]
 
     def log(self, job):
@@ -100,20 +103,21 @@ class SbatchOnTestCluster(unittest.TestCase):
         fields = dict(f.split("=", 1) for f in info.split() if "=" in f)
         return fields["JobState"], fields["ExitCode"]
 
-    def test_sbatch_2_tasks_gives_the_mpirun_graph(self):
+    def test_sbatch_2_and_4_tasks_give_the_mpirun_graph(self):
         ref = self.mpirun_reference(self.small, "small_mpirun.h5", [])
-        out = os.path.join(self.dir, "small_sbatch.h5")
-        t = time.time()
-        job = self.submit(self.small, out)
-        state, code = self.wait(job)
-        print(f"sbatch job {job}: {state} in {time.time() - t:.1f}s")
-        log = self.log(job)
-        self.assertEqual((state, code), ("COMPLETED", "0:0"), log[-3000:])
-        self.assertIn("run on 2 ranks", log)
-        with h5py.File(out, "r") as f:
-            self.assertEqual(int(f.attrs["ranks"]), 2)
-        same_graph(self, out, ref)
-        self.assertFalse(os.path.exists(out + ".ckpt"))
+        for tasks in (2, 4):  # 4 tasks fit on 2 cores: the node claims 4 CPUs
+            out = os.path.join(self.dir, f"small_sbatch_{tasks}.h5")
+            t = time.time()
+            job = self.submit(self.small, out, tasks=tasks)
+            state, code = self.wait(job)
+            print(f"sbatch job {job} ({tasks} tasks): {state} in {time.time() - t:.1f}s")
+            log = self.log(job)
+            self.assertEqual((state, code), ("COMPLETED", "0:0"), log[-3000:])
+            self.assertIn(f"run on {tasks} ranks", log)
+            with h5py.File(out, "r") as f:
+                self.assertEqual(int(f.attrs["ranks"]), tasks)
+            same_graph(self, out, ref)
+            self.assertFalse(os.path.exists(out + ".ckpt"))
 
     def test_scancel_during_pairs_then_resubmit_gives_identical_output(self):
         ref = self.mpirun_reference(self.big, "big_mpirun.h5", BIG_SETS)
