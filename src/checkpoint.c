@@ -412,7 +412,6 @@ int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, con
     int n_arrays = 2, n_attrs = 2;
     if (images) {
         model_arrays(ctx, model, a + 4);
-        memmove(a + 2 + 2, a + 4, sizeof a[0] * N_MODEL);
         n_arrays = 4 + N_MODEL;
         attrs[2] = (dg_ck_attr){"model_d_in", model->d_in};
         attrs[3] = (dg_ck_attr){"model_d", model->d};
