@@ -236,5 +236,47 @@ class ResumeUnderMpirun(unittest.TestCase):
         assert not left.strip(), f"processes left running: {left}"
 
 
+class ImageResumeUnderMpirun(unittest.TestCase):
+    """Image input: the saved embed stage restores vectors, statuses, image
+    sizes and the projection; paths are listed again from the manifest."""
+
+    def test_stop_after_embed_on_4_ranks_resume_on_2_gives_identical_file(self):
+        listed = subprocess.run(["dpkg", "-L", "lomiri-wallpapers-16.04"], capture_output=True, text=True)
+        if listed.returncode != 0:
+            self.skipTest("Debian package lomiri-wallpapers-16.04 is not installed (jobs/setup.sh installs it)")
+        photos = sorted(p for p in listed.stdout.split() if p.lower().endswith(".jpg"))[:4]
+        work = dgtest.workdir("resume-images")
+        with open(os.path.join(work, "photos.txt"), "w") as f:
+            f.write("".join(p + "\n" for p in photos))
+        corpus = os.path.join(work, "corpus")
+        mkbench = os.path.join(os.path.dirname(os.path.abspath(dgtest.DUPGRAPH)), "dg-mkbench")
+        subprocess.run([mkbench, "--photos", os.path.join(work, "photos.txt"), "--out", corpus, "--seed", "5",
+                        "--max-originals", "3", "--distractors", "1", "--size", "256"], check=True,
+                       capture_output=True)
+        manifest = os.path.join(corpus, "manifest.txt")
+        with open(manifest, "a") as f:
+            f.write("images/missing.jpg\n")
+        config = os.path.join(dgtest.SOURCE_ROOT, "configs", "demo.ini")
+        sets = ["--set", f"input.manifest={manifest}", "--set", "output.embeddings=float32"]
+        ref = os.path.join(work, "ref.h5")
+        dgtest.dupgraph(["run", "-c", config, "-o", ref, *sets], ranks=2)
+        out = os.path.join(work, "out.h5")
+        proc = dgtest.dupgraph(["run", "-c", config, "-o", out, *sets, "--set", "job.stop_after=embed"], ranks=4,
+                               check=False)
+        self.assertIn("stopped as job.stop_after asks after the embed stage", error_line(proc.stderr))
+        resumed = dgtest.dupgraph(["run", "-c", config, "-o", out, *sets], ranks=2)
+        self.assertIn("reusing checkpoint: embed stage", resumed.stderr)
+        self.assertNotIn("stage embed", resumed.stderr)
+        with h5py.File(out, "r") as a, h5py.File(ref, "r") as b:
+            names = []
+            b.visit(lambda name: names.append(name) if isinstance(b[name], h5py.Dataset) else None)
+            self.assertIn("projection/matrix", names)
+            self.assertIn("items/path", names)
+            for name in names:
+                np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+            self.assertEqual(int((a["items/status"][:] == 2).sum()), 1, "the missing file keeps its status")
+        self.assertFalse(os.path.exists(out + ".ckpt"))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
