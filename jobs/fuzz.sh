@@ -8,8 +8,8 @@
 # Each run starts from the committed seed corpus tests/fuzz/corpus/NAME/ plus
 # what earlier runs found (build-fuzz/corpus/NAME/).  A finding (crash, UB,
 # leak, timeout, out-of-memory) is saved as build-fuzz/artifacts/NAME-*, its
-# log is printed, and the script exits 1.  Set FUZZ_NICE=0 to run at normal
-# priority (default: nice 10).
+# log is printed, and the script exits 1.  FUZZ_BUILD_DIR replaces
+# build-fuzz/; FUZZ_NICE=0 runs at normal priority (default: nice 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +18,7 @@ shift || true
 NAMES=("$@")
 ((${#NAMES[@]})) || NAMES=(config manifest jpeg embeddings_h5 output_h5)
 CC=${FUZZ_CC:-clang-14}
-B=build-fuzz
+B=${FUZZ_BUILD_DIR:-build-fuzz}
 PKGS="ompi-c hdf5-openmpi openblas libturbojpeg inih"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags $PKGS)"

@@ -212,9 +212,7 @@ static hid_t open_parallel(const dg_ctx *ctx, const char *path)
 
 static herr_t read_attr(hid_t file, const char *name, hid_t mtype, void *value)
 {
-    if (H5Aexists(file, name) <= 0)
-        return -1;
-    hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+    hid_t attr = dg_h5_open_scalar_attr(file, name);
     herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
     if (attr >= 0 && H5Aclose(attr) < 0)
         st = -1;

@@ -53,4 +53,37 @@ static inline const char *dg_h5_detail(char *text, size_t len)
     return text;
 }
 
+/* Opens attribute `name` of obj when it holds exactly one element (a
+ * scalar, or of shape (1)); -1 when it is absent or of any other shape,
+ * which would overflow the caller's single value when read. */
+static inline hid_t dg_h5_open_scalar_attr(hid_t obj, const char *name)
+{
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (space >= 0)
+        H5Sclose(space);
+    if (attr >= 0 && n != 1) {
+        H5Aclose(attr);
+        return -1;
+    }
+    return attr;
+}
+
+/* Whether every element of an open dataset is stored in the file.  Output
+ * files are written whole, so a dataset with elements but without (all of)
+ * its storage claims a size it does not hold: a damaged or hostile file,
+ * whose claimed billions of rows a reader must not walk through. */
+static inline int dg_h5_fully_stored(hid_t dset)
+{
+    hid_t space = H5Dget_space(dset);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (space >= 0)
+        H5Sclose(space);
+    H5D_space_status_t status;
+    return n == 0 || (n > 0 && H5Dget_space_status(dset, &status) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED);
+}
+
 #endif

@@ -27,9 +27,7 @@ enum { ALL_COLUMNS = -1 };
 
 static char *attr_text(hid_t obj, const char *name)
 {
-    if (H5Aexists(obj, name) <= 0)
-        return NULL;
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t attr = dg_h5_open_scalar_attr(obj, name);
     hid_t ftype = attr < 0 ? -1 : H5Aget_type(attr);
     hid_t mtype = ftype < 0 || H5Tget_class(ftype) != H5T_STRING ? -1 : H5Tcopy(ftype);
     char *text = NULL;
@@ -57,9 +55,7 @@ static char *attr_text(hid_t obj, const char *name)
 
 static int attr_number(hid_t obj, const char *name, hid_t mtype, void *value)
 {
-    if (H5Aexists(obj, name) <= 0)
-        return DG_FAIL;
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t attr = dg_h5_open_scalar_attr(obj, name);
     herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
     if (attr >= 0)
         H5Aclose(attr);
@@ -212,6 +208,11 @@ static int read_checked(hid_t file, const char *path, const read_req *q, const r
     if (r->count == 0)
         return DG_OK;
     hid_t dset = H5Dopen2(file, q->name, H5P_DEFAULT);
+    if (dset >= 0 && !dg_h5_fully_stored(dset)) {
+        H5Dclose(dset);
+        return dg_fail(err, "%s: %s claims %llu rows but does not store them (damaged file)", path, q->name,
+                       (unsigned long long)dims[0]);
+    }
     hid_t ftype = dset < 0 ? -1 : H5Dget_type(dset);
     hid_t mtype = ftype < 0 ? -1 : q->mtype(ftype, q->arg);
     herr_t st = mtype < 0 ? -1 : read_selection(dset, rank, dims, r, q->col, mtype, buf);

@@ -14,26 +14,10 @@
 /* Rows of /items/status counted per read. */
 #define STATUS_CHUNK ((hsize_t)1 << 20)
 
-/* An attribute holding exactly one element (scalar, or of shape (1)):
- * reading any other into a single value would overflow it. */
-static hid_t open_single_attr(hid_t obj, const char *name)
-{
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
-    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    if (space >= 0)
-        H5Sclose(space);
-    if (attr >= 0 && n != 1) {
-        H5Aclose(attr);
-        return -1;
-    }
-    return attr;
-}
-
 /* A string attribute, variable or fixed length, as a malloc'd C string. */
 static char *read_text_attr(hid_t obj, const char *name)
 {
-    hid_t attr = open_single_attr(obj, name);
+    hid_t attr = dg_h5_open_scalar_attr(obj, name);
     hid_t ftype = attr < 0 ? -1 : H5Aget_type(attr);
     char *text = NULL;
     if (ftype >= 0 && H5Tget_class(ftype) == H5T_STRING) {
@@ -64,7 +48,7 @@ static char *read_text_attr(hid_t obj, const char *name)
 
 static int read_num_attr(hid_t obj, const char *name, hid_t mtype, void *value)
 {
-    hid_t attr = open_single_attr(obj, name);
+    hid_t attr = dg_h5_open_scalar_attr(obj, name);
     herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
     if (attr >= 0)
         H5Aclose(attr);
@@ -129,6 +113,16 @@ static int dataset_dims(hid_t file, const char *name, int *rank, hsize_t dims[3]
     return *rank >= 0 && *rank <= 3 ? DG_OK : DG_FAIL;
 }
 
+/* Whether a dataset holds all of its elements (see dg_h5_fully_stored). */
+static int stored_in_full(hid_t file, const char *name)
+{
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    int full = dset >= 0 && dg_h5_fully_stored(dset);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return full;
+}
+
 static int read_column(hid_t file, const char *name, hid_t mtype, void *buf)
 {
     hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
@@ -147,6 +141,10 @@ static int read_edge_columns(hid_t file, const char *path, dg_edges *edges, dg_e
         return dg_fail(err, "%s: /edges/{src,dst,sim} missing", path);
     if (rank[0] != 1 || rank[1] != 1 || rank[2] != 1 || dims[1][0] != dims[0][0] || dims[2][0] != dims[0][0])
         return dg_fail(err, "%s: /edges/{src,dst,sim} are not columns of one length", path);
+    if (!stored_in_full(file, "/edges/src") || !stored_in_full(file, "/edges/dst") ||
+        !stored_in_full(file, "/edges/sim"))
+        return dg_fail(err, "%s: /edges claims %llu rows but does not store them (damaged file)", path,
+                       (unsigned long long)dims[0][0]);
     int64_t n = (int64_t)dims[0][0];
     edges->src = dg_alloc((size_t)n, sizeof *edges->src, err);
     edges->dst = dg_alloc((size_t)n, sizeof *edges->dst, err);
@@ -185,7 +183,7 @@ static int count_statuses(hid_t file, int64_t counts[DG_ST_COUNT + 1])
     hid_t fspace = dset < 0 ? -1 : H5Dget_space(dset);
     int8_t *buf = malloc(STATUS_CHUNK);
     hsize_t n = 0;
-    herr_t st = (type < 0 || fspace < 0 || !buf || H5Tget_size(type) != 1 ||
+    herr_t st = (type < 0 || fspace < 0 || !buf || H5Tget_size(type) != 1 || !dg_h5_fully_stored(dset) ||
                  H5Sget_simple_extent_ndims(fspace) != 1 || H5Sget_simple_extent_dims(fspace, &n, NULL) < 0)
                     ? -1
                     : 0;

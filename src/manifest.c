@@ -275,20 +275,26 @@ static int walk_entry(const char *path, const char *name, unsigned char type, dg
     return pathlist_push(out, cap, path, err);
 }
 
+/* Recursive, one small frame per level: the path buffer is on the heap, as
+ * a folder may nest about DG_PATH_MAX / 2 levels deep. */
 static int walk(const char *dir, dg_pathlist *out, int64_t *cap, dg_err *err)
 {
+    char *path = dg_alloc(DG_PATH_MAX, 1, err);
+    if (!path)
+        return DG_FAIL;
     DIR *d = opendir(dir);
-    if (!d)
+    if (!d) {
+        free(path);
         return dg_fail(err, "cannot read folder %s: %s", dir, strerror(errno));
+    }
     int rc = DG_OK;
     struct dirent *e;
-    char path[DG_PATH_MAX];
     errno = 0;
     while (rc == DG_OK && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        int len = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (len < 0 || len >= (int)sizeof path)
+        int len = snprintf(path, DG_PATH_MAX, "%s/%s", dir, e->d_name);
+        if (len < 0 || len >= DG_PATH_MAX)
             rc = dg_fail(err, "path under %s longer than %d bytes", dir, DG_PATH_MAX - 1);
         else
             rc = walk_entry(path, e->d_name, e->d_type, out, cap, err);
@@ -297,6 +303,7 @@ static int walk(const char *dir, dg_pathlist *out, int64_t *cap, dg_err *err)
     if (rc == DG_OK && errno != 0)
         rc = dg_fail(err, "cannot read folder %s: %s", dir, strerror(errno));
     closedir(d);
+    free(path);
     return rc;
 }
 

@@ -1,6 +1,8 @@
-/* fuzz_output_h5.c - libFuzzer harness for the readers of output files
- * (`compare`, `info`): the format check, the edge reader and the summary,
- * on files built from the input by fuzz_h5_build.h.  Each root attribute
+/* fuzz_output_h5.c - libFuzzer harness for the readers of output files:
+ * the format check, the edge reader and summary of `compare` and `info`
+ * (h5_read.c), the facts and row readers of `export` and `report`
+ * (h5_items.c) and `export` itself, on files built from the input by
+ * fuzz_h5_build.h.  Each root attribute
  * and dataset of the format is present with its proper type and shape,
  * absent, stored with another shape (an array where a scalar belongs) or
  * with an arbitrary type and shape.
@@ -11,6 +13,7 @@
 #include <stdio.h>
 
 #include "dupgraph/compare.h"
+#include "dupgraph/export.h"
 #include "dupgraph/h5io.h"
 #include "fuzz_h5_build.h"
 
@@ -158,12 +161,38 @@ static int build_file(fz_bytes *b, const char *path)
         fz_attr(b, file, name, H5T_NATIVE_DOUBLE, &seconds);
     }
     fz_edges(b, file);
-    static const char *const sets[] = {"/items/status", "/centroids", "/items/cluster", "/embeddings"};
-    static const int ranks_of[] = {1, 3, 2, 2};
-    for (int i = 0; i < 4; i++)
+    static const char *const sets[] = {"/items/status", "/centroids", "/items/cluster", "/embeddings",
+                                       "/items/path",   "/items/keep", "/items/id"};
+    static const int ranks_of[] = {1, 3, 2, 2, 1, 1, 1};
+    for (int i = 0; i < 7; i++)
         if (fz_take(b, 2))
             fz_dataset(b, file, sets[i], ranks_of[i]);
     return H5Fclose(file) < 0 ? -1 : 0;
+}
+
+/* The facts, then `export` of all three lists (which streams every row). */
+static void analyst_readers(const char *path)
+{
+    dg_err err = {{0}};
+    dg_h5_facts facts;
+    if (dg_h5_read_facts(path, &facts, &err) == DG_OK) {
+        check(facts.path_len > 0 && facts.config && facts.program_version, "facts incomplete", path);
+        dg_h5_facts_free(&facts);
+    } else {
+        check(err.msg[0] != '\0', "read_facts failed without a reason", "");
+    }
+    char keep[160], removed[160], edges[160];
+    snprintf(keep, sizeof keep, "%s.keep", path);
+    snprintf(removed, sizeof removed, "%s.removed", path);
+    snprintf(edges, sizeof edges, "%s.edges", path);
+    dg_export_files files = {keep, removed, edges};
+    dg_export_counts counts;
+    err.msg[0] = '\0';
+    if (dg_export(path, &files, &counts, &err) != DG_OK)
+        check(err.msg[0] != '\0', "export failed without a reason", "");
+    unlink(keep);
+    unlink(removed);
+    unlink(edges);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -187,6 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     err.msg[0] = '\0';
     if (dg_h5_print_info(path, &err) != DG_OK)
         check(err.msg[0] != '\0', "print_info failed without a reason", "");
+    analyst_readers(path);
     unlink(path);
     return 0;
 }
