@@ -415,9 +415,12 @@ static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err 
 {
     const char *names[] = {"n_items", "n_failed", "n_edges", "n_components", "n_removed"};
     int64_t *values[] = {&f->n_items, &f->n_failed, &f->n_edges, &f->n_components, &f->n_removed};
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         if (attr_number(file, names[i], H5T_NATIVE_INT64, values[i]) != DG_OK)
             return dg_fail(err, "%s: the %s attribute is missing", path, names[i]);
+        if (*values[i] < 0)
+            return dg_fail(err, "%s: %s = %lld (damaged file)", path, names[i], (long long)*values[i]);
+    }
     attr_number(file, "ranks", H5T_NATIVE_INT, &f->ranks);
     int rank = 0;
     hsize_t dims[2];
@@ -428,6 +431,13 @@ static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err 
     f->path_len = path_length(file);
     if (f->path_len == 0)
         return dg_fail(err, "%s: /items/path is missing or not a fixed-length string", path);
+    /* Readers stream n_items rows: the attribute must describe the columns. */
+    if (dataset_shape(file, "/items/path", &rank, dims) != DG_OK || rank != 1 || dims[0] != (hsize_t)f->n_items)
+        return dg_fail(err, "%s: n_items = %lld but /items/path has %llu rows (damaged file)", path,
+                       (long long)f->n_items, (unsigned long long)dims[0]);
+    if (dataset_shape(file, "/edges/src", &rank, dims) != DG_OK || rank != 1 || dims[0] != (hsize_t)f->n_edges)
+        return dg_fail(err, "%s: n_edges = %lld but /edges/src has %llu rows (damaged file)", path,
+                       (long long)f->n_edges, (unsigned long long)dims[0]);
     f->config = attr_text(file, "config");
     f->program_version = attr_text(file, "program_version");
     if (!f->config)

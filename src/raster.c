@@ -5,12 +5,14 @@
  * simply an error with libjpeg-turbo's message. */
 #include "dupgraph/raster.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <turbojpeg.h>
+#include <unistd.h>
 
 int dg_image_alloc(dg_image *im, int w, int h, dg_err *err)
 {
@@ -286,11 +288,17 @@ int dg_jpeg_encode(dg_jpeg_codec *codec, const dg_image *im, int quality, int gr
 int dg_read_file(const char *path, uint8_t **buf, size_t *len, dg_err *err)
 {
     struct stat st;
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+     * refused below as not a regular file). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     *buf = NULL;
     *len = 0;
-    if (!f)
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return dg_fail(err, "%s: cannot open", path);
+    }
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
         fclose(f);
         return dg_fail(err, "%s: not a non-empty regular file", path);

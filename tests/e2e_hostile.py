@@ -13,10 +13,11 @@ file.  Checked for each rank count: the job ends (no entry can make it hang),
 /items/path is the manifest's entries in order, /items/id is 0..N-1, n_items
 equals the manifest's entries, every entry has its expected status, n_failed
 is the number of unusable items, each unusable item has exactly one log line,
-and statuses, paths and components are identical for 1, 2 and 4 ranks.
-input.dir on the same folder lists exactly the JPEG-named regular files (and
-links to them) once each and never descends into a link loop, and a folder
-nested deeper than the stack would allow a recursive walk is listed.
+and statuses, paths and components are identical for 1, 2 and 4 ranks; the
+report on the result does not wait on an image replaced by a FIFO.  input.dir
+on the same folder lists exactly the JPEG-named regular files (and links to
+them) once each and never descends into a link loop, and a folder nested
+deeper than the stack would allow a recursive walk is listed.
 
 Embedding input: rows with NaN, +-Inf, all zeros, huge and tiny values, in
 float32 and float16: bad rows are bad_vector and counted, good ones are
@@ -234,6 +235,20 @@ class HostileImages(unittest.TestCase):
         comp = dict(zip(ref["path"], ref["component"]))
         img = os.fsencode(self.corpus) + b"/img/"
         self.assertEqual(comp[img + b"good0.jpg"], comp[img + b"near_copy_of_good0.jpg"], "near copy not found")
+
+    def test_report_does_not_wait_on_a_fifo(self):
+        """An image replaced by a FIFO after the run: the report shows no preview for it, and ends."""
+        good0 = os.path.join(self.corpus, "img", "good0.jpg")
+        os.rename(good0, good0 + ".bak")
+        try:
+            os.mkfifo(good0)
+            proc = dgtest.dupgraph(["report", os.path.join(self.dir, "m2.h5"), "-o", os.path.join(self.dir, "rep")],
+                                   timeout=60)
+        finally:
+            os.unlink(good0)
+            os.rename(good0 + ".bak", good0)
+        self.assertIn("without a preview", proc.stdout)
+        self.assertIn("good0.jpg", proc.stdout)
 
     def test_input_dir_lists_regular_jpeg_files_once(self):
         res, _ = run_job(self.dir, "dir.h5", [f"input.dir={self.corpus}"], 2)
