@@ -74,6 +74,11 @@ static int parse_job_args(int argc, char **argv, job_args *a, dg_err *err)
 
 static int cmd_job(int argc, char **argv, dg_mode mode)
 {
+    /* Open MPI 4.1's sharedfp/lockedfile component (probed by every MPI-IO
+     * open, HDF5's included) formats the file name into a 256-byte buffer
+     * and aborts on longer paths (open-mpi/ompi#13565, fixed in 5.0.x).  The
+     * job uses no shared file pointers; a user's own setting is kept. */
+    setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
     MPI_Init(&argc, &argv);
     dg_ctx ctx;
     dg_ctx_init(&ctx, MPI_COMM_WORLD, 10.0);

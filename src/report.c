@@ -154,13 +154,25 @@ static int cmp_sim_down(const void *a, const void *b)
 
 /* ---- per-item columns and the group statistics ------------------------- */
 
+/* The threshold from the config attribute.  A run given a value longer than
+ * an INI line may be (198 characters, a path set with --set) stores text
+ * libinih cannot read back whole; its one "threshold = X" line, as
+ * dg_config_to_text writes it, is then read directly. */
 static int read_threshold(report *r, dg_err *err)
 {
+    static const char key[] = "\nthreshold = ";
     dg_config cfg;
     dg_err inner = {{0}};
-    if (dg_config_load_text(&cfg, r->facts.config, NULL, 0, &inner) != DG_OK)
+    if (dg_config_load_text(&cfg, r->facts.config, NULL, 0, &inner) == DG_OK) {
+        r->threshold = cfg.threshold;
+        return DG_OK;
+    }
+    const char *at = strstr(r->facts.config, key), *value = at ? at + sizeof key - 1 : NULL;
+    char *end = NULL;
+    float t = value ? strtof(value, &end) : 0.0f;
+    if (!value || end == value || (*end != '\n' && *end != '\0') || !(t > 0.0f && t <= 1.0f))
         return dg_fail(err, "%s: the config attribute does not parse (%s)", r->path, inner.msg);
-    r->threshold = cfg.threshold;
+    r->threshold = t;
     return DG_OK;
 }
 

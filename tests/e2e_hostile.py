@@ -22,7 +22,8 @@ deeper than the stack would allow a recursive walk is listed.
 Embedding input: rows with NaN, +-Inf, all zeros, huge and tiny values, in
 float32 and float16: bad rows are bad_vector and counted, good ones are
 searched; a dataset claiming 2^40 rows stops the job with a clear error
-before any work, and no output file.
+before any work, and no output file; input and output paths longer than an
+INI line and than 256 bytes run, and the report reads their config attribute.
 """
 import os
 import shutil
@@ -332,6 +333,19 @@ class HostileEmbeddings(unittest.TestCase):
                     ref = res
                 for key in ("status", "component", "keep"):
                     self.assertTrue(np.array_equal(res[key], ref[key]), f"{dtype} {key} with {np_} ranks")
+
+    def test_paths_longer_than_256_bytes_run_and_report(self):
+        """Beyond an INI line (198) and Open MPI 4.1's MPI-IO name buffer (256)."""
+        folder = os.path.join(self.dir, "d" * 120, "e" * 140)
+        os.makedirs(folder)
+        path = os.path.join(folder, "emb.h5")
+        shutil.copy(self.files["float32"], path)
+        res, _ = run_job(folder, "long.h5", [f"input.embeddings={path}"], 2)
+        self.assertEqual(int(res["attrs"]["n_items"]), self.n)
+        self.assertIn(path, res["attrs"]["config"])
+        proc = dgtest.dupgraph(["report", os.path.join(folder, "long.h5"), "-o", os.path.join(self.dir, "rep")],
+                               timeout=60)
+        self.assertIn("index.html", proc.stdout)
 
     def test_absurd_row_count_is_a_clear_error(self):
         out = os.path.join(self.dir, "huge.h5")
