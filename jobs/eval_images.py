@@ -417,7 +417,7 @@ def embed_rate(res):
     return n / ranks / sec, sec, n, ranks
 
 
-def section_speed(say, args, manifest, run, outputs, logs):
+def section_speed(say, args, manifest, run, outputs, logs, loads):
     say("\n== speed")
     cfg = run["cfg"]
     cmd = [os.path.join(args.build, "dg-embed-bench"), "--manifest", manifest, "--repeat", str(args.repeat),
@@ -432,25 +432,29 @@ def section_speed(say, args, manifest, run, outputs, logs):
         raise SystemExit(f"eval_images: dg-embed-bench failed:\n{r.stderr}")
     for line in r.stdout.rstrip().splitlines():
         say(line)
-    bench = {m.group(1): float(m.group(2))
-             for m in re.finditer(r"^\s+\((?:a|b)\) (.+?)\s+[\d.]+ s\s+([\d.]+) images/s$", r.stdout, re.M)}
+    bench = {m.group(1): (float(m.group(2)), float(m.group(3)))
+             for m in re.finditer(r"^\s+\((?:a|b)\) (.+?)\s+[\d.]+ s\s+([\d.]+)/s\s+[\d.]+ s\s+([\d.]+)/s$",
+                                  r.stdout, re.M)}
     say(f"job embed stage ({args.ranks} ranks, {len(outputs)} run(s) of dupgraph run; seconds_embed is rank 0's "
         "wall time of the stage: listing, decode, descriptor, PCA, projection):")
     rates = []
-    for out, log in zip(outputs, logs):
+    for out, log, load in zip(outputs, logs, loads):
         rate, sec, n, ranks = embed_rate(out)
         rates.append(rate)
         line = next((x for x in log.splitlines() if "embed: rank 0 did" in x), "")
-        say(f"  seconds_embed {sec:.3f} s, n_items {n}, ranks {ranks}: {rate:.1f} images/s per rank")
+        say(f"  seconds_embed {sec:.3f} s, n_items {n}, ranks {ranks}: {rate:.1f} images/s per rank "
+            f"(load average {load:.2f} before the run)")
         say(f"    log: {line.strip()}")
+    nan = (float("nan"), float("nan"))
     rows = [("libjpeg-turbo decode only, same files and scale (dg-embed-bench)",
-             bench.get("libjpeg-turbo decode only (tjDecompress2)", float("nan"))),
+             bench.get("libjpeg-turbo decode only (tjDecompress2)", nan)),
             ("embedder per item + projection, one process (dg-embed-bench)",
-             bench.get("embedder total (read + decode + descriptor + projection)", float("nan"))),
-            (f"job embed stage per rank, fastest of {len(rates)} run(s) (dupgraph run)", max(rates))]
-    say("side by side (images/s, one core each):")
-    for what, rate in rows:
-        say(f"  {what:<68} {rate:9.1f}")
+             bench.get("embedder total (read + decode + descriptor + projection)", nan)),
+            (f"job embed stage per rank, fastest of {len(rates)} run(s) (dupgraph run)", (max(rates), None))]
+    say("side by side (images/s per core; cpu = per second of the process's own CPU time, which other "
+        "work on the machine does not inflate):")
+    for what, (wall, cpu) in rows:
+        say(f"  {what:<68} {wall:9.1f} wall" + (f" {cpu:9.1f} cpu" if cpu is not None else ""))
 
 
 # ---- main -----------------------------------------------------------------------------
@@ -465,6 +469,7 @@ def main():
     manifest = os.path.abspath(os.path.join(corpus, "manifest.txt"))
     run_out = os.path.join(args.workdir, "run.h5")
     exact_out = os.path.join(args.workdir, "exact.h5")
+    run_load = os.getloadavg()[0]
     cmd, run_log = run_job(args, "run", manifest, run_out, [], os.path.join(args.workdir, "run.log"))
     say("$ " + shlex.join(cmd))
     run = load_output(run_out)
@@ -490,13 +495,14 @@ def main():
     section_thresholds(say, truth, exact, sorted(set(args.thresholds + [threshold])))
     section_separation(say, truth, emb, sim, sims_ov)
 
-    outputs, logs = [run], [run_log]
+    outputs, logs, loads = [run], [run_log], [run_load]
     for k in range(1, args.speed_runs):
         out = os.path.join(args.workdir, f"speed{k}.h5")
+        loads.append(os.getloadavg()[0])
         _, log = run_job(args, "run", manifest, out, [], os.path.join(args.workdir, f"speed{k}.log"))
         outputs.append(load_output(out))
         logs.append(log)
-    section_speed(say, args, manifest, run, outputs, logs)
+    section_speed(say, args, manifest, run, outputs, logs, loads)
     say.save(os.path.join(args.workdir, "eval.txt"))
     print(f"(saved to {os.path.join(args.workdir, 'eval.txt')})")
 

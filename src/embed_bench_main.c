@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <turbojpeg.h>
 
 #include "dupgraph/embed.h"
@@ -29,11 +30,18 @@ typedef struct options {
     long long max_pixels;
 } options;
 
-/* Seconds of one pass; the figures printed are those of the fastest pass. */
+/* Wall-clock and thread CPU seconds of one phase.  CPU time is what the
+ * work costs even when other processes share the cores. */
+typedef struct span {
+    double wall, cpu;
+} span;
+
+/* One pass; the figures printed are those of the fastest pass. */
 typedef struct pass_times {
-    double read, decode;        /* (a) */
-    double e_read, e_decode;    /* (b): dg_decode_file's own split */
-    double e_descriptor, e_project;
+    span read, decode;           /* (a) */
+    span e_read, e_decode;       /* (b): dg_decode_file's own wall split; its CPU
+                                    time, read included, goes to e_decode */
+    span e_descriptor, e_project;
 } pass_times;
 
 /* What pass (a) decoded, kept from the first pass for the pixel check. */
@@ -135,6 +143,19 @@ static int grow(unsigned char **buf, size_t *cap, size_t need, dg_err *err)
     return DG_OK;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void span_add(span *s, double wall0, double cpu0)
+{
+    s->wall += dg_now() - wall0;
+    s->cpu += cpu_now() - cpu0;
+}
+
 static uint64_t hash_bytes(const unsigned char *p, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -202,13 +223,14 @@ static int tj_decode(bench *b, tjhandle *tj, size_t len, decoded *out, dg_err *e
 static int pass_decode_only(bench *b, tjhandle *tj, int first, pass_times *t, dg_err *err)
 {
     for (int64_t i = 0; i < b->files.n; i++) {
-        double t0 = dg_now();
+        double w0 = dg_now(), c0 = cpu_now();
         size_t len = read_whole(b, b->files.path[i], err);
-        double t1 = dg_now();
+        span_add(&t->read, w0, c0);
+        w0 = dg_now();
+        c0 = cpu_now();
         decoded d = {0};
         int rc = len > 0 ? tj_decode(b, tj, len, &d, err) : DG_FAIL;
-        t->read += t1 - t0;
-        t->decode += dg_now() - t1;
+        span_add(&t->decode, w0, c0);
         if (rc != DG_OK) {
             tjDestroy(*tj); /* as decode.c: a handle is not reused after a fatal error */
             if (!(*tj = tjInitDecompress()))
@@ -246,17 +268,20 @@ static void describe_all(bench *b, dg_decoder *dec, int first, pass_times *t)
     float desc[DG_DESC_DIM];
     for (int64_t i = 0; i < b->files.n; i++) {
         dg_decode_result res;
+        double c0 = cpu_now();
         dg_decode_file(dec, b->files.path[i], &res);
-        t->e_read += res.seconds_read;
-        t->e_decode += res.seconds_decode;
+        t->e_decode.cpu += cpu_now() - c0;
+        t->e_read.wall += res.seconds_read;
+        t->e_decode.wall += res.seconds_decode;
         if (first)
             b->status[i] = (int8_t)res.status;
         if (!dg_status_usable((int8_t)res.status))
             continue;
-        double t0 = dg_now();
+        double w0 = dg_now();
+        c0 = cpu_now();
         dg_descriptor(&res.image, b->opt->flip, desc);
         dg_descriptor_quantise(desc, b->q + (size_t)i * DG_DESC_DIM);
-        t->e_descriptor += dg_now() - t0;
+        span_add(&t->e_descriptor, w0, c0);
         if (first)
             compare_with_ref(b, i, &res);
     }
@@ -264,9 +289,9 @@ static void describe_all(bench *b, dg_decoder *dec, int first, pass_times *t)
 
 static int project_all(bench *b, pass_times *t, dg_err *err)
 {
-    double t0 = dg_now();
+    double w0 = dg_now(), c0 = cpu_now();
     int rc = dg_pca_project(&b->model, b->q, b->status, 0, b->files.n, b->vec, err);
-    t->e_project += dg_now() - t0;
+    span_add(&t->e_project, w0, c0);
     return rc;
 }
 
@@ -308,9 +333,24 @@ static void count_usable(bench *b)
 
 /* ---- report ----------------------------------------------------------------- */
 
-static void print_line(const char *what, double seconds, int64_t n)
+static double rate(double seconds, int64_t n)
 {
-    printf("  %-62s %8.3f s  %9.1f images/s\n", what, seconds, seconds > 0 ? (double)n / seconds : 0.0);
+    return seconds > 0 ? (double)n / seconds : 0.0;
+}
+
+/* cpu < 0: not measured separately. */
+static void print_line(const char *what, span t, int64_t n)
+{
+    printf("  %-62s %8.3f s %9.1f/s", what, t.wall, rate(t.wall, n));
+    if (t.cpu >= 0)
+        printf("  %8.3f s %9.1f/s\n", t.cpu, rate(t.cpu, n));
+    else
+        printf("  %8s   %9s\n", "-", "-");
+}
+
+static span sum(span a, span b)
+{
+    return (span){a.wall + b.wall, a.cpu + b.cpu};
 }
 
 static void print_statuses(const bench *b)
@@ -322,12 +362,11 @@ static void print_statuses(const bench *b)
     printf("\n");
 }
 
-static void report(const bench *b, const pass_times *a, const pass_times *e)
+static void print_header(const bench *b)
 {
     const options *o = b->opt;
-    int64_t n = b->files.n;
-    printf("dg-embed-bench: %lld files from %s, fastest of %ld passes, one process, one thread\n", (long long)n,
-           o->manifest ? o->manifest : o->dir, o->repeat);
+    printf("dg-embed-bench: %lld files from %s, fastest of %ld passes, one process, one thread\n",
+           (long long)b->files.n, o->manifest ? o->manifest : o->dir, o->repeat);
     printf("  decode scale: the embedder's (smallest libjpeg-turbo scale with both sides >= %d); mean %.0f "
            "pixels in, %.0f decoded\n",
            DG_DESC_SIZE, b->n_decoded ? b->in_pixels / (double)b->n_decoded : 0.0,
@@ -335,24 +374,33 @@ static void report(const bench *b, const pass_times *a, const pass_times *e)
     printf("  check: decode-only pixels identical to the embedder's for %lld of %lld RGB files (%lld decoded)\n",
            (long long)b->n_same, (long long)b->n_compared, (long long)b->n_decoded);
     print_statuses(b);
+    printf("  %-62s %8s %11s  %8s %11s\n", "", "wall", "images/s", "cpu", "images/s");
+}
+
+static void report(const bench *b, const pass_times *a, const pass_times *e)
+{
+    int64_t n = b->files.n;
+    print_header(b);
     print_line("(a) read files", a->read, n);
     print_line("(a) libjpeg-turbo decode only (tjDecompress2)", a->decode, b->n_decoded);
-    print_line("(b) embedder read (dg_decode_file)", e->e_read, n);
-    print_line("(b) embedder decode (dg_decode_file)", e->e_decode, n);
+    print_line("(b) embedder read (dg_decode_file)", (span){e->e_read.wall, -1}, n);
+    print_line("(b) embedder decode (dg_decode_file; cpu: with the read)", e->e_decode, n);
     print_line("(b) descriptor + quantise (dg_descriptor)", e->e_descriptor, b->n_usable);
     char what[96];
-    snprintf(what, sizeof what, "(b) projection, one batch (dg_pca_project, %d -> %ld)", DG_DESC_DIM, o->dim);
+    snprintf(what, sizeof what, "(b) projection, one batch (dg_pca_project, %d -> %ld)", DG_DESC_DIM, b->opt->dim);
     print_line(what, e->e_project, b->n_usable);
-    double desc_proj = e->e_descriptor + e->e_project;
+    span desc_proj = sum(e->e_descriptor, e->e_project);
     print_line("(b) descriptor + projection", desc_proj, b->n_usable);
-    print_line("(b) embedder total (read + decode + descriptor + projection)",
-               e->e_read + e->e_decode + desc_proj, n);
+    span total = sum(sum(e->e_read, e->e_decode), desc_proj);
+    print_line("(b) embedder total (read + decode + descriptor + projection)", total, n);
     if (b->n_decoded == 0 || b->n_usable == 0) {
         printf("  no usable image: no ratios\n");
         return;
     }
-    printf("  descriptor + projection / libjpeg-turbo decode: %.3f\n", desc_proj / a->decode);
-    printf("  embedder decode / libjpeg-turbo decode: %.3f\n", e->e_decode / a->decode);
+    printf("  descriptor + projection / libjpeg-turbo decode: %.3f wall, %.3f cpu\n", desc_proj.wall / a->decode.wall,
+           desc_proj.cpu / a->decode.cpu);
+    printf("  embedder decode / libjpeg-turbo decode: %.3f wall, %.3f cpu (read included)\n",
+           e->e_decode.wall / a->decode.wall, e->e_decode.cpu / a->decode.cpu);
 }
 
 /* ---- driver ------------------------------------------------------------------ */
@@ -373,7 +421,10 @@ static int list_files(bench *b, dg_err *err)
     return b->ref && b->q && b->status && b->vec ? DG_OK : DG_FAIL;
 }
 
-static double total_e(const pass_times *t) { return t->e_read + t->e_decode + t->e_descriptor + t->e_project; }
+static double total_e(const pass_times *t)
+{
+    return t->e_read.wall + t->e_decode.wall + t->e_descriptor.wall + t->e_project.wall;
+}
 
 /* First an untimed embedder pass (statuses, pixel check, the model's
  * mean), then `repeat` timed passes of (a) and (b). */
@@ -392,7 +443,7 @@ static int run_passes(bench *b, tjhandle *tj, dg_decoder *dec, dg_err *err)
         describe_all(b, dec, 0, &e);
         if (rc == DG_OK)
             rc = project_all(b, &e, err);
-        if (r == 0 || a.decode < best_a.decode)
+        if (r == 0 || a.decode.wall < best_a.decode.wall)
             best_a = a;
         if (r == 0 || total_e(&e) < total_e(&best_e))
             best_e = e;
