@@ -203,8 +203,9 @@ static void explain_stop(job_state *js, dg_err *err)
  *   k-means   s (8D + 48): sample vectors, fixed-point copies, ids, hashes,
  *             assignments; + 8 K (D + 2) sums + a 16 MiB similarity block
  *   exchange  r (4D + 41): received vectors (they become the bucket) and
- *             sort keys, then the bucket's id/cluster/part columns; + two
- *             round buffers of DG_EXCHANGE_ROUND_BYTES
+ *             sort keys, then the bucket's id/cluster/part columns; + the
+ *             send and receive buffers of one round (at most
+ *             DG_EXCHANGE_ROUND_BYTES each)
  *   graph     48 n: component and keep state per item
  *   exact     3 n (4D + 8): own and two visiting blocks in the ring
  * Edges come on top (about 80 bytes per edge a rank holds while the graph
@@ -238,8 +239,10 @@ static void memory_estimate(const job_state *js, int64_t n_total, int d, memory_
     mm->probes = 8.0 * n * m;
     mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
     mm->graph = 48.0 * n;
+    double round = n * m * (4.0 * d + 16.0);
+    round = round < (double)DG_EXCHANGE_ROUND_BYTES ? round : (double)DG_EXCHANGE_ROUND_BYTES;
     if (run)
-        mm->exchange = n * m * (4.0 * d + 41.0) + 2.0 * (double)DG_EXCHANGE_ROUND_BYTES;
+        mm->exchange = n * m * (4.0 * d + 41.0) + 2.0 * round;
     else
         mm->exact = 3.0 * n * (4.0 * d + 8.0) + 4.0 * (double)cfg->block * cfg->block;
 }

@@ -354,8 +354,8 @@ void dg_pair_stats_log(const dg_ctx *ctx, const char *what, const dg_pair_stats 
         MPI_Gather(mine, 3, MPI_DOUBLE, all, 3, MPI_DOUBLE, 0, ctx->comm);
     if (ctx->rank != 0)
         return;
-    char pairs[LOG_RANKS * 16], secs[LOG_RANKS * 16], sizes[LOG_RANKS * 16];
-    list_column(pairs, sizeof pairs, all, ctx->size, 0, " %.4g");
+    char pairs[LOG_RANKS * 24], secs[LOG_RANKS * 16], sizes[LOG_RANKS * 24];
+    list_column(pairs, sizeof pairs, all, ctx->size, 0, " %.0f");
     list_column(secs, sizeof secs, all, ctx->size, 1, " %.2f");
     list_column(sizes, sizeof sizes, all, ctx->size, 2, " %.0f");
     double ratio[3];

@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Skew and memory end to end.  A corpus with 30% of its items crowded into
+one dense region (jobs/synth_embeddings.py --giant-fraction), clustered with
+K = 16 so that k-means leaves a giant cluster.  With 4 ranks the plan splits
+it into tasks and the compared pairs per rank stay within 1.5 x the mean;
+the edges equal those of 1 rank (nothing is split on one rank) and of 2
+ranks, hold no pair `exact` does not find, and include every exact pair of
+items that share a home cluster.  A job.max_memory below the printed
+estimate stops the job before any work."""
+import os
+import re
+import sys
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dgtest  # noqa: E402
+
+N, D, K = 60000, 64, 16
+MAX_OVER_MEAN = 1.5
+
+
+def pairs_per_rank(log):
+    """[(pairs per rank, max/mean)] of every clustering's pair stage."""
+    out = []
+    for m in re.finditer(r"\] pairs: pairs per rank ([0-9e+.\s-]+?) \(max [0-9e+.-]+, max/mean ([0-9.]+)\)", log):
+        out.append(([float(v) for v in m.group(1).split()], float(m.group(2))))
+    return out
+
+
+def split_lines(log):
+    """[(max rank load, max rank load without splitting)] of every plan that split."""
+    pat = r"plan: \d+ of \d+ clusters split.*max rank load ([0-9e+.-]+), ([0-9e+.-]+) without splitting"
+    return [(float(a), float(b)) for a, b in re.findall(pat, log)]
+
+
+class SkewEndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = dgtest.workdir("skew")
+        cls.corpus = os.path.join(cls.dir, "giant.h5")
+        dgtest.synth(cls.corpus, N, D, seed=3, extra=["--giant-fraction", "0.3"])
+        cls.config = os.path.join(dgtest.SOURCE_ROOT, "configs", "default.ini")
+        cls.sets = ["--set", f"input.embeddings={cls.corpus}", "--set", f"cluster.k={K}"]
+        cls.out, cls.log = {}, {}
+        for ranks in (4, 1, 2):
+            path = os.path.join(cls.dir, f"run_np{ranks}.h5")
+            proc = dgtest.dupgraph(["run", "-c", cls.config, "-o", path, *cls.sets], ranks=ranks)
+            cls.out[ranks], cls.log[ranks] = path, proc.stderr
+        cls.exact = os.path.join(cls.dir, "exact_np2.h5")
+        dgtest.dupgraph(["exact", "-c", cls.config, "-o", cls.exact, *cls.sets], ranks=2)
+
+    def test_giant_cluster_is_split_on_4_ranks(self):
+        splits = split_lines(self.log[4])
+        self.assertTrue(splits, "no clustering split a cluster:\n" + self.log[4][-3000:])
+        for line in re.findall(r"plan: \d+ of .*", self.log[4]):
+            print(line)
+        # at least one clustering would have been clearly unbalanced unsplit
+        self.assertTrue(any(unsplit > 1.3 * split for split, unsplit in splits), splits)
+
+    def test_pairs_per_rank_within_factor_of_mean(self):
+        per_clustering = pairs_per_rank(self.log[4])
+        self.assertEqual(len(per_clustering), 2, self.log[4][-3000:])
+        for counts, ratio in per_clustering:
+            print(f"pairs per rank: {' '.join(f'{c:.4g}' for c in counts)} (max/mean {ratio:.2f})")
+            self.assertEqual(len(counts), 4)
+            self.assertLessEqual(max(counts) / np.mean(counts), MAX_OVER_MEAN)
+
+    def test_one_rank_splits_nothing(self):
+        self.assertEqual(split_lines(self.log[1]), [])
+        self.assertIn("pairs: pairs per rank", self.log[1])
+
+    def test_same_pairs_compared_whatever_the_split(self):
+        """Splitting reorganises the work but searches each pair once."""
+        totals = {r: [sum(c) for c, _ in pairs_per_rank(self.log[r])] for r in (1, 2, 4)}
+        self.assertEqual(totals[4], totals[1])
+        self.assertEqual(totals[2], totals[1])
+
+    def test_edges_equal_unsplit_run_and_across_ranks(self):
+        base = dgtest.edge_dict(self.out[1])
+        self.assertGreater(len(base), 10000)
+        for ranks in (2, 4):
+            self.assertEqual(dgtest.edge_dict(self.out[ranks]), base, f"edges differ with {ranks} ranks")
+
+    def test_edges_are_exacts_restricted_to_shared_clusters(self):
+        run, exact = dgtest.edge_dict(self.out[4]), dgtest.edge_dict(self.exact)
+        self.assertEqual(set(run) - set(exact), set(), "false edges")
+        home = dgtest.read_items(self.out[4])["cluster"]
+        pairs = np.array(list(exact), dtype=np.int64)
+        shared = (home[pairs[:, 0]] == home[pairs[:, 1]]).any(axis=1)
+        must = {tuple(p) for p in pairs[shared].tolist()}
+        self.assertGreater(len(must), 10000)
+        self.assertEqual(must - set(run), set(), "exact pairs in a shared cluster were missed")
+        for p in must:
+            self.assertEqual(run[p], exact[p])
+
+    def test_peak_rss_and_estimate_logged(self):
+        m = re.search(r"peak RSS per rank((?: \d+){4}) MiB .*estimate (\d+) MiB", self.log[4])
+        self.assertIsNotNone(m, self.log[4][-2000:])
+        print(m.group(0))
+        self.assertTrue(all(int(v) > 0 for v in m.group(1).split()))
+
+    def test_max_memory_below_estimate_fails_before_work(self):
+        est = float(re.search(r"memory estimate per rank: ([0-9.]+) MiB", self.log[2]).group(1))
+        path = os.path.join(self.dir, "too_small.h5")
+        limit = f"{est / 2:.0f}M"
+        proc = dgtest.dupgraph(["run", "-c", self.config, "-o", path, *self.sets, "--set", f"job.max_memory={limit}"],
+                               ranks=2, check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("exceeds job.max_memory", proc.stderr)
+        for stage in ("stage read", "stage k-means", "stage exchange"):
+            self.assertNotIn(stage, proc.stderr)
+        self.assertFalse(os.path.exists(path))
+        ok = dgtest.dupgraph(["run", "-c", self.config, "-o", path, *self.sets,
+                              "--set", f"job.max_memory={est * 2:.0f}M"], ranks=2)
+        self.assertIn("summary:", ok.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
