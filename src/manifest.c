@@ -252,11 +252,10 @@ static int is_jpeg_name(const char *name)
     return 0;
 }
 
-static int walk(const char *dir, dg_pathlist *out, int64_t *cap, dg_err *err);
-
-/* Adds one directory entry: descends into real folders, keeps image files. */
+/* Sorts one directory entry: real folders go to `sub` (walked once this
+ * folder is closed), image files (or links to regular files) to `out`. */
 static int walk_entry(const char *path, const char *name, unsigned char type, dg_pathlist *out,
-                      int64_t *cap, dg_err *err)
+                      int64_t *cap, dg_pathlist *sub, int64_t *sub_cap, dg_err *err)
 {
     struct stat st;
     if (type == DT_UNKNOWN) {
@@ -265,7 +264,7 @@ static int walk_entry(const char *path, const char *name, unsigned char type, dg
         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
     }
     if (type == DT_DIR)
-        return walk(path, out, cap, err);
+        return pathlist_push(sub, sub_cap, path, err);
     if (!is_jpeg_name(name))
         return DG_OK;
     if (type == DT_LNK && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
@@ -275,9 +274,8 @@ static int walk_entry(const char *path, const char *name, unsigned char type, dg
     return pathlist_push(out, cap, path, err);
 }
 
-/* Recursive, one small frame per level: the path buffer is on the heap, as
- * a folder may nest about DG_PATH_MAX / 2 levels deep. */
-static int walk(const char *dir, dg_pathlist *out, int64_t *cap, dg_err *err)
+/* Lists one folder: its image files into out, its subfolders into sub. */
+static int read_folder(const char *dir, dg_pathlist *out, int64_t *cap, dg_pathlist *sub, dg_err *err)
 {
     char *path = dg_alloc(DG_PATH_MAX, 1, err);
     if (!path)
@@ -288,6 +286,7 @@ static int walk(const char *dir, dg_pathlist *out, int64_t *cap, dg_err *err)
         return dg_fail(err, "cannot read folder %s: %s", dir, strerror(errno));
     }
     int rc = DG_OK;
+    int64_t sub_cap = 0;
     struct dirent *e;
     errno = 0;
     while (rc == DG_OK && (e = readdir(d)) != NULL) {
@@ -297,13 +296,26 @@ static int walk(const char *dir, dg_pathlist *out, int64_t *cap, dg_err *err)
         if (len < 0 || len >= DG_PATH_MAX)
             rc = dg_fail(err, "path under %s longer than %d bytes", dir, DG_PATH_MAX - 1);
         else
-            rc = walk_entry(path, e->d_name, e->d_type, out, cap, err);
+            rc = walk_entry(path, e->d_name, e->d_type, out, cap, sub, &sub_cap, err);
         errno = 0;
     }
     if (rc == DG_OK && errno != 0)
         rc = dg_fail(err, "cannot read folder %s: %s", dir, strerror(errno));
     closedir(d);
     free(path);
+    return rc;
+}
+
+/* Depth first, with each folder closed before its subfolders are walked: a
+ * folder may nest about DG_PATH_MAX / 2 levels deep, which must cost
+ * neither one open descriptor nor a path buffer on the stack per level. */
+static int walk(const char *dir, dg_pathlist *out, int64_t *cap, dg_err *err)
+{
+    dg_pathlist sub = {0};
+    int rc = read_folder(dir, out, cap, &sub, err);
+    for (int64_t i = 0; rc == DG_OK && i < sub.n; i++)
+        rc = walk(sub.path[i], out, cap, err);
+    dg_pathlist_free(&sub);
     return rc;
 }
 
