@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 
-def make(n, d, seed, dup_fraction, topic_size, bad_rows, giant_fraction=0.0):
+def make(n, d, seed, dup_fraction, topic_size, bad_rows, giant_fraction=0.0, spread=1.1):
     rng = np.random.default_rng(seed)
     n_topics = max(1, n // topic_size)
     topics = rng.standard_normal((n_topics, d)).astype(np.float32)
@@ -31,7 +31,7 @@ def make(n, d, seed, dup_fraction, topic_size, bad_rows, giant_fraction=0.0):
     for lo in range(0, n_base, chunk):
         hi = min(n_base, lo + chunk)
         t = rng.integers(0, n_topics, hi - lo)
-        v = topics[t] + 1.1 * rng.standard_normal((hi - lo, d)).astype(np.float32) / np.sqrt(d)
+        v = topics[t] + spread * rng.standard_normal((hi - lo, d)).astype(np.float32) / np.sqrt(d)
         x[lo:hi] = v
     if n_giant:
         # one dense region (think product photos on white): many items near one point
@@ -69,13 +69,15 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dup-fraction", type=float, default=0.1)
     ap.add_argument("--topic-size", type=int, default=2000)
+    ap.add_argument("--spread", type=float, default=1.1,
+                    help="noise around a topic centre: larger is more uniform, harder for clustering")
     ap.add_argument("--giant-fraction", type=float, default=0.0,
                     help="share of items crowded into one dense region (skew test)")
     ap.add_argument("--bad-rows", type=int, default=0, help="rows set to NaN / Inf / zero")
     ap.add_argument("--dataset", default="/embeddings")
     ap.add_argument("--float16", action="store_true")
     a = ap.parse_args()
-    x, group = make(a.n, a.d, a.seed, a.dup_fraction, a.topic_size, a.bad_rows, a.giant_fraction)
+    x, group = make(a.n, a.d, a.seed, a.dup_fraction, a.topic_size, a.bad_rows, a.giant_fraction, a.spread)
     with h5py.File(a.out, "w") as f:
         f.create_dataset(a.dataset, data=x.astype(np.float16) if a.float16 else x)
         f.create_dataset("/planted_group", data=group)

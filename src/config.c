@@ -404,8 +404,13 @@ int64_t dg_config_effective_k(const dg_config *cfg, int64_t n_items)
         return 1;
     int64_t k = cfg->k;
     if (k <= 0) {
-        /* auto: the power of two nearest N / 256, so clusters hold ~256 items */
-        double target = (double)n_items / 256.0;
+        /* auto: assigning N items to K centroids costs ~N*K*D and comparing
+         * within clusters (m probes) ~N*(N/K)*(2m-1)*D/2; they balance at
+         * K = sqrt(2.5 N) for m = 3.  Take the power of two nearest that,
+         * but keep clusters at >= 128 items on average for small corpora. */
+        double target = sqrt(2.5 * (double)n_items);
+        if (target > (double)n_items / 128.0)
+            target = (double)n_items / 128.0;
         k = 1;
         while ((double)k * 1.4142 < target)
             k *= 2;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,18 +101,20 @@ static void errors_name_the_problem(void **state)
     expect_error("[input]\nembeddings = e.h5\n[cluster]\nk = 2\nprobes = 3\n", NULL, "exceeds cluster.k");
 }
 
-static void auto_k_gives_clusters_of_about_256(void **state)
+static void auto_k_balances_assignment_and_pair_cost(void **state)
 {
     (void)state;
     dg_config c;
     dg_config_defaults(&c);
     assert_int_equal(dg_config_effective_k(&c, 10), 1);
-    assert_int_equal(dg_config_effective_k(&c, 256 * 1024), 1024);
-    assert_int_equal(dg_config_effective_k(&c, 1000000), 4096);
-    assert_int_equal(dg_config_effective_k(&c, 20000), 64);
+    assert_int_equal(dg_config_effective_k(&c, 20000), 128);    /* N/128 = 156 caps sqrt(2.5N) = 224 */
+    assert_int_equal(dg_config_effective_k(&c, 200000), 512);   /* sqrt(2.5N) = 707 */
+    assert_int_equal(dg_config_effective_k(&c, 1000000), 2048); /* 1581 */
+    assert_int_equal(dg_config_effective_k(&c, 4000000), 4096); /* 3162 */
     for (int64_t n = 1000; n < 100000000; n = n * 3 + 7) {
-        double per = (double)n / (double)dg_config_effective_k(&c, n);
-        assert_true(per >= 256 / 1.5 && per <= 256 * 1.5);
+        int64_t k = dg_config_effective_k(&c, n);
+        double target = sqrt(2.5 * (double)n) < n / 128.0 ? sqrt(2.5 * (double)n) : n / 128.0;
+        assert_true(k >= 1 && (double)k <= target * 1.5 && ((double)k >= target / 1.5 || k == 1));
     }
     c.k = 5000;
     assert_int_equal(dg_config_effective_k(&c, 100), 100);
@@ -163,7 +166,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(every_key_parses),
         cmocka_unit_test(set_overrides_and_replaces_input),
         cmocka_unit_test(errors_name_the_problem),
-        cmocka_unit_test(auto_k_gives_clusters_of_about_256),
+        cmocka_unit_test(auto_k_balances_assignment_and_pair_cost),
         cmocka_unit_test(canonical_text_round_trips),
         cmocka_unit_test(values_ini_text_cannot_hold_are_refused),
     };

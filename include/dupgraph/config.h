@@ -72,8 +72,11 @@ int dg_config_load(dg_config *cfg, const char *path, const char *const *sets, in
 int dg_config_load_text(dg_config *cfg, const char *text, const char *const *sets, int n_set,
                         dg_err *err);
 
-/* K for `cluster.k = auto`: the power of two nearest N/256 (clusters of about
- * 256 items; at least 1).  A configured K above N is reduced to N. */
+/* K for `cluster.k = auto`: the power of two nearest sqrt(2.5 N), where the
+ * cost of assigning items to centroids equals the cost of the pair stage
+ * (clusters of ~500 items at 1M, ~1000 at 4M), but at most N/128 so small
+ * corpora keep clusters of >= ~128 items; at least 1.  A configured K above
+ * N is reduced to N. */
 int64_t dg_config_effective_k(const dg_config *cfg, int64_t n_items);
 int64_t dg_config_effective_sample(const dg_config *cfg, int64_t k, int64_t n_items);
 
