@@ -26,6 +26,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm fetch the neural embedder's weights (jobs/setup_mobilenet.sh);
+# Debian's packages unless some node is installed already
+command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""
@@ -36,3 +39,4 @@ fi
 
 [ -f build/build.ninja ] || meson setup build --buildtype=release
 ninja -C build
+jobs/setup_mobilenet.sh build

@@ -1,0 +1,103 @@
+/* mobilenet.h - the neural image embedder: MobileNetV2 (width 1.4, 224 x 224
+ * input) with the 5-class content head of the nsfwjs npm package, run on
+ * the CPU with OpenBLAS, a batch of images per call.
+ *
+ * Weights file (made once by jobs/setup_mobilenet.sh; see
+ * jobs/convert_mobilenet.py): /tensors/NAME float32 arrays and the /graph columns, a
+ * layer table in execution order translated from the TF.js graph's node
+ * list.  dg_mobilenet_load reads the table, infers every layer's output
+ * shape from the input size, checks each tensor's shape against the layer
+ * that uses it and refuses anything it cannot run.
+ *
+ * Preprocessing (as nsfwjs does it): RGB bytes / 255, then a bilinear
+ * resize with aligned corners (tf.image.resizeBilinear(x, [224, 224], true))
+ * of the whole image to 224 x 224 (no crop; the aspect ratio is not kept).
+ * The graph itself maps [0, 1] to [-1, 1].  Our decoder first shrinks large
+ * JPEGs in the DCT domain to the smallest scale with both sides >= 224, so
+ * the network sees a slightly different resample than nsfwjs on a
+ * full-size decode; the network itself is checked against TF.js on
+ * identical input tensors (tests/e2e_mobilenet.py).
+ *
+ * Outputs per image: the 1792 pooled features (the input of the dense
+ * head) and the 5 class probabilities (Drawing, Hentai, Neutral, Porn,
+ * Sexy).  A row's result depends only on its own input, never on the batch.
+ */
+#ifndef DUPGRAPH_MOBILENET_H
+#define DUPGRAPH_MOBILENET_H
+
+#include <stddef.h>
+
+#include "dupgraph/common.h"
+#include "dupgraph/embed.h"
+
+#define DG_MOBILENET_BATCH 8      /* images per forward call in the job */
+#define DG_MOBILENET_MAX_CLASSES 8
+#define DG_MOBILENET_NAME_LEN 160
+
+typedef enum dg_mn_op {
+    DG_MN_MUL_SCALAR = 1,
+    DG_MN_SUB_SCALAR = 2,
+    DG_MN_CONV2D = 3,           /* SAME padding, bias, optional ReLU6 */
+    DG_MN_DEPTHWISE_CONV2D = 4, /* SAME padding, bias, optional ReLU6 */
+    DG_MN_ADD = 5,
+    DG_MN_AVGPOOL = 6,          /* global: ksize = the input's side */
+    DG_MN_DENSE = 7,            /* bias */
+    DG_MN_SOFTMAX = 8
+} dg_mn_op;
+
+typedef struct dg_mn_layer {
+    int op, in0, in1;   /* inputs: layer rows, -1 = the image */
+    int stride, relu6, ksize;
+    float param;        /* scalar of mul/sub */
+    int h, w, c;        /* output shape of one image */
+    int kh, kw, cin;    /* kernel of conv/depthwise/dense */
+    float *weights;     /* [kh][kw][cin][c] (depthwise: [kh][kw][c]); dense [cin][c] */
+    float *bias;        /* c */
+    int slot;           /* activation buffer holding the output */
+    double flops;       /* per image, 2 per multiply-add */
+    char name[DG_MOBILENET_NAME_LEN];
+} dg_mn_layer;
+
+typedef struct dg_mobilenet {
+    int n_layers;
+    dg_mn_layer *layer;
+    int size;                /* input side, 224 */
+    int features_layer;      /* the dense head's input */
+    int output_layer;        /* the softmax */
+    int d_features, n_classes;
+    char classes[DG_MOBILENET_MAX_CLASSES][32];
+    double flops_per_image;
+    /* activation buffers, grown to the largest batch seen */
+    int n_slots;
+    size_t *slot_floats;     /* per image */
+    float **slot;
+    float *col;              /* im2col of one image */
+    size_t col_floats;
+    int batch_cap;
+} dg_mobilenet;
+
+/* Reads and checks the weights file (serial HDF5, every rank reads it). */
+int dg_mobilenet_load(const char *path, dg_mobilenet *net, dg_err *err);
+void dg_mobilenet_free(dg_mobilenet *net);
+
+/* Runs n images: input holds n x size x size x 3 floats (NHWC, values in
+ * [0, 1] as made by dg_mobilenet_preprocess); features gets n x d_features,
+ * probs n x n_classes (either may be NULL).  Not thread-safe (uses net's
+ * buffers). */
+int dg_mobilenet_forward(dg_mobilenet *net, const float *input, int n, float *features, float *probs,
+                         dg_err *err);
+
+/* size x size x 3 floats from packed RGB, as nsfwjs prepares an image. */
+void dg_mobilenet_preprocess(const dg_pixels *img, int size, float *out);
+
+/* ---- kernels (conv.c): NHWC, n images, plain arrays -------------------- */
+
+/* SAME padding: output side and the padding before the first row/column. */
+void dg_same_padding(int in, int k, int stride, int *out, int *pad_before);
+/* out = [relu6](conv(in) + bias); col is scratch of oh*ow*kh*kw*cin floats. */
+void dg_conv2d(const float *in, int n, int h, int w, int cin, const float *weights, const float *bias, int kh,
+               int kw, int cout, int stride, int relu6, float *col, float *out);
+void dg_depthwise_conv2d(const float *in, int n, int h, int w, int c, const float *weights, const float *bias,
+                         int kh, int kw, int stride, int relu6, float *out);
+
+#endif
