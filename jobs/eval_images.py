@@ -481,10 +481,11 @@ def main():
     exact = load_output(exact_out)
 
     truth = Truth(truth_table(corpus, run["path"]))
+    k_used = ", ".join(sorted(set(re.findall(r"k-means: (K=\d+)", run_log)))) or "K not in the log"
     counts = np.bincount(run["status"].astype(np.int64), minlength=len(ST_NAMES))
     say(f"items: {truth.n}; statuses: " + ", ".join(f"{c} {ST_NAMES[s]}" for s, c in enumerate(counts) if c)
         + f"; embed.dim {run['cfg'].get('embed', 'dim')}, embed.flip {run['cfg'].get('embed', 'flip')}, "
-        f"K {run['cfg'].get('cluster', 'k')}, clusterings {run['cfg'].get('cluster', 'clusterings')}, "
+        f"K {run['cfg'].get('cluster', 'k')} ({k_used}), clusterings {run['cfg'].get('cluster', 'clusterings')}, "
         f"probes {run['cfg'].get('cluster', 'probes')}")
     emb = run["emb"].astype(np.float64)
     sim = emb @ emb.T
