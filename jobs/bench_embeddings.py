@@ -612,7 +612,7 @@ def sweep_ivf(index, x, ids, ref, par, n, target, say):
         dt = time.perf_counter() - t0
         r, se = ref.recall(keys)
         sweep.append({"nprobe": nprobe, "recall": r, "se": se, "seconds": dt, "queries": int(len(qids))})
-        say(f"  nprobe {nprobe:4d}: recall {r:.4f}" + (f" +- {se:.4f}" if se is not None else "")
+        say(f"  nprobe {nprobe:4d}: recall {r:.6f}" + (f" +- {se:.4f}" if se is not None else "")
             + f"  ({len(qids)} queries, {dt:.2f} s)")
         if r >= target:
             chosen = nprobe
@@ -622,7 +622,7 @@ def sweep_ivf(index, x, ids, ref, par, n, target, say):
 
 def faiss_ivf(a, x, ids, ref, par, n, target, say):
     say(f"faiss IVF-Flat: nlist {par['k']}, train on {par['sample']} random points, {par['iterations']} "
-        f"spherical k-means iterations, {faiss.omp_get_max_threads()} threads; target recall {target:.4f}")
+        f"spherical k-means iterations, {faiss.omp_get_max_threads()} threads; target recall {target:.6f}")
     wait_idle(a.idle_wait, say)
     with CpuMeter() as cm_build:
         index, t_train, t_add = build_ivf(x, ids, par, a.seed)
@@ -631,7 +631,7 @@ def faiss_ivf(a, x, ids, ref, par, n, target, say):
     res = {"train": t_train, "add": t_add, "sweep": sweep, "nprobe": chosen}
     if chosen is None:
         say("  faiss did not reach the target recall with nprobe <= K")
-        return res
+        return res, None
     index.nprobe = chosen
     wait_idle(a.idle_wait, say)
     with CpuMeter() as cm:
@@ -642,9 +642,9 @@ def faiss_ivf(a, x, ids, ref, par, n, target, say):
     res.update(search=t_search, total=total, recall=r, se=se, edges=int(len(keys)), false_edges=ref.false_edges(keys),
                foreign_cpu=cm_build.foreign + cm.foreign)
     say(f"  at nprobe {chosen}, all {len(ids)} queries: range_search + dedup/re-score {t_search:.2f} s, "
-        f"{len(keys)} edges, recall {r:.4f}" + (f" +- {se:.4f}" if se is not None else "")
+        f"{len(keys)} edges, recall {r:.6f}" + (f" +- {se:.4f}" if se is not None else "")
         + f"; train + add + search = {total:.2f} s ({cm.note()})")
-    return res
+    return res, keys
 
 
 def faiss_flat(a, x, ids, par, n, ref, say):
@@ -706,7 +706,12 @@ def bench_size(a, n, d, say):
         say(f"faiss IndexFlatIP brute force over all {len(ids)} queries, extrapolated from the sample: {est:.0f} s")
 
     faiss.omp_set_num_threads(a.ranks)
-    res["ivf"] = faiss_ivf(a, x, ids, ref, par, n, res["recall"]["value"], say)
+    res["ivf"], ivf_keys = faiss_ivf(a, x, ids, ref, par, n, res["recall"]["value"], say)
+    if ivf_keys is not None:
+        both = int(np.isin(run_keys, ivf_keys, assume_unique=True).sum())
+        res["ivf"]["edges_both"] = both
+        say(f"  edge sets, dupgraph run vs faiss at nprobe {res['ivf']['nprobe']}: {both} in both, "
+            f"{len(run_keys) - both} only dupgraph, {len(ivf_keys) - both} only faiss")
     if res["ivf"].get("total"):
         res["ivf"]["ratio_to_job"] = res["ivf"]["total"] / res["run"]["total"]
         res["ivf"]["ratio_to_wall"] = res["ivf"]["total"] / res["run"]["wall"]
