@@ -13,6 +13,7 @@
 #include "h5_internal.h"
 
 #define MAX_DIM 65536
+#define MAX_CHUNKS_PER_READ 1024
 
 /* Existence and kind of the file, with the reason in the user's terms. */
 static int check_file(const char *path, dg_err *err)
@@ -160,32 +161,76 @@ static hid_t open_parallel(const dg_ctx *ctx, const char *path, dg_err *err)
     return file;
 }
 
-/* Collective read of this rank's rows [lo, lo+n) into items->vec. */
-static int read_rows(hid_t dset, const dg_items *items, const char *path, const char *dataset, dg_err *err)
+/* Rows per collective read.  HDF5's collective read of a chunked dataset
+ * keeps several KiB per chunk it touches (about 8 KiB measured with HDF5
+ * 1.10), so a file chunked by single rows (as appending writers make them)
+ * would cost gigabytes per rank in one read: such files are read in blocks
+ * of rows touching at most MAX_CHUNKS_PER_READ chunks.  Contiguous and
+ * compact datasets are read at once. */
+static hsize_t rows_per_read(hid_t dset, int d)
 {
-    char detail[256];
-    hsize_t start[2] = {(hsize_t)items->lo, 0};
-    hsize_t count[2] = {(hsize_t)items->n, (hsize_t)items->d};
-    hid_t fspace = H5Dget_space(dset);
+    hid_t dcpl = H5Dget_create_plist(dset);
+    hsize_t chunk[2] = {0, 0};
+    int chunked = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 2, chunk) == 2;
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (!chunked || chunk[0] == 0 || chunk[1] == 0)
+        return (hsize_t)INT64_MAX;
+    hsize_t across = ((hsize_t)d + chunk[1] - 1) / chunk[1];
+    hsize_t bands = across < MAX_CHUNKS_PER_READ ? MAX_CHUNKS_PER_READ / across : 1;
+    return bands * chunk[0];
+}
+
+/* One collective read of rows [lo + first, lo + first + rows) of this
+ * rank's share (rows may be 0: every rank takes part in every read). */
+static herr_t read_block(hid_t dset, hid_t fspace, hid_t dxpl, const dg_items *items, hsize_t first, hsize_t rows)
+{
+    hsize_t start[2] = {(hsize_t)items->lo + first, 0};
+    hsize_t count[2] = {rows, (hsize_t)items->d};
     hid_t mspace = H5Screate_simple(2, count, NULL);
-    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    herr_t st = (fspace < 0 || mspace < 0 || dxpl < 0) ? -1 : H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-    if (st >= 0 && items->n == 0)
+    herr_t st = mspace < 0 ? -1 : 0;
+    if (st >= 0 && rows == 0)
         st = (H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
     else if (st >= 0)
         st = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-    /* Every rank takes part in the collective read, also with no rows. */
     float dummy = 0.0f;
+    float *buf = rows ? items->vec + (size_t)first * (size_t)items->d : &dummy;
     if (st >= 0)
-        st = H5Dread(dset, H5T_NATIVE_FLOAT, mspace, fspace, dxpl, items->n ? (void *)items->vec : &dummy);
-    int rc = st < 0 ? dg_fail(err, "input.embeddings %s: reading rows %lld..%lld of dataset %s failed (%s)", path,
-                              (long long)items->lo, (long long)(items->lo + items->n), dataset,
-                              dg_h5_detail(detail, sizeof detail))
-                    : DG_OK;
-    if (dxpl >= 0)
-        H5Pclose(dxpl);
+        st = H5Dread(dset, H5T_NATIVE_FLOAT, mspace, fspace, dxpl, buf);
     if (mspace >= 0)
         H5Sclose(mspace);
+    return st;
+}
+
+/* Collective read of this rank's rows [lo, lo+n) into items->vec, in as
+ * many blocks as the rank with the most blocks needs. */
+static int read_rows(const dg_ctx *ctx, hid_t dset, const dg_items *items, const char *path, const char *dataset,
+                     dg_err *err)
+{
+    char detail[256] = "no detail from HDF5";
+    hsize_t step = rows_per_read(dset, items->d), n = (hsize_t)items->n;
+    long long mine = (long long)((n + step - 1) / step), reads = 0;
+    MPI_Allreduce(&mine, &reads, 1, MPI_LONG_LONG, MPI_MAX, ctx->comm);
+    hid_t fspace = H5Dget_space(dset);
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    int ready = fspace >= 0 && dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
+    /* No rank may skip a collective read that the others enter. */
+    int rc = dg_agree(ctx, ready ? DG_OK : dg_fail(err, "input.embeddings %s: HDF5 setup failed", path), err);
+    herr_t st = 0;
+    for (long long r = 0; rc == DG_OK && r < reads; r++) {
+        hsize_t first = (hsize_t)r * step < n ? (hsize_t)r * step : n;
+        hsize_t rows = n - first < step ? n - first : step;
+        /* After a failure the rank still joins the remaining reads, with none. */
+        if (read_block(dset, fspace, dxpl, items, first, st < 0 ? 0 : rows) < 0 && st >= 0) {
+            dg_h5_detail(detail, sizeof detail);
+            st = -1;
+        }
+    }
+    if (rc == DG_OK && st < 0)
+        rc = dg_fail(err, "input.embeddings %s: reading rows %lld..%lld of dataset %s failed (%s)", path,
+                     (long long)items->lo, (long long)(items->lo + items->n), dataset, detail);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
     if (fspace >= 0)
         H5Sclose(fspace);
     return rc;
@@ -217,7 +262,7 @@ static int read_parallel(const dg_ctx *ctx, const char *path, const char *datase
     }
     rc = dg_agree(ctx, rc, err);
     if (rc == DG_OK)
-        rc = dg_agree(ctx, read_rows(dset, items, path, dataset, err), err);
+        rc = dg_agree(ctx, read_rows(ctx, dset, items, path, dataset, err), err);
     if (dset >= 0)
         H5Dclose(dset);
     int closed = H5Fclose(file) < 0 ? dg_fail(err, "input.embeddings %s: closing the file failed", path) : DG_OK;

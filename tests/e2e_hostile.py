@@ -20,8 +20,8 @@ them) once each and never descends into a link loop, and a folder nested
 deeper than the stack would allow a recursive walk is listed.
 
 Embedding input: rows with NaN, +-Inf, all zeros, huge and tiny values, in
-float32 and float16: bad rows are bad_vector and counted, good ones are
-searched; a dataset claiming 2^40 rows stops the job with a clear error
+float32 and float16, contiguous or chunked by single rows or oddly: bad rows
+are bad_vector and counted, good ones are searched, chunking changes nothing; a dataset claiming 2^40 rows stops the job with a clear error
 before any work, and no output file; input and output paths longer than an
 INI line and than 256 bytes run, and the report reads their config attribute.
 """
@@ -309,6 +309,12 @@ class HostileEmbeddings(unittest.TestCase):
             with h5py.File(path, "w") as f:
                 f["embeddings"] = data
             cls.files[dtype] = path
+        # the same float32 rows chunked by single rows (as appending writers do) and oddly
+        for name, chunks in (("row_chunks", (1, d)), ("odd_chunks", (7, 5))):
+            path = os.path.join(cls.dir, f"{name}.h5")
+            with h5py.File(path, "w") as f:
+                f.create_dataset("embeddings", data=x.astype("float32"), chunks=chunks)
+            cls.files[name] = path
         cls.huge = os.path.join(cls.dir, "claims_2e40_rows.h5")
         with h5py.File(cls.huge, "w") as f:
             f.create_dataset("embeddings", shape=(1 << 40, 8), dtype="float32", chunks=(1024, 8))
@@ -318,6 +324,7 @@ class HostileEmbeddings(unittest.TestCase):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def test_bad_rows_are_counted_for_1_2_4_ranks(self):
+        first = {}
         for dtype, path in self.files.items():
             ref = None
             for np_ in RANKS:
@@ -330,9 +337,12 @@ class HostileEmbeddings(unittest.TestCase):
                 self.assertEqual(int((status == 0).sum()) + int(res["attrs"]["n_failed"]), self.n)
                 self.assertEqual(res["component"][1], res["component"][0], "duplicate pair not found")
                 if ref is None:
-                    ref = res
+                    ref = first[dtype] = res
                 for key in ("status", "component", "keep"):
                     self.assertTrue(np.array_equal(res[key], ref[key]), f"{dtype} {key} with {np_} ranks")
+        for chunked in ("row_chunks", "odd_chunks"):
+            for key in ("status", "component", "keep"):
+                self.assertTrue(np.array_equal(first[chunked][key], first["float32"][key]), f"{chunked} {key}")
 
     def test_paths_longer_than_256_bytes_run_and_report(self):
         """Beyond an INI line (198) and Open MPI 4.1's MPI-IO name buffer (256)."""

@@ -168,7 +168,11 @@ static inline hid_t fz_dcpl(fz_bytes *b, int rank, const hsize_t *dims)
     if (rank > 0 && (layout == 1 || huge)) {
         hsize_t chunk[3];
         for (int i = 0; i < rank; i++) {
+            /* At most 64 chunks along a stored dimension: tiny chunks are
+             * legal but only slow (HDF5 itself, not the reader under test). */
             chunk[i] = 1 + fz_take(b, 64);
+            if (dims[i] <= 65536 && chunk[i] < (dims[i] + 63) / 64)
+                chunk[i] = (dims[i] + 63) / 64;
             if (dims[i] && chunk[i] > dims[i])
                 chunk[i] = dims[i];
         }
