@@ -327,7 +327,7 @@ static int read_items(const dg_ck_file *f, const dg_ckpt *ck, dg_items *items, d
         return DG_FAIL;
     if (read_item_arrays(f, items, ck->image_input, err) != DG_OK)
         return DG_FAIL;
-    return ck->image_input ? read_model(f, model, err) : DG_OK;
+    return ck->image_input && model ? read_model(f, model, err) : DG_OK;
 }
 
 /* Hands the listed paths to the items read back (same ranges by construction). */

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP } key_type;
+typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP, K_METHOD } key_type;
 
 typedef struct key_spec {
     const char *section;
@@ -50,6 +50,16 @@ static const key_spec keys[] = {
     {"embed", "dim", K_INT, F(embed_dim), 2, 4096},
     {"embed", "max_pixels", K_BYTES, F(max_pixels), 1, 1e12},
     {"embed", "flip", K_BOOL, F(flip), 0, 0},
+    {"embed", "method", K_METHOD, F(embed_method), 0, 0},
+    {"embed", "weights", K_STRING, F(embed_weights), 0, 0},
+    {"filter", "enabled", K_BOOL, F(filter_enabled), 0, 0},
+    {"filter", "classes", K_STRING, F(filter_classes), 0, 0},
+    {"filter", "threshold", K_FLOAT, F(filter_threshold), 0.0, 1.0},
+    {"filter", "margin", K_FLOAT, F(filter_margin), 0.0, 1.0},
+    {"reweight", "enabled", K_BOOL, F(reweight_enabled), 0, 0},
+    {"reweight", "max_weight", K_DOUBLE, F(reweight_max_weight), 1.0, 1e6},
+    {"reweight", "l2", K_DOUBLE, F(reweight_l2), 0.0, 1e6},
+    {"reweight", "iterations", K_INT, F(reweight_iterations), 1, 100000},
     {"job", "progress_seconds", K_DOUBLE, F(progress_seconds), 0.0, 86400.0},
     {"job", "max_memory", K_BYTES, F(max_memory), 0, 1e18},
     {"job", "resume", K_BOOL, F(resume), 0, 0},
@@ -78,6 +88,16 @@ void dg_config_defaults(dg_config *cfg)
     cfg->embed_dim = 64;
     cfg->max_pixels = 100000000; /* 100 Mpx: larger images are rejected before decoding */
     cfg->flip = true;
+    cfg->embed_method = DG_EMBED_DESCRIPTOR;
+    snprintf(cfg->embed_weights, sizeof cfg->embed_weights, "build/mobilenet_v2.h5");
+    cfg->filter_enabled = false;
+    snprintf(cfg->filter_classes, sizeof cfg->filter_classes, "Hentai,Porn,Sexy");
+    cfg->filter_threshold = 0.5f;
+    cfg->filter_margin = 0.0f;
+    cfg->reweight_enabled = true;
+    cfg->reweight_max_weight = 20.0;
+    cfg->reweight_l2 = 1e-3;
+    cfg->reweight_iterations = 300;
     cfg->progress_seconds = 10.0;
     cfg->max_memory = 0;
     cfg->resume = true;
@@ -237,6 +257,14 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else
             return dg_fail(err, "output.embeddings = '%s': expected none or float32", v);
         return DG_OK;
+    case K_METHOD:
+        if (!strcasecmp(v, "descriptor"))
+            cfg->embed_method = DG_EMBED_DESCRIPTOR;
+        else if (!strcasecmp(v, "mobilenet_v2"))
+            cfg->embed_method = DG_EMBED_MOBILENET_V2;
+        else
+            return dg_fail(err, "embed.method = '%s': expected descriptor or mobilenet_v2", v);
+        return DG_OK;
     case K_STOP:
         if (!strcasecmp(v, "none"))
             cfg->stop_after = DG_STOP_AFTER_NONE;
@@ -304,6 +332,12 @@ static int validate(const dg_config *cfg, dg_err *err)
         return dg_fail(err, "no input: set one of input.embeddings, input.manifest, input.dir");
     if (!(cfg->threshold > 0.0f))
         return dg_fail(err, "pairs.threshold must be above 0");
+    if (cfg->filter_margin > cfg->filter_threshold)
+        return dg_fail(err, "filter.margin = %g exceeds filter.threshold = %g", (double)cfg->filter_margin,
+                       (double)cfg->filter_threshold);
+    if ((cfg->filter_enabled || cfg->embed_method == DG_EMBED_MOBILENET_V2) && cfg->input_kind == DG_INPUT_EMBEDDINGS)
+        return dg_fail(err, "%s needs image input (input.manifest or input.dir)",
+                       cfg->filter_enabled ? "filter.enabled" : "embed.method = mobilenet_v2");
     if (cfg->k > 0 && cfg->probes > cfg->k)
         return dg_fail(err, "cluster.probes = %d exceeds cluster.k = %lld", cfg->probes, (long long)cfg->k);
     return DG_OK;
@@ -474,6 +508,9 @@ static void append_value(char **buf, size_t *len, size_t *cap, const dg_config *
     case K_BOOL: append(buf, len, cap, "%s", *(const bool *)field ? "true" : "false"); break;
     case K_KEEP: append(buf, len, cap, "%s", cfg->keep == DG_KEEP_CENTRAL ? "central" : "first"); break;
     case K_EMBOUT: append(buf, len, cap, "%s", cfg->output_embeddings == DG_EMB_OUT_FLOAT32 ? "float32" : "none"); break;
+    case K_METHOD:
+        append(buf, len, cap, "%s", cfg->embed_method == DG_EMBED_MOBILENET_V2 ? "mobilenet_v2" : "descriptor");
+        break;
     case K_STOP:
         if (cfg->stop_after == DG_STOP_AFTER_NONE)
             append(buf, len, cap, "none");

@@ -88,8 +88,14 @@ static int check_local(const dg_output *out, dg_err *err)
     int64_t n = it->n;
     if (need(it->status, n, "items->status", err) || need(out->component, n, "component", err) ||
         need(out->keep, n, "keep", err) || need(out->cluster, out->clusterings > 0 ? n : 0, "cluster", err) ||
-        need(it->vec, out->write_embeddings ? n : 0, "items->vec", err))
+        need(it->vec, out->write_embeddings ? n : 0, "items->vec", err) ||
+        need(out->filter_score, out->write_filter ? n : 0, "filter_score", err) ||
+        need(out->filtered, out->write_filter ? n : 0, "filtered", err) ||
+        need(out->class_prob, out->write_filter ? n : 0, "class_prob", err) ||
+        need(out->weight, out->write_weight ? n : 0, "weight", err))
         return DG_FAIL;
+    if (out->write_filter && (out->n_classes < 1 || out->n_classes > 64))
+        return dg_fail(err, "output: %d filter classes", out->n_classes);
     if (out->clusterings < 0 || (out->clusterings > 0 && (out->k < 1 || !out->centroids)))
         return dg_fail(err, "output: %d clusterings need K >= 1 and centroids (K = %lld)", out->clusterings,
                        (long long)out->k);
@@ -335,6 +341,23 @@ static int write_sizes(writer *w, const dg_items *it, const layout *lay, dg_err 
     return rc;
 }
 
+/* Format 2: the content filter's and the re-weighting's columns. */
+static int write_filter_columns(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_items *it = out->items;
+    slab s = item_slab(it, lay, 0);
+    if (out->write_filter) {
+        slab p = item_slab(it, lay, out->n_classes);
+        if (write_dataset(w, "/items/filter_score", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->filter_score, err) ||
+            write_dataset(w, "/items/filtered", H5T_STD_I8LE, H5T_NATIVE_INT8, &s, out->filtered, err) ||
+            write_dataset(w, "/items/class_prob", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &p, out->class_prob, err))
+            return DG_FAIL;
+    }
+    if (out->write_weight)
+        return write_dataset(w, "/items/weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->weight, err);
+    return DG_OK;
+}
+
 static int write_items(writer *w, const dg_output *out, const layout *lay, dg_err *err)
 {
     const dg_items *it = out->items;
@@ -344,10 +367,12 @@ static int write_items(writer *w, const dg_output *out, const layout *lay, dg_er
         write_dataset(w, "/items/component", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, out->component, err) != DG_OK ||
         write_dataset(w, "/items/keep", H5T_STD_I8LE, H5T_NATIVE_INT8, &s, out->keep, err) != DG_OK)
         return DG_FAIL;
-    if (out->clusterings == 0)
-        return DG_OK;
-    slab c = item_slab(it, lay, out->clusterings);
-    return write_dataset(w, "/items/cluster", H5T_STD_I32LE, H5T_NATIVE_INT32, &c, out->cluster, err);
+    if (out->clusterings > 0) {
+        slab c = item_slab(it, lay, out->clusterings);
+        if (write_dataset(w, "/items/cluster", H5T_STD_I32LE, H5T_NATIVE_INT32, &c, out->cluster, err) != DG_OK)
+            return DG_FAIL;
+    }
+    return write_filter_columns(w, out, lay, err);
 }
 
 static int write_edges(writer *w, const dg_output *out, const layout *lay, dg_err *err)
@@ -450,7 +475,8 @@ static int write_attributes(writer *w, const dg_output *out, const layout *lay, 
         failed = "the count attributes";
         rc = (attr_int64(w, "n_items", lay->n_items) || attr_int64(w, "n_failed", out->n_failed) ||
               attr_int64(w, "n_edges", out->n_edges) || attr_int64(w, "n_components", out->n_components) ||
-              attr_int64(w, "n_removed", out->n_removed))
+              attr_int64(w, "n_removed", out->n_removed) ||
+              (out->write_filter && attr_int64(w, "n_filtered", out->n_filtered)))
                  ? DG_FAIL
                  : DG_OK;
     }

@@ -65,9 +65,9 @@ static int check_format(hid_t file, const char *path, dg_err *err)
     int version = 0;
     if (read_num_attr(file, "format_version", H5T_NATIVE_INT, &version) != DG_OK)
         return dg_fail(err, "%s: dupgraph output file without a format_version", path);
-    if (version != DG_FORMAT_VERSION)
-        return dg_fail(err, "%s: dupgraph output format version %d, this program reads version %d", path, version,
-                       DG_FORMAT_VERSION);
+    if (version < DG_FORMAT_VERSION_MIN || version > DG_FORMAT_VERSION)
+        return dg_fail(err, "%s: dupgraph output format version %d, this program reads versions %d to %d", path,
+                       version, DG_FORMAT_VERSION_MIN, DG_FORMAT_VERSION);
     return DG_OK;
 }
 

@@ -27,12 +27,14 @@
 #include "dupgraph/checkpoint.h"
 #include "dupgraph/embed.h"
 #include "dupgraph/exchange.h"
+#include "dupgraph/filter.h"
 #include "dupgraph/graph.h"
 #include "dupgraph/h5io.h"
 #include "dupgraph/kmeans.h"
+#include "dupgraph/mobilenet.h"
 #include "dupgraph/pairs.h"
 
-#define MAX_STAGES 10
+#define MAX_STAGES 12
 #define MAX_EXTRA 8
 
 typedef struct job_state {
@@ -41,6 +43,14 @@ typedef struct job_state {
     dg_mode mode;
     dg_items items;
     dg_embed_model model;
+    /* embed.method = mobilenet_v2 and the filter (issue 8) */
+    float *probs;        /* local n x n_classes, the network's head */
+    int n_classes;
+    char classes[DG_MOBILENET_MAX_CLASSES][32];
+    float *filter_score; /* local */
+    int8_t *filtered;    /* local */
+    float *weight;       /* local, with reweight.enabled */
+    int64_t n_filtered;
     int64_t k;
     int probes;       /* m, at most K */
     int clusterings;  /* clusterings computed (1 in exact mode: for /items/cluster and centrality) */
@@ -112,11 +122,42 @@ static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *e
     return DG_OK;
 }
 
+/* The network's pass over the items: with embed.method = mobilenet_v2 it
+ * embeds them (features and probabilities), else it only classifies the
+ * items the descriptor embedded (for the filter). */
+static int run_network(job_state *js, int embed, dg_err *err)
+{
+    dg_mobilenet net;
+    dg_neural_stats st;
+    int rc = dg_agree(js->ctx, dg_mobilenet_load(js->cfg->embed_weights, &net, err), err);
+    if (rc != DG_OK)
+        return DG_FAIL;
+    dg_log(js->ctx, "mobilenet_v2: %d layers, %d features, %d classes, %.2f GFLOP per image, from %s", net.n_layers,
+           net.d_features, net.n_classes, net.flops_per_image * 1e-9, js->cfg->embed_weights);
+    js->n_classes = net.n_classes;
+    memcpy(js->classes, net.classes, sizeof js->classes);
+    if (embed)
+        rc = dg_neural_embed_images(js->ctx, js->cfg, &net, &js->items, &js->probs, &st, err);
+    else
+        rc = dg_neural_classify(js->ctx, js->cfg, &net, &js->items, &js->probs, &st, err);
+    dg_mobilenet_free(&net);
+    return rc;
+}
+
+static int neural_embedding(const dg_config *cfg)
+{
+    return cfg->input_kind != DG_INPUT_EMBEDDINGS && cfg->embed_method == DG_EMBED_MOBILENET_V2;
+}
+
 static int load_items(job_state *js, dg_err *err)
 {
     const dg_config *cfg = js->cfg;
     int rc;
-    if (cfg->input_kind == DG_INPUT_EMBEDDINGS) {
+    if (neural_embedding(cfg)) {
+        stage_begin(js, "embed (decode + mobilenet_v2)");
+        rc = run_network(js, 1, err);
+        stage_end(js, "embed");
+    } else if (cfg->input_kind == DG_INPUT_EMBEDDINGS) {
         stage_begin(js, "read (embeddings, collective HDF5)");
         rc = dg_h5_read_embeddings(js->ctx, cfg->input_path, cfg->input_dataset, &js->items, err);
         stage_end(js, "read");
@@ -128,12 +169,18 @@ static int load_items(job_state *js, dg_err *err)
     return dg_agree(js->ctx, rc, err);
 }
 
-/* The embed/read stage, or its checkpoint; a computed stage is saved. */
+/* The embed/read stage, or its checkpoint; a computed stage is saved.  The
+ * network's class probabilities are not saved: with the filter and
+ * embed.method = mobilenet_v2 the stage is recomputed (its one pass gives
+ * both), with the descriptor the filter's pass runs after it. */
 static int items_stage(job_state *js, dg_err *err)
 {
-    int image = js->cfg->input_kind != DG_INPUT_EMBEDDINGS, loaded = 0;
+    int projection = js->cfg->input_kind != DG_INPUT_EMBEDDINGS && !neural_embedding(js->cfg), loaded = 0;
+    dg_embed_model *model = projection ? &js->model : NULL;
+    int rc = DG_OK;
     js->stage_t0 = dg_now();
-    int rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->items, &js->model, &loaded, err);
+    if (!(js->cfg->filter_enabled && neural_embedding(js->cfg)))
+        rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->items, model, &loaded, err);
     stage_end(js, "checkpoint");
     js->saved += loaded;
     if (rc != DG_OK || loaded)
@@ -141,10 +188,79 @@ static int items_stage(job_state *js, dg_err *err)
     if (load_items(js, err) != DG_OK)
         return DG_FAIL;
     stage_begin(js, "checkpoint (save items)");
-    rc = dg_ckpt_save_items(js->ctx, js->cfg, &js->ckpt, &js->items, image ? &js->model : NULL, err);
+    rc = dg_ckpt_save_items(js->ctx, js->cfg, &js->ckpt, &js->items, model, err);
     stage_end(js, "checkpoint");
     js->saved += rc == DG_OK;
     return rc;
+}
+
+static void log_reweight(const job_state *js, const dg_reweight_stats *st)
+{
+    double undone = st->shift_unweighted > 0 ? 100.0 * (1.0 - st->shift_weighted / st->shift_unweighted) : 0.0;
+    dg_log(js->ctx, "reweight: logistic regression of kept on %lld items, loss %.4f -> %.4f; weights %.3f..%.3f "
+                    "(%lld clipped at %g), mean 1 over %lld kept",
+           (long long)st->n_fit, st->loss_first, st->loss_last, st->min_weight, st->max_weight,
+           (long long)st->n_clipped, js->cfg->reweight_max_weight, (long long)st->n_kept);
+    dg_log(js->ctx, "reweight: kept items' mean embedding is %.4f from the pre-filter mean, %.4f weighted "
+                    "(%.1f%% of the shift undone)",
+           st->shift_unweighted, st->shift_weighted, undone);
+}
+
+static int reweight(job_state *js, const int8_t *usable, dg_err *err)
+{
+    int64_t n = js->items.n;
+    int8_t *kept = dg_alloc((size_t)n, 1, err);
+    js->weight = dg_alloc((size_t)n, sizeof(float), err);
+    int rc = dg_agree(js->ctx, (kept && js->weight) || n == 0 ? DG_OK : DG_FAIL, err);
+    if (rc == DG_OK) {
+        for (int64_t i = 0; i < n; i++)
+            kept[i] = !js->filtered[i];
+        dg_reweight_params p = {js->cfg->reweight_iterations, js->cfg->reweight_l2, js->cfg->reweight_max_weight};
+        dg_reweight_stats st;
+        rc = dg_reweight(js->ctx, js->items.vec, n, js->items.d, usable, kept, &p, js->weight, &st, err);
+        if (rc == DG_OK)
+            log_reweight(js, &st);
+    }
+    free(kept);
+    return rc;
+}
+
+/* The content filter (and re-weighting) between the embed stage and the
+ * search: filtered items get status `filtered`, so the search skips them. */
+static int filter_stage(job_state *js, dg_err *err)
+{
+    const dg_config *cfg = js->cfg;
+    if (!cfg->filter_enabled)
+        return DG_OK;
+    if (!js->probs && run_network(js, 0, err) != DG_OK)
+        return DG_FAIL;
+    stage_begin(js, "filter (+ reweight)");
+    unsigned mask = 0;
+    int64_t n = js->items.n;
+    int rc = dg_filter_class_mask(cfg->filter_classes, js->classes, js->n_classes, &mask, err);
+    int8_t *usable = dg_alloc((size_t)n, 1, err);
+    js->filter_score = dg_alloc((size_t)n, sizeof(float), err);
+    js->filtered = dg_alloc((size_t)n, 1, err);
+    if (rc == DG_OK && n > 0 && (!usable || !js->filter_score || !js->filtered))
+        rc = DG_FAIL;
+    if (dg_agree(js->ctx, rc, err) == DG_OK) {
+        for (int64_t i = 0; i < n; i++)
+            usable[i] = dg_status_usable(js->items.status[i]);
+        float cut = cfg->filter_threshold - cfg->filter_margin;
+        int64_t mine = dg_filter_apply(js->probs, js->n_classes, mask, cut, n, js->items.status, js->filter_score,
+                                       js->filtered);
+        MPI_Allreduce(&mine, &js->n_filtered, 1, MPI_INT64_T, MPI_SUM, js->ctx->comm);
+        dg_log(js->ctx, "filter: %lld items filtered (classes %s, score >= %g = threshold %g - margin %g)",
+               (long long)js->n_filtered, cfg->filter_classes, (double)cut, (double)cfg->filter_threshold,
+               (double)cfg->filter_margin);
+        if (cfg->reweight_enabled)
+            rc = reweight(js, usable, err);
+    } else {
+        rc = DG_FAIL;
+    }
+    free(usable);
+    stage_end(js, "filter");
+    return dg_agree(js->ctx, rc, err);
 }
 
 static int stop_message(job_state *js, const char *what, dg_err *err)
@@ -459,7 +575,7 @@ static int build_graph(job_state *js, dg_err *err)
 }
 
 typedef struct job_counts {
-    int64_t failed, edges, components, removed;
+    int64_t failed, edges, components, removed; /* filtered items are not failed */
     int64_t by_status[DG_ST_COUNT];
 } job_counts;
 
@@ -471,7 +587,7 @@ static void count_results(const job_state *js, job_counts *out)
         int8_t st = js->items.status[i];
         local[4 + st]++;
         if (!dg_status_usable(st)) {
-            local[0]++;
+            local[0] += st != DG_ST_FILTERED;
             continue;
         }
         if (js->label[i] == js->items.lo + i)
@@ -496,7 +612,7 @@ static int write_output(job_state *js, const job_counts *counts, dg_err *err)
     dg_extra_dataset extra[MAX_EXTRA];
     int n_extra = 0;
     int rc = DG_OK;
-    if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS)
+    if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS && !neural_embedding(js->cfg))
         rc = dg_embed_model_datasets(&js->model, extra, MAX_EXTRA, &n_extra, err);
     dg_output out = {
         .config_text = config_text,
@@ -518,6 +634,14 @@ static int write_output(job_state *js, const job_counts *counts, dg_err *err)
         .n_edges = counts->edges,
         .n_components = counts->components,
         .n_removed = counts->removed,
+        .write_filter = js->cfg->filter_enabled,
+        .write_weight = js->cfg->filter_enabled && js->cfg->reweight_enabled,
+        .filter_score = js->filter_score,
+        .filtered = js->filtered,
+        .class_prob = js->probs,
+        .n_classes = js->n_classes,
+        .weight = js->weight,
+        .n_filtered = js->n_filtered,
     };
     stage_begin(js, "write (collective parallel HDF5)");
     if (dg_agree(js->ctx, rc, err) == DG_OK)
@@ -555,8 +679,10 @@ static void log_peak_rss(const job_state *js)
 static void log_summary(const job_state *js, const job_counts *c, double seconds)
 {
     const dg_ctx *ctx = js->ctx;
-    int64_t n = js->items.n_total, ok = n - c->failed;
+    int64_t n = js->items.n_total, filtered = c->by_status[DG_ST_FILTERED], ok = n - c->failed - filtered;
     dg_log(ctx, "summary: %lld items, %lld ok, %lld failed", (long long)n, (long long)ok, (long long)c->failed);
+    if (js->cfg->filter_enabled)
+        dg_log(ctx, "summary: %lld items removed by the content filter (not deduplicated)", (long long)filtered);
     for (int s = 0; s < DG_ST_COUNT; s++)
         if (c->by_status[s] && !dg_status_usable((int8_t)s))
             dg_log(ctx, "summary:   %s: %lld", dg_status_name((dg_status)s), (long long)c->by_status[s]);
@@ -581,6 +707,10 @@ static void free_state(job_state *js)
     dg_items_free(&js->items);
     if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS)
         dg_embed_model_free(&js->model);
+    free(js->probs);
+    free(js->filter_score);
+    free(js->filtered);
+    free(js->weight);
     dg_edges_free(&js->edges);
     free(js->centroids);
     free(js->cluster);
@@ -608,6 +738,8 @@ static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err
         rc = items_stage(&js, err);
     if (rc == DG_OK)
         rc = safe_point(&js, 0, err);
+    if (rc == DG_OK)
+        rc = filter_stage(&js, err);
     if (rc == DG_OK) {
         int64_t n = js.items.n_total;
         js.k = dg_config_effective_k(cfg, n);

@@ -118,7 +118,7 @@ class EmbeddingsEndToEnd(unittest.TestCase):
             n_clusterings, _, d = f["centroids"].shape
             cluster_shape = f["items/cluster"].shape
         self.assertEqual(attrs["format"], "dupgraph")
-        self.assertEqual(int(attrs["format_version"]), 1)
+        self.assertEqual(int(attrs["format_version"]), 2)
         self.assertEqual(int(attrs["ranks"]), 2)
         self.assertIn("threshold", attrs["config"])
         self.assertEqual(int(attrs["n_items"]), N)

@@ -641,7 +641,8 @@ static void check_attributes(checker *ck, hid_t file, const out_data *od, int ra
     free(config);
     int32_t version = 0, nranks = 0;
     uint64_t seed = 0;
-    expect(ck, numeric_attr(file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &version) && version == 1,
+    expect(ck, numeric_attr(file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &version) &&
+                    version == DG_FORMAT_VERSION,
            "format_version");
     expect(ck, numeric_attr(file, "ranks", H5T_STD_I32LE, H5T_NATIVE_INT32, &nranks) && nranks == ranks, "ranks");
     expect(ck, numeric_attr(file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &seed) && seed == od->out.seed, "seed");
@@ -918,7 +919,7 @@ static void info_summarises_counts_shape_times_and_statuses(void **state)
                               "removed       33 (89.19% of items)",
                               "C = 2 clusterings, K = 3 clusters, D = 4, threshold = 0.85",
                               "read 1.50, cluster 2.25, pairs 0.12 (total 3.88)",
-                              "format        dupgraph version 1",
+                              "format        dupgraph version 2",
                               line};
         expect(&ck, rc == DG_OK, "print_info failed");
         for (size_t i = 0; i < sizeof want / sizeof *want; i++)

@@ -19,7 +19,10 @@
 
 #define DG_VERSION "0.1.0"
 #define DG_FORMAT_NAME "dupgraph"
-#define DG_FORMAT_VERSION 1
+/* 2 added /items/{filter_score, filtered, weight, class_prob} and the
+ * status `filtered` (issue 8); readers accept DG_FORMAT_VERSION_MIN and up. */
+#define DG_FORMAT_VERSION 2
+#define DG_FORMAT_VERSION_MIN 1
 
 typedef struct dg_err {
     char msg[512];
@@ -42,7 +45,8 @@ typedef enum dg_status {
     DG_ST_UNSUPPORTED = 7,     /* a JPEG libjpeg-turbo cannot decode (12-bit, arithmetic...) */
     DG_ST_TOO_LARGE = 8,       /* more pixels than embed.max_pixels */
     DG_ST_BAD_VECTOR = 9,      /* embedding row with NaN/Inf or zero norm */
-    DG_ST_COUNT = 10
+    DG_ST_FILTERED = 10,       /* decoded, then removed by the content filter (not a failure) */
+    DG_ST_COUNT = 11
 } dg_status;
 
 const char *dg_status_name(dg_status st);

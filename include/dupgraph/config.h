@@ -19,6 +19,7 @@
 typedef enum { DG_INPUT_NONE = 0, DG_INPUT_EMBEDDINGS, DG_INPUT_MANIFEST, DG_INPUT_DIR } dg_input_kind;
 typedef enum { DG_KEEP_FIRST = 0, DG_KEEP_CENTRAL } dg_keep_policy;
 typedef enum { DG_EMB_OUT_NONE = 0, DG_EMB_OUT_FLOAT32 } dg_embeddings_output;
+typedef enum { DG_EMBED_DESCRIPTOR = 0, DG_EMBED_MOBILENET_V2 } dg_embed_method;
 
 typedef struct dg_config {
     /* [input] exactly one source */
@@ -49,6 +50,21 @@ typedef struct dg_config {
     int embed_dim;
     int64_t max_pixels;
     bool flip;
+    dg_embed_method embed_method;    /* descriptor (default) | mobilenet_v2 */
+    char embed_weights[DG_PATH_MAX]; /* converted MobileNetV2 weights (jobs/setup_mobilenet.sh) */
+
+    /* [filter] (image input): drop items whose summed probability of the
+     * unwanted classes reaches threshold - margin */
+    bool filter_enabled;
+    char filter_classes[256]; /* comma-separated head classes, e.g. "Hentai,Porn,Sexy" */
+    float filter_threshold;
+    float filter_margin;
+
+    /* [reweight] (with the filter): weight 1 / p(kept | embedding), clipped */
+    bool reweight_enabled;
+    double reweight_max_weight; /* clip before normalising to mean 1 */
+    double reweight_l2;         /* L2 penalty of the logistic regression */
+    int reweight_iterations;
 
     /* [job] */
     double progress_seconds;

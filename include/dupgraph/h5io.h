@@ -4,12 +4,19 @@
  *
  *   /items/{id, path, status, width, height, component, keep}  N rows
  *   /items/cluster        N x C int32 (home cluster per clustering, -1 unusable)
+ *   /items/{filter_score, filtered, class_prob}  with filter.enabled (format 2):
+ *                         float32 summed probability of the unwanted classes
+ *                         (NaN: not scored), int8 1 = removed by the filter,
+ *                         N x n_classes float32 head probabilities
+ *   /items/weight         float32, with re-weighting (format 2): 1/p(kept),
+ *                         mean 1 over kept items, 0 for the others
  *   /edges/{src, dst, sim} each duplicate pair once, src < dst, sorted
  *   /centroids            C x K x D float32
  *   /embeddings           N x D float32 (optional)
  *   /projection           optional datasets of the image embedder (see embed.h)
  *   root attributes: format, format_version, program_version, config, seed,
- *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed
+ *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed,
+ *   n_filtered (with the filter; filtered items are not counted as failed)
  *
  * The output is written collectively (MPI-IO) to "<path>.tmp" and renamed by
  * rank 0 once closed, so a reader never sees a half-written file.
@@ -67,6 +74,15 @@ typedef struct dg_output {
     int n_extra;
     /* global counts */
     int64_t n_failed, n_edges, n_components, n_removed;
+    /* the filter and re-weighting (written when write_filter / write_weight
+     * is set, the same on every rank) */
+    int write_filter, write_weight;
+    const float *filter_score;  /* local */
+    const int8_t *filtered;     /* local */
+    const float *class_prob;    /* local, n x n_classes */
+    int n_classes;
+    const float *weight;        /* local */
+    int64_t n_filtered;
 } dg_output;
 
 int dg_h5_write_output(const dg_ctx *ctx, const char *path, const dg_output *out, dg_err *err);

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "dupgraph"
-FORMAT_VERSION = 1
+FORMAT_VERSIONS = (1, 2)  # 2 added the filter columns and the status "filtered"
 
 # dg_status values (include/dupgraph/common.h), used when the status column
 # is a plain int8 rather than an HDF5 enum.
 STATUS_NAMES = ["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt", "not_jpeg",
-                "unsupported", "too_large", "bad_vector"]
+                "unsupported", "too_large", "bad_vector", "filtered"]
 USABLE = ("ok", "ok_with_warning")
 
 
@@ -47,9 +47,9 @@ def _check_format(path, attrs):
     if fmt != FORMAT:
         raise FormatError(f"{path}: not a dupgraph output file (format attribute is {fmt!r}, expected {FORMAT!r})")
     version = attrs.get("format_version")
-    if version is None or int(version) != FORMAT_VERSION:
+    if version is None or int(version) not in FORMAT_VERSIONS:
         raise FormatError(f"{path}: dupgraph output format version {version}, "
-                          f"this reader reads version {FORMAT_VERSION}")
+                          f"this reader reads versions {FORMAT_VERSIONS[0]} to {FORMAT_VERSIONS[-1]}")
 
 
 def _status_names(dset):
