@@ -42,10 +42,14 @@ static void im2col(const float *in, int h, int w, int cin, int kh, int kw, int s
                 for (int kx = 0; kx < kw; kx++) {
                     int y = oy * stride + ky - pt, x = ox * stride + kx - pl;
                     float *dst = row + ((size_t)ky * kw + kx) * cin;
-                    if (y < 0 || y >= h || x < 0 || x >= w)
-                        memset(dst, 0, sizeof(float) * (size_t)cin);
-                    else
-                        memcpy(dst, in + ((size_t)y * w + x) * cin, sizeof(float) * (size_t)cin);
+                    if (y < 0 || y >= h || x < 0 || x >= w) {
+                        for (int ci = 0; ci < cin; ci++)
+                            dst[ci] = 0.0f;
+                    } else {
+                        const float *src = in + ((size_t)y * w + x) * cin;
+                        for (int ci = 0; ci < cin; ci++) /* cin is 3 at the stem: no memcpy call */
+                            dst[ci] = src[ci];
+                    }
                 }
         }
 }
@@ -73,9 +77,10 @@ void dg_conv2d(const float *in, int n, int h, int w, int cin, const float *weigh
         relu6(out, rows * (size_t)n * cout);
 }
 
-/* One output pixel: acc[c] = bias[c] + sum over the taps inside the image. */
+/* One output pixel: acc[c] = bias[c] + sum over the taps inside the image,
+ * clamped by ReLU6 while it is still in cache. */
 static void depthwise_pixel(const float *in, int h, int w, int c, const float *weights, const float *bias, int kh,
-                            int kw, int y0, int x0, float *acc)
+                            int kw, int y0, int x0, int relu, float *acc)
 {
     memcpy(acc, bias, sizeof(float) * (size_t)c);
     for (int ky = 0; ky < kh; ky++) {
@@ -92,6 +97,8 @@ static void depthwise_pixel(const float *in, int h, int w, int c, const float *w
                 acc[ch] += src[ch] * wk[ch];
         }
     }
+    if (relu)
+        relu6(acc, (size_t)c);
 }
 
 void dg_depthwise_conv2d(const float *in, int n, int h, int w, int c, const float *weights, const float *bias,
@@ -105,9 +112,7 @@ void dg_depthwise_conv2d(const float *in, int n, int h, int w, int c, const floa
         float *dst = out + (size_t)b * oh * ow * c;
         for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox++)
-                depthwise_pixel(img, h, w, c, weights, bias, kh, kw, oy * stride - pt, ox * stride - pl,
+                depthwise_pixel(img, h, w, c, weights, bias, kh, kw, oy * stride - pt, ox * stride - pl, relu,
                                 dst + ((size_t)oy * ow + ox) * c);
     }
-    if (relu)
-        relu6(out, (size_t)n * oh * ow * c);
 }

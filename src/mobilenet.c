@@ -483,8 +483,11 @@ int dg_mobilenet_forward(dg_mobilenet *net, const float *input, int n, float *fe
         return DG_OK;
     if (grow_buffers(net, n, err) != DG_OK)
         return DG_FAIL;
-    for (int l = 0; l < net->n_layers; l++)
+    for (int l = 0; l < net->n_layers; l++) {
+        double t = dg_now();
         run_layer(net, &net->layer[l], input, n);
+        net->layer[l].seconds += dg_now() - t;
+    }
     if (features)
         memcpy(features, net->slot[net->layer[net->features_layer].slot],
                sizeof(float) * (size_t)n * net->d_features);

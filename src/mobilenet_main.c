@@ -103,6 +103,22 @@ static double sgemm_gflops(MPI_Comm comm)
     return 2.0 * m * (double)m * k * reps / t * 1e-9;
 }
 
+/* Rank 0's time and rate per kind of layer (1x1 convolutions are sgemm). */
+static void print_profile(const dg_mobilenet *net, int images)
+{
+    static const char *kind[] = {"1x1 conv (sgemm)", "stem conv (im2col+sgemm)", "depthwise 3x3", "other"};
+    double sec[4] = {0}, flops[4] = {0}, total = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const dg_mn_layer *L = &net->layer[l];
+        int k = L->op == DG_MN_CONV2D ? (L->kh == 1 && L->kw == 1 ? 0 : 1) : L->op == DG_MN_DEPTHWISE_CONV2D ? 2 : 3;
+        sec[k] += L->seconds, flops[k] += L->flops, total += L->seconds;
+    }
+    for (int k = 0; k < 4; k++)
+        printf("rank 0 %-25s %5.1f%% of the time, %5.1f%% of the FLOPs, %6.1f GFLOP/s\n", kind[k],
+               100.0 * sec[k] / total, 100.0 * flops[k] / net->flops_per_image,
+               sec[k] > 0 ? flops[k] * images / sec[k] * 1e-9 : 0.0);
+}
+
 static int cmd_bench(dg_mobilenet *net, int images, int batch)
 {
     int rank, size;
@@ -120,6 +136,8 @@ static int cmd_bench(dg_mobilenet *net, int images, int batch)
     dg_err err;
     int rc = dg_mobilenet_forward(net, input, batch, feat, NULL, &err); /* warm-up, buffers */
     double peak = sgemm_gflops(MPI_COMM_WORLD);
+    for (int l = 0; l < net->n_layers; l++)
+        net->layer[l].seconds = 0.0;
     MPI_Barrier(MPI_COMM_WORLD);
     double t = dg_now();
     int done = 0;
@@ -143,6 +161,7 @@ static int cmd_bench(dg_mobilenet *net, int images, int batch)
         }
         printf("total: %.1f images/s, %.1f GFLOP/s; sgemm peak %.1f GFLOP/s (%.0f%%)\n", sum_img, sum_gf, sum_peak,
                100.0 * sum_gf / sum_peak);
+        print_profile(net, done);
     }
     free(all);
     free(input);

@@ -63,6 +63,7 @@ typedef struct dg_mn_layer {
     float *bias;        /* c */
     int slot;           /* activation buffer holding the output */
     double flops;       /* per image, 2 per multiply-add */
+    double seconds;     /* spent in this layer by dg_mobilenet_forward so far */
     char name[DG_MOBILENET_NAME_LEN];
 } dg_mn_layer;
 
