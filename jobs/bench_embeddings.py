@@ -415,6 +415,7 @@ def run_dupgraph(a, mode, emb, out_path, say):
         info["attrs"] = {k: (v.item() if hasattr(v, "item") else str(v)) for k, v in f.attrs.items()
                          if k != "config"}
         info["config"] = str(f.attrs["config"])
+        info["centroids_shape"] = f["centroids"].shape
     return info
 
 
@@ -431,25 +432,18 @@ def config_value(text, section, key):
     raise BenchError(f"config attribute has no {section}.{key}")
 
 
-def effective_k(cfg_k, n):
-    """dupgraph's rule: cluster.k, or for auto the power of two nearest N/256."""
-    if cfg_k != "auto" and int(cfg_k) > 0:
-        return min(int(cfg_k), n)
-    k = 1
-    while k * 1.4142 < n / 256.0:
-        k *= 2
-    return min(k, n)
-
-
 def job_params(info, n):
+    """The parameters the job really used.  K is read from the output's
+    /centroids (C x K x D), so a change of the auto rule needs no change here;
+    the sample size follows dupgraph's rule (cluster.sample, auto = 64 x K)."""
     cfg = info["config"]
-    k = effective_k(config_value(cfg, "cluster", "k"), n)
+    k = info["centroids_shape"][1]
     if info["kmeans"] and info["kmeans"][0][0] != k:
-        raise BenchError(f"K from the config rule ({k}) differs from dupgraph's log ({info['kmeans'][0][0]})")
+        raise BenchError(f"K of /centroids ({k}) differs from dupgraph's log ({info['kmeans'][0][0]})")
     sample = config_value(cfg, "cluster", "sample")
     sample = min(64 * k if sample == "auto" or int(sample) <= 0 else int(sample), n)
     return {
-        "k": k, "sample": sample,
+        "k": k, "k_setting": config_value(cfg, "cluster", "k"), "sample": sample,
         "iterations": int(config_value(cfg, "cluster", "iterations")),
         "clusterings": int(config_value(cfg, "cluster", "clusterings")),
         "probes": int(config_value(cfg, "cluster", "probes")),
@@ -675,7 +669,7 @@ def bench_size(a, n, d, say):
     run = run_dupgraph(a, "run", emb, tag + ".run.h5", say)
     par = job_params(run, n)
     res["params"] = par
-    say(f"dupgraph config: K {par['k']}, C {par['clusterings']}, m {par['probes']}, sample {par['sample']}, "
+    say(f"dupgraph config: K {par['k']} (cluster.k = {par['k_setting']}), C {par['clusterings']}, m {par['probes']}, sample {par['sample']}, "
         f"iterations {par['iterations']}, threshold {par['threshold']:g}, block {par['block']}")
     res["run"] = report_job(run, d, say, "dupgraph run")
 
