@@ -401,7 +401,6 @@ int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, con
         else if (identify_file(ctx, cfg, ck, err) != DG_OK)
             return DG_FAIL;
     }
-    int images = ck->image_input && model;
     dg_ck_array a[4 + N_MODEL] = {
         {"/items/vec", DG_CK_FLOAT32, items->n_total, items->d, items->lo, items->n, items->vec},
         {"/items/status", DG_CK_INT8, items->n_total, 0, items->lo, items->n, items->status},
@@ -409,8 +408,8 @@ int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, con
         {"/items/height", DG_CK_INT32, items->n_total, 0, items->lo, items->n, items->height},
     };
     dg_ck_attr attrs[7] = {{"n_items", items->n_total}, {"d", items->d}};
-    int n_arrays = 2, n_attrs = 2;
-    if (images) {
+    int n_arrays = ck->image_input ? 4 : 2, n_attrs = 2;
+    if (ck->image_input && model) { /* the learned projection; none for the neural embedder */
         model_arrays(ctx, model, a + 4);
         n_arrays = 4 + N_MODEL;
         attrs[2] = (dg_ck_attr){"model_d_in", model->d_in};

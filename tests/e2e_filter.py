@@ -13,7 +13,9 @@ regression gave (score = the Drawing probability, weights mean 1 over kept
 items and 0 elsewhere); the duplicate pairs that survive the filter are
 found on the learned embedding; every output dataset is bit-identical for 1,
 2 and 4 ranks; the descriptor embedding with the filter gets the same class
-probabilities from its own pass; `info` and the notebook reader read the file.
+probabilities from its own pass; without the filter, a run stopped after the
+embed stage on 2 ranks resumes on 4 with the same embeddings; `info` and the
+notebook reader read the file.
 
 usage: e2e_filter.py"""
 import glob
@@ -142,6 +144,18 @@ def main():
     desc, _ = run(folder, work, "descriptor", threshold, 2)
     assert np.array_equal(desc["class_prob"], r["class_prob"], equal_nan=True)
     assert np.array_equal(desc["filtered"], r["filtered"])
+
+    # mobilenet_v2 without the filter resumes from its saved embed stage with another rank count
+    out = os.path.join(work, "resumed.h5")
+    cfg = config(folder, out, "mobilenet_v2", threshold)
+    stop = dgtest.dupgraph(["run", "-c", cfg, "--set", "filter.enabled=false", "--set", "job.stop_after=embed"],
+                           ranks=2, check=False)
+    assert stop.returncode != 0 and "stop_after" in stop.stderr, stop.stderr
+    resumed = dgtest.dupgraph(["run", "-c", cfg, "--set", "filter.enabled=false"], ranks=4)
+    assert "reusing checkpoint: embed stage" in resumed.stdout + resumed.stderr
+    again = load(out)
+    assert np.array_equal(again["embeddings"], r["embeddings"]) and np.array_equal(again["width"], r["width"])
+    assert np.all(again["status"][usable] <= 1) and "filter_score" not in again
 
     info = dgtest.dupgraph(["info", os.path.join(work, "mobilenet_v2_1.h5")]).stdout
     assert "version 2" in info and f"filtered {filtered.sum()}" in info, info
