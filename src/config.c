@@ -95,9 +95,9 @@ void dg_config_defaults(dg_config *cfg)
     cfg->filter_threshold = 0.5f;
     cfg->filter_margin = 0.0f;
     cfg->reweight_enabled = true;
-    cfg->reweight_max_weight = 20.0;
-    cfg->reweight_l2 = 1e-3;
-    cfg->reweight_iterations = 300;
+    cfg->reweight_max_weight = 50.0;
+    cfg->reweight_l2 = 0.0;
+    cfg->reweight_iterations = 1000;
     cfg->progress_seconds = 10.0;
     cfg->max_memory = 0;
     cfg->resume = true;

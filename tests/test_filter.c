@@ -168,7 +168,7 @@ static void shares(const corpus *c, const float *w, double out[3])
     out[2] = glob[5] / glob[4];
 }
 
-static const dg_reweight_params defaults = {300, 1e-3, 20.0};
+static const dg_reweight_params defaults = {1000, 0.0, 50.0}; /* configs/default.ini */
 
 /* Runs the re-weighting on the planted corpus; sh gets B's shares. */
 static int planted(int sharp, double sh[3], dg_reweight_stats *st)
