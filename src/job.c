@@ -232,9 +232,11 @@ static int filter_stage(job_state *js, dg_err *err)
     const dg_config *cfg = js->cfg;
     if (!cfg->filter_enabled)
         return DG_OK;
-    if (!js->probs && run_network(js, 0, err) != DG_OK)
+    stage_begin(js, js->probs ? "filter (+ reweight)" : "filter (mobilenet_v2 classes + filter + reweight)");
+    if (!js->probs && run_network(js, 0, err) != DG_OK) {
+        stage_end(js, "filter");
         return DG_FAIL;
-    stage_begin(js, "filter (+ reweight)");
+    }
     unsigned mask = 0;
     int64_t n = js->items.n;
     int rc = dg_filter_class_mask(cfg->filter_classes, js->classes, js->n_classes, &mask, err);
