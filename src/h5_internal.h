@@ -8,6 +8,8 @@
 #define DUPGRAPH_H5_INTERNAL_H
 
 #include <hdf5.h>
+
+#include "dupgraph/common.h"
 #include <stdio.h>
 
 /* HDF5's automatic error printing, saved while silenced. */
@@ -85,5 +87,13 @@ static inline int dg_h5_fully_stored(hid_t dset)
     H5D_space_status_t status;
     return n == 0 || (n > 0 && H5Dget_space_status(dset, &status) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED);
 }
+
+/* h5_open.c: a string attribute as a malloc'd C string (NULL if absent or
+ * not a string); a numeric scalar attribute converted to mtype; an output
+ * file opened read-only after its format name and version were checked
+ * (-1 with the reason otherwise; HDF5's error printing must already be off). */
+char *dg_h5_attr_text(hid_t obj, const char *name);
+int dg_h5_attr_number(hid_t obj, const char *name, hid_t mtype, void *value);
+hid_t dg_h5_open_output(const char *path, dg_err *err);
 
 #endif

@@ -6,10 +6,8 @@
  * bounded pieces.  Writing is h5_output.c's; `compare` and `info` use
  * h5_read.c.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "dupgraph/h5io.h"
 #include "h5_internal.h"
@@ -24,85 +22,6 @@ typedef struct row_sel {
 
 /* Which part of a dataset a read takes along its second dimension. */
 enum { ALL_COLUMNS = -1 };
-
-static char *attr_text(hid_t obj, const char *name)
-{
-    hid_t attr = dg_h5_open_scalar_attr(obj, name);
-    hid_t ftype = attr < 0 ? -1 : H5Aget_type(attr);
-    hid_t mtype = ftype < 0 || H5Tget_class(ftype) != H5T_STRING ? -1 : H5Tcopy(ftype);
-    char *text = NULL;
-    if (mtype >= 0 && H5Tis_variable_str(ftype) > 0) {
-        char *vl = NULL;
-        if (H5Aread(attr, mtype, &vl) >= 0 && vl) {
-            text = strdup(vl);
-            H5free_memory(vl);
-        }
-    } else if (mtype >= 0) {
-        text = calloc(H5Tget_size(ftype) + 1, 1);
-        if (text && H5Aread(attr, mtype, text) < 0) {
-            free(text);
-            text = NULL;
-        }
-    }
-    if (mtype >= 0)
-        H5Tclose(mtype);
-    if (ftype >= 0)
-        H5Tclose(ftype);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return text;
-}
-
-static int attr_number(hid_t obj, const char *name, hid_t mtype, void *value)
-{
-    hid_t attr = dg_h5_open_scalar_attr(obj, name);
-    herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return st < 0 ? DG_FAIL : DG_OK;
-}
-
-static int check_format(hid_t file, const char *path, dg_err *err)
-{
-    char *format = attr_text(file, "format");
-    int same = format && strcmp(format, DG_FORMAT_NAME) == 0;
-    free(format);
-    if (!same)
-        return dg_fail(err, "%s: not a dupgraph output file (no format = \"%s\" attribute)", path, DG_FORMAT_NAME);
-    int version = 0;
-    if (attr_number(file, "format_version", H5T_NATIVE_INT, &version) != DG_OK)
-        return dg_fail(err, "%s: dupgraph output file without a format_version", path);
-    if (version < DG_FORMAT_VERSION_MIN || version > DG_FORMAT_VERSION)
-        return dg_fail(err, "%s: dupgraph output format version %d, this program reads versions %d to %d", path,
-                       version, DG_FORMAT_VERSION_MIN, DG_FORMAT_VERSION);
-    return DG_OK;
-}
-
-/* Opens an output file read-only after checking that it is one; -1 (with
- * the reason) otherwise.  HDF5's error printing must already be off. */
-static hid_t open_checked(const char *path, dg_err *err)
-{
-    char detail[256];
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        dg_fail(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (H5Fis_hdf5(path) <= 0) {
-        dg_fail(err, "%s: not an HDF5 file", path);
-        return -1;
-    }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        dg_fail(err, "%s: cannot open (%s)", path, dg_h5_detail(detail, sizeof detail));
-        return -1;
-    }
-    if (check_format(file, path, err) != DG_OK) {
-        H5Fclose(file);
-        return -1;
-    }
-    return file;
-}
 
 /* Shape of a dataset: rank (1 or 2) and dims; DG_FAIL if absent or other. */
 static int dataset_shape(hid_t file, const char *name, int *rank, hsize_t dims[2])
@@ -235,7 +154,7 @@ static int read_rows(const char *path, const read_req *q, const row_sel *r, void
 {
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
-    hid_t file = open_checked(path, err);
+    hid_t file = dg_h5_open_output(path, err);
     int rc = file < 0 ? DG_FAIL : read_checked(file, path, q, r, buf, err);
     if (file >= 0)
         H5Fclose(file);
@@ -356,7 +275,7 @@ int dg_h5_read_edge_rows(const char *path, int64_t lo, int64_t count, int64_t *s
     row_sel r = {lo, count, NULL};
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
-    hid_t file = open_checked(path, err);
+    hid_t file = dg_h5_open_output(path, err);
     int rc = file < 0 ? DG_FAIL : DG_OK;
     if (rc == DG_OK)
         rc = read_checked(file, path, &qs, &r, src, err);
@@ -376,7 +295,7 @@ static herr_t take_time(hid_t obj, const char *name, const H5A_info_t *info, voi
     dg_h5_facts *f = data;
     double seconds = 0.0;
     if (f->n_times == DG_H5_MAX_TIMES || strncmp(name, "seconds_", 8) != 0 ||
-        attr_number(obj, name, H5T_NATIVE_DOUBLE, &seconds) != DG_OK)
+        dg_h5_attr_number(obj, name, H5T_NATIVE_DOUBLE, &seconds) != DG_OK)
         return 0;
     snprintf(f->times[f->n_times].name, sizeof f->times[f->n_times].name, "%s", name + 8);
     f->times[f->n_times++].seconds = seconds;
@@ -416,12 +335,12 @@ static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err 
     const char *names[] = {"n_items", "n_failed", "n_edges", "n_components", "n_removed"};
     int64_t *values[] = {&f->n_items, &f->n_failed, &f->n_edges, &f->n_components, &f->n_removed};
     for (int i = 0; i < 5; i++) {
-        if (attr_number(file, names[i], H5T_NATIVE_INT64, values[i]) != DG_OK)
+        if (dg_h5_attr_number(file, names[i], H5T_NATIVE_INT64, values[i]) != DG_OK)
             return dg_fail(err, "%s: the %s attribute is missing", path, names[i]);
         if (*values[i] < 0)
             return dg_fail(err, "%s: %s = %lld (damaged file)", path, names[i], (long long)*values[i]);
     }
-    attr_number(file, "ranks", H5T_NATIVE_INT, &f->ranks);
+    dg_h5_attr_number(file, "ranks", H5T_NATIVE_INT, &f->ranks);
     int rank = 0;
     hsize_t dims[2];
     if (dataset_shape(file, "/items/cluster", &rank, dims) == DG_OK && rank == 2)
@@ -438,8 +357,8 @@ static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err 
     if (dataset_shape(file, "/edges/src", &rank, dims) != DG_OK || rank != 1 || dims[0] != (hsize_t)f->n_edges)
         return dg_fail(err, "%s: n_edges = %lld but /edges/src has %llu rows (damaged file)", path,
                        (long long)f->n_edges, (unsigned long long)dims[0]);
-    f->config = attr_text(file, "config");
-    f->program_version = attr_text(file, "program_version");
+    f->config = dg_h5_attr_text(file, "config");
+    f->program_version = dg_h5_attr_text(file, "program_version");
     if (!f->config)
         f->config = strdup("");
     if (!f->program_version)
@@ -455,7 +374,7 @@ int dg_h5_read_facts(const char *path, dg_h5_facts *facts, dg_err *err)
     memset(facts, 0, sizeof *facts);
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
-    hid_t file = open_checked(path, err);
+    hid_t file = dg_h5_open_output(path, err);
     int rc = file < 0 ? DG_FAIL : read_facts_open(file, path, facts, err);
     if (file >= 0)
         H5Fclose(file);

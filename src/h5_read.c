@@ -2,7 +2,6 @@
  * tests): the format check every reader starts with, the edge list, and the
  * human summary of a file.  Writing the file is h5_output.c's.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,87 +14,6 @@
 #define STATUS_CHUNK ((hsize_t)1 << 20)
 
 /* A string attribute, variable or fixed length, as a malloc'd C string. */
-static char *read_text_attr(hid_t obj, const char *name)
-{
-    hid_t attr = dg_h5_open_scalar_attr(obj, name);
-    hid_t ftype = attr < 0 ? -1 : H5Aget_type(attr);
-    char *text = NULL;
-    if (ftype >= 0 && H5Tget_class(ftype) == H5T_STRING) {
-        hid_t mtype = H5Tcopy(ftype);
-        if (H5Tis_variable_str(ftype) > 0) {
-            char *vl = NULL;
-            if (mtype >= 0 && H5Aread(attr, mtype, &vl) >= 0 && vl) {
-                text = strdup(vl);
-                H5free_memory(vl);
-            }
-        } else {
-            size_t size = H5Tget_size(ftype);
-            text = calloc(size + 1, 1);
-            if (text && (mtype < 0 || H5Aread(attr, mtype, text) < 0)) {
-                free(text);
-                text = NULL;
-            }
-        }
-        if (mtype >= 0)
-            H5Tclose(mtype);
-    }
-    if (ftype >= 0)
-        H5Tclose(ftype);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return text;
-}
-
-static int read_num_attr(hid_t obj, const char *name, hid_t mtype, void *value)
-{
-    hid_t attr = dg_h5_open_scalar_attr(obj, name);
-    herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return st < 0 ? DG_FAIL : DG_OK;
-}
-
-static int check_format(hid_t file, const char *path, dg_err *err)
-{
-    char *format = read_text_attr(file, "format");
-    int same = format && strcmp(format, DG_FORMAT_NAME) == 0;
-    free(format);
-    if (!same)
-        return dg_fail(err, "%s: not a dupgraph output file (no format = \"%s\" attribute)", path, DG_FORMAT_NAME);
-    int version = 0;
-    if (read_num_attr(file, "format_version", H5T_NATIVE_INT, &version) != DG_OK)
-        return dg_fail(err, "%s: dupgraph output file without a format_version", path);
-    if (version < DG_FORMAT_VERSION_MIN || version > DG_FORMAT_VERSION)
-        return dg_fail(err, "%s: dupgraph output format version %d, this program reads versions %d to %d", path,
-                       version, DG_FORMAT_VERSION_MIN, DG_FORMAT_VERSION);
-    return DG_OK;
-}
-
-/* Opens an output file read-only (serial) after checking its format. */
-static hid_t open_output(const char *path, dg_err *err)
-{
-    char detail[256];
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        dg_fail(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (H5Fis_hdf5(path) <= 0) {
-        dg_fail(err, "%s: not an HDF5 file", path);
-        return -1;
-    }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        dg_fail(err, "%s: cannot open (%s)", path, dg_h5_detail(detail, sizeof detail));
-        return -1;
-    }
-    if (check_format(file, path, err) != DG_OK) {
-        H5Fclose(file);
-        return -1;
-    }
-    return file;
-}
-
 /* Shape of a dataset; DG_FAIL if it does not exist. */
 static int dataset_dims(hid_t file, const char *name, int *rank, hsize_t dims[3])
 {
@@ -164,7 +82,7 @@ int dg_h5_read_edges(const char *path, dg_edges *edges, dg_err *err)
     memset(edges, 0, sizeof *edges);
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
-    hid_t file = open_output(path, err);
+    hid_t file = dg_h5_open_output(path, err);
     int rc = file < 0 ? DG_FAIL : read_edge_columns(file, path, edges, err);
     if (file >= 0)
         H5Fclose(file);
@@ -239,7 +157,7 @@ static herr_t print_seconds(hid_t obj, const char *name, const H5A_info_t *info,
     (void)info;
     stage_sum *sum = data;
     double seconds = 0.0;
-    if (strncmp(name, "seconds_", 8) != 0 || read_num_attr(obj, name, H5T_NATIVE_DOUBLE, &seconds) != DG_OK)
+    if (strncmp(name, "seconds_", 8) != 0 || dg_h5_attr_number(obj, name, H5T_NATIVE_DOUBLE, &seconds) != DG_OK)
         return 0;
     printf("%s %s %.2f", sum->stages++ ? "," : "", name + 8, seconds);
     sum->seconds += seconds;
@@ -307,11 +225,11 @@ static void print_shape(hid_t file, const char *config)
 static void print_counts(hid_t file)
 {
     int64_t n = 0, failed = 0, edges = 0, components = 0, removed = 0;
-    read_num_attr(file, "n_items", H5T_NATIVE_INT64, &n);
-    read_num_attr(file, "n_failed", H5T_NATIVE_INT64, &failed);
-    read_num_attr(file, "n_edges", H5T_NATIVE_INT64, &edges);
-    read_num_attr(file, "n_components", H5T_NATIVE_INT64, &components);
-    read_num_attr(file, "n_removed", H5T_NATIVE_INT64, &removed);
+    dg_h5_attr_number(file, "n_items", H5T_NATIVE_INT64, &n);
+    dg_h5_attr_number(file, "n_failed", H5T_NATIVE_INT64, &failed);
+    dg_h5_attr_number(file, "n_edges", H5T_NATIVE_INT64, &edges);
+    dg_h5_attr_number(file, "n_components", H5T_NATIVE_INT64, &components);
+    dg_h5_attr_number(file, "n_removed", H5T_NATIVE_INT64, &removed);
     printf("  items         %lld (%lld failed)\n", (long long)n, (long long)failed);
     printf("  edges         %lld\n", (long long)edges);
     printf("  components    %lld\n", (long long)components);
@@ -321,12 +239,12 @@ static void print_counts(hid_t file)
 
 static void print_summary(hid_t file, const char *path, long long bytes)
 {
-    char *program = read_text_attr(file, "program_version");
-    char *config = read_text_attr(file, "config");
+    char *program = dg_h5_attr_text(file, "program_version");
+    char *config = dg_h5_attr_text(file, "config");
     int ranks = 0;
     unsigned long long seed = 0;
-    read_num_attr(file, "ranks", H5T_NATIVE_INT, &ranks);
-    read_num_attr(file, "seed", H5T_NATIVE_ULLONG, &seed);
+    dg_h5_attr_number(file, "ranks", H5T_NATIVE_INT, &ranks);
+    dg_h5_attr_number(file, "seed", H5T_NATIVE_ULLONG, &seed);
     static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
     double size = (double)bytes;
     int unit = 0;
@@ -347,7 +265,7 @@ int dg_h5_print_info(const char *path, dg_err *err)
 {
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
-    hid_t file = open_output(path, err);
+    hid_t file = dg_h5_open_output(path, err);
     if (file >= 0) {
         struct stat st;
         print_summary(file, path, stat(path, &st) == 0 ? (long long)st.st_size : 0);
