@@ -617,7 +617,12 @@ def sweep_ivf(index, x, ids, ref, par, n, target, say):
     return sweep, chosen
 
 
-def faiss_ivf(a, x, ids, ref, par, n, target, say):
+def faiss_ivf(a, x, ids, ref, par, n, target, run_edges, say):
+    """IVF-Flat at the first nprobe whose recall reaches `target`.  With a
+    sampled reference the sample cannot tell recalls apart near 1, so the
+    full search is then also held to finding at least `run_edges` edges:
+    both sides keep only pairs whose exact similarity passes the threshold
+    (no false edges), so their recalls are in the ratio of their edge counts."""
     say(f"faiss IVF-Flat: nlist {par['k']}, train on {par['sample']} random points, {par['iterations']} "
         f"spherical k-means iterations, {faiss.omp_get_max_threads()} threads; target recall {target:.6f}")
     wait_idle(a.idle_wait, say)
@@ -625,22 +630,30 @@ def faiss_ivf(a, x, ids, ref, par, n, target, say):
         index, t_train, t_add = build_ivf(x, ids, par, a.seed)
     say(f"  train {t_train:.2f} s, add {t_add:.2f} s ({cm_build.note()})")
     sweep, chosen = sweep_ivf(index, x, ids, ref, par, n, target, say)
-    res = {"train": t_train, "add": t_add, "sweep": sweep, "nprobe": chosen}
+    res = {"train": t_train, "add": t_add, "sweep": sweep, "nprobe": chosen, "full_searches": []}
     if chosen is None:
         say("  faiss did not reach the target recall with nprobe <= K")
         return res, None
-    index.nprobe = chosen
-    wait_idle(a.idle_wait, say)
-    with CpuMeter() as cm:
-        keys = range_keys(index, x, ids, par["threshold"], n)
-    t_search = cm.seconds
-    r, se = ref.recall(keys)
-    total = t_train + t_add + t_search
-    res.update(search=t_search, total=total, recall=r, se=se, edges=int(len(keys)), false_edges=ref.false_edges(keys),
-               foreign_cpu=cm_build.foreign + cm.foreign)
-    say(f"  at nprobe {chosen}, all {len(ids)} queries: range_search + dedup/re-score {t_search:.2f} s, "
-        f"{len(keys)} edges, recall {r:.6f}" + (f" +- {se:.4f}" if se is not None else "")
-        + f"; train + add + search = {total:.2f} s ({cm.note()})")
+    for nprobe in [p for p in NPROBES if chosen <= p <= par["k"]]:
+        index.nprobe = nprobe
+        wait_idle(a.idle_wait, say)
+        with CpuMeter() as cm:
+            keys = range_keys(index, x, ids, par["threshold"], n)
+        t_search = cm.seconds
+        r, se = ref.recall(keys)
+        total = t_train + t_add + t_search
+        res["full_searches"].append({"nprobe": nprobe, "seconds": t_search, "edges": int(len(keys))})
+        res.update(nprobe=nprobe, search=t_search, total=total, recall=r, se=se, edges=int(len(keys)),
+                   false_edges=ref.false_edges(keys), foreign_cpu=cm_build.foreign + cm.foreign)
+        say(f"  at nprobe {nprobe}, all {len(ids)} queries: range_search + dedup/re-score {t_search:.2f} s, "
+            f"{len(keys)} edges, recall {r:.6f}" + (f" +- {se:.4f}" if se is not None else "")
+            + f"; train + add + search = {total:.2f} s ({cm.note()})")
+        if ref.keys is not None or len(keys) >= run_edges:
+            return res, keys
+        say(f"  fewer edges than dupgraph ({len(keys)} < {run_edges}), all true ones on both sides: lower recall, "
+            f"next nprobe")
+    say("  faiss did not find as many edges as dupgraph with nprobe <= K")
+    res.pop("total")
     return res, keys
 
 
@@ -703,7 +716,7 @@ def bench_size(a, n, d, say):
         say(f"faiss IndexFlatIP brute force over all {len(ids)} queries, extrapolated from the sample: {est:.0f} s")
 
     faiss.omp_set_num_threads(a.ranks)
-    res["ivf"], ivf_keys = faiss_ivf(a, x, ids, ref, par, n, res["recall"]["value"], say)
+    res["ivf"], ivf_keys = faiss_ivf(a, x, ids, ref, par, n, res["recall"]["value"], len(run_keys), say)
     if ivf_keys is not None:
         both = int(np.isin(run_keys, ivf_keys, assume_unique=True).sum())
         res["ivf"]["edges_both"] = both
@@ -749,6 +762,25 @@ def fmt(v, f):
     return format(v, f) if isinstance(v, (int, float)) else "-"
 
 
+def extrapolate_exact(results, say):
+    """For sizes above --exact-max-n: `dupgraph exact` scaled as N^2 D from the
+    largest size measured in this run, against faiss's brute force
+    extrapolated from its sample queries.  Estimates, marked with ~."""
+    measured = [r for r in results if "exact" in r]
+    if not measured:
+        return
+    base = max(measured, key=lambda r: r["n"])
+    for r in results:
+        if "exact" in r or "flat_estimate" not in r:
+            continue
+        est = base["exact"]["total"] * (r["n"] / base["n"]) ** 2 * (r["d"] / base["d"])
+        flat = r["flat_estimate"]["seconds"]
+        r["exact_extrapolated"] = {"seconds": est, "from_n": base["n"], "flat_ratio": flat / est}
+        say(f"{r['n']}x{r['d']}: dupgraph exact extrapolated from {base['n']}x{base['d']} (N^2 D): ~{est:.0f} s; "
+            f"faiss IndexFlatIP extrapolated from its sample: ~{flat:.0f} s; ratio ~{flat / est:.2f}"
+            f" (measure both with --exact-max-n {r['n']})")
+
+
 def final_table(results, say):
     say("")
     say("== summary ==")
@@ -759,19 +791,23 @@ def final_table(results, say):
     for r in results:
         run, ivf, flat, ex = r["run"], r["ivf"], r.get("flat", {}), r.get("exact", {})
         rec = r["recall"]
-        rtxt = fmt(rec["value"], ".4f") + (f"+-{rec['se']:.4f}" if rec.get("se") is not None else "")
+        rtxt = fmt(rec["value"], ".4f") + f"+-{rec['se']:.4f}" if rec.get("se") is not None else fmt(rec["value"], ".6f")
         rss = "/".join(f"{v:.0f}" for v in run.get("rss_mib", [])) or "-"
         flat_s = flat.get("total", r.get("flat_estimate", {}).get("seconds"))
         flat_txt = fmt(flat_s, ".1f") + ("" if "total" in flat or flat_s is None else "~")
+        xe = r.get("exact_extrapolated", {})
+        ex_txt = fmt(ex.get("total"), ".2f") if ex else fmt(xe.get("seconds"), ".0f") + "~"
+        ratio_txt = fmt(flat.get("ratio_to_exact"), ".2f") if flat else fmt(xe.get("flat_ratio"), ".2f") + "~"
         say(f"{r['n']:>8}x{r['d']:<4} {r['params']['k']:>5} {run['total']:>7.2f} {run['wall']:>7.2f} {rtxt:>15} "
             f"{fmt(run.get('pairs_per_s_all'), '.2e'):>8} {fmt(run.get('gflops_rank0'), '.1f'):>9} {fmt(100 * run['frac_peak_busy'] if 'frac_peak_busy' in run else None, '.0f'):>6} "
             f"{rss:>11} {fmt(run.get('bytes_per_item'), '.0f'):>7} {fmt(ivf.get('nprobe'), 'd'):>6} "
             f"{fmt(ivf.get('total'), '.2f'):>8} {fmt(ivf.get('ratio_to_job'), '.2f'):>6} "
-            f"{fmt(ex.get('total'), '.2f'):>8} {flat_txt:>8} {fmt(flat.get('ratio_to_exact'), '.2f'):>6}")
+            f"{ex_txt:>8} {flat_txt:>8} {ratio_txt:>6}")
     say("run s: dupgraph job total (read..write); wall: mpirun; recall against exact (+- standard error when"
         " sampled); pairs/s: pairs compared by all ranks / slowest rank's pair seconds; pair GF/s: rank 0's sgemm rate in the pair stage; %peak: of the per-core sgemm peak with all"
         " cores busy; faiss s: IVF-Flat train + add + range_search at the first nprobe reaching dupgraph's recall;"
-        " ratio: faiss / dupgraph; flat s: faiss IndexFlatIP range_search (~ extrapolated from sample queries).")
+        " ratio: faiss / dupgraph; exact s: dupgraph exact; flat s: faiss IndexFlatIP range_search; ~: extrapolated"
+        " (see above).")
     noisy = disturbed(results)
     if noisy:
         say("measured while other processes used CPU (other CPU-s / available CPU-s): " + ", ".join(noisy))
@@ -855,6 +891,7 @@ def main():
     say("")
     measure_peaks(shapes, a.ranks, a.peak_seconds, a.idle_wait, say, "end", peaks)
     peak_fractions(results, peaks, say)
+    extrapolate_exact(results, say)
     if results:
         final_table(results, say)
     doc = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpu": cpu_model(), "cpus": os.cpu_count(),
