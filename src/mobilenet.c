@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5_internal.h"
+
 /* ---- reading the weights file ------------------------------------------- */
 
 static int read_column(hid_t file, const char *name, hid_t memtype, size_t elem, int n_expect, void **out,
@@ -71,9 +73,10 @@ static int read_tensor(hid_t file, const char *name, const int *dims, int nd, fl
 
 static int read_string_attr(hid_t file, const char *name, char *out, size_t cap, dg_err *err)
 {
-    hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+    /* one element only: an array of strings would be read into one pointer */
+    hid_t attr = dg_h5_open_scalar_attr(file, name);
     if (attr < 0)
-        return dg_fail(err, "weights file: no attribute %s", name);
+        return dg_fail(err, "weights file: no single attribute %s", name);
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, H5T_VARIABLE);
     H5Tset_cset(type, H5T_CSET_UTF8);
