@@ -7,6 +7,7 @@ checkpoint ends the whole job with the failing rank's reason, and nothing is
 left running."""
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -112,10 +113,16 @@ class ResumeUnderMpirun(unittest.TestCase):
                 proc.kill()
                 proc.wait()
         result = subprocess.CompletedProcess(cmd, proc.returncode, "", read_text(log))
-        self.assert_stopped(result, out, "stopped by a signal during stage pairs", ["items.h5"])
+        # the signal lands in the pair stage of clustering 0 or, on a fast
+        # machine, of clustering 1: clusterings finished before it are kept
+        stopped_in = re.search(r"stage pairs \(blocked sgemm\) of clustering (\d)", error_line(result.stderr))
+        self.assertIsNotNone(stopped_in, result.stderr[-3000:])
+        c = int(stopped_in.group(1))
+        saved = ["items.h5"] + [f"clustering_{i}.h5" for i in range(c)]
+        self.assert_stopped(result, out, "stopped by a signal during stage pairs", sorted(saved))
         resumed = self.run_job(self.big, out, 2, BIG_SETS)
         self.assert_resumed(resumed, out, self.big_ref, ["reusing checkpoint: read stage (200000 items"])
-        self.assertEqual(resumed.stderr.count("stage pairs"), 2, "both clusterings are searched again")
+        self.assertEqual(resumed.stderr.count("stage pairs"), 2 - c, "unfinished clusterings are searched again")
 
     def test_sigkill_of_one_rank_ends_the_job_and_keeps_the_checkpoint(self):
         out = self.out("killed9.h5")
