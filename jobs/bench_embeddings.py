@@ -13,8 +13,10 @@ For each corpus size (default 200k x 128 and 1M x 128) this script
   4. times faiss (python3-faiss) doing the same job on the same vectors and
      the same number of cores: IVF-Flat (inner product, nlist = dupgraph's K,
      trained on dupgraph's sample size with its iteration count, spherical),
-     nprobe raised until its recall reaches dupgraph's; train + add +
-     range_search (+ de-duplication and re-scoring) at that nprobe,
+     nprobe raised until its recall reaches dupgraph's (with a sampled
+     reference, also until it finds as many edges: both sides keep only
+     exactly re-scored true edges); train + add + range_search
+     (+ de-duplication and re-scoring) at that nprobe,
   5. times faiss IndexFlatIP range_search over all N against `dupgraph exact`.
 The OpenBLAS sgemm peak (same libopenblas.so.0 as dupgraph: numpy's
 libblas.so.3 is Debian's openblas-pthread wrapper) is measured at the start
@@ -31,6 +33,9 @@ JSON to --json.  Nothing here fails on time: the figures are for reading.
     jobs/bench_embeddings.py                       # 200k x 128 and 1M x 128
     jobs/bench_embeddings.py --quick               # 50k x 64 smoke run
     jobs/bench_embeddings.py --sizes 200000x128 --set cluster.clusterings=3
+    jobs/bench_embeddings.py --nice -10      # shared machine: own session, higher priority
+Each timed part reports the cores it used and the CPU time other processes
+took meanwhile, so a disturbed figure is visible as such.
 """
 import argparse
 import configparser
@@ -174,12 +179,14 @@ class CpuMeter:
         return self
 
     def __exit__(self, *exc):
-        self.foreign = max(0.0, (cpu_busy_seconds() - self.busy) - (own_cpu_seconds() - self.own))
+        self.used = own_cpu_seconds() - self.own
+        self.foreign = max(0.0, (cpu_busy_seconds() - self.busy) - self.used)
         self.seconds = time.perf_counter() - self.t
         return False
 
     def note(self):
-        return f"other processes used {self.foreign:.1f} CPU-s during these {self.seconds:.1f} s"
+        return (f"this benchmark used {self.used / self.seconds:.2f} cores on average; other processes used "
+                f"{self.foreign:.1f} CPU-s during these {self.seconds:.1f} s")
 
 
 def wait_idle(max_wait, say):
@@ -413,6 +420,7 @@ def run_dupgraph(a, mode, emb, out_path, say):
     info["rss_mib"] = read_rss(rss_dir, a.ranks)
     info["wall"] = wall
     info["foreign_cpu"] = cm.foreign
+    info["cores_used"] = cm.used / cm.seconds
     info["log"] = log_path
     with h5py.File(out_path, "r") as f:
         info["attrs"] = {k: (v.item() if hasattr(v, "item") else str(v)) for k, v in f.attrs.items()
@@ -465,8 +473,8 @@ def compare(a, run_path, exact_path):
 def report_job(info, d, say, label):
     st = info["stages"]
     total = info.get("total", [sum(st.values())])[0]
-    say(f"{label}: total {total:.2f} s (job), mpirun wall {info['wall']:.2f} s (other processes used "
-        f"{info['foreign_cpu']:.1f} CPU-s meanwhile)")
+    say(f"{label}: total {total:.2f} s (job), mpirun wall {info['wall']:.2f} s ({info['cores_used']:.2f} cores used "
+        f"on average; other processes used {info['foreign_cpu']:.1f} CPU-s meanwhile)")
     say("  stages: " + ", ".join(f"{k} {v:.2f}" for k, v in st.items()))
     if "edges" in info:
         e = info["edges"]
@@ -644,7 +652,8 @@ def faiss_ivf(a, x, ids, ref, par, n, target, run_edges, say):
         total = t_train + t_add + t_search
         res["full_searches"].append({"nprobe": nprobe, "seconds": t_search, "edges": int(len(keys))})
         res.update(nprobe=nprobe, search=t_search, total=total, recall=r, se=se, edges=int(len(keys)),
-                   false_edges=ref.false_edges(keys), foreign_cpu=cm_build.foreign + cm.foreign)
+                   false_edges=ref.false_edges(keys), foreign_cpu=cm_build.foreign + cm.foreign,
+                   cores_used_search=cm.used / cm.seconds)
         say(f"  at nprobe {nprobe}, all {len(ids)} queries: range_search + dedup/re-score {t_search:.2f} s, "
             f"{len(keys)} edges, recall {r:.6f}" + (f" +- {se:.4f}" if se is not None else "")
             + f"; train + add + search = {total:.2f} s ({cm.note()})")
@@ -671,7 +680,7 @@ def faiss_flat(a, x, ids, par, n, ref, say):
         f"dedup/re-score {t2 - t1:.2f} s, total {t2 - t0:.2f} s ({cm.note()})")
     say(f"  {len(keys)} edges; against dupgraph exact: recall {r:.6f}, extra edges {ref.false_edges(keys)}")
     return {"total": t2 - t0, "add": t1 - t0, "search": t2 - t1, "edges": int(len(keys)), "recall_vs_exact": r,
-            "foreign_cpu": cm.foreign}
+            "foreign_cpu": cm.foreign, "cores_used": cm.used / cm.seconds}
 
 
 # ---- one corpus size ----------------------------------------------------------
