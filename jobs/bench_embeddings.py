@@ -19,8 +19,9 @@ For each corpus size (default 200k x 128 and 1M x 128) this script
      (+ de-duplication and re-scoring) at that nprobe,
   5. times faiss IndexFlatIP range_search over all N against `dupgraph exact`.
 The OpenBLAS sgemm peak (same libopenblas.so.0 as dupgraph: numpy's
-libblas.so.3 is Debian's openblas-pthread wrapper) is measured at the start
-with one process and with --ranks concurrent single-thread processes.
+libblas.so.3 is Debian's openblas-pthread wrapper) is measured at the start and
+the end (the better of the two is the peak) with one process and with --ranks
+concurrent single-thread processes.
 
 Both sides use dupgraph's criterion for a pair: float32 vectors L2-normalised
 in double, similarity re-scored in double, rounded to float32 and kept when
