@@ -7,6 +7,8 @@
  */
 #include "dupgraph/config.h"
 
+#include "dupgraph/context.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -18,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP, K_METHOD } key_type;
+typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP, K_STOP_AT, K_METHOD } key_type;
 
 typedef struct key_spec {
     const char *section;
@@ -64,6 +66,7 @@ static const key_spec keys[] = {
     {"job", "max_memory", K_BYTES, F(max_memory), 0, 1e18},
     {"job", "resume", K_BOOL, F(resume), 0, 0},
     {"job", "stop_after", K_STOP, F(stop_after), 0, 63},
+    {"job", "stop_at", K_STOP_AT, F(stop_at), 1, 1e15},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -171,6 +174,32 @@ static int ini_safe(const char *v)
     return 1;
 }
 
+/* job.stop_at names, indexed by dg_stop_stage. */
+static const char *const stop_stage_names[] = {"none", "embed", "kmeans", "exchange", "pairs"};
+
+/* "none" or "STAGE:COUNT" (COUNT >= 1). */
+static int parse_stop_at(dg_config *cfg, const key_spec *k, const char *v, dg_err *err)
+{
+    const char *colon = strchr(v, ':');
+    long long count = 0;
+    if (!strcasecmp(v, "none")) {
+        cfg->stop_at_stage = DG_STOP_NONE;
+        cfg->stop_at = 0;
+        return DG_OK;
+    }
+    for (int st = DG_STOP_EMBED; colon && st <= DG_STOP_PAIRS; st++) {
+        size_t len = (size_t)(colon - v);
+        if (strlen(stop_stage_names[st]) == len && !strncasecmp(v, stop_stage_names[st], len) &&
+            parse_i64(colon + 1, &count) == DG_OK && in_range(k, (double)count)) {
+            cfg->stop_at_stage = st;
+            cfg->stop_at = count;
+            return DG_OK;
+        }
+    }
+    return dg_fail(err, "job.stop_at = '%s': expected none or STAGE:COUNT with STAGE embed, kmeans, exchange or "
+                   "pairs and COUNT >= 1", v);
+}
+
 static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *err)
 {
     char *field = (char *)cfg + k->offset;
@@ -275,6 +304,8 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else
             return dg_fail(err, "job.stop_after = '%s': expected none, embed (or read) or cluster_<c> (c in 0..63)", v);
         return DG_OK;
+    case K_STOP_AT:
+        return parse_stop_at(cfg, k, v, err);
     }
     return dg_fail(err, "internal: unknown key type");
 }
@@ -441,13 +472,14 @@ int64_t dg_config_effective_k(const dg_config *cfg, int64_t n_items)
         /* auto: assigning N items to K centroids costs ~N*K*D and comparing
          * within clusters (m probes) ~N*(N/K)*(2m-1)*D/2; they balance at
          * K = sqrt(2.5 N) for m = 3.  Take the power of two nearest that,
-         * but keep clusters at >= 128 items on average for small corpora. */
-        double target = sqrt(2.5 * (double)n_items);
-        if (target > (double)n_items / 128.0)
-            target = (double)n_items / 128.0;
+         * but at most N/128 (rounding must not undo the cap), so small
+         * corpora keep clusters of >= 128 items on average. */
+        double target = sqrt(2.5 * (double)n_items), cap = (double)n_items / 128.0;
         k = 1;
         while ((double)k * 1.4142 < target)
             k *= 2;
+        while (k > 1 && (double)k > cap)
+            k /= 2;
     }
     return k > n_items ? n_items : k;
 }
@@ -510,6 +542,12 @@ static void append_value(char **buf, size_t *len, size_t *cap, const dg_config *
     case K_EMBOUT: append(buf, len, cap, "%s", cfg->output_embeddings == DG_EMB_OUT_FLOAT32 ? "float32" : "none"); break;
     case K_METHOD:
         append(buf, len, cap, "%s", cfg->embed_method == DG_EMBED_MOBILENET_V2 ? "mobilenet_v2" : "descriptor");
+        break;
+    case K_STOP_AT:
+        if (cfg->stop_at_stage == DG_STOP_NONE)
+            append(buf, len, cap, "none");
+        else
+            append(buf, len, cap, "%s:%lld", stop_stage_names[cfg->stop_at_stage], (long long)cfg->stop_at);
         break;
     case K_STOP:
         if (cfg->stop_after == DG_STOP_AFTER_NONE)

@@ -86,3 +86,11 @@ int dg_agree(const dg_ctx *ctx, int rc, dg_err *err)
         snprintf(err->msg, sizeof err->msg, "%s", msg);
     return DG_FAIL;
 }
+
+int dg_stop_poll(const dg_ctx *ctx, dg_stop_stage stage)
+{
+    dg_stop_point *p = ctx->stop_at;
+    if (p && ctx->stop && p->stage == stage && ++p->seen == p->at)
+        *ctx->stop = 1;
+    return dg_stop_requested(ctx);
+}

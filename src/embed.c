@@ -34,7 +34,7 @@ static int describe_all(const dg_ctx *ctx, const dg_config *cfg, dg_items *items
     float desc[DG_DESC_DIM];
     int rc = DG_OK;
     for (int64_t i = 0; i < items->n; i++) {
-        if (dg_stop_requested(ctx)) {
+        if (dg_stop_poll(ctx, DG_STOP_EMBED)) {
             rc = dg_fail(err, DG_STOP_REASON);
             break;
         }

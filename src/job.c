@@ -267,12 +267,21 @@ static int filter_stage(job_state *js, dg_err *err)
 
 static int stop_message(job_state *js, const char *what, dg_err *err)
 {
+    const dg_config *cfg = js->cfg;
+    const char *again = cfg->stop_after != DG_STOP_AFTER_NONE || cfg->stop_at_stage != DG_STOP_NONE
+                            ? "run again with job.stop_after = none and job.stop_at = none"
+                            : "resubmit the same command";
     js->stopped = 1;
     if (!js->saved)
-        return dg_fail(err, "%s, before any stage was finished: resubmit the same command to start again", what);
-    return dg_fail(err, "%s; the finished stages are saved in %s: %s", what, js->ckpt.dir,
-                   js->cfg->stop_after != DG_STOP_AFTER_NONE ? "run again with job.stop_after = none to resume"
-                                                             : "resubmit the same command to resume");
+        return dg_fail(err, "%s, before any stage was finished: %s to start again", what, again);
+    return dg_fail(err, "%s; the finished stages are saved in %s: %s to resume", what, js->ckpt.dir, again);
+}
+
+/* How a raised stop flag came about, for the stop message: job.stop_at
+ * raises the flag exactly as a signal does. */
+static const char *stop_cause(const job_state *js)
+{
+    return js->cfg->stop_at_stage != DG_STOP_NONE ? "by a signal or job.stop_at" : "by a signal";
 }
 
 /* A safe point after stage `done` (0: embed/read, c + 1: clustering c) has
@@ -289,7 +298,8 @@ static int safe_point(job_state *js, int done, dg_err *err)
         snprintf(stage, sizeof stage, "the %s stage", js->cfg->input_kind == DG_INPUT_EMBEDDINGS ? "read" : "embed");
     else
         snprintf(stage, sizeof stage, "clustering %d", done - 1);
-    snprintf(what, sizeof what, "stopped %s after %s", by_signal ? "by a signal" : "as job.stop_after asks", stage);
+    snprintf(what, sizeof what, "stopped %s after %s", by_signal ? stop_cause(js) : "as job.stop_after asks",
+             stage);
     return stop_message(js, what, err);
 }
 
@@ -301,10 +311,10 @@ static void explain_stop(job_state *js, dg_err *err)
         return;
     char what[200];
     if (js->in_clustering)
-        snprintf(what, sizeof what, "stopped by a signal during stage %s of clustering %d", js->stage,
+        snprintf(what, sizeof what, "stopped %s during stage %s of clustering %d", stop_cause(js), js->stage,
                  js->in_clustering - 1);
     else
-        snprintf(what, sizeof what, "stopped by a signal during stage %s", js->stage ? js->stage : "start");
+        snprintf(what, sizeof what, "stopped %s during stage %s", stop_cause(js), js->stage ? js->stage : "start");
     stop_message(js, what, err);
 }
 
@@ -417,6 +427,7 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
         return DG_FAIL;
 
     stage_begin(js, "k-means");
+    dg_stop_poll(js->ctx, DG_STOP_KMEANS); /* honoured at the next poll or safe point, as a signal here is */
     int rc = dg_kmeans_train(js->ctx, &js->items, &kp, cent, stats, err);
     stage_end(js, "kmeans");
     if (rc == DG_OK) {
@@ -452,6 +463,7 @@ static int search_clustering(job_state *js, const int32_t *near, int m, dg_edges
     dg_bucket bucket = {0};
     int64_t bytes = 0;
     stage_begin(js, "exchange (MPI_Alltoallv)");
+    dg_stop_poll(js->ctx, DG_STOP_EXCHANGE);
     int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, &plan, err);
     if (rc == DG_OK)
         rc = dg_exchange(js->ctx, &js->items, near, m, &plan, &bucket, &bytes, err);
@@ -781,11 +793,14 @@ static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err
     return rc;
 }
 
-/* The stop flag is raised by SIGTERM/SIGINT for the duration of the job. */
+/* The stop flag is raised by SIGTERM/SIGINT for the duration of the job,
+ * or by the job.stop_at test point. */
 int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
 {
     dg_ctx run = *ctx;
     dg_stop_saved saved;
+    dg_stop_point stop_at = {(dg_stop_stage)cfg->stop_at_stage, cfg->stop_at, 0};
+    run.stop_at = cfg->stop_at_stage != DG_STOP_NONE ? &stop_at : NULL;
     run.stop = dg_stop_install(&saved);
     int rc = run_job(&run, cfg, mode, err);
     dg_stop_restore(&saved);

@@ -73,7 +73,7 @@ static int run_items(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net,
     dg_progress_begin(&prog, ctx, "embed (mobilenet_v2)", items->n);
     size_t per = (size_t)net->size * net->size * 3;
     for (int64_t i = 0; rc == DG_OK && i < items->n; i++) {
-        if (dg_stop_requested(ctx)) {
+        if (dg_stop_poll(ctx, DG_STOP_EMBED)) {
             rc = dg_fail(err, DG_STOP_REASON);
             break;
         }

@@ -318,7 +318,7 @@ int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int 
     dg_progress_begin(&prog, ctx, "pairs (comparisons)", (int64_t)total);
     int rc = DG_OK;
     for (int64_t i = 0; i < b->n_tasks && rc == DG_OK; i++) {
-        if (dg_stop_requested(ctx)) {
+        if (dg_stop_poll(ctx, DG_STOP_PAIRS)) {
             rc = dg_fail(err, DG_STOP_REASON);
             break;
         }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dupgraph/config.h"
+#include "dupgraph/context.h"
 
 static void defaults_match_documented_values(void **state)
 {
@@ -111,10 +112,13 @@ static void auto_k_balances_assignment_and_pair_cost(void **state)
     assert_int_equal(dg_config_effective_k(&c, 200000), 512);   /* sqrt(2.5N) = 707 */
     assert_int_equal(dg_config_effective_k(&c, 1000000), 2048); /* 1581 */
     assert_int_equal(dg_config_effective_k(&c, 4000000), 4096); /* 3162 */
+    assert_int_equal(dg_config_effective_k(&c, 30000), 128); /* nearest power of two 256 is above N/128 = 234 */
     for (int64_t n = 1000; n < 100000000; n = n * 3 + 7) {
         int64_t k = dg_config_effective_k(&c, n);
         double target = sqrt(2.5 * (double)n) < n / 128.0 ? sqrt(2.5 * (double)n) : n / 128.0;
-        assert_true(k >= 1 && (double)k <= target * 1.5 && ((double)k >= target / 1.5 || k == 1));
+        assert_true((k & (k - 1)) == 0);                            /* a power of two */
+        assert_true(k == 1 || (double)k <= (double)n / 128.0);      /* the cap holds after rounding */
+        assert_true((double)k <= target * 1.4143 && ((double)k >= target / 2.0 || k == 1));
     }
     c.k = 5000;
     assert_int_equal(dg_config_effective_k(&c, 100), 100);
@@ -125,12 +129,16 @@ static void auto_k_balances_assignment_and_pair_cost(void **state)
 static void canonical_text_round_trips(void **state)
 {
     (void)state;
-    const char *sets[] = {"cluster.k=300", "graph.keep=central", "job.max_memory=1G", "input.dir=/data/x"};
+    const char *sets[] = {"cluster.k=300", "graph.keep=central", "job.max_memory=1G", "input.dir=/data/x",
+                          "job.stop_at=Exchange:12"};
     dg_config a, b;
     dg_err err;
-    assert_int_equal(dg_config_load_text(&a, "[input]\nembeddings = e.h5\n", sets, 4, &err), DG_OK);
+    assert_int_equal(dg_config_load_text(&a, "[input]\nembeddings = e.h5\n", sets, 5, &err), DG_OK);
+    assert_int_equal(a.stop_at_stage, DG_STOP_EXCHANGE);
+    assert_int_equal(a.stop_at, 12);
     char *text = dg_config_to_text(&a);
     assert_non_null(text);
+    assert_non_null(strstr(text, "stop_at = exchange:12"));
     assert_non_null(strstr(text, "dir = /data/x"));
     assert_null(strstr(text, "embeddings = e.h5"));
     assert_int_equal(dg_config_load_text(&b, text, NULL, 0, &err), DG_OK);

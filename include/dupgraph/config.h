@@ -71,6 +71,8 @@ typedef struct dg_config {
     int64_t max_memory; /* bytes per rank, 0 = no limit */
     bool resume;
     int stop_after;     /* testing: DG_STOP_AFTER_NONE, 0 = after the embed/read stage, c + 1 = after clustering c */
+    int stop_at_stage;  /* testing: a dg_stop_stage (context.h), DG_STOP_NONE = 0 for none */
+    int64_t stop_at;    /* ... and the count at which it raises the stop flag */
 } dg_config;
 
 #define DG_STOP_AFTER_NONE (-1)
@@ -90,9 +92,9 @@ int dg_config_load_text(dg_config *cfg, const char *text, const char *const *set
 
 /* K for `cluster.k = auto`: the power of two nearest sqrt(2.5 N), where the
  * cost of assigning items to centroids equals the cost of the pair stage
- * (clusters of ~500 items at 1M, ~1000 at 4M), but at most N/128 so small
- * corpora keep clusters of >= ~128 items; at least 1.  A configured K above
- * N is reduced to N. */
+ * (clusters of ~500 items at 1M, ~1000 at 4M), halved while it is above
+ * N/128 so small corpora keep clusters of >= 128 items; at least 1.  A
+ * configured K above N is reduced to N. */
 int64_t dg_config_effective_k(const dg_config *cfg, int64_t n_items);
 int64_t dg_config_effective_sample(const dg_config *cfg, int64_t k, int64_t n_items);
 

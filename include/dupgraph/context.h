@@ -25,6 +25,9 @@ typedef struct dg_ctx {
     /* Set to non-zero by the job's SIGTERM/SIGINT handler (checkpoint.h);
      * long loops check it and return DG_STOP_REASON.  NULL: never set. */
     volatile sig_atomic_t *stop;
+    /* Testing (job.stop_at): raises *stop at an exact, counted point instead
+     * of whenever a signal happens to land.  NULL: no such point. */
+    struct dg_stop_point *stop_at;
 } dg_ctx;
 
 void dg_ctx_init(dg_ctx *ctx, MPI_Comm comm, double progress_seconds);
@@ -37,6 +40,30 @@ static inline int dg_stop_requested(const dg_ctx *ctx)
 {
     return ctx->stop && *ctx->stop;
 }
+
+/* The places where a stop can be raised on purpose (job.stop_at = STAGE:COUNT):
+ * before the COUNT-th image a rank embeds, as the COUNT-th k-means or exchange
+ * stage begins, before the COUNT-th cluster task a rank searches (counted over
+ * all clusterings).  Each rank counts its own polls, so a point past a rank's
+ * share is never reached on that rank. */
+typedef enum dg_stop_stage {
+    DG_STOP_NONE = 0,
+    DG_STOP_EMBED,
+    DG_STOP_KMEANS,
+    DG_STOP_EXCHANGE,
+    DG_STOP_PAIRS
+} dg_stop_stage;
+
+typedef struct dg_stop_point {
+    dg_stop_stage stage;
+    int64_t at;   /* 1-based count of polls of `stage` */
+    int64_t seen; /* polls of `stage` so far on this rank */
+} dg_stop_point;
+
+/* A poll from inside `stage`: counts it against ctx->stop_at, raises the
+ * stop flag when the point is reached (exactly as SIGTERM would), and
+ * returns whether a stop is requested. */
+int dg_stop_poll(const dg_ctx *ctx, dg_stop_stage stage);
 
 void dg_log(const dg_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dg_log_rank(const dg_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
