@@ -371,25 +371,19 @@ static int load_matching_items(const dg_ctx *ctx, dg_ckpt *ck, const char *path,
     return DG_OK;
 }
 
-int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_items *items,
-                       dg_embed_model *model, int *loaded, dg_err *err)
+int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_pathlist *listed,
+                       dg_items *items, dg_embed_model *model, int *loaded, dg_err *err)
 {
     char path[DG_PATH_MAX + 32];
     file_path(ck, ITEMS_FILE, path, sizeof path);
     *loaded = 0;
     if (!ck->resume || !exists_everywhere(ctx, path))
         return DG_OK;
-    dg_pathlist pl = {0};
-    if (ck->image_input) {
-        if (dg_list_input(ctx, cfg, &pl, err) != DG_OK)
-            return DG_FAIL;
-        identify_paths(ctx, ck, pl.path, pl.lo, pl.n, pl.n_total);
-    } else if (identify_file(ctx, cfg, ck, err) != DG_OK) {
+    if (ck->image_input)
+        identify_paths(ctx, ck, listed->path, listed->lo, listed->n, listed->n_total);
+    else if (identify_file(ctx, cfg, ck, err) != DG_OK)
         return DG_FAIL;
-    }
-    int rc = load_matching_items(ctx, ck, path, &pl, items, model, loaded, err);
-    dg_pathlist_free(&pl);
-    return rc;
+    return load_matching_items(ctx, ck, path, listed, items, model, loaded, err);
 }
 
 int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, const dg_items *items,

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP, K_STOP_AT, K_METHOD } key_type;
+typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP, K_STOP_AT, K_METHOD, K_OPT_PATH } key_type;
 
 typedef struct key_spec {
     const char *section;
@@ -40,6 +40,7 @@ static const key_spec keys[] = {
     {"input", "dataset", K_STRING, F(input_dataset), 0, 0},
     {"output", "path", K_STRING, F(output_path), 0, 0},
     {"output", "embeddings", K_EMBOUT, F(output_embeddings), 0, 0},
+    {"output", "summary", K_OPT_PATH, F(output_summary), 0, 0},
     {"cluster", "k", K_AUTO_INT, F(k), 1, 1e9},
     {"cluster", "clusterings", K_INT, F(clusterings), 1, 64},
     {"cluster", "probes", K_INT, F(probes), 1, 64},
@@ -207,6 +208,13 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
     double x;
     char *end;
     switch (k->type) {
+    case K_OPT_PATH:
+        if (!strcasecmp(v, "none")) {
+            field[0] = 0;
+            return DG_OK;
+        }
+        /* a path like any string */
+        __attribute__((fallthrough));
     case K_PATH:
     case K_STRING:
         if (strlen(v) >= k->size)
@@ -526,6 +534,7 @@ static void append_value(char **buf, size_t *len, size_t *cap, const dg_config *
     switch (k->type) {
     case K_PATH:
     case K_STRING: append(buf, len, cap, "%s", field); break;
+    case K_OPT_PATH: append(buf, len, cap, "%s", *field ? field : "none"); break;
     case K_INT: append(buf, len, cap, "%d", *(const int *)field); break;
     case K_AUTO_INT:
         if (*(const int64_t *)field <= 0)

@@ -132,28 +132,19 @@ static int embed_listed(const dg_ctx *ctx, const dg_config *cfg, dg_items *items
     return DG_OK;
 }
 
-int dg_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_embed_model *model,
-                    dg_err *err)
+int dg_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_pathlist *listed, dg_items *items,
+                    dg_embed_model *model, dg_err *err)
 {
     memset(items, 0, sizeof *items);
     memset(model, 0, sizeof *model);
     if (dg_agree(ctx, check_config(cfg, err), err) != DG_OK)
         return DG_FAIL;
-    double t = dg_now();
-    dg_pathlist pl;
-    if (dg_list_input(ctx, cfg, &pl, err) != DG_OK)
-        return DG_FAIL;
-    double seconds_list = dg_now() - t;
-    dg_log(ctx, "embed: %lld images listed from %s in %.2fs", (long long)pl.n_total, cfg->input_path,
-           seconds_list);
-    int rc = items_from_list(items, &pl, cfg->embed_dim, err);
-    dg_pathlist_free(&pl);
+    int rc = items_from_list(items, listed, cfg->embed_dim, err);
     if (dg_agree(ctx, rc, err) != DG_OK || embed_listed(ctx, cfg, items, model, err) != DG_OK) {
         dg_items_free(items);
         dg_embed_model_free(model);
         return DG_FAIL;
     }
-    model->stats.seconds_list = seconds_list;
     log_summary(ctx, model);
     return DG_OK;
 }

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +32,8 @@
 #include "dupgraph/kmeans.h"
 #include "dupgraph/mobilenet.h"
 #include "dupgraph/pairs.h"
+#include "job_memory.h"
+#include "job_summary.h"
 
 #define MAX_STAGES 12
 #define MAX_EXTRA 8
@@ -42,8 +43,11 @@ typedef struct job_state {
     const dg_config *cfg;
     dg_mode mode;
     dg_items items;
+    dg_pathlist listed; /* image input: the listed paths until the items adopt them */
     dg_embed_model model;
     /* embed.method = mobilenet_v2 and the filter (issue 8) */
+    dg_mobilenet net;    /* loaded before the memory check, freed after the filter */
+    int have_net;
     float *probs;        /* local n x n_classes, the network's head */
     int n_classes;
     char classes[DG_MOBILENET_MAX_CLASSES][32];
@@ -65,7 +69,7 @@ typedef struct job_state {
     double stage_t0;
     int64_t exchanged_bytes;
     dg_pair_stats pair_stats;
-    double mem_estimate; /* bytes per rank, as printed before work */
+    dg_memory_model memory; /* per rank, as printed before work */
     dg_ckpt ckpt;
     const char *stage; /* the running stage, for the stop message */
     int in_clustering; /* c + 1 while clustering c runs, else 0 */
@@ -123,30 +127,53 @@ static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *e
 }
 
 /* The network's pass over the items: with embed.method = mobilenet_v2 it
- * embeds them (features and probabilities), else it only classifies the
- * items the descriptor embedded (for the filter). */
+ * embeds the listed images (features and probabilities), else it only
+ * classifies the items the descriptor embedded (for the filter). */
 static int run_network(job_state *js, int embed, dg_err *err)
 {
-    dg_mobilenet net;
     dg_neural_stats st;
-    int rc = dg_agree(js->ctx, dg_mobilenet_load(js->cfg->embed_weights, &net, err), err);
-    if (rc != DG_OK)
-        return DG_FAIL;
-    dg_log(js->ctx, "mobilenet_v2: %d layers, %d features, %d classes, %.2f GFLOP per image, from %s", net.n_layers,
-           net.d_features, net.n_classes, net.flops_per_image * 1e-9, js->cfg->embed_weights);
-    js->n_classes = net.n_classes;
-    memcpy(js->classes, net.classes, sizeof js->classes);
+    int rc;
     if (embed)
-        rc = dg_neural_embed_images(js->ctx, js->cfg, &net, &js->items, &js->probs, &st, err);
+        rc = dg_neural_embed_images(js->ctx, js->cfg, &js->net, &js->listed, &js->items, &js->probs, &st, err);
     else
-        rc = dg_neural_classify(js->ctx, js->cfg, &net, &js->items, &js->probs, &st, err);
-    dg_mobilenet_free(&net);
+        rc = dg_neural_classify(js->ctx, js->cfg, &js->net, &js->items, &js->probs, &st, err);
     return rc;
 }
 
 static int neural_embedding(const dg_config *cfg)
 {
     return cfg->input_kind != DG_INPUT_EMBEDDINGS && cfg->embed_method == DG_EMBED_MOBILENET_V2;
+}
+
+/* Image input: lists the manifest or folder (each rank keeps its share) and
+ * loads the network if the embedder or the filter runs one, so the memory
+ * check knows every size before the first image is decoded.  Sets the
+ * item count and dimension the check needs. */
+static int prepare_images(job_state *js, int64_t *n_total, int *d, dg_err *err)
+{
+    const dg_config *cfg = js->cfg;
+    stage_begin(js, "list (manifest or folder)");
+    int rc = dg_list_input(js->ctx, cfg, &js->listed, err);
+    stage_end(js, "list");
+    if (rc != DG_OK)
+        return DG_FAIL;
+    dg_log(js->ctx, "list: %lld images in %s", (long long)js->listed.n_total, cfg->input_path);
+    *n_total = js->listed.n_total;
+    *d = cfg->embed_dim;
+    if (!neural_embedding(cfg) && !cfg->filter_enabled)
+        return DG_OK;
+    rc = dg_agree(js->ctx, dg_mobilenet_load(cfg->embed_weights, &js->net, err), err);
+    if (rc != DG_OK)
+        return DG_FAIL;
+    js->have_net = 1;
+    dg_log(js->ctx, "mobilenet_v2: %d layers, %d features, %d classes, %.2f GFLOP per image, from %s",
+           js->net.n_layers, js->net.d_features, js->net.n_classes, js->net.flops_per_image * 1e-9,
+           cfg->embed_weights);
+    js->n_classes = js->net.n_classes;
+    memcpy(js->classes, js->net.classes, sizeof js->classes);
+    if (neural_embedding(cfg))
+        *d = js->net.d_features;
+    return DG_OK;
 }
 
 static int load_items(job_state *js, dg_err *err)
@@ -163,7 +190,7 @@ static int load_items(job_state *js, dg_err *err)
         stage_end(js, "read");
     } else {
         stage_begin(js, "embed (decode + descriptor + PCA)");
-        rc = dg_embed_images(js->ctx, cfg, &js->items, &js->model, err);
+        rc = dg_embed_images(js->ctx, cfg, &js->listed, &js->items, &js->model, err);
         stage_end(js, "embed");
     }
     return dg_agree(js->ctx, rc, err);
@@ -180,7 +207,7 @@ static int items_stage(job_state *js, dg_err *err)
     int rc = DG_OK;
     js->stage_t0 = dg_now();
     if (!(js->cfg->filter_enabled && neural_embedding(js->cfg)))
-        rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->items, model, &loaded, err);
+        rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->listed, &js->items, model, &loaded, err);
     stage_end(js, "checkpoint");
     js->saved += loaded;
     if (rc != DG_OK || loaded)
@@ -318,77 +345,42 @@ static void explain_stop(job_state *js, dg_err *err)
     stop_message(js, what, err);
 }
 
-/* Per-rank memory model, printed before work starts.  With n = N/P items
- * per rank, m probes, C clusterings, K clusters, s = S/P sample points and
- * r = n m exchanged records, the long-lived arrays are
- *   runtime   Open MPI, HDF5 and OpenBLAS themselves (measured ~30 MiB)
- *   items     n (4D + 1): vectors and statuses (+ 24 n sizes and paths for
- *             image input, path strings extra)
- *   results   4 C K D centroids + n (4C + 13): clusters, centrality,
- *             component labels, keep flags
- *   probes    8 n m: the nearest clusters and their similarities
- * and on top the largest working set of one stage:
- *   k-means   s (8D + 48): sample vectors, fixed-point copies, ids, hashes,
- *             assignments; + 8 K (D + 2) sums + a 16 MiB similarity block
- *   exchange  r (4D + 41): received vectors (they become the bucket) and
- *             sort keys, then the bucket's id/cluster/part columns; + the
- *             send and receive buffers of one round (at most
- *             DG_EXCHANGE_ROUND_BYTES each)
- *   graph     48 n: component and keep state per item
- *   exact     3 n (4D + 8): own and two visiting blocks in the ring
- * Edges come on top (about 80 bytes per edge a rank holds while the graph
- * is built), as does a split giant cluster's extra copies (logged as rows
- * per rank after each exchange). */
-typedef struct memory_model {
-    double runtime, items, results, probes, kmeans, exchange, graph, exact;
-} memory_model;
-
-static double memory_total(const memory_model *mm)
-{
-    double work = mm->kmeans > mm->exchange ? mm->kmeans : mm->exchange;
-    work = work > mm->graph ? work : mm->graph;
-    work = work > mm->exact ? work : mm->exact;
-    return mm->runtime + mm->items + mm->results + mm->probes + work;
-}
-
-static void memory_estimate(const job_state *js, int64_t n_total, int d, memory_model *mm)
-{
-    const dg_config *cfg = js->cfg;
-    int run = js->mode == DG_MODE_RUN;
-    double n = ceil((double)n_total / js->ctx->size), k = (double)js->k;
-    double m = run ? (cfg->probes < k ? cfg->probes : k) : 1.0;
-    double c = run ? cfg->clusterings : 1.0;
-    double s = ceil((double)dg_config_effective_sample(cfg, js->k, n_total) / js->ctx->size);
-    double block = 512.0 * k < (double)(1 << 22) ? 512.0 * k : (double)(1 << 22);
-    memset(mm, 0, sizeof *mm);
-    mm->runtime = 32.0 * 1048576.0;
-    mm->items = n * (4.0 * d + 1.0) + (cfg->input_kind == DG_INPUT_EMBEDDINGS ? 0.0 : 24.0 * n);
-    mm->results = 4.0 * c * k * d + n * (4.0 * c + 13.0);
-    mm->probes = 8.0 * n * m;
-    mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
-    mm->graph = 48.0 * n;
-    double round = n * m * (4.0 * d + 16.0);
-    round = round < (double)DG_EXCHANGE_ROUND_BYTES ? round : (double)DG_EXCHANGE_ROUND_BYTES;
-    if (run)
-        mm->exchange = n * m * (4.0 * d + 41.0) + 2.0 * round;
-    else
-        mm->exact = 3.0 * n * (4.0 * d + 8.0) + 4.0 * (double)cfg->block * cfg->block;
-}
-
+/* The memory model (job_memory.c) for the whole job, printed and checked
+ * against job.max_memory before any work: every input's size is known by
+ * then (embeddings: the dataset's shape; images: the listing). */
 static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
 {
-    memory_model mm;
-    memory_estimate(js, n_total, d, &mm);
-    double est = memory_total(&mm), mib = 1048576.0;
-    js->mem_estimate = est;
+    const dg_config *cfg = js->cfg;
+    double path_bytes = 0.0;
+    for (int64_t i = 0; i < js->listed.n; i++)
+        path_bytes += (double)strlen(js->listed.path[i]) + 1.0 + 16.0; /* + malloc's overhead */
+    MPI_Allreduce(MPI_IN_PLACE, &path_bytes, 1, MPI_DOUBLE, MPI_MAX, js->ctx->comm);
+    dg_memory_inputs in = {
+        .exact = js->mode == DG_MODE_EXACT,
+        .ranks = js->ctx->size,
+        .n_total = n_total,
+        .d = d,
+        .k = js->k,
+        .sample = dg_config_effective_sample(cfg, js->k, n_total),
+        .probes = cfg->probes,
+        .clusterings = cfg->clusterings,
+        .block = cfg->block,
+        .image_input = cfg->input_kind != DG_INPUT_EMBEDDINGS,
+        .path_bytes = path_bytes,
+        .network = js->have_net ? dg_mobilenet_bytes(&js->net) : 0.0,
+    };
+    dg_memory_model *mm = &js->memory;
+    dg_memory_estimate(&in, mm);
+    double est = dg_memory_total(mm), mib = 1048576.0;
     dg_log(js->ctx,
            "memory estimate per rank: %.1f MiB = runtime %.0f + items %.1f + results %.1f + probes %.1f + the "
-           "largest of k-means %.1f, %s %.1f, graph %.1f (MiB; edges extra, ~80 bytes each)",
-           est / mib, mm.runtime / mib, mm.items / mib, mm.results / mib, mm.probes / mib, mm.kmeans / mib,
-           js->mode == DG_MODE_RUN ? "exchange" : "exact ring", (mm.exchange + mm.exact) / mib, mm.graph / mib);
-    if (js->cfg->max_memory > 0 && est > (double)js->cfg->max_memory)
+           "largest of embed %.1f, k-means %.1f, %s %.1f, graph %.1f (MiB; edges extra, ~80 bytes each)",
+           est / mib, mm->runtime / mib, mm->items / mib, mm->results / mib, mm->probes / mib, mm->embed / mib,
+           mm->kmeans / mib, in.exact ? "exact ring" : "exchange", (mm->exchange + mm->exact) / mib,
+           mm->graph / mib);
+    if (cfg->max_memory > 0 && est > (double)cfg->max_memory)
         return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: use more ranks",
-                       est / mib, (double)js->cfg->max_memory / mib);
+                       est / mib, (double)cfg->max_memory / mib);
     return DG_OK;
 }
 
@@ -588,12 +580,7 @@ static int build_graph(job_state *js, dg_err *err)
     return dg_agree(js->ctx, rc, err);
 }
 
-typedef struct job_counts {
-    int64_t failed, edges, components, removed; /* filtered items are not failed */
-    int64_t by_status[DG_ST_COUNT];
-} job_counts;
-
-static void count_results(const job_state *js, job_counts *out)
+static void count_results(const job_state *js, dg_job_counts *out)
 {
     int64_t local[4 + DG_ST_COUNT] = {0};
     local[1] = js->edges.n;
@@ -618,7 +605,7 @@ static void count_results(const job_state *js, job_counts *out)
     memcpy(out->by_status, global + 4, sizeof out->by_status);
 }
 
-static int write_output(job_state *js, const job_counts *counts, dg_err *err)
+static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
 {
     char *config_text = dg_config_to_text(js->cfg);
     if (!config_text)
@@ -667,58 +654,35 @@ static int write_output(job_state *js, const job_counts *counts, dg_err *err)
     return rc;
 }
 
-/* Every rank's peak resident memory (getrusage), against the estimate.
- * Collective. */
-static void log_peak_rss(const job_state *js)
+/* Collective: the closing summary (log lines and output.summary). */
+static int summarize(const job_state *js, const dg_job_counts *counts, double seconds, dg_err *err)
 {
-    struct rusage ru;
-    double mine = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0; /* KiB -> MiB */
-    double max = 0.0, sum = 0.0;
-    MPI_Reduce(&mine, &max, 1, MPI_DOUBLE, MPI_MAX, 0, js->ctx->comm);
-    MPI_Reduce(&mine, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, js->ctx->comm);
-    enum { LISTED = 16 };
-    double all[LISTED] = {0};
-    char line[LISTED * 12] = "";
-    if (js->ctx->size <= LISTED) {
-        MPI_Gather(&mine, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, js->ctx->comm);
-        size_t len = 0;
-        for (int r = 0; r < js->ctx->size && len < sizeof line; r++)
-            len += (size_t)snprintf(line + len, sizeof line - len, " %.0f", all[r]);
-    }
-    dg_log(js->ctx, "summary: peak RSS per rank%s MiB (max %.0f, mean %.0f); estimate %.0f MiB (max/estimate %.2f)",
-           line, max, sum / js->ctx->size, js->mem_estimate / 1048576.0,
-           js->mem_estimate > 0 ? max * 1048576.0 / js->mem_estimate : 0.0);
-}
-
-static void log_summary(const job_state *js, const job_counts *c, double seconds)
-{
-    const dg_ctx *ctx = js->ctx;
-    int64_t n = js->items.n_total, filtered = c->by_status[DG_ST_FILTERED], ok = n - c->failed - filtered;
-    dg_log(ctx, "summary: %lld items, %lld ok, %lld failed", (long long)n, (long long)ok, (long long)c->failed);
-    if (js->cfg->filter_enabled)
-        dg_log(ctx, "summary: %lld items removed by the content filter (not deduplicated)", (long long)filtered);
-    for (int s = 0; s < DG_ST_COUNT; s++)
-        if (c->by_status[s] && !dg_status_usable((int8_t)s))
-            dg_log(ctx, "summary:   %s: %lld", dg_status_name((dg_status)s), (long long)c->by_status[s]);
-    dg_log(ctx, "summary: %lld duplicate edges, %lld components, %lld items removed (%.2f%% of ok items)",
-           (long long)c->edges, (long long)c->components, (long long)c->removed,
-           ok ? 100.0 * (double)c->removed / (double)ok : 0.0);
-    if (js->pair_stats.seconds > 0)
-        dg_log(ctx, "summary: rank 0 compared %.3g pairs at %.3g pairs/s (%.1f GFLOP/s in the pair stage)",
-               (double)js->pair_stats.compared, (double)js->pair_stats.compared / js->pair_stats.seconds,
-               js->pair_stats.flops / js->pair_stats.seconds * 1e-9);
-    dg_log(ctx, "summary: rank 0 sent %.1f bytes per local item in the exchange",
-           js->items.n ? (double)js->exchanged_bytes / (double)js->items.n : 0.0);
-    dg_pair_stats_log(ctx, "summary", &js->pair_stats, js->items.n);
-    log_peak_rss(js);
-    for (int i = 0; i < js->n_times; i++)
-        dg_log(ctx, "summary:   %-9s %9.3f s", js->times[i].name, js->times[i].seconds);
-    dg_log(ctx, "summary: total %.3f s, output %s", seconds, js->cfg->output_path);
+    dg_pair_stats_log(js->ctx, "summary", &js->pair_stats, js->items.n);
+    dg_job_report r = {
+        .exact = js->mode == DG_MODE_EXACT,
+        .n_items = js->items.n_total,
+        .n_local = js->items.n,
+        .counts = *counts,
+        .k = js->k,
+        .clusterings = js->clusterings,
+        .probes = js->probes,
+        .d = js->items.d,
+        .times = js->times,
+        .n_times = js->n_times,
+        .seconds_total = seconds,
+        .pairs = js->pair_stats,
+        .exchanged_bytes = js->exchanged_bytes,
+        .memory = js->memory,
+    };
+    return dg_job_summarize(js->ctx, js->cfg, &r, err);
 }
 
 static void free_state(job_state *js)
 {
     dg_items_free(&js->items);
+    dg_pathlist_free(&js->listed);
+    if (js->have_net)
+        dg_mobilenet_free(&js->net);
     if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS)
         dg_embed_model_free(&js->model);
     free(js->probs);
@@ -733,58 +697,75 @@ static void free_state(job_state *js)
     free(js->keep);
 }
 
+/* Everything before the first stage: inputs checked, image input listed,
+ * the memory estimate printed and checked, the checkpoint folder ready. */
+static int prepare(job_state *js, dg_err *err)
+{
+    const dg_config *cfg = js->cfg;
+    int64_t n_total = 0;
+    int d = 0;
+    int rc = check_inputs(js, &n_total, &d, err);
+    if (rc == DG_OK && cfg->input_kind != DG_INPUT_EMBEDDINGS)
+        rc = prepare_images(js, &n_total, &d, err);
+    if (rc == DG_OK) {
+        js->k = dg_config_effective_k(cfg, n_total);
+        rc = dg_agree(js->ctx, check_memory(js, n_total, d, err), err);
+    }
+    if (rc == DG_OK)
+        rc = dg_ckpt_init(js->ctx, cfg, js->mode == DG_MODE_EXACT, &js->ckpt, err);
+    return rc;
+}
+
+/* K and m for the search, once the items are known. */
+static void search_settings(job_state *js)
+{
+    const dg_config *cfg = js->cfg;
+    js->k = dg_config_effective_k(cfg, js->items.n_total);
+    if (cfg->k > js->k)
+        dg_log(js->ctx, "warning: cluster.k = %lld is above the number of items; using K = %lld", (long long)cfg->k,
+               (long long)js->k);
+    js->probes = js->mode == DG_MODE_RUN ? cfg->probes : 1;
+    if (js->probes > js->k) {
+        dg_log(js->ctx, "warning: cluster.probes = %d is above K = %lld; probing all %lld clusters", js->probes,
+               (long long)js->k, (long long)js->k);
+        js->probes = (int)js->k;
+    }
+    js->clusterings = js->mode == DG_MODE_RUN ? cfg->clusterings : 1;
+}
+
 static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
 {
     double t0 = dg_now();
     job_state js = {.ctx = ctx, .cfg = cfg, .mode = mode};
-    int64_t n_probe = 0;
-    int d_probe = 0;
     dg_log(ctx, "dupgraph %s: %s on %d ranks, input %s", DG_VERSION, mode == DG_MODE_RUN ? "run" : "exact",
            ctx->size, cfg->input_path);
-    int rc = check_inputs(&js, &n_probe, &d_probe, err);
-    if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS) {
-        js.k = dg_config_effective_k(cfg, n_probe);
-        rc = dg_agree(ctx, check_memory(&js, n_probe, d_probe, err), err);
-    }
-    if (rc == DG_OK)
-        rc = dg_ckpt_init(ctx, cfg, mode == DG_MODE_EXACT, &js.ckpt, err);
+    int rc = prepare(&js, err);
     if (rc == DG_OK)
         rc = items_stage(&js, err);
     if (rc == DG_OK)
         rc = safe_point(&js, 0, err);
     if (rc == DG_OK)
         rc = filter_stage(&js, err);
-    if (rc == DG_OK) {
-        int64_t n = js.items.n_total;
-        js.k = dg_config_effective_k(cfg, n);
-        if (cfg->k > js.k)
-            dg_log(ctx, "warning: cluster.k = %lld is above the number of items; using K = %lld",
-                   (long long)cfg->k, (long long)js.k);
-        js.probes = mode == DG_MODE_RUN ? cfg->probes : 1;
-        if (js.probes > js.k) {
-            dg_log(ctx, "warning: cluster.probes = %d is above K = %lld; probing all %lld clusters", js.probes,
-                   (long long)js.k, (long long)js.k);
-            js.probes = (int)js.k;
-        }
-        if (cfg->input_kind != DG_INPUT_EMBEDDINGS)
-            rc = check_memory(&js, n, js.items.d, err);
-        rc = dg_agree(ctx, rc, err);
-        js.clusterings = mode == DG_MODE_RUN ? cfg->clusterings : 1;
+    if (js.have_net) {
+        dg_mobilenet_free(&js.net);
+        js.have_net = 0;
     }
-    if (rc == DG_OK)
+    if (rc == DG_OK) {
+        search_settings(&js);
         rc = dg_agree(ctx, alloc_results(&js, err), err);
+    }
     if (rc == DG_OK)
         rc = find_edges(&js, err);
     if (rc == DG_OK)
         rc = build_graph(&js, err);
-    job_counts counts = {0};
+    dg_job_counts counts = {0};
     if (rc == DG_OK) {
         count_results(&js, &counts);
         rc = write_output(&js, &counts, err);
     }
     if (rc == DG_OK) {
         dg_ckpt_remove(ctx, &js.ckpt);
-        log_summary(&js, &counts, dg_now() - t0);
+        rc = summarize(&js, &counts, dg_now() - t0, err);
     } else {
         explain_stop(&js, err);
         dg_ckpt_tidy(ctx, &js.ckpt);

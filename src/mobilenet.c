@@ -343,6 +343,21 @@ static int plan_slots(dg_mobilenet *net, dg_err *err)
     return DG_OK;
 }
 
+double dg_mobilenet_bytes(const dg_mobilenet *net)
+{
+    double floats = (double)net->col_floats;
+    for (int s = 0; s < net->n_slots; s++)
+        floats += (double)net->slot_floats[s] * DG_MOBILENET_BATCH;
+    for (int l = 0; l < net->n_layers; l++) {
+        const dg_mn_layer *L = &net->layer[l];
+        if (L->op == DG_MN_CONV2D || L->op == DG_MN_DENSE)
+            floats += (double)L->kh * L->kw * L->cin * L->c + L->c;
+        else if (L->op == DG_MN_DEPTHWISE_CONV2D)
+            floats += (double)L->kh * L->kw * L->c + L->c;
+    }
+    return 4.0 * floats;
+}
+
 static int grow_buffers(dg_mobilenet *net, int n, dg_err *err)
 {
     if (n <= net->batch_cap)

@@ -126,22 +126,17 @@ static void log_stats(const dg_ctx *ctx, const dg_neural_stats *st)
            st->seconds_network > 0 ? st->flops / st->seconds_network * 1e-9 : 0.0);
 }
 
-int dg_neural_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_items *items,
-                           float **probs, dg_neural_stats *st, dg_err *err)
+int dg_neural_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_pathlist *listed,
+                           dg_items *items, float **probs, dg_neural_stats *st, dg_err *err)
 {
     memset(items, 0, sizeof *items);
     memset(st, 0, sizeof *st);
     *probs = NULL;
-    dg_pathlist pl;
-    if (dg_list_input(ctx, cfg, &pl, err) != DG_OK)
-        return DG_FAIL;
-    dg_log(ctx, "embed: %lld images listed from %s", (long long)pl.n_total, cfg->input_path);
-    int rc = dg_items_alloc(items, pl.n_total, pl.lo, pl.n, net->d_features, 1, err);
-    for (int64_t i = 0; rc == DG_OK && i < pl.n; i++) {
-        items->path[i] = pl.path[i];
-        pl.path[i] = NULL;
+    int rc = dg_items_alloc(items, listed->n_total, listed->lo, listed->n, net->d_features, 1, err);
+    for (int64_t i = 0; rc == DG_OK && i < listed->n; i++) {
+        items->path[i] = listed->path[i];
+        listed->path[i] = NULL;
     }
-    dg_pathlist_free(&pl);
     st->n_local = items->n;
     if (rc == DG_OK && !(*probs = nan_probs(items->n, net->n_classes, err)))
         rc = DG_FAIL;

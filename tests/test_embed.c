@@ -539,7 +539,10 @@ static void copies_match_their_photo_and_ranks_agree_bitwise(void **state)
     dg_items items;
     dg_embed_model model;
     dg_err err;
-    int ok = dg_embed_images(&world, &cfg, &items, &model, &err) == DG_OK;
+    dg_pathlist listed;
+    int ok = dg_list_input(&world, &cfg, &listed, &err) == DG_OK &&
+             dg_embed_images(&world, &cfg, &listed, &items, &model, &err) == DG_OK;
+    dg_pathlist_free(&listed);
     if (!ok)
         printf("embed failed: %s\n", err.msg);
     ok &= items.n_total == N_ITEMS && items.d == DIM && model.stats.n_usable == N_GOOD;
@@ -559,7 +562,9 @@ static void copies_match_their_photo_and_ranks_agree_bitwise(void **state)
         dg_ctx self = quiet_ctx(MPI_COMM_SELF);
         dg_items one;
         dg_embed_model m1;
-        ok &= dg_embed_images(&self, &cfg, &one, &m1, &err) == DG_OK;
+        ok &= dg_list_input(&self, &cfg, &listed, &err) == DG_OK &&
+              dg_embed_images(&self, &cfg, &listed, &one, &m1, &err) == DG_OK;
+        dg_pathlist_free(&listed);
         ok &= memcmp(one.vec, all, sizeof(float) * N_ITEMS * DIM) == 0;
         ok &= memcmp(one.status, st, N_ITEMS) == 0;
         ok &= memcmp(m1.matrix, model.matrix, sizeof(float) * DIM * DG_DESC_DIM) == 0;
@@ -579,12 +584,15 @@ static void unreadable_manifest_or_bad_dim_fails_on_every_rank(void **state)
     dg_items items;
     dg_embed_model model;
     dg_err err;
+    dg_pathlist listed;
     dg_config cfg = image_config("/nonexistent/list.txt");
-    int ok = dg_embed_images(&ctx, &cfg, &items, &model, &err) == DG_FAIL;
+    int ok = dg_list_input(&ctx, &cfg, &listed, &err) == DG_FAIL;
     ok &= strstr(err.msg, "/nonexistent/list.txt") != NULL;
     cfg = image_config(fx->manifest);
     cfg.embed_dim = DG_DESC_DIM + 1;
-    ok &= dg_embed_images(&ctx, &cfg, &items, &model, &err) == DG_FAIL;
+    ok &= dg_list_input(&ctx, &cfg, &listed, &err) == DG_OK;
+    ok &= dg_embed_images(&ctx, &cfg, &listed, &items, &model, &err) == DG_FAIL;
+    dg_pathlist_free(&listed);
     ok &= strstr(err.msg, "embed.dim") != NULL;
     assert_true(everywhere(ok));
 }

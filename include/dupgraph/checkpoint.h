@@ -78,11 +78,12 @@ typedef struct dg_ckpt {
 int dg_ckpt_init(const dg_ctx *ctx, const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err *err);
 
 /* Collective.  With job.resume and a matching items.h5: fills items (this
- * rank's range of the saved N; image input: paths listed from the input)
- * and model (image input; may be NULL otherwise), sets *loaded = 1 and logs
- * "reusing checkpoint: ...".  Otherwise *loaded = 0 and items is untouched. */
-int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_items *items,
-                       dg_embed_model *model, int *loaded, dg_err *err);
+ * rank's range of the saved N; image input: the paths move from `listed`,
+ * the input as dg_list_input listed it; NULL for embeddings input) and model
+ * (image input; may be NULL otherwise), sets *loaded = 1 and logs "reusing
+ * checkpoint: ...".  Otherwise *loaded = 0 and items is untouched. */
+int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_pathlist *listed,
+                       dg_items *items, dg_embed_model *model, int *loaded, dg_err *err);
 
 /* Collective: writes items.h5 (model: image input only, else NULL). */
 int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, const dg_items *items,

@@ -30,6 +30,7 @@ typedef struct dg_config {
     /* [output] */
     char output_path[DG_PATH_MAX];
     dg_embeddings_output output_embeddings;
+    char output_summary[DG_PATH_MAX]; /* JSON summary written after the output; "" (none) for none */
 
     /* [cluster] */
     int64_t k;          /* 0 = auto: see dg_config_auto_k */

@@ -150,7 +150,7 @@ typedef struct dg_embed_stats {
     int64_t n_usable;                 /* all ranks */
     int64_t status_count[DG_ST_COUNT]; /* all ranks */
     /* this rank's seconds */
-    double seconds_list, seconds_read, seconds_decode, seconds_descriptor;
+    double seconds_read, seconds_decode, seconds_descriptor;
     double seconds_pca, seconds_project;
     int64_t n_local;                  /* items this rank embedded */
 } dg_embed_stats;
@@ -170,15 +170,14 @@ typedef struct dg_embed_model {
     dg_embed_stats stats;
 } dg_embed_model;
 
-/* Lists the input (input.manifest or input.dir of cfg), embeds this rank's
- * contiguous share, learns the PCA projection over all ranks and fills
- * items (n_total, lo, n, d = cfg->embed_dim, vec L2-normalised, status,
- * width, height, path malloc'd per item).  A manifest/dir that cannot be
- * read fails before any decoding with a message naming it (all ranks fail
- * together).  A bad image never fails the call: it gets a status, a log
- * line (dg_log_rank) and a zero row.  Collective. */
-int dg_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_embed_model *model,
-                    dg_err *err);
+/* Embeds this rank's share of the listed input (dg_list_input; the paths
+ * move from `listed` into items), learns the PCA projection over all ranks
+ * and fills items (n_total, lo, n, d = cfg->embed_dim, vec L2-normalised,
+ * status, width, height, path malloc'd per item).  A bad image never fails
+ * the call: it gets a status, a log line (dg_log_rank) and a zero row.
+ * Collective. */
+int dg_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_pathlist *listed, dg_items *items,
+                    dg_embed_model *model, dg_err *err);
 void dg_embed_model_free(dg_embed_model *model);
 
 /* The model as datasets for the output file: /projection/mean (d_in),

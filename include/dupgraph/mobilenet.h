@@ -87,6 +87,9 @@ typedef struct dg_mobilenet {
 
 /* Reads and checks the weights file (serial HDF5, every rank reads it). */
 int dg_mobilenet_load(const char *path, dg_mobilenet *net, dg_err *err);
+/* Bytes the loaded network holds while it runs one image per call: weights,
+ * biases, activation slots and the im2col buffer (for the memory estimate). */
+double dg_mobilenet_bytes(const dg_mobilenet *net);
 void dg_mobilenet_free(dg_mobilenet *net);
 
 /* Runs n images: input holds n x size x size x 3 floats (NHWC, values in
@@ -114,8 +117,8 @@ typedef struct dg_neural_stats {
  * L2-normalised; status, width, height, path) and *probs (malloc'd, n x
  * net->n_classes; NaN rows for unusable items).  A bad image gets a status
  * and a log line, never a failure. */
-int dg_neural_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_items *items,
-                           float **probs, dg_neural_stats *st, dg_err *err);
+int dg_neural_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_pathlist *listed,
+                           dg_items *items, float **probs, dg_neural_stats *st, dg_err *err);
 
 /* Collective: the class probabilities (malloc'd, n x net->n_classes) of
  * the usable items already in items (listed and embedded by another

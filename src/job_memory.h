@@ -1,0 +1,31 @@
+/* job_memory.h - the per-rank memory model the job prints (and checks
+ * against job.max_memory) before any work starts.  Private to the driver. */
+#ifndef DUPGRAPH_JOB_MEMORY_H
+#define DUPGRAPH_JOB_MEMORY_H
+
+#include <stdint.h>
+
+/* What the estimate is computed from: all known before the corpus is read. */
+typedef struct dg_memory_inputs {
+    int exact;          /* exact mode (ring of rank blocks) instead of the clustered search */
+    int ranks;
+    int64_t n_total;    /* items listed in the input */
+    int d;              /* embedding dimension */
+    int64_t k, sample;  /* effective K and k-means sample */
+    int probes, clusterings, block;
+    int image_input;
+    double path_bytes;  /* largest rank's path strings, allocation overhead included */
+    double network;     /* the neural network while it runs, 0 without one */
+} dg_memory_inputs;
+
+/* Bytes per rank: the long-lived arrays plus the largest working set of
+ * one stage (see job_memory.c for each term). */
+typedef struct dg_memory_model {
+    double runtime, items, results, probes;
+    double embed, kmeans, exchange, graph, exact;
+} dg_memory_model;
+
+void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm);
+double dg_memory_total(const dg_memory_model *mm);
+
+#endif
