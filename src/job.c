@@ -367,6 +367,7 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
         .block = cfg->block,
         .image_input = cfg->input_kind != DG_INPUT_EMBEDDINGS,
         .path_bytes = path_bytes,
+        .max_pixels = cfg->max_pixels,
         .network = js->have_net ? dg_mobilenet_bytes(&js->net) : 0.0,
     };
     dg_memory_model *mm = &js->memory;
@@ -378,10 +379,15 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
            est / mib, mm->runtime / mib, mm->items / mib, mm->results / mib, mm->probes / mib, mm->embed / mib,
            mm->kmeans / mib, in.exact ? "exact ring" : "exchange", (mm->exchange + mm->exact) / mib,
            mm->graph / mib);
-    if (cfg->max_memory > 0 && est > (double)cfg->max_memory)
-        return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: use more ranks",
-                       est / mib, (double)cfg->max_memory / mib);
-    return DG_OK;
+    if (cfg->max_memory <= 0 || est <= (double)cfg->max_memory)
+        return DG_OK;
+    double decoder = in.image_input ? 8.0 * (double)cfg->max_pixels : 0.0; /* job_memory.c */
+    if (decoder > est / 2)
+        return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: %.1f MiB of it "
+                       "bounds the JPEG decoder at embed.max_pixels = %lld; lower embed.max_pixels",
+                       est / mib, (double)cfg->max_memory / mib, decoder / mib, (long long)cfg->max_pixels);
+    return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: use more ranks",
+                   est / mib, (double)cfg->max_memory / mib);
 }
 
 static int alloc_results(job_state *js, dg_err *err)

@@ -9,7 +9,11 @@
  *   probes    8 n m: the nearest clusters and their similarities
  * and on top the largest working set of one stage:
  *   embed     image input: 2 n DG_DESC_DIM quantised descriptors until the
- *             projection, plus the network (weights, activations) when one runs
+ *             projection, the network (weights, activations) when one runs,
+ *             and the decoder: 8 bytes per pixel of embed.max_pixels, because
+ *             libjpeg-turbo holds a progressive JPEG's whole coefficient array
+ *             (2 bytes x 4 components at 4:4:4 CMYK) whatever the output
+ *             scale - the bound, not the typical use (4:2:0 photos need 3)
  *   k-means   s (8D + 48): sample vectors, fixed-point copies, ids, hashes,
  *             assignments; + 8 K (D + 2) sums + a 16 MiB similarity block
  *   exchange  r (4D + 41): received vectors (they become the bucket) and
@@ -52,7 +56,7 @@ void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
     mm->results = 4.0 * c * k * d + n * (4.0 * c + 13.0);
     mm->probes = 8.0 * n * m;
     if (in->image_input)
-        mm->embed = 2.0 * n * DG_DESC_DIM + in->network;
+        mm->embed = 2.0 * n * DG_DESC_DIM + in->network + 8.0 * (double)in->max_pixels;
     mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
     mm->graph = 48.0 * n;
     double round = n * m * (4.0 * d + 16.0);

@@ -15,6 +15,7 @@ typedef struct dg_memory_inputs {
     int probes, clusterings, block;
     int image_input;
     double path_bytes;  /* largest rank's path strings, allocation overhead included */
+    int64_t max_pixels; /* embed.max_pixels: bounds the decoder's buffers */
     double network;     /* the neural network while it runs, 0 without one */
 } dg_memory_inputs;
 
