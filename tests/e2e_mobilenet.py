@@ -6,7 +6,8 @@ and writes the preprocessed input tensor, its 1792 pooled features and its 5
 class probabilities.  tests/tfjs_reference.cjs runs the nsfwjs graph model
 with @tensorflow/tfjs's pure-JS CPU backend (pinned, build/tfjs-ref) on the
 identical input tensor, so the check isolates the network: cosine of the
-features >= 0.9999 and the probabilities within 1e-3 for every image.  Also:
+features >= 0.999999 and the probabilities within 1e-5 for every image (the
+README quotes these bounds; measured here: >= 0.9999999 and <= 1.2e-6).  Also:
 our resize matches a numpy transcription of TF.js's resizeBilinear, the
 weights file carries its provenance and licence, and a weights file whose
 tensor has the wrong shape is refused.
@@ -63,8 +64,8 @@ def check_against_tfjs(tool, work):
     diff = np.abs(p - q).max(axis=1)
     for path, c, d in zip(PHOTOS, cos, diff):
         print(f"{os.path.basename(path)}: feature cosine {c:.7f}, max |dp| {d:.2e}")
-    assert cos.min() >= 0.9999, cos
-    assert diff.max() <= 1e-3, diff
+    assert cos.min() >= 0.999999, cos
+    assert diff.max() <= 1e-5, diff
     assert np.abs(p.sum(1) - 1).max() < 1e-5
     # not a degenerate pass: the photos differ from each other
     assert (ours @ ours.T / np.outer(np.linalg.norm(ours, axis=1), np.linalg.norm(ours, axis=1))).min() < 0.95
