@@ -96,6 +96,20 @@ static void stage_end(job_state *js, const char *name)
         js->times[js->n_times++] = (dg_stage_time){name, s};
 }
 
+/* The folder a file will be written to exists and is writable. */
+static int check_output_folder(const char *key, const char *path, dg_err *err)
+{
+    char copy[DG_PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return dg_fail(err, "%s %s: folder %s does not exist", key, path, dir);
+    if (access(dir, W_OK) != 0)
+        return dg_fail(err, "%s %s: folder %s is not writable", key, path, dir);
+    return DG_OK;
+}
+
 /* Everything that can be checked without touching the corpus: input exists
  * and has the right shape, the output folder exists and is writable. */
 static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *err)
@@ -105,17 +119,13 @@ static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *e
     *n_items = 0;
     *d = 0;
     if (js->ctx->rank == 0) {
-        char out_dir[DG_PATH_MAX];
-        snprintf(out_dir, sizeof out_dir, "%s", cfg->output_path);
-        const char *dir = dirname(out_dir);
         struct stat st;
-        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-            rc = dg_fail(err, "output.path %s: folder %s does not exist", cfg->output_path, dir);
-        else if (access(dir, W_OK) != 0)
-            rc = dg_fail(err, "output.path %s: folder %s is not writable", cfg->output_path, dir);
-        else if (cfg->input_kind == DG_INPUT_EMBEDDINGS)
+        rc = check_output_folder("output.path", cfg->output_path, err);
+        if (rc == DG_OK && cfg->output_summary[0])
+            rc = check_output_folder("output.summary", cfg->output_summary, err);
+        if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS)
             rc = dg_h5_probe_embeddings(cfg->input_path, cfg->input_dataset, n_items, d, err);
-        else if (stat(cfg->input_path, &st) != 0)
+        else if (rc == DG_OK && stat(cfg->input_path, &st) != 0)
             rc = dg_fail(err, "input.%s %s: %s", cfg->input_kind == DG_INPUT_MANIFEST ? "manifest" : "dir",
                          cfg->input_path, strerror(errno));
     }

@@ -77,6 +77,17 @@ class BadInputStopsEarly(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("does not exist", proc.stderr)
 
+    def test_summary_folder_missing_stops_before_work(self):
+        cfg = dgtest.write_config(os.path.join(self.dir, "job.ini"), f"[input]\nembeddings = {self.good}\n")
+        out = os.path.join(self.dir, "summary_refused.h5")
+        summary = os.path.join(self.dir, "no", "such", "summary.json")
+        proc = dgtest.dupgraph(["run", "-c", cfg, "-o", out, "--set", f"output.summary={summary}"], ranks=2,
+                               check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(f"output.summary {summary}: folder", proc.stderr)
+        self.assertNotIn("stage read", proc.stderr)
+        self.assertFalse(os.path.exists(out))
+
     def test_missing_config(self):
         proc = dgtest.dupgraph(["run", "-c", os.path.join(self.dir, "none.ini")], ranks=1, check=False)
         self.assertEqual(proc.returncode, 1)
