@@ -2,7 +2,9 @@
 writing configs and reading output files with h5py."""
 import os
 import subprocess
+import sys
 import tempfile
+import unittest
 
 import h5py
 import numpy as np
@@ -11,6 +13,9 @@ DUPGRAPH = os.environ.get("DUPGRAPH", "build/dupgraph")
 SOURCE_ROOT = os.environ.get("DG_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYNTH = os.path.join(SOURCE_ROOT, "jobs", "synth_embeddings.py")
 PYTHON = "/usr/bin/python3"
+
+# meson's exit code for a skipped test (protocol 'exitcode')
+SKIP_EXIT = 77
 
 MPI_ENV = {
     "OMPI_ALLOW_RUN_AS_ROOT": "1",
@@ -82,3 +87,30 @@ def components_from_edges(n, src, dst):
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     return np.array([find(i) for i in range(n)])
+
+
+def main():
+    """Runs the unittest tests of the calling script (__main__) at verbosity 2
+    and exits: 1 if any test failed or errored (or succeeded where a failure
+    was expected, or none ran), else 77, meson's SKIP, if any test was
+    skipped (a SkipTest in setUpClass skips the whole class), else 0.  The
+    skipped tests and their reasons are listed at the end.  Command-line
+    arguments are left to the script (meson passes tool paths); to run one
+    test: cd tests && /usr/bin/python3 -m unittest -v e2e_NAME.Class.test."""
+    result = unittest.main(argv=sys.argv[:1], verbosity=2, exit=False).result
+    sys.stdout.flush()
+    bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    out = sys.stderr
+    for test, reason in result.skipped:
+        print(f"dgtest: SKIPPED {test}: {reason}", file=out)
+    if bad:
+        print(f"dgtest: {bad} failed or errored, {len(result.skipped)} skipped", file=out)
+        sys.exit(1)
+    if result.skipped:
+        print(f"dgtest: {len(result.skipped)} skipped, exit {SKIP_EXIT} (meson: skipped; tests/summarize_results.py "
+              "counts it as failed unless tests/optional_tests.txt lists it)", file=out)
+        sys.exit(SKIP_EXIT)
+    if result.testsRun == 0:
+        print("dgtest: no test ran", file=out)
+        sys.exit(1)
+    sys.exit(0)

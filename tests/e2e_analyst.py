@@ -295,4 +295,4 @@ class AnalystEndToEnd(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    dgtest.main()

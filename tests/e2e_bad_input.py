@@ -110,4 +110,4 @@ class BadInputStopsEarly(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    dgtest.main()

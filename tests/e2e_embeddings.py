@@ -157,4 +157,4 @@ class EmbeddingsEndToEnd(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    dgtest.main()

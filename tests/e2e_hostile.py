@@ -370,4 +370,4 @@ class HostileEmbeddings(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    dgtest.main()

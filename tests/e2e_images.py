@@ -250,4 +250,4 @@ class ImageJob(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    dgtest.main()

@@ -118,4 +118,4 @@ class SkewEndToEnd(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    dgtest.main()
