@@ -131,8 +131,13 @@ class ResumeUnderMpirun(unittest.TestCase):
         cmd = ["mpirun", "--oversubscribe", "-np", "2", dgtest.DUPGRAPH, "run", "-c", self.config, "-o", out,
                "--set", f"input.embeddings={self.big}", *BIG_SETS]
         log = out + ".log"
+        # mpirun forwards SIGTERM to the ranks and SIGKILLs them after
+        # odls_base_sigkill_timeout (1 s by default): more than a stage
+        # without a stop poll (an exchange, a k-means) may take.  The README
+        # tells mpirun users to raise it, as Slurm's KillWait does for srun.
+        env = dict(os.environ, **dgtest.MPI_ENV, OMPI_MCA_odls_base_sigkill_timeout="120")
         with open(log, "w") as f:
-            proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=dict(os.environ, **dgtest.MPI_ENV))
+            proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.time() + 300
             while moment not in read_text(log) and proc.poll() is None:
