@@ -8,7 +8,5 @@ jobs/setup.sh
 ranks=${1:-2}
 jobs/make_demo_corpus.sh build/demo-corpus
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-# Ctrl-C: give the ranks time to stop at a safe point before mpirun SIGKILLs them
-export OMPI_MCA_odls_base_sigkill_timeout=120
 mpirun --oversubscribe -np "$ranks" -x OPENBLAS_NUM_THREADS build/dupgraph run -c configs/demo.ini -o build/demo.h5
 build/dupgraph info build/demo.h5
