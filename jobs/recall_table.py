@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The recall table and the scaling model, in one run.
+"""The recall table and the scaling model, in one run, with one result file.
 
   1. Corpus: jobs/synth_embeddings.py, 200k x 128, seed 3, spread 4 (diffuse
      topics, so one clustering with one probe misses a real share of the
@@ -8,43 +8,59 @@
   3. `dupgraph run` for every K in --ks, C in --cs and m in --ms, plus the
      config's default (auto K, its C and m), each under mpirun on --ranks
      ranks with one OpenBLAS thread, and `dupgraph compare RUN exact` for the
-     recall.  Costs per run: the job's own total seconds, kmeans + assign,
-     exchange and pairs seconds (the output file's seconds_<stage>), the
-     candidate pairs compared over all ranks and clusterings (the summary's
-     "pairs per rank" line), peak RSS, and the CPU seconds other processes
-     used meanwhile (the machine may be shared: then the seconds are inflated).
+     recall (with a 95% Wilson interval over the exact pairs).  Every
+     dupgraph call passes job.resume=false and output.summary=PATH.json; the
+     figures come from that JSON summary (seconds per stage, pairs compared
+     and pair seconds per rank, flops, memory estimate, peak RSS, bytes
+     sent, K, C, m).  Only what the summary does not hold is read from the
+     log: each clustering's k-means line (sample, seeding and Lloyd seconds,
+     iterations) and the pair plan's imbalance.  Around every run: the load
+     average before and after, and the CPU seconds other processes used
+     meanwhile (/proc/stat minus our own children), as a share of all cores.
   4. The table as markdown (printed, and saved to --out) and the cheapest run
      reaching each of a few recall levels.
-  5. The scaling model: per-item costs measured in these runs (k-means
+  5. The scaling model: per-rank rates measured in these runs (k-means
      seeding on rank 0, Lloyd iterations, assignment and pair rates, exchange
      handling per byte, graph per item) extrapolated to --model-n items of
      --model-d dims on each of --model-ranks ranks with the auto K rule and
      the default C and m, with stated network and file-system bandwidths;
-     memory per rank by the formula `dupgraph` prints before work (job.c,
-     memory_estimate; checked here against every run's printed estimate).
+     memory per rank by the formula `dupgraph` prints before work
+     (src/job_memory.c; checked here against every run's summary).
      Printed and saved to --model-out.
-Every run's parsed figures go to --json; --from-json redoes steps 4-5 from it
-without running anything.  Nothing fails on the figures.
+  6. One result file, --json (default results/recall_table.json): the
+     command, git revision and dirty flag, the binary's hash, the machine,
+     every run's figures and load, the exact run, the model's inputs and
+     outputs, and "readme": a name for every figure README.md quotes mapped
+     to the exact string it prints (tests/check_readme_figures.py checks the
+     README's figure blocks against those strings).
+--from-json FILE redoes steps 4-6 from FILE's measured runs without running
+anything (the file keeps the measuring command; "rendered_by" names the
+re-rendering one).  Nothing fails on the figures.
 
-    jobs/recall_table.sh                         # ~15 min idle, longer on a shared machine
-    jobs/recall_table.py --quick                 # 20k items, 8 runs, ~1 min
-    jobs/recall_table.py --from-json build/recall_table.json --model-n 1e9
+    jobs/recall_table.sh                         # ~20 min idle, longer on a shared machine
+    jobs/recall_table.sh --quick                 # 20k items, 9 runs, ~1 min (build/recall_table_quick.json)
+    jobs/recall_table.sh --from-json results/recall_table.json --model-n 1e9 --json build/model_1e9.json
 """
 import argparse
+import datetime
+import hashlib
 import json
 import math
 import os
+import platform
 import re
+import shlex
 import subprocess
 import sys
 import time
 
-import h5py
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MIB = 1048576.0
+GIB = 1073741824.0
 ROUND_BYTES = 64 * MIB  # DG_EXCHANGE_ROUND_BYTES (exchange.h)
 POOL_PER_K, POOL_MIN = 4, 1024  # k-means++ pool on rank 0 (kmeans.c)
+Z95 = 1.959963984540054
+FORMAT, FORMAT_VERSION = "dupgraph-recall-table", 1
 
 
 def parse_args():
@@ -57,21 +73,22 @@ def parse_args():
     ap.add_argument("--ks", default="256,1024,4096")
     ap.add_argument("--cs", default="1,2,3,5")
     ap.add_argument("--ms", default="1,2,3")
-    ap.add_argument("--quick", action="store_true", help="20k items, K 64/256, C 1/2, m 1/3")
+    ap.add_argument("--quick", action="store_true",
+                    help="20k items, K 64/256, C 1/2, m 1/3; --json defaults to build/recall_table_quick.json")
     ap.add_argument("--dupgraph", default="build/dupgraph")
     ap.add_argument("--config", default="configs/default.ini")
     ap.add_argument("--workdir", default="build/recall")
     ap.add_argument("--out", default="build/recall_table.md")
     ap.add_argument("--model-out", default="build/scaling_model.md")
-    ap.add_argument("--json", default="build/recall_table.json")
+    ap.add_argument("--json", help="the result file (default results/recall_table.json)")
     ap.add_argument("--idle-wait", type=float, default=15.0,
                     help="before each run, wait up to this many seconds for the machine to be idle")
     ap.add_argument("--retries", type=int, default=1,
                     help="repeat a run during which other processes kept --busy-cores busy, keep the quietest")
     ap.add_argument("--busy-cores", type=float, default=0.5)
     ap.add_argument("--reuse-quiet", metavar="JSON",
-                    help="take the runs of an earlier --json that were quiet (<= --busy-cores), run the rest")
-    ap.add_argument("--from-json", help="skip the runs: table and model from this file")
+                    help="take the runs of an earlier result file that were quiet (<= --busy-cores), run the rest")
+    ap.add_argument("--from-json", help="skip the runs: table, model and result file from this file's runs")
     ap.add_argument("--model-n", type=float, default=5e9)
     ap.add_argument("--model-d", type=int, default=256)
     ap.add_argument("--model-ranks", default="256,1024,4096")
@@ -81,11 +98,83 @@ def parse_args():
     a = ap.parse_args()
     if a.quick:
         a.n, a.ks, a.cs, a.ms = 20000, "64,256", "1,2", "1,3"
+    if a.json is None:
+        a.json = "build/recall_table_quick.json" if a.quick else "results/recall_table.json"
     return a
 
 
 def ints(text):
     return [int(v) for v in text.split(",") if v]
+
+
+def the_command():
+    """How this script was started, as one would type it in the project folder."""
+    entry = os.environ.get("RECALL_TABLE_ENTRY") or os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)
+    return " ".join([entry] + [shlex.quote(v) for v in sys.argv[1:]])
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- provenance: git, binary, machine ------------------------------------------
+
+def git(*args):
+    p = subprocess.run(["git", "-C", ROOT] + list(args), capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def git_state():
+    """HEAD and whether tracked files differ from it; the sources the binary is
+    built from (src, include, the top meson.build) are flagged on their own, because
+    other files of a shared checkout may change without touching the binary."""
+    changed = [line[3:] for line in (git("status", "--porcelain", "--untracked-files=no") or "").splitlines()]
+    sources = [p for p in changed
+               if p.startswith(("src/", "include/")) or p in ("meson.build", "meson_options.txt")]
+    return {"commit": git("rev-parse", "HEAD"), "short": git("rev-parse", "--short", "HEAD"),
+            "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(changed),
+            "dirty_files": changed, "dirty_sources": bool(sources), "dirty_source_files": sources}
+
+
+def binary_state(a):
+    path = os.path.join(ROOT, a.dupgraph)
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    state = {"path": a.dupgraph, "sha256": digest,
+             "mtime_utc": datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+             .strftime("%Y-%m-%dT%H:%M:%SZ")}
+    build = os.path.dirname(path)
+    if os.path.exists(os.path.join(build, "build.ninja")):
+        p = subprocess.run(["ninja", "-C", build, "-n"], capture_output=True, text=True)
+        state["build_up_to_date"] = p.returncode == 0 and "no work to do" in p.stdout
+    return state
+
+
+def machine():
+    info = {"kernel": f"{platform.system()} {platform.release()} {platform.version()}",
+            "arch": platform.machine(), "logical_cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+        info["cpu_model"] = m.group(1).strip() if m else None
+        cores = {(pid, cid) for pid, cid in re.findall(r"^physical id\s*:\s*(\d+)\n(?:.*\n)*?core id\s*:\s*(\d+)",
+                                                         text, re.M)}
+        info["physical_cores"] = len(cores) or None
+        flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+        if flags:
+            info["avx512f"] = "avx512f" in flags.group(1).split()
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            m = re.search(r"MemTotal:\s*(\d+) kB", f.read())
+        info["ram_bytes"] = int(m.group(1)) * 1024 if m else None
+    except OSError:
+        pass
+    p = subprocess.run(["mpirun", "--version"], capture_output=True, text=True)
+    info["mpirun"] = p.stdout.splitlines()[0] if p.returncode == 0 and p.stdout else None
+    return info
 
 
 # ---- running the job ---------------------------------------------------------
@@ -120,102 +209,120 @@ def mpi_env():
     return env
 
 
+def corpus_command(a, path):
+    return ["/usr/bin/python3", "jobs/synth_embeddings.py", path, "--n", str(a.n), "--d", str(a.d),
+            "--seed", str(a.seed), "--spread", f"{a.spread:g}"]
+
+
 def ensure_corpus(a, say):
     path = os.path.join(a.workdir, f"corpus_{a.n}x{a.d}_s{a.seed}_sp{a.spread:g}.h5")
     if not os.path.exists(path):
         say(f"generating {path}")
-        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "jobs/synth_embeddings.py"), path + ".tmp",
-                        "--n", str(a.n), "--d", str(a.d), "--seed", str(a.seed), "--spread", str(a.spread)],
-                       check=True)
+        subprocess.run(corpus_command(a, path + ".tmp"), check=True, cwd=ROOT)
         os.replace(path + ".tmp", path)
     return path
 
 
-NUMS = r"((?: [0-9.e+]+)+)"
-
-
 def parse_log(text):
-    """The figures of rank 0's log that the output file does not hold."""
-    def one(pat, conv=float):
-        m = re.search(pat, text)
-        return conv(m.group(1)) if m else None
-    out = {"total": one(r"summary: total ([0-9.]+) s"),
-           "bytes_per_item": one(r"summary: rank 0 sent ([0-9.]+) bytes per local item"),
-           "mem_estimate_mib": one(r"memory estimate per rank: ([0-9.]+) MiB")}
-    # the per-rank list is printed for up to 16 ranks; max and max/mean always
-    m = re.search(r"summary: pairs per rank((?: [0-9.e+]+)*) \(max ([0-9.e+]+), max/mean ([0-9.]+)\)", text)
-    out["pairs_per_rank"] = [float(v) for v in m.group(1).split()] if m else []
-    out["pairs_max"], out["pairs_max_over_mean"] = (float(m.group(2)), float(m.group(3))) if m else (None, None)
-    m = re.search(r"summary: seconds per rank" + NUMS + r" \(max/mean", text)
-    out["pair_seconds_per_rank"] = [float(v) for v in m.group(1).split()] if m else []
-    m = re.search(r"summary: peak RSS per rank" + NUMS + r" MiB", text)
-    out["rss_mib"] = [float(v) for v in m.group(1).split()] if m else []
-    out["kmeans"] = [{"sample": int(m.group(1)), "seeding": float(m.group(2)), "iterations": int(m.group(3)),
-                      "lloyd": float(m.group(4))}
-                     for m in re.finditer(r"k-means: K=\d+ D=\d+ sample=(\d+), seeding ([0-9.]+)s, (\d+) "
-                                          r"iterations ([0-9.]+)s", text)]
-    out["plan_imbalance"] = [float(m.group(1)) for m in re.finditer(r"plan: .*\(imbalance ([0-9.]+)\)", text)]
-    return out
+    """What the JSON summary does not hold: each clustering's k-means line and
+    the pair plan's imbalance."""
+    kmeans = [{"sample": int(m.group(1)), "seeding_seconds": float(m.group(2)), "iterations": int(m.group(3)),
+               "lloyd_seconds": float(m.group(4))}
+              for m in re.finditer(r"k-means: K=\d+ D=\d+ sample=(\d+), seeding ([0-9.]+)s, (\d+) "
+                                   r"iterations ([0-9.]+)s", text)]
+    imbalance = [float(m.group(1)) for m in re.finditer(r"plan: .*\(imbalance ([0-9.]+)\)", text)]
+    return {"kmeans": kmeans, "plan_imbalance": imbalance}
+
+
+def trimmed_summary(s):
+    """The job's JSON summary without what is the same in every run."""
+    s = dict(s)
+    s.pop("items", None)
+    for key in ("input", "output", "format", "format_version"):
+        s.pop(key, None)
+    return s
 
 
 def run_job(a, mode, corpus, out, sets, say):
-    """One `dupgraph MODE` under mpirun; its log figures, stage seconds and load."""
-    cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS",
-           os.path.join(ROOT, a.dupgraph), mode, "-c", os.path.join(ROOT, a.config), "-o", out,
-           "--set", f"input.embeddings={corpus}", "--set", "job.resume=false"]
+    """One `dupgraph MODE` under mpirun: its summary, log figures and load."""
+    summary_path = out + ".summary.json"
+    if os.path.exists(summary_path):
+        os.remove(summary_path)
+    tail = [mode, "-c", a.config, "-o", os.path.relpath(out, ROOT),
+            "--set", f"input.embeddings={os.path.relpath(corpus, ROOT)}", "--set", "job.resume=false",
+            "--set", f"output.summary={os.path.relpath(summary_path, ROOT)}"]
     for s in sets:
-        cmd += ["--set", s]
-    if a.idle_wait > 0:
-        wait_idle(a.idle_wait)
-    load = os.getloadavg()[0]
+        tail += ["--set", s]
+    cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS", a.dupgraph] + tail
+    idle = wait_idle(a.idle_wait) if a.idle_wait > 0 else None
+    load_before = list(os.getloadavg())
     busy0, own0, t0 = cpu_busy_seconds(), children_cpu_seconds(), time.perf_counter()
     p = subprocess.run(cmd, env=mpi_env(), cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     own = children_cpu_seconds() - own0
     foreign = max(0.0, cpu_busy_seconds() - busy0 - own)
+    load_after = list(os.getloadavg())
     log = p.stdout + p.stderr
     with open(out + ".log", "w") as f:
         f.write(log)
     if p.returncode != 0:
-        tail = "\n".join(log.strip().splitlines()[-6:])
-        sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed (exit {p.returncode}):\n{tail}")
-    info = parse_log(log)
-    with h5py.File(out, "r") as f:
-        info["seconds"] = {k[len("seconds_"):]: float(v) for k, v in f.attrs.items() if k.startswith("seconds_")}
-        info["n_edges"] = int(f.attrs["n_edges"])
-        info["k_out"] = int(f["centroids"].shape[1]) if "centroids" in f else None
-    info.update(mpirun_wall=wall, cpu=own, foreign_cpu=foreign, load1=load)
-    if info["pairs_per_rank"]:
-        info["pairs_total"] = sum(info["pairs_per_rank"])
-    elif info["pairs_max"] is not None:
-        info["pairs_total"] = info["pairs_max"] * a.ranks / info["pairs_max_over_mean"]
-    say(f"  {mode} {' '.join(sets) or '(config defaults)'}: {info['total']:.1f} s, "
-        f"{info['n_edges']} edges, load {load:.2f}, other processes {foreign:.0f} CPU-s")
+        tail_text = "\n".join(log.strip().splitlines()[-6:])
+        sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed (exit {p.returncode}):\n{tail_text}")
+    with open(summary_path) as f:
+        summary = json.load(f)
+    cores = os.cpu_count() or 1
+    info = {"mode": mode, "command": " ".join(shlex.quote(v) for v in cmd), "sets": sets,
+            "summary": trimmed_summary(summary), **parse_log(log),
+            "mpirun_seconds": wall, "own_cpu_seconds": own, "other_cpu_seconds": foreign,
+            "other_cores": foreign / wall if wall > 0 else 0.0,
+            "other_cpu_share": foreign / (wall * cores) if wall > 0 else 0.0,
+            "load_before": load_before, "load_after": load_after, "busy_share_before_start": idle}
+    say(f"  {mode} {' '.join(sets) or '(config defaults)'}: {summary['seconds']['total']:.1f} s, "
+        f"{summary['edges']} edges, load {load_before[0]:.2f} -> {load_after[0]:.2f}, "
+        f"other processes {foreign:.0f} CPU-s ({info['other_cpu_share']:.0%} of the CPU)")
     return info
 
 
 def foreign_cores(info):
     """Cores other processes kept busy on average during a run."""
-    return info["foreign_cpu"] / info["mpirun_wall"] if info["mpirun_wall"] > 0 else 0.0
+    return info["other_cores"]
 
 
 def quiet_run(a, mode, corpus, out, sets, say):
-    """run_job, repeated up to --retries times while the machine was busy."""
-    best = None
+    """run_job, repeated up to --retries times while the machine was busy; the
+    quietest attempt is kept, every attempt's load is recorded."""
+    best, attempts = None, []
     for _ in range(1 + a.retries):
         info = run_job(a, mode, corpus, out, sets, say)
+        attempts.append({k: info[k] for k in ("mpirun_seconds", "other_cpu_seconds", "other_cpu_share",
+                                              "load_before", "load_after")}
+                        | {"total_seconds": info["summary"]["seconds"]["total"]})
         if best is None or foreign_cores(info) < foreign_cores(best):
             best = info
         if foreign_cores(best) <= a.busy_cores:
             break
+    best["attempts"] = attempts
     return best
 
 
-def recall_of(a, out, exact):
+def compare(a, out, exact):
     p = subprocess.run([os.path.join(ROOT, a.dupgraph), "compare", out, exact], capture_output=True, text=True,
                        check=True)
     vals = dict(line.split(": ", 1) for line in p.stdout.strip().splitlines())
-    return float(vals["recall"]), float(vals["precision"])
+    return {"run_edges": int(vals["edges_a"]), "exact_pairs": int(vals["edges_b"]),
+            "found": int(vals["edges_both"]), "precision": float(vals["precision"]),
+            "max_sim_diff": float(vals["max_sim_diff"])}
+
+
+def wilson(found, n, z=Z95):
+    """95% Wilson score interval of a proportion found/n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = found / n
+    den = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def configurations(a):
@@ -228,12 +335,14 @@ def run_key(cfg):
 
 
 def reusable(a, say):
-    """Quiet runs of an earlier --json on the same corpus and ranks, by run_key."""
+    """Quiet runs of an earlier result file on the same corpus and ranks, by run_key."""
     if not a.reuse_quiet:
         return {}
     with open(a.reuse_quiet) as f:
         old = json.load(f)
-    if [old[k] for k in ("n", "d", "seed", "spread", "ranks")] != [a.n, a.d, a.seed, a.spread, a.ranks]:
+    c = old.get("corpus", {})
+    if [c.get(k) for k in ("n", "d", "seed", "spread")] + [old.get("ranks")] != [a.n, a.d, a.seed, a.spread,
+                                                                                 a.ranks]:
         say(f"{a.reuse_quiet}: another corpus or rank count, nothing reused")
         return {}
     keep = {run_key(r): r for r in old["runs"] if foreign_cores(r) <= a.busy_cores}
@@ -244,10 +353,11 @@ def reusable(a, say):
 
 
 def run_all(a, say):
-    os.makedirs(os.path.join(ROOT, a.workdir), exist_ok=True)
     a.workdir = os.path.join(ROOT, a.workdir)
+    os.makedirs(a.workdir, exist_ok=True)
+    started = utc_now()
+    git0, bin0 = git_state(), binary_state(a)
     corpus = ensure_corpus(a, say)
-    head = git_head()
     old = reusable(a, say)
     exact = os.path.join(a.workdir, "exact.h5")
     if "exact" in old and os.path.exists(exact):
@@ -255,134 +365,241 @@ def run_all(a, say):
     else:
         say(f"exact reference on {a.ranks} ranks (every pair)")
         ref = quiet_run(a, "exact", corpus, exact, [], say)
-    rows = []
+    runs = []
     for cfg in configurations(a):
         if run_key(cfg) in old:
-            rows.append(old[run_key(cfg)])
+            runs.append(old[run_key(cfg)])
             continue
         sets = [] if cfg.get("default") else [f"cluster.k={cfg['k']}", f"cluster.clusterings={cfg['c']}",
                                               f"cluster.probes={cfg['m']}"]
         out = os.path.join(a.workdir, "run.h5")
         info = quiet_run(a, "run", corpus, out, sets, say)
-        info["recall"], info["precision"] = recall_of(a, out, exact)
-        info.update(cfg)
-        if cfg.get("default"):
-            info["k"] = info["k_out"]
-            info["c"] = len(info["kmeans"])
-            info["m"] = default_probes(a)
-        rows.append(info)
+        info.update(compare(a, out, exact))
+        s = info["summary"]
+        info.update(k=s["k"], c=s["clusterings"], m=s["probes"], default=bool(cfg.get("default")))
+        runs.append(info)
         os.remove(out)
-    return {"n": a.n, "d": a.d, "seed": a.seed, "spread": a.spread, "ranks": a.ranks, "exact": ref,
-            "runs": rows, "git": head, "dupgraph": a.dupgraph, "config": a.config}
+    git1, bin1 = git_state(), binary_state(a)
+    if bin1["sha256"] != bin0["sha256"]:
+        say("recall_table: WARNING: build/dupgraph changed during the runs (someone rebuilt it)")
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "command": the_command(), "cwd": ROOT,
+            "started_utc": started, "finished_utc": utc_now(), "git": git0, "git_at_end": git1,
+            "binary": bin0, "binary_changed_during_runs": bin1["sha256"] != bin0["sha256"],
+            "machine": machine(), "config": a.config, "ranks": a.ranks, "openblas_threads": 1,
+            "corpus": {"n": a.n, "d": a.d, "seed": a.seed, "spread": a.spread,
+                       "command": " ".join(corpus_command(a, os.path.relpath(corpus, ROOT)))},
+            "grid": {"ks": ints(a.ks), "cs": ints(a.cs), "ms": ints(a.ms)},
+            "load_policy": {"idle_wait_seconds": a.idle_wait, "retries": a.retries, "busy_cores": a.busy_cores},
+            "exact": ref, "runs": runs}
 
 
-def default_probes(a):
-    """m of the default run, from the config file (the log does not print it)."""
-    section = None
-    with open(os.path.join(ROOT, a.config)) as f:
-        for line in f:
-            line = line.split(";")[0].strip()
-            if line.startswith("["):
-                section = line.strip("[]")
-            elif section == "cluster" and line.startswith("probes"):
-                return int(line.split("=")[1])
-    raise SystemExit("recall_table: no [cluster] probes in " + a.config)
-
-
-def git_head():
-    """HEAD, and whether the tracked sources differ from it (the binary may hold uncommitted work)."""
-    p = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h"], capture_output=True, text=True)
-    q = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "src", "include"],
-                       capture_output=True, text=True)
-    return p.stdout.strip() + (" (+ uncommitted changes in src/include)" if q.stdout.strip() else "")
-
-
-# ---- the table -----------------------------------------------------------------
-
-def pairs_total(r):
-    return r.get("pairs_total")
-
-
-def fmt_pairs(v):
-    return f"{v / 1e6:.0f}M" if v is not None else "-"
-
+# ---- the rows and the table -------------------------------------------------------
 
 def seed_pool(k, sample):
     return min(max(POOL_PER_K * k, POOL_MIN), sample)
 
 
-def work_gflop(r, n, d):
-    """The run's arithmetic, independent of machine load: k-means (k-means++
-    seeding and Lloyd iterations) + assignment, and the pair stage (2 flops
-    per multiply-add)."""
+def pairs_total(r):
+    return r["summary"]["pairs"]["compared_total"]
+
+
+def kmeans_assign_gflop(r, n, d):
+    """Arithmetic of k-means (k-means++ seeding pool x K x D multiply-adds, Lloyd
+    sample x K x 2D per iteration) and assignment (C x N x K x 2D), counted
+    from the sizes the log reports: the useful work, whatever the load."""
     k = r["k"]
     km = sum(2.0 * seed_pool(k, x["sample"]) * k * d + 2.0 * x["sample"] * k * d * x["iterations"]
              for x in r["kmeans"])
-    return (km + 2.0 * r["c"] * n * k * d) / 1e9, (pairs_total(r) or 0) * 2.0 * d / 1e9
+    return (km + 2.0 * r["c"] * n * k * d) / 1e9
 
 
-def table(data):
-    n, d = data["n"], data["d"]
-    lines = ["| K | C | m | recall | wall s | kmeans+assign s | exchange s | pairs s | pairs compared | "
-             "GFLOP k-means+assign / pairs | other procs (cores) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in sorted(data["runs"], key=lambda r: (r["k"], r["m"], r["c"])):
-        s = r["seconds"]
-        g_km, g_pairs = work_gflop(r, n, d)
-        name = f"**{r['k']}** (auto)" if r.get("default") else str(r["k"])
-        lines.append(f"| {name} | {r['c']} | {r['m']} | {r['recall']:.4f} | {r['total']:.1f} | "
-                     f"{s.get('kmeans', 0) + s.get('assign', 0):.1f} | {s.get('exchange', 0):.1f} | "
-                     f"{s.get('pairs', 0):.1f} | {fmt_pairs(pairs_total(r))} | {g_km:.0f} / {g_pairs:.0f} | "
-                     f"{foreign_cores(r):.1f} |")
-    ex = data["exact"]
-    lines.append(f"| exact | - | - | 1 | {ex['total']:.1f} | - | - | {ex['seconds'].get('pairs', 0):.1f} | "
-                 f"{fmt_pairs(pairs_total(ex))} | - / {(pairs_total(ex) or 0) * 2.0 * d / 1e9:.0f} | "
-                 f"{foreign_cores(ex):.1f} |")
+def row_of(r, n, d):
+    """One table row's figures, unrounded."""
+    s = r["summary"]
+    lo, hi = wilson(r["found"], r["exact_pairs"])
+    stages = {k: v for k, v in s["seconds"].items() if k != "total"}
+    return {"K": r["k"], "C": r["c"], "m": r["m"], "default": r.get("default", False),
+            "recall": r["found"] / r["exact_pairs"] if r["exact_pairs"] else 1.0, "recall_ci95": [lo, hi],
+            "exact_pairs": r["exact_pairs"], "found": r["found"], "missed": r["exact_pairs"] - r["found"],
+            "run_edges": r["run_edges"], "precision": r["precision"],
+            "wall_seconds": s["seconds"]["total"], "mpirun_seconds": r["mpirun_seconds"],
+            "stage_seconds": stages,
+            "kmeans_assign_seconds": stages.get("kmeans", 0.0) + stages.get("assign", 0.0),
+            "pairs_compared": pairs_total(r), "pairs_compared_per_rank": s["pairs"]["compared"],
+            "gflop_pairs_useful": s["pairs"]["flops_useful"] / 1e9,
+            "gflop_pairs_executed": sum(s["pairs"]["flops_executed"]) / 1e9,
+            "gflop_kmeans_assign": kmeans_assign_gflop(r, n, d),
+            "load_before": r["load_before"], "load_after": r["load_after"],
+            "other_cpu_seconds": r["other_cpu_seconds"], "other_cpu_share": r["other_cpu_share"],
+            "attempts": len(r.get("attempts", [1])),
+            "memory_estimate_bytes": s["memory"]["estimate_bytes"],
+            "peak_rss_max_bytes": s["memory"]["peak_rss_max_bytes"],
+            "bytes_sent": s.get("exchange", {}).get("bytes_sent")}
+
+
+def exact_row(ref, d):
+    s = ref["summary"]
+    return {"wall_seconds": s["seconds"]["total"], "mpirun_seconds": ref["mpirun_seconds"],
+            "stage_seconds": {k: v for k, v in s["seconds"].items() if k != "total"},
+            "edges": s["edges"], "pairs_compared": pairs_total(ref),
+            "gflop_pairs_useful": s["pairs"]["flops_useful"] / 1e9,
+            "gflop_pairs_executed": sum(s["pairs"]["flops_executed"]) / 1e9,
+            "load_before": ref["load_before"], "load_after": ref["load_after"],
+            "other_cpu_seconds": ref["other_cpu_seconds"], "other_cpu_share": ref["other_cpu_share"],
+            "memory_estimate_bytes": s["memory"]["estimate_bytes"],
+            "peak_rss_max_bytes": s["memory"]["peak_rss_max_bytes"]}
+
+
+def sorted_runs(data):
+    return sorted(data["runs"], key=lambda r: (r["k"], r["m"], r["c"]))
+
+
+# The strings the README prints, one function per kind of figure.
+def f_recall(v):
+    return f"{v:.4f}"
+
+
+def f_ci(lo, hi):
+    return f"{lo:.4f}–{hi:.4f}"
+
+
+def f_s(v):
+    return f"{v:.1f}"
+
+
+def f_pairs(v):
+    return f"{v / 1e6:.0f}M"
+
+
+def f_gflop(v):
+    return f"{v:.0f}"
+
+
+def f_share(v):
+    return f"{100 * v:.0f}%"
+
+
+def f_load(v):
+    return f"{v:.2f}"
+
+
+def row_name(r):
+    return "default" if r.get("default") else f"K{r['K']}_C{r['C']}_m{r['m']}"
+
+
+def row_cells(row):
+    """The table cells of one row, by figure name."""
+    return {"recall": f_recall(row["recall"]), "recall_ci95": f_ci(*row["recall_ci95"]),
+            "missed": str(row["missed"]), "wall_s": f_s(row["wall_seconds"]),
+            "kmeans_assign_s": f_s(row["kmeans_assign_seconds"]),
+            "exchange_s": f_s(row["stage_seconds"].get("exchange", 0.0)),
+            "pairs_s": f_s(row["stage_seconds"].get("pairs", 0.0)), "pairs_compared": f_pairs(row["pairs_compared"]),
+            "gflop": f"{f_gflop(row['gflop_kmeans_assign'])} / {f_gflop(row['gflop_pairs_useful'])}",
+            "other_cpu": f_share(row["other_cpu_share"])}
+
+
+def table(rows, ex, readme):
+    lines = ["| K | C | m | recall | 95% CI | missed | wall s | k-means + assign s | exchange s | pairs s | "
+             "pairs compared | GFLOP k-means+assign / pairs | other processes' CPU share |",
+             "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        cells = row_cells(row)
+        name = row_name(row)
+        for key, v in cells.items():
+            readme[f"{name}_{key}"] = v
+        label = str(row["K"])
+        if row["default"]:
+            label = f"**{row['K']}** (default: auto)"
+            readme.update(default_K=str(row["K"]), default_C=str(row["C"]), default_m=str(row["m"]))
+        lines.append(f"| {label} | {row['C']} | {row['m']} | " + " | ".join(cells.values()) + " |")
+    exc = {"wall_s": f_s(ex["wall_seconds"]), "pairs_s": f_s(ex["stage_seconds"].get("pairs", 0.0)),
+           "pairs_compared": f_pairs(ex["pairs_compared"]), "gflop": f_gflop(ex["gflop_pairs_useful"]),
+           "other_cpu": f_share(ex["other_cpu_share"])}
+    for key, v in exc.items():
+        readme[f"exact_{key}"] = v
+    readme["exact_recall"] = "1"
+    lines.append(f"| exact | - | - | 1 | - | - | {exc['wall_s']} | - | - | {exc['pairs_s']} | "
+                 f"{exc['pairs_compared']} | "
+                 f"- / {exc['gflop']} | {exc['other_cpu']} |")
     return "\n".join(lines)
 
 
-def cheapest(data, levels=(0.95, 0.97, 0.99, 0.995, 0.999)):
-    """The run with the least arithmetic and the fastest run at each recall level."""
-    out = []
-    work = {id(r): sum(work_gflop(r, data["n"], data["d"])) for r in data["runs"]}
+def cheapest(rows, levels=(0.95, 0.97, 0.99, 0.995, 0.999)):
+    """The row with the least arithmetic and the fastest row at each recall level."""
+    out, text = [], []
     for lv in levels:
-        ok = [r for r in data["runs"] if r["recall"] >= lv]
+        ok = [r for r in rows if r["recall"] >= lv]
         if not ok:
-            out.append(f"- recall >= {lv}: no configuration")
+            out.append({"level": lv, "least_work": None, "fastest": None})
+            text.append(f"- recall >= {lv}: no configuration")
             continue
-        least = min(ok, key=lambda r: work[id(r)])
-        fast = min(ok, key=lambda r: r["total"])
-        out.append(f"- recall >= {lv}: least work K={least['k']} C={least['c']} m={least['m']} "
-                   f"({work[id(least)]:.0f} GFLOP, recall {least['recall']:.4f}); fastest "
-                   f"K={fast['k']} C={fast['c']} m={fast['m']} ({fast['total']:.1f} s, recall {fast['recall']:.4f})")
-    return "\n".join(out)
+        least = min(ok, key=lambda r: r["gflop_kmeans_assign"] + r["gflop_pairs_useful"])
+        fast = min(ok, key=lambda r: r["wall_seconds"])
+        out.append({"level": lv, "least_work": row_name(least), "fastest": row_name(fast)})
+        text.append(f"- recall >= {lv}: least work K={least['K']} C={least['C']} m={least['m']} "
+                    f"({least['gflop_kmeans_assign'] + least['gflop_pairs_useful']:.0f} GFLOP, recall "
+                    f"{least['recall']:.4f}); fastest K={fast['K']} C={fast['C']} m={fast['m']} "
+                    f"({fast['wall_seconds']:.1f} s, recall {fast['recall']:.4f})")
+    return out, "\n".join(text)
 
 
-def header(data):
+def load_figures(data):
+    """The load over all runs (the kept attempt of each, and the exact run)."""
     every = data["runs"] + [data["exact"]]
-    loads = [r["load1"] for r in every]
-    foreign = sum(r["foreign_cpu"] for r in every)
-    wall = sum(r["mpirun_wall"] for r in every)
+    other = sum(r["other_cpu_seconds"] for r in every)
+    wall = sum(r["mpirun_seconds"] for r in every)
+    cores = data["machine"].get("logical_cpus") or 1
+    attempts = [x for r in every for x in r.get("attempts", [])]
+    return {"load1_before_min": min(r["load_before"][0] for r in every),
+            "load1_before_max": max(r["load_before"][0] for r in every),
+            "load1_after_min": min(r["load_after"][0] for r in every),
+            "load1_after_max": max(r["load_after"][0] for r in every),
+            "other_cpu_seconds": other, "run_seconds": wall,
+            "other_cpu_share": other / (wall * cores) if wall else 0.0,
+            "other_cpu_share_max": max(r["other_cpu_share"] for r in every),
+            "runs_over_busy_cores": sum(1 for r in every if foreign_cores(r) > data["load_policy"]["busy_cores"]),
+            "attempts": len(attempts) or len(every), "repeated_runs": sum(1 for r in every
+                                                                         if len(r.get("attempts", [])) > 1)}
+
+
+def header(data, ex, load, readme):
+    c, g = data["corpus"], data["git"]
+    readme.update(corpus_n=str(c["n"]), corpus_d=str(c["d"]), corpus_seed=str(c["seed"]),
+                  corpus_spread=f"{c['spread']:g}", ranks=str(data["ranks"]),
+                  grid_K=", ".join(map(str, data["grid"]["ks"])), grid_C=", ".join(map(str, data["grid"]["cs"])),
+                  grid_m=", ".join(map(str, data["grid"]["ms"])), exact_pairs=str(ex["edges"]),
+                  ci_level="95%", git_commit=g["short"], runs=str(len(data["runs"])),
+                  load1_before=f"{f_load(load['load1_before_min'])}–{f_load(load['load1_before_max'])}",
+                  load1_after=f"{f_load(load['load1_after_min'])}–{f_load(load['load1_after_max'])}",
+                  other_cpu_share=f_share(load["other_cpu_share"]),
+                  other_cpu_share_max=f_share(load["other_cpu_share_max"]),
+                  run_minutes=f"{load['run_seconds'] / 60:.0f}", cpu_model=data["machine"].get("cpu_model") or "?",
+                  logical_cpus=str(data["machine"].get("logical_cpus")))
     false_edges = [f"K={r['k']} C={r['c']} m={r['m']}" for r in data["runs"] if r["precision"] < 1.0]
-    return (f"{data['n']} x {data['d']} synthetic embeddings (synth_embeddings.py --seed {data['seed']} "
-            f"--spread {data['spread']:g}), {data['ranks']} ranks, one OpenBLAS thread each; "
-            f"{data['exact']['n_edges']} exact edges; {data.get('dupgraph', 'build/dupgraph')} at {data['git']}.\n"
-            f"Load average (1 min) at the start of the runs {min(loads):.1f}..{max(loads):.1f}; other processes "
-            f"used {foreign:.0f} CPU-s during the {wall:.0f} s of runs ({foreign / wall if wall else 0:.2f} cores "
-            f"on average; per run in the last column): a run with other processes busy has inflated seconds.  "
-            f"Pairs compared: over all ranks and clusterings.  Wall s: the job's own total (includes ~0.3 s "
-            f"saving the resume checkpoint).  Precision against exact: "
+    return (f"{c['n']} x {c['d']} synthetic embeddings (synth_embeddings.py --seed {c['seed']} "
+            f"--spread {c['spread']:g}), {data['ranks']} ranks, one OpenBLAS thread each; {ex['edges']} exact "
+            f"pairs; {data['binary']['path']} at {g['short']}{' (dirty sources)' if g['dirty_sources'] else ''}; "
+            f"{data['machine'].get('cpu_model')}, {data['machine'].get('logical_cpus')} CPUs.\n"
+            f"Load average (1 min) before the runs {readme['load1_before']}, after {readme['load1_after']}; other "
+            f"processes used {load['other_cpu_seconds']:.0f} CPU-s during the {load['run_seconds']:.0f} s of runs "
+            f"({readme['other_cpu_share']} of the CPU; at most {readme['other_cpu_share_max']} in one run, per run "
+            f"in the last column): a run with other processes busy has inflated seconds.  Pairs compared: over all "
+            f"ranks and clusterings; GFLOP pairs: 2 D per pair compared (useful work).  Wall s: the job's own "
+            f"total.  Precision against exact: "
             + ("1 in every run." if not false_edges else "below 1 in " + ", ".join(false_edges) + "."))
 
 
-# ---- per-item costs and the scaling model --------------------------------------
+# ---- per-rank rates and the scaling model --------------------------------------
 
 def effective_k(n):
-    """cluster.k = auto (config.c, dg_config_effective_k)."""
-    target = min(math.sqrt(2.5 * n), n / 128.0)
+    """cluster.k = auto (config.c, dg_config_effective_k): the power of two
+    nearest sqrt(2.5 N), halved while above N/128."""
+    target, cap = math.sqrt(2.5 * n), n / 128.0
     k = 1
     while k * 1.4142 < target:
         k *= 2
+    while k > 1 and k > cap:
+        k //= 2
     return min(k, int(n))
 
 
@@ -391,7 +608,7 @@ def record_bytes(d):
 
 
 def memory_per_rank(n_total, d, p, k, c, m, sample):
-    """job.c memory_estimate (run mode, embeddings input), bytes per rank by term."""
+    """src/job_memory.c dg_memory_estimate (run mode, embeddings input), bytes per rank by term."""
     n, s = math.ceil(n_total / p), math.ceil(sample / p)
     block = min(512.0 * k, float(1 << 22))
     rnd = min(n * m * (4.0 * d + 16.0), ROUND_BYTES)
@@ -404,12 +621,13 @@ def memory_per_rank(n_total, d, p, k, c, m, sample):
 
 
 def check_memory_formula(data, say):
+    """Largest difference between this file's formula and the estimate each run's summary holds."""
     worst = 0.0
     for r in data["runs"]:
-        est = memory_per_rank(data["n"], data["d"], data["ranks"], r["k"], r["c"], min(r["m"], r["k"]),
-                              min(64 * r["k"], data["n"]))["total"] / MIB
-        worst = max(worst, abs(est - r["mem_estimate_mib"]))
-    say(f"memory formula here vs the estimate each run printed: largest difference {worst:.2f} MiB")
+        est = memory_per_rank(data["corpus"]["n"], data["corpus"]["d"], data["ranks"], r["k"], r["c"],
+                              min(r["m"], r["k"]), min(64 * r["k"], data["corpus"]["n"]))["total"]
+        worst = max(worst, abs(est - r["summary"]["memory"]["estimate_bytes"]))
+    say(f"memory formula here vs the estimate in each run's summary: largest difference {worst / MIB:.2f} MiB")
     return worst
 
 
@@ -431,35 +649,37 @@ def measured_costs(data):
     the largest K (nearest the model's), pairs at the smallest K with a quiet
     run (largest clusters, nearest the model's), exchange per record byte,
     read per byte, graph per item."""
-    n_rank, d, p = data["n"] / data["ranks"], data["d"], data["ranks"]
+    n, d, p = data["corpus"]["n"], data["corpus"]["d"], data["ranks"]
+    n_rank = n / p
     runs = data["runs"]
     kmax = max(r["k"] for r in runs)
     calm = quiet(runs)
     kmin = min(r["k"] for r in calm)
     big = quiet([r for r in runs if r["k"] == kmax])
+    sec = lambda r, st: r["summary"]["seconds"].get(st, 0.0)  # noqa: E731
     seed_macs = sum(seed_pool(r["k"], x["sample"]) * r["k"] * d for r in big for x in r["kmeans"])
-    seed_s = sum(x["seeding"] for r in big for x in r["kmeans"])
+    seed_s = sum(x["seeding_seconds"] for r in big for x in r["kmeans"])
     lloyd_flops = sum(x["sample"] / p * r["k"] * 2 * d * x["iterations"] for r in big for x in r["kmeans"])
-    lloyd_s = sum(x["lloyd"] for r in big for x in r["kmeans"])
+    lloyd_s = sum(x["lloyd_seconds"] for r in big for x in r["kmeans"])
     assign_flops = sum(r["c"] * n_rank * r["k"] * 2 * d for r in big)
-    assign_s = sum(r["seconds"]["assign"] for r in big)
+    assign_s = sum(sec(r, "assign") for r in big)
     pair_rates = {}
     for k in sorted({r["k"] for r in runs}):
         rs = quiet([r for r in runs if r["k"] == k and pairs_total(r)])
-        flops = sum(pairs_total(r) * 2 * d for r in rs)
-        rank_s = sum(sum(r.get("pair_seconds_per_rank") or [r["seconds"]["pairs"]] * p) for r in rs)
-        pair_rates[k] = flops / rank_s if rs else float("nan")
-    exch = [r["seconds"]["exchange"] / (r["c"] * n_rank * min(r["m"], r["k"]) * record_bytes(d)) for r in calm]
+        flops = sum(r["summary"]["pairs"]["flops_useful"] for r in rs)
+        rank_s = sum(sum(r["summary"]["pairs"]["seconds"]) for r in rs)
+        pair_rates[str(k)] = flops / rank_s if rs and rank_s else float("nan")
+    exch = [sec(r, "exchange") / (r["c"] * n_rank * min(r["m"], r["k"]) * record_bytes(d)) for r in calm]
     return {
         "k_seed": kmax, "seed_macs_per_s": seed_macs / seed_s if seed_s else float("inf"),
         "lloyd_flops_per_s": lloyd_flops / lloyd_s, "assign_flops_per_s": assign_flops / assign_s,
-        "k_pairs": kmin, "pair_flops_per_s": pair_rates[kmin], "pair_rates_by_k": pair_rates,
+        "k_pairs": kmin, "pair_flops_per_s": pair_rates[str(kmin)], "pair_rates_by_k": pair_rates,
         "exchange_s_per_byte": median(exch),
-        "read_s_per_byte": median([r["seconds"]["read"] / (n_rank * 4 * d) for r in calm]),
-        "graph_s_per_item": median([r["seconds"]["graph"] / n_rank for r in calm]),
-        "edges_per_item": data["exact"]["n_edges"] / data["n"],
+        "read_s_per_byte": median([sec(r, "read") / (n_rank * 4 * d) for r in calm]),
+        "graph_s_per_item": median([sec(r, "graph") / n_rank for r in calm]),
+        "edges_per_item": data["exact"]["summary"]["edges"] / n,
         "plan_imbalance": max(v for r in runs for v in r["plan_imbalance"] or [1.0]),
-        "quiet_runs": len(calm), "runs": len(runs),
+        "quiet_runs": len(calm), "runs": len(runs), "quiet_cores": QUIET_CORES,
         "iterations": runs[0]["kmeans"][0]["iterations"],
     }
 
@@ -488,55 +708,149 @@ def model(costs, n, d, p, c, m, a):
     mem = memory_per_rank(n, d, p, k, c, m, sample)
     mem["edges"] = 80.0 * edges / p
     mem["rank0 seeding pool"] = pool * (4 * d + 2 * d + 16)
-    return {"k": k, "sample": sample, "pairs": c * pairs_per_clustering, "seconds": t, "memory": mem}
+    total = sum(t.values())
+    return {"k": k, "sample": sample, "items_per_cluster": n / k, "pairs": c * pairs_per_clustering,
+            "read_bytes": n * 4 * d, "seconds": t, "seconds_total": total,
+            "assign_pairs_share": (t["assign"] + t["pairs"]) / total, "memory_bytes": mem}
 
 
 def human_s(s):
     return f"{s:.0f} s" if s < 120 else (f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h")
 
 
-def model_text(data, a, say):
+def f_gib(b):
+    return f"{b / GIB:.1f} GiB" if b < 100 * GIB else f"{b / GIB:.0f} GiB"
+
+
+def f_sci(v):
+    mant, exp = f"{v:.1e}".split("e")
+    return f"{mant.rstrip('0').rstrip('.')}e{int(exp)}"
+
+
+def model_text(data, a, readme, say):
     costs = measured_costs(data)
-    d0 = data["d"]
-    c = next(r["c"] for r in data["runs"] if r.get("default"))
-    m = next(r["m"] for r in data["runs"] if r.get("default"))
+    d0 = data["corpus"]["d"]
+    default = next(r for r in data["runs"] if r.get("default"))
+    c, m = default["c"], default["m"]
     ranks = ints(a.model_ranks)
     n, d = a.model_n, a.model_d
     res = {p: model(costs, n, d, p, c, m, a) for p in ranks}
-    k = res[ranks[0]]["k"]
-    out = [f"Measured per rank on this machine ({data['n']} x {d0}, {data['ranks']} ranks; rates in flops of "
-           f"2 per multiply-add):",
+    r0 = res[ranks[0]]
+    k = r0["k"]
+    readme.update(
+        model_N=f_sci(n), model_D=str(d), model_K=str(k), model_C=str(c), model_m=str(m),
+        model_items_per_cluster=f"{r0['items_per_cluster'] / 1e3:.0f}k", model_pairs=f_sci(r0["pairs"]),
+        model_P=", ".join(map(str, ranks)), model_read_TB=f"{r0['read_bytes'] / 1e12:.1f} TB",
+        rate_seed=f"{costs['seed_macs_per_s'] / 1e9:.0f} G int16 multiply-adds/s",
+        rate_lloyd=f"{costs['lloyd_flops_per_s'] / 1e9:.0f} GFLOP/s",
+        rate_assign=f"{costs['assign_flops_per_s'] / 1e9:.0f} GFLOP/s",
+        rate_pairs=f"{costs['pair_flops_per_s'] / 1e9:.0f} GFLOP/s",
+        rate_exchange=f"{costs['exchange_s_per_byte'] * 1e9:.1f} ns per exchanged byte",
+        rate_k_seed=str(costs["k_seed"]), rate_k_pairs=str(costs["k_pairs"]),
+        rate_quiet_runs=f"{costs['quiet_runs']} of {costs['runs']}",
+        edges_per_item=f"{costs['edges_per_item']:.2f}", plan_imbalance=f"{costs['plan_imbalance']:.2f}",
+        assumed_net=f"{a.net_gbs:g} GB/s", assumed_read=f"{a.read_gbs:g} GB/s", assumed_write=f"{a.write_gbs:g} GB/s",
+        model_pool=f_gib(r0["memory_bytes"]["rank0 seeding pool"]))
+    for p in ranks:
+        r = res[p]
+        t, mem = r["seconds"], r["memory_bytes"]
+        readme.update({f"P{p}": str(p), f"P{p}_read": human_s(t["read"]), f"P{p}_write": human_s(t["write"]),
+                       f"P{p}_seeding": human_s(t["kmeans seeding (rank 0)"]),
+                       f"P{p}_lloyd": human_s(t["kmeans Lloyd"]), f"P{p}_assign": human_s(t["assign"]),
+                       f"P{p}_exchange": human_s(t["exchange"]), f"P{p}_pairs": human_s(t["pairs"]),
+                       f"P{p}_graph": human_s(t["graph"]), f"P{p}_total": human_s(r["seconds_total"]),
+                       f"P{p}_memory": f_gib(mem["total"]), f"P{p}_memory_exchange": f_gib(mem["exchange"]),
+                       f"P{p}_memory_edges": f_gib(mem["edges"]),
+                       f"P{p}_assign_pairs_share": f_share(r["assign_pairs_share"])})
+    out = [f"Measured per rank on this machine ({data['corpus']['n']} x {d0}, {data['ranks']} ranks; rates in "
+           f"flops of 2 per multiply-add):",
            f"- k-means++ seeding on rank 0 at K={costs['k_seed']}: "
            f"{costs['seed_macs_per_s'] / 1e9:.2f} G int16 multiply-adds/s (pool 4K points x K seeds x D)",
            f"- Lloyd iterations at K={costs['k_seed']}: {costs['lloyd_flops_per_s'] / 1e9:.1f} GFLOP/s "
            f"(sample/P x K x 2D per iteration)",
            f"- assign at K={costs['k_seed']}: {costs['assign_flops_per_s'] / 1e9:.1f} GFLOP/s (N/P x K x 2D)",
            "- pairs: " + ", ".join(f"K={kk} {v / 1e9:.1f}" for kk, v in costs["pair_rates_by_k"].items()) +
-           f" GFLOP/s (2D per candidate pair; K={costs['k_pairs']} used: the largest clusters with a quiet run)",
+           f" GFLOP/s (2D per pair compared; K={costs['k_pairs']} used: the largest clusters with a quiet run)",
            f"- exchange: {costs['exchange_s_per_byte'] * 1e9:.2f} ns per record byte handled (pack, "
            f"shared-memory Alltoallv, sort); read {costs['read_s_per_byte'] * 1e9:.2f} ns/byte; graph "
            f"{costs['graph_s_per_item'] * 1e9:.0f} ns/item; {costs['edges_per_item']:.3f} edges/item; "
            f"plan imbalance <= {costs['plan_imbalance']:.2f}; from the {costs['quiet_runs']} of "
            f"{costs['runs']} runs during which other processes used <= {QUIET_CORES} cores",
            "",
-           f"Model: N = {n:.3g}, D = {d}, auto K = {k}, sample {res[ranks[0]]['sample']:.3g}, C = {c}, m = {m}; "
-           f"{res[ranks[0]]['pairs']:.3g} candidate pairs; network {a.net_gbs:g} GB/s per rank, HDF5 read "
+           f"Model: N = {n:.3g}, D = {d}, auto K = {k}, sample {r0['sample']:.3g}, C = {c}, m = {m}; "
+           f"{r0['pairs']:.3g} candidate pairs; network {a.net_gbs:g} GB/s per rank, HDF5 read "
            f"{a.read_gbs:g} GB/s and write {a.write_gbs:g} GB/s aggregate.",
            "",
            "| stage | " + " | ".join(f"P = {p}" for p in ranks) + " |",
            "|---|" + "---:|" * len(ranks)]
-    for st in res[ranks[0]]["seconds"]:
+    for st in r0["seconds"]:
         out.append(f"| {st} | " + " | ".join(human_s(res[p]["seconds"][st]) for p in ranks) + " |")
-    out.append("| **total** | " + " | ".join(f"**{human_s(sum(res[p]['seconds'].values()))}**" for p in ranks)
-               + " |")
+    out.append("| **total** | " + " | ".join(f"**{human_s(res[p]['seconds_total'])}**" for p in ranks) + " |")
     for term in ("items", "results", "probes", "kmeans", "exchange", "graph", "total", "edges",
                  "rank0 seeding pool"):
         label = {"total": "**memory per rank (printed estimate)**", "edges": "+ edges (80 B each)",
                  "rank0 seeding pool": "+ rank 0 seeding pool"}.get(term, f"memory: {term}")
-        out.append(f"| {label} | " + " | ".join(f"{res[p]['memory'][term] / 2**30:.2f} GiB" for p in ranks) + " |")
+        out.append(f"| {label} | " + " | ".join(f"{res[p]['memory_bytes'][term] / GIB:.2f} GiB" for p in ranks)
+                   + " |")
     text = "\n".join(out)
     say(text)
-    return text, costs, res
+    assumptions = {"n": n, "d": d, "ranks": ranks, "clusterings": c, "probes": m, "auto_k": k,
+                   "sample": r0["sample"], "net_gbs_per_rank": a.net_gbs, "read_gbs_aggregate": a.read_gbs,
+                   "write_gbs_aggregate": a.write_gbs, "balanced_clusters": True,
+                   "edges_per_item": costs["edges_per_item"], "one_core_per_rank": True,
+                   "memory": "src/job_memory.c formula (run mode, embeddings input) + 80 B per edge held"}
+    outputs = {str(p): {**res[p], "seconds_human": {st: human_s(v) for st, v in res[p]["seconds"].items()}}
+               for p in ranks}
+    return text, {"inputs": {"measured": costs, "assumed": assumptions}, "outputs": outputs}
+
+
+# ---- the result file -------------------------------------------------------------
+
+def derived_figures(rows, readme):
+    """Figures the README's prose quotes, computed from the rows."""
+    by = {row_name(r): r for r in rows}
+    for name, r in by.items():
+        readme[f"{name}_kmeans_assign_share"] = f_share(r["kmeans_assign_seconds"] / r["wall_seconds"])
+        readme[f"{name}_pairs_share"] = f_share(r["stage_seconds"].get("pairs", 0.0) / r["wall_seconds"])
+        readme[f"{name}_exchange_share"] = f_share(r["stage_seconds"].get("exchange", 0.0) / r["wall_seconds"])
+    d = by["default"]
+    for st, v in d["stage_seconds"].items():
+        readme[f"default_stage_{st}_s"] = f"{v:.2f}"
+    readme["default_missed_share"] = f"{100 * d['missed'] / d['exact_pairs']:.2f}%"
+    for k in sorted({r["K"] for r in rows if not r["default"]}):
+        a, b = by.get(f"K{k}_C3_m1"), by.get(f"K{k}_C1_m3")
+        if a and b:
+            readme[f"K{k}_C1m3_over_C3m1_pairs"] = f"{b['pairs_compared'] / a['pairs_compared']:.2f}"
+
+
+def render(data, a, say):
+    """Table, model and readme figures from the measured runs in data."""
+    n, d = data["corpus"]["n"], data["corpus"]["d"]
+    readme = {}
+    rows = [row_of(r, n, d) for r in sorted_runs(data)]
+    ex = exact_row(data["exact"], d)
+    load = load_figures(data)
+    head = header(data, ex, load, readme)
+    tab = table(rows, ex, readme)
+    levels, cheap = cheapest(rows)
+    derived_figures(rows, readme)
+    md = head + "\n\n" + tab + "\n\nCheapest run per recall level:\n" + cheap + "\n"
+    say("")
+    say(md)
+    worst = check_memory_formula(data, say)
+    say("")
+    text, mdl = model_text(data, a, readme, say)
+    result = dict(data)
+    result.update(rows=rows, exact_row=ex, load=load, cheapest=levels, memory_formula_max_diff_bytes=worst,
+                  model=mdl, readme=readme)
+    return result, md, text
+
+
+def write_atomic(path, text):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 def main():
@@ -546,26 +860,21 @@ def main():
     def say(s=""):
         print(s, flush=True)
         lines.append(s)
-    saved = [a.out, a.model_out]
     if a.from_json:
-        with open(a.from_json) as f:
+        with open(os.path.join(ROOT, a.from_json)) as f:
             data = json.load(f)
+        if data.get("format") != FORMAT:
+            sys.exit(f"recall_table: {a.from_json} is not a {FORMAT} file")
+        for key in ("rows", "exact_row", "load", "cheapest", "memory_formula_max_diff_bytes", "model", "readme"):
+            data.pop(key, None)
+        data["rendered_by"] = {"command": the_command(), "utc": utc_now(), "git": git_state()}
     else:
         data = run_all(a, say)
-        with open(os.path.join(ROOT, a.json), "w") as f:
-            json.dump(data, f, indent=1)
-        saved.append(a.json)
-    md = header(data) + "\n\n" + table(data) + "\n\nCheapest run per recall level:\n" + cheapest(data) + "\n"
-    say("")
-    say(md)
-    with open(os.path.join(ROOT, a.out), "w") as f:
-        f.write(md)
-    check_memory_formula(data, say)
-    say("")
-    text, _, _ = model_text(data, a, say)
-    with open(os.path.join(ROOT, a.model_out), "w") as f:
-        f.write(text + "\n")
-    say("\nsaved " + ", ".join(saved))
+    result, md, text = render(data, a, say)
+    write_atomic(os.path.join(ROOT, a.out), md)
+    write_atomic(os.path.join(ROOT, a.model_out), text + "\n")
+    write_atomic(os.path.join(ROOT, a.json), json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    say("\nsaved " + ", ".join([a.json, a.out, a.model_out]))
 
 
 if __name__ == "__main__":
