@@ -35,7 +35,7 @@ for ((i = 1; i <= runs; i++)); do
   for t in "$@"; do
     before=$(cut -d' ' -f1 /proc/loadavg)
     t0=$(date +%s.%N)
-    if meson test -C build "$t" --print-errorlogs >"build/repeat-$t-$i.log" 2>&1; then result=OK; else result=FAIL; failed=$((failed + 1)); fi
+    if meson test -C build "$t" --logbase "repeat-$t-$i" --print-errorlogs >"build/repeat-$t-$i.log" 2>&1; then result=OK; else result=FAIL; failed=$((failed + 1)); fi
     t1=$(date +%s.%N)
     after=$(cut -d' ' -f1 /proc/loadavg)
     printf '{"test": "%s", "run": %d, "result": "%s", "seconds": %.1f, "load_before": %s, "load_after": %s, "stress": %s, "git": "%s"}\n' \
