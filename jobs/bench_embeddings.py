@@ -1,53 +1,89 @@
 #!/usr/bin/python3
-"""Benchmark: dupgraph against faiss on generated embeddings, in one run.
+"""Benchmark: dupgraph against faiss on generated embeddings, with one result file.
 
 For each corpus size (default 200k x 128 and 1M x 128) this script
   1. generates the corpus with jobs/synth_embeddings.py (cached in --workdir),
-  2. runs `dupgraph run` under mpirun (--ranks ranks, one OpenBLAS thread each)
-     and reads its per-stage seconds, edges, pair-stage rate, bytes exchanged
-     per item and each rank's peak RSS (/usr/bin/time -f %M around each rank),
-  3. measures recall against an exact reference: `dupgraph exact` + `dupgraph
-     compare` when N <= --exact-max-n; otherwise the exact neighbours of a
-     random sample of --queries items, found by faiss IndexFlatIP against all
-     N, giving a ratio estimate with its standard error,
-  4. times faiss (python3-faiss) doing the same job on the same vectors and
-     the same number of cores: IVF-Flat (inner product, nlist = dupgraph's K,
-     trained on dupgraph's sample size with its iteration count, spherical),
-     nprobe raised until its recall reaches dupgraph's (with a sampled
-     reference, also until it finds as many edges: both sides keep only
-     exactly re-scored true edges); train + add + range_search
-     (+ de-duplication and re-scoring) at that nprobe,
-  5. times faiss IndexFlatIP range_search over all N against `dupgraph exact`.
+  2. runs `dupgraph run` under mpirun (--ranks ranks, one OpenBLAS thread
+     each, `--set job.resume=false` so no checkpoint of an earlier run is
+     reused, `--set output.summary=PATH.json`) and takes its figures from that
+     JSON summary: seconds per stage, pairs compared and pair seconds per
+     rank, executed flops, memory estimate and peak RSS per rank, bytes sent.
+     Its wall time is the whole mpirun command's, from process start until
+     the output file is on disk, timed from outside,
+  3. measures recall against an exact reference: `dupgraph exact` (same
+     flags) + `dupgraph compare` when N <= --exact-max-n; otherwise the exact
+     neighbours of --queries random items, found by faiss IndexFlatIP against
+     all N (the reference pairs are those touching the sample).  Recall comes
+     with a 95% Wilson score interval over the reference pairs and their
+     number (pairs sharing an item are not independent: the interval is
+     approximate),
+  4. faiss IVF-Flat (python3-faiss, inner product, nlist = dupgraph's K,
+     spherical k-means with dupgraph's iteration count, --ranks threads) is
+     trained on exactly the points dupgraph's first clustering trains on
+     (dupgraph's sample is a hash of (cluster seed, item id): kmeans.c; the
+     count is checked against the job's log).  nprobe is tuned here, untimed,
+     until faiss's recall reaches dupgraph's; then a separate
+     `/usr/bin/python3 jobs/bench_embeddings.py --faiss-worker ...` process
+     reads the same HDF5 file, normalises, trains, adds, range-searches,
+     de-duplicates and re-scores, and writes its edge list to HDF5; its wall
+     time is taken from outside, from process start to exit.  If that run
+     finds fewer edges than dupgraph (both keep only exactly re-scored true
+     pairs, so fewer edges = lower recall), nprobe is raised and it runs again,
+  5. with the exact reference, faiss IndexFlatIP range_search over all N in a
+     worker process the same way, against `dupgraph exact`'s wall time.
 The OpenBLAS sgemm peak (same libopenblas.so.0 as dupgraph: numpy's
 libblas.so.3 is Debian's openblas-pthread wrapper) is measured at the start and
 the end (the better of the two is the peak) with one process and with --ranks
 concurrent single-thread processes.
 
+GFLOP/s of the pair stage count useful work only: 2 * D flops per pair
+compared (i<j within a cluster, query x member), over all ranks, divided by the
+slowest rank's pair seconds.  The arithmetic the blocked sgemm executes and
+discards (full squares of small clusters, the lower half of diagonal blocks)
+is reported separately as the ratio executed / useful.
+
 Both sides use dupgraph's criterion for a pair: float32 vectors L2-normalised
 in double, similarity re-scored in double, rounded to float32 and kept when
 >= float32(threshold).  faiss gets radius threshold - 1e-4 (the slack
 dupgraph's sgemm filter uses) and its candidates are re-scored the same way.
+faiss writes only the edge list; dupgraph also writes components and the
+kept items.
 
-Everything is printed as plain text (also saved next to --json) and written as
-JSON to --json.  Nothing here fails on time: the figures are for reading.
+One result file, --json (default results/bench_<label>.json; --quick:
+build/bench_quick.json): the command line, git revision and dirty flag, the
+binary's hash, the machine, load average before and after the benchmark and
+every timed part, the CPU share other processes used meanwhile, every figure,
+and "readme": the strings README.md quotes (tests/check_readme_figures.py
+checks them), with the figure block as "readme_block".  The printed report
+is saved next to it in --workdir.  Nothing here fails on time.
 
-    jobs/bench_embeddings.py                       # 200k x 128 and 1M x 128
-    jobs/bench_embeddings.py --quick               # 50k x 64 smoke run
-    jobs/bench_embeddings.py --sizes 200000x128 --set cluster.clusterings=3
-    jobs/bench_embeddings.py --nice -10      # shared machine: own session, higher priority
-Each timed part reports the cores it used and the CPU time other processes
-took meanwhile, so a disturbed figure is visible as such.
+    jobs/bench.sh --sizes 200000x128               # results/bench_200k.json
+    jobs/bench.sh --sizes 1000000x128              # results/bench_1m.json
+    jobs/bench.sh --quick                          # 50k x 64 smoke run
+    jobs/bench.sh --sizes 200000x128 --set cluster.clusterings=3 --label 200k_c3
+A timed part during which other processes kept more than --busy-cores cores
+busy is run again (--retries), and the quietest attempt is kept; every
+attempt's load is in the result file.
 """
-import argparse
-import configparser
-import json
-import os
-import platform
-import re
-import shutil
-import subprocess
-import sys
 import time
+
+_T_START = time.perf_counter()  # the faiss worker's clock, before its heavy imports
+
+import argparse  # noqa: E402
+import configparser  # noqa: E402
+import datetime  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import resource  # noqa: E402
+import shlex  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+WORKER = len(sys.argv) > 1 and sys.argv[1] == "--faiss-worker"
 
 
 def _ranks_from_argv():
@@ -57,15 +93,21 @@ def _ranks_from_argv():
 
 
 # faiss gets the same number of cores as dupgraph's ranks; OpenBLAS reads
-# this once, when numpy/faiss load it.
-os.environ["OPENBLAS_NUM_THREADS"] = str(_ranks_from_argv())
+# this once, when numpy/faiss load it.  The worker gets it from its parent.
+if not WORKER:
+    os.environ["OPENBLAS_NUM_THREADS"] = str(_ranks_from_argv())
 
 import faiss  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+_T_IMPORTED = time.perf_counter()
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RESCORE_EPS = 1e-4
+Z95 = 1.959963984540054
+FORMAT, FORMAT_VERSION = "dupgraph-bench", 2
 NPROBES = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
 
 SGEMM_PROBE = r"""
@@ -121,24 +163,38 @@ def parse_sizes(text):
     return sizes
 
 
+def size_label(n):
+    if n % 1000000 == 0:
+        return f"{n // 1000000}m"
+    if n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="200000x128,1000000x128", help="comma list of NxD (default %(default)s)")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 50000x64, fewer sample queries, shorter peaks")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 50000x64, fewer sample queries, shorter peaks, --json build/bench_quick.json")
     ap.add_argument("--ranks", type=int, default=2, help="MPI ranks = faiss threads (default %(default)s)")
     ap.add_argument("--config", default="configs/default.ini")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="extra dupgraph config override (repeatable)")
     ap.add_argument("--seed", type=int, default=1, help="corpus seed and sampling seed")
     ap.add_argument("--workdir", default="build/bench", help="corpora, outputs and logs (default %(default)s)")
-    ap.add_argument("--json", default="build/bench.json", help="machine-readable results (default %(default)s)")
+    ap.add_argument("--label", help="names the result file results/bench_<label>.json (default: the sizes, e.g. 200k)")
+    ap.add_argument("--json", help="the result file (default results/bench_<label>.json)")
     ap.add_argument("--exact-max-n", type=int, default=300000,
                     help="run `dupgraph exact` and faiss IndexFlatIP over all N up to this N (default %(default)s);"
                          " above it recall is estimated from sample queries")
     ap.add_argument("--queries", type=int, help="sample queries for the recall estimate (default 10000, quick 2000)")
     ap.add_argument("--peak-seconds", type=float, default=2.0, help="duration of each sgemm peak measurement")
     ap.add_argument("--idle-wait", type=float,
-                    help="before each timed part wait up to this many seconds for a quiet machine (default 60, quick 5)")
+                    help="before each timed part wait up to this many seconds for a quiet machine (default 30, quick 5)")
+    ap.add_argument("--retries", type=int, default=1,
+                    help="run a timed part again if other processes kept --busy-cores busy meanwhile (default 1)")
+    ap.add_argument("--busy-cores", type=float, default=0.2,
+                    help="cores other processes may keep busy during a timed part before it is repeated")
     ap.add_argument("--nice", type=int, default=0,
                     help="run the whole benchmark (dupgraph and faiss alike) at this nice value, e.g. -10 as root on a"
                          " shared machine (default %(default)s)")
@@ -149,127 +205,85 @@ def parse_args():
         a.sizes = "50000x64"
         a.peak_seconds = min(a.peak_seconds, 1.0)
     if a.idle_wait is None:
-        a.idle_wait = 5.0 if a.quick else 60.0
+        a.idle_wait = 5.0 if a.quick else 30.0
     if a.queries is None:
         a.queries = 2000 if a.quick else 10000
     a.sizes = parse_sizes(a.sizes)
+    if a.label is None:
+        a.label = "quick" if a.quick else "_".join(size_label(n) for n, _ in a.sizes)
+    if a.json is None:
+        a.json = "build/bench_quick.json" if a.quick else f"results/bench_{a.label}.json"
     return a
 
 
-# ---- environment, machine load and sgemm peak -------------------------------
-
-def cpu_busy_seconds():
-    """Busy CPU seconds of the whole machine since boot (/proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(t) for t in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+def the_command():
+    """How this script was started, as one would type it in the project folder."""
+    entry = os.environ.get("BENCH_ENTRY") or os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)
+    return " ".join([entry] + [shlex.quote(v) for v in sys.argv[1:]])
 
 
-def own_cpu_seconds():
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class CpuMeter:
-    """CPU seconds used by other processes while a measurement ran: the
-    machine may be shared, and then the figures are not clean."""
+# ---- provenance: git, binary, machine ------------------------------------------
 
-    def __enter__(self):
-        self.busy, self.own, self.t = cpu_busy_seconds(), own_cpu_seconds(), time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.used = own_cpu_seconds() - self.own
-        self.foreign = max(0.0, (cpu_busy_seconds() - self.busy) - self.used)
-        self.seconds = time.perf_counter() - self.t
-        return False
-
-    def note(self):
-        return (f"this benchmark used {self.used / self.seconds:.2f} cores on average; other processes used "
-                f"{self.foreign:.1f} CPU-s during these {self.seconds:.1f} s")
-
-
-def wait_idle(max_wait, say):
-    """Waits (up to max_wait s) until the machine is less than 10% busy over 1 s."""
-    t_end = time.monotonic() + max_wait
-    while True:
-        b0, t0 = cpu_busy_seconds(), time.monotonic()
-        time.sleep(1.0)
-        busy = (cpu_busy_seconds() - b0) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
-        if busy < 0.10 or time.monotonic() >= t_end:
-            break
-    if busy >= 0.10:
-        say(f"  (machine still {100 * busy:.0f}% busy after waiting {max_wait:.0f} s: figures may be disturbed)")
-    return busy
-
-
-def mpi_env(threads=1):
-    env = dict(os.environ)
-    env["OPENBLAS_NUM_THREADS"] = str(threads)
-    env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-    env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-    return env
+def git(*args):
+    p = subprocess.run(["git", "-C", ROOT] + list(args), capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 else None
 
 
 def git_state():
-    """HEAD commit and whether sources differ from it (the binary may include uncommitted work)."""
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "include", "meson.build"],
-                               capture_output=True, text=True).stdout.strip()
-        return head + (" + uncommitted changes in src/include/meson.build" if dirty else "")
-    except OSError:
-        return "unknown"
+    """HEAD and whether tracked files differ from it; the sources the binary is
+    built from are flagged on their own (a shared checkout changes elsewhere)."""
+    changed = [line[3:] for line in (git("status", "--porcelain", "--untracked-files=no") or "").splitlines()]
+    sources = [p for p in changed
+               if p.startswith(("src/", "include/")) or p in ("meson.build", "meson_options.txt")]
+    return {"commit": git("rev-parse", "HEAD"), "short": git("rev-parse", "--short", "HEAD"),
+            "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(changed),
+            "dirty_files": changed, "dirty_sources": bool(sources), "dirty_source_files": sources}
 
 
-def cpu_model():
+def binary_state(a):
+    path = os.path.join(ROOT, a.dupgraph)
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    state = {"path": a.dupgraph, "sha256": digest,
+             "mtime_utc": datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+             .strftime("%Y-%m-%dT%H:%M:%SZ")}
+    build = os.path.dirname(path)
+    if os.path.exists(os.path.join(build, "build.ninja")):
+        p = subprocess.run(["ninja", "-C", build, "-n"], capture_output=True, text=True)
+        state["build_up_to_date"] = p.returncode == 0 and "no work to do" in p.stdout
+    return state
+
+
+def machine():
+    info = {"kernel": f"{platform.system()} {platform.release()} {platform.version()}",
+            "arch": platform.machine(), "logical_cpus": os.cpu_count()}
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            text = f.read()
+        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+        info["cpu_model"] = m.group(1).strip() if m else platform.processor()
+        cores = set(re.findall(r"^physical id\s*:\s*(\d+)\n(?:.*\n)*?core id\s*:\s*(\d+)", text, re.M))
+        info["physical_cores"] = len(cores) or None
+        flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+        if flags:
+            info["avx512f"] = "avx512f" in flags.group(1).split()
     except OSError:
         pass
-    return platform.processor()
-
-
-def sgemm_rate(m, n, k, procs, seconds):
-    """Aggregate GFLOP/s of `procs` concurrent single-thread sgemm loops."""
-    start_at = time.time() + 1.5
-    end_at = start_at + seconds
-    cmd = [sys.executable, "-c", SGEMM_PROBE, str(m), str(n), str(k), repr(start_at), repr(end_at)]
-    ps = [subprocess.Popen(cmd, env=mpi_env(1), stdout=subprocess.PIPE, text=True) for _ in range(procs)]
-    rates = []
-    for p in ps:
-        out, _ = p.communicate()
-        if p.returncode != 0:
-            raise BenchError("sgemm probe failed")
-        rates.append(float(out.strip()))
-    return sum(rates), rates
-
-
-def measure_peaks(shapes, procs, seconds, idle_wait, say, when, peaks=None):
-    """sgemm GFLOP/s per shape, 1 process and `procs` concurrent ones; with
-    earlier `peaks`, keeps the better of the two measurements (a peak)."""
-    peaks = peaks if peaks is not None else {}
-    say(f"OpenBLAS sgemm at the {when} (numpy -> libblas.so.3 -> {blas_library()}), single-thread processes, "
-        f"{seconds:.1f} s each:")
-    wait_idle(idle_wait, say)
-    with CpuMeter() as cm:
-        for name, (m, n, k) in shapes.items():
-            one, _ = sgemm_rate(m, n, k, 1, seconds)
-            many, each = sgemm_rate(m, n, k, procs, seconds)
-            say(f"  {name:<10} {m}x{n}x{k}: 1 core {one:7.1f} GFLOP/s | {procs} cores {many:7.1f} GFLOP/s "
-                f"({many / procs:.1f} per core)")
-            p = peaks.setdefault(name, {"shape": [m, n, k], "one_core": 0.0, "all_cores": 0.0, "runs": []})
-            p["runs"].append({"when": when, "one_core": one, "all_cores": many, "per_process": each})
-            p["one_core"] = max(p["one_core"], one)
-            p["all_cores"] = max(p["all_cores"], many)
-            p["per_core_when_all_busy"] = p["all_cores"] / procs
-    say(f"  ({cm.note()})")
-    return peaks
+    try:
+        with open("/proc/meminfo") as f:
+            m = re.search(r"MemTotal:\s*(\d+) kB", f.read())
+        info["ram_bytes"] = int(m.group(1)) * 1024 if m else None
+    except OSError:
+        pass
+    p = subprocess.run(["mpirun", "--version"], capture_output=True, text=True)
+    info["mpirun"] = p.stdout.splitlines()[0] if p.returncode == 0 and p.stdout else None
+    info.update(python=platform.python_version(), faiss=faiss.__version__, numpy=np.__version__,
+                h5py=h5py.__version__, blas=blas_library())
+    return info
 
 
 def blas_library():
@@ -287,20 +301,150 @@ def blas_library():
         return "unknown"
 
 
+# ---- machine load -------------------------------------------------------------
+
+def cpu_busy_seconds():
+    """Busy CPU seconds of the whole machine since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(t) for t in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class Meter:
+    """Wall seconds of a part, the CPU this benchmark used (itself and its
+    finished children), the CPU other processes used meanwhile (machine busy
+    time minus ours) and the load average before and after."""
+
+    def __enter__(self):
+        self.load_before = list(os.getloadavg())
+        self.busy, self.own, self.t = cpu_busy_seconds(), own_cpu_seconds(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t
+        self.used = own_cpu_seconds() - self.own
+        self.foreign = max(0.0, (cpu_busy_seconds() - self.busy) - self.used)
+        self.load_after = list(os.getloadavg())
+        return False
+
+    def record(self):
+        cores = os.cpu_count() or 1
+        s = self.seconds if self.seconds > 0 else float("nan")
+        return {"wall_seconds": self.seconds, "own_cpu_seconds": self.used, "other_cpu_seconds": self.foreign,
+                "other_cores": self.foreign / s, "other_cpu_share": self.foreign / (s * cores),
+                "load_before": self.load_before, "load_after": self.load_after}
+
+    def note(self):
+        r = self.record()
+        return (f"other processes used {r['other_cpu_seconds']:.1f} CPU-s = {100 * r['other_cpu_share']:.0f}% of the "
+                f"CPU during these {self.seconds:.1f} s; load {self.load_before[0]:.2f} -> {self.load_after[0]:.2f}")
+
+
+def wait_idle(max_wait, say):
+    """Waits (up to max_wait s) until the machine is less than 10% busy over 1 s;
+    returns the last busy fraction."""
+    t_end = time.monotonic() + max_wait
+    while True:
+        b0, t0 = cpu_busy_seconds(), time.monotonic()
+        time.sleep(1.0)
+        busy = (cpu_busy_seconds() - b0) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
+        if busy < 0.10 or time.monotonic() >= t_end:
+            break
+    if busy >= 0.10:
+        say(f"  (machine still {100 * busy:.0f}% busy after waiting {max_wait:.0f} s: figures may be disturbed)")
+    return busy
+
+
+def quietest(a, say, name, attempt):
+    """Runs attempt() (which returns a dict with "meter") up to 1 + --retries
+    times while other processes kept more than --busy-cores cores busy; keeps
+    the quietest attempt and records every attempt's load."""
+    best, tries = None, []
+    for i in range(1 + max(0, a.retries)):
+        busy = wait_idle(a.idle_wait, say)
+        res = attempt()
+        res["meter"]["busy_share_before_start"] = busy
+        tries.append(res["meter"])
+        if best is None or res["meter"]["other_cores"] < best["meter"]["other_cores"]:
+            best = res
+        if best["meter"]["other_cores"] <= a.busy_cores:
+            break
+        if i < a.retries:
+            say(f"  other processes kept {res['meter']['other_cores']:.2f} cores busy during {name}: once more")
+    best["attempts"] = tries
+    return best
+
+
+def mpi_env(threads=1):
+    env = dict(os.environ)
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+    env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    return env
+
+
+# ---- sgemm peak -------------------------------------------------------------------
+
+def sgemm_rate(m, n, k, procs, seconds):
+    """Aggregate GFLOP/s of `procs` concurrent single-thread sgemm loops."""
+    start_at = time.time() + 1.5
+    end_at = start_at + seconds
+    cmd = [PY, "-c", SGEMM_PROBE, str(m), str(n), str(k), repr(start_at), repr(end_at)]
+    ps = [subprocess.Popen(cmd, env=mpi_env(1), stdout=subprocess.PIPE, text=True) for _ in range(procs)]
+    rates = []
+    for p in ps:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise BenchError("sgemm probe failed")
+        rates.append(float(out.strip()))
+    return sum(rates), rates
+
+
+def measure_peaks(shapes, procs, seconds, idle_wait, say, when, peaks=None):
+    """sgemm GFLOP/s per shape, 1 process and `procs` concurrent ones; with
+    earlier `peaks`, keeps the better of the two measurements (a peak)."""
+    peaks = peaks if peaks is not None else {}
+    say(f"OpenBLAS sgemm at the {when} (numpy -> libblas.so.3 -> {blas_library()}), single-thread processes, "
+        f"{seconds:.1f} s each:")
+    wait_idle(idle_wait, say)
+    with Meter() as cm:
+        for name, (m, n, k) in shapes.items():
+            one, _ = sgemm_rate(m, n, k, 1, seconds)
+            many, each = sgemm_rate(m, n, k, procs, seconds)
+            say(f"  {name:<10} {m}x{n}x{k}: 1 core {one:7.1f} GFLOP/s | {procs} cores {many:7.1f} GFLOP/s "
+                f"({many / procs:.1f} per core)")
+            p = peaks.setdefault(name, {"shape": [m, n, k], "one_core": 0.0, "all_cores": 0.0, "runs": []})
+            p["runs"].append({"when": when, "one_core": one, "all_cores": many, "per_process": each})
+            p["one_core"] = max(p["one_core"], one)
+            p["all_cores"] = max(p["all_cores"], many)
+            p["per_core_when_all_busy"] = p["all_cores"] / procs
+    say(f"  ({cm.note()})")
+    peaks.setdefault("meters", []).append({"when": when, **cm.record()})
+    return peaks
+
+
 # ---- corpus and vectors -----------------------------------------------------
 
 def ensure_corpus(n, d, seed, workdir, fresh, say):
     path = os.path.join(workdir, f"emb_{n}x{d}_seed{seed}.h5")
+    cmd = [PY, "jobs/synth_embeddings.py", os.path.relpath(path, ROOT), "--n", str(n), "--d", str(d),
+           "--seed", str(seed)]
     if os.path.exists(path) and not fresh:
         with h5py.File(path, "r") as f:
             if f["/embeddings"].shape == (n, d):
-                say(f"corpus {path} (cached)")
-                return path
+                say(f"corpus {os.path.relpath(path, ROOT)} (cached)")
+                return path, cmd
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, os.path.join(ROOT, "jobs", "synth_embeddings.py"), path, "--n", str(n),
-                    "--d", str(d), "--seed", str(seed)], check=True)
-    say(f"corpus {path} generated in {time.perf_counter() - t0:.1f} s")
-    return path
+    subprocess.run(cmd[:2] + [path + ".tmp"] + cmd[3:], check=True, cwd=ROOT)
+    os.replace(path + ".tmp", path)
+    say(f"corpus {os.path.relpath(path, ROOT)} generated in {time.perf_counter() - t0:.1f} s")
+    return path, cmd
 
 
 def load_normalised(path, dataset):
@@ -321,6 +465,33 @@ def load_normalised(path, dataset):
             x[lo:hi] = (b * inv[:, None]).astype(np.float32)
             ok[lo:hi] = good
     return x, ok
+
+
+_U64 = np.uint64
+
+
+def _mix64(x):
+    """dg_mix64 (include/dupgraph/common.h) on uint64 arrays (wrapping)."""
+    with np.errstate(over="ignore"):
+        x = x + _U64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
+        return x ^ (x >> _U64(31))
+
+
+def dupgraph_training_ids(ok, cluster_seed, sample, clustering=0):
+    """The items dupgraph's k-means of `clustering` trains on (kmeans.c
+    in_sample): usable items whose hash dg_mix64(seed_c ^ dg_mix64(id)), as a
+    unit double, is below sample / N, with seed_c = dg_mix64(cluster.seed + c)
+    (job.c); all usable items when sample >= N."""
+    n = len(ok)
+    ids = np.flatnonzero(ok)
+    if sample >= n:
+        return ids
+    seed_c = _mix64(np.array([cluster_seed + clustering], dtype=np.uint64))[0]
+    h = _mix64(seed_c ^ _mix64(ids.astype(np.uint64)))
+    unit = (h >> _U64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return ids[unit < float(sample) / float(n)]
 
 
 def rescore_keep(x, a, b, threshold):
@@ -345,90 +516,162 @@ def read_edge_keys(path, n):
         return np.unique(pair_keys(f["edges/src"][:], f["edges/dst"][:], n))
 
 
-# ---- dupgraph ---------------------------------------------------------------
+def range_keys(index, x, qids, threshold, n):
+    """Unique canonical pair keys found by range-searching rows qids, self
+    pairs dropped, candidates re-scored like dupgraph.  index labels are ids."""
+    q = np.ascontiguousarray(x[qids])
+    lims, _, labels = index.range_search(q, float(threshold - RESCORE_EPS))
+    src = np.repeat(qids.astype(np.int64), np.diff(lims).astype(np.int64))
+    dst = labels.astype(np.int64)
+    other = src != dst
+    keys = np.unique(pair_keys(src[other], dst[other], n))
+    lo, hi = keys // n, keys % n
+    return keys[rescore_keep(x, lo, hi, threshold)]
 
-SUMMARY_PATTERNS = {
-    "pairs_rank0": r"summary: rank 0 compared ([0-9.e+]+) pairs at ([0-9.e+]+) pairs/s \(([0-9.]+) GFLOP/s",
-    "bytes_per_item": r"summary: rank 0 sent ([0-9.]+) bytes per local item",
-    "total": r"summary: total ([0-9.]+) s",
-    "mem_estimate_mib": r"memory estimate per rank: ([0-9.]+) MiB",
-    "edges": r"summary: (\d+) duplicate edges, (\d+) components, (\d+) items removed",
-}
 
+def build_ivf(x, ids, train_ids, k, iterations, seed):
+    d = x.shape[1]
+    quantizer = faiss.IndexFlatIP(d)
+    index = faiss.IndexIVFFlat(quantizer, d, k, faiss.METRIC_INNER_PRODUCT)
+    index.cp.spherical = True
+    index.cp.niter = iterations
+    index.cp.seed = seed
+    index.cp.max_points_per_centroid = -(-len(train_ids) // k) + 1  # all of dupgraph's sample, no subsampling
+    t0 = time.perf_counter()
+    index.train(np.ascontiguousarray(x[train_ids]))
+    t1 = time.perf_counter()
+    index.add_with_ids(x[ids] if len(ids) < len(x) else x, ids.astype(np.int64))
+    t2 = time.perf_counter()
+    return index, t1 - t0, t2 - t1
+
+
+# ---- the faiss worker: a process of its own, timed from outside ----------------
+
+def worker_main(argv):
+    """--faiss-worker: read the HDF5 embeddings, normalise, (IVF: train on
+    dupgraph's sample of clustering 0, add) search, de-duplicate and re-score,
+    write the edge list to HDF5; its internal split as JSON on stdout."""
+    ap = argparse.ArgumentParser(prog="bench_embeddings.py --faiss-worker")
+    ap.add_argument("--index", choices=("ivf", "flat"), required=True)
+    ap.add_argument("--embeddings", required=True)
+    ap.add_argument("--dataset", default="/embeddings")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--threshold", type=float, required=True)
+    ap.add_argument("--nlist", type=int)
+    ap.add_argument("--nprobe", type=int)
+    ap.add_argument("--iterations", type=int)
+    ap.add_argument("--cluster-seed", type=int, help="dupgraph's cluster.seed (selects its training sample)")
+    ap.add_argument("--sample", type=int, help="dupgraph's effective cluster.sample")
+    ap.add_argument("--faiss-seed", type=int, default=1)
+    w = ap.parse_args(argv)
+    faiss.omp_set_num_threads(w.threads)
+    sec = {"import": _T_IMPORTED - _T_START}
+    t = time.perf_counter()
+    x, ok = load_normalised(w.embeddings, w.dataset)
+    n = len(x)
+    ids = np.flatnonzero(ok)
+    sec["read"] = time.perf_counter() - t
+    info = {"index": w.index, "threads": w.threads, "n": n, "usable": int(len(ids))}
+    if w.index == "ivf":
+        t = time.perf_counter()
+        train_ids = dupgraph_training_ids(ok, w.cluster_seed, w.sample)
+        sec["sample"] = time.perf_counter() - t
+        index, sec["train"], sec["add"] = build_ivf(x, ids, train_ids, w.nlist, w.iterations, w.faiss_seed)
+        index.nprobe = w.nprobe
+        info.update(nlist=w.nlist, nprobe=w.nprobe, train_points=int(len(train_ids)), iterations=w.iterations)
+    else:
+        index = faiss.IndexIDMap(faiss.IndexFlatIP(x.shape[1]))
+        t = time.perf_counter()
+        index.add_with_ids(x[ids] if len(ids) < len(x) else x, ids.astype(np.int64))
+        sec["add"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lims, _, labels = index.range_search(np.ascontiguousarray(x[ids]), float(w.threshold - RESCORE_EPS))
+    sec["search"] = time.perf_counter() - t
+    t = time.perf_counter()
+    src = np.repeat(ids.astype(np.int64), np.diff(lims).astype(np.int64))
+    dst = labels.astype(np.int64)
+    del labels
+    other = src != dst
+    keys = np.unique(pair_keys(src[other], dst[other], n))
+    lo, hi = keys // n, keys % n
+    sims = np.empty(len(keys), dtype=np.float32)
+    step = 1 << 18
+    for s0 in range(0, len(keys), step):
+        s1 = min(len(keys), s0 + step)
+        sims[s0:s1] = np.einsum("ij,ij->i", x[lo[s0:s1]].astype(np.float64),
+                                x[hi[s0:s1]].astype(np.float64)).astype(np.float32)
+    keep = sims >= np.float32(w.threshold)
+    lo, hi, sims = lo[keep], hi[keep], sims[keep]
+    sec["dedup_rescore"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with h5py.File(w.out, "w") as f:
+        f.create_dataset("edges/src", data=lo)
+        f.create_dataset("edges/dst", data=hi)
+        f.create_dataset("edges/sim", data=sims)
+        f.attrs["index"] = w.index
+    sec["write"] = time.perf_counter() - t
+    sec["total_inside"] = time.perf_counter() - _T_START
+    info.update(seconds=sec, edges=int(len(lo)), candidates=int(len(keys)),
+                peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(json.dumps(info))
+    return 0
+
+
+# ---- dupgraph -------------------------------------------------------------------
 
 def parse_log(text):
-    out = {}
-    for key, pat in SUMMARY_PATTERNS.items():
-        m = re.search(pat, text)
-        if m:
-            out[key] = [float(g) for g in m.groups()]
-    nums = r"((?: [0-9.e+]+)+)"
-    for key, pat in (("pairs_per_rank", r"summary: pairs per rank" + nums + r" \("),
-                     ("pair_seconds_per_rank", r"summary: seconds per rank" + nums + r" \("),
-                     ("rss_self_mib", r"summary: peak RSS per rank" + nums + r" MiB")):
-        m = re.search(pat, text)
-        if m:
-            out[key] = [float(v) for v in m.group(1).split()]
-    out["stages"] = {m.group(1): float(m.group(2))
-                     for m in re.finditer(r"summary:\s{3}(\w+)\s+([0-9.]+) s", text)}
-    out["plans"] = [[float(g) for g in m.groups()] for m in
-                    re.finditer(r"plan: max rank load ([0-9.e+]+) pairs, mean ([0-9.e+]+) \(imbalance ([0-9.]+)\)",
-                                text)]
-    out["kmeans"] = [[int(m.group(1)), int(m.group(2)), float(m.group(3))] for m in
-                     re.finditer(r"k-means: K=(\d+) D=\d+ sample=(\d+),.* imbalance ([0-9.]+)", text)]
-    return out
+    """What the JSON summary does not hold: each clustering's k-means line and
+    the pair plan's imbalance."""
+    kmeans = [{"k": int(m.group(1)), "sample_points": int(m.group(2)), "imbalance": float(m.group(3))}
+              for m in re.finditer(r"k-means: K=(\d+) D=\d+ sample=(\d+),.* imbalance ([0-9.]+)", text)]
+    imbalance = [float(m.group(1)) for m in re.finditer(r"plan: .*\(imbalance ([0-9.]+)\)", text)]
+    return {"kmeans": kmeans, "plan_imbalance": imbalance}
 
 
-def read_rss(rss_dir, ranks):
-    """Peak RSS (MiB) per rank from /usr/bin/time's files; [] if unavailable."""
-    out = []
-    for r in range(ranks):
-        try:
-            with open(os.path.join(rss_dir, f"rank{r}")) as f:
-                out.append(int(f.read().split()[-1]) / 1024.0)
-        except (OSError, ValueError, IndexError):
-            return []
-    shutil.rmtree(rss_dir, ignore_errors=True)
-    return out
+def trimmed_summary(s):
+    s = dict(s)
+    items = s.pop("items", {})
+    s["items"] = {k: v for k, v in items.items() if k != "by_status"}
+    return s
 
 
 def run_dupgraph(a, mode, emb, out_path, say):
-    """Runs `dupgraph MODE` under mpirun; returns parsed log + wall time."""
-    exe = os.path.join(ROOT, a.dupgraph)
-    job = [exe, mode, "-c", os.path.join(ROOT, a.config), "-o", out_path, "--set", f"input.embeddings={emb}"]
+    """`dupgraph MODE` under mpirun, timed from outside (process start to exit,
+    the output complete on disk); figures from its JSON summary."""
+    summary_path = out_path + ".summary.json"
+    rel = lambda p: os.path.relpath(p, ROOT)  # noqa: E731
+    job = [a.dupgraph, mode, "-c", a.config, "-o", rel(out_path), "--set", f"input.embeddings={rel(emb)}",
+           "--set", "job.resume=false", "--set", f"output.summary={rel(summary_path)}"]
     for s in a.set:
         job += ["--set", s]
-    rss_dir = out_path + ".rss"
-    shutil.rmtree(rss_dir, ignore_errors=True)
-    wrap = []
-    if os.path.exists("/usr/bin/time"):
-        # a file per rank: a line on stderr after the rank's exit can be lost by mpirun's forwarding
-        os.makedirs(rss_dir)
-        wrap = ["sh", "-c", 'exec /usr/bin/time -o "' + rss_dir + '/rank${OMPI_COMM_WORLD_RANK:-0}" -f "%M" "$@"', "sh"]
-    cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS"] + wrap + job
-    say(f"$ {' '.join(cmd[:6])} ... {mode}")
-    wait_idle(a.idle_wait, say)
-    with CpuMeter() as cm:
-        p = subprocess.run(cmd, env=mpi_env(1), cwd=ROOT, capture_output=True, text=True)
-    wall = cm.seconds
-    log_path = out_path + ".log"
-    with open(log_path, "w") as f:
-        f.write(p.stdout + p.stderr)
-    if p.returncode != 0:
-        tail = "\n".join((p.stdout + p.stderr).strip().splitlines()[-8:])
-        raise BenchError(f"dupgraph {mode} failed (exit {p.returncode}), log {log_path}:\n{tail}")
-    info = parse_log(p.stderr + p.stdout)
-    info["rss_mib"] = read_rss(rss_dir, a.ranks)
-    info["wall"] = wall
-    info["foreign_cpu"] = cm.foreign
-    info["cores_used"] = cm.used / cm.seconds
-    info["log"] = log_path
+    cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS"] + job
+    command = "OPENBLAS_NUM_THREADS=1 " + " ".join(shlex.quote(v) for v in cmd)
+    say(f"$ {command}")
+
+    def attempt():
+        if os.path.exists(summary_path):
+            os.remove(summary_path)
+        with Meter() as m:
+            p = subprocess.run(cmd, env=mpi_env(1), cwd=ROOT, capture_output=True, text=True)
+        log = p.stdout + p.stderr
+        with open(out_path + ".log", "w") as f:
+            f.write(log)
+        if p.returncode != 0:
+            tail = "\n".join(log.strip().splitlines()[-8:])
+            raise BenchError(f"dupgraph {mode} failed (exit {p.returncode}), log {out_path}.log:\n{tail}")
+        with open(summary_path) as f:
+            summary = json.load(f)
+        say(f"  {mode}: wall {m.seconds:.2f} s (mpirun, process start to exit), job total "
+            f"{summary['seconds']['total']:.2f} s; {m.note()}")
+        return {"meter": m.record(), "summary": summary, "log": parse_log(log),
+                "edge_keys": read_edge_keys(out_path, summary["items"]["total"])}
+
+    res = quietest(a, say, f"dupgraph {mode}", attempt)
+    res["command"] = command
     with h5py.File(out_path, "r") as f:
-        info["attrs"] = {k: (v.item() if hasattr(v, "item") else str(v)) for k, v in f.attrs.items()
-                         if k != "config"}
-        info["config"] = str(f.attrs["config"])
-        info["centroids_shape"] = f["centroids"].shape
-    return info
+        res["config"] = str(f.attrs["config"])
+    return res
 
 
 def config_value(text, section, key):
@@ -444,25 +687,18 @@ def config_value(text, section, key):
     raise BenchError(f"config attribute has no {section}.{key}")
 
 
-def job_params(info, n):
-    """The parameters the job really used.  K is read from the output's
-    /centroids (C x K x D), so a change of the auto rule needs no change here;
-    the sample size follows dupgraph's rule (cluster.sample, auto = 64 x K)."""
-    cfg = info["config"]
-    k = info["centroids_shape"][1]
-    if info["kmeans"] and info["kmeans"][0][0] != k:
-        raise BenchError(f"K of /centroids ({k}) differs from dupgraph's log ({info['kmeans'][0][0]})")
+def job_params(run, n):
+    """The parameters the job really used (its summary and the config it stored)."""
+    s, cfg = run["summary"], run["config"]
+    k = int(s["k"])
     sample = config_value(cfg, "cluster", "sample")
     sample = min(64 * k if sample == "auto" or int(sample) <= 0 else int(sample), n)
-    return {
-        "k": k, "k_setting": config_value(cfg, "cluster", "k"), "sample": sample,
-        "iterations": int(config_value(cfg, "cluster", "iterations")),
-        "clusterings": int(config_value(cfg, "cluster", "clusterings")),
-        "probes": int(config_value(cfg, "cluster", "probes")),
-        "threshold": float(config_value(cfg, "pairs", "threshold")),
-        "block": int(config_value(cfg, "pairs", "block")),
-        "seed": int(config_value(cfg, "cluster", "seed")),
-    }
+    return {"k": k, "k_setting": config_value(cfg, "cluster", "k"), "sample": sample,
+            "iterations": int(config_value(cfg, "cluster", "iterations")),
+            "clusterings": int(s["clusterings"]), "probes": int(s["probes"]),
+            "threshold": float(config_value(cfg, "pairs", "threshold")),
+            "block": int(config_value(cfg, "pairs", "block")),
+            "cluster_seed": int(config_value(cfg, "cluster", "seed"))}
 
 
 def compare(a, run_path, exact_path):
@@ -471,379 +707,412 @@ def compare(a, run_path, exact_path):
     return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+): ([0-9.e+-]+)$", out, re.M)}
 
 
-def report_job(info, d, say, label):
-    st = info["stages"]
-    total = info.get("total", [sum(st.values())])[0]
-    say(f"{label}: total {total:.2f} s (job), mpirun wall {info['wall']:.2f} s ({info['cores_used']:.2f} cores used "
-        f"on average; other processes used {info['foreign_cpu']:.1f} CPU-s meanwhile)")
-    say("  stages: " + ", ".join(f"{k} {v:.2f}" for k, v in st.items()))
-    if "edges" in info:
-        e = info["edges"]
-        say(f"  edges {int(e[0])}, components {int(e[1])}, removed {int(e[2])}")
-    fig = {"total": total, "wall": info["wall"], "stages": st, "foreign_cpu": info["foreign_cpu"]}
-    if "pairs_rank0" in info:
-        cmp_, rate, gflops = info["pairs_rank0"]
-        useful = 2.0 * d * rate * 1e-9
-        say(f"  pair stage, rank 0: {cmp_:.4g} pairs compared, {rate:.4g} pairs/s, sgemm {gflops:.1f} GFLOP/s "
-            f"({useful:.1f} GFLOP/s on kept-triangle pairs; fraction of the sgemm peak at the end)")
-        fig.update(pairs_rank0=cmp_, pairs_per_s_rank0=rate, gflops_rank0=gflops, useful_gflops_rank0=useful)
-    if "pairs_per_rank" in info and "pair_seconds_per_rank" in info:
-        pr, sr = info["pairs_per_rank"], info["pair_seconds_per_rank"]
-        total_pairs = sum(pr)
-        say(f"  pairs per rank {' '.join(f'{v:.4g}' for v in pr)} (total {total_pairs:.4g}); pair seconds per rank "
-            f"{' '.join(f'{v:.2f}' for v in sr)}; all ranks {total_pairs / max(sr):.4g} pairs/s (total / slowest rank)")
-        fig.update(pairs_per_rank=pr, pair_seconds_per_rank=sr, pairs_total=total_pairs,
-                   pairs_per_s_all=total_pairs / max(sr) if max(sr) > 0 else None)
-    if info["plans"]:
-        imb = [p[2] for p in info["plans"]]
-        say("  plan: expected-work imbalance (max/mean rank load) per clustering " + ", ".join(f"{v:.2f}" for v in imb))
-        fig["plan_imbalance"] = imb
-    if info["kmeans"]:
-        say("  k-means cluster-size imbalance per clustering: " + ", ".join(f"{k[2]:.2f}" for k in info["kmeans"]))
-        fig["kmeans_imbalance"] = [k[2] for k in info["kmeans"]]
-    if "bytes_per_item" in info:
-        say(f"  exchange: rank 0 sent {info['bytes_per_item'][0]:.1f} bytes per local item")
-        fig["bytes_per_item"] = info["bytes_per_item"][0]
-    if info["rss_mib"]:
-        est = info.get("mem_estimate_mib", [float("nan")])[0]
-        own = info.get("rss_self_mib")
-        say("  peak RSS per rank (/usr/bin/time): " + ", ".join(f"{v:.0f}" for v in info["rss_mib"])
-            + f" MiB; dupgraph's own getrusage: {', '.join(f'{v:.0f}' for v in own) if own else '-'} MiB; "
-            f"its estimate {est:.0f} MiB per rank")
-        fig.update(rss_mib=info["rss_mib"], rss_self_mib=own, mem_estimate_mib=est)
+def job_figures(run, d, peaks, ranks, say, label):
+    """The figures of one dupgraph run from its summary: stages, useful
+    GFLOP/s against the sgemm peak, memory, exchange."""
+    s = run["summary"]
+    m = run["meter"]
+    stages = {k: v for k, v in s["seconds"].items() if k != "total"}
+    compared = [float(v) for v in s["pairs"]["compared"]]
+    pair_s = [float(v) for v in s["pairs"]["seconds"]]
+    executed = [float(v) for v in s["pairs"]["flops_executed"]]
+    useful = 2.0 * d * sum(compared)
+    slowest = max(pair_s) if pair_s else 0.0
+    fig = {"command": run["command"], "wall_seconds": m["wall_seconds"], "job_seconds": s["seconds"]["total"],
+           "stage_seconds": stages, "edges": int(s["edges"]), "components": int(s["components"]),
+           "removed": int(s["removed"]), "k": int(s["k"]), "clusterings": int(s["clusterings"]),
+           "probes": int(s["probes"]), "load": m, "attempts": run["attempts"],
+           "pairs_compared_per_rank": compared, "pairs_compared": sum(compared), "pair_seconds_per_rank": pair_s,
+           "pair_seconds_slowest_rank": slowest, "flops_useful": useful, "flops_executed": sum(executed),
+           "executed_per_useful": sum(executed) / useful if useful else None,
+           "useful_gflops": useful / slowest * 1e-9 if slowest > 0 else None,
+           "useful_gflops_per_rank": [2.0 * d * c / t * 1e-9 if t > 0 else None for c, t in zip(compared, pair_s)],
+           "memory_estimate_bytes": s["memory"]["estimate_bytes"],
+           "peak_rss_bytes_per_rank": s["memory"]["peak_rss_bytes"],
+           "peak_rss_over_estimate": max(s["memory"]["peak_rss_bytes"]) / s["memory"]["estimate_bytes"],
+           "bytes_sent_per_rank": s["exchange"]["bytes_sent"], "items_per_rank": s["items_per_rank"],
+           "bytes_sent_per_item": sum(s["exchange"]["bytes_sent"]) / max(1, s["items"]["total"]),
+           "kmeans": run["log"]["kmeans"], "plan_imbalance": run["log"]["plan_imbalance"],
+           "summary": trimmed_summary(s)}
+    say(f"{label}: wall {fig['wall_seconds']:.2f} s from process start to output on disk (mpirun); job's own "
+        f"total {fig['job_seconds']:.2f} s")
+    say("  stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+    say(f"  edges {fig['edges']}, components {fig['components']}, removed {fig['removed']}")
+    say(f"  pairs compared {fig['pairs_compared']:.4g} ({' + '.join(f'{v:.4g}' for v in compared)} per rank), pair "
+        f"seconds per rank {' '.join(f'{v:.2f}' for v in pair_s)}")
+    if fig["useful_gflops"] is not None:
+        say(f"  useful work {fig['useful_gflops']:.1f} GFLOP/s over {ranks} ranks (2 D per pair compared / slowest "
+            f"rank's pair seconds; against the sgemm peak at the end); the sgemm executed "
+            f"{fig['executed_per_useful']:.2f} times the useful arithmetic (discarded block parts)")
+    say(f"  peak RSS per rank {' '.join(f'{v / 2**20:.0f}' for v in fig['peak_rss_bytes_per_rank'])} MiB, estimate "
+        f"{fig['memory_estimate_bytes'] / 2**20:.0f} MiB (max/estimate {fig['peak_rss_over_estimate']:.2f}); "
+        f"{fig['bytes_sent_per_item']:.0f} bytes sent per item in the exchange")
     return fig
 
 
-# ---- faiss ------------------------------------------------------------------
+# ---- recall references --------------------------------------------------------
 
-def range_keys(index, x, qids, threshold, n):
-    """Unique canonical pair keys found by range-searching rows qids, self
-    pairs dropped, candidates re-scored like dupgraph.  index labels are ids."""
-    q = np.ascontiguousarray(x[qids])
-    lims, _, labels = index.range_search(q, float(threshold - RESCORE_EPS))
-    src = np.repeat(qids.astype(np.int64), np.diff(lims).astype(np.int64))
-    dst = labels.astype(np.int64)
-    other = src != dst
-    src, dst = src[other], dst[other]
-    keys = np.unique(pair_keys(src, dst, n))
-    lo, hi = keys // n, keys % n
-    return keys[rescore_keep(x, lo, hi, threshold)]
-
-
-def build_ivf(x, ids, par, seed):
-    d = x.shape[1]
-    quantizer = faiss.IndexFlatIP(d)
-    index = faiss.IndexIVFFlat(quantizer, d, par["k"], faiss.METRIC_INNER_PRODUCT)
-    index.cp.spherical = True
-    index.cp.niter = par["iterations"]
-    index.cp.seed = seed
-    index.cp.max_points_per_centroid = max(256, -(-par["sample"] // par["k"]))
-    rng = np.random.default_rng(seed)
-    train = np.ascontiguousarray(x[np.sort(rng.choice(ids, size=min(par["sample"], len(ids)), replace=False))])
-    t0 = time.perf_counter()
-    index.train(train)
-    t1 = time.perf_counter()
-    index.add_with_ids(x[ids] if len(ids) < len(x) else x, ids.astype(np.int64))
-    t2 = time.perf_counter()
-    return index, t1 - t0, t2 - t1
+def wilson(found, n, z=Z95):
+    """95% Wilson score interval of a proportion found/n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = found / n
+    den = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 class Reference:
-    """Exact duplicate pairs: all of them (keys), or those of sampled items."""
+    """Exact duplicate pairs: all of them, or those touching sampled items."""
 
-    def __init__(self, n, keys=None, sample=None, ref_pos=None, ref_keys=None, partners=None):
-        self.n = n
-        self.keys = keys
-        self.sample = sample
-        self.ref_pos = ref_pos
-        self.ref_keys = ref_keys
-        self.partners = partners
+    def __init__(self, n, keys, sample=None, partners=None, method=""):
+        self.n, self.keys, self.sample, self.partners, self.method = n, keys, sample, partners, method
+
+    @property
+    def complete(self):
+        return self.sample is None
 
     def recall(self, found_keys):
-        """(recall, standard error or None)."""
-        if self.keys is not None:
-            hit = np.isin(self.keys, found_keys, assume_unique=True).sum()
-            return (hit / len(self.keys) if len(self.keys) else 1.0), None
-        found = np.isin(self.ref_keys, found_keys).astype(np.float64)
-        a = np.bincount(self.ref_pos, weights=found, minlength=len(self.sample))
-        b = np.bincount(self.ref_pos, minlength=len(self.sample)).astype(np.float64)
-        r = a.sum() / b.sum() if b.sum() else 1.0
-        q = len(self.sample)
-        se = np.sqrt(((a - r * b) ** 2).sum() / (q * (q - 1))) / b.mean() if b.sum() and q > 1 else 0.0
-        return r, se
+        found = int(np.isin(self.keys, found_keys, assume_unique=True).sum())
+        lo, hi = wilson(found, len(self.keys))
+        return {"value": found / len(self.keys) if len(self.keys) else 1.0, "ci95": [lo, hi], "found": found,
+                "reference_pairs": int(len(self.keys)), "missed": int(len(self.keys) - found),
+                "sampled_items": None if self.complete else int(len(self.sample)),
+                "interval": "Wilson score, 95%, over the reference pairs", "reference": self.method}
 
     def false_edges(self, found_keys):
         """Found pairs not in the reference (among those it can judge)."""
-        if self.keys is not None:
+        if self.complete:
             return int(len(found_keys) - np.isin(found_keys, self.keys, assume_unique=True).sum())
         lo, hi = found_keys // self.n, found_keys % self.n
         touch = np.isin(lo, self.sample) | np.isin(hi, self.sample)
-        return int((~np.isin(found_keys[touch], self.ref_keys)).sum())
+        return int((~np.isin(found_keys[touch], self.keys)).sum())
 
 
-def sample_reference(x, ids, par, queries, seed, n, say):
+def sample_reference(x, ids, threshold, queries, seed, n, say):
     """Exact neighbours (>= threshold) of `queries` random usable items by faiss
-    IndexFlatIP against all of them; the time is a brute-force sample."""
+    IndexFlatIP against all of them."""
     rng = np.random.default_rng(seed + 7)
     sample = np.sort(rng.choice(ids, size=min(queries, len(ids)), replace=False))
     flat = faiss.IndexIDMap(faiss.IndexFlatIP(x.shape[1]))
     t0 = time.perf_counter()
     flat.add_with_ids(x[ids] if len(ids) < len(x) else x, ids.astype(np.int64))
+    lims, _, labels = flat.range_search(np.ascontiguousarray(x[sample]), float(threshold - RESCORE_EPS))
     t1 = time.perf_counter()
-    lims, _, labels = flat.range_search(np.ascontiguousarray(x[sample]), float(par["threshold"] - RESCORE_EPS))
-    t2 = time.perf_counter()
-    pos = np.repeat(np.arange(len(sample)), np.diff(lims).astype(np.int64))
-    src, dst = sample[pos], labels.astype(np.int64)
-    keep = (src != dst)
-    keep[keep] = rescore_keep(x, src[keep], dst[keep], par["threshold"])
-    pos, src, dst = pos[keep], src[keep], dst[keep]
-    say(f"reference: exact neighbours of {len(sample)} random items against all {len(ids)} "
-        f"(faiss IndexFlatIP, add {t1 - t0:.2f} s, range_search {t2 - t1:.2f} s): {len(pos)} pairs")
-    ref = Reference(n, sample=sample, ref_pos=pos, ref_keys=pair_keys(src, dst, n),
-                    partners=np.unique(np.concatenate([sample, dst])))
-    return ref, {"queries": len(sample), "pairs": int(len(pos)), "seconds": t2 - t1, "add_seconds": t1 - t0}
+    src = np.repeat(sample, np.diff(lims).astype(np.int64))
+    dst = labels.astype(np.int64)
+    keep = src != dst
+    keep[keep] = rescore_keep(x, src[keep], dst[keep], threshold)
+    keys = np.unique(pair_keys(src[keep], dst[keep], n))
+    say(f"reference: exact neighbours of {len(sample)} random items against all {len(ids)} (faiss IndexFlatIP, "
+        f"{t1 - t0:.1f} s): {len(keys)} distinct pairs")
+    method = (f"exact neighbours of {len(sample)} random items (faiss IndexFlatIP against all {len(ids)}, re-scored "
+              f"in double); the reference pairs are all exact pairs touching them")
+    ref = Reference(n, keys, sample=sample, partners=np.unique(np.concatenate([sample, dst[keep]])), method=method)
+    return ref, {"sampled_items": int(len(sample)), "reference_pairs": int(len(keys)), "seconds": t1 - t0}
 
 
-def sweep_ivf(index, x, ids, ref, par, n, target, say):
-    """Raises nprobe until recall >= target; returns the sweep and the
-    first matching nprobe (None if none up to K).  With a sampled reference
-    only the sampled items and their true partners are searched (both ends
-    of every reference pair, so the recall is exact for the sample)."""
-    qids = ids if ref.keys is not None else ref.partners
+# ---- faiss ------------------------------------------------------------------
+
+def tune_nprobe(x, ids, ref, par, train_ids, n, target, seed, say):
+    """Untimed: the first nprobe whose recall reaches `target`.  With a
+    sampled reference only the sampled items and their true partners are
+    searched (both ends of every reference pair: the recall is exact for it)."""
+    index, t_train, t_add = build_ivf(x, ids, train_ids, par["k"], par["iterations"], seed)
+    say(f"faiss IVF-Flat nprobe tuning (untimed): nlist {par['k']}, trained on {len(train_ids)} points (dupgraph's "
+        f"clustering 0 sample), {par['iterations']} spherical iterations; train {t_train:.1f} s, add {t_add:.1f} s; "
+        f"target recall {target:.6f}")
+    qids = ids if ref.complete else ref.partners
     sweep, chosen = [], None
     for nprobe in [p for p in NPROBES if p <= par["k"]] or [par["k"]]:
         index.nprobe = nprobe
         t0 = time.perf_counter()
         keys = range_keys(index, x, qids, par["threshold"], n)
         dt = time.perf_counter() - t0
-        r, se = ref.recall(keys)
-        sweep.append({"nprobe": nprobe, "recall": r, "se": se, "seconds": dt, "queries": int(len(qids))})
-        say(f"  nprobe {nprobe:4d}: recall {r:.6f}" + (f" +- {se:.4f}" if se is not None else "")
-            + f"  ({len(qids)} queries, {dt:.2f} s)")
-        if r >= target:
+        r = ref.recall(keys)
+        sweep.append({"nprobe": nprobe, "recall": r["value"], "found": r["found"], "seconds": dt,
+                      "queries": int(len(qids))})
+        say(f"  nprobe {nprobe:4d}: recall {r['value']:.6f} ({r['found']} of {r['reference_pairs']}; "
+            f"{len(qids)} queries, {dt:.2f} s)")
+        if r["value"] >= target:
             chosen = nprobe
             break
     return sweep, chosen
 
 
-def faiss_ivf(a, x, ids, ref, par, n, target, run_edges, say):
-    """IVF-Flat at the first nprobe whose recall reaches `target`.  With a
-    sampled reference the sample cannot tell recalls apart near 1, so the
-    full search is then also held to finding at least `run_edges` edges:
-    both sides keep only pairs whose exact similarity passes the threshold
-    (no false edges), so their recalls are in the ratio of their edge counts."""
-    say(f"faiss IVF-Flat: nlist {par['k']}, train on {par['sample']} random points, {par['iterations']} "
-        f"spherical k-means iterations, {faiss.omp_get_max_threads()} threads; target recall {target:.6f}")
-    wait_idle(a.idle_wait, say)
-    with CpuMeter() as cm_build:
-        index, t_train, t_add = build_ivf(x, ids, par, a.seed)
-    say(f"  train {t_train:.2f} s, add {t_add:.2f} s ({cm_build.note()})")
-    sweep, chosen = sweep_ivf(index, x, ids, ref, par, n, target, say)
-    res = {"train": t_train, "add": t_add, "sweep": sweep, "nprobe": chosen, "full_searches": []}
+def run_worker(a, say, name, args, out_path, n):
+    """One faiss worker process, timed from outside; returns its figures and edges."""
+    cmd = [PY, "jobs/bench_embeddings.py", "--faiss-worker", "--out", os.path.relpath(out_path, ROOT),
+           "--threads", str(a.ranks)] + args
+    command = f"OPENBLAS_NUM_THREADS={a.ranks} " + " ".join(shlex.quote(v) for v in cmd)
+    say(f"$ {command}")
+
+    def attempt():
+        if os.path.exists(out_path):
+            os.remove(out_path)
+        with Meter() as m:
+            p = subprocess.run(cmd, env=mpi_env(a.ranks), cwd=ROOT, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise BenchError(f"faiss worker failed (exit {p.returncode}):\n{p.stderr[-2000:]}")
+        info = json.loads(p.stdout.strip().splitlines()[-1])
+        say(f"  {name}: wall {m.seconds:.2f} s (process start to exit, result on disk); inside: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in info["seconds"].items()) + f"; {m.note()}")
+        return {"meter": m.record(), "worker": info, "edge_keys": read_edge_keys(out_path, n)}
+
+    res = quietest(a, say, name, attempt)
+    res["command"] = command
+    return res
+
+
+def worker_figures(res, ref, label):
+    w = res["worker"]
+    fig = {"command": res["command"], "wall_seconds": res["meter"]["wall_seconds"], "seconds_inside": w["seconds"],
+           "edges": int(len(res["edge_keys"])), "peak_rss_bytes": w["peak_rss_bytes"], "threads": w["threads"],
+           "load": res["meter"], "attempts": res["attempts"], "recall": ref.recall(res["edge_keys"]),
+           "false_edges": ref.false_edges(res["edge_keys"])}
+    for k in ("nlist", "nprobe", "train_points", "iterations"):
+        if k in w:
+            fig[k] = w[k]
+    return fig
+
+
+def faiss_ivf(a, emb, x, ids, ok, ref, par, n, target, run_edges, say):
+    train_ids = dupgraph_training_ids(ok, par["cluster_seed"], par["sample"])
+    sweep, chosen = tune_nprobe(x, ids, ref, par, train_ids, n, target, a.seed, say)
+    res = {"tuning": sweep, "train_points": int(len(train_ids)), "runs": []}
     if chosen is None:
-        say("  faiss did not reach the target recall with nprobe <= K")
+        say("  faiss did not reach dupgraph's recall with nprobe <= K")
         return res, None
+    out = os.path.join(ROOT, a.workdir, f"{n}x{x.shape[1]}.faiss_ivf.h5")
+    keys = None
     for nprobe in [p for p in NPROBES if chosen <= p <= par["k"]]:
-        index.nprobe = nprobe
-        wait_idle(a.idle_wait, say)
-        with CpuMeter() as cm:
-            keys = range_keys(index, x, ids, par["threshold"], n)
-        t_search = cm.seconds
-        r, se = ref.recall(keys)
-        total = t_train + t_add + t_search
-        res["full_searches"].append({"nprobe": nprobe, "seconds": t_search, "edges": int(len(keys))})
-        res.update(nprobe=nprobe, search=t_search, total=total, recall=r, se=se, edges=int(len(keys)),
-                   false_edges=ref.false_edges(keys), foreign_cpu=cm_build.foreign + cm.foreign,
-                   cores_used_search=cm.used / cm.seconds)
-        say(f"  at nprobe {nprobe}, all {len(ids)} queries: range_search + dedup/re-score {t_search:.2f} s, "
-            f"{len(keys)} edges, recall {r:.6f}" + (f" +- {se:.4f}" if se is not None else "")
-            + f"; train + add + search = {total:.2f} s ({cm.note()})")
-        if ref.keys is not None or len(keys) >= run_edges:
+        args = ["--index", "ivf", "--embeddings", os.path.relpath(emb, ROOT), "--threshold", repr(par["threshold"]),
+                "--nlist", str(par["k"]), "--nprobe", str(nprobe), "--iterations", str(par["iterations"]),
+                "--cluster-seed", str(par["cluster_seed"]), "--sample", str(par["sample"]),
+                "--faiss-seed", str(a.seed)]
+        w = run_worker(a, say, f"faiss IVF-Flat nprobe {nprobe}", args, out, n)
+        fig = worker_figures(w, ref, "ivf")
+        res["runs"].append({k: v for k, v in fig.items() if k not in ("attempts",)})
+        keys = w["edge_keys"]
+        say(f"  nprobe {nprobe}: {fig['edges']} edges (dupgraph run {run_edges}), recall {fig['recall']['value']:.6f} "
+            f"(95% CI {fig['recall']['ci95'][0]:.4f}-{fig['recall']['ci95'][1]:.4f})")
+        if fig["edges"] >= run_edges and fig["recall"]["value"] >= target:
+            res.update(fig)
+            res["nprobe"] = nprobe
             return res, keys
-        say(f"  fewer edges than dupgraph ({len(keys)} < {run_edges}), all true ones on both sides: lower recall, "
-            f"next nprobe")
+        say("  fewer edges (or lower recall) than dupgraph, both sides keep only true pairs: next nprobe")
     say("  faiss did not find as many edges as dupgraph with nprobe <= K")
-    res.pop("total")
     return res, keys
-
-
-def faiss_flat(a, x, ids, par, n, ref, say):
-    index = faiss.IndexIDMap(faiss.IndexFlatIP(x.shape[1]))
-    wait_idle(a.idle_wait, say)
-    with CpuMeter() as cm:
-        t0 = time.perf_counter()
-        index.add_with_ids(x[ids] if len(ids) < len(x) else x, ids.astype(np.int64))
-        t1 = time.perf_counter()
-        keys = range_keys(index, x, ids, par["threshold"], n)
-        t2 = time.perf_counter()
-    r, _ = ref.recall(keys)
-    say(f"faiss IndexFlatIP range_search, all {len(ids)} queries x {len(ids)}: add {t1 - t0:.2f} s, search + "
-        f"dedup/re-score {t2 - t1:.2f} s, total {t2 - t0:.2f} s ({cm.note()})")
-    say(f"  {len(keys)} edges; against dupgraph exact: recall {r:.6f}, extra edges {ref.false_edges(keys)}")
-    return {"total": t2 - t0, "add": t1 - t0, "search": t2 - t1, "edges": int(len(keys)), "recall_vs_exact": r,
-            "foreign_cpu": cm.foreign, "cores_used": cm.used / cm.seconds}
 
 
 # ---- one corpus size ----------------------------------------------------------
 
-def bench_size(a, n, d, say):
+def bench_size(a, n, d, peaks, say):
     workdir = os.path.join(ROOT, a.workdir)
-    emb = ensure_corpus(n, d, a.seed, workdir, a.fresh, say)
-    res = {"n": n, "d": d, "ranks": a.ranks}
+    emb, corpus_cmd = ensure_corpus(n, d, a.seed, workdir, a.fresh, say)
+    res = {"n": n, "d": d, "ranks": a.ranks, "corpus": {"path": os.path.relpath(emb, ROOT),
+                                                         "command": " ".join(corpus_cmd)}}
     tag = os.path.join(workdir, f"{n}x{d}")
 
     run = run_dupgraph(a, "run", emb, tag + ".run.h5", say)
     par = job_params(run, n)
     res["params"] = par
-    say(f"dupgraph config: K {par['k']} (cluster.k = {par['k_setting']}), C {par['clusterings']}, m {par['probes']}, sample {par['sample']}, "
-        f"iterations {par['iterations']}, threshold {par['threshold']:g}, block {par['block']}")
-    res["run"] = report_job(run, d, say, "dupgraph run")
+    say(f"dupgraph config: K {par['k']} (cluster.k = {par['k_setting']}), C {par['clusterings']}, m {par['probes']}, "
+        f"sample {par['sample']}, iterations {par['iterations']}, threshold {par['threshold']:g}, block {par['block']}")
+    res["run"] = job_figures(run, d, peaks, a.ranks, say, "dupgraph run")
+    run_keys = run["edge_keys"]
 
     t0 = time.perf_counter()
     x, ok = load_normalised(emb, "/embeddings")
     ids = np.flatnonzero(ok)
-    say(f"vectors loaded and normalised for faiss in {time.perf_counter() - t0:.2f} s ({len(ids)} usable of {n})")
-    run_keys = read_edge_keys(tag + ".run.h5", n)
+    say(f"vectors loaded and normalised for the reference and tuning in {time.perf_counter() - t0:.2f} s "
+        f"({len(ids)} usable of {n})")
+    train_ids = dupgraph_training_ids(ok, par["cluster_seed"], par["sample"])
+    logged = run["log"]["kmeans"][0]["sample_points"] if run["log"]["kmeans"] else None
+    res["faiss_training_sample"] = {"points": int(len(train_ids)), "dupgraph_clustering0_points": logged,
+                                    "same": logged == len(train_ids)}
+    if logged != len(train_ids):
+        raise BenchError(f"dupgraph's training sample has {logged} points, the reimplemented hash gives "
+                         f"{len(train_ids)}: kmeans.c's sampling changed; fix dupgraph_training_ids")
+    say(f"faiss trains on dupgraph's clustering 0 sample: {len(train_ids)} points (the job's log: {logged})")
 
     if n <= a.exact_max_n:
         ex = run_dupgraph(a, "exact", emb, tag + ".exact.h5", say)
-        res["exact"] = report_job(ex, d, say, "dupgraph exact")
+        res["exact"] = job_figures(ex, d, peaks, a.ranks, say, "dupgraph exact")
+        ref = Reference(n, ex["edge_keys"], method="all pairs of `dupgraph exact` (every pair compared)")
         cmp_ = compare(a, tag + ".run.h5", tag + ".exact.h5")
-        ref = Reference(n, keys=read_edge_keys(tag + ".exact.h5", n))
-        res["recall"] = {"value": cmp_.get("recall"), "se": None, "precision": cmp_.get("precision"),
-                         "method": "dupgraph compare against dupgraph exact", "exact_edges": int(len(ref.keys))}
-        say(f"dupgraph recall against exact: {cmp_.get('recall'):.6f}, precision {cmp_.get('precision'):.6f} "
-            f"({int(cmp_.get('edges_both', 0))} of {int(cmp_.get('edges_b', 0))} exact edges)")
+        res["run"]["precision_vs_exact"] = cmp_.get("precision")
     else:
-        ref, info = sample_reference(x, ids, par, a.queries, a.seed, n, say)
-        r, se = ref.recall(run_keys)
-        res["recall"] = {"value": r, "se": se, "false_edges_touching_sample": ref.false_edges(run_keys),
-                         "method": f"exact neighbours of {info['queries']} random items", **info}
-        est = info["seconds"] * len(ids) / info["queries"]
-        res["flat_estimate"] = {"seconds": est, "from_queries": info["queries"]}
-        say(f"dupgraph recall (estimate): {r:.4f} +- {se:.4f} (standard error), false edges touching the sample: "
-            f"{res['recall']['false_edges_touching_sample']}")
-        say(f"faiss IndexFlatIP brute force over all {len(ids)} queries, extrapolated from the sample: {est:.0f} s")
+        ref, info = sample_reference(x, ids, par["threshold"], a.queries, a.seed, n, say)
+        res["sample_reference"] = info
+    res["run"]["recall"] = rec = ref.recall(run_keys)
+    res["run"]["false_edges"] = ref.false_edges(run_keys)
+    say(f"dupgraph run recall {rec['value']:.6f}, 95% CI {rec['ci95'][0]:.4f}-{rec['ci95'][1]:.4f} (Wilson, "
+        f"{rec['found']} of {rec['reference_pairs']} reference pairs"
+        + ("" if ref.complete else f" touching {rec['sampled_items']} sampled items") + f"); false edges "
+        f"{res['run']['false_edges']}")
 
     faiss.omp_set_num_threads(a.ranks)
-    res["ivf"], ivf_keys = faiss_ivf(a, x, ids, ref, par, n, res["recall"]["value"], len(run_keys), say)
-    if ivf_keys is not None:
+    res["faiss_ivf"], ivf_keys = faiss_ivf(a, emb, x, ids, ok, ref, par, n, rec["value"], len(run_keys), say)
+    ivf = res["faiss_ivf"]
+    if ivf_keys is not None and "wall_seconds" in ivf:
         both = int(np.isin(run_keys, ivf_keys, assume_unique=True).sum())
-        res["ivf"]["edges_both"] = both
-        say(f"  edge sets, dupgraph run vs faiss at nprobe {res['ivf']['nprobe']}: {both} in both, "
-            f"{len(run_keys) - both} only dupgraph, {len(ivf_keys) - both} only faiss")
-    if res["ivf"].get("total"):
-        res["ivf"]["ratio_to_job"] = res["ivf"]["total"] / res["run"]["total"]
-        res["ivf"]["ratio_to_wall"] = res["ivf"]["total"] / res["run"]["wall"]
-        say(f"faiss IVF-Flat / dupgraph run: {res['ivf']['ratio_to_job']:.2f}x (job total), "
-            f"{res['ivf']['ratio_to_wall']:.2f}x (mpirun wall)")
-    if ref.keys is not None:
-        res["flat"] = faiss_flat(a, x, ids, par, n, ref, say)
-        res["flat"]["ratio_to_exact"] = res["flat"]["total"] / res["exact"]["total"]
-        res["flat"]["ratio_to_exact_wall"] = res["flat"]["total"] / res["exact"]["wall"]
-        say(f"faiss IndexFlatIP / dupgraph exact: {res['flat']['ratio_to_exact']:.2f}x (job total), "
-            f"{res['flat']['ratio_to_exact_wall']:.2f}x (mpirun wall)")
+        ivf["edges_both"] = both
+        ivf["wall_over_run_wall"] = ivf["wall_seconds"] / res["run"]["wall_seconds"]
+        say(f"faiss IVF-Flat wall / dupgraph run wall: {ivf['wall_over_run_wall']:.2f} "
+            f"({ivf['wall_seconds']:.2f} s / {res['run']['wall_seconds']:.2f} s, both from process start to result "
+            f"on disk); edges in both {both}, only dupgraph {len(run_keys) - both}, only faiss {len(ivf_keys) - both}")
+    if ref.complete:
+        out = tag + ".faiss_flat.h5"
+        args = ["--index", "flat", "--embeddings", os.path.relpath(emb, ROOT), "--threshold", repr(par["threshold"])]
+        w = run_worker(a, say, "faiss IndexFlatIP", args, out, n)
+        res["faiss_flat"] = flat = worker_figures(w, ref, "flat")
+        flat["wall_over_exact_wall"] = flat["wall_seconds"] / res["exact"]["wall_seconds"]
+        say(f"faiss IndexFlatIP: {flat['edges']} edges, recall vs dupgraph exact {flat['recall']['value']:.6f}, extra "
+            f"edges {flat['false_edges']}; wall / dupgraph exact wall {flat['wall_over_exact_wall']:.2f} "
+            f"({flat['wall_seconds']:.2f} s / {res['exact']['wall_seconds']:.2f} s)")
     return res
 
 
-# ---- summary ------------------------------------------------------------------
+# ---- README figures -------------------------------------------------------------
 
-def peak_fractions(results, peaks, say):
-    """The pair stage's sgemm rate (rank 0, one core) against the peaks, the
-    better of the start and end measurements."""
-    p1 = peaks["peak"]["one_core"]
-    pb = peaks["peak"]["per_core_when_all_busy"]
-    say(f"pair stage against the sgemm peak (best of start and end: 1 core {p1:.1f}, per core with all cores busy "
-        f"{pb:.1f} GFLOP/s):")
-    for r in results:
-        ps = peaks[f"pair_d{r['d']}"]["per_core_when_all_busy"]
-        for mode in ("run", "exact"):
-            fig = r.get(mode)
-            if not fig or "gflops_rank0" not in fig:
-                continue
-            g = fig["gflops_rank0"]
-            fig.update(frac_peak_1core=g / p1, frac_peak_busy=g / pb, frac_same_shape=g / ps)
-            say(f"  {r['n']}x{r['d']} {mode:<5}: {g:.1f} GFLOP/s = {100 * g / p1:.0f}% of the 1-core peak, "
-                f"{100 * g / pb:.0f}% of the per-core peak with all cores busy, {100 * g / ps:.0f}% of same-shape "
-                f"sgemm ({ps:.1f})")
+def f1(v):
+    return "-" if v is None else f"{v:.1f}"
 
 
-def fmt(v, f):
-    return format(v, f) if isinstance(v, (int, float)) else "-"
+def f_pct(v):
+    return "-" if v is None else f"{100 * v:.0f}%"
 
 
-def extrapolate_exact(results, say):
-    """For sizes above --exact-max-n: `dupgraph exact` scaled as N^2 D from the
-    largest size measured in this run, against faiss's brute force
-    extrapolated from its sample queries.  Estimates, marked with ~."""
-    measured = [r for r in results if "exact" in r]
-    if not measured:
-        return
-    base = max(measured, key=lambda r: r["n"])
-    for r in results:
-        if "exact" in r or "flat_estimate" not in r:
-            continue
-        est = base["exact"]["total"] * (r["n"] / base["n"]) ** 2 * (r["d"] / base["d"])
-        flat = r["flat_estimate"]["seconds"]
-        r["exact_extrapolated"] = {"seconds": est, "from_n": base["n"], "flat_ratio": flat / est}
-        say(f"{r['n']}x{r['d']}: dupgraph exact extrapolated from {base['n']}x{base['d']} (N^2 D): ~{est:.0f} s; "
-            f"faiss IndexFlatIP extrapolated from its sample: ~{flat:.0f} s; ratio ~{flat / est:.2f}"
-            f" (measure both with --exact-max-n {r['n']})")
+def f_mpairs(v):
+    return f"{v / 1e6:.0f}M" if v >= 1e7 else f"{v / 1e6:.1f}M"
 
 
-def final_table(results, say):
+def f_rss(fig):
+    if "peak_rss_bytes_per_rank" in fig:
+        return (" / ".join(f"{v / 2**20:.0f}" for v in fig["peak_rss_bytes_per_rank"])
+                + f" (estimate {fig['memory_estimate_bytes'] / 2**20:.0f})")
+    return f"{fig['peak_rss_bytes'] / 2**20:.0f}"
+
+
+def split_text(fig):
+    if "stage_seconds" in fig:
+        return ", ".join(f"{k} {v:.1f}" for k, v in fig["stage_seconds"].items() if v >= 0.05) + \
+            f" (job total {fig['job_seconds']:.1f})"
+    s = fig["seconds_inside"]
+    parts = [(k, s[k]) for k in ("import", "read", "sample", "train", "add", "search", "dedup_rescore", "write")
+             if k in s]
+    return ", ".join(f"{k.replace('_', ' + ')} {v:.1f}" for k, v in parts if v >= 0.05)
+
+
+def readme_figures(doc):
+    """The markdown figure block README.md quotes and the strings it prints
+    (tests/check_readme_figures.py compares the two)."""
+    R = {}
+    cols = ["N x D", "program", "wall s", "inside (s)", "faiss wall / dupgraph wall", "edges", "recall", "95% CI",
+            "reference pairs", "pairs compared", "useful GFLOP/s", "% of sgemm peak", "executed / useful",
+            "peak RSS MiB per rank", "bytes sent / item", "other processes' CPU"]
+    rows = []
+    for r in doc["results"]:
+        sz = f"{r['n']} x {r['d']}"
+        key = size_label(r["n"])
+        R[f"{key}_size"] = sz
+        par = r["params"]
+        entries = [("run", r["run"], f"`dupgraph run` (K {par['k']}, C {par['clusterings']}, m {par['probes']})")]
+        ivf = r.get("faiss_ivf", {})
+        if "wall_seconds" in ivf:
+            entries.append(("ivf", ivf, f"faiss IVF-Flat (nlist {ivf['nlist']}, nprobe {ivf['nprobe']})"))
+        if "exact" in r:
+            entries.append(("exact", r["exact"], "`dupgraph exact`"))
+        if "faiss_flat" in r:
+            entries.append(("flat", r["faiss_flat"], "faiss IndexFlatIP"))
+        for name, fig, prog in entries:
+            p = f"{key}_{name}"
+            ratio = fig.get("wall_over_run_wall", fig.get("wall_over_exact_wall"))
+            rec = fig.get("recall")
+            job = "stage_seconds" in fig
+            cells = {
+                "program": prog,
+                "wall_s": f1(fig["wall_seconds"]),
+                "inside_s": split_text(fig),
+                "ratio": f"{ratio:.2f}" if ratio is not None else "-",
+                "edges": str(fig["edges"]),
+                "recall": f"{rec['value']:.4f}" if rec else "1 (reference)",
+                "ci95": f"{rec['ci95'][0]:.4f}–{rec['ci95'][1]:.4f}" if rec else "-",
+                "reference_pairs": (str(rec["reference_pairs"]) + ("" if rec["sampled_items"] is None else
+                                    f" (of {rec['sampled_items']} sampled items)")) if rec else "-",
+                "pairs_compared": f_mpairs(fig["pairs_compared"]) if job else "-",
+                "useful_gflops": f1(fig.get("useful_gflops")) if job else "-",
+                "share_of_peak": f_pct(fig.get("useful_share_of_peak")) if job else "-",
+                "executed_per_useful": f"{fig['executed_per_useful']:.2f}" if job and fig["executed_per_useful"]
+                else "-",
+                "peak_rss": f_rss(fig),
+                "bytes_per_item": f"{fig['bytes_sent_per_item']:.0f}" if job else "-",
+                "other_cpu": f_pct(fig["load"]["other_cpu_share"]),
+            }
+            if name == "exact":
+                cells["recall"], cells["ci95"], cells["reference_pairs"] = "1 (reference)", "-", "-"
+            for k, v in cells.items():
+                R[f"{p}_{k}"] = v
+            rows.append([sz] + list(cells.values()))
+    m, pk = doc["machine"], doc["sgemm_gflops"]["peak"]
+    R.update(ranks=str(doc["ranks"]), ci_level="95%", cpus=str(m["logical_cpus"]), cpu_model=str(m.get("cpu_model")),
+             sgemm_peak_all=f"{pk['all_cores']:.1f}", sgemm_peak_one=f"{pk['one_core']:.1f}",
+             load1_before=f"{doc['load']['before'][0]:.2f}", load1_after=f"{doc['load']['after'][0]:.2f}",
+             other_cpu_share=f_pct(doc["load"]["other_cpu_share"]),
+             minutes=f"{doc['load']['wall_seconds'] / 60:.1f} minutes", git=doc["git"]["short"],
+             threshold=f"{doc['results'][0]['params']['threshold']:g}" if doc["results"] else "-")
+    table = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" if i in (0, 1, 3, 7, 8, 13) else "---:"
+                                                           for i in range(len(cols))) + "|"]
+    table += ["| " + " | ".join(row) + " |" for row in rows]
+    path = doc["result_file"]
+    dirty = " (uncommitted changes in the build's sources)" if doc["git"]["dirty_sources"] else ""
+    text = [f"<!-- figures: {path} -->",
+            f"{path}, made by `{doc['command']}` at git {R['git']}{dirty} on {m.get('cpu_model')}, "
+            f"{R['cpus']} CPUs, {R['ranks']} ranks / {R['ranks']} faiss threads. "
+            f"Load average (one minute) {R['load1_before']} before, {R['load1_after']} after; other processes used "
+            f"{R['other_cpu_share']} of the CPU over the run's {R['minutes']} (per program: last column). "
+            f"sgemm peak in the same run: {R['sgemm_peak_all']} GFLOP/s on {R['ranks']} single-thread processes "
+            f"({R['sgemm_peak_one']} on one). faiss IVF-Flat is compared with `dupgraph run`, faiss IndexFlatIP "
+            f"with `dupgraph exact`.",
+            "", *table, "<!-- /figures -->"]
+    return R, "\n".join(text)
+
+
+def plain_table(doc, say):
     say("")
     say("== summary ==")
-    head = (f"{'N x D':>13} {'K':>5} {'run s':>7} {'wall s':>7} {'recall':>15} {'pairs/s':>8} {'pair GF/s':>9} {'%peak':>6} "
-            f"{'RSS MiB':>11} {'B/item':>7} {'nprobe':>6} {'faiss s':>8} {'ratio':>6} {'exact s':>8} "
-            f"{'flat s':>8} {'ratio':>6}")
-    say(head)
-    for r in results:
-        run, ivf, flat, ex = r["run"], r["ivf"], r.get("flat", {}), r.get("exact", {})
-        rec = r["recall"]
-        rtxt = fmt(rec["value"], ".4f") + f"+-{rec['se']:.4f}" if rec.get("se") is not None else fmt(rec["value"], ".6f")
-        rss = "/".join(f"{v:.0f}" for v in run.get("rss_mib", [])) or "-"
-        flat_s = flat.get("total", r.get("flat_estimate", {}).get("seconds"))
-        flat_txt = fmt(flat_s, ".1f") + ("" if "total" in flat or flat_s is None else "~")
-        xe = r.get("exact_extrapolated", {})
-        ex_txt = fmt(ex.get("total"), ".2f") if ex else fmt(xe.get("seconds"), ".0f") + "~"
-        ratio_txt = fmt(flat.get("ratio_to_exact"), ".2f") if flat else fmt(xe.get("flat_ratio"), ".2f") + "~"
-        say(f"{r['n']:>8}x{r['d']:<4} {r['params']['k']:>5} {run['total']:>7.2f} {run['wall']:>7.2f} {rtxt:>15} "
-            f"{fmt(run.get('pairs_per_s_all'), '.2e'):>8} {fmt(run.get('gflops_rank0'), '.1f'):>9} {fmt(100 * run['frac_peak_busy'] if 'frac_peak_busy' in run else None, '.0f'):>6} "
-            f"{rss:>11} {fmt(run.get('bytes_per_item'), '.0f'):>7} {fmt(ivf.get('nprobe'), 'd'):>6} "
-            f"{fmt(ivf.get('total'), '.2f'):>8} {fmt(ivf.get('ratio_to_job'), '.2f'):>6} "
-            f"{ex_txt:>8} {flat_txt:>8} {ratio_txt:>6}")
-    say("run s: dupgraph job total (read..write); wall: mpirun; recall against exact (+- standard error when"
-        " sampled); pairs/s: pairs compared by all ranks / slowest rank's pair seconds; pair GF/s: rank 0's sgemm rate in the pair stage; %peak: of the per-core sgemm peak with all"
-        " cores busy; faiss s: IVF-Flat train + add + range_search at the first nprobe reaching dupgraph's recall;"
-        " ratio: faiss / dupgraph; exact s: dupgraph exact; flat s: faiss IndexFlatIP range_search; ~: extrapolated"
-        " (see above).")
-    noisy = disturbed(results)
-    if noisy:
-        say("measured while other processes used CPU (other CPU-s / available CPU-s): " + ", ".join(noisy))
-    else:
-        say("no measurement shared the machine with other processes beyond 5% of its CPU time")
+    for r in doc["results"]:
+        say(f"{r['n']} x {r['d']}:")
+        run, ivf = r["run"], r.get("faiss_ivf", {})
+        rec = run["recall"]
+        say(f"  dupgraph run    wall {run['wall_seconds']:7.2f} s  recall {rec['value']:.6f} "
+            f"[{rec['ci95'][0]:.4f}, {rec['ci95'][1]:.4f}] over {rec['reference_pairs']} pairs  useful "
+            f"{f1(run.get('useful_gflops'))} GFLOP/s ({f_pct(run.get('useful_share_of_peak'))} of peak)  other CPU "
+            f"{f_pct(run['load']['other_cpu_share'])}")
+        if "wall_seconds" in ivf:
+            rec = ivf["recall"]
+            say(f"  faiss IVF-Flat  wall {ivf['wall_seconds']:7.2f} s  recall {rec['value']:.6f} "
+                f"[{rec['ci95'][0]:.4f}, {rec['ci95'][1]:.4f}]  nprobe {ivf['nprobe']}  wall ratio faiss/dupgraph "
+                f"{ivf['wall_over_run_wall']:.2f}  other CPU {f_pct(ivf['load']['other_cpu_share'])}")
+        if "exact" in r:
+            say(f"  dupgraph exact  wall {r['exact']['wall_seconds']:7.2f} s  useful "
+                f"{f1(r['exact'].get('useful_gflops'))} GFLOP/s  other CPU {f_pct(r['exact']['load']['other_cpu_share'])}")
+        if "faiss_flat" in r:
+            fl = r["faiss_flat"]
+            say(f"  faiss FlatIP    wall {fl['wall_seconds']:7.2f} s  recall {fl['recall']['value']:.6f}  wall ratio "
+                f"faiss/dupgraph exact {fl['wall_over_exact_wall']:.2f}  other CPU {f_pct(fl['load']['other_cpu_share'])}")
+    say("wall: from process start to the result file on disk, timed from outside (mpirun for dupgraph, a separate "
+        "/usr/bin/python3 process for faiss); useful GFLOP/s: 2 D flops per pair compared over all ranks / slowest "
+        "rank's pair seconds; recall with a 95% Wilson interval over the reference pairs.")
 
 
-def disturbed(results):
-    cpus = os.cpu_count() or 1
-    out = []
-    for r in results:
-        for name, fig, secs in (("run", r["run"], r["run"]["wall"]),
-                                ("exact", r.get("exact"), r.get("exact", {}).get("wall")),
-                                ("faiss ivf", r["ivf"], r["ivf"].get("total")),
-                                ("faiss flat", r.get("flat"), r.get("flat", {}).get("total"))):
-            if fig and secs and fig.get("foreign_cpu", 0.0) > 0.05 * secs * cpus:
-                out.append(f"{r['n']}x{r['d']} {name} {100 * fig['foreign_cpu'] / (secs * cpus):.0f}%")
-    return out
-
+# ---- main -------------------------------------------------------------------------
 
 def prioritise(nice):
-    """Runs this process and everything it starts (mpirun, the ranks, the
-    sgemm probes; faiss is in-process) at `nice`.  With the kernel's
-    autogroups, nice only orders processes of one session, so the script
-    first becomes a session leader (re-executed under setsid) and sets the
-    nice value of that session's autogroup too."""
+    """Runs this process and everything it starts at `nice` (own session, so
+    the kernel's autogroup nice applies too)."""
     if os.getsid(0) != os.getpid():
         os.execvp("setsid", ["setsid", "--wait", sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
     try:
@@ -852,14 +1121,6 @@ def prioritise(nice):
     except OSError:
         pass  # no autogroups: the process nice value below is enough
     os.setpriority(os.PRIO_PROCESS, 0, nice)
-
-
-def autogroup():
-    try:
-        with open("/proc/self/autogroup") as f:
-            return f.read().strip()
-    except OSError:
-        return "none"
 
 
 def config_block(a):
@@ -872,6 +1133,19 @@ def config_block(a):
     return cp.getint("pairs", "block", fallback=512)
 
 
+def strip_keys(obj):
+    """Drops in-memory arrays (edge keys) before the JSON dump."""
+    if isinstance(obj, dict):
+        return {k: strip_keys(v) for k, v in obj.items() if k != "edge_keys"}
+    if isinstance(obj, list):
+        return [strip_keys(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    return obj
+
+
 def main():
     a = parse_args()
     os.makedirs(os.path.join(ROOT, a.workdir), exist_ok=True)
@@ -880,40 +1154,91 @@ def main():
     if a.nice:
         prioritise(a.nice)
     say = Report()
-    say(f"dupgraph benchmark, {time.strftime('%Y-%m-%d %H:%M:%S')}, {cpu_model()}, {os.cpu_count()} CPUs, "
-        f"{a.ranks} ranks, faiss {faiss.__version__}, numpy {np.__version__}, nice {os.getpriority(os.PRIO_PROCESS, 0)} ({autogroup()})")
-    say(f"dupgraph {a.dupgraph} built from {git_state()}")
-    say(f"load average at start: {os.getloadavg()[0]:.2f}; /usr/bin/time for per-rank RSS: "
-        f"{'yes' if os.path.exists('/usr/bin/time') else 'missing (install the time package)'}")
-    block = config_block(a)
-    shapes = {"peak": (4096, 4096, 256)}
-    for d in sorted({d for _, d in a.sizes}):
-        shapes[f"pair_d{d}"] = (block, block, d)
-    peaks = measure_peaks(shapes, a.ranks, a.peak_seconds, a.idle_wait, say, "start")
-    results = []
-    for n, d in a.sizes:
+    command = the_command()
+    started = utc_now()
+    git0, bin0, mach = git_state(), binary_state(a), machine()
+    say(f"$ {command}")
+    say(f"dupgraph benchmark, {started}, {mach.get('cpu_model')}, {os.cpu_count()} CPUs, {a.ranks} ranks, faiss "
+        f"{faiss.__version__}, numpy {np.__version__}, nice {os.getpriority(os.PRIO_PROCESS, 0)}")
+    say(f"git {git0['short']}{' (dirty: ' + ', '.join(git0['dirty_files']) + ')' if git0['dirty'] else ''}; "
+        f"{a.dupgraph} sha256 {bin0['sha256'][:12]}, build up to date: {bin0.get('build_up_to_date')}")
+    with Meter() as whole:
+        say(f"load average at start: {' '.join(f'{v:.2f}' for v in whole.load_before)}")
+        block = config_block(a)
+        shapes = {"peak": (4096, 4096, 256)}
+        for d in sorted({d for _, d in a.sizes}):
+            shapes[f"pair_d{d}"] = (block, block, d)
+        peaks = measure_peaks(shapes, a.ranks, a.peak_seconds, a.idle_wait, say, "start")
+        results, failed = [], []
+        for n, d in a.sizes:
+            say("")
+            say(f"== {n} x {d}, {a.ranks} ranks ==")
+            try:
+                results.append(bench_size(a, n, d, peaks, say))
+            except BenchError as e:
+                say(f"FAILED: {e}")
+                failed.append({"n": n, "d": d, "error": str(e)})
         say("")
-        say(f"== {n} x {d}, {a.ranks} ranks ==")
-        try:
-            results.append(bench_size(a, n, d, say))
-        except BenchError as e:
-            say(f"FAILED: {e}")
-    say("")
-    measure_peaks(shapes, a.ranks, a.peak_seconds, a.idle_wait, say, "end", peaks)
-    peak_fractions(results, peaks, say)
-    extrapolate_exact(results, say)
+        measure_peaks(shapes, a.ranks, a.peak_seconds, a.idle_wait, say, "end", peaks)
+    # the peak is the better of start and end: the shares of it are set now
+    say(f"pair stage, useful GFLOP/s against the {a.ranks}-process sgemm peak (best of start and end, "
+        f"{peaks['peak']['all_cores']:.1f} GFLOP/s):")
+    for r in results:
+        for key in ("run", "exact"):
+            fig = r.get(key)
+            if fig and fig.get("useful_gflops") is not None:
+                fig["sgemm_peak_all_cores_gflops"] = peaks["peak"]["all_cores"]
+                fig["useful_share_of_peak"] = fig["useful_gflops"] / peaks["peak"]["all_cores"]
+                same = peaks.get(f"pair_d{r['d']}", {})
+                ps = same.get("all_cores")
+                fig["useful_share_of_same_shape_sgemm"] = fig["useful_gflops"] / ps if ps else None
+                say(f"  {r['n']}x{r['d']} {key:<5}: {fig['useful_gflops']:.1f} GFLOP/s = "
+                    f"{100 * fig['useful_share_of_peak']:.0f}% of the peak, "
+                    f"{100 * fig['useful_share_of_same_shape_sgemm']:.0f}% of same-shape sgemm "
+                    f"({'x'.join(map(str, same['shape']))}: {ps:.1f})")
+    git1, bin1 = git_state(), binary_state(a)
+    json_path = a.json if os.path.isabs(a.json) else os.path.join(ROOT, a.json)
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "command": command, "started_utc": started,
+           "finished_utc": utc_now(), "git": git0, "git_at_end": git1, "binary": bin0, "binary_at_end": bin1,
+           "binary_changed_during_run": bin0["sha256"] != bin1["sha256"], "machine": mach, "ranks": a.ranks,
+           "config": a.config, "sets": a.set, "label": a.label,
+           "result_file": os.path.relpath(json_path, ROOT),
+           "definitions": {
+               "wall_seconds": "from process start to the result file on disk, timed from outside: the whole mpirun "
+                               "command for dupgraph, a separate /usr/bin/python3 process for faiss (import, read "
+                               "HDF5, normalise, train, add, search, de-duplicate, re-score, write)",
+               "useful_gflops": "2 * D * pairs compared (i<j within a cluster, query x member) summed over ranks / "
+                                "the slowest rank's pair-stage seconds; executed / useful is the sgemm's arithmetic "
+                                "including the discarded parts of blocks",
+               "recall": "found / reference pairs with a 95% Wilson score interval; with a sampled reference the "
+                         "reference pairs are all exact pairs touching the sampled items (pairs sharing an item are "
+                         "not independent, so the interval is approximate)",
+               "faiss_training": "faiss IVF-Flat trains on exactly the items dupgraph's clustering 0 trains on "
+                                 "(kmeans.c's hash sample, recomputed and checked against the job's log), spherical, "
+                                 "dupgraph's iteration count; dupgraph trains C clusterings, faiss one",
+               "other_cpu_share": "CPU seconds the machine was busy beyond this benchmark's own processes / (wall * "
+                                  "logical CPUs)"},
+           "load": {"before": whole.load_before, "after": whole.load_after, **whole.record()},
+           "sgemm_gflops": peaks, "results": results, "failed": failed}
+    doc = strip_keys(doc)
+    plain_table(doc, say)
     if results:
-        final_table(results, say)
-    doc = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpu": cpu_model(), "cpus": os.cpu_count(),
-           "ranks": a.ranks, "git": git_state(), "faiss": faiss.__version__, "blas": blas_library(), "sgemm_gflops": peaks,
-           "results": results}
-    json_path = os.path.join(ROOT, a.json) if not os.path.isabs(a.json) else a.json
-    with open(json_path, "w") as f:
-        json.dump(doc, f, indent=1, default=float)
-    say.save(os.path.splitext(json_path)[0] + ".txt")
-    say(f"written {json_path} and {os.path.splitext(json_path)[0] + '.txt'}")
-    return 0 if len(results) == len(a.sizes) else 1
+        doc["readme"], doc["readme_block"] = readme_figures(doc)
+        say("")
+        say("README block:")
+        say(doc["readme_block"])
+    os.makedirs(os.path.dirname(json_path), exist_ok=True)
+    with open(json_path + ".tmp", "w") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    os.replace(json_path + ".tmp", json_path)
+    txt = os.path.join(ROOT, a.workdir, f"bench_{a.label}.txt")
+    say(f"written {os.path.relpath(json_path, ROOT)} (and this report, {os.path.relpath(txt, ROOT)})")
+    say.save(txt)
+    return 0 if not failed else 1
 
 
 if __name__ == "__main__":
+    if WORKER:
+        sys.exit(worker_main(sys.argv[2:]))
     sys.exit(main())
