@@ -1011,7 +1011,7 @@ def readme_figures(doc):
     (tests/check_readme_figures.py compares the two)."""
     R = {}
     cols = ["N x D", "program", "wall s", "inside (s)", "faiss wall / dupgraph wall", "edges", "recall", "95% CI",
-            "reference pairs", "pairs compared", "useful GFLOP/s", "% of sgemm peak", "executed / useful",
+            "missed", "reference pairs", "pairs compared", "useful GFLOP/s", "% of sgemm peak", "executed / useful",
             "peak RSS MiB per rank", "bytes sent / item", "other processes' CPU"]
     rows = []
     for r in doc["results"]:
@@ -1038,8 +1038,9 @@ def readme_figures(doc):
                 "inside_s": split_text(fig),
                 "ratio": f"{ratio:.2f}" if ratio is not None else "-",
                 "edges": str(fig["edges"]),
-                "recall": f"{rec['value']:.4f}" if rec else "1 (reference)",
-                "ci95": f"{rec['ci95'][0]:.4f}–{rec['ci95'][1]:.4f}" if rec else "-",
+                "recall": f"{rec['value']:.5f}" if rec else "1 (reference)",
+                "ci95": f"{rec['ci95'][0]:.5f}–{rec['ci95'][1]:.5f}" if rec else "-",
+                "missed": str(rec["missed"]) if rec else "-",
                 "reference_pairs": (str(rec["reference_pairs"]) + ("" if rec["sampled_items"] is None else
                                     f" (of {rec['sampled_items']} sampled items)")) if rec else "-",
                 "pairs_compared": f_mpairs(fig["pairs_compared"]) if job else "-",
@@ -1053,6 +1054,7 @@ def readme_figures(doc):
             }
             if name == "exact":
                 cells["recall"], cells["ci95"], cells["reference_pairs"] = "1 (reference)", "-", "-"
+                cells["missed"] = "-"
             for k, v in cells.items():
                 R[f"{p}_{k}"] = v
             rows.append([sz] + list(cells.values()))
@@ -1063,7 +1065,7 @@ def readme_figures(doc):
              other_cpu_share=f_pct(doc["load"]["other_cpu_share"]),
              minutes=f"{doc['load']['wall_seconds'] / 60:.1f} minutes", git=doc["git"]["short"],
              threshold=f"{doc['results'][0]['params']['threshold']:g}" if doc["results"] else "-")
-    table = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" if i in (0, 1, 3, 7, 8, 13) else "---:"
+    table = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" if i in (0, 1, 3, 7, 9, 14) else "---:"
                                                            for i in range(len(cols))) + "|"]
     table += ["| " + " | ".join(row) + " |" for row in rows]
     path = doc["result_file"]
