@@ -200,6 +200,8 @@ def parse_args():
                          " shared machine (default %(default)s)")
     ap.add_argument("--fresh", action="store_true", help="regenerate cached corpora")
     ap.add_argument("--dupgraph", default="build/dupgraph")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="measure nothing: rewrite FILE's README strings and figure block from its figures")
     a = ap.parse_args()
     if a.quick:
         a.sizes = "50000x64"
@@ -228,15 +230,16 @@ def utc_now():
 
 # ---- provenance: git, binary, machine ------------------------------------------
 
-def git(*args):
+def git(*args, strip=True):
     p = subprocess.run(["git", "-C", ROOT] + list(args), capture_output=True, text=True)
-    return p.stdout.strip() if p.returncode == 0 else None
+    return (p.stdout.strip() if strip else p.stdout) if p.returncode == 0 else None
 
 
 def git_state():
     """HEAD and whether tracked files differ from it; the sources the binary is
     built from are flagged on their own (a shared checkout changes elsewhere)."""
-    changed = [line[3:] for line in (git("status", "--porcelain", "--untracked-files=no") or "").splitlines()]
+    porcelain = git("status", "--porcelain", "--untracked-files=no", strip=False) or ""
+    changed = [line[3:] for line in porcelain.splitlines() if line.strip()]  # "XY path": keep the leading space
     sources = [p for p in changed
                if p.startswith(("src/", "include/")) or p in ("meson.build", "meson_options.txt")]
     return {"commit": git("rev-parse", "HEAD"), "short": git("rev-parse", "--short", "HEAD"),
@@ -1076,8 +1079,9 @@ def readme_figures(doc):
             f"Load average (one minute) {R['load1_before']} before, {R['load1_after']} after; other processes used "
             f"{R['other_cpu_share']} of the CPU over the run's {R['minutes']} (per program: last column). "
             f"sgemm peak in the same run: {R['sgemm_peak_all']} GFLOP/s on {R['ranks']} single-thread processes "
-            f"({R['sgemm_peak_one']} on one). faiss IVF-Flat is compared with `dupgraph run`, faiss IndexFlatIP "
-            f"with `dupgraph exact`.",
+            f"({R['sgemm_peak_one']} on one). faiss IVF-Flat is compared with `dupgraph run`"
+            + (", faiss IndexFlatIP with `dupgraph exact`." if any("faiss_flat" in r for r in doc["results"])
+               else "; no exact run at this size: recall is against the exact neighbours of sampled items."),
             "", *table, "<!-- /figures -->"]
     return R, "\n".join(text)
 
@@ -1148,8 +1152,25 @@ def strip_keys(obj):
     return obj
 
 
+def rerender(path):
+    """--from-json: the README strings and block again from a result file's
+    measured figures (which are kept as they are); "rendered_by" names this."""
+    with open(path) as f:
+        doc = json.load(f)
+    doc["readme"], doc["readme_block"] = readme_figures(doc)
+    doc["rendered_by"] = {"command": the_command(), "when_utc": utc_now(), "git": git("rev-parse", "--short", "HEAD")}
+    with open(path + ".tmp", "w") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    print(doc["readme_block"])
+    return 0
+
+
 def main():
     a = parse_args()
+    if a.from_json:
+        return rerender(a.from_json)
     os.makedirs(os.path.join(ROOT, a.workdir), exist_ok=True)
     if not os.path.exists(os.path.join(ROOT, a.dupgraph)):
         sys.exit(f"bench: {a.dupgraph} not found: build first (jobs/setup.sh)")
