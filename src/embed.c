@@ -9,18 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Moves the listed paths into items (allocated for image input). */
-static int items_from_list(dg_items *items, dg_pathlist *pl, int d, dg_err *err)
-{
-    if (dg_items_alloc(items, pl->n_total, pl->lo, pl->n, d, 1, err) != DG_OK)
-        return DG_FAIL;
-    for (int64_t i = 0; i < pl->n; i++) {
-        items->path[i] = pl->path[i];
-        pl->path[i] = NULL;
-    }
-    return DG_OK;
-}
-
 /* Decodes and describes every local item: q gets the quantised descriptor
  * of each usable item, statuses and sizes go to items. */
 static int describe_all(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, int16_t *q,
@@ -139,7 +127,7 @@ int dg_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_pathlist *listed
     memset(model, 0, sizeof *model);
     if (dg_agree(ctx, check_config(cfg, err), err) != DG_OK)
         return DG_FAIL;
-    int rc = items_from_list(items, listed, cfg->embed_dim, err);
+    int rc = dg_items_from_list(items, listed, cfg->embed_dim, err);
     if (dg_agree(ctx, rc, err) != DG_OK || embed_listed(ctx, cfg, items, model, err) != DG_OK) {
         dg_items_free(items);
         dg_embed_model_free(model);

@@ -132,11 +132,7 @@ int dg_neural_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet
     memset(items, 0, sizeof *items);
     memset(st, 0, sizeof *st);
     *probs = NULL;
-    int rc = dg_items_alloc(items, listed->n_total, listed->lo, listed->n, net->d_features, 1, err);
-    for (int64_t i = 0; rc == DG_OK && i < listed->n; i++) {
-        items->path[i] = listed->path[i];
-        listed->path[i] = NULL;
-    }
+    int rc = dg_items_from_list(items, listed, net->d_features, err);
     st->n_local = items->n;
     if (rc == DG_OK && !(*probs = nan_probs(items->n, net->n_classes, err)))
         rc = DG_FAIL;
