@@ -28,7 +28,7 @@ command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clan
 mkdir -p "$B/obj" "$B/artifacts" "$B/logs"
 
 # The library's sources, as meson.build lists them; rebuilt when changed.
-mapfile -t LIB_SRC < <(sed -n '/^lib_sources = files(/,/^)/p' meson.build | grep -o "'src/[a-z0-9_]*\.c'" | tr -d "'")
+mapfile -t LIB_SRC < <(sed -n '/^lib_sources = files(/,/^)/p' meson.build | grep -o "'src/[a-z0-9_/]*\.c'" | tr -d "'")
 build_lib() {
   local objs=() stale=()
   for src in "${LIB_SRC[@]}"; do

@@ -21,7 +21,9 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
-#include "dupgraph/embed.h"
+#include "input/decode.h"
+#include "input/descriptor.h"
+#include "input/manifest.h"
 
 #define PHOTO "/usr/share/backgrounds/free_by_Peter_Nerlich.jpg"                /* baseline */
 #define PROGRESSIVE_PHOTO "/usr/share/backgrounds/aitzgorri_by_Aitzol_Berasategi.jpg"

@@ -23,7 +23,11 @@
 #include <sys/stat.h>
 #include <turbojpeg.h>
 
-#include "dupgraph/embed.h"
+#include "input/decode.h"
+#include "input/descriptor.h"
+#include "input/embed.h"
+#include "input/manifest.h"
+#include "input/pca.h"
 
 #define PHOTO_PACKAGE "lomiri-wallpapers-16.04"
 #define DEFAULT_THRESHOLD 0.75

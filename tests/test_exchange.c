@@ -21,7 +21,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
-#include "dupgraph/exchange.h"
+#include "search/exchange.h"
 
 /* Failure details: stderr on rank 0, a saved copy of it on other ranks,
  * whose cmocka report (stdout and stderr) is silenced. */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dupgraph/filter.h"
+#include "input/filter.h"
 
 #define D 32
 

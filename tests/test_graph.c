@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "dupgraph/graph.h"
+#include "graph/graph.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

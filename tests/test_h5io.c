@@ -27,7 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dupgraph/h5io.h"
+#include "input/embeddings.h"
+#include "io/h5_output.h"
+#include "io/h5_read.h"
 
 enum { SEED = 977 };
 

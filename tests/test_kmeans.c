@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dupgraph/kmeans.h"
+#include "search/kmeans.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -21,7 +21,9 @@
 #include <mpi.h>
 #include <unistd.h>
 
-#include "dupgraph/pairs.h"
+#include "search/edges.h"
+#include "search/exact.h"
+#include "search/pairs.h"
 
 /* Failure details: stderr on rank 0, a saved copy of it on other ranks,
  * whose cmocka report (stdout and stderr) is silenced. */

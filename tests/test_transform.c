@@ -1,4 +1,4 @@
-/* test_transform.c - the benchmark transforms (transform.c, xform.c), the
+/* test_transform.c - the benchmark transforms (bench/edits.c, bench/xform.c), the
  * resampler and JPEG round trip (raster.c) and dg-mkbench's duplicate-photo
  * key (mkbench_photos.c), each checked against a naive reference or an
  * exact expected value.  No MPI. */
@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/mkbench.h"
-#include "dupgraph/raster.h"
-#include "dupgraph/transform.h"
+#include "bench/edits.h"
+#include "bench/mkbench_photos.h"
+#include "bench/xform.h"
+#include "tools/raster.h"
 
 /* Reproducible noise image: every channel uniform in lo..hi. */
 static void noise_image(dg_image *im, int w, int h, int lo, int hi, uint64_t seed)

@@ -18,6 +18,9 @@
 #define DG_FAIL (-1)
 
 #define DG_VERSION "0.1.0"
+/* Longest path (with its terminator) a config, manifest or output may name. */
+#define DG_PATH_MAX 4096
+
 #define DG_FORMAT_NAME "dupgraph"
 /* 2 added /items/{filter_score, filtered, weight, class_prob} and the
  * status `filtered` (issue 8); readers accept DG_FORMAT_VERSION_MIN and up. */

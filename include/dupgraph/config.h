@@ -14,7 +14,6 @@
 
 #include "dupgraph/common.h"
 
-#define DG_PATH_MAX 4096
 
 typedef enum { DG_INPUT_NONE = 0, DG_INPUT_EMBEDDINGS, DG_INPUT_MANIFEST, DG_INPUT_DIR } dg_input_kind;
 typedef enum { DG_KEEP_FIRST = 0, DG_KEEP_CENTRAL } dg_keep_policy;

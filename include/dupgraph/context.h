@@ -22,7 +22,7 @@ typedef struct dg_ctx {
     double t0;               /* dg_now() at job start */
     double progress_seconds; /* interval between progress lines */
     int quiet;               /* suppress rank-0 log lines (unit tests) */
-    /* Set to non-zero by the job's SIGTERM/SIGINT handler (checkpoint.h);
+    /* Set to non-zero by the job's SIGTERM/SIGINT handler (core/stop.h);
      * long loops check it and return DG_STOP_REASON.  NULL: never set. */
     volatile sig_atomic_t *stop;
     /* Testing (job.stop_at): raises *stop at an exact, counted point instead

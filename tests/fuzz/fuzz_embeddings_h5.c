@@ -13,8 +13,8 @@
 #include <mpi.h>
 #include <sanitizer/lsan_interface.h>
 
-#include "dupgraph/h5io.h"
 #include "fuzz_h5_build.h"
+#include "input/embeddings.h"
 
 static void check(int ok, const char *what, const char *detail)
 {

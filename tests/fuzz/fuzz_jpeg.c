@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dupgraph/embed.h"
+#include "input/decode.h"
+#include "input/descriptor.h"
+#include "input/pca.h"
 
 /* embed.max_pixels of the default configuration. */
 #define MAX_PIXELS 100000000

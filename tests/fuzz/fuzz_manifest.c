@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dupgraph/embed.h"
+#include "input/manifest.h"
 
 #define EXPAND 1024
 

@@ -12,10 +12,11 @@
  */
 #include <stdio.h>
 
-#include "dupgraph/compare.h"
-#include "dupgraph/export.h"
-#include "dupgraph/h5io.h"
 #include "fuzz_h5_build.h"
+#include "io/h5_items.h"
+#include "io/h5_read.h"
+#include "tools/compare.h"
+#include "tools/export.h"
 
 static FILE *devnull;
 

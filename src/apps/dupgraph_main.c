@@ -1,0 +1,153 @@
+/* main.c - the `dupgraph` command line: parses arguments, initialises MPI
+ * and hands over to the job driver (run, exact) or to the serial readers
+ * (compare, info).  Exit status: 0 success, 1 failure, 2 usage error. */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dupgraph/config.h"
+#include "dupgraph/context.h"
+#include "dupgraph/job.h"
+#include "io/h5_read.h"
+#include "tools/compare.h"
+#include "tools/export.h"
+#include "tools/report.h"
+
+#define MAX_SETS 256
+
+static const char usage[] =
+    "usage: dupgraph COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run -c CONFIG [-o OUT.h5] [--set section.key=value ...]\n"
+    "        find near-duplicates with the clustered search (run under mpirun or srun)\n"
+    "  exact -c CONFIG [-o OUT.h5] [--set section.key=value ...]\n"
+    "        the same inputs, every pair compared: the recall reference\n"
+    "  compare A.h5 B.h5\n"
+    "        recall and precision of A's edges against B's\n"
+    "  info OUT.h5\n"
+    "        a human summary of an output file\n"
+    "  export OUT.h5 [--keep-list KEEP.txt] [--removed REMOVED.txt] [--edges EDGES.csv]\n"
+    "        paths kept / removed (one per line) and the duplicate pairs as CSV\n"
+    "  report OUT.h5 -o DIR\n"
+    "        static HTML page with thumbnails of the largest duplicate groups\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     this text\n"
+    "  --version      program and output format version\n";
+
+typedef struct job_args {
+    const char *config;
+    const char *output;
+    const char *sets[MAX_SETS];
+    int n_sets;
+} job_args;
+
+static int parse_job_args(int argc, char **argv, job_args *a, dg_err *err)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "-c") || !strcmp(arg, "--config") || !strcmp(arg, "-o") || !strcmp(arg, "--output") ||
+            !strcmp(arg, "--set")) {
+            if (!val)
+                return dg_fail(err, "%s needs a value", arg);
+            i++;
+            if (arg[1] == 'c' || !strcmp(arg, "--config"))
+                a->config = val;
+            else if (arg[1] == 'o' || !strcmp(arg, "--output"))
+                a->output = val;
+            else if (a->n_sets == MAX_SETS - 1)
+                return dg_fail(err, "too many --set options (at most %d)", MAX_SETS - 1);
+            else
+                a->sets[a->n_sets++] = val;
+        } else {
+            return dg_fail(err, "unknown option '%s' (see dupgraph --help)", arg);
+        }
+    }
+    if (!a->config)
+        return dg_fail(err, "%s needs -c CONFIG (see dupgraph --help)", argv[1]);
+    return DG_OK;
+}
+
+static int cmd_job(int argc, char **argv, dg_mode mode)
+{
+    /* Open MPI 4.1's sharedfp/lockedfile component (probed by every MPI-IO
+     * open, HDF5's included) formats the file name into a 256-byte buffer
+     * and aborts on longer paths (open-mpi/ompi#13565, fixed in 5.0.x).  The
+     * job uses no shared file pointers; a user's own setting is kept. */
+    setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+    MPI_Init(&argc, &argv);
+    dg_ctx ctx;
+    dg_ctx_init(&ctx, MPI_COMM_WORLD, 10.0);
+    dg_err err = {{0}};
+    job_args a;
+    dg_config cfg;
+    int status = 2;
+    /* Every rank parses the same files; the errors are the same everywhere,
+     * so only rank 0 reports them. */
+    if (parse_job_args(argc, argv, &a, &err) == DG_OK) {
+        char out_set[DG_PATH_MAX + 16];
+        if (a.output) {
+            snprintf(out_set, sizeof out_set, "output.path=%s", a.output);
+            a.sets[a.n_sets++] = out_set;
+        }
+        status = 1;
+        if (dg_config_load(&cfg, a.config, a.sets, a.n_sets, &err) == DG_OK) {
+            ctx.progress_seconds = cfg.progress_seconds;
+            status = dg_job_run(&ctx, &cfg, mode, &err) == DG_OK ? 0 : 1;
+        }
+    }
+    if (status != 0 && ctx.rank == 0)
+        fprintf(stderr, "dupgraph: error: %s\n", err.msg);
+    MPI_Finalize();
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("dupgraph %s (output format %s %d)\n", DG_VERSION, DG_FORMAT_NAME, DG_FORMAT_VERSION);
+        return 0;
+    }
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+    if (!strcmp(cmd, "run"))
+        return cmd_job(argc, argv, DG_MODE_RUN);
+    if (!strcmp(cmd, "exact"))
+        return cmd_job(argc, argv, DG_MODE_EXACT);
+
+    dg_err err = {{0}};
+    int rc;
+    if (!strcmp(cmd, "compare") && argc == 4)
+        rc = dg_compare_files(argv[2], argv[3], stdout, &err);
+    else if (!strcmp(cmd, "info") && argc == 3)
+        rc = dg_h5_print_info(argv[2], &err);
+    else if (!strcmp(cmd, "export") && argc >= 3)
+        rc = dg_export_command(argc - 2, argv + 2, stdout, &err);
+    else if (!strcmp(cmd, "report") && argc >= 3)
+        rc = dg_report_command(argc - 2, argv + 2, stdout, &err);
+    else {
+        fprintf(stderr, "dupgraph: error: unknown command or wrong arguments: '%s' (see dupgraph --help)\n", cmd);
+        return 2;
+    }
+    if (rc != DG_OK) {
+        fprintf(stderr, "dupgraph: error: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* job_memory.c - the per-rank memory model.  With n = N/P items per rank,
+ * m probes, C clusterings, K clusters, s = S/P sample points and r = n m
+ * exchanged records, the long-lived arrays are
+ *   runtime   Open MPI, HDF5 and OpenBLAS themselves (measured ~30 MiB)
+ *   items     n (4D + 1): vectors and statuses; image input adds 24 n for
+ *             sizes and path pointers and the path strings themselves
+ *   results   4 C K D centroids + n (4C + 13): clusters, centrality,
+ *             component labels, keep flags
+ *   probes    8 n m: the nearest clusters and their similarities
+ * and on top the largest working set of one stage:
+ *   embed     image input: 2 n DG_DESC_DIM quantised descriptors until the
+ *             projection, the network (weights, activations) when one runs,
+ *             and the decoder: 8 bytes per pixel of embed.max_pixels, because
+ *             libjpeg-turbo holds a progressive JPEG's whole coefficient array
+ *             (2 bytes x 4 components at 4:4:4 CMYK) whatever the output
+ *             scale - the bound, not the typical use (4:2:0 photos need 3)
+ *   k-means   s (8D + 48): sample vectors, fixed-point copies, ids, hashes,
+ *             assignments; + 8 K (D + 2) sums + a 16 MiB similarity block
+ *   exchange  r (4D + 41): received vectors (they become the bucket) and
+ *             sort keys, then the bucket's id/cluster/part columns; + the
+ *             send and receive buffers of one round (at most
+ *             DG_EXCHANGE_ROUND_BYTES each)
+ *   graph     48 n: component and keep state per item
+ *   exact     3 n (4D + 8): own and two visiting blocks in the ring
+ * Edges come on top (about 80 bytes per edge a rank holds while the graph
+ * is built), as does a split giant cluster's extra copies (logged as rows
+ * per rank after each exchange). */
+#include "core/job_memory.h"
+
+#include <math.h>
+
+#include "input/descriptor.h"
+#include "search/exchange.h"
+
+static double max2(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+double dg_memory_total(const dg_memory_model *mm)
+{
+    double work = max2(max2(mm->embed, mm->kmeans), max2(mm->exchange, max2(mm->graph, mm->exact)));
+    return mm->runtime + mm->items + mm->results + mm->probes + work;
+}
+
+void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
+{
+    double n = ceil((double)in->n_total / in->ranks), k = (double)in->k, d = in->d;
+    double m = in->exact ? 1.0 : (in->probes < k ? in->probes : k);
+    double c = in->exact ? 1.0 : in->clusterings;
+    double s = ceil((double)in->sample / in->ranks);
+    double block = 512.0 * k < (double)(1 << 22) ? 512.0 * k : (double)(1 << 22);
+    *mm = (dg_memory_model){0};
+    mm->runtime = 32.0 * 1048576.0;
+    mm->items = n * (4.0 * d + 1.0) + (in->image_input ? 24.0 * n + in->path_bytes : 0.0);
+    mm->results = 4.0 * c * k * d + n * (4.0 * c + 13.0);
+    mm->probes = 8.0 * n * m;
+    if (in->image_input)
+        mm->embed = 2.0 * n * DG_DESC_DIM + in->network + 8.0 * (double)in->max_pixels;
+    mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
+    mm->graph = 48.0 * n;
+    double round = n * m * (4.0 * d + 16.0);
+    round = round < (double)DG_EXCHANGE_ROUND_BYTES ? round : (double)DG_EXCHANGE_ROUND_BYTES;
+    if (in->exact)
+        mm->exact = 3.0 * n * (4.0 * d + 8.0) + 4.0 * (double)in->block * in->block;
+    else
+        mm->exchange = n * m * (4.0 * d + 41.0) + 2.0 * round;
+}

@@ -1,0 +1,166 @@
+/* job_summary.c - rank 0's closing summary lines and the JSON summary file
+ * (output.summary).  See job_summary.h. */
+#include "core/job_summary.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+/* Per-rank figures gathered to rank 0, one row of F_COUNT per rank. */
+enum { F_RSS, F_ITEMS, F_COMPARED, F_PAIR_SECONDS, F_FLOPS, F_SENT, F_COUNT };
+
+static double peak_rss_bytes(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss * 1024.0 : 0.0; /* KiB */
+}
+
+static double column_max(const double *rows, int p, int col)
+{
+    double m = 0.0;
+    for (int r = 0; r < p; r++)
+        m = rows[r * F_COUNT + col] > m ? rows[r * F_COUNT + col] : m;
+    return m;
+}
+
+static double column_sum(const double *rows, int p, int col)
+{
+    double s = 0.0;
+    for (int r = 0; r < p; r++)
+        s += rows[r * F_COUNT + col];
+    return s;
+}
+
+/* Rank 0 only. */
+static void log_peak_rss(const dg_ctx *ctx, const double *rows, double estimate)
+{
+    enum { LISTED = 16 };
+    char line[LISTED * 12] = "";
+    size_t len = 0;
+    for (int r = 0; ctx->size <= LISTED && r < ctx->size && len < sizeof line; r++)
+        len += (size_t)snprintf(line + len, sizeof line - len, " %.0f", rows[r * F_COUNT + F_RSS] / 1048576.0);
+    double max = column_max(rows, ctx->size, F_RSS);
+    dg_log(ctx, "summary: peak RSS per rank%s MiB (max %.0f, mean %.0f); estimate %.0f MiB (max/estimate %.2f)",
+           line, max / 1048576.0, column_sum(rows, ctx->size, F_RSS) / ctx->size / 1048576.0, estimate / 1048576.0,
+           estimate > 0 ? max / estimate : 0.0);
+}
+
+/* Rank 0 only. */
+static void log_summary(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, const double *rows)
+{
+    const dg_job_counts *c = &r->counts;
+    int64_t n = r->n_items, filtered = c->by_status[DG_ST_FILTERED], ok = n - c->failed - filtered;
+    dg_log(ctx, "summary: %lld items, %lld ok, %lld failed", (long long)n, (long long)ok, (long long)c->failed);
+    if (cfg->filter_enabled)
+        dg_log(ctx, "summary: %lld items removed by the content filter (not deduplicated)", (long long)filtered);
+    for (int s = 0; s < DG_ST_COUNT; s++)
+        if (c->by_status[s] && !dg_status_usable((int8_t)s))
+            dg_log(ctx, "summary:   %s: %lld", dg_status_name((dg_status)s), (long long)c->by_status[s]);
+    dg_log(ctx, "summary: %lld duplicate edges, %lld components, %lld items removed (%.2f%% of ok items)",
+           (long long)c->edges, (long long)c->components, (long long)c->removed,
+           ok ? 100.0 * (double)c->removed / (double)ok : 0.0);
+    double compared = column_sum(rows, ctx->size, F_COMPARED);
+    double seconds = column_max(rows, ctx->size, F_PAIR_SECONDS);
+    if (seconds > 0)
+        dg_log(ctx, "summary: %.3g pairs compared at %.3g pairs/s over all ranks; useful work %.1f GFLOP/s "
+                    "(2 D per pair compared; %.2f times that was executed, counting discarded block arithmetic)",
+               compared, compared / seconds, 2.0 * r->d * compared / seconds * 1e-9,
+               compared > 0 ? column_sum(rows, ctx->size, F_FLOPS) / (2.0 * r->d * compared) : 0.0);
+    dg_log(ctx, "summary: rank 0 sent %.1f bytes per local item in the exchange",
+           r->n_local ? (double)r->exchanged_bytes / (double)r->n_local : 0.0);
+    log_peak_rss(ctx, rows, dg_memory_total(&r->memory));
+    for (int i = 0; i < r->n_times; i++)
+        dg_log(ctx, "summary:   %-9s %9.3f s", r->times[i].name, r->times[i].seconds);
+    dg_log(ctx, "summary: total %.3f s, output %s", r->seconds_total, cfg->output_path);
+}
+
+static json_t *column(const double *rows, int p, int col, int integer)
+{
+    json_t *a = json_array();
+    for (int r = 0; a && r < p; r++)
+        json_array_append_new(a, integer ? json_integer((json_int_t)rows[r * F_COUNT + col])
+                                         : json_real(rows[r * F_COUNT + col]));
+    return a;
+}
+
+static json_t *memory_json(const dg_memory_model *mm, const double *rows, int p)
+{
+    json_t *parts = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "runtime", mm->runtime, "items", mm->items,
+                              "results", mm->results, "probes", mm->probes, "embed", mm->embed, "kmeans",
+                              mm->kmeans, "exchange", mm->exchange, "graph", mm->graph, "exact", mm->exact);
+    return json_pack("{s:f,s:o,s:o,s:f}", "estimate_bytes", dg_memory_total(mm), "estimate_parts_bytes", parts,
+                     "peak_rss_bytes", column(rows, p, F_RSS, 1), "peak_rss_max_bytes", column_max(rows, p, F_RSS));
+}
+
+static json_t *items_json(const dg_job_report *r)
+{
+    const dg_job_counts *c = &r->counts;
+    json_t *by = json_object();
+    for (int s = 0; by && s < DG_ST_COUNT; s++)
+        json_object_set_new(by, dg_status_name((dg_status)s), json_integer(c->by_status[s]));
+    int64_t filtered = c->by_status[DG_ST_FILTERED];
+    return json_pack("{s:I,s:I,s:I,s:I,s:o}", "total", (json_int_t)r->n_items, "ok",
+                     (json_int_t)(r->n_items - c->failed - filtered), "failed", (json_int_t)c->failed, "filtered",
+                     (json_int_t)filtered, "by_status", by);
+}
+
+static json_t *summary_json(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, const double *rows)
+{
+    int p = ctx->size;
+    json_t *seconds = json_pack("{s:f}", "total", r->seconds_total);
+    for (int i = 0; seconds && i < r->n_times; i++)
+        json_object_set_new(seconds, r->times[i].name, json_real(r->times[i].seconds));
+    double compared = column_sum(rows, p, F_COMPARED);
+    json_t *pairs = json_pack("{s:o,s:o,s:o,s:f,s:f}", "compared", column(rows, p, F_COMPARED, 1), "seconds",
+                              column(rows, p, F_PAIR_SECONDS, 0), "flops_executed", column(rows, p, F_FLOPS, 0),
+                              "compared_total", compared, "flops_useful", 2.0 * r->d * compared);
+    json_t *exchange = json_pack("{s:o}", "bytes_sent", column(rows, p, F_SENT, 1));
+    return json_pack("{s:s,s:i,s:s,s:s,s:i,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o}",
+                     "format", "dupgraph-summary", "format_version", 1, "program_version", DG_VERSION, "mode",
+                     r->exact ? "exact" : "run", "ranks", p, "input", cfg->input_path, "output", cfg->output_path,
+                     "items", items_json(r), "edges", (json_int_t)r->counts.edges, "components",
+                     (json_int_t)r->counts.components, "removed", (json_int_t)r->counts.removed, "k",
+                     (json_int_t)r->k, "clusterings", r->clusterings, "probes", r->probes, "dim", r->d,
+                     "seconds", seconds, "memory", memory_json(&r->memory, rows, p), "pairs", pairs, "exchange",
+                     exchange, "items_per_rank", column(rows, p, F_ITEMS, 1));
+}
+
+/* Rank 0 only. */
+static int write_json(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, const double *rows,
+                      dg_err *err)
+{
+    char tmp[DG_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", cfg->output_summary);
+    json_t *root = summary_json(ctx, cfg, r, rows);
+    int rc = root && json_dump_file(root, tmp, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) == 0 ? DG_OK : DG_FAIL;
+    json_decref(root);
+    if (rc == DG_OK && rename(tmp, cfg->output_summary) != 0)
+        rc = DG_FAIL;
+    if (rc != DG_OK) {
+        remove(tmp);
+        return dg_fail(err, "output.summary %s: cannot be written", cfg->output_summary);
+    }
+    return DG_OK;
+}
+
+int dg_job_summarize(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, dg_err *err)
+{
+    double mine[F_COUNT] = {peak_rss_bytes(), (double)r->n_local, (double)r->pairs.compared, r->pairs.seconds,
+                            r->pairs.flops, (double)r->exchanged_bytes};
+    double *rows = NULL;
+    int rc = DG_OK;
+    if (ctx->rank == 0 && !(rows = dg_alloc((size_t)ctx->size * F_COUNT, sizeof(double), err)))
+        rc = DG_FAIL;
+    if (dg_agree(ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    MPI_Gather(mine, F_COUNT, MPI_DOUBLE, rows, F_COUNT, MPI_DOUBLE, 0, ctx->comm);
+    if (ctx->rank == 0) {
+        log_summary(ctx, cfg, r, rows);
+        if (cfg->output_summary[0])
+            rc = write_json(ctx, cfg, r, rows, err);
+    }
+    free(rows);
+    return dg_agree(ctx, rc, err);
+}

@@ -1,0 +1,43 @@
+/* job_summary.h - the job's closing account: rank 0's summary log lines and,
+ * with output.summary set, the same figures as a JSON file for scripts
+ * (benchmarks, tests, pipelines), so nothing has to parse log text.
+ * Private to the driver. */
+#ifndef DUPGRAPH_JOB_SUMMARY_H
+#define DUPGRAPH_JOB_SUMMARY_H
+
+#include <stdint.h>
+
+#include "dupgraph/config.h"
+#include "dupgraph/context.h"
+#include "core/job_memory.h"
+#include "io/h5_output.h"
+#include "search/pairs.h"
+
+/* Global counts (the same on every rank); filtered items are not failed. */
+typedef struct dg_job_counts {
+    int64_t failed, edges, components, removed;
+    int64_t by_status[DG_ST_COUNT];
+} dg_job_counts;
+
+typedef struct dg_job_report {
+    int exact;
+    int64_t n_items;        /* global */
+    int64_t n_local;        /* this rank's items */
+    dg_job_counts counts;
+    int64_t k;
+    int clusterings, probes, d;
+    const dg_stage_time *times; /* rank 0's stage times */
+    int n_times;
+    double seconds_total;
+    dg_pair_stats pairs;     /* this rank's */
+    int64_t exchanged_bytes; /* this rank's */
+    dg_memory_model memory;  /* the estimate printed before work */
+} dg_job_report;
+
+/* Collective: gathers every rank's peak RSS, pairs and bytes, logs the
+ * summary on rank 0 and, when cfg->output_summary is set, writes it there as
+ * JSON (to PATH.tmp, then renamed).  Fails only if the file cannot be
+ * written (every rank returns the same). */
+int dg_job_summarize(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, dg_err *err);
+
+#endif

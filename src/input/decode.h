@@ -1,0 +1,48 @@
+/* decode.h - decoding one JPEG file with libjpeg-turbo, never fatal for the
+ * job: every outcome is a dg_status (decode.c).
+ *
+
+ */
+#ifndef DUPGRAPH_INPUT_DECODE_H
+#define DUPGRAPH_INPUT_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dupgraph/common.h"
+
+#define DG_EMBED_MAX_FILE_BYTES ((size_t)256 << 20)
+#define DG_EMBED_MAX_MISSING_ROWS 0.05
+
+/* Packed RGB, 3 bytes per pixel, rows without padding. */
+typedef struct dg_pixels {
+    int w, h;
+    const unsigned char *rgb;
+} dg_pixels;
+
+/* One per rank, reused for every file: the turbojpeg handle and buffers. */
+typedef struct dg_decoder {
+    void *tj;           /* tjhandle */
+    int64_t max_pixels; /* <= 0: no limit */
+    int min_side;       /* decode to the smallest scale with both sides >= this */
+    unsigned char *file;
+    size_t file_cap;
+    unsigned char *pix;
+    size_t pix_cap;
+} dg_decoder;
+
+typedef struct dg_decode_result {
+    dg_status status;
+    int width, height;  /* of the JPEG; 0 when its header was not read */
+    dg_pixels image;     /* usable statuses only; valid until the next call */
+    char msg[256];      /* reason of a failure or warning, "" for ok */
+    double seconds_read, seconds_decode;
+} dg_decode_result;
+
+int dg_decoder_init(dg_decoder *dec, int64_t max_pixels, int min_side, dg_err *err);
+void dg_decoder_free(dg_decoder *dec);
+void dg_decode_file(dg_decoder *dec, const char *path, dg_decode_result *res);
+/* Same from bytes in memory (tests, fuzzing); never reads the file system. */
+void dg_decode_memory(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res);
+
+#endif

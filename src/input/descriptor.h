@@ -1,0 +1,22 @@
+/* descriptor.h - the built-in near-duplicate descriptor of one image
+ * (descriptor.c).
+ *
+
+ */
+#ifndef DUPGRAPH_INPUT_DESCRIPTOR_H
+#define DUPGRAPH_INPUT_DESCRIPTOR_H
+
+#include "input/decode.h"
+
+#define DG_DESC_SIZE 64       /* working raster side, pixels */
+#define DG_DESC_DCT_DIM 35    /* low-frequency DCT coefficients, DC excluded */
+#define DG_DESC_HOG_DIM 128   /* 4 x 4 cells x 8 orientations */
+#define DG_DESC_COLOR_DIM 32  /* 4 x 4 cells x 2 chroma channels */
+#define DG_DESC_DIM (DG_DESC_DCT_DIM + DG_DESC_HOG_DIM + DG_DESC_COLOR_DIM)
+#define DG_DESC_VERSION 1
+
+/* Writes the DG_DESC_DIM raw descriptor of an image (any size >= 1 x 1).
+ * Every value lies in [-1, 1].  Pure function of the pixels and flip. */
+void dg_descriptor(const dg_pixels *img, int flip, float *out);
+
+#endif

@@ -1,0 +1,368 @@
+/* h5_checkpoint.c - the HDF5 side of checkpoints: one file of row-partitioned
+ * arrays plus int64 root attributes, written collectively through MPI-IO to
+ * "<path>.tmp" and published by rename, and read back by any rank layout
+ * (each rank takes its own rows with a collective hyperslab read).  What the
+ * arrays mean, and when a file may be reused, is checkpoint.c's; the output
+ * file is h5_output.c's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/h5_checkpoint.h"
+
+#include "io/h5_open.h"
+
+static hid_t mem_type(dg_ck_type t)
+{
+    switch (t) {
+    case DG_CK_INT8: return H5T_NATIVE_INT8;
+    case DG_CK_INT32: return H5T_NATIVE_INT32;
+    case DG_CK_INT64: return H5T_NATIVE_INT64;
+    case DG_CK_FLOAT32: return H5T_NATIVE_FLOAT;
+    }
+    return H5T_NATIVE_INT8;
+}
+
+static hid_t file_type(dg_ck_type t)
+{
+    switch (t) {
+    case DG_CK_INT8: return H5T_STD_I8LE;
+    case DG_CK_INT32: return H5T_STD_I32LE;
+    case DG_CK_INT64: return H5T_STD_I64LE;
+    case DG_CK_FLOAT32: return H5T_IEEE_F32LE;
+    }
+    return H5T_STD_I8LE;
+}
+
+static int array_rank(const dg_ck_array *a)
+{
+    return a->cols > 0 ? 2 : 1;
+}
+
+/* Selects this rank's rows (or nothing) in both spaces; -1 on failure. */
+static herr_t select_rows(const dg_ck_array *a, hid_t fspace, hid_t *mspace)
+{
+    hsize_t start[2] = {(hsize_t)a->row_lo, 0};
+    hsize_t count[2] = {(hsize_t)a->rows, (hsize_t)a->cols};
+    *mspace = H5Screate_simple(array_rank(a), count, NULL);
+    if (*mspace < 0)
+        return -1;
+    if (a->rows == 0)
+        return (H5Sselect_none(fspace) < 0 || H5Sselect_none(*mspace) < 0) ? -1 : 0;
+    return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+}
+
+/* Reads or writes this rank's rows of an open dataset, collectively.  An
+ * empty dataset has no storage to address: every rank skips it alike. */
+static herr_t transfer_rows(hid_t dset, const dg_ck_array *a, int write)
+{
+    if (a->rows_total == 0)
+        return 0;
+    hid_t fspace = H5Dget_space(dset);
+    hid_t mspace = -1;
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    herr_t st = (fspace < 0 || dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) ? -1 : 0;
+    if (st >= 0)
+        st = select_rows(a, fspace, &mspace);
+    int64_t dummy = 0;
+    void *buf = a->rows > 0 ? a->data : &dummy;
+    if (st >= 0)
+        st = write ? H5Dwrite(dset, mem_type(a->type), mspace, fspace, dxpl, buf)
+                   : H5Dread(dset, mem_type(a->type), mspace, fspace, dxpl, buf);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    return st;
+}
+
+static herr_t write_array(hid_t file, const dg_ck_array *a)
+{
+    hsize_t dims[2] = {(hsize_t)a->rows_total, (hsize_t)a->cols};
+    hid_t space = H5Screate_simple(array_rank(a), dims, NULL);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t dset = -1;
+    /* Every element is written: no fill pass. */
+    if (space >= 0 && lcpl >= 0 && dcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0 &&
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
+        dset = H5Dcreate2(file, a->name, file_type(a->type), space, lcpl, dcpl, H5P_DEFAULT);
+    herr_t st = dset < 0 ? -1 : transfer_rows(dset, a, 1);
+    if (dset >= 0 && H5Dclose(dset) < 0)
+        st = -1;
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+static herr_t write_attr(hid_t file, const char *name, hid_t ftype, hid_t mtype, const void *value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = space < 0 ? -1 : H5Acreate2(file, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = attr < 0 ? -1 : H5Awrite(attr, mtype, value);
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        st = -1;
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+static hid_t create_parallel(const dg_ctx *ctx, const char *tmp)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = -1;
+    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) >= 0)
+        file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
+}
+
+/* Attributes are metadata: every rank writes the same values. */
+static herr_t write_contents(hid_t file, uint64_t fingerprint, const dg_ck_attr *attrs, int n_attrs,
+                             const dg_ck_array *arrays, int n_arrays, const char **what)
+{
+    *what = "the attributes";
+    herr_t st = write_attr(file, "fingerprint", H5T_STD_U64LE, H5T_NATIVE_UINT64, &fingerprint);
+    for (int i = 0; st >= 0 && i < n_attrs; i++)
+        st = write_attr(file, attrs[i].name, H5T_STD_I64LE, H5T_NATIVE_INT64, &attrs[i].value);
+    for (int i = 0; st >= 0 && i < n_arrays; i++) {
+        *what = arrays[i].name;
+        st = write_array(file, &arrays[i]);
+    }
+    return st;
+}
+
+/* The data reaches the disk before the name does. */
+static int sync_and_rename(const char *tmp, const char *path, dg_err *err)
+{
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return dg_fail(err, "checkpoint %s: cannot sync %s: %s", path, tmp, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        return dg_fail(err, "checkpoint %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+    return DG_OK;
+}
+
+static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, uint64_t fingerprint,
+                      const dg_ck_attr *attrs, int n_attrs, const dg_ck_array *arrays, int n_arrays, dg_err *err)
+{
+    char detail[256];
+    hid_t file = create_parallel(ctx, tmp);
+    if (file < 0)
+        dg_fail(err, "checkpoint %s: cannot create %s (%s)", path, tmp, dg_h5_detail(detail, sizeof detail));
+    if (dg_agree(ctx, file < 0 ? DG_FAIL : DG_OK, err) != DG_OK) {
+        if (file >= 0)
+            H5Fclose(file);
+        return DG_FAIL;
+    }
+    const char *what = "";
+    herr_t st = write_contents(file, fingerprint, attrs, n_attrs, arrays, n_arrays, &what);
+    int rc = st < 0 ? dg_fail(err, "checkpoint %s: writing %s failed (%s)", path, what,
+                              dg_h5_detail(detail, sizeof detail))
+                    : DG_OK;
+    if (H5Fclose(file) < 0 && rc == DG_OK)
+        rc = dg_fail(err, "checkpoint %s: closing failed (%s)", path, dg_h5_detail(detail, sizeof detail));
+    return dg_agree(ctx, rc, err);
+}
+
+int dg_h5_ckpt_write(const dg_ctx *ctx, const char *path, uint64_t fingerprint, const dg_ck_attr *attrs,
+                     int n_attrs, const dg_ck_array *arrays, int n_arrays, dg_err *err)
+{
+    char tmp[DG_PATH_MAX + 8];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return dg_agree(ctx, dg_fail(err, "checkpoint %s: path too long", path), err);
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    int rc = write_file(ctx, path, tmp, fingerprint, attrs, n_attrs, arrays, n_arrays, err);
+    dg_h5_quiet_end(&quiet);
+    if (rc != DG_OK) { /* already agreed; every rank has closed the file */
+        if (ctx->rank == 0)
+            unlink(tmp);
+        return DG_FAIL;
+    }
+    if (ctx->rank == 0 && (rc = sync_and_rename(tmp, path, err)) != DG_OK)
+        unlink(tmp);
+    return dg_agree(ctx, rc, err);
+}
+
+static hid_t open_parallel(const dg_ctx *ctx, const char *path)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = -1;
+    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) >= 0)
+        file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
+}
+
+static herr_t read_attr(hid_t file, const char *name, hid_t mtype, void *value)
+{
+    hid_t attr = dg_h5_open_scalar_attr(file, name);
+    herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        st = -1;
+    return st;
+}
+
+int dg_h5_ckpt_open(const dg_ctx *ctx, const char *path, dg_ck_file *f, uint64_t *fingerprint, dg_err *err)
+{
+    char detail[256];
+    *f = (dg_ck_file){ctx, path, -1};
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    hid_t file = open_parallel(ctx, path);
+    int rc = DG_OK;
+    if (file < 0)
+        rc = dg_fail(err, "checkpoint %s: cannot open as HDF5 (%s)", path, dg_h5_detail(detail, sizeof detail));
+    else if (read_attr(file, "fingerprint", H5T_NATIVE_UINT64, fingerprint) < 0)
+        rc = dg_fail(err, "checkpoint %s: no fingerprint attribute", path);
+    dg_h5_quiet_end(&quiet);
+    f->h5 = file;
+    if (dg_agree(ctx, rc, err) != DG_OK) {
+        dg_h5_ckpt_close(f, DG_FAIL, err);
+        return DG_FAIL;
+    }
+    return DG_OK;
+}
+
+int dg_h5_ckpt_attr(const dg_ck_file *f, const char *name, int64_t *value, dg_err *err)
+{
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    herr_t st = read_attr((hid_t)f->h5, name, H5T_NATIVE_INT64, value);
+    H5Eclear2(H5E_DEFAULT);
+    dg_h5_quiet_end(&quiet);
+    return st < 0 ? dg_fail(err, "checkpoint %s: attribute %s is missing", f->path, name) : DG_OK;
+}
+
+static int check_shape(const dg_ck_file *f, hid_t dset, const dg_ck_array *a, dg_err *err)
+{
+    hid_t space = H5Dget_space(dset);
+    hsize_t dims[2] = {0, 0};
+    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    if (rank >= 1 && rank <= 2)
+        H5Sget_simple_extent_dims(space, dims, NULL);
+    if (space >= 0)
+        H5Sclose(space);
+    if (rank != array_rank(a) || dims[0] != (hsize_t)a->rows_total || (rank == 2 && dims[1] != (hsize_t)a->cols))
+        return dg_fail(err, "checkpoint %s: dataset %s has shape %llu x %llu (rank %d), expected %lld x %lld",
+                       f->path, a->name, (unsigned long long)dims[0], (unsigned long long)dims[1], rank,
+                       (long long)a->rows_total, (long long)a->cols);
+    if (a->row_lo < 0 || a->rows < 0 || a->row_lo + a->rows > a->rows_total)
+        return dg_fail(err, "checkpoint %s: rows %lld..%lld of %s are out of range", f->path, (long long)a->row_lo,
+                       (long long)(a->row_lo + a->rows), a->name);
+    return DG_OK;
+}
+
+int dg_h5_ckpt_read(const dg_ck_file *f, const dg_ck_array *a, dg_err *err)
+{
+    char detail[256];
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    hid_t dset = H5Dopen2((hid_t)f->h5, a->name, H5P_DEFAULT);
+    int rc = dset < 0 ? dg_fail(err, "checkpoint %s: no dataset %s (%s)", f->path, a->name,
+                                dg_h5_detail(detail, sizeof detail))
+                      : check_shape(f, dset, a, err);
+    /* The read is collective: agree first, so that no rank enters it alone. */
+    rc = dg_agree(f->ctx, rc, err);
+    if (rc == DG_OK && transfer_rows(dset, a, 0) < 0)
+        rc = dg_fail(err, "checkpoint %s: reading rows %lld..%lld of %s failed (%s)", f->path,
+                     (long long)a->row_lo, (long long)(a->row_lo + a->rows), a->name,
+                     dg_h5_detail(detail, sizeof detail));
+    if (dset >= 0)
+        H5Dclose(dset);
+    dg_h5_quiet_end(&quiet);
+    return dg_agree(f->ctx, rc, err);
+}
+
+static herr_t read_one(hid_t dset, hid_t fspace, hsize_t row, int64_t *value)
+{
+    hsize_t one = 1;
+    hid_t mspace = H5Screate_simple(1, &one, NULL);
+    herr_t st = mspace < 0 ? -1 : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &row, NULL, &one, NULL);
+    if (st >= 0)
+        st = H5Dread(dset, H5T_NATIVE_INT64, mspace, fspace, H5P_DEFAULT, value);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    return st;
+}
+
+/* First row in [0, n) whose value is >= x (values sorted). */
+static herr_t lower_bound(hid_t dset, hid_t fspace, hsize_t n, int64_t x, hsize_t *row)
+{
+    hsize_t lo = 0, hi = n;
+    while (lo < hi) {
+        hsize_t mid = lo + (hi - lo) / 2;
+        int64_t v;
+        if (read_one(dset, fspace, mid, &v) < 0)
+            return -1;
+        if (v < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *row = lo;
+    return 0;
+}
+
+int dg_h5_ckpt_find_rows(const dg_ck_file *f, const char *name, int64_t lo, int64_t hi, int64_t *row_lo,
+                         int64_t *row_hi, dg_err *err)
+{
+    char detail[256];
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    hid_t dset = H5Dopen2((hid_t)f->h5, name, H5P_DEFAULT);
+    hid_t fspace = dset < 0 ? -1 : H5Dget_space(dset);
+    hsize_t n = 0, a = 0, b = 0;
+    herr_t st = fspace < 0 || H5Sget_simple_extent_ndims(fspace) != 1 ? -1 : 0;
+    if (st >= 0)
+        st = H5Sget_simple_extent_dims(fspace, &n, NULL) < 0 ? -1 : 0;
+    if (st >= 0)
+        st = lower_bound(dset, fspace, n, lo, &a);
+    if (st >= 0)
+        st = lower_bound(dset, fspace, n, hi, &b);
+    int rc = st < 0 ? dg_fail(err, "checkpoint %s: cannot search %s (%s)", f->path, name,
+                              dg_h5_detail(detail, sizeof detail))
+                    : DG_OK;
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (dset >= 0)
+        H5Dclose(dset);
+    dg_h5_quiet_end(&quiet);
+    *row_lo = (int64_t)a;
+    *row_hi = (int64_t)b;
+    return rc;
+}
+
+int dg_h5_ckpt_close(dg_ck_file *f, int rc, dg_err *err)
+{
+    if (f->h5 < 0)
+        return rc;
+    char detail[256];
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    int closed = H5Fclose((hid_t)f->h5) < 0
+                     ? dg_fail(err, "checkpoint %s: closing failed (%s)", f->path, dg_h5_detail(detail, sizeof detail))
+                     : DG_OK;
+    dg_h5_quiet_end(&quiet);
+    f->h5 = -1;
+    if (rc != DG_OK)
+        return rc;
+    return dg_agree(f->ctx, closed, err);
+}

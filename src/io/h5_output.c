@@ -1,0 +1,588 @@
+/* h5_output.c - the output file: its layout (format DG_FORMAT_VERSION, see
+ * h5_output.h and README.md), written collectively by all ranks through MPI-IO,
+ * and its atomic publication.  Every dataset is created by all ranks with
+ * its global shape; each rank writes its own rows with a collective
+ * transfer, and a rank with nothing to write takes part with an empty
+ * selection.  The file is written as "<path>.tmp", closed on every rank and
+ * renamed by rank 0, so a reader never sees a half-written file; on failure
+ * the temporary file is removed.  Reading output files is h5_read.c's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/h5_output.h"
+
+#include "io/h5_open.h"
+
+/* Rows of /items/path converted per collective write: bounds the buffer of
+ * fixed-length strings to about this many bytes. */
+#define PATH_BUFFER_BYTES ((size_t)16 << 20)
+
+/* Global facts every rank agrees on before the file is created. */
+typedef struct layout {
+    int64_t n_items;  /* N */
+    int64_t n_edges;  /* rows of /edges */
+    int64_t edge_lo;  /* first row of /edges written by this rank */
+    size_t path_len;  /* fixed length of /items/path, at least 1 */
+} layout;
+
+typedef struct writer {
+    const dg_ctx *ctx;
+    const char *path; /* final name, for messages */
+    hid_t file;
+    hid_t dxpl; /* collective transfer */
+    hid_t lcpl; /* creates missing groups on the way */
+    char detail[256]; /* HDF5's reason for the first failure */
+} writer;
+
+/* Keeps HDF5's reason for a failure: it must be taken at once, as the next
+ * API call (even a close) clears the error stack. */
+static void note(writer *w)
+{
+    if (w->detail[0] == '\0')
+        dg_h5_detail(w->detail, sizeof w->detail);
+}
+
+/* A dataset's global shape and the rows [offset, offset + rows) of its
+ * first dimension that this rank writes (all of the other dimensions). */
+typedef struct slab {
+    int rank;
+    hsize_t dims[3];
+    hsize_t offset;
+    hsize_t rows;
+} slab;
+
+static size_t max_path_len(const dg_items *it)
+{
+    size_t len = 0;
+    for (int64_t i = 0; it->path && i < it->n; i++)
+        if (it->path[i] && strlen(it->path[i]) > len)
+            len = strlen(it->path[i]);
+    return len;
+}
+
+/* A local array that must be present when this rank has rows for it. */
+static int need(const void *p, int64_t rows, const char *what, dg_err *err)
+{
+    if (!p && rows > 0)
+        return dg_fail(err, "output: %s is missing", what);
+    return DG_OK;
+}
+
+static int check_extra(const dg_extra_dataset *e, dg_err *err)
+{
+    if (!e->name || e->name[0] != '/')
+        return dg_fail(err, "output: extra dataset name '%s' is not an absolute path", e->name ? e->name : "");
+    if (e->rank < 1 || e->rank > 2 || e->dims[0] < 0 || (e->rank == 2 && e->dims[1] < 0))
+        return dg_fail(err, "output: extra dataset %s has a bad shape (rank %d)", e->name, e->rank);
+    int64_t cells = e->dims[0] * (e->rank == 2 ? e->dims[1] : 1);
+    return need(e->data, cells, e->name, err);
+}
+
+static int check_local(const dg_output *out, dg_err *err)
+{
+    const dg_items *it = out->items;
+    int64_t n = it->n;
+    if (need(it->status, n, "items->status", err) || need(out->component, n, "component", err) ||
+        need(out->keep, n, "keep", err) || need(out->cluster, out->clusterings > 0 ? n : 0, "cluster", err) ||
+        need(it->vec, out->write_embeddings ? n : 0, "items->vec", err) ||
+        need(out->filter_score, out->write_filter ? n : 0, "filter_score", err) ||
+        need(out->filtered, out->write_filter ? n : 0, "filtered", err) ||
+        need(out->class_prob, out->write_filter ? n : 0, "class_prob", err) ||
+        need(out->weight, out->write_weight ? n : 0, "weight", err))
+        return DG_FAIL;
+    if (out->write_filter && (out->n_classes < 1 || out->n_classes > 64))
+        return dg_fail(err, "output: %d filter classes", out->n_classes);
+    if (out->clusterings < 0 || (out->clusterings > 0 && (out->k < 1 || !out->centroids)))
+        return dg_fail(err, "output: %d clusterings need K >= 1 and centroids (K = %lld)", out->clusterings,
+                       (long long)out->k);
+    if (out->edges && out->edges->n > 0 && (!out->edges->src || !out->edges->dst || !out->edges->sim))
+        return dg_fail(err, "output: edge arrays are missing");
+    for (int i = 0; i < out->n_extra; i++)
+        if (check_extra(&out->extra[i], err) != DG_OK)
+            return DG_FAIL;
+    for (int i = 0; i < out->n_times; i++)
+        if (!out->times[i].name || strlen(out->times[i].name) > 100)
+            return dg_fail(err, "output: stage time %d has no usable name", i);
+    return DG_OK;
+}
+
+/* Global counts and this rank's offsets; checks that the ranks' item
+ * ranges tile 0..N-1 in rank order and that the counts match the rows. */
+static int make_layout(const dg_ctx *ctx, const dg_output *out, layout *lay, dg_err *err)
+{
+    /* A rank without items still takes part in the reductions below. */
+    const dg_items none = {0};
+    const dg_items *it = out->items ? out->items : &none;
+    int64_t local[2] = {it->n, out->edges ? out->edges->n : 0};
+    int64_t total[2] = {0, 0}, before[2] = {0, 0};
+    unsigned long long len = max_path_len(it), max_len = 0;
+    MPI_Allreduce(local, total, 2, MPI_INT64_T, MPI_SUM, ctx->comm);
+    MPI_Exscan(local, before, 2, MPI_INT64_T, MPI_SUM, ctx->comm);
+    MPI_Allreduce(&len, &max_len, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, ctx->comm);
+    if (ctx->rank == 0)
+        before[0] = before[1] = 0;
+    *lay = (layout){total[0], total[1], before[1], max_len > 0 ? (size_t)max_len : 1};
+    int rc = out->items ? check_local(out, err) : dg_fail(err, "output: no items");
+    if (rc == DG_OK && total[0] != it->n_total)
+        rc = dg_fail(err, "output: ranks hold %lld items, expected N = %lld", (long long)total[0],
+                     (long long)it->n_total);
+    if (rc == DG_OK && before[0] != it->lo)
+        rc = dg_fail(err, "output: items start at %lld here, expected %lld (ranges in rank order)",
+                     (long long)it->lo, (long long)before[0]);
+    if (rc == DG_OK && total[1] != out->n_edges)
+        rc = dg_fail(err, "output: ranks hold %lld edges, but n_edges = %lld", (long long)total[1],
+                     (long long)out->n_edges);
+    return dg_agree(ctx, rc, err);
+}
+
+static int select_rows(hid_t fspace, hid_t mspace, const slab *s, const hsize_t *count, size_t cells)
+{
+    if (cells == 0)
+        return (H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
+    hsize_t start[3] = {s->offset, 0, 0};
+    return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ? -1 : 0;
+}
+
+/* Collective write of rows s->offset.. of an open dataset; `buf` holds
+ * those s->rows rows (may be NULL when there are none). */
+static herr_t write_rows(writer *w, hid_t dset, hid_t mtype, const slab *s, const void *buf)
+{
+    /* An empty dataset has no storage address to write to, even with
+     * empty selections; all ranks know the global shape and skip alike. */
+    hsize_t global = 1;
+    for (int i = 0; i < s->rank; i++)
+        global *= s->dims[i];
+    if (global == 0)
+        return 0;
+    hsize_t count[3] = {s->rows, 0, 0};
+    size_t cells = (size_t)s->rows;
+    for (int i = 1; i < s->rank; i++) {
+        count[i] = s->dims[i];
+        cells *= (size_t)s->dims[i];
+    }
+    hid_t fspace = H5Dget_space(dset);
+    hid_t mspace = H5Screate_simple(s->rank, count, NULL);
+    herr_t st = (fspace < 0 || mspace < 0) ? -1 : select_rows(fspace, mspace, s, count, cells);
+    char dummy = 0;
+    if (st >= 0)
+        st = H5Dwrite(dset, mtype, mspace, fspace, w->dxpl, cells ? buf : &dummy);
+    if (st < 0)
+        note(w);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
+}
+
+static hid_t create_dataset(writer *w, const char *name, hid_t ftype, const slab *s)
+{
+    hid_t space = H5Screate_simple(s->rank, s->dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t dset = -1;
+    /* Every element is written, so the default fill pass would only double the I/O. */
+    if (space >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
+        dset = H5Dcreate2(w->file, name, ftype, space, w->lcpl, dcpl, H5P_DEFAULT);
+    if (dset < 0)
+        note(w);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return dset;
+}
+
+static int write_failed(writer *w, const char *name, dg_err *err)
+{
+    note(w);
+    return dg_fail(err, "output %s: writing %s failed (%s)", w->path, name, w->detail);
+}
+
+/* Creates `name` and writes this rank's rows of it in one collective call. */
+static int write_dataset(writer *w, const char *name, hid_t ftype, hid_t mtype, const slab *s,
+                         const void *buf, dg_err *err)
+{
+    hid_t dset = create_dataset(w, name, ftype, s);
+    herr_t st = dset < 0 ? -1 : write_rows(w, dset, mtype, s, buf);
+    if (dset >= 0 && H5Dclose(dset) < 0) {
+        note(w);
+        st = -1;
+    }
+    return dg_agree(w->ctx, st < 0 ? write_failed(w, name, err) : DG_OK, err);
+}
+
+/* A temporary buffer every rank must have before the next collective call. */
+static void *scratch(writer *w, size_t count, size_t size, dg_err *err)
+{
+    void *p = dg_calloc(count, size, err);
+    if (dg_agree(w->ctx, p ? DG_OK : DG_FAIL, err) != DG_OK) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static slab item_slab(const dg_items *it, const layout *lay, int cols)
+{
+    slab s = {cols ? 2 : 1, {(hsize_t)lay->n_items, (hsize_t)cols, 0}, (hsize_t)it->lo, (hsize_t)it->n};
+    return s;
+}
+
+static int write_ids(writer *w, const dg_items *it, const layout *lay, dg_err *err)
+{
+    int64_t *id = scratch(w, (size_t)it->n, sizeof *id, err);
+    if (!id)
+        return DG_FAIL;
+    for (int64_t i = 0; i < it->n; i++)
+        id[i] = it->lo + i;
+    slab s = item_slab(it, lay, 0);
+    int rc = write_dataset(w, "/items/id", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, id, err);
+    free(id);
+    return rc;
+}
+
+/* Rows [first, first + rows) of the paths as NUL-padded fixed strings. */
+static void fill_paths(const dg_items *it, int64_t first, int64_t rows, size_t len, char *buf)
+{
+    memset(buf, 0, (size_t)rows * len);
+    for (int64_t i = 0; it->path && i < rows; i++)
+        if (it->path[first + i])
+            memcpy(buf + (size_t)i * len, it->path[first + i], strlen(it->path[first + i]));
+}
+
+/* Written in rounds of a bounded number of rows (every rank takes part in
+ * every round) so that long paths cannot blow up the buffer. */
+static herr_t write_path_rounds(writer *w, hid_t dset, hid_t type, const dg_items *it, const layout *lay,
+                                char *buf, int64_t per_round)
+{
+    long long mine = (it->n + per_round - 1) / per_round, rounds = 0;
+    MPI_Allreduce(&mine, &rounds, 1, MPI_LONG_LONG, MPI_MAX, w->ctx->comm);
+    herr_t st = 0;
+    for (long long r = 0; r < rounds; r++) {
+        int64_t first = r * per_round < it->n ? r * per_round : it->n;
+        int64_t rows = it->n - first < per_round ? it->n - first : per_round;
+        fill_paths(it, first, rows, lay->path_len, buf);
+        slab s = {1, {(hsize_t)lay->n_items, 0, 0}, (hsize_t)(it->lo + first), (hsize_t)rows};
+        if (write_rows(w, dset, type, &s, buf) < 0)
+            st = -1;
+    }
+    return st;
+}
+
+static int write_paths(writer *w, const dg_items *it, const layout *lay, dg_err *err)
+{
+    int64_t per_round = (int64_t)(PATH_BUFFER_BYTES / lay->path_len);
+    if (per_round < 1)
+        per_round = 1;
+    char *buf = scratch(w, (size_t)(it->n < per_round ? it->n : per_round), lay->path_len, err);
+    if (!buf)
+        return DG_FAIL;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    herr_t st = type < 0 ? -1 : 0;
+    if (st >= 0)
+        st = (H5Tset_size(type, lay->path_len) < 0 || H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 ||
+              H5Tset_cset(type, H5T_CSET_UTF8) < 0) ? -1 : 0;
+    slab s = item_slab(it, lay, 0);
+    hid_t dset = st < 0 ? -1 : create_dataset(w, "/items/path", type, &s);
+    st = dset < 0 ? -1 : write_path_rounds(w, dset, type, it, lay, buf, per_round);
+    if (dset >= 0 && H5Dclose(dset) < 0)
+        st = -1;
+    if (type >= 0)
+        H5Tclose(type);
+    free(buf);
+    return dg_agree(w->ctx, st < 0 ? write_failed(w, "/items/path", err) : DG_OK, err);
+}
+
+/* The enum of item statuses over int8, named as dg_status_name. */
+static hid_t status_type(void)
+{
+    hid_t type = H5Tenum_create(H5T_NATIVE_INT8);
+    for (int s = 0; type >= 0 && s < DG_ST_COUNT; s++) {
+        int8_t value = (int8_t)s;
+        if (H5Tenum_insert(type, dg_status_name((dg_status)s), &value) < 0) {
+            H5Tclose(type);
+            type = -1;
+        }
+    }
+    return type;
+}
+
+static int write_status(writer *w, const dg_items *it, const layout *lay, dg_err *err)
+{
+    hid_t type = status_type();
+    if (dg_agree(w->ctx, type < 0 ? write_failed(w, "/items/status", err) : DG_OK, err) != DG_OK) {
+        if (type >= 0)
+            H5Tclose(type);
+        return DG_FAIL;
+    }
+    slab s = item_slab(it, lay, 0);
+    int rc = write_dataset(w, "/items/status", type, type, &s, it->status, err);
+    H5Tclose(type);
+    return rc;
+}
+
+/* Width and height, zeros when the input had no images. */
+static int write_sizes(writer *w, const dg_items *it, const layout *lay, dg_err *err)
+{
+    int32_t *zeros = scratch(w, (size_t)it->n, sizeof *zeros, err);
+    if (!zeros)
+        return DG_FAIL;
+    slab s = item_slab(it, lay, 0);
+    int rc = write_dataset(w, "/items/width", H5T_STD_I32LE, H5T_NATIVE_INT32, &s, it->width ? it->width : zeros,
+                           err);
+    if (rc == DG_OK)
+        rc = write_dataset(w, "/items/height", H5T_STD_I32LE, H5T_NATIVE_INT32, &s,
+                           it->height ? it->height : zeros, err);
+    free(zeros);
+    return rc;
+}
+
+/* Format 2: the content filter's and the re-weighting's columns. */
+static int write_filter_columns(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_items *it = out->items;
+    slab s = item_slab(it, lay, 0);
+    if (out->write_filter) {
+        slab p = item_slab(it, lay, out->n_classes);
+        if (write_dataset(w, "/items/filter_score", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->filter_score, err) ||
+            write_dataset(w, "/items/filtered", H5T_STD_I8LE, H5T_NATIVE_INT8, &s, out->filtered, err) ||
+            write_dataset(w, "/items/class_prob", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &p, out->class_prob, err))
+            return DG_FAIL;
+    }
+    if (out->write_weight)
+        return write_dataset(w, "/items/weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->weight, err);
+    return DG_OK;
+}
+
+static int write_items(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_items *it = out->items;
+    slab s = item_slab(it, lay, 0);
+    if (write_ids(w, it, lay, err) != DG_OK || write_paths(w, it, lay, err) != DG_OK ||
+        write_status(w, it, lay, err) != DG_OK || write_sizes(w, it, lay, err) != DG_OK ||
+        write_dataset(w, "/items/component", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, out->component, err) != DG_OK ||
+        write_dataset(w, "/items/keep", H5T_STD_I8LE, H5T_NATIVE_INT8, &s, out->keep, err) != DG_OK)
+        return DG_FAIL;
+    if (out->clusterings > 0) {
+        slab c = item_slab(it, lay, out->clusterings);
+        if (write_dataset(w, "/items/cluster", H5T_STD_I32LE, H5T_NATIVE_INT32, &c, out->cluster, err) != DG_OK)
+            return DG_FAIL;
+    }
+    return write_filter_columns(w, out, lay, err);
+}
+
+static int write_edges(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_edges *e = out->edges;
+    slab s = {1, {(hsize_t)lay->n_edges, 0, 0}, (hsize_t)lay->edge_lo, (hsize_t)(e ? e->n : 0)};
+    if (write_dataset(w, "/edges/src", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, e ? e->src : NULL, err) != DG_OK ||
+        write_dataset(w, "/edges/dst", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, e ? e->dst : NULL, err) != DG_OK)
+        return DG_FAIL;
+    return write_dataset(w, "/edges/sim", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, e ? e->sim : NULL, err);
+}
+
+/* Centroids, embeddings and the extra datasets. */
+static int write_vectors(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_items *it = out->items;
+    int root = w->ctx->rank == 0;
+    if (out->clusterings > 0) {
+        slab s = {3, {(hsize_t)out->clusterings, (hsize_t)out->k, (hsize_t)it->d}, 0,
+                  root ? (hsize_t)out->clusterings : 0};
+        if (write_dataset(w, "/centroids", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->centroids, err) != DG_OK)
+            return DG_FAIL;
+    }
+    if (out->write_embeddings) {
+        slab s = item_slab(it, lay, it->d);
+        if (write_dataset(w, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, it->vec, err) != DG_OK)
+            return DG_FAIL;
+    }
+    for (int i = 0; i < out->n_extra; i++) {
+        const dg_extra_dataset *e = &out->extra[i];
+        slab s = {e->rank, {(hsize_t)e->dims[0], (hsize_t)e->dims[1], 0}, 0, root ? (hsize_t)e->dims[0] : 0};
+        if (write_dataset(w, e->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, e->data, err) != DG_OK)
+            return DG_FAIL;
+    }
+    return DG_OK;
+}
+
+/* A scalar root attribute. */
+static int attr_write(writer *w, const char *name, hid_t ftype, hid_t mtype, const void *value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = space < 0 ? -1 : H5Acreate2(w->file, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = attr < 0 ? -1 : H5Awrite(attr, mtype, value);
+    if (st < 0)
+        note(w);
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        st = -1;
+    if (space >= 0)
+        H5Sclose(space);
+    return st < 0 ? DG_FAIL : DG_OK;
+}
+
+/* A variable-length UTF-8 string: h5py reads it as str. */
+static int attr_string(writer *w, const char *name, const char *value)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    int rc = DG_FAIL;
+    if (type >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 && H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
+        rc = attr_write(w, name, type, type, &value);
+    if (type >= 0)
+        H5Tclose(type);
+    return rc;
+}
+
+static int attr_int(writer *w, const char *name, int value)
+{
+    return attr_write(w, name, H5T_STD_I32LE, H5T_NATIVE_INT, &value);
+}
+
+static int attr_int64(writer *w, const char *name, int64_t value)
+{
+    return attr_write(w, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+static int write_times(writer *w, const dg_output *out, const char **failed)
+{
+    char name[128];
+    for (int i = 0; i < out->n_times; i++) {
+        snprintf(name, sizeof name, "seconds_%s", out->times[i].name);
+        if (attr_write(w, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &out->times[i].seconds) != DG_OK) {
+            *failed = out->times[i].name;
+            return DG_FAIL;
+        }
+    }
+    return DG_OK;
+}
+
+/* Root attributes; written by every rank with identical values. */
+static int write_attributes(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const char *failed = "the format attributes";
+    int rc = (attr_string(w, "format", DG_FORMAT_NAME) || attr_int(w, "format_version", DG_FORMAT_VERSION) ||
+              attr_string(w, "program_version", DG_VERSION) ||
+              attr_string(w, "config", out->config_text ? out->config_text : "") ||
+              attr_write(w, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &out->seed) ||
+              attr_int(w, "ranks", w->ctx->size))
+                 ? DG_FAIL
+                 : write_times(w, out, &failed);
+    if (rc == DG_OK) {
+        failed = "the count attributes";
+        rc = (attr_int64(w, "n_items", lay->n_items) || attr_int64(w, "n_failed", out->n_failed) ||
+              attr_int64(w, "n_edges", out->n_edges) || attr_int64(w, "n_components", out->n_components) ||
+              attr_int64(w, "n_removed", out->n_removed) ||
+              (out->write_filter && attr_int64(w, "n_filtered", out->n_filtered)))
+                 ? DG_FAIL
+                 : DG_OK;
+    }
+    return dg_agree(w->ctx, rc != DG_OK ? write_failed(w, failed, err) : DG_OK, err);
+}
+
+static int writer_open(const dg_ctx *ctx, const char *path, const char *tmp, writer *w, dg_err *err)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    /* Root attributes listed in the order written (seconds_* in stage order). */
+    if (fapl >= 0 && fcpl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) >= 0 &&
+        H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0)
+        w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    if (w->file < 0)
+        note(w);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    w->dxpl = H5Pcreate(H5P_DATASET_XFER);
+    w->lcpl = H5Pcreate(H5P_LINK_CREATE);
+    int rc = DG_OK;
+    if (w->file < 0)
+        rc = dg_fail(err, "output %s: cannot create %s (%s)", path, tmp, w->detail);
+    else if (w->dxpl < 0 || w->lcpl < 0 || H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE) < 0 ||
+             H5Pset_create_intermediate_group(w->lcpl, 1) < 0)
+        rc = write_failed(w, "property lists", err);
+    return dg_agree(ctx, rc, err);
+}
+
+/* Closes everything; a failure to close counts only if all went well so far
+ * (rc is then agreed again; a failed rc already was). */
+static int writer_close(writer *w, int rc, dg_err *err)
+{
+    char detail[256];
+    if (w->lcpl >= 0)
+        H5Pclose(w->lcpl);
+    if (w->dxpl >= 0)
+        H5Pclose(w->dxpl);
+    int closed = DG_OK;
+    if (w->file >= 0 && H5Fclose(w->file) < 0)
+        closed = dg_fail(err, "output %s: closing the file failed (%s)", w->path, dg_h5_detail(detail, sizeof detail));
+    if (w->file < 0 || rc != DG_OK)
+        return rc;
+    return dg_agree(w->ctx, closed, err);
+}
+
+/* The data reaches the disk before the name does. */
+static int sync_and_rename(const char *tmp, const char *path, dg_err *err)
+{
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return dg_fail(err, "output %s: cannot sync %s: %s", path, tmp, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        return dg_fail(err, "output %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+    return DG_OK;
+}
+
+/* Rank 0 renames the closed file into place, or removes it after a failure. */
+static int publish(const dg_ctx *ctx, const char *tmp, const char *path, int rc, dg_err *err)
+{
+    if (rc != DG_OK) {
+        if (ctx->rank == 0)
+            unlink(tmp);
+        MPI_Barrier(ctx->comm);
+        return DG_FAIL;
+    }
+    if (ctx->rank == 0 && (rc = sync_and_rename(tmp, path, err)) != DG_OK)
+        unlink(tmp);
+    return dg_agree(ctx, rc, err);
+}
+
+static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, const dg_output *out, dg_err *err)
+{
+    layout lay;
+    writer w = {ctx, path, -1, -1, -1, ""};
+    if (make_layout(ctx, out, &lay, err) != DG_OK)
+        return DG_FAIL;
+    int rc = writer_open(ctx, path, tmp, &w, err);
+    if (rc == DG_OK)
+        rc = write_attributes(&w, out, &lay, err);
+    if (rc == DG_OK)
+        rc = write_items(&w, out, &lay, err);
+    if (rc == DG_OK)
+        rc = write_edges(&w, out, &lay, err);
+    if (rc == DG_OK)
+        rc = write_vectors(&w, out, &lay, err);
+    return writer_close(&w, rc, err);
+}
+
+int dg_h5_write_output(const dg_ctx *ctx, const char *path, const dg_output *out, dg_err *err)
+{
+    char tmp[DG_PATH_MAX + 8];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return dg_fail(err, "output %s: path too long", path);
+    dg_h5_quiet quiet;
+    dg_h5_quiet_begin(&quiet);
+    int rc = write_file(ctx, path, tmp, out, err);
+    rc = publish(ctx, tmp, path, rc, err);
+    dg_h5_quiet_end(&quiet);
+    return rc;
+}

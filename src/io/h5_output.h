@@ -1,0 +1,79 @@
+/* h5_output.h - the output file.  The io/ modules alone call
+ * H5D/H5F/H5S; the layout of the output file (format version
+ * DG_FORMAT_VERSION) is defined here and in README.md:
+ *
+ *   /items/{id, path, status, width, height, component, keep}  N rows
+ *   /items/cluster        N x C int32 (home cluster per clustering, -1 unusable)
+ *   /items/{filter_score, filtered, class_prob}  with filter.enabled (format 2):
+ *                         float32 summed probability of the unwanted classes
+ *                         (NaN: not scored), int8 1 = removed by the filter,
+ *                         N x n_classes float32 head probabilities
+ *   /items/weight         float32, with re-weighting (format 2): 1/p(kept),
+ *                         mean 1 over kept items, 0 for the others
+ *   /edges/{src, dst, sim} each duplicate pair once, src < dst, sorted
+ *   /centroids            C x K x D float32
+ *   /embeddings           N x D float32 (optional)
+ *   /projection           optional datasets of the image embedder (see input/pca.h)
+ *   root attributes: format, format_version, program_version, config, seed,
+ *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed,
+ *   n_filtered (with the filter; filtered items are not counted as failed)
+ *
+ * The output is written collectively (MPI-IO) to "<path>.tmp" and renamed by
+ * rank 0 once closed, so a reader never sees a half-written file.
+ */
+#ifndef DUPGRAPH_IO_H5_OUTPUT_H
+#define DUPGRAPH_IO_H5_OUTPUT_H
+
+#include <stdint.h>
+
+#include "dupgraph/context.h"
+#include "dupgraph/items.h"
+#include "search/edges.h"
+
+typedef struct dg_stage_time {
+    const char *name; /* e.g. "read", "cluster", "pairs" */
+    double seconds;
+} dg_stage_time;
+
+/* Extra float32 datasets stored as-is (e.g. the embedder's projection). */
+typedef struct dg_extra_dataset {
+    const char *name; /* absolute path, e.g. "/projection/matrix" */
+    int rank;         /* 1 or 2 */
+    int64_t dims[2];
+    const float *data; /* identical on all ranks; rank 0's copy is written */
+} dg_extra_dataset;
+
+/* What a finished run writes.  Arrays marked "local" hold this rank's n
+ * items; the rest are identical on every rank. */
+typedef struct dg_output {
+    const char *config_text;
+    uint64_t seed;
+    const dg_items *items;      /* local: status, width/height, path, vec */
+    const int64_t *component;   /* local */
+    const int8_t *keep;         /* local */
+    const int32_t *cluster;     /* local, n x clusterings */
+    int clusterings;
+    int64_t k;
+    const float *centroids;     /* clusterings x k x d, may be NULL when clusterings = 0 (exact) */
+    const dg_edges *edges;      /* local share, sorted, src in own range */
+    int write_embeddings;
+    const dg_stage_time *times;
+    int n_times;
+    const dg_extra_dataset *extra;
+    int n_extra;
+    /* global counts */
+    int64_t n_failed, n_edges, n_components, n_removed;
+    /* the filter and re-weighting (written when write_filter / write_weight
+     * is set, the same on every rank) */
+    int write_filter, write_weight;
+    const float *filter_score;  /* local */
+    const int8_t *filtered;     /* local */
+    const float *class_prob;    /* local, n x n_classes */
+    int n_classes;
+    const float *weight;        /* local */
+    int64_t n_filtered;
+} dg_output;
+
+int dg_h5_write_output(const dg_ctx *ctx, const char *path, const dg_output *out, dg_err *err);
+
+#endif

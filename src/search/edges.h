@@ -1,0 +1,25 @@
+/* edges.h - a growable list of duplicate pairs (edges.c). */
+#ifndef DUPGRAPH_SEARCH_EDGES_H
+#define DUPGRAPH_SEARCH_EDGES_H
+
+#include <stdint.h>
+
+#include "dupgraph/common.h"
+
+/* A growable list of edges, src < dst. */
+typedef struct dg_edges {
+    int64_t n;
+    int64_t cap;
+    int64_t *src;
+    int64_t *dst;
+    float *sim;
+} dg_edges;
+
+int dg_edges_push(dg_edges *e, int64_t a, int64_t b, float sim, dg_err *err); /* orders a, b */
+void dg_edges_free(dg_edges *e);
+/* Sorts by (src, dst) and drops repeated pairs.  Similarities of a pair
+ * found twice are equal (they are re-scored exactly), so which copy stays
+ * does not matter. */
+int dg_edges_sort_unique(dg_edges *e, dg_err *err);
+
+#endif

@@ -1,0 +1,733 @@
+/* kmeans.c - the [cluster] stage: distributed spherical k-means and the
+ * nearest-centroid search that the exchange stage reuses.
+ *
+ * Training sees only a hashed sample of the usable items (membership depends
+ * on (seed, global id) alone).  k-means++ runs on rank 0 over a seeding pool
+ * (the sample points with the smallest hashes) using integer coordinates, so
+ * the seeds are exact whatever the CPU; Lloyd iterations sum each rank's
+ * assignments in int64 fixed point before one MPI_Allreduce, so every rank
+ * count produces bit-identical centroids.  This module does not decide K or
+ * the sample size (the config does) and does not move items between ranks
+ * (exchange.c does).
+ */
+#include "search/kmeans.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIX_SCALE 16777216.0 /* 2^24: fixed point of coordinate sums and similarities */
+#define SEED_SCALE 16384.0   /* 2^14: integer coordinates for k-means++ */
+#define UNIT_TOLERANCE 1e-3  /* |norm^2 - 1| accepted for a training vector */
+#define POOL_PER_K 4
+#define POOL_MIN 1024
+#define BLOCK_ROWS 512
+#define BLOCK_FLOATS (1 << 22) /* similarity block bound: 16 MiB */
+#define SCAN_CHUNK 64
+#define CANDIDATE_SLACK 2 /* sgemm candidates kept beyond m before re-scoring */
+#define KPP_SALT 0x6b6d65616e732b2bULL
+
+void dg_kmeans_params_default(dg_kmeans_params *p)
+{
+    p->k = 1024;
+    p->iterations = 20;
+    p->sample = 64 * 1024;
+    p->seed = 1;
+}
+
+/* ---- nearest centroids ------------------------------------------------ */
+
+/* Inserts (s, j) into the first *n of c slots kept in (s desc, j asc) order;
+ * when full, the last slot is dropped.  Callers scan j ascending, so an equal
+ * similarity never displaces a lower index. */
+static void candidate_insert(float *cs, int32_t *cj, int *n, int c, float s, int32_t j)
+{
+    int pos = *n < c ? *n : c - 1;
+    while (pos > 0 && s > cs[pos - 1]) {
+        cs[pos] = cs[pos - 1];
+        cj[pos] = cj[pos - 1];
+        pos--;
+    }
+    cs[pos] = s;
+    cj[pos] = j;
+    if (*n < c)
+        (*n)++;
+}
+
+/* The c best entries of one row of k similarities.  Chunks with no entry
+ * above the current c-th best are skipped by a branch-free count. */
+static void row_candidates(const float *s, int64_t k, int c, float *cs, int32_t *cj)
+{
+    int n = 0;
+    int64_t j = 0;
+    for (; j < c; j++)
+        candidate_insert(cs, cj, &n, c, s[j], (int32_t)j);
+    for (; j < k; j += SCAN_CHUNK) {
+        int64_t end = j + SCAN_CHUNK < k ? j + SCAN_CHUNK : k;
+        float worst = cs[c - 1];
+        int above = 0;
+        for (int64_t t = j; t < end; t++)
+            above += s[t] > worst;
+        if (!above)
+            continue;
+        for (int64_t t = j; t < end; t++)
+            if (s[t] > cs[c - 1])
+                candidate_insert(cs, cj, &n, c, s[t], (int32_t)t);
+    }
+}
+
+/* Double-precision dot product in a fixed order (four interleaved partial
+ * sums), so equal inputs give equal results wherever they are computed. */
+static double dot_double(const float *a, const float *b, int d)
+{
+    double p[4] = {0.0, 0.0, 0.0, 0.0};
+    int j = 0;
+    for (; j + 4 <= d; j += 4)
+        for (int t = 0; t < 4; t++)
+            p[t] += (double)a[j + t] * (double)b[j + t];
+    for (; j < d; j++)
+        p[0] += (double)a[j] * (double)b[j];
+    return (p[0] + p[1]) + (p[2] + p[3]);
+}
+
+/* Re-scores the c candidates of row x in double and writes the best m in
+ * (similarity desc, index asc) order. */
+static void rescore_row(const float *x, int d, const float *centroids, int c, const int32_t *cj,
+                        double *ds, int32_t *dj, int m, int32_t *idx, float *sim)
+{
+    for (int r = 0; r < c; r++) {
+        double s = dot_double(x, centroids + (size_t)cj[r] * (size_t)d, d);
+        int32_t j = cj[r];
+        int pos = r;
+        while (pos > 0 && (s > ds[pos - 1] || (s == ds[pos - 1] && j < dj[pos - 1]))) {
+            ds[pos] = ds[pos - 1];
+            dj[pos] = dj[pos - 1];
+            pos--;
+        }
+        ds[pos] = s;
+        dj[pos] = j;
+    }
+    for (int r = 0; r < m; r++) {
+        idx[r] = dj[r];
+        if (sim)
+            sim[r] = (float)ds[r];
+    }
+}
+
+static int nearest_check(int64_t n, int d, int64_t k, int m, dg_err *err)
+{
+    if (n < 0 || d <= 0)
+        return dg_fail(err, "nearest centroids: bad input of %lld rows x %d dims", (long long)n, d);
+    if (k <= 0 || k > INT_MAX)
+        return dg_fail(err, "nearest centroids: bad number of centroids %lld", (long long)k);
+    if (m <= 0 || m > k)
+        return dg_fail(err, "nearest centroids: asked for %d nearest of %lld centroids (need 1 <= m <= k)",
+                       m, (long long)k);
+    return DG_OK;
+}
+
+int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m,
+                         int32_t *idx, float *sim, dg_err *err)
+{
+    if (nearest_check(n, d, k, m, err) != DG_OK)
+        return DG_FAIL;
+    if (n == 0)
+        return DG_OK;
+    int c = (int)(m + CANDIDATE_SLACK < k ? m + CANDIDATE_SLACK : k);
+    int64_t rows = BLOCK_FLOATS / k;
+    rows = rows < 1 ? 1 : rows > BLOCK_ROWS ? BLOCK_ROWS : rows;
+    float *block = dg_alloc((size_t)rows * (size_t)k, sizeof(float), err);
+    float *cs = dg_alloc((size_t)c, sizeof(float), err);
+    int32_t *cj = dg_alloc((size_t)c, sizeof(int32_t), err);
+    double *ds = dg_alloc((size_t)c, sizeof(double), err);
+    int32_t *dj = dg_alloc((size_t)c, sizeof(int32_t), err);
+    int rc = block && cs && cj && ds && dj ? DG_OK : DG_FAIL;
+    for (int64_t r0 = 0; rc == DG_OK && r0 < n; r0 += rows) {
+        int64_t nr = n - r0 < rows ? n - r0 : rows;
+        const float *xb = x + (size_t)r0 * (size_t)d;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)k, d, 1.0f, xb, d,
+                    centroids, d, 0.0f, block, (int)k);
+        for (int64_t i = 0; i < nr; i++) {
+            size_t out = (size_t)(r0 + i) * (size_t)m;
+            row_candidates(block + (size_t)i * (size_t)k, k, c, cs, cj);
+            rescore_row(xb + (size_t)i * (size_t)d, d, centroids, c, cj, ds, dj, m, idx + out,
+                        sim ? sim + out : NULL);
+        }
+    }
+    free(block);
+    free(cs);
+    free(cj);
+    free(ds);
+    free(dj);
+    return rc;
+}
+
+/* ---- the training sample --------------------------------------------- */
+
+typedef struct sample {
+    int64_t n;      /* points held by this rank */
+    int64_t total;  /* points over all ranks */
+    int d;
+    int64_t *id;    /* global ids, ascending */
+    uint64_t *hash; /* dg_mix64(seed ^ dg_mix64(id)) */
+    float *vec;     /* n x d */
+    int32_t *fix;   /* n x d, coordinates * 2^24 rounded */
+} sample;
+
+static void sample_free(sample *s)
+{
+    free(s->id);
+    free(s->hash);
+    free(s->vec);
+    free(s->fix);
+    memset(s, 0, sizeof *s);
+}
+
+static uint64_t item_hash(uint64_t seed, int64_t g)
+{
+    return dg_mix64(seed ^ dg_mix64((uint64_t)g));
+}
+
+static int in_sample(const dg_items *items, const dg_kmeans_params *p, int64_t i)
+{
+    if (!dg_status_usable(items->status[i]))
+        return 0;
+    if (p->sample >= items->n_total)
+        return 1;
+    double frac = (double)p->sample / (double)items->n_total;
+    return dg_unit(item_hash(p->seed, items->lo + i)) < frac;
+}
+
+/* Copies one sample point, refusing vectors that are not unit length (the
+ * integer bounds of seeding and fixed-point sums rely on it). */
+static int sample_put(sample *s, const dg_items *items, uint64_t seed, int64_t i, int64_t at,
+                      dg_err *err)
+{
+    int d = items->d;
+    const float *v = items->vec + (size_t)i * (size_t)d;
+    double ss = 0.0;
+    for (int j = 0; j < d; j++)
+        ss += (double)v[j] * v[j];
+    if (!(fabs(ss - 1.0) <= UNIT_TOLERANCE))
+        return dg_fail(err, "k-means: item %lld is not unit length (norm^2 = %g)",
+                       (long long)(items->lo + i), ss);
+    s->id[at] = items->lo + i;
+    s->hash[at] = item_hash(seed, items->lo + i);
+    memcpy(s->vec + (size_t)at * (size_t)d, v, sizeof(float) * (size_t)d);
+    for (int j = 0; j < d; j++)
+        s->fix[(size_t)at * (size_t)d + (size_t)j] = (int32_t)llrint(v[j] * FIX_SCALE);
+    return DG_OK;
+}
+
+/* This rank's sample points (local, no MPI). */
+static int sample_build(const dg_items *items, const dg_kmeans_params *p, sample *s, dg_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->d = items->d;
+    for (int64_t i = 0; i < items->n; i++)
+        s->n += in_sample(items, p, i);
+    size_t cells = (size_t)s->n * (size_t)s->d;
+    s->id = dg_alloc((size_t)s->n, sizeof(int64_t), err);
+    s->hash = dg_alloc((size_t)s->n, sizeof(uint64_t), err);
+    s->vec = dg_alloc(cells, sizeof(float), err);
+    s->fix = dg_alloc(cells, sizeof(int32_t), err);
+    if (!s->id || !s->hash || !s->vec || !s->fix)
+        return DG_FAIL;
+    int64_t at = 0;
+    for (int64_t i = 0; i < items->n; i++)
+        if (in_sample(items, p, i) && sample_put(s, items, p->seed, i, at++, err) != DG_OK)
+            return DG_FAIL;
+    return DG_OK;
+}
+
+/* ---- seeding ----------------------------------------------------------- */
+
+/* The pool-th smallest sample hash over all ranks, by bisection on the hash
+ * value (hashes are distinct: dg_mix64 is a bijection). */
+static uint64_t pool_threshold(const dg_ctx *ctx, const sample *s, int64_t pool)
+{
+    if (pool >= s->total)
+        return UINT64_MAX;
+    uint64_t lo = 0, hi = UINT64_MAX;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int64_t below = 0;
+        for (int64_t i = 0; i < s->n; i++)
+            below += s->hash[i] <= mid;
+        MPI_Allreduce(MPI_IN_PLACE, &below, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
+        if (below >= pool)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* This rank's pool points (hash <= thr), in sample order. */
+static int pool_local(const sample *s, uint64_t thr, float **vec, int *mine, dg_err *err)
+{
+    int d = s->d;
+    *mine = 0;
+    for (int64_t i = 0; i < s->n; i++)
+        *mine += s->hash[i] <= thr;
+    *vec = dg_alloc((size_t)*mine * (size_t)d, sizeof(float), err);
+    if (!*vec)
+        return DG_FAIL;
+    for (int64_t i = 0, at = 0; i < s->n; i++)
+        if (s->hash[i] <= thr)
+            memcpy(*vec + (size_t)at++ * (size_t)d, s->vec + (size_t)i * (size_t)d,
+                   sizeof(float) * (size_t)d);
+    return DG_OK;
+}
+
+/* Counts and displacements, in floats, of gathering `mine` points of d
+ * floats from every rank to rank 0 (on rank 0 only). */
+static int gather_layout(const dg_ctx *ctx, int mine, int d, int **count, int **displ, int64_t *total,
+                         dg_err *err)
+{
+    int rc = DG_OK;
+    if (ctx->rank == 0) {
+        *count = dg_alloc((size_t)ctx->size, sizeof(int), err);
+        *displ = dg_alloc((size_t)ctx->size, sizeof(int), err);
+        rc = *count && *displ ? DG_OK : DG_FAIL;
+    }
+    if (dg_agree(ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    MPI_Gather(&mine, 1, MPI_INT, *count, 1, MPI_INT, 0, ctx->comm);
+    *total = 0;
+    if (ctx->rank == 0)
+        for (int r = 0; r < ctx->size; r++) {
+            (*displ)[r] = (int)(*total * d);
+            *total += (*count)[r];
+            (*count)[r] *= d;
+        }
+    return DG_OK;
+}
+
+/* The seeding pool (sample points with hash <= thr) on rank 0.  Ranks hold
+ * contiguous id ranges in rank order, so the gathered pool is in global id
+ * order whatever the rank count.  *pool and *pool_n are set on rank 0 only.
+ * Collective. */
+static int pool_gather(const dg_ctx *ctx, const sample *s, uint64_t thr, float **pool, int64_t *pool_n,
+                       dg_err *err)
+{
+    int d = s->d, mine = 0, *count = NULL, *displ = NULL;
+    float *vec = NULL;
+    int rc = dg_agree(ctx, pool_local(s, thr, &vec, &mine, err), err);
+    if (rc == DG_OK)
+        rc = gather_layout(ctx, mine, d, &count, &displ, pool_n, err);
+    if (rc == DG_OK) {
+        if (ctx->rank == 0)
+            *pool = dg_alloc((size_t)*pool_n * (size_t)d, sizeof(float), err);
+        rc = dg_agree(ctx, ctx->rank == 0 && !*pool ? DG_FAIL : DG_OK, err);
+    }
+    if (rc == DG_OK)
+        MPI_Gatherv(vec, mine * d, MPI_FLOAT, *pool, count, displ, MPI_FLOAT, 0, ctx->comm);
+    free(count);
+    free(displ);
+    free(vec);
+    return rc;
+}
+
+/* Integer dot product; |partial sums| <= |a||b| <= ~2^28 for unit vectors
+ * at SEED_SCALE, so int32 cannot overflow. */
+static int32_t dot_int16(const int16_t *a, const int16_t *b, int d)
+{
+    int32_t s = 0;
+    for (int j = 0; j < d; j++)
+        s += (int32_t)a[j] * (int32_t)b[j];
+    return s;
+}
+
+/* Lowers each point's squared distance to its nearest chosen seed with the
+ * new seed c; returns the total.  Exact integers: 0 iff the points are equal. */
+static int64_t update_min_dist(const int16_t *q, const int64_t *qn, int64_t n, int d, int64_t c,
+                               int64_t *mind)
+{
+    const int16_t *qc = q + (size_t)c * (size_t)d;
+    int64_t total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t d2 = qn[i] + qn[c] - 2 * (int64_t)dot_int16(q + (size_t)i * (size_t)d, qc, d);
+        if (d2 < mind[i])
+            mind[i] = d2;
+        total += mind[i];
+    }
+    return total;
+}
+
+/* Uniform integer in [0, bound) from the next PRNG state. */
+static int64_t draw(uint64_t *state, int64_t bound)
+{
+    *state = dg_mix64(*state);
+    return (int64_t)(((unsigned __int128)*state * (uint64_t)bound) >> 64);
+}
+
+static int64_t pick_weighted(const int64_t *w, int64_t n, int64_t target)
+{
+    int64_t acc = 0;
+    for (int64_t i = 0; i < n; i++) {
+        acc += w[i];
+        if (acc > target)
+            return i;
+    }
+    return n - 1;
+}
+
+static void quantize(const float *x, int64_t n, int d, int16_t *q, int64_t *qn)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int64_t ss = 0;
+        for (int j = 0; j < d; j++) {
+            size_t at = (size_t)i * (size_t)d + (size_t)j;
+            q[at] = (int16_t)lrint(x[at] * SEED_SCALE);
+            ss += (int64_t)q[at] * q[at];
+        }
+        qn[i] = ss;
+    }
+}
+
+/* k-means++ over the pool (rank 0 only): each next seed is drawn with
+ * probability proportional to its squared distance to the nearest seed. */
+static int kmeanspp(const float *pool, int64_t n, int d, int64_t k, uint64_t seed, float *centroids,
+                    dg_err *err)
+{
+    int16_t *q = dg_alloc((size_t)n * (size_t)d, sizeof(int16_t), err);
+    int64_t *qn = dg_alloc((size_t)n, sizeof(int64_t), err);
+    int64_t *mind = dg_alloc((size_t)n, sizeof(int64_t), err);
+    int rc = q && qn && mind ? DG_OK : DG_FAIL;
+    if (rc == DG_OK) {
+        quantize(pool, n, d, q, qn);
+        for (int64_t i = 0; i < n; i++)
+            mind[i] = INT64_MAX;
+        uint64_t state = seed ^ KPP_SALT;
+        int64_t pick = draw(&state, n);
+        for (int64_t c = 0; c < k; c++) {
+            memcpy(centroids + (size_t)c * (size_t)d, pool + (size_t)pick * (size_t)d,
+                   sizeof(float) * (size_t)d);
+            if (c + 1 == k)
+                break;
+            int64_t total = update_min_dist(q, qn, n, d, pick, mind);
+            if (total == 0) {
+                rc = dg_fail(err, "k-means: the seeding pool of %lld sample points has only %lld "
+                             "distinct vectors, fewer than K=%lld; lower cluster.k",
+                             (long long)n, (long long)(c + 1), (long long)k);
+                break;
+            }
+            pick = pick_weighted(mind, n, draw(&state, total));
+        }
+    }
+    free(q);
+    free(qn);
+    free(mind);
+    return rc;
+}
+
+/* Seeds all ranks' centroids: pool selection, gather, k-means++ on rank 0,
+ * broadcast.  Collective. */
+static int seed_centroids(const dg_ctx *ctx, const sample *s, const dg_kmeans_params *p,
+                          float *centroids, dg_err *err)
+{
+    int64_t pool = POOL_PER_K * p->k > POOL_MIN ? POOL_PER_K * p->k : POOL_MIN;
+    if (pool > s->total)
+        pool = s->total;
+    if (pool > INT_MAX / s->d)
+        return dg_fail(err, "k-means: seeding pool of %lld x %d values is too large", (long long)pool,
+                       s->d);
+    uint64_t thr = pool_threshold(ctx, s, pool);
+    float *vec = NULL;
+    int64_t n = 0;
+    int rc = pool_gather(ctx, s, thr, &vec, &n, err);
+    if (rc == DG_OK)
+        rc = dg_agree(ctx, ctx->rank == 0 ? kmeanspp(vec, n, s->d, p->k, p->seed, centroids, err) : DG_OK,
+                      err);
+    free(vec);
+    if (rc != DG_OK)
+        return DG_FAIL;
+    MPI_Bcast(centroids, (int)(p->k * s->d), MPI_FLOAT, 0, ctx->comm);
+    return DG_OK;
+}
+
+/* ---- Lloyd iterations ------------------------------------------------ */
+
+typedef struct lloyd_work {
+    int32_t *idx;   /* sample n: assigned centroid */
+    float *sim;     /* sample n: similarity to it */
+    int64_t *acc;   /* k*d sums, k counts, 1 objective (fixed point) */
+    int64_t *empty; /* k: clusters to re-seed */
+} lloyd_work;
+
+static void work_free(lloyd_work *w)
+{
+    free(w->idx);
+    free(w->sim);
+    free(w->acc);
+    free(w->empty);
+}
+
+static int work_alloc(const sample *s, int64_t k, lloyd_work *w, dg_err *err)
+{
+    memset(w, 0, sizeof *w);
+    w->idx = dg_alloc((size_t)s->n, sizeof(int32_t), err);
+    w->sim = dg_alloc((size_t)s->n, sizeof(float), err);
+    w->acc = dg_alloc((size_t)(k * s->d + k + 1), sizeof(int64_t), err);
+    w->empty = dg_alloc((size_t)k, sizeof(int64_t), err);
+    return w->idx && w->sim && w->acc && w->empty ? DG_OK : DG_FAIL;
+}
+
+static void accumulate(const sample *s, int64_t k, const lloyd_work *w)
+{
+    int d = s->d;
+    int64_t *count = w->acc + (size_t)k * (size_t)d, *objective = count + k;
+    memset(w->acc, 0, sizeof(int64_t) * (size_t)(k * d + k + 1));
+    for (int64_t i = 0; i < s->n; i++) {
+        int64_t *sum = w->acc + (size_t)w->idx[i] * (size_t)d;
+        const int32_t *x = s->fix + (size_t)i * (size_t)d;
+        for (int j = 0; j < d; j++)
+            sum[j] += x[j];
+        count[w->idx[i]]++;
+        *objective += llrint(w->sim[i] * FIX_SCALE);
+    }
+}
+
+/* New centroids from the global sums; returns the clusters that have no
+ * direction (no points, or sums cancelling to zero) in w->empty. */
+static int64_t update_centroids(const lloyd_work *w, int64_t k, int d, float *centroids)
+{
+    const int64_t *count = w->acc + (size_t)k * (size_t)d;
+    int64_t e = 0;
+    for (int64_t c = 0; c < k; c++) {
+        const int64_t *sum = w->acc + (size_t)c * (size_t)d;
+        double ss = 0.0;
+        for (int j = 0; j < d; j++)
+            ss += (double)sum[j] * (double)sum[j];
+        if (count[c] == 0 || ss == 0.0) {
+            w->empty[e++] = c;
+            continue;
+        }
+        double inv = 1.0 / sqrt(ss);
+        for (int j = 0; j < d; j++)
+            centroids[(size_t)c * (size_t)d + (size_t)j] = (float)((double)sum[j] * inv);
+    }
+    return e;
+}
+
+typedef struct worst_entry {
+    float sim;
+    int64_t id;
+    int64_t at; /* position in the local sample or the gathered set */
+} worst_entry;
+
+static int worst_cmp(const void *a, const void *b)
+{
+    const worst_entry *x = a, *y = b;
+    if (x->sim != y->sim)
+        return x->sim < y->sim ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* This rank's e worst-served sample points, by (similarity asc, id asc). */
+static int local_worst(const sample *s, const float *sim, int64_t e, worst_entry **out, int *n_out,
+                       dg_err *err)
+{
+    worst_entry *w = dg_alloc((size_t)s->n, sizeof *w, err);
+    if (!w)
+        return DG_FAIL;
+    for (int64_t i = 0; i < s->n; i++)
+        w[i] = (worst_entry){sim[i], s->id[i], i};
+    qsort(w, (size_t)s->n, sizeof *w, worst_cmp);
+    *out = w;
+    *n_out = (int)(e < s->n ? e : s->n);
+    return DG_OK;
+}
+
+/* Every rank's proposals (sim, id, vector) on every rank. */
+typedef struct proposals {
+    float *sim;
+    int64_t *id;
+    float *vec;
+    int total;
+} proposals;
+
+static void proposals_free(proposals *pr)
+{
+    free(pr->sim);
+    free(pr->id);
+    free(pr->vec);
+}
+
+static int allgather_layout(const dg_ctx *ctx, int mine, int **count, int **displ, int *total,
+                            dg_err *err)
+{
+    *count = dg_alloc((size_t)ctx->size, sizeof(int), err);
+    *displ = dg_alloc((size_t)ctx->size, sizeof(int), err);
+    if (dg_agree(ctx, *count && *displ ? DG_OK : DG_FAIL, err) != DG_OK)
+        return DG_FAIL;
+    MPI_Allgather(&mine, 1, MPI_INT, *count, 1, MPI_INT, ctx->comm);
+    *total = 0;
+    for (int r = 0; r < ctx->size; r++) {
+        (*displ)[r] = *total;
+        *total += (*count)[r];
+    }
+    return DG_OK;
+}
+
+static int exchange_proposals(const dg_ctx *ctx, const sample *s, const worst_entry *mine, int n,
+                              proposals *pr, dg_err *err)
+{
+    int d = s->d, *count = NULL, *displ = NULL;
+    float *sim = dg_alloc((size_t)n, sizeof(float), err);
+    int64_t *id = dg_alloc((size_t)n, sizeof(int64_t), err);
+    float *vec = dg_alloc((size_t)n * (size_t)d, sizeof(float), err);
+    int rc = dg_agree(ctx, sim && id && vec ? DG_OK : DG_FAIL, err);
+    if (rc == DG_OK)
+        rc = allgather_layout(ctx, n, &count, &displ, &pr->total, err);
+    if (rc == DG_OK) {
+        pr->sim = dg_alloc((size_t)pr->total, sizeof(float), err);
+        pr->id = dg_alloc((size_t)pr->total, sizeof(int64_t), err);
+        pr->vec = dg_alloc((size_t)pr->total * (size_t)d, sizeof(float), err);
+        rc = dg_agree(ctx, pr->sim && pr->id && pr->vec ? DG_OK : DG_FAIL, err);
+    }
+    if (rc == DG_OK) {
+        for (int i = 0; i < n; i++) {
+            sim[i] = mine[i].sim;
+            id[i] = mine[i].id;
+            memcpy(vec + (size_t)i * (size_t)d, s->vec + (size_t)mine[i].at * (size_t)d,
+                   sizeof(float) * (size_t)d);
+        }
+        MPI_Allgatherv(sim, n, MPI_FLOAT, pr->sim, count, displ, MPI_FLOAT, ctx->comm);
+        MPI_Allgatherv(id, n, MPI_INT64_T, pr->id, count, displ, MPI_INT64_T, ctx->comm);
+        for (int r = 0; r < ctx->size; r++) {
+            count[r] *= d;
+            displ[r] *= d;
+        }
+        MPI_Allgatherv(vec, n * d, MPI_FLOAT, pr->vec, count, displ, MPI_FLOAT, ctx->comm);
+    }
+    free(count);
+    free(displ);
+    free(sim);
+    free(id);
+    free(vec);
+    return rc;
+}
+
+/* Gives each of the e directionless clusters (ascending index) one of the e
+ * sample points worst served by their centroid, chosen identically on every
+ * rank by (similarity asc, global id asc).  Collective. */
+static int reseed(const dg_ctx *ctx, const sample *s, const lloyd_work *w, int64_t e, float *centroids,
+                  dg_err *err)
+{
+    worst_entry *mine = NULL, *all = NULL;
+    proposals pr;
+    memset(&pr, 0, sizeof pr);
+    int n = 0;
+    int rc = dg_agree(ctx, local_worst(s, w->sim, e, &mine, &n, err), err);
+    if (rc == DG_OK)
+        rc = exchange_proposals(ctx, s, mine, n, &pr, err);
+    if (rc == DG_OK) {
+        all = dg_alloc((size_t)pr.total, sizeof *all, err);
+        rc = dg_agree(ctx, all ? DG_OK : DG_FAIL, err);
+    }
+    if (rc == DG_OK) {
+        for (int i = 0; i < pr.total; i++)
+            all[i] = (worst_entry){pr.sim[i], pr.id[i], i};
+        qsort(all, (size_t)pr.total, sizeof *all, worst_cmp);
+        for (int64_t t = 0; t < e; t++)
+            memcpy(centroids + (size_t)w->empty[t] * (size_t)s->d,
+                   pr.vec + (size_t)all[t].at * (size_t)s->d, sizeof(float) * (size_t)s->d);
+    }
+    free(mine);
+    free(all);
+    proposals_free(&pr);
+    return rc;
+}
+
+static double imbalance(const int64_t *count, int64_t k)
+{
+    double sum = 0.0, sq = 0.0;
+    for (int64_t c = 0; c < k; c++) {
+        sum += (double)count[c];
+        sq += (double)count[c] * (double)count[c];
+    }
+    return sum > 0 ? (double)k * sq / (sum * sum) : 0.0;
+}
+
+/* One assignment + update.  Collective. */
+static int lloyd_step(const dg_ctx *ctx, const sample *s, int64_t k, float *centroids, lloyd_work *w,
+                      dg_kmeans_stats *st, dg_err *err)
+{
+    double t0 = dg_now();
+    int d = s->d;
+    int rc = dg_nearest_centroids(s->vec, s->n, d, centroids, k, 1, w->idx, w->sim, err);
+    if (dg_agree(ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    accumulate(s, k, w);
+    MPI_Allreduce(MPI_IN_PLACE, w->acc, (int)(k * d + k + 1), MPI_INT64_T, MPI_SUM, ctx->comm);
+    int64_t e = update_centroids(w, k, d, centroids);
+    if (e > 0 && reseed(ctx, s, w, e, centroids, err) != DG_OK)
+        return DG_FAIL;
+    st->objective = (double)w->acc[k * d + k] / FIX_SCALE / (double)s->total;
+    st->imbalance = imbalance(w->acc + (size_t)k * (size_t)d, k);
+    st->reseeded = e;
+    st->seconds = dg_now() - t0;
+    return DG_OK;
+}
+
+/* ---- training ---------------------------------------------------------- */
+
+static int train_check(const dg_items *items, const dg_kmeans_params *p, dg_err *err)
+{
+    if (p->k <= 0 || p->k > INT32_MAX)
+        return dg_fail(err, "k-means: bad K=%lld", (long long)p->k);
+    if (p->iterations < 0)
+        return dg_fail(err, "k-means: bad number of iterations %d", p->iterations);
+    if (p->sample <= 0)
+        return dg_fail(err, "k-means: bad sample size %lld", (long long)p->sample);
+    if (items->d <= 0 || p->k * (items->d + 1) + 1 > INT_MAX)
+        return dg_fail(err, "k-means: K=%lld x D=%d centroids are too many", (long long)p->k,
+                       items->d);
+    return DG_OK;
+}
+
+static int train_sample(const dg_ctx *ctx, const sample *s, const dg_kmeans_params *p,
+                        float *centroids, dg_kmeans_stats *stats, dg_err *err)
+{
+    if (s->total < p->k)
+        return dg_fail(err, "k-means: the training sample has %lld usable points, fewer than K=%lld",
+                       (long long)s->total, (long long)p->k);
+    double t0 = dg_now();
+    if (seed_centroids(ctx, s, p, centroids, err) != DG_OK)
+        return DG_FAIL;
+    double t_seed = dg_now() - t0;
+    lloyd_work w;
+    int rc = dg_agree(ctx, work_alloc(s, p->k, &w, err), err);
+    dg_kmeans_stats st = {0};
+    for (int it = 0; rc == DG_OK && it < p->iterations; it++) {
+        rc = lloyd_step(ctx, s, p->k, centroids, &w, &st, err);
+        if (stats)
+            stats[it] = st;
+    }
+    work_free(&w);
+    if (rc == DG_OK)
+        dg_log(ctx, "k-means: K=%lld D=%d sample=%lld, seeding %.2fs, %d iterations %.2fs, "
+               "objective %.6f, imbalance %.3f", (long long)p->k, s->d, (long long)s->total, t_seed,
+               p->iterations, dg_now() - t0 - t_seed, st.objective, st.imbalance);
+    return rc;
+}
+
+int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_params *p,
+                    float *centroids, dg_kmeans_stats *stats, dg_err *err)
+{
+    if (train_check(items, p, err) != DG_OK)
+        return DG_FAIL;
+    sample s;
+    int rc = dg_agree(ctx, sample_build(items, p, &s, err), err);
+    if (rc == DG_OK) {
+        s.total = s.n;
+        MPI_Allreduce(MPI_IN_PLACE, &s.total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
+        rc = train_sample(ctx, &s, p, centroids, stats, err);
+    }
+    sample_free(&s);
+    return rc;
+}

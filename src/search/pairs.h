@@ -1,0 +1,50 @@
+/* pairs.h - similarity search inside a set of vectors, in blocks.
+ *
+ * Similarities of a block of rows against a block of columns come from one
+ * cblas_sgemm into a block-sized buffer (never an n x n matrix).  A pair whose
+ * sgemm similarity is within DG_SIM_RESCORE_EPS of the threshold or above is
+ * re-scored as a double-precision dot product and kept if that is >= the
+ * threshold; the stored similarity is the re-scored one.  So the edge set and
+ * the similarities do not depend on blocking or on the number of ranks.
+ */
+#ifndef DUPGRAPH_SEARCH_PAIRS_H
+#define DUPGRAPH_SEARCH_PAIRS_H
+
+#include <stdint.h>
+
+#include "dupgraph/context.h"
+#include "dupgraph/items.h"
+#include "search/edges.h"
+#include "search/exchange.h"
+
+#define DG_SIM_RESCORE_EPS 1e-4f
+/* The pair functions add to the stats they are given (st may be NULL);
+ * block <= 0 picks the default block size. */
+typedef struct dg_pair_stats {
+    int64_t compared; /* pairs searched (i < j within a set, all between sets) */
+    double flops;     /* 2 * d per similarity actually passed to sgemm */
+    double seconds;
+} dg_pair_stats;
+
+/* Double-precision dot product rounded to float: the reference similarity. */
+float dg_sim_exact(const float *a, const float *b, int d);
+
+/* All pairs i < j within one set (n x d rows, ids[i] their global ids). */
+int dg_pairs_within(const float *x, const int64_t *ids, int64_t n, int d, float threshold, int block,
+                    dg_edges *out, dg_pair_stats *st, dg_err *err);
+
+/* All pairs (a_i, b_j) between two sets; pairs with equal ids are skipped. */
+int dg_pairs_between(const float *a, const int64_t *ida, int64_t na, const float *b, const int64_t *idb,
+                     int64_t nb, int d, float threshold, int block, dg_edges *out, dg_pair_stats *st,
+                     dg_err *err);
+
+/* Every cluster of a bucket: members x members and queries x members. */
+int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, dg_edges *out,
+                    dg_pair_stats *st, dg_err *err);
+
+/* Collective: rank 0 logs each rank's compared pairs, seconds and `rows`
+ * (bucket rows, or any per-rank size worth seeing) as "<what>: pairs per
+ * rank ...", with max/mean, to show how evenly the work was spread. */
+void dg_pair_stats_log(const dg_ctx *ctx, const char *what, const dg_pair_stats *st, int64_t rows);
+
+#endif
