@@ -72,7 +72,6 @@ _T_START = time.perf_counter()  # the faiss worker's clock, before its heavy imp
 import argparse  # noqa: E402
 import configparser  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
@@ -100,6 +99,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
 from dgtools import output, summary  # noqa: E402
+from dgtools.bench import Report, wilson  # noqa: E402
 from dgtools.machine import Meter, blas_library, mpi_env, utc_now, wait_idle  # noqa: E402
 import dgtools.machine  # noqa: E402
 
@@ -108,7 +108,6 @@ _T_IMPORTED = time.perf_counter()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RESCORE_EPS = 1e-4
-Z95 = 1.959963984540054
 FORMAT, FORMAT_VERSION = "dupgraph-bench", 2
 NPROBES = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
 
@@ -138,24 +137,6 @@ print(2.0 * m * n * k * count / (t - t0) * 1e-9)
 class BenchError(RuntimeError):
     pass
 
-
-class Report:
-    """Prints lines as they come and keeps them for the text file."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, text=""):
-        for line in str(text).split("\n"):
-            print(line, flush=True)
-            self.lines.append(line)
-
-    def save(self, path):
-        with open(path, "w") as f:
-            f.write("\n".join(self.lines) + "\n")
-
-
-# ---- command line ---------------------------------------------------------
 
 def parse_sizes(text):
     sizes = []
@@ -596,17 +577,6 @@ def job_figures(run, d, peaks, ranks, say, label):
 
 
 # ---- recall references --------------------------------------------------------
-
-def wilson(found, n, z=Z95):
-    """95% Wilson score interval of a proportion found/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = found / n
-    den = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
 
 class Reference:
     """Exact duplicate pairs: all of them, or those touching sampled items."""

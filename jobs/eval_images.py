@@ -47,24 +47,10 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
 from dgtools import components, machine, output, summary  # noqa: E402
+from dgtools.bench import Report  # noqa: E402
 
 PACKAGES = ["lomiri-wallpapers-16.04", "mate-backgrounds", "plasma-workspace-wallpapers"]
 TARGET_PRECISION, TARGET_RECALL = 0.99, 0.95
-
-
-class Report:
-    """Prints and keeps every line for WORKDIR/eval.txt."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, text=""):
-        print(text, flush=True)
-        self.lines.append(text)
-
-    def save(self, path):
-        with open(path, "w") as f:
-            f.write("\n".join(self.lines) + "\n")
 
 
 def parse_args():

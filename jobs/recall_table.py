@@ -51,6 +51,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
 from dgtools import machine, summary  # noqa: E402
+from dgtools.bench import wilson  # noqa: E402
 from dgtools.machine import Meter, git_state, mpi_env, utc_now, wait_idle  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -58,7 +59,6 @@ MIB = 1048576.0
 GIB = 1073741824.0
 ROUND_BYTES = 64 * MIB  # DG_EXCHANGE_ROUND_BYTES (exchange.h)
 POOL_PER_K, POOL_MIN = 4, 1024  # k-means++ pool on rank 0 (kmeans.c)
-Z95 = 1.959963984540054
 FORMAT, FORMAT_VERSION = "dupgraph-recall-table", 1
 
 
@@ -198,17 +198,6 @@ def compare(a, out, exact):
     return {"run_edges": int(vals["edges_a"]), "exact_pairs": int(vals["edges_b"]),
             "found": int(vals["edges_both"]), "precision": float(vals["precision"]),
             "max_sim_diff": float(vals["max_sim_diff"])}
-
-
-def wilson(found, n, z=Z95):
-    """95% Wilson score interval of a proportion found/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = found / n
-    den = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def configurations(a):

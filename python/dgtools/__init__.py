@@ -10,6 +10,7 @@ python3-numpy; dgtools.frame also needs python3-pandas).
                 and the few figures only its log holds (k-means and plan lines)
     machine     provenance and load: CPU, cores, memory, git state, the binary,
                 busy CPU of the machine, a meter around a timed part
+    bench       the printed report kept for a file, the Wilson interval
     frame       an output file as pandas DataFrames (the notebook's reader;
                 jobs/notebooks/dupgraph_reader.py re-exports it)
 

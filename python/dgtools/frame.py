@@ -27,6 +27,8 @@ from . import components as comps
 from .output import FORMAT, FORMAT_VERSIONS, STATUS_NAMES, USABLE, FormatError  # noqa: F401
 from .output import check_format, parse_config, read_attrs, status_names
 
+__all__ = ["FORMAT", "FORMAT_VERSIONS", "STATUS_NAMES", "USABLE", "FormatError", "Result", "load"]
+
 
 def _read_items(group):
     cols = {}
