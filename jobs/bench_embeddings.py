@@ -970,7 +970,8 @@ def rerender(path):
     with open(path) as f:
         doc = json.load(f)
     doc["readme"], doc["readme_block"] = readme_figures(doc)
-    doc["rendered_by"] = {"command": the_command(), "when_utc": utc_now(), "git": dgtools.machine.git(ROOT, "rev-parse", "--short", "HEAD")}
+    doc["rendered_by"] = {"command": the_command(), "when_utc": utc_now(),
+                          "git": dgtools.machine.git(ROOT, "rev-parse", "--short", "HEAD")}
     with open(path + ".tmp", "w") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")

@@ -51,7 +51,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
 from dgtools import machine, summary  # noqa: E402
-from dgtools.bench import wilson  # noqa: E402
+from dgtools.bench import Report, wilson  # noqa: E402
 from dgtools.machine import Meter, git_state, mpi_env, utc_now, wait_idle  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -730,11 +730,7 @@ def write_atomic(path, text):
 
 def main():
     a = parse_args()
-    lines = []
-
-    def say(s=""):
-        print(s, flush=True)
-        lines.append(s)
+    say = Report()
     if a.from_json:
         with open(os.path.join(ROOT, a.from_json)) as f:
             data = json.load(f)
@@ -742,7 +738,7 @@ def main():
             sys.exit(f"recall_table: {a.from_json} is not a {FORMAT} file")
         for key in ("rows", "exact_row", "load", "cheapest", "memory_formula_max_diff_bytes", "model", "readme"):
             data.pop(key, None)
-        data["rendered_by"] = {"command": the_command(), "utc": utc_now(), "git": git_state()}
+        data["rendered_by"] = {"command": the_command(), "utc": utc_now(), "git": git_state(ROOT)}
     else:
         data = run_all(a, say)
     result, md, text = render(data, a, say)
