@@ -492,17 +492,10 @@ def run_dupgraph(a, mode, emb, out_path, say):
     say(f"$ {command}")
 
     def attempt():
-        if os.path.exists(summary_path):
-            os.remove(summary_path)
-        with Meter() as m:
-            p = subprocess.run(cmd, env=mpi_env(1), cwd=ROOT, capture_output=True, text=True)
-        log = p.stdout + p.stderr
-        with open(out_path + ".log", "w") as f:
-            f.write(log)
-        if p.returncode != 0:
-            tail = "\n".join(log.strip().splitlines()[-8:])
-            raise BenchError(f"dupgraph {mode} failed (exit {p.returncode}), log {out_path}.log:\n{tail}")
-        s = summary.read(summary_path)
+        try:
+            log, s, m = summary.run(cmd, summary_path, out_path + ".log", cwd=ROOT)
+        except summary.JobFailed as e:
+            raise BenchError(f"dupgraph {mode} failed ({e})") from None
         say(f"  {mode}: wall {m.seconds:.2f} s (mpirun, process start to exit), job total "
             f"{s['seconds']['total']:.2f} s; {m.note()}")
         return {"meter": m.record(), "summary": s, "log": summary.log_figures(log),

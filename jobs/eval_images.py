@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
-from dgtools import components, machine, output, summary  # noqa: E402
+from dgtools import components, output, summary  # noqa: E402
 from dgtools.bench import Report  # noqa: E402
 
 PACKAGES = ["lomiri-wallpapers-16.04", "mate-backgrounds", "plasma-workspace-wallpapers"]
@@ -166,12 +166,11 @@ def run_job(args, mode, manifest, out, sets, log):
            "--set", "job.resume=false", *summary.set_args(summary_path)]
     for s in list(args.set) + list(sets):
         cmd += ["--set", s]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=machine.mpi_env(1))
-    with open(log, "w") as f:
-        f.write("$ " + shlex.join(cmd) + "\n" + r.stdout + r.stderr)
-    if r.returncode != 0:
-        raise SystemExit(f"eval_images: {mode} failed ({r.returncode}), log {log}:\n{r.stderr[-3000:]}")
-    return cmd, r.stdout + r.stderr, summary.read(summary_path)
+    try:
+        text, s, _ = summary.run(cmd, summary_path, log, tail=40, header="$ " + shlex.join(cmd) + "\n")
+    except summary.JobFailed as e:
+        raise SystemExit(f"eval_images: {mode} failed ({e})") from None
+    return cmd, text, s
 
 
 def load_output(path):

@@ -52,7 +52,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
 from dgtools import machine, summary  # noqa: E402
 from dgtools.bench import Report, wilson  # noqa: E402
-from dgtools.machine import Meter, git_state, mpi_env, utc_now, wait_idle  # noqa: E402
+from dgtools.machine import git_state, utc_now, wait_idle  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MIB = 1048576.0
@@ -137,8 +137,6 @@ def trimmed_summary(s):
 def run_job(a, mode, corpus, out, sets, say):
     """One `dupgraph MODE` under mpirun: its summary, log figures and load."""
     summary_path = out + ".summary.json"
-    if os.path.exists(summary_path):
-        os.remove(summary_path)
     tail = [mode, "-c", a.config, "-o", os.path.relpath(out, ROOT),
             "--set", f"input.embeddings={os.path.relpath(corpus, ROOT)}", "--set", "job.resume=false",
             *summary.set_args(os.path.relpath(summary_path, ROOT))]
@@ -146,15 +144,10 @@ def run_job(a, mode, corpus, out, sets, say):
         tail += ["--set", s]
     cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS", a.dupgraph] + tail
     idle = wait_idle(a.idle_wait) if a.idle_wait > 0 else None
-    with Meter() as m:
-        p = subprocess.run(cmd, env=mpi_env(1), cwd=ROOT, capture_output=True, text=True)
-    log = p.stdout + p.stderr
-    with open(out + ".log", "w") as f:
-        f.write(log)
-    if p.returncode != 0:
-        tail_text = "\n".join(log.strip().splitlines()[-6:])
-        sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed (exit {p.returncode}):\n{tail_text}")
-    s = summary.read(summary_path)
+    try:
+        log, s, m = summary.run(cmd, summary_path, out + ".log", cwd=ROOT, tail=6)
+    except summary.JobFailed as e:
+        sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed ({e})")
     r = m.record()
     figures = summary.log_figures(log)
     info = {"mode": mode, "command": " ".join(shlex.quote(v) for v in cmd), "sets": sets,

@@ -2,7 +2,8 @@
 """Unit tests of python/dgtools without running the job: components and keep
 policies on known graphs (and against a plain union-find on a random one),
 the typed config, an output file written here with h5py read back, the
-format checks, the JSON summary reader and the log-only figures."""
+format checks, the JSON summary reader, running a command for its summary
+and log (summary.run), and the log-only figures."""
 import json
 import os
 import sys
@@ -115,6 +116,21 @@ class Summary(unittest.TestCase):
         with self.assertRaises(summary.FormatError):
             summary.read(bad)
         self.assertEqual(summary.set_args("x.json"), ["--set", "output.summary=x.json"])
+
+    def test_run_saves_the_log_and_reads_the_summary(self):
+        d = tempfile.mkdtemp(prefix="dg-dgtools-")
+        js, log = os.path.join(d, "s.json"), os.path.join(d, "job.log")
+        write = ("import json, sys; print('stage one'); "
+                 "json.dump({'format': 'dupgraph-summary', 'format_version': 1, 'edges': 7}, open(sys.argv[1], 'w'))")
+        text, s, meter = summary.run([sys.executable, "-c", write, js], js, log, header="$ job\n")
+        self.assertEqual((text, s["edges"]), ("stage one\n", 7))
+        self.assertGreater(meter.record()["wall_seconds"], 0.0)
+        with open(log) as f:
+            self.assertEqual(f.read(), "$ job\nstage one\n")
+        fail = "import sys; print('a'); print('b'); sys.exit(3)"
+        with self.assertRaisesRegex(summary.JobFailed, "exit 3, log .*job.log:\nb$"):
+            summary.run([sys.executable, "-c", fail], js, log, tail=1)
+        self.assertFalse(os.path.exists(js), "an old summary is removed before the run")
 
     def test_log_figures(self):
         log = ("[0.5 s] k-means: K=64 D=32 sample=4096, seeding 0.01s, 20 iterations 0.30s, objective 0.812345, "

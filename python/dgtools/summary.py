@@ -3,6 +3,7 @@ at the end of a run, src/job_summary.c), and the few figures only its log holds.
 
     args = ["run", ..., *summary.set_args("out.summary.json")]
     s = summary.read("out.summary.json")
+    log, s, meter = summary.run(cmd, "out.summary.json", "out.log")   # cmd carries set_args(...)
     s["k"], s["clusterings"], s["probes"], s["edges"], s["seconds"]["pairs"]
     s["memory"]["estimate_bytes"], s["memory"]["peak_rss_bytes"]    # per rank
     s["pairs"]["compared"], s["pairs"]["seconds"]                    # per rank
@@ -23,7 +24,11 @@ log_figures() reads those from the log text, the one place a script parses
 the log.
 """
 import json
+import os
 import re
+import subprocess
+
+from .machine import Meter, mpi_env
 
 FORMAT = "dupgraph-summary"
 FORMAT_VERSIONS = (1,)
@@ -49,6 +54,29 @@ def read(path):
     """The summary as a dict (json), its format checked."""
     with open(path) as f:
         return check(json.load(f), path)
+
+
+class JobFailed(RuntimeError):
+    """The job exited with an error; the message ends with the log's last lines."""
+
+
+def run(cmd, summary_path, log_path, cwd=None, env=None, tail=8, header=""):
+    """Runs a dupgraph command line (mpirun ... dupgraph run|exact ..., which
+    must carry set_args(summary_path)) with a Meter around it, saves header +
+    its output to log_path and returns (log text, summary, meter); JobFailed
+    (exit status, log path and its last `tail` lines) if it fails.  env
+    defaults to machine.mpi_env(1)."""
+    if os.path.exists(summary_path):
+        os.remove(summary_path)
+    with Meter() as meter:
+        p = subprocess.run(cmd, cwd=cwd, env=env or mpi_env(1), capture_output=True, text=True)
+    log = p.stdout + p.stderr
+    with open(log_path, "w") as f:
+        f.write(header + log)
+    if p.returncode != 0:
+        last = "\n".join(log.strip().splitlines()[-tail:])
+        raise JobFailed(f"exit {p.returncode}, log {log_path}:\n{last}")
+    return log, read(summary_path), meter
 
 
 def stage_seconds(s):
