@@ -71,12 +71,8 @@ _T_START = time.perf_counter()  # the faiss worker's clock, before its heavy imp
 
 import argparse  # noqa: E402
 import configparser  # noqa: E402
-import datetime  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
 import shlex  # noqa: E402
@@ -101,12 +97,17 @@ import faiss  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
+from dgtools import output, summary  # noqa: E402
+from dgtools.bench import Report, wilson  # noqa: E402
+from dgtools.machine import Meter, blas_library, mpi_env, utc_now, wait_idle  # noqa: E402
+import dgtools.machine  # noqa: E402
+
 _T_IMPORTED = time.perf_counter()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RESCORE_EPS = 1e-4
-Z95 = 1.959963984540054
 FORMAT, FORMAT_VERSION = "dupgraph-bench", 2
 NPROBES = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
 
@@ -136,24 +137,6 @@ print(2.0 * m * n * k * count / (t - t0) * 1e-9)
 class BenchError(RuntimeError):
     pass
 
-
-class Report:
-    """Prints lines as they come and keeps them for the text file."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, text=""):
-        for line in str(text).split("\n"):
-            print(line, flush=True)
-            self.lines.append(line)
-
-    def save(self, path):
-        with open(path, "w") as f:
-            f.write("\n".join(self.lines) + "\n")
-
-
-# ---- command line ---------------------------------------------------------
 
 def parse_sizes(text):
     sizes = []
@@ -220,148 +203,21 @@ def parse_args():
 
 def the_command():
     """How this script was started, as one would type it in the project folder."""
-    entry = os.environ.get("BENCH_ENTRY") or os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)
-    return " ".join([entry] + [shlex.quote(v) for v in sys.argv[1:]])
+    return dgtools.machine.the_command(ROOT, "BENCH_ENTRY")
 
 
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# ---- provenance: git, binary, machine ------------------------------------------
-
-def git(*args, strip=True):
-    p = subprocess.run(["git", "-C", ROOT] + list(args), capture_output=True, text=True)
-    return (p.stdout.strip() if strip else p.stdout) if p.returncode == 0 else None
-
+# ---- provenance: git, binary, machine (python/dgtools/machine.py) ----------------
 
 def git_state():
-    """HEAD and whether tracked files differ from it; the sources the binary is
-    built from are flagged on their own (a shared checkout changes elsewhere)."""
-    porcelain = git("status", "--porcelain", "--untracked-files=no", strip=False) or ""
-    changed = [line[3:] for line in porcelain.splitlines() if line.strip()]  # "XY path": keep the leading space
-    sources = [p for p in changed
-               if p.startswith(("src/", "include/")) or p in ("meson.build", "meson_options.txt")]
-    return {"commit": git("rev-parse", "HEAD"), "short": git("rev-parse", "--short", "HEAD"),
-            "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(changed),
-            "dirty_files": changed, "dirty_sources": bool(sources), "dirty_source_files": sources}
+    return dgtools.machine.git_state(ROOT)
 
 
 def binary_state(a):
-    path = os.path.join(ROOT, a.dupgraph)
-    with open(path, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    state = {"path": a.dupgraph, "sha256": digest,
-             "mtime_utc": datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
-             .strftime("%Y-%m-%dT%H:%M:%SZ")}
-    build = os.path.dirname(path)
-    if os.path.exists(os.path.join(build, "build.ninja")):
-        p = subprocess.run(["ninja", "-C", build, "-n"], capture_output=True, text=True)
-        state["build_up_to_date"] = p.returncode == 0 and "no work to do" in p.stdout
-    return state
+    return dgtools.machine.binary_state(ROOT, a.dupgraph)
 
 
 def machine():
-    info = {"kernel": f"{platform.system()} {platform.release()} {platform.version()}",
-            "arch": platform.machine(), "logical_cpus": os.cpu_count()}
-    try:
-        with open("/proc/cpuinfo") as f:
-            text = f.read()
-        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-        info["cpu_model"] = m.group(1).strip() if m else platform.processor()
-        cores = set(re.findall(r"^physical id\s*:\s*(\d+)\n(?:.*\n)*?core id\s*:\s*(\d+)", text, re.M))
-        info["physical_cores"] = len(cores) or None
-        flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-        if flags:
-            info["avx512f"] = "avx512f" in flags.group(1).split()
-    except OSError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            m = re.search(r"MemTotal:\s*(\d+) kB", f.read())
-        info["ram_bytes"] = int(m.group(1)) * 1024 if m else None
-    except OSError:
-        pass
-    p = subprocess.run(["mpirun", "--version"], capture_output=True, text=True)
-    info["mpirun"] = p.stdout.splitlines()[0] if p.returncode == 0 and p.stdout else None
-    info.update(python=platform.python_version(), faiss=faiss.__version__, numpy=np.__version__,
-                h5py=h5py.__version__, blas=blas_library())
-    return info
-
-
-def blas_library():
-    """The OpenBLAS file numpy really calls (resolved through alternatives)."""
-    try:
-        import numpy.core._multiarray_umath as mu
-        out = subprocess.run(["ldd", mu.__file__], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if "libopenblas" in line or "libblas" in line:
-                path = line.split("=>")[-1].split("(")[0].strip()
-                if "libopenblas" in line:
-                    return os.path.realpath(path)
-        return "libblas.so.3 (not OpenBLAS?)"
-    except (ImportError, OSError):
-        return "unknown"
-
-
-# ---- machine load -------------------------------------------------------------
-
-def cpu_busy_seconds():
-    """Busy CPU seconds of the whole machine since boot (/proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(t) for t in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_seconds():
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-class Meter:
-    """Wall seconds of a part, the CPU this benchmark used (itself and its
-    finished children), the CPU other processes used meanwhile (machine busy
-    time minus ours) and the load average before and after."""
-
-    def __enter__(self):
-        self.load_before = list(os.getloadavg())
-        self.busy, self.own, self.t = cpu_busy_seconds(), own_cpu_seconds(), time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.t
-        self.used = own_cpu_seconds() - self.own
-        self.foreign = max(0.0, (cpu_busy_seconds() - self.busy) - self.used)
-        self.load_after = list(os.getloadavg())
-        return False
-
-    def record(self):
-        cores = os.cpu_count() or 1
-        s = self.seconds if self.seconds > 0 else float("nan")
-        return {"wall_seconds": self.seconds, "own_cpu_seconds": self.used, "other_cpu_seconds": self.foreign,
-                "other_cores": self.foreign / s, "other_cpu_share": self.foreign / (s * cores),
-                "load_before": self.load_before, "load_after": self.load_after}
-
-    def note(self):
-        r = self.record()
-        return (f"other processes used {r['other_cpu_seconds']:.1f} CPU-s = {100 * r['other_cpu_share']:.0f}% of the "
-                f"CPU during these {self.seconds:.1f} s; load {self.load_before[0]:.2f} -> {self.load_after[0]:.2f}")
-
-
-def wait_idle(max_wait, say):
-    """Waits (up to max_wait s) until the machine is less than 10% busy over 1 s;
-    returns the last busy fraction."""
-    t_end = time.monotonic() + max_wait
-    while True:
-        b0, t0 = cpu_busy_seconds(), time.monotonic()
-        time.sleep(1.0)
-        busy = (cpu_busy_seconds() - b0) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
-        if busy < 0.10 or time.monotonic() >= t_end:
-            break
-    if busy >= 0.10:
-        say(f"  (machine still {100 * busy:.0f}% busy after waiting {max_wait:.0f} s: figures may be disturbed)")
-    return busy
+    return dict(dgtools.machine.describe(), faiss=faiss.__version__)
 
 
 def quietest(a, say, name, attempt):
@@ -382,14 +238,6 @@ def quietest(a, say, name, attempt):
             say(f"  other processes kept {res['meter']['other_cores']:.2f} cores busy during {name}: once more")
     best["attempts"] = tries
     return best
-
-
-def mpi_env(threads=1):
-    env = dict(os.environ)
-    env["OPENBLAS_NUM_THREADS"] = str(threads)
-    env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-    env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-    return env
 
 
 # ---- sgemm peak -------------------------------------------------------------------
@@ -623,15 +471,6 @@ def worker_main(argv):
 
 # ---- dupgraph -------------------------------------------------------------------
 
-def parse_log(text):
-    """What the JSON summary does not hold: each clustering's k-means line and
-    the pair plan's imbalance."""
-    kmeans = [{"k": int(m.group(1)), "sample_points": int(m.group(2)), "imbalance": float(m.group(3))}
-              for m in re.finditer(r"k-means: K=(\d+) D=\d+ sample=(\d+),.* imbalance ([0-9.]+)", text)]
-    imbalance = [float(m.group(1)) for m in re.finditer(r"plan: .*\(imbalance ([0-9.]+)\)", text)]
-    return {"kmeans": kmeans, "plan_imbalance": imbalance}
-
-
 def trimmed_summary(s):
     s = dict(s)
     items = s.pop("items", {})
@@ -645,7 +484,7 @@ def run_dupgraph(a, mode, emb, out_path, say):
     summary_path = out_path + ".summary.json"
     rel = lambda p: os.path.relpath(p, ROOT)  # noqa: E731
     job = [a.dupgraph, mode, "-c", a.config, "-o", rel(out_path), "--set", f"input.embeddings={rel(emb)}",
-           "--set", "job.resume=false", "--set", f"output.summary={rel(summary_path)}"]
+           "--set", "job.resume=false", *summary.set_args(rel(summary_path))]
     for s in a.set:
         job += ["--set", s]
     cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS"] + job
@@ -653,55 +492,32 @@ def run_dupgraph(a, mode, emb, out_path, say):
     say(f"$ {command}")
 
     def attempt():
-        if os.path.exists(summary_path):
-            os.remove(summary_path)
-        with Meter() as m:
-            p = subprocess.run(cmd, env=mpi_env(1), cwd=ROOT, capture_output=True, text=True)
-        log = p.stdout + p.stderr
-        with open(out_path + ".log", "w") as f:
-            f.write(log)
-        if p.returncode != 0:
-            tail = "\n".join(log.strip().splitlines()[-8:])
-            raise BenchError(f"dupgraph {mode} failed (exit {p.returncode}), log {out_path}.log:\n{tail}")
-        with open(summary_path) as f:
-            summary = json.load(f)
+        try:
+            log, s, m = summary.run(cmd, summary_path, out_path + ".log", cwd=ROOT)
+        except summary.JobFailed as e:
+            raise BenchError(f"dupgraph {mode} failed ({e})") from None
         say(f"  {mode}: wall {m.seconds:.2f} s (mpirun, process start to exit), job total "
-            f"{summary['seconds']['total']:.2f} s; {m.note()}")
-        return {"meter": m.record(), "summary": summary, "log": parse_log(log),
-                "edge_keys": read_edge_keys(out_path, summary["items"]["total"])}
+            f"{s['seconds']['total']:.2f} s; {m.note()}")
+        return {"meter": m.record(), "summary": s, "log": summary.log_figures(log),
+                "edge_keys": read_edge_keys(out_path, s["items"]["total"])}
 
     res = quietest(a, say, f"dupgraph {mode}", attempt)
     res["command"] = command
     with h5py.File(out_path, "r") as f:
-        res["config"] = str(f.attrs["config"])
+        res["config"] = output.parse_config(output.read_attrs(f)["config"])  # {section: {key: typed value}}
     return res
-
-
-def config_value(text, section, key):
-    sec = None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            sec = line.strip("[]")
-        elif sec == section and "=" in line:
-            k, v = (s.strip() for s in line.split("=", 1))
-            if k == key:
-                return v
-    raise BenchError(f"config attribute has no {section}.{key}")
 
 
 def job_params(run, n):
     """The parameters the job really used (its summary and the config it stored)."""
-    s, cfg = run["summary"], run["config"]
+    s, cluster = run["summary"], run["config"]["cluster"]
     k = int(s["k"])
-    sample = config_value(cfg, "cluster", "sample")
+    sample = cluster["sample"]
     sample = min(64 * k if sample == "auto" or int(sample) <= 0 else int(sample), n)
-    return {"k": k, "k_setting": config_value(cfg, "cluster", "k"), "sample": sample,
-            "iterations": int(config_value(cfg, "cluster", "iterations")),
+    return {"k": k, "k_setting": str(cluster["k"]), "sample": sample, "iterations": int(cluster["iterations"]),
             "clusterings": int(s["clusterings"]), "probes": int(s["probes"]),
-            "threshold": float(config_value(cfg, "pairs", "threshold")),
-            "block": int(config_value(cfg, "pairs", "block")),
-            "cluster_seed": int(config_value(cfg, "cluster", "seed"))}
+            "threshold": float(run["config"]["pairs"]["threshold"]), "block": int(run["config"]["pairs"]["block"]),
+            "cluster_seed": int(cluster["seed"])}
 
 
 def compare(a, run_path, exact_path):
@@ -754,17 +570,6 @@ def job_figures(run, d, peaks, ranks, say, label):
 
 
 # ---- recall references --------------------------------------------------------
-
-def wilson(found, n, z=Z95):
-    """95% Wilson score interval of a proportion found/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = found / n
-    den = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
 
 class Reference:
     """Exact duplicate pairs: all of them, or those touching sampled items."""
@@ -932,7 +737,7 @@ def bench_size(a, n, d, peaks, say):
     say(f"vectors loaded and normalised for the reference and tuning in {time.perf_counter() - t0:.2f} s "
         f"({len(ids)} usable of {n})")
     train_ids = dupgraph_training_ids(ok, par["cluster_seed"], par["sample"])
-    logged = run["log"]["kmeans"][0]["sample_points"] if run["log"]["kmeans"] else None
+    logged = run["log"]["kmeans"][0]["sample"] if run["log"]["kmeans"] else None
     res["faiss_training_sample"] = {"points": int(len(train_ids)), "dupgraph_clustering0_points": logged,
                                     "same": logged == len(train_ids)}
     if logged != len(train_ids):
@@ -1158,7 +963,8 @@ def rerender(path):
     with open(path) as f:
         doc = json.load(f)
     doc["readme"], doc["readme_block"] = readme_figures(doc)
-    doc["rendered_by"] = {"command": the_command(), "when_utc": utc_now(), "git": git("rev-parse", "--short", "HEAD")}
+    doc["rendered_by"] = {"command": the_command(), "when_utc": utc_now(),
+                          "git": dgtools.machine.git(ROOT, "rev-parse", "--short", "HEAD")}
     with open(path + ".tmp", "w") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")

@@ -33,7 +33,6 @@ printed as met or missed.  Exit status != 0 only when something did not run.
     jobs/eval_images.py --photos /some/folder/of/photos --size 640
 """
 import argparse
-import configparser
 import hashlib
 import json
 import os
@@ -43,35 +42,15 @@ import subprocess
 import sys
 import time
 
-import h5py
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
+from dgtools import components, output, summary  # noqa: E402
+from dgtools.bench import Report  # noqa: E402
+
 PACKAGES = ["lomiri-wallpapers-16.04", "mate-backgrounds", "plasma-workspace-wallpapers"]
-MPI_ENV = {
-    "OMPI_ALLOW_RUN_AS_ROOT": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-}
 TARGET_PRECISION, TARGET_RECALL = 0.99, 0.95
-ST_NAMES = ["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt", "not_jpeg",
-            "unsupported", "too_large", "bad_vector"]
-
-
-class Report:
-    """Prints and keeps every line for WORKDIR/eval.txt."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, text=""):
-        print(text, flush=True)
-        self.lines.append(text)
-
-    def save(self, path):
-        with open(path, "w") as f:
-            f.write("\n".join(self.lines) + "\n")
 
 
 def parse_args():
@@ -178,29 +157,26 @@ def make_corpus(args, say):
 # ---- running the job -------------------------------------------------------------
 
 def run_job(args, mode, manifest, out, sets, log):
+    """One `dupgraph MODE` under mpirun, its log saved; returns the command, the
+    log text and the job's JSON summary (output.summary = OUT.summary.json)."""
+    summary_path = out + ".summary.json"
     cmd = ["mpirun", "--oversubscribe", "-np", str(args.ranks), "-x", "OPENBLAS_NUM_THREADS",
            os.path.join(args.build, "dupgraph"), mode, "-c", args.config, "-o", out,
            "--set", f"input.manifest={manifest}", "--set", "output.embeddings=float32",
-           "--set", "job.resume=false"]
+           "--set", "job.resume=false", *summary.set_args(summary_path)]
     for s in list(args.set) + list(sets):
         cmd += ["--set", s]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **MPI_ENV))
-    with open(log, "w") as f:
-        f.write("$ " + shlex.join(cmd) + "\n" + r.stdout + r.stderr)
-    if r.returncode != 0:
-        raise SystemExit(f"eval_images: {mode} failed ({r.returncode}), log {log}:\n{r.stderr[-3000:]}")
-    return cmd, r.stdout + r.stderr
+    try:
+        text, s, _ = summary.run(cmd, summary_path, log, tail=40, header="$ " + shlex.join(cmd) + "\n")
+    except summary.JobFailed as e:
+        raise SystemExit(f"eval_images: {mode} failed ({e})") from None
+    return cmd, text, s
 
 
 def load_output(path):
-    with h5py.File(path, "r") as f:
-        res = {k: f["items"][k][:] for k in ("path", "status", "component")}
-        res["src"], res["dst"], res["sim"] = f["edges/src"][:], f["edges/dst"][:], f["edges/sim"][:]
-        res["emb"] = f["embeddings"][:]
-        res["attrs"] = {k: f.attrs[k] for k in f.attrs}
-    cfg = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
-    cfg.read_string(res["attrs"]["config"])
-    res["cfg"] = cfg
+    out = output.read(path, items=("path", "status", "component"), embeddings=True)
+    res = dict(out.items, src=out.src, dst=out.dst, sim=out.sim, emb=out.embeddings, attrs=out.attrs)
+    res["cfg"] = out.config  # {section: {key: typed value}}
     return res
 
 
@@ -302,22 +278,6 @@ def fmt(p, r, f):
     return f"precision {p:.4f}  recall {r:.4f}  F1 {f:.4f}"
 
 
-def components(n, src, dst):
-    parent = np.arange(n)
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a, b in zip(src.tolist(), dst.tolist()):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(n)])
-
-
 # ---- sections -----------------------------------------------------------------------
 
 def section_quality(say, truth, run, threshold, sims_ov):
@@ -387,7 +347,7 @@ def section_thresholds(say, truth, exact, thresholds):
         pm, rm, fm = subset_prf(truth, src, dst, good, truth.subset("mild"))
         _, r_mild, *_ = strength_ov(truth, src, dst, good, "mild")
         _, r_strong, *_ = strength_ov(truth, src, dst, good, "strong")
-        pc, rc, _ = component_prf(truth, components(truth.n, src, dst), everything)
+        pc, rc, _ = component_prf(truth, components.labels(truth.n, src, dst), everything)
         say(f"{th:>9.2f} {len(src):>6} | {p:>12.4f} {r:>6.4f} {f:>6.4f} | {pm:>18.4f} {rm:>6.4f} {fm:>6.4f} | "
             f"{r_mild:>17.4f} | {r_strong:>19.4f} | {pc:>13.4f} {rc:>6.4f}")
 
@@ -421,8 +381,8 @@ def section_speed(say, args, manifest, run, outputs, logs, loads):
     say("\n== speed")
     cfg = run["cfg"]
     cmd = [os.path.join(args.build, "dg-embed-bench"), "--manifest", manifest, "--repeat", str(args.repeat),
-           "--dim", cfg.get("embed", "dim"), "--max-pixels", cfg.get("embed", "max_pixels")]
-    if not cfg.getboolean("embed", "flip"):
+           "--dim", str(cfg["embed"]["dim"]), "--max-pixels", str(cfg["embed"]["max_pixels"])]
+    if not cfg["embed"]["flip"]:
         cmd.append("--no-flip")
     say(f"load average before dg-embed-bench: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
         f"({os.cpu_count()} cores; other work on the machine slows both sides)")
@@ -470,23 +430,23 @@ def main():
     run_out = os.path.join(args.workdir, "run.h5")
     exact_out = os.path.join(args.workdir, "exact.h5")
     run_load = os.getloadavg()[0]
-    cmd, run_log = run_job(args, "run", manifest, run_out, [], os.path.join(args.workdir, "run.log"))
+    cmd, run_log, run_summary = run_job(args, "run", manifest, run_out, [], os.path.join(args.workdir, "run.log"))
     say("$ " + shlex.join(cmd))
     run = load_output(run_out)
-    threshold = run["cfg"].getfloat("pairs", "threshold")
+    threshold = run["cfg"]["pairs"]["threshold"]
     lowest = min(args.thresholds + [threshold])
-    cmd, _ = run_job(args, "exact", manifest, exact_out, [f"pairs.threshold={lowest}"],
+    cmd, _, _ = run_job(args, "exact", manifest, exact_out, [f"pairs.threshold={lowest}"],
                      os.path.join(args.workdir, "exact.log"))
     say("$ " + shlex.join(cmd))
     exact = load_output(exact_out)
 
     truth = Truth(truth_table(corpus, run["path"]))
-    k_used = ", ".join(sorted(set(re.findall(r"k-means: (K=\d+)", run_log)))) or "K not in the log"
-    counts = np.bincount(run["status"].astype(np.int64), minlength=len(ST_NAMES))
-    say(f"items: {truth.n}; statuses: " + ", ".join(f"{c} {ST_NAMES[s]}" for s, c in enumerate(counts) if c)
-        + f"; embed.dim {run['cfg'].get('embed', 'dim')}, embed.flip {run['cfg'].get('embed', 'flip')}, "
-        f"K {run['cfg'].get('cluster', 'k')} ({k_used}), clusterings {run['cfg'].get('cluster', 'clusterings')}, "
-        f"probes {run['cfg'].get('cluster', 'probes')}")
+    by_status = run_summary["items"]["by_status"]
+    cfg = run["cfg"]
+    say(f"items: {truth.n}; statuses: " + ", ".join(f"{c} {name}" for name, c in by_status.items() if c)
+        + f"; embed.dim {cfg['embed']['dim']}, embed.flip {str(cfg['embed']['flip']).lower()}, "
+        f"K {cfg['cluster']['k']} (K={run_summary['k']}), clusterings {run_summary['clusterings']}, "
+        f"probes {run_summary['probes']}")
     emb = run["emb"].astype(np.float64)
     sim = emb @ emb.T
     sims_ov = np.where(truth.original >= 0, sim[np.arange(truth.n), np.maximum(truth.original, 0)], np.nan)
@@ -500,7 +460,7 @@ def main():
     for k in range(1, args.speed_runs):
         out = os.path.join(args.workdir, f"speed{k}.h5")
         loads.append(os.getloadavg()[0])
-        _, log = run_job(args, "run", manifest, out, [], os.path.join(args.workdir, f"speed{k}.log"))
+        _, log, _ = run_job(args, "run", manifest, out, [], os.path.join(args.workdir, f"speed{k}.log"))
         outputs.append(load_output(out))
         logs.append(log)
     section_speed(say, args, manifest, run, outputs, logs, loads)

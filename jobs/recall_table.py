@@ -42,24 +42,23 @@ re-rendering one).  Nothing fails on the figures.
     jobs/recall_table.sh --from-json results/recall_table.json --model-n 1e9 --json build/model_1e9.json
 """
 import argparse
-import datetime
-import hashlib
 import json
 import math
 import os
-import platform
-import re
 import shlex
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
+from dgtools import machine, summary  # noqa: E402
+from dgtools.bench import Report, wilson  # noqa: E402
+from dgtools.machine import git_state, utc_now, wait_idle  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MIB = 1048576.0
 GIB = 1073741824.0
 ROUND_BYTES = 64 * MIB  # DG_EXCHANGE_ROUND_BYTES (exchange.h)
 POOL_PER_K, POOL_MIN = 4, 1024  # k-means++ pool on rank 0 (kmeans.c)
-Z95 = 1.959963984540054
 FORMAT, FORMAT_VERSION = "dupgraph-recall-table", 1
 
 
@@ -109,104 +108,7 @@ def ints(text):
 
 def the_command():
     """How this script was started, as one would type it in the project folder."""
-    entry = os.environ.get("RECALL_TABLE_ENTRY") or os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)
-    return " ".join([entry] + [shlex.quote(v) for v in sys.argv[1:]])
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# ---- provenance: git, binary, machine ------------------------------------------
-
-def git(*args):
-    p = subprocess.run(["git", "-C", ROOT] + list(args), capture_output=True, text=True)
-    return p.stdout.strip() if p.returncode == 0 else None
-
-
-def git_state():
-    """HEAD and whether tracked files differ from it; the sources the binary is
-    built from (src, include, the top meson.build) are flagged on their own, because
-    other files of a shared checkout may change without touching the binary."""
-    changed = [line[3:] for line in (git("status", "--porcelain", "--untracked-files=no") or "").splitlines()]
-    sources = [p for p in changed
-               if p.startswith(("src/", "include/")) or p in ("meson.build", "meson_options.txt")]
-    return {"commit": git("rev-parse", "HEAD"), "short": git("rev-parse", "--short", "HEAD"),
-            "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(changed),
-            "dirty_files": changed, "dirty_sources": bool(sources), "dirty_source_files": sources}
-
-
-def binary_state(a):
-    path = os.path.join(ROOT, a.dupgraph)
-    with open(path, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    state = {"path": a.dupgraph, "sha256": digest,
-             "mtime_utc": datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
-             .strftime("%Y-%m-%dT%H:%M:%SZ")}
-    build = os.path.dirname(path)
-    if os.path.exists(os.path.join(build, "build.ninja")):
-        p = subprocess.run(["ninja", "-C", build, "-n"], capture_output=True, text=True)
-        state["build_up_to_date"] = p.returncode == 0 and "no work to do" in p.stdout
-    return state
-
-
-def machine():
-    info = {"kernel": f"{platform.system()} {platform.release()} {platform.version()}",
-            "arch": platform.machine(), "logical_cpus": os.cpu_count()}
-    try:
-        with open("/proc/cpuinfo") as f:
-            text = f.read()
-        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-        info["cpu_model"] = m.group(1).strip() if m else None
-        cores = {(pid, cid) for pid, cid in re.findall(r"^physical id\s*:\s*(\d+)\n(?:.*\n)*?core id\s*:\s*(\d+)",
-                                                         text, re.M)}
-        info["physical_cores"] = len(cores) or None
-        flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-        if flags:
-            info["avx512f"] = "avx512f" in flags.group(1).split()
-    except OSError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            m = re.search(r"MemTotal:\s*(\d+) kB", f.read())
-        info["ram_bytes"] = int(m.group(1)) * 1024 if m else None
-    except OSError:
-        pass
-    p = subprocess.run(["mpirun", "--version"], capture_output=True, text=True)
-    info["mpirun"] = p.stdout.splitlines()[0] if p.returncode == 0 and p.stdout else None
-    return info
-
-
-# ---- running the job ---------------------------------------------------------
-
-def cpu_busy_seconds():
-    """Busy CPU seconds of the whole machine since boot (/proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(t) for t in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_idle(max_wait):
-    """Waits (up to max_wait s) until the machine is under 10% busy over 1 s;
-    returns the last busy fraction."""
-    t_end = time.monotonic() + max_wait
-    while True:
-        b0, t0 = cpu_busy_seconds(), time.monotonic()
-        time.sleep(1.0)
-        busy = (cpu_busy_seconds() - b0) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
-        if busy < 0.10 or time.monotonic() >= t_end:
-            return busy
-
-
-def children_cpu_seconds():
-    t = os.times()
-    return t.children_user + t.children_system
-
-
-def mpi_env():
-    env = dict(os.environ)
-    env.update(OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    return env
+    return machine.the_command(ROOT, "RECALL_TABLE_ENTRY")
 
 
 def corpus_command(a, path):
@@ -223,17 +125,6 @@ def ensure_corpus(a, say):
     return path
 
 
-def parse_log(text):
-    """What the JSON summary does not hold: each clustering's k-means line and
-    the pair plan's imbalance."""
-    kmeans = [{"sample": int(m.group(1)), "seeding_seconds": float(m.group(2)), "iterations": int(m.group(3)),
-               "lloyd_seconds": float(m.group(4))}
-              for m in re.finditer(r"k-means: K=\d+ D=\d+ sample=(\d+), seeding ([0-9.]+)s, (\d+) "
-                                   r"iterations ([0-9.]+)s", text)]
-    imbalance = [float(m.group(1)) for m in re.finditer(r"plan: .*\(imbalance ([0-9.]+)\)", text)]
-    return {"kmeans": kmeans, "plan_imbalance": imbalance}
-
-
 def trimmed_summary(s):
     """The job's JSON summary without what is the same in every run."""
     s = dict(s)
@@ -246,40 +137,28 @@ def trimmed_summary(s):
 def run_job(a, mode, corpus, out, sets, say):
     """One `dupgraph MODE` under mpirun: its summary, log figures and load."""
     summary_path = out + ".summary.json"
-    if os.path.exists(summary_path):
-        os.remove(summary_path)
     tail = [mode, "-c", a.config, "-o", os.path.relpath(out, ROOT),
             "--set", f"input.embeddings={os.path.relpath(corpus, ROOT)}", "--set", "job.resume=false",
-            "--set", f"output.summary={os.path.relpath(summary_path, ROOT)}"]
+            *summary.set_args(os.path.relpath(summary_path, ROOT))]
     for s in sets:
         tail += ["--set", s]
     cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS", a.dupgraph] + tail
     idle = wait_idle(a.idle_wait) if a.idle_wait > 0 else None
-    load_before = list(os.getloadavg())
-    busy0, own0, t0 = cpu_busy_seconds(), children_cpu_seconds(), time.perf_counter()
-    p = subprocess.run(cmd, env=mpi_env(), cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    own = children_cpu_seconds() - own0
-    foreign = max(0.0, cpu_busy_seconds() - busy0 - own)
-    load_after = list(os.getloadavg())
-    log = p.stdout + p.stderr
-    with open(out + ".log", "w") as f:
-        f.write(log)
-    if p.returncode != 0:
-        tail_text = "\n".join(log.strip().splitlines()[-6:])
-        sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed (exit {p.returncode}):\n{tail_text}")
-    with open(summary_path) as f:
-        summary = json.load(f)
-    cores = os.cpu_count() or 1
+    try:
+        log, s, m = summary.run(cmd, summary_path, out + ".log", cwd=ROOT, tail=6)
+    except summary.JobFailed as e:
+        sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed ({e})")
+    r = m.record()
+    figures = summary.log_figures(log)
     info = {"mode": mode, "command": " ".join(shlex.quote(v) for v in cmd), "sets": sets,
-            "summary": trimmed_summary(summary), **parse_log(log),
-            "mpirun_seconds": wall, "own_cpu_seconds": own, "other_cpu_seconds": foreign,
-            "other_cores": foreign / wall if wall > 0 else 0.0,
-            "other_cpu_share": foreign / (wall * cores) if wall > 0 else 0.0,
-            "load_before": load_before, "load_after": load_after, "busy_share_before_start": idle}
-    say(f"  {mode} {' '.join(sets) or '(config defaults)'}: {summary['seconds']['total']:.1f} s, "
-        f"{summary['edges']} edges, load {load_before[0]:.2f} -> {load_after[0]:.2f}, "
-        f"other processes {foreign:.0f} CPU-s ({info['other_cpu_share']:.0%} of the CPU)")
+            "summary": trimmed_summary(s), "kmeans": figures["kmeans"], "plan_imbalance": figures["plan_imbalance"],
+            "mpirun_seconds": r["wall_seconds"], "own_cpu_seconds": r["own_cpu_seconds"],
+            "other_cpu_seconds": r["other_cpu_seconds"], "other_cores": r["other_cores"],
+            "other_cpu_share": r["other_cpu_share"], "load_before": r["load_before"], "load_after": r["load_after"],
+            "busy_share_before_start": idle}
+    say(f"  {mode} {' '.join(sets) or '(config defaults)'}: {s['seconds']['total']:.1f} s, "
+        f"{s['edges']} edges, load {r['load_before'][0]:.2f} -> {r['load_after'][0]:.2f}, "
+        f"other processes {r['other_cpu_seconds']:.0f} CPU-s ({r['other_cpu_share']:.0%} of the CPU)")
     return info
 
 
@@ -314,17 +193,6 @@ def compare(a, out, exact):
             "max_sim_diff": float(vals["max_sim_diff"])}
 
 
-def wilson(found, n, z=Z95):
-    """95% Wilson score interval of a proportion found/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = found / n
-    den = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def configurations(a):
     runs = [{"k": k, "c": c, "m": m} for k in ints(a.ks) for m in ints(a.ms) for c in ints(a.cs)]
     return runs + [{"k": "auto", "c": None, "m": None, "default": True}]
@@ -356,7 +224,7 @@ def run_all(a, say):
     a.workdir = os.path.join(ROOT, a.workdir)
     os.makedirs(a.workdir, exist_ok=True)
     started = utc_now()
-    git0, bin0 = git_state(), binary_state(a)
+    git0, bin0 = git_state(ROOT), machine.binary_state(ROOT, a.dupgraph)
     corpus = ensure_corpus(a, say)
     old = reusable(a, say)
     exact = os.path.join(a.workdir, "exact.h5")
@@ -379,13 +247,13 @@ def run_all(a, say):
         info.update(k=s["k"], c=s["clusterings"], m=s["probes"], default=bool(cfg.get("default")))
         runs.append(info)
         os.remove(out)
-    git1, bin1 = git_state(), binary_state(a)
+    git1, bin1 = git_state(ROOT), machine.binary_state(ROOT, a.dupgraph)
     if bin1["sha256"] != bin0["sha256"]:
         say("recall_table: WARNING: build/dupgraph changed during the runs (someone rebuilt it)")
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "command": the_command(), "cwd": ROOT,
             "started_utc": started, "finished_utc": utc_now(), "git": git0, "git_at_end": git1,
             "binary": bin0, "binary_changed_during_runs": bin1["sha256"] != bin0["sha256"],
-            "machine": machine(), "config": a.config, "ranks": a.ranks, "openblas_threads": 1,
+            "machine": machine.describe(libraries=False), "config": a.config, "ranks": a.ranks, "openblas_threads": 1,
             "corpus": {"n": a.n, "d": a.d, "seed": a.seed, "spread": a.spread,
                        "command": " ".join(corpus_command(a, os.path.relpath(corpus, ROOT)))},
             "grid": {"ks": ints(a.ks), "cs": ints(a.cs), "ms": ints(a.ms)},
@@ -855,11 +723,7 @@ def write_atomic(path, text):
 
 def main():
     a = parse_args()
-    lines = []
-
-    def say(s=""):
-        print(s, flush=True)
-        lines.append(s)
+    say = Report()
     if a.from_json:
         with open(os.path.join(ROOT, a.from_json)) as f:
             data = json.load(f)
@@ -867,7 +731,7 @@ def main():
             sys.exit(f"recall_table: {a.from_json} is not a {FORMAT} file")
         for key in ("rows", "exact_row", "load", "cheapest", "memory_formula_max_diff_bytes", "model", "readme"):
             data.pop(key, None)
-        data["rendered_by"] = {"command": the_command(), "utc": utc_now(), "git": git_state()}
+        data["rendered_by"] = {"command": the_command(), "utc": utc_now(), "git": git_state(ROOT)}
     else:
         data = run_all(a, say)
     result, md, text = render(data, a, say)

@@ -1,16 +1,18 @@
 """Helpers shared by the end-to-end tests: running dupgraph under mpirun,
-writing configs and reading output files with h5py."""
+writing configs, and the test runner.  Reading output files, components and
+the JSON summary are python/dgtools' (re-exported here for the tests)."""
 import os
 import subprocess
 import sys
 import tempfile
 import unittest
 
-import h5py
-import numpy as np
+SOURCE_ROOT = os.environ.get("DG_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "python"))  # dgtools, without installing it
+from dgtools import components, output, summary  # noqa: E402,F401
+from dgtools.output import edge_dict, read_edges, read_items, usable  # noqa: E402,F401
 
 DUPGRAPH = os.environ.get("DUPGRAPH", "build/dupgraph")
-SOURCE_ROOT = os.environ.get("DG_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYNTH = os.path.join(SOURCE_ROOT, "jobs", "synth_embeddings.py")
 PYTHON = "/usr/bin/python3"
 
@@ -49,44 +51,6 @@ def dupgraph(args, ranks=None, check=True, timeout=900):
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
-
-
-def read_edges(path):
-    with h5py.File(path, "r") as f:
-        return f["edges/src"][:], f["edges/dst"][:], f["edges/sim"][:]
-
-
-def edge_dict(path):
-    src, dst, sim = read_edges(path)
-    return {(int(a), int(b)): float(s) for a, b, s in zip(src, dst, sim)}
-
-
-def read_items(path):
-    with h5py.File(path, "r") as f:
-        return {k: f["items"][k][:] for k in f["items"]}
-
-
-def usable(status):
-    return (status == 0) | (status == 1)
-
-
-def components_from_edges(n, src, dst):
-    """Reference connected components (label = lowest id) by union-find."""
-    parent = np.arange(n)
-
-    def find(a):
-        root = a
-        while parent[root] != root:
-            root = parent[root]
-        while parent[a] != root:
-            parent[a], a = root, parent[a]
-        return root
-
-    for a, b in zip(src, dst):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(n)])
 
 
 def main():

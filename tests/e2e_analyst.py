@@ -35,9 +35,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dgtest  # noqa: E402
 
+from dgtools import frame  # noqa: E402
+
 NOTEBOOK_DIR = os.path.join(dgtest.SOURCE_ROOT, "jobs", "notebooks")
-sys.path.insert(0, NOTEBOOK_DIR)
-import dupgraph_reader  # noqa: E402
 
 PACKAGE = "lomiri-wallpapers-16.04"
 HOSTILE = "evil\"'<script>alert(1)&.jpg"
@@ -81,11 +81,9 @@ def make_corpus(mkbench, out):
 
 
 def read_items(path):
-    with h5py.File(path, "r") as f:
-        items = {k: f["items"][k][:] for k in ("status", "keep", "component")}
-        items["path"] = f["items/path"].asstr()[:]
-        emb = f["embeddings"][:] if "embeddings" in f else None
-    return items, emb
+    out = dgtest.output.read(path, items=("status", "keep", "component", "path"), embeddings=True)
+    items = dict(out.items, path=np.array(out.paths(), dtype=object))
+    return items, out.embeddings
 
 
 def lines(path):
@@ -112,7 +110,7 @@ class AnalystEndToEnd(unittest.TestCase):
             cls.html = f.read()
         cls.keep, cls.removed, cls.edges = (os.path.join(cls.dir, n) for n in ("keep.txt", "removed.txt", "e.csv"))
         dgtest.dupgraph(["export", cls.out, "--keep-list", cls.keep, "--removed", cls.removed, "--edges", cls.edges])
-        cls.res = dupgraph_reader.load(cls.out)
+        cls.res = frame.load(cls.out)
 
     def test_corpus_has_groups_and_the_failures(self):
         usable = dgtest.usable(self.items["status"])
@@ -202,8 +200,8 @@ class AnalystEndToEnd(unittest.TestCase):
             path = os.path.join(self.dir, f"other{len(words)}.h5")
             with h5py.File(path, "w") as f:
                 f.attrs.update(attrs)
-            with self.assertRaisesRegex(dupgraph_reader.FormatError, words):
-                dupgraph_reader.load(path)
+            with self.assertRaisesRegex(frame.FormatError, words):
+                frame.load(path)
             proc = dgtest.dupgraph(["export", path, "--keep-list", path + ".txt"], check=False)
             self.assertEqual(proc.returncode, 1)
             self.assertIn(words, proc.stderr)

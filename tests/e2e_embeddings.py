@@ -84,15 +84,13 @@ class EmbeddingsEndToEnd(unittest.TestCase):
             for key in ("component", "keep", "status", "cluster"):
                 np.testing.assert_array_equal(other[key], base[key], err_msg=f"{key} with {ranks} ranks")
 
-    def test_components_match_union_find_of_edges(self):
-        items = dgtest.read_items(self.out[2])
-        src, dst, _ = dgtest.read_edges(self.out[2])
-        ref = dgtest.components_from_edges(N, src, dst)
-        np.testing.assert_array_equal(items["component"], ref)
-        ok = dgtest.usable(items["status"])
+    def test_components_match_components_of_edges(self):
+        out = dgtest.output.read(self.out[2])
+        ref = dgtest.components.labels(N, out.src, out.dst)
+        np.testing.assert_array_equal(out.items["component"], ref)
         # keep = first: exactly the lowest id of each component of usable items
-        np.testing.assert_array_equal(items["keep"][ok] == 1, (ref == np.arange(N))[ok])
-        self.assertTrue((items["keep"][~ok] == 0).all())
+        np.testing.assert_array_equal(out.items["keep"] == 1, dgtest.components.keep(ref, out.usable, "first"))
+        self.assertEqual(dgtest.components.removed(ref, out.usable), out.attrs["n_removed"])
 
     def test_bad_rows_recorded_not_lost(self):
         items = dgtest.read_items(self.out[4])

@@ -23,13 +23,11 @@ import os
 import subprocess
 import sys
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "jobs", "notebooks"))
 import dgtest  # noqa: E402
-import dupgraph_reader  # noqa: E402
+from dgtools import frame  # noqa: E402
 
 WEIGHTS = os.environ.get("DG_MOBILENET_WEIGHTS", os.path.join(dgtest.SOURCE_ROOT, "build", "mobilenet_v2.h5"))
 FILTERED = 10  # dg_status DG_ST_FILTERED
@@ -77,12 +75,10 @@ threshold = {threshold}
 
 
 def load(path):
-    with h5py.File(path, "r") as f:
-        d = {k: f["items"][k][:] for k in f["items"]}
-        d["paths"] = [os.path.basename(p.decode()) for p in d["path"]]
-        d["edges"] = {k: f["edges"][k][:] for k in f["edges"]}
-        d["attrs"] = dict(f.attrs)
-        d["embeddings"] = f["embeddings"][:]
+    out = dgtest.output.read(path, embeddings=True)
+    d = dict(out.items, attrs=out.attrs, embeddings=out.embeddings,
+             edges={"src": out.src, "dst": out.dst, "sim": out.sim})
+    d["paths"] = [os.path.basename(p) for p in out.paths()]
     return d
 
 
@@ -159,7 +155,7 @@ def main():
 
     info = dgtest.dupgraph(["info", os.path.join(work, "mobilenet_v2_1.h5")]).stdout
     assert "version 2" in info and f"filtered {filtered.sum()}" in info, info
-    res = dupgraph_reader.load(os.path.join(work, "mobilenet_v2_1.h5"))
+    res = frame.load(os.path.join(work, "mobilenet_v2_1.h5"))
     assert "weight" in res.items.columns and int(res.items["filtered"].sum()) == filtered.sum()
     subprocess.run(["rm", "-rf", work], check=True)
     print("e2e_filter: OK")

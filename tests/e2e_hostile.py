@@ -154,9 +154,8 @@ def interleave(entries):
 
 
 def read_result(path):
-    with h5py.File(path, "r") as f:
-        res = {k: f["items"][k][:] for k in ("id", "path", "status", "component", "keep")}
-        res["attrs"] = {k: f.attrs[k] for k in f.attrs}
+    out = dgtest.output.read(path, items=("id", "path", "status", "component", "keep"))
+    res = dict(out.items, attrs=out.attrs)
     res["path"] = [bytes(p) for p in res["path"]]
     return res
 

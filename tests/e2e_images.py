@@ -25,7 +25,6 @@ import sys
 import unittest
 import zlib
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,8 +33,7 @@ import dgtest  # noqa: E402
 PACKAGE = "lomiri-wallpapers-16.04"
 MKBENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "dg-mkbench")
 CONFIG = os.path.join(dgtest.SOURCE_ROOT, "configs", "demo.ini")
-STATUS = {name: i for i, name in enumerate(["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt",
-                                             "not_jpeg", "unsupported", "too_large", "bad_vector"])}
+STATUS = dgtest.output.STATUS
 RANKS = (1, 2, 4)
 JPEG_NAME = (".jpg", ".jpeg", ".jpe", ".jfif")
 
@@ -113,11 +111,9 @@ def spread(lines, extra):
 
 
 def read_output(path):
-    with h5py.File(path, "r") as f:
-        res = {k: f["items"][k][:] for k in ("path", "status", "component", "keep")}
-        res.update(src=f["edges/src"][:], dst=f["edges/dst"][:], sim=f["edges/sim"][:], emb=f["embeddings"][:],
-                   attrs={k: f.attrs[k] for k in f.attrs})
-    res["path"] = [os.path.normpath(p.decode()) for p in res["path"]]
+    out = dgtest.output.read(path, items=("path", "status", "component", "keep"), embeddings=True)
+    res = dict(out.items, src=out.src, dst=out.dst, sim=out.sim, emb=out.embeddings, attrs=out.attrs)
+    res["path"] = [os.path.normpath(p) for p in out.paths()]
     return res
 
 
@@ -125,7 +121,7 @@ def partition(paths, component, status):
     """The duplicate groups of usable items, as a set of frozensets of paths."""
     groups = {}
     for p, c, s in zip(paths, component, status):
-        if s in (STATUS["ok"], STATUS["ok_with_warning"]):
+        if dgtest.usable(s):
             groups.setdefault(int(c), set()).add(p)
     return {frozenset(g) for g in groups.values()}
 
@@ -204,7 +200,7 @@ class ImageJob(unittest.TestCase):
         res = self.out[2]
         by_comp = {}
         for p, c, s in zip(res["path"], res["component"], res["status"]):
-            if s in (STATUS["ok"], STATUS["ok_with_warning"]):
+            if dgtest.usable(s):
                 by_comp.setdefault(int(c), set()).add(self.truth[p]["group"])
         for comp, groups in by_comp.items():
             self.assertEqual(len(groups), 1, f"component {comp} mixes groups {sorted(groups)}")

@@ -5,7 +5,6 @@ within 25% on an embeddings run of hundreds of MiB at 2 and 4 ranks, and an
 upper bound for image input, whose estimate carries the JPEG decoder's
 worst case; image input is refused before the first image is decoded.
 Registered for the plain build only: ASan's shadow memory is not the job's."""
-import json
 import os
 import subprocess
 import sys
@@ -16,11 +15,6 @@ import dgtest  # noqa: E402
 
 N, D = 600000, 64
 PHOTOS = "lomiri-wallpapers-16.04"
-
-
-def summary(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def package_photos():
@@ -46,7 +40,7 @@ class MemoryEstimate(unittest.TestCase):
         for kv in sets:
             args += ["--set", kv]
         proc = dgtest.dupgraph(args, ranks=ranks, check=check)
-        return proc, (summary(js) if proc.returncode == 0 else None)
+        return proc, (dgtest.summary.read(js) if proc.returncode == 0 else None)
 
     def test_estimate_within_25_percent_of_every_ranks_peak_rss(self):
         for ranks in (2, 4):

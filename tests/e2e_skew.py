@@ -5,10 +5,11 @@ K = 16 so that k-means leaves a giant cluster.  With 4 ranks the plan splits
 it into tasks and the compared pairs per rank stay within 1.5 x the mean;
 the edges equal those of 1 rank (nothing is split on one rank) and of 2
 ranks, hold no pair `exact` does not find, and include every exact pair of
-items that share a home cluster.  A job.max_memory below the printed
-estimate stops the job before any work."""
+items that share a home cluster.  A job.max_memory below the estimate (of
+the JSON summary, output.summary) stops the job before any work.  Figures
+come from the summary; only the plan's split lines and the pairs per rank of
+each clustering are read from the log, which alone holds them."""
 import os
-import re
 import sys
 import unittest
 
@@ -21,18 +22,17 @@ N, D, K = 60000, 64, 16
 MAX_OVER_MEAN = 1.5
 
 
+# Only the log holds these (the JSON summary has one total per rank, not per
+# clustering, and no plan lines): dgtools.summary.log_figures reads them.
+
 def pairs_per_rank(log):
     """[(pairs per rank, max/mean)] of every clustering's pair stage."""
-    out = []
-    for m in re.finditer(r"\] pairs: pairs per rank ([0-9e+.\s-]+?) \(max [0-9e+.-]+, max/mean ([0-9.]+)\)", log):
-        out.append(([float(v) for v in m.group(1).split()], float(m.group(2))))
-    return out
+    return dgtest.summary.log_figures(log)["pairs_per_rank"]
 
 
 def split_lines(log):
     """[(max rank load, max rank load without splitting)] of every plan that split."""
-    pat = r"plan: \d+ of \d+ clusters split.*max rank load ([0-9e+.-]+), ([0-9e+.-]+) without splitting"
-    return [(float(a), float(b)) for a, b in re.findall(pat, log)]
+    return [(x["max_load"], x["unsplit_max_load"]) for x in dgtest.summary.log_figures(log)["splits"]]
 
 
 class SkewEndToEnd(unittest.TestCase):
@@ -43,19 +43,21 @@ class SkewEndToEnd(unittest.TestCase):
         dgtest.synth(cls.corpus, N, D, seed=3, extra=["--giant-fraction", "0.3"])
         cls.config = os.path.join(dgtest.SOURCE_ROOT, "configs", "default.ini")
         cls.sets = ["--set", f"input.embeddings={cls.corpus}", "--set", f"cluster.k={K}"]
-        cls.out, cls.log = {}, {}
+        cls.out, cls.log, cls.summary = {}, {}, {}
         for ranks in (4, 1, 2):
             path = os.path.join(cls.dir, f"run_np{ranks}.h5")
-            proc = dgtest.dupgraph(["run", "-c", cls.config, "-o", path, *cls.sets], ranks=ranks)
-            cls.out[ranks], cls.log[ranks] = path, proc.stderr
+            js = os.path.join(cls.dir, f"run_np{ranks}.json")
+            proc = dgtest.dupgraph(["run", "-c", cls.config, "-o", path, *cls.sets, *dgtest.summary.set_args(js)],
+                                   ranks=ranks)
+            cls.out[ranks], cls.log[ranks], cls.summary[ranks] = path, proc.stderr, dgtest.summary.read(js)
         cls.exact = os.path.join(cls.dir, "exact_np2.h5")
         dgtest.dupgraph(["exact", "-c", cls.config, "-o", cls.exact, *cls.sets], ranks=2)
 
     def test_giant_cluster_is_split_on_4_ranks(self):
         splits = split_lines(self.log[4])
         self.assertTrue(splits, "no clustering split a cluster:\n" + self.log[4][-3000:])
-        for line in re.findall(r"plan: \d+ of .*", self.log[4]):
-            print(line)
+        for split, unsplit in splits:
+            print(f"plan split: max rank load {split:.4g}, {unsplit:.4g} without splitting")
         # at least one clustering would have been clearly unbalanced unsplit
         self.assertTrue(any(unsplit > 1.3 * split for split, unsplit in splits), splits)
 
@@ -70,12 +72,6 @@ class SkewEndToEnd(unittest.TestCase):
     def test_one_rank_splits_nothing(self):
         self.assertEqual(split_lines(self.log[1]), [])
         self.assertIn("pairs: pairs per rank", self.log[1])
-
-    def test_same_pairs_compared_whatever_the_split(self):
-        """Splitting reorganises the work but searches each pair once."""
-        totals = {r: [sum(c) for c, _ in pairs_per_rank(self.log[r])] for r in (1, 2, 4)}
-        self.assertEqual(totals[4], totals[1])
-        self.assertEqual(totals[2], totals[1])
 
     def test_edges_equal_unsplit_run_and_across_ranks(self):
         base = dgtest.edge_dict(self.out[1])
@@ -95,14 +91,30 @@ class SkewEndToEnd(unittest.TestCase):
         for p in must:
             self.assertEqual(run[p], exact[p])
 
-    def test_peak_rss_and_estimate_logged(self):
-        m = re.search(r"peak RSS per rank((?: \d+){4}) MiB .*estimate (\d+) MiB", self.log[4])
-        self.assertIsNotNone(m, self.log[4][-2000:])
-        print(m.group(0))
-        self.assertTrue(all(int(v) > 0 for v in m.group(1).split()))
+    def test_peak_rss_and_estimate_in_summary(self):
+        mem = self.summary[4]["memory"]
+        rss = mem["peak_rss_bytes"]
+        print(f"peak RSS per rank {' '.join(f'{v / 2**20:.0f}' for v in rss)} MiB, "
+              f"estimate {mem['estimate_bytes'] / 2**20:.0f} MiB")
+        self.assertEqual(len(rss), 4)
+        self.assertTrue(all(v > 0 for v in rss))
+        self.assertEqual(max(rss), mem["peak_rss_max_bytes"])
+        self.assertGreater(mem["estimate_bytes"], 0)
+
+    def test_same_pairs_compared_whatever_the_split(self):
+        """Splitting reorganises the work but searches each pair once: the
+        summary's pairs compared per rank (exact integers, summed over the
+        clusterings) add up to the same whatever the number of ranks."""
+        total = self.summary[1]["pairs"]["compared_total"]
+        self.assertGreater(total, 0)
+        for ranks in (1, 2, 4):
+            pairs = self.summary[ranks]["pairs"]
+            self.assertEqual(len(pairs["compared"]), ranks)
+            self.assertEqual(sum(pairs["compared"]), sum(self.summary[1]["pairs"]["compared"]))
+            self.assertLessEqual(abs(pairs["compared_total"] - total), 1e-9 * total)
 
     def test_max_memory_below_estimate_fails_before_work(self):
-        est = float(re.search(r"memory estimate per rank: ([0-9.]+) MiB", self.log[2]).group(1))
+        est = self.summary[2]["memory"]["estimate_bytes"] / 2**20
         path = os.path.join(self.dir, "too_small.h5")
         limit = f"{est / 2:.0f}M"
         proc = dgtest.dupgraph(["run", "-c", self.config, "-o", path, *self.sets, "--set", f"job.max_memory={limit}"],
