@@ -18,6 +18,9 @@ PYTHON = "/usr/bin/python3"
 
 # meson's exit code for a skipped test (protocol 'exitcode')
 SKIP_EXIT = 77
+# The job's exit status per kind of failure (dg_exit_status in src/core/common.c).
+EXIT = {"failed": 1, "usage": 2, "config": 3, "input": 4, "output": 5, "memory": 6, "checkpoint": 7,
+        "stopped": 75}
 
 MPI_ENV = {
     "OMPI_ALLOW_RUN_AS_ROOT": "1",

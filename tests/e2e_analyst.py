@@ -203,7 +203,7 @@ class AnalystEndToEnd(unittest.TestCase):
             with self.assertRaisesRegex(frame.FormatError, words):
                 frame.load(path)
             proc = dgtest.dupgraph(["export", path, "--keep-list", path + ".txt"], check=False)
-            self.assertEqual(proc.returncode, 1)
+            self.assertEqual(proc.returncode, dgtest.EXIT["input"])
             self.assertIn(words, proc.stderr)
             self.assertFalse(os.path.exists(path + ".txt"))
 

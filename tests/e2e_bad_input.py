@@ -83,14 +83,14 @@ class BadInputStopsEarly(unittest.TestCase):
         summary = os.path.join(self.dir, "no", "such", "summary.json")
         proc = dgtest.dupgraph(["run", "-c", cfg, "-o", out, "--set", f"output.summary={summary}"], ranks=2,
                                check=False)
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, dgtest.EXIT["output"])
         self.assertIn(f"output.summary {summary}: folder", proc.stderr)
         self.assertNotIn("stage read", proc.stderr)
         self.assertFalse(os.path.exists(out))
 
     def test_missing_config(self):
         proc = dgtest.dupgraph(["run", "-c", os.path.join(self.dir, "none.ini")], ranks=1, check=False)
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, dgtest.EXIT["config"])
         self.assertIn("cannot read config", proc.stderr)
 
     def test_set_input_replaces_config_input(self):
@@ -103,7 +103,7 @@ class BadInputStopsEarly(unittest.TestCase):
     def test_usage_errors(self):
         for args in (["frobnicate"], ["run"], ["compare", "a.h5"]):
             proc = dgtest.dupgraph(args, check=False)
-            self.assertEqual(proc.returncode, 2, args)
+            self.assertEqual(proc.returncode, dgtest.EXIT["usage"], args)
             self.assertIn("dupgraph", proc.stderr)
         self.assertEqual(dgtest.dupgraph(["--help"]).returncode, 0)
         self.assertIn("dupgraph", dgtest.dupgraph(["--version"]).stdout)

@@ -360,7 +360,7 @@ class HostileEmbeddings(unittest.TestCase):
         out = os.path.join(self.dir, "huge.h5")
         cfg = dgtest.write_config(os.path.join(self.dir, "huge.ini"), f"[input]\nembeddings = {self.huge}\n")
         proc = dgtest.dupgraph(["run", "-c", cfg, "-o", out], ranks=2, check=False, timeout=TIMEOUT)
-        self.assertEqual(proc.returncode, 1, proc.stderr[-2000:])
+        self.assertEqual(proc.returncode, dgtest.EXIT["memory"], proc.stderr[-2000:])
         errors = [x for x in proc.stderr.splitlines() if x.startswith("dupgraph: error:")]
         self.assertEqual(len(errors), 1, proc.stderr[-2000:])
         self.assertIn("claims_2e40_rows.h5", errors[0])

@@ -75,7 +75,7 @@ class MemoryEstimate(unittest.TestCase):
         out = os.path.join(self.dir, "refused.h5")
         proc = dgtest.dupgraph(["run", "-c", self.config, "-o", out, "--set", f"input.manifest={self.manifest}",
                                 "--set", "job.max_memory=300M"], ranks=2, check=False)
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, dgtest.EXIT["memory"])
         err = [line for line in proc.stderr.splitlines() if line.startswith("dupgraph: error:")][-1]
         self.assertIn("exceeds job.max_memory = 300.0 MiB", err)
         self.assertIn("bounds the JPEG decoder at embed.max_pixels = 100000000; lower embed.max_pixels", err)

@@ -77,7 +77,7 @@ class ResumeUnderMpirun(unittest.TestCase):
         return path
 
     def assert_stopped(self, proc, out, message, files):
-        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.returncode, dgtest.EXIT["stopped"], proc.stderr[-3000:])
         self.assertIn(message, error_line(proc.stderr), proc.stderr[-3000:])
         self.assertIn("resume", error_line(proc.stderr))
         self.assertFalse(os.path.exists(out))
@@ -251,7 +251,7 @@ class ResumeUnderMpirun(unittest.TestCase):
         with h5py.File(os.path.join(out + ".ckpt", "items.h5"), "r+") as f:
             f["items/status"][bad_row] = 77
         proc = self.run_job(self.small, out, 2, check=False)
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, dgtest.EXIT["checkpoint"])
         self.assertIn(f"rank 1: checkpoint {out}.ckpt/items.h5: item {bad_row} has the impossible status 77",
                       error_line(proc.stderr))
         self.assertFalse(os.path.exists(out))
@@ -264,7 +264,7 @@ class ResumeUnderMpirun(unittest.TestCase):
             dst = f["edges/dst"]
             dst[dst.shape[0] - 1] = SMALL_N + 10  # the last edge: src in rank 1's range, dst out of range
         proc = self.run_job(self.small, out, 2, check=False)
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, dgtest.EXIT["checkpoint"])
         self.assertRegex(error_line(proc.stderr),
                          rf"rank 1: checkpoint .*clustering_0.h5: edge \(\d+, {SMALL_N + 10}\) is out")
         self.assertFalse(os.path.exists(out))
@@ -274,7 +274,7 @@ class ResumeUnderMpirun(unittest.TestCase):
         with open(out + ".ckpt", "w") as f:
             f.write("in the way\n")
         proc = self.run_job(self.small, out, 2, check=False)
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, dgtest.EXIT["output"])
         self.assertIn(f"checkpoint folder {out}.ckpt: exists and is not a folder", error_line(proc.stderr))
         self.assertNotIn("stage read", proc.stderr)
         os.unlink(out + ".ckpt")

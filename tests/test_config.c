@@ -77,7 +77,7 @@ static void set_overrides_and_replaces_input(void **state)
 static void expect_error(const char *text, const char *set, const char *needle)
 {
     dg_config c;
-    dg_err err = {{0}};
+    dg_err err = {0};
     const char *sets[] = {set};
     assert_int_equal(dg_config_load_text(&c, text, sets, set ? 1 : 0, &err), DG_FAIL);
     if (!strstr(err.msg, needle))

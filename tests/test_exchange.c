@@ -462,7 +462,7 @@ static void out_of_range_probe_fails_every_rank(void **state)
     own_range(&s, &items, &near);
     dg_ctx ctx = world();
     dg_cluster_plan plan;
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
     assert_true(all_ranks(rc == DG_FAIL && strstr(err.msg, "item 299") && plan.owner == NULL));
     dg_items_free(&items);

@@ -326,7 +326,7 @@ static void dedup_leaves_unique_sorted_edges_on_src_owner(void **state)
     }
     dg_edges e;
     deal_edges(ctx, &g, 5, 3, &e);
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_graph_dedup(ctx, n, &e, &err), DG_OK);
     assert_true(check_dedup(env_of(state), &g, &e));
     dg_edges_free(&e);
@@ -342,7 +342,7 @@ static void dedup_with_more_ranks_than_items(void **state)
     graph_add(&g, 0, 2);
     graph_add(&g, 0, 1);
     dg_edges e = {0};
-    dg_err err = {{0}};
+    dg_err err = {0};
     for (int64_t k = 0; k < g.m; k++) /* every rank has every edge */
         assert_int_equal(dg_edges_push(&e, g.a[k], g.b[k], sim_of(g.a[k], g.b[k]), &err), DG_OK);
     assert_int_equal(dg_graph_dedup(ctx, g.n, &e, &err), DG_OK);
@@ -355,7 +355,7 @@ static void dedup_of_no_edges_is_empty(void **state)
 {
     dg_ctx *ctx = ctx_of(state);
     dg_edges e = {0};
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_graph_dedup(ctx, 100, &e, &err), DG_OK);
     assert_true(all_ranks(ctx, e.n == 0));
     dg_edges_free(&e);
@@ -365,7 +365,7 @@ static void dedup_rejects_out_of_range_edge_on_every_rank(void **state)
 {
     dg_ctx *ctx = ctx_of(state);
     dg_edges e = {0};
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_edges_push(&e, 1, 2, 0.9f, &err), DG_OK);
     if (ctx->rank == ctx->size - 1)
         assert_int_equal(dg_edges_push(&e, 5, 100 + 3, 0.9f, &err), DG_OK);
@@ -382,7 +382,7 @@ static int check_components(const test_env *t, const graph *g, int dedup)
 {
     const dg_ctx *ctx = &t->ctx;
     dg_edges e;
-    dg_err err = {{0}};
+    dg_err err = {0};
     deal_edges(ctx, g, 99, 2, &e);
     if (dedup)
         assert_int_equal(dg_graph_dedup(ctx, g->n, &e, &err), DG_OK);
@@ -493,7 +493,7 @@ static void components_reject_wrong_item_range(void **state)
 {
     dg_ctx *ctx = ctx_of(state);
     dg_edges e = {0};
-    dg_err err = {{0}};
+    dg_err err = {0};
     int64_t label[200];
     int rounds;
     int64_t lo = lo_of(ctx, 100), n = n_of(ctx, 100) + (ctx->rank == 0);
@@ -577,7 +577,7 @@ static void check_keep(const test_env *t, const keep_case *kc, dg_keep_policy po
     const dg_ctx *ctx = &t->ctx;
     int64_t n_total = kc->g.n, lo = lo_of(ctx, n_total), n = n_of(ctx, n_total);
     dg_edges e;
-    dg_err err = {{0}};
+    dg_err err = {0};
     deal_edges(ctx, &kc->g, 31, 2, &e);
     assert_int_equal(dg_graph_dedup(ctx, n_total, &e, &err), DG_OK);
     int64_t *label = malloc(((size_t)n + 1) * sizeof *label);
@@ -644,7 +644,7 @@ static void keep_rejects_unusable_item_with_edges(void **state)
     int64_t label[10];
     int8_t status[10], keep[10];
     float cent[10];
-    dg_err err = {{0}};
+    dg_err err = {0};
     for (int policy = DG_KEEP_FIRST; policy <= DG_KEEP_CENTRAL; policy++) {
         /* item 9 is unusable but labelled 0: it was in a component */
         for (int64_t i = 0; i < n; i++) {

@@ -189,7 +189,7 @@ static void expect_rows(const char *path, const char *dataset, const float *raw,
     int8_t *status = malloc((size_t)n);
     normalise_reference(raw, n, d, unit, status);
     dg_items items;
-    dg_err err = {{0}};
+    dg_err err = {0};
     checker ck = {0};
     int rc = dg_h5_read_embeddings(&ctx, path, dataset, &items, &err);
     expect(&ck, rc == DG_OK, "read failed: %s", err.msg);
@@ -292,7 +292,7 @@ static void embeddings_float16_converted_and_normalised(void **state)
     write_input(path, "emb16", f16, f16, 2, dims, bits);
     H5Tclose(f16);
 
-    dg_err err = {{0}};
+    dg_err err = {0};
     int64_t pn = 0;
     int pd = 0;
     int rc = dg_h5_probe_embeddings(path, "emb16", &pn, &pd, &err);
@@ -321,7 +321,7 @@ static void embeddings_fewer_rows_than_ranks(void **state)
 /* Probes a file on every rank and expects failure with all the fragments. */
 static void expect_probe_error(const char *path, const char *dataset, const char *frag1, const char *frag2)
 {
-    dg_err err = {{0}};
+    dg_err err = {0};
     int64_t n = -1;
     int d = -1;
     int rc = dg_h5_probe_embeddings(path, dataset, &n, &d, &err);
@@ -387,7 +387,7 @@ static void read_embeddings_fails_on_every_rank(void **state)
     write_input(path, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, raw);
     dg_ctx ctx = world();
     dg_items items;
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_h5_read_embeddings(&ctx, path, "/nothing/here", &items, &err);
     checker ck = {0};
     expect(&ck, rc == DG_FAIL && strstr(err.msg, "/nothing/here") && strstr(err.msg, path),
@@ -776,7 +776,7 @@ static void check_edges(checker *ck, hid_t file, const char *path, const out_cas
     got.n = got.src && got.dst && got.sim ? want.n : -1;
     expect_same_edges(ck, &got, &want, "/edges");
     dg_edges_free(&got);
-    dg_err err = {{0}};
+    dg_err err = {0};
     expect(ck, dg_h5_read_edges(path, &got, &err) == DG_OK, "dg_h5_read_edges: %s", err.msg);
     expect_same_edges(ck, &got, &want, "dg_h5_read_edges");
     dg_edges_free(&got);
@@ -835,7 +835,7 @@ static void write_and_check(const out_case *oc, const char *name)
     file_in_dir(path, sizeof path, name);
     out_data od;
     make_output(&ctx, oc, &od);
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_h5_write_output(&ctx, path, &od.out, &err);
     if (rc != DG_OK)
         fprintf(diag, "write failed: %s\n", err.msg);
@@ -885,7 +885,7 @@ static char *captured_info(const char *path, int *rc)
     int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, STDOUT_FILENO);
     close(fd);
-    dg_err err = {{0}};
+    dg_err err = {0};
     *rc = dg_h5_print_info(path, &err);
     fflush(stdout);
     dup2(saved, STDOUT_FILENO);
@@ -943,7 +943,7 @@ static void output_to_missing_folder_fails_and_leaves_nothing(void **state)
     out_case oc = {.n = 10, .d = 2, .c = 1, .k = 2, .paths = 0, .edges = 1, .embeddings = 0};
     out_data od;
     make_output(&ctx, &oc, &od);
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_h5_write_output(&ctx, path, &od.out, &err);
     checker ck = {0};
     expect(&ck, rc == DG_FAIL && strstr(err.msg, path) != NULL, "rc %d, message '%s'", rc, err.msg);
@@ -969,7 +969,7 @@ static void failing_write_removes_temporary_and_keeps_old_file(void **state)
     dg_extra_dataset clash[] = {{"/items/id", 1, {4, 0}, extra_mean}};
     od.out.extra = clash;
     od.out.n_extra = 1;
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_h5_write_output(&ctx, path, &od.out, &err);
     checker ck = {0};
     expect(&ck, rc == DG_FAIL && strstr(err.msg, "/items/id") != NULL, "rc %d, message '%s'", rc, err.msg);
@@ -990,7 +990,7 @@ static void inconsistent_counts_fail_before_writing(void **state)
     out_data od;
     make_output(&ctx, &oc, &od);
     od.out.n_edges += 1;
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_h5_write_output(&ctx, path, &od.out, &err);
     checker ck = {0};
     expect(&ck, rc == DG_FAIL && strstr(err.msg, "n_edges") != NULL, "rc %d, message '%s'", rc, err.msg);
@@ -1029,7 +1029,7 @@ static void readers_reject_other_files_and_versions(void **state)
     char path[512];
     checker ck = {0};
     dg_edges e;
-    dg_err err = {{0}};
+    dg_err err = {0};
     file_in_dir(path, sizeof path, "other.h5");
     write_fake_output(path, "something", 1);
     expect(&ck, dg_h5_read_edges(path, &e, &err) == DG_FAIL && strstr(err.msg, "not a dupgraph output file"),

@@ -287,7 +287,7 @@ static void nearest_rejects_bad_arguments(void **state)
     (void)state;
     float x[4] = {1, 0, 0, 0}, c[8] = {1, 0, 0, 0, 0, 1, 0, 0};
     int32_t idx[4];
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 3, idx, NULL, &err), DG_FAIL);
     assert_non_null(strstr(err.msg, "m <= k"));
     assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 0, idx, NULL, &err), DG_FAIL);
@@ -550,7 +550,7 @@ static void too_few_points_or_distinct_vectors_fail_clearly(void **state)
     p.iterations = 2;
     p.sample = N;
     float cent[100 * D];
-    dg_err err = {{0}};
+    dg_err err = {0};
     int ok = train(&ds, MPI_COMM_WORLD, &p, cent, NULL, &err) == DG_FAIL;
     ok &= strstr(err.msg, "only 5 distinct") != NULL;
     p.k = 5;

@@ -1,8 +1,9 @@
 /* common.h - the conventions every dupgraph module shares.
  *
  * Errors: every fallible function returns DG_OK (0) or DG_FAIL (-1) and writes
- * a one-line reason into a caller-provided dg_err.  Nothing below the job
- * driver prints an error or exits.  Item statuses are the per-item outcome
+ * a one-line reason and a dg_code into a caller-provided dg_err.  Nothing
+ * below the job driver prints an error or exits; the command line turns the
+ * code into the exit status (dg_exit_status).  Item statuses are the per-item outcome
  * recorded in /items/status of the output file.
  *
  * Items are numbered 0..N-1 in input order (the global id).  Rank r of P owns
@@ -27,14 +28,42 @@
 #define DG_FORMAT_VERSION 2
 #define DG_FORMAT_VERSION_MIN 1
 
+/* The kind of a failure: what a caller (or a batch script, through the exit
+ * status) can act on.  The message says what exactly went wrong. */
+typedef enum dg_code {
+    DG_E_NONE = 0,
+    DG_E_FAILED,     /* anything else: MPI, a library, a bug (exit 1) */
+    DG_E_USAGE,      /* bad command line (exit 2) */
+    DG_E_CONFIG,     /* bad config file or --set value (exit 3) */
+    DG_E_INPUT,      /* the input cannot be listed or read: manifest, folder,
+                        embeddings file, network weights, a file given to a
+                        tool (exit 4) */
+    DG_E_OUTPUT,     /* the output or its folder cannot be written (exit 5) */
+    DG_E_MEMORY,     /* job.max_memory refuses the job, or memory ran out (exit 6) */
+    DG_E_CHECKPOINT, /* a saved stage matches but cannot be used (exit 7) */
+    DG_E_STOPPED,    /* stopped by a signal, job.stop_at or job.stop_after; the
+                        finished stages are saved: run again to resume (exit 75,
+                        EX_TEMPFAIL) */
+    DG_E_COUNT
+} dg_code;
+
 typedef struct dg_err {
     char msg[512];
+    dg_code code;
 } dg_err;
 
-/* Formats the reason into err and returns DG_FAIL, so a caller can write
- * `return dg_fail(err, "...", ...);`. */
+/* Formats the reason into err, sets its code and returns DG_FAIL, so a
+ * caller can write `return dg_failc(err, DG_E_INPUT, "...", ...);`.
+ * dg_fail is the same with DG_E_FAILED. */
+int dg_failc(dg_err *err, dg_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int dg_fail(dg_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* "config", "input", ... (the names tests and logs use). */
+const char *dg_code_name(dg_code code);
+/* The process exit status for a failure of this kind (0 for DG_E_NONE). */
+int dg_exit_status(dg_code code);
 
 /* Per-item outcome, stored as an HDF5 enum of int8 in /items/status. */
 typedef enum dg_status {

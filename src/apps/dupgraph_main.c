@@ -1,6 +1,8 @@
 /* main.c - the `dupgraph` command line: parses arguments, initialises MPI
  * and hands over to the job driver (run, exact) or to the serial readers
- * (compare, info).  Exit status: 0 success, 1 failure, 2 usage error. */
+ * (compare, info).  Exit status: 0 on success, else dg_exit_status of the
+ * failure: 2 usage, 3 config, 4 input, 5 output, 6 memory, 7 checkpoint,
+ * 75 stopped (resubmit to resume), 1 anything else. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,22 +55,22 @@ static int parse_job_args(int argc, char **argv, job_args *a, dg_err *err)
         if (!strcmp(arg, "-c") || !strcmp(arg, "--config") || !strcmp(arg, "-o") || !strcmp(arg, "--output") ||
             !strcmp(arg, "--set")) {
             if (!val)
-                return dg_fail(err, "%s needs a value", arg);
+                return dg_failc(err, DG_E_USAGE, "%s needs a value", arg);
             i++;
             if (arg[1] == 'c' || !strcmp(arg, "--config"))
                 a->config = val;
             else if (arg[1] == 'o' || !strcmp(arg, "--output"))
                 a->output = val;
             else if (a->n_sets == MAX_SETS - 1)
-                return dg_fail(err, "too many --set options (at most %d)", MAX_SETS - 1);
+                return dg_failc(err, DG_E_USAGE, "too many --set options (at most %d)", MAX_SETS - 1);
             else
                 a->sets[a->n_sets++] = val;
         } else {
-            return dg_fail(err, "unknown option '%s' (see dupgraph --help)", arg);
+            return dg_failc(err, DG_E_USAGE, "unknown option '%s' (see dupgraph --help)", arg);
         }
     }
     if (!a->config)
-        return dg_fail(err, "%s needs -c CONFIG (see dupgraph --help)", argv[1]);
+        return dg_failc(err, DG_E_USAGE, "%s needs -c CONFIG (see dupgraph --help)", argv[1]);
     return DG_OK;
 }
 
@@ -82,10 +84,10 @@ static int cmd_job(int argc, char **argv, dg_mode mode)
     MPI_Init(&argc, &argv);
     dg_ctx ctx;
     dg_ctx_init(&ctx, MPI_COMM_WORLD, 10.0);
-    dg_err err = {{0}};
+    dg_err err = {0};
     job_args a;
     dg_config cfg;
-    int status = 2;
+    int rc = DG_FAIL;
     /* Every rank parses the same files; the errors are the same everywhere,
      * so only rank 0 reports them. */
     if (parse_job_args(argc, argv, &a, &err) == DG_OK) {
@@ -94,12 +96,14 @@ static int cmd_job(int argc, char **argv, dg_mode mode)
             snprintf(out_set, sizeof out_set, "output.path=%s", a.output);
             a.sets[a.n_sets++] = out_set;
         }
-        status = 1;
         if (dg_config_load(&cfg, a.config, a.sets, a.n_sets, &err) == DG_OK) {
             ctx.progress_seconds = cfg.progress_seconds;
-            status = dg_job_run(&ctx, &cfg, mode, &err) == DG_OK ? 0 : 1;
+            rc = dg_job_run(&ctx, &cfg, mode, &err);
         }
     }
+    /* The exit status tells a batch script what kind of failure it was
+     * (75: stopped, resubmit to resume; see dg_code). */
+    int status = rc == DG_OK ? 0 : dg_exit_status(err.code);
     if (status != 0 && ctx.rank == 0)
         fprintf(stderr, "dupgraph: error: %s\n", err.msg);
     MPI_Finalize();
@@ -131,7 +135,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "exact"))
         return cmd_job(argc, argv, DG_MODE_EXACT);
 
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc;
     if (!strcmp(cmd, "compare") && argc == 4)
         rc = dg_compare_files(argv[2], argv[3], stdout, &err);
@@ -147,7 +151,7 @@ int main(int argc, char **argv)
     }
     if (rc != DG_OK) {
         fprintf(stderr, "dupgraph: error: %s\n", err.msg);
-        return 1;
+        return dg_exit_status(err.code);
     }
     return 0;
 }

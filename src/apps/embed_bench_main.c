@@ -490,7 +490,7 @@ static void bench_free(bench *b)
 int main(int argc, char **argv)
 {
     options opt;
-    dg_err err = {{0}};
+    dg_err err = {0};
     int pa = parse_args(argc, argv, &opt, &err);
     if (pa != 0) {
         if (pa < 0)

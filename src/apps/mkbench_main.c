@@ -451,7 +451,7 @@ static int run(const options *opt, dg_err *err)
 int main(int argc, char **argv)
 {
     options opt;
-    dg_err err = {{0}};
+    dg_err err = {0};
     int pa = parse_args(argc, argv, &opt, &err);
     if (pa != 0) {
         if (pa < 0)

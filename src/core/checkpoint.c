@@ -69,7 +69,7 @@ static int hash_config(const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err
     static const char *const search_sections[] = {"cluster", "pairs"};
     char *text = dg_config_to_text(cfg);
     if (!text)
-        return dg_fail(err, "out of memory formatting the config");
+        return dg_failc(err, DG_E_MEMORY, "out of memory formatting the config");
     uint64_t h = hash_string(0x6475706772617068ULL, DG_VERSION);
     h = hash_bytes(h, &(int){DG_DESC_VERSION}, sizeof(int));
     ck->config_items = hash_sections(h, text, item_sections, 2);
@@ -94,7 +94,7 @@ static int identify_file(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, d
     if (ctx->rank == 0) {
         struct stat st;
         if (stat(cfg->input_path, &st) != 0)
-            rc = dg_fail(err, "input %s: %s", cfg->input_path, strerror(errno));
+            rc = dg_failc(err, DG_E_INPUT, "input %s: %s", cfg->input_path, strerror(errno));
         int64_t fields[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
         id = rc == DG_OK ? hash_bytes(0, fields, sizeof fields) : 0;
     }
@@ -123,11 +123,11 @@ static int make_folder(const char *dir, dg_err *err)
 {
     struct stat st;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return dg_fail(err, "cannot create the checkpoint folder %s: %s", dir, strerror(errno));
+        return dg_failc(err, DG_E_OUTPUT, "cannot create the checkpoint folder %s: %s", dir, strerror(errno));
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dg_fail(err, "checkpoint folder %s: exists and is not a folder", dir);
+        return dg_failc(err, DG_E_OUTPUT, "checkpoint folder %s: exists and is not a folder", dir);
     if (access(dir, W_OK | X_OK) != 0)
-        return dg_fail(err, "checkpoint folder %s is not writable", dir);
+        return dg_failc(err, DG_E_OUTPUT, "checkpoint folder %s is not writable", dir);
     return DG_OK;
 }
 
@@ -138,7 +138,7 @@ int dg_ckpt_init(const dg_ctx *ctx, const dg_config *cfg, int exact_mode, dg_ckp
     ck->image_input = cfg->input_kind != DG_INPUT_EMBEDDINGS;
     int rc = DG_OK;
     if ((size_t)snprintf(ck->dir, sizeof ck->dir, "%s.ckpt", cfg->output_path) >= sizeof ck->dir - 32)
-        rc = dg_fail(err, "output.path %s is too long for its checkpoint folder", cfg->output_path);
+        rc = dg_failc(err, DG_E_OUTPUT, "output.path %s is too long for its checkpoint folder", cfg->output_path);
     if (rc == DG_OK)
         rc = hash_config(cfg, exact_mode, ck, err);
     if (rc == DG_OK && ctx->rank == 0)
@@ -208,7 +208,7 @@ static int check_statuses(const char *path, const dg_items *items, dg_err *err)
 {
     for (int64_t i = 0; i < items->n; i++)
         if (items->status[i] < 0 || items->status[i] >= DG_ST_COUNT)
-            return dg_fail(err, "checkpoint %s: item %lld has the impossible status %d", path,
+            return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: item %lld has the impossible status %d", path,
                            (long long)(items->lo + i), items->status[i]);
     return DG_OK;
 }
@@ -245,7 +245,7 @@ static int read_model(const dg_ck_file *f, dg_embed_model *m, dg_err *err)
     for (int i = 0; rc == DG_OK && i < 5; i++)
         rc = dg_h5_ckpt_attr(f, names[i], &v[i], err);
     if (rc == DG_OK && (v[0] < 1 || v[0] > 65536 || v[1] < 1 || v[1] > 65536))
-        rc = dg_fail(err, "checkpoint %s: impossible model shape %lld x %lld", f->path, (long long)v[1],
+        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: impossible model shape %lld x %lld", f->path, (long long)v[1],
                      (long long)v[0]);
     if (rc == DG_OK) {
         *m = (dg_embed_model){.d_in = (int)v[0], .d = (int)v[1], .flip = (int)v[2], .fallback = (int)v[3],
@@ -277,7 +277,7 @@ static int read_items(const dg_ck_file *f, const dg_ckpt *ck, dg_items *items, d
     if (rc == DG_OK)
         rc = dg_h5_ckpt_attr(f, "d", &d, err);
     if (rc == DG_OK && (n_total < 1 || d < 1 || d > 65536))
-        rc = dg_fail(err, "checkpoint %s: impossible shape %lld x %lld", f->path, (long long)n_total, (long long)d);
+        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: impossible shape %lld x %lld", f->path, (long long)n_total, (long long)d);
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
     int64_t lo = dg_range_lo(n_total, ctx->size, ctx->rank);
@@ -294,7 +294,7 @@ static int read_items(const dg_ck_file *f, const dg_ckpt *ck, dg_items *items, d
 static int adopt_paths(dg_items *items, dg_pathlist *pl, const char *path, dg_err *err)
 {
     if (pl->n_total != items->n_total || pl->lo != items->lo || pl->n != items->n)
-        return dg_fail(err, "checkpoint %s: holds %lld items, the input lists %lld", path,
+        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: holds %lld items, the input lists %lld", path,
                        (long long)items->n_total, (long long)pl->n_total);
     for (int64_t i = 0; i < items->n; i++) {
         items->path[i] = pl->path[i];
@@ -423,12 +423,12 @@ static int check_header(const dg_ck_file *f, const dg_items *items, const dg_ckp
         if (dg_h5_ckpt_attr(f, names[i], &v[i], err) != DG_OK)
             return DG_FAIL;
         if (v[i] != want[i])
-            return dg_fail(err, "checkpoint %s: %s is %lld, expected %lld", f->path, names[i], (long long)v[i],
+            return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: %s is %lld, expected %lld", f->path, names[i], (long long)v[i],
                            (long long)want[i]);
     }
     if (dg_h5_ckpt_attr(f, "n_edges", n_edges, err) != DG_OK)
         return DG_FAIL;
-    return *n_edges < 0 ? dg_fail(err, "checkpoint %s: negative n_edges", f->path) : DG_OK;
+    return *n_edges < 0 ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: negative n_edges", f->path) : DG_OK;
 }
 
 /* Home clusters read back into column c; -1 (unusable) or a cluster index. */
@@ -444,7 +444,7 @@ static int read_homes(const dg_ck_file *f, const dg_items *items, const dg_ckpt_
     if (rc == DG_OK) {
         for (int64_t i = 0; rc == DG_OK && i < items->n; i++) {
             if (home[i] < -1 || home[i] >= cl->k)
-                rc = dg_fail(err, "checkpoint %s: item %lld has the impossible cluster %d", f->path,
+                rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: item %lld has the impossible cluster %d", f->path,
                              (long long)(items->lo + i), home[i]);
             cl->cluster[i * cl->clusterings + cl->c] = home[i];
         }
@@ -464,7 +464,7 @@ static int check_edges(const char *path, const dg_items *items, const int64_t *s
                        dst[i] < items->n_total;
         int ordered = i == 0 || src[i] > src[i - 1] || (src[i] == src[i - 1] && dst[i] > dst[i - 1]);
         if (!in_range || !ordered)
-            return dg_fail(err, "checkpoint %s: edge (%lld, %lld) is out of range or out of order", path,
+            return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: edge (%lld, %lld) is out of range or out of order", path,
                            (long long)src[i], (long long)dst[i]);
     }
     return DG_OK;

@@ -11,6 +11,18 @@
 /* Requests from this size on are checked against the machine's memory. */
 #define LARGE_REQUEST ((size_t)1 << 30)
 
+int dg_failc(dg_err *err, dg_code code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return DG_FAIL;
+}
+
 int dg_fail(dg_err *err, const char *fmt, ...)
 {
     if (err) {
@@ -18,8 +30,23 @@ int dg_fail(dg_err *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        err->code = DG_E_FAILED;
     }
     return DG_FAIL;
+}
+
+const char *dg_code_name(dg_code code)
+{
+    static const char *const names[DG_E_COUNT] = {
+        "none", "failed", "usage", "config", "input", "output", "memory", "checkpoint", "stopped",
+    };
+    return code >= 0 && code < DG_E_COUNT ? names[code] : "?";
+}
+
+int dg_exit_status(dg_code code)
+{
+    static const int status[DG_E_COUNT] = {0, 1, 2, 3, 4, 5, 6, 7, 75};
+    return code >= 0 && code < DG_E_COUNT ? status[code] : 1;
 }
 
 const char *dg_status_name(dg_status st)
@@ -50,7 +77,7 @@ int dg_range_owner(int64_t n, int p, int64_t id)
 int dg_mul_size(size_t a, size_t b, size_t *out, dg_err *err)
 {
     if (__builtin_mul_overflow(a, b, out))
-        return dg_fail(err, "size overflow: %zu x %zu", a, b);
+        return dg_failc(err, DG_E_MEMORY, "size overflow: %zu x %zu", a, b);
     return DG_OK;
 }
 
@@ -66,7 +93,7 @@ static int beyond_machine(size_t bytes, dg_err *err)
     unsigned long long total = ((unsigned long long)si.totalram + si.totalswap) * si.mem_unit;
     if (bytes <= total)
         return 0;
-    dg_fail(err, "out of memory: %zu bytes requested, more than this machine's %llu bytes of memory and swap",
+    dg_failc(err, DG_E_MEMORY, "out of memory: %zu bytes requested, more than this machine's %llu bytes of memory and swap",
             bytes, total);
     return 1;
 }
@@ -80,7 +107,7 @@ void *dg_alloc(size_t count, size_t size, dg_err *err)
         bytes = 1;
     void *p = malloc(bytes);
     if (!p)
-        dg_fail(err, "out of memory allocating %zu bytes", bytes);
+        dg_failc(err, DG_E_MEMORY, "out of memory allocating %zu bytes", bytes);
     return p;
 }
 
@@ -91,7 +118,7 @@ void *dg_calloc(size_t count, size_t size, dg_err *err)
         return NULL;
     void *p = calloc(bytes ? bytes : 1, 1);
     if (!p)
-        dg_fail(err, "out of memory allocating %zu bytes", bytes);
+        dg_failc(err, DG_E_MEMORY, "out of memory allocating %zu bytes", bytes);
     return p;
 }
 

@@ -196,7 +196,7 @@ static int parse_stop_at(dg_config *cfg, const key_spec *k, const char *v, dg_er
             return DG_OK;
         }
     }
-    return dg_fail(err, "job.stop_at = '%s': expected none or STAGE:COUNT with STAGE embed, kmeans, exchange or "
+    return dg_failc(err, DG_E_CONFIG, "job.stop_at = '%s': expected none or STAGE:COUNT with STAGE embed, kmeans, exchange or "
                    "pairs and COUNT >= 1", v);
 }
 
@@ -217,12 +217,12 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
     case K_PATH:
     case K_STRING:
         if (strlen(v) >= k->size)
-            return dg_fail(err, "%s.%s is too long (%zu characters, at most %zu)", k->section, k->name,
+            return dg_failc(err, DG_E_CONFIG, "%s.%s is too long (%zu characters, at most %zu)", k->section, k->name,
                            strlen(v), k->size - 1);
         if (!*v)
-            return dg_fail(err, "%s.%s is empty", k->section, k->name);
+            return dg_failc(err, DG_E_CONFIG, "%s.%s is empty", k->section, k->name);
         if (!ini_safe(v))
-            return dg_fail(err, "%s.%s = '%s': a value cannot hold a line break, start or end with a blank, "
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': a value cannot hold a line break, start or end with a blank, "
                            "or hold ';' at its start or after a blank (INI text could not hold it)",
                            k->section, k->name, v);
         memcpy(field, v, strlen(v) + 1);
@@ -239,7 +239,7 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
             return DG_OK;
         }
         if (parse_i64(v, &i) != DG_OK || !in_range(k, (double)i))
-            return dg_fail(err, "%s.%s = '%s': expected an integer in [%.0f, %.0f]%s", k->section, k->name, v,
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected an integer in [%.0f, %.0f]%s", k->section, k->name, v,
                            k->min, k->max, k->type == K_AUTO_INT ? " or 'auto'" : "");
         if (k->type == K_INT)
             *(int *)field = (int)i;
@@ -249,14 +249,14 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
     case K_U64:
         errno = 0;
         if (v[0] == '-' || (*(uint64_t *)field = strtoull(v, &end, 0), errno || end == v || *end))
-            return dg_fail(err, "%s.%s = '%s': expected a non-negative integer", k->section, k->name, v);
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected a non-negative integer", k->section, k->name, v);
         return DG_OK;
     case K_FLOAT:
     case K_DOUBLE:
         errno = 0;
         x = strtod(v, &end);
         if (errno || end == v || *end || !isfinite(x) || !in_range(k, x))
-            return dg_fail(err, "%s.%s = '%s': expected a number in [%g, %g]", k->section, k->name, v, k->min,
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected a number in [%g, %g]", k->section, k->name, v, k->min,
                            k->max);
         if (k->type == K_FLOAT)
             *(float *)field = (float)x;
@@ -265,7 +265,7 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         return DG_OK;
     case K_BYTES:
         if (parse_bytes(v, &x) != DG_OK || !in_range(k, x))
-            return dg_fail(err, "%s.%s = '%s': expected a size such as 100000000, 64M or 8G", k->section, k->name,
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected a size such as 100000000, 64M or 8G", k->section, k->name,
                            v);
         *(int64_t *)field = (int64_t)x;
         return DG_OK;
@@ -275,7 +275,7 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0") || !strcasecmp(v, "off"))
             *(bool *)field = false;
         else
-            return dg_fail(err, "%s.%s = '%s': expected true or false", k->section, k->name, v);
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected true or false", k->section, k->name, v);
         return DG_OK;
     case K_KEEP:
         if (!strcasecmp(v, "first"))
@@ -283,7 +283,7 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else if (!strcasecmp(v, "central"))
             cfg->keep = DG_KEEP_CENTRAL;
         else
-            return dg_fail(err, "graph.keep = '%s': expected first or central", v);
+            return dg_failc(err, DG_E_CONFIG, "graph.keep = '%s': expected first or central", v);
         return DG_OK;
     case K_EMBOUT:
         if (!strcasecmp(v, "none"))
@@ -291,7 +291,7 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else if (!strcasecmp(v, "float32"))
             cfg->output_embeddings = DG_EMB_OUT_FLOAT32;
         else
-            return dg_fail(err, "output.embeddings = '%s': expected none or float32", v);
+            return dg_failc(err, DG_E_CONFIG, "output.embeddings = '%s': expected none or float32", v);
         return DG_OK;
     case K_METHOD:
         if (!strcasecmp(v, "descriptor"))
@@ -299,7 +299,7 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else if (!strcasecmp(v, "mobilenet_v2"))
             cfg->embed_method = DG_EMBED_MOBILENET_V2;
         else
-            return dg_fail(err, "embed.method = '%s': expected descriptor or mobilenet_v2", v);
+            return dg_failc(err, DG_E_CONFIG, "embed.method = '%s': expected descriptor or mobilenet_v2", v);
         return DG_OK;
     case K_STOP:
         if (!strcasecmp(v, "none"))
@@ -309,12 +309,12 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else if (strncasecmp(v, "cluster_", 8) == 0 && parse_i64(v + 8, &i) == DG_OK && in_range(k, (double)i))
             cfg->stop_after = (int)i + 1;
         else
-            return dg_fail(err, "job.stop_after = '%s': expected none, embed (or read) or cluster_<c> (c in 0..63)", v);
+            return dg_failc(err, DG_E_CONFIG, "job.stop_after = '%s': expected none, embed (or read) or cluster_<c> (c in 0..63)", v);
         return DG_OK;
     case K_STOP_AT:
         return parse_stop_at(cfg, k, v, err);
     }
-    return dg_fail(err, "internal: unknown key type");
+    return dg_failc(err, DG_E_CONFIG, "internal: unknown key type");
 }
 
 typedef struct parse_state {
@@ -349,35 +349,35 @@ static int apply_set(dg_config *cfg, const char *set, dg_err *err)
     const char *eq = strchr(set, '=');
     const char *dot = strchr(set, '.');
     if (!eq || !dot || dot > eq)
-        return dg_fail(err, "--set '%s': expected section.key=value", set);
+        return dg_failc(err, DG_E_CONFIG, "--set '%s': expected section.key=value", set);
     char section[64], name[64];
     size_t ls = (size_t)(dot - set), ln = (size_t)(eq - dot - 1);
     if (ls == 0 || ls >= sizeof section || ln == 0 || ln >= sizeof name)
-        return dg_fail(err, "--set '%s': expected section.key=value", set);
+        return dg_failc(err, DG_E_CONFIG, "--set '%s': expected section.key=value", set);
     memcpy(section, set, ls);
     section[ls] = 0;
     memcpy(name, dot + 1, ln);
     name[ln] = 0;
     const key_spec *k = find_key(section, name);
     if (!k)
-        return dg_fail(err, "--set '%s': unknown key %s.%s", set, section, name);
+        return dg_failc(err, DG_E_CONFIG, "--set '%s': unknown key %s.%s", set, section, name);
     return set_value(cfg, k, eq + 1, err);
 }
 
 static int validate(const dg_config *cfg, dg_err *err)
 {
     if (cfg->input_kind == DG_INPUT_NONE)
-        return dg_fail(err, "no input: set one of input.embeddings, input.manifest, input.dir");
+        return dg_failc(err, DG_E_CONFIG, "no input: set one of input.embeddings, input.manifest, input.dir");
     if (!(cfg->threshold > 0.0f))
-        return dg_fail(err, "pairs.threshold must be above 0");
+        return dg_failc(err, DG_E_CONFIG, "pairs.threshold must be above 0");
     if (cfg->filter_margin > cfg->filter_threshold)
-        return dg_fail(err, "filter.margin = %g exceeds filter.threshold = %g", (double)cfg->filter_margin,
+        return dg_failc(err, DG_E_CONFIG, "filter.margin = %g exceeds filter.threshold = %g", (double)cfg->filter_margin,
                        (double)cfg->filter_threshold);
     if ((cfg->filter_enabled || cfg->embed_method == DG_EMBED_MOBILENET_V2) && cfg->input_kind == DG_INPUT_EMBEDDINGS)
-        return dg_fail(err, "%s needs image input (input.manifest or input.dir)",
+        return dg_failc(err, DG_E_CONFIG, "%s needs image input (input.manifest or input.dir)",
                        cfg->filter_enabled ? "filter.enabled" : "embed.method = mobilenet_v2");
     if (cfg->k > 0 && cfg->probes > cfg->k)
-        return dg_fail(err, "cluster.probes = %d exceeds cluster.k = %lld", cfg->probes, (long long)cfg->k);
+        return dg_failc(err, DG_E_CONFIG, "cluster.probes = %d exceeds cluster.k = %lld", cfg->probes, (long long)cfg->k);
     return DG_OK;
 }
 
@@ -389,7 +389,7 @@ static int check_line_lengths(const char *text, dg_err *err)
     for (const char *p = text; *p; line++) {
         size_t len = strcspn(p, "\n");
         if (len > LINE_MAX_CHARS)
-            return dg_fail(err, "line %d is longer than %d characters (give a longer value with --set)", line,
+            return dg_failc(err, DG_E_CONFIG, "line %d is longer than %d characters (give a longer value with --set)", line,
                            LINE_MAX_CHARS);
         p += len + (p[len] == '\n');
     }
@@ -405,12 +405,12 @@ int dg_config_load_text(dg_config *cfg, const char *text, const char *const *set
     int line = ini_parse_string(text, on_ini_entry, &st);
     if (st.failed) {
         dg_err reason = *err;
-        return dg_fail(err, "line %d: %.480s", line, reason.msg);
+        return dg_failc(err, DG_E_CONFIG, "line %d: %.480s", line, reason.msg);
     }
     if (line != 0)
-        return dg_fail(err, "line %d: not a 'key = value' line or a [section]", line);
+        return dg_failc(err, DG_E_CONFIG, "line %d: not a 'key = value' line or a [section]", line);
     if (st.n_inputs > 1)
-        return dg_fail(err, "more than one input is set: give exactly one of input.embeddings, input.manifest, "
+        return dg_failc(err, DG_E_CONFIG, "more than one input is set: give exactly one of input.embeddings, input.manifest, "
                             "input.dir");
     for (int i = 0; i < n_set; i++)
         if (apply_set(cfg, sets[i], err) != DG_OK)
@@ -422,7 +422,7 @@ int dg_config_load(dg_config *cfg, const char *path, const char *const *sets, in
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return dg_fail(err, "cannot read config %s: %s", path, strerror(errno));
+        return dg_failc(err, DG_E_CONFIG, "cannot read config %s: %s", path, strerror(errno));
     char *text = NULL;
     size_t len = 0, cap = 0;
     char buf[4096];
@@ -434,7 +434,7 @@ int dg_config_load(dg_config *cfg, const char *path, const char *const *sets, in
             if (!t) {
                 free(text);
                 fclose(f);
-                return dg_fail(err, "out of memory reading config %s", path);
+                return dg_failc(err, DG_E_CONFIG, "out of memory reading config %s", path);
             }
             text = t;
         }
@@ -445,27 +445,27 @@ int dg_config_load(dg_config *cfg, const char *path, const char *const *sets, in
     fclose(f);
     if (read_error) {
         free(text);
-        return dg_fail(err, "cannot read config %s", path);
+        return dg_failc(err, DG_E_CONFIG, "cannot read config %s", path);
     }
     if (len > 1 << 20) {
         free(text);
-        return dg_fail(err, "config %s is larger than 1 MiB", path);
+        return dg_failc(err, DG_E_CONFIG, "config %s is larger than 1 MiB", path);
     }
     if (memchr(text ? text : "", 0, len)) {
         free(text);
-        return dg_fail(err, "config %s contains a NUL byte: not a text file", path);
+        return dg_failc(err, DG_E_CONFIG, "config %s contains a NUL byte: not a text file", path);
     }
     if (!text)
         text = calloc(1, 1);
     else
         text[len] = 0;
     if (!text)
-        return dg_fail(err, "out of memory reading config %s", path);
+        return dg_failc(err, DG_E_CONFIG, "out of memory reading config %s", path);
     int rc = dg_config_load_text(cfg, text, sets, n_set, err);
     free(text);
     if (rc != DG_OK) {
         dg_err reason = *err;
-        return dg_fail(err, "config %s: %.400s", path, reason.msg);
+        return dg_failc(err, DG_E_CONFIG, "config %s: %.400s", path, reason.msg);
     }
     return DG_OK;
 }

@@ -77,9 +77,12 @@ int dg_agree(const dg_ctx *ctx, int rc, dg_err *err)
     if (first == ctx->size)
         return DG_OK;
     char msg[sizeof err->msg];
+    int code = err->code;
     if (ctx->rank == first)
         snprintf(msg, sizeof msg, "%s", err->msg);
     MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, ctx->comm);
+    MPI_Bcast(&code, 1, MPI_INT, first, ctx->comm);
+    err->code = (dg_code)code;
     if (ctx->size > 1 && !agreed[1])
         snprintf(err->msg, sizeof err->msg, "rank %d: %.490s", first, msg);
     else

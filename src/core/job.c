@@ -110,9 +110,9 @@ static int check_output_folder(const char *key, const char *path, dg_err *err)
     const char *dir = dirname(copy);
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dg_fail(err, "%s %s: folder %s does not exist", key, path, dir);
+        return dg_failc(err, DG_E_OUTPUT, "%s %s: folder %s does not exist", key, path, dir);
     if (access(dir, W_OK) != 0)
-        return dg_fail(err, "%s %s: folder %s is not writable", key, path, dir);
+        return dg_failc(err, DG_E_OUTPUT, "%s %s: folder %s is not writable", key, path, dir);
     return DG_OK;
 }
 
@@ -132,7 +132,7 @@ static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *e
         if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS)
             rc = dg_h5_probe_embeddings(cfg->input_path, cfg->input_dataset, n_items, d, err);
         else if (rc == DG_OK && stat(cfg->input_path, &st) != 0)
-            rc = dg_fail(err, "input.%s %s: %s", cfg->input_kind == DG_INPUT_MANIFEST ? "manifest" : "dir",
+            rc = dg_failc(err, DG_E_INPUT, "input.%s %s: %s", cfg->input_kind == DG_INPUT_MANIFEST ? "manifest" : "dir",
                          cfg->input_path, strerror(errno));
     }
     if (dg_agree(js->ctx, rc, err) != DG_OK)
@@ -316,8 +316,8 @@ static int stop_message(job_state *js, const char *what, dg_err *err)
                             : "resubmit the same command";
     js->stopped = 1;
     if (!js->saved)
-        return dg_fail(err, "%s, before any stage was finished: %s to start again", what, again);
-    return dg_fail(err, "%s; the finished stages are saved in %s: %s to resume", what, js->ckpt.dir, again);
+        return dg_failc(err, DG_E_STOPPED, "%s, before any stage was finished: %s to start again", what, again);
+    return dg_failc(err, DG_E_STOPPED, "%s; the finished stages are saved in %s: %s to resume", what, js->ckpt.dir, again);
 }
 
 /* How a raised stop flag came about, for the stop message: job.stop_at
@@ -350,7 +350,7 @@ static int safe_point(job_state *js, int done, dg_err *err)
  * signal, the reason becomes the stop message. */
 static void explain_stop(job_state *js, dg_err *err)
 {
-    if (js->stopped || !dg_stop_agree(js->ctx) || !strstr(err->msg, DG_STOP_REASON))
+    if (js->stopped || !dg_stop_agree(js->ctx) || err->code != DG_E_STOPPED)
         return;
     char what[200];
     if (js->in_clustering)
@@ -399,10 +399,10 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
         return DG_OK;
     double decoder = in.image_input ? 8.0 * (double)cfg->max_pixels : 0.0; /* job_memory.c */
     if (decoder > est / 2)
-        return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: %.1f MiB of it "
+        return dg_failc(err, DG_E_MEMORY, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: %.1f MiB of it "
                        "bounds the JPEG decoder at embed.max_pixels = %lld; lower embed.max_pixels",
                        est / mib, (double)cfg->max_memory / mib, decoder / mib, (long long)cfg->max_pixels);
-    return dg_fail(err, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: use more ranks",
+    return dg_failc(err, DG_E_MEMORY, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: use more ranks",
                    est / mib, (double)cfg->max_memory / mib);
 }
 
@@ -631,7 +631,7 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
 {
     char *config_text = dg_config_to_text(js->cfg);
     if (!config_text)
-        return dg_agree(js->ctx, dg_fail(err, "out of memory formatting the config"), err);
+        return dg_agree(js->ctx, dg_failc(err, DG_E_MEMORY, "out of memory formatting the config"), err);
     dg_extra_dataset extra[MAX_EXTRA];
     int n_extra = 0;
     int rc = DG_OK;

@@ -28,7 +28,7 @@ static int describe_all(const dg_ctx *ctx, const dg_config *cfg, dg_items *items
     int rc = DG_OK;
     for (int64_t i = 0; i < items->n; i++) {
         if (dg_stop_poll(ctx, DG_STOP_EMBED)) {
-            rc = dg_fail(err, DG_STOP_REASON);
+            rc = dg_failc(err, DG_E_STOPPED, DG_STOP_REASON);
             break;
         }
         dg_decode_result res;

@@ -21,9 +21,9 @@ static int check_file(const char *path, dg_err *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return dg_fail(err, "input.embeddings %s: %s", path, strerror(errno));
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return dg_fail(err, "input.embeddings %s: not a regular file", path);
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: not a regular file", path);
     return DG_OK;
 }
 
@@ -56,14 +56,14 @@ static int check_type(hid_t dset, const char *path, const char *dataset, dg_err 
 {
     hid_t type = H5Dget_type(dset);
     if (type < 0)
-        return dg_fail(err, "input.embeddings %s: cannot read the dtype of dataset %s", path, dataset);
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: cannot read the dtype of dataset %s", path, dataset);
     H5T_class_t cls = H5Tget_class(type);
     size_t size = H5Tget_size(type);
     char name[64];
     describe_type(type, name, sizeof name);
     H5Tclose(type);
     if (cls != H5T_FLOAT || (size != 4 && size != 2))
-        return dg_fail(err, "input.embeddings %s: dataset %s has dtype %s, expected float32 or float16", path,
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: dataset %s has dtype %s, expected float32 or float16", path,
                        dataset, name);
     return DG_OK;
 }
@@ -72,24 +72,24 @@ static int check_shape(hid_t dset, const char *path, const char *dataset, int64_
 {
     hid_t space = H5Dget_space(dset);
     if (space < 0)
-        return dg_fail(err, "input.embeddings %s: cannot read the shape of dataset %s", path, dataset);
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: cannot read the shape of dataset %s", path, dataset);
     hsize_t dims[2] = {0, 0};
     int rank = H5Sget_simple_extent_ndims(space);
     if (rank == 2)
         H5Sget_simple_extent_dims(space, dims, NULL);
     H5Sclose(space);
     if (rank != 2)
-        return dg_fail(err, "input.embeddings %s: dataset %s has rank %d, expected 2 (N x D)", path, dataset, rank);
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: dataset %s has rank %d, expected 2 (N x D)", path, dataset, rank);
     if (dims[0] < 1)
-        return dg_fail(err, "input.embeddings %s: dataset %s has no rows (shape 0 x %llu)", path, dataset,
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: dataset %s has no rows (shape 0 x %llu)", path, dataset,
                        (unsigned long long)dims[1]);
     if (dims[1] < 1 || dims[1] > MAX_DIM)
-        return dg_fail(err, "input.embeddings %s: dataset %s has %llu columns, expected 1..%d (D)", path, dataset,
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: dataset %s has %llu columns, expected 1..%d (D)", path, dataset,
                        (unsigned long long)dims[1], MAX_DIM);
     size_t cells, bytes;
     if (dims[0] > (hsize_t)INT64_MAX || dg_mul_size((size_t)dims[0], (size_t)dims[1], &cells, err) != DG_OK ||
         dg_mul_size(cells, sizeof(float), &bytes, err) != DG_OK)
-        return dg_fail(err, "input.embeddings %s: dataset %s is too large (%llu x %llu)", path, dataset,
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: dataset %s is too large (%llu x %llu)", path, dataset,
                        (unsigned long long)dims[0], (unsigned long long)dims[1]);
     *n = (int64_t)dims[0];
     *d = (int)dims[1];
@@ -103,11 +103,11 @@ static int open_embeddings(hid_t file, const char *path, const char *dataset, hi
     char detail[256];
     hid_t obj = H5Oopen(file, dataset, H5P_DEFAULT);
     if (obj < 0)
-        return dg_fail(err, "input.embeddings %s: no dataset %s (%s)", path, dataset,
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: no dataset %s (%s)", path, dataset,
                        dg_h5_detail(detail, sizeof detail));
     if (H5Iget_type(obj) != H5I_DATASET) {
         H5Oclose(obj);
-        return dg_fail(err, "input.embeddings %s: %s is not a dataset", path, dataset);
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: %s is not a dataset", path, dataset);
     }
     if (check_shape(obj, path, dataset, n, d, err) != DG_OK || check_type(obj, path, dataset, err) != DG_OK) {
         H5Dclose(obj);
@@ -124,12 +124,12 @@ static int probe_file(const char *path, const char *dataset, int64_t *n, int *d,
         return DG_FAIL;
     htri_t is_hdf5 = H5Fis_hdf5(path);
     if (is_hdf5 < 0)
-        return dg_fail(err, "input.embeddings %s: cannot read (%s)", path, dg_h5_detail(detail, sizeof detail));
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: cannot read (%s)", path, dg_h5_detail(detail, sizeof detail));
     if (is_hdf5 == 0)
-        return dg_fail(err, "input.embeddings %s: not an HDF5 file", path);
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: not an HDF5 file", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return dg_fail(err, "input.embeddings %s: cannot open (%s)", path, dg_h5_detail(detail, sizeof detail));
+        return dg_failc(err, DG_E_INPUT, "input.embeddings %s: cannot open (%s)", path, dg_h5_detail(detail, sizeof detail));
     hid_t dset = -1;
     int rc = open_embeddings(file, path, dataset, &dset, n, d, err);
     if (rc == DG_OK)
@@ -156,7 +156,7 @@ static hid_t open_parallel(const dg_ctx *ctx, const char *path, dg_err *err)
         file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     /* Taken before H5Pclose, which clears HDF5's error stack. */
     if (file < 0)
-        dg_fail(err, "input.embeddings %s: cannot open as HDF5 (%s)", path, dg_h5_detail(detail, sizeof detail));
+        dg_failc(err, DG_E_INPUT, "input.embeddings %s: cannot open as HDF5 (%s)", path, dg_h5_detail(detail, sizeof detail));
     if (fapl >= 0)
         H5Pclose(fapl);
     return file;
@@ -216,7 +216,7 @@ static int read_rows(const dg_ctx *ctx, hid_t dset, const dg_items *items, const
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     int ready = fspace >= 0 && dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
     /* No rank may skip a collective read that the others enter. */
-    int rc = dg_agree(ctx, ready ? DG_OK : dg_fail(err, "input.embeddings %s: HDF5 setup failed", path), err);
+    int rc = dg_agree(ctx, ready ? DG_OK : dg_failc(err, DG_E_INPUT, "input.embeddings %s: HDF5 setup failed", path), err);
     herr_t st = 0;
     for (long long r = 0; rc == DG_OK && r < reads; r++) {
         hsize_t first = (hsize_t)r * step < n ? (hsize_t)r * step : n;
@@ -228,7 +228,7 @@ static int read_rows(const dg_ctx *ctx, hid_t dset, const dg_items *items, const
         }
     }
     if (rc == DG_OK && st < 0)
-        rc = dg_fail(err, "input.embeddings %s: reading rows %lld..%lld of dataset %s failed (%s)", path,
+        rc = dg_failc(err, DG_E_INPUT, "input.embeddings %s: reading rows %lld..%lld of dataset %s failed (%s)", path,
                      (long long)items->lo, (long long)(items->lo + items->n), dataset, detail);
     if (dxpl >= 0)
         H5Pclose(dxpl);
@@ -257,8 +257,8 @@ static int read_parallel(const dg_ctx *ctx, const char *path, const char *datase
         rc = dg_items_alloc(items, n, lo, dg_range_lo(n, ctx->size, ctx->rank + 1) - lo, d, 0, err);
         if (rc != DG_OK) {
             dg_err why = *err;
-            rc = dg_fail(err, "input.embeddings %s: dataset %s of %lld x %d: %.300s", path, dataset, (long long)n, d,
-                         why.msg);
+            rc = dg_failc(err, why.code, "input.embeddings %s: dataset %s of %lld x %d: %.300s", path, dataset,
+                          (long long)n, d, why.msg);
         }
     }
     rc = dg_agree(ctx, rc, err);
@@ -266,7 +266,7 @@ static int read_parallel(const dg_ctx *ctx, const char *path, const char *datase
         rc = dg_agree(ctx, read_rows(ctx, dset, items, path, dataset, err), err);
     if (dset >= 0)
         H5Dclose(dset);
-    int closed = H5Fclose(file) < 0 ? dg_fail(err, "input.embeddings %s: closing the file failed", path) : DG_OK;
+    int closed = H5Fclose(file) < 0 ? dg_failc(err, DG_E_INPUT, "input.embeddings %s: closing the file failed", path) : DG_OK;
     return rc == DG_OK ? dg_agree(ctx, closed, err) : DG_FAIL;
 }
 

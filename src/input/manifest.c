@@ -44,13 +44,13 @@ static int pathlist_push(dg_pathlist *pl, int64_t *cap, const char *path, dg_err
         int64_t ncap = *cap ? 2 * *cap : 256;
         char **np = realloc(pl->path, sizeof(char *) * (size_t)ncap);
         if (!np)
-            return dg_fail(err, "out of memory listing %lld paths", (long long)ncap);
+            return dg_failc(err, DG_E_INPUT, "out of memory listing %lld paths", (long long)ncap);
         pl->path = np;
         *cap = ncap;
     }
     pl->path[pl->n] = strdup(path);
     if (!pl->path[pl->n])
-        return dg_fail(err, "out of memory listing paths");
+        return dg_failc(err, DG_E_INPUT, "out of memory listing paths");
     pl->n++;
     return DG_OK;
 }
@@ -77,15 +77,15 @@ static int read_line(line_reader *r, dg_err *err)
         if (c == '\n')
             break;
         if (c == '\0')
-            return dg_fail(err, "manifest %s, line %lld: NUL byte (is it a text file?)", r->name,
+            return dg_failc(err, DG_E_INPUT, "manifest %s, line %lld: NUL byte (is it a text file?)", r->name,
                            (long long)r->line_no + 1);
         if (len == DG_PATH_MAX)
-            return dg_fail(err, "manifest %s, line %lld: longer than %d bytes", r->name,
+            return dg_failc(err, DG_E_INPUT, "manifest %s, line %lld: longer than %d bytes", r->name,
                            (long long)r->line_no + 1, DG_PATH_MAX - 1);
         r->buf[len++] = (char)c;
     }
     if (ferror(r->f))
-        return dg_fail(err, "manifest %s: read error: %s", r->name, strerror(errno));
+        return dg_failc(err, DG_E_INPUT, "manifest %s: read error: %s", r->name, strerror(errno));
     if (!any)
         return 0;
     if (len > 0 && r->buf[len - 1] == '\r')
@@ -118,7 +118,7 @@ static int resolve(const line_reader *r, const char *base, char *out, dg_err *er
     const char *prefix = r->buf[0] == '/' ? "" : base;
     int len = snprintf(out, DG_PATH_MAX, "%s%s", prefix, r->buf);
     if (len < 0 || len >= DG_PATH_MAX)
-        return dg_fail(err, "manifest %s, line %lld: resolved path longer than %d bytes", r->name,
+        return dg_failc(err, DG_E_INPUT, "manifest %s, line %lld: resolved path longer than %d bytes", r->name,
                        (long long)r->line_no, DG_PATH_MAX - 1);
     return DG_OK;
 }
@@ -129,15 +129,15 @@ static int open_manifest(line_reader *r, const char *manifest, int64_t offset, d
     r->name = manifest;
     struct stat st;
     if (stat(manifest, &st) != 0)
-        return dg_fail(err, "cannot read manifest %s: %s", manifest, strerror(errno));
+        return dg_failc(err, DG_E_INPUT, "cannot read manifest %s: %s", manifest, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return dg_fail(err, "manifest %s is not a regular file", manifest);
+        return dg_failc(err, DG_E_INPUT, "manifest %s is not a regular file", manifest);
     r->f = fopen(manifest, "rb");
     if (!r->f)
-        return dg_fail(err, "cannot read manifest %s: %s", manifest, strerror(errno));
+        return dg_failc(err, DG_E_INPUT, "cannot read manifest %s: %s", manifest, strerror(errno));
     if (offset > 0 && fseeko(r->f, (off_t)offset, SEEK_SET) != 0) {
         fclose(r->f);
-        return dg_fail(err, "manifest %s: cannot seek to byte %lld", manifest, (long long)offset);
+        return dg_failc(err, DG_E_INPUT, "manifest %s: cannot seek to byte %lld", manifest, (long long)offset);
     }
     r->offset = offset;
     return DG_OK;
@@ -169,7 +169,7 @@ static int manifest_index(const char *manifest, int64_t *n_total, int64_t **mark
                 cap = cap ? 2 * cap : 64;
                 int64_t *nmk = realloc(m, sizeof(int64_t) * (size_t)cap);
                 if (!nmk) {
-                    rc = dg_fail(err, "out of memory indexing manifest %s", manifest);
+                    rc = dg_failc(err, DG_E_INPUT, "out of memory indexing manifest %s", manifest);
                     break;
                 }
                 m = nmk;
@@ -222,7 +222,7 @@ static int manifest_range(const char *manifest, int64_t offset, int64_t first, i
     }
     fclose(r.f);
     if (rc == DG_OK && idx < hi)
-        rc = dg_fail(err, "manifest %s changed while it was read (entry %lld missing)", manifest,
+        rc = dg_failc(err, DG_E_INPUT, "manifest %s changed while it was read (entry %lld missing)", manifest,
                      (long long)idx);
     return rc;
 }
@@ -271,7 +271,7 @@ static int walk_entry(const char *path, const char *name, unsigned char type, dg
     struct stat st;
     if (type == DT_UNKNOWN) {
         if (lstat(path, &st) != 0)
-            return dg_fail(err, "cannot read %s: %s", path, strerror(errno));
+            return dg_failc(err, DG_E_INPUT, "cannot read %s: %s", path, strerror(errno));
         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
     }
     if (type == DT_DIR)
@@ -294,7 +294,7 @@ static int read_folder(const char *dir, dg_pathlist *out, int64_t *cap, dg_pathl
     DIR *d = opendir(dir);
     if (!d) {
         free(path);
-        return dg_fail(err, "cannot read folder %s: %s", dir, strerror(errno));
+        return dg_failc(err, DG_E_INPUT, "cannot read folder %s: %s", dir, strerror(errno));
     }
     int rc = DG_OK;
     int64_t sub_cap = 0;
@@ -305,13 +305,13 @@ static int read_folder(const char *dir, dg_pathlist *out, int64_t *cap, dg_pathl
             continue;
         int len = snprintf(path, DG_PATH_MAX, "%s/%s", dir, e->d_name);
         if (len < 0 || len >= DG_PATH_MAX)
-            rc = dg_fail(err, "path under %s longer than %d bytes", dir, DG_PATH_MAX - 1);
+            rc = dg_failc(err, DG_E_INPUT, "path under %s longer than %d bytes", dir, DG_PATH_MAX - 1);
         else
             rc = walk_entry(path, e->d_name, e->d_type, out, cap, sub, &sub_cap, err);
         errno = 0;
     }
     if (rc == DG_OK && errno != 0)
-        rc = dg_fail(err, "cannot read folder %s: %s", dir, strerror(errno));
+        rc = dg_failc(err, DG_E_INPUT, "cannot read folder %s: %s", dir, strerror(errno));
     closedir(d);
     free(path);
     return rc;
@@ -340,9 +340,9 @@ int dg_dir_list(const char *dir, dg_pathlist *out, dg_err *err)
     memset(out, 0, sizeof *out);
     struct stat st;
     if (stat(dir, &st) != 0)
-        return dg_fail(err, "cannot read folder %s: %s", dir, strerror(errno));
+        return dg_failc(err, DG_E_INPUT, "cannot read folder %s: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return dg_fail(err, "input folder %s is not a folder", dir);
+        return dg_failc(err, DG_E_INPUT, "input folder %s is not a folder", dir);
     char root[DG_PATH_MAX];
     snprintf(root, sizeof root, "%s", dir);
     size_t len = strlen(root);
@@ -409,7 +409,7 @@ static int pack_shares(const dg_ctx *ctx, const dg_pathlist *all, char **buf, in
         for (int64_t i = dg_range_lo(all->n, ctx->size, r); i < dg_range_lo(all->n, ctx->size, r + 1); i++)
             bytes += strlen(all->path[i]) + 1;
         if (bytes > (size_t)INT32_MAX || total > (size_t)INT32_MAX)
-            return dg_fail(err, "folder listing too large to distribute (%zu bytes for rank %d); use input.manifest",
+            return dg_failc(err, DG_E_INPUT, "folder listing too large to distribute (%zu bytes for rank %d); use input.manifest",
                            bytes, r);
         counts[r] = (int)bytes;
         displs[r] = (int)total;
@@ -482,5 +482,5 @@ int dg_list_input(const dg_ctx *ctx, const dg_config *cfg, dg_pathlist *out, dg_
         return list_manifest(ctx, cfg->input_path, out, err);
     if (cfg->input_kind == DG_INPUT_DIR)
         return list_dir(ctx, cfg->input_path, out, err);
-    return dg_fail(err, "image input needs input.manifest or input.dir");
+    return dg_failc(err, DG_E_INPUT, "image input needs input.manifest or input.dir");
 }

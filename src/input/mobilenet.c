@@ -23,7 +23,7 @@ static int read_column(hid_t file, const char *name, hid_t memtype, size_t elem,
 {
     hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
     if (ds < 0)
-        return dg_fail(err, "weights file: no dataset %s", name);
+        return dg_failc(err, DG_E_INPUT, "weights file: no dataset %s", name);
     hid_t space = H5Dget_space(ds);
     hsize_t dim = 0;
     int ok = H5Sget_simple_extent_ndims(space) == 1 && H5Sget_simple_extent_dims(space, &dim, NULL) == 1 &&
@@ -34,8 +34,8 @@ static int read_column(hid_t file, const char *name, hid_t memtype, size_t elem,
     H5Dclose(ds);
     if (rc != DG_OK) {
         free(buf);
-        return ok ? dg_fail(err, "weights file: cannot read %s", name)
-                  : dg_fail(err, "weights file: %s is not a 1-D column of the layer table's length", name);
+        return ok ? dg_failc(err, DG_E_INPUT, "weights file: cannot read %s", name)
+                  : dg_failc(err, DG_E_INPUT, "weights file: %s is not a 1-D column of the layer table's length", name);
     }
     *out = buf;
     *n_out = (int)dim;
@@ -49,7 +49,7 @@ static int read_tensor(hid_t file, const char *name, const int *dims, int nd, fl
     snprintf(path, sizeof path, "/tensors/%s", name);
     hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
     if (ds < 0)
-        return dg_fail(err, "weights file: no tensor %s", name);
+        return dg_failc(err, DG_E_INPUT, "weights file: no tensor %s", name);
     hid_t space = H5Dget_space(ds);
     hsize_t got[8];
     int gnd = H5Sget_simple_extent_ndims(space);
@@ -65,8 +65,8 @@ static int read_tensor(hid_t file, const char *name, const int *dims, int nd, fl
     H5Dclose(ds);
     if (rc != DG_OK) {
         free(buf);
-        return ok ? dg_fail(err, "weights file: cannot read tensor %s", name)
-                  : dg_fail(err, "weights file: tensor %s does not have the shape its layer needs", name);
+        return ok ? dg_failc(err, DG_E_INPUT, "weights file: cannot read tensor %s", name)
+                  : dg_failc(err, DG_E_INPUT, "weights file: tensor %s does not have the shape its layer needs", name);
     }
     *out = buf;
     return DG_OK;
@@ -77,7 +77,7 @@ static int read_string_attr(hid_t file, const char *name, char *out, size_t cap,
     /* one element only: an array of strings would be read into one pointer */
     hid_t attr = dg_h5_open_scalar_attr(file, name);
     if (attr < 0)
-        return dg_fail(err, "weights file: no single attribute %s", name);
+        return dg_failc(err, DG_E_INPUT, "weights file: no single attribute %s", name);
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, H5T_VARIABLE);
     H5Tset_cset(type, H5T_CSET_UTF8);
@@ -89,19 +89,19 @@ static int read_string_attr(hid_t file, const char *name, char *out, size_t cap,
         H5free_memory(s);
     H5Tclose(type);
     H5Aclose(attr);
-    return rc == DG_OK ? DG_OK : dg_fail(err, "weights file: attribute %s is not a string", name);
+    return rc == DG_OK ? DG_OK : dg_failc(err, DG_E_INPUT, "weights file: attribute %s is not a string", name);
 }
 
 static int read_int_attr(hid_t file, const char *name, int *out, dg_err *err)
 {
     hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
     if (attr < 0)
-        return dg_fail(err, "weights file: no attribute %s", name);
+        return dg_failc(err, DG_E_INPUT, "weights file: no attribute %s", name);
     hid_t space = H5Aget_space(attr);
     int ok = H5Sget_simple_extent_npoints(space) == 1 && H5Aread(attr, H5T_NATIVE_INT, out) >= 0;
     H5Sclose(space);
     H5Aclose(attr);
-    return ok ? DG_OK : dg_fail(err, "weights file: attribute %s is not one integer", name);
+    return ok ? DG_OK : dg_failc(err, DG_E_INPUT, "weights file: attribute %s is not one integer", name);
 }
 
 /* The layer table's columns into net->layer; the weights and bias tensor
@@ -169,7 +169,7 @@ static int conv_shapes(hid_t file, dg_mobilenet *net, dg_mn_layer *L, const char
     char path[DG_MOBILENET_NAME_LEN + 16];
     snprintf(path, sizeof path, "/tensors/%s", wname);
     if ((ds = H5Dopen2(file, path, H5P_DEFAULT)) < 0)
-        return dg_fail(err, "weights file: no tensor %s (layer %s)", wname, L->name);
+        return dg_failc(err, DG_E_INPUT, "weights file: no tensor %s (layer %s)", wname, L->name);
     hid_t space = H5Dget_space(ds);
     hsize_t d[4] = {0};
     int ok = H5Sget_simple_extent_ndims(space) == 4 && H5Sget_simple_extent_dims(space, d, NULL) == 4;
@@ -177,7 +177,7 @@ static int conv_shapes(hid_t file, dg_mobilenet *net, dg_mn_layer *L, const char
     H5Dclose(ds);
     if (!ok || d[0] < 1 || d[0] > 15 || d[1] < 1 || d[1] > 15 || d[3] < 1 || d[3] > 65536 || L->stride < 1 ||
         L->stride > 4)
-        return dg_fail(err, "weights file: layer %s: kernel %s is not a 4-D convolution kernel", L->name, wname);
+        return dg_failc(err, DG_E_INPUT, "weights file: layer %s: kernel %s is not a 4-D convolution kernel", L->name, wname);
     L->kh = (int)d[0], L->kw = (int)d[1], L->cin = c;
     int dims[4] = {L->kh, L->kw, c, L->op == DG_MN_CONV2D ? (int)d[3] : 1};
     L->c = L->op == DG_MN_CONV2D ? (int)d[3] : c;
@@ -202,7 +202,7 @@ static int layer_shape(hid_t file, dg_mobilenet *net, int l, const char *wname, 
 {
     dg_mn_layer *L = &net->layer[l];
     if (L->in0 < -1 || L->in0 >= l || L->in1 < -1 || L->in1 >= l)
-        return dg_fail(err, "weights file: layer %s reads a layer that is not computed before it", L->name);
+        return dg_failc(err, DG_E_INPUT, "weights file: layer %s reads a layer that is not computed before it", L->name);
     int h, w, c;
     input_shape(net, L->in0, &h, &w, &c);
     L->h = h, L->w = w, L->c = c;
@@ -218,29 +218,29 @@ static int layer_shape(hid_t file, dg_mobilenet *net, int l, const char *wname, 
         int h1, w1, c1;
         input_shape(net, L->in1, &h1, &w1, &c1);
         if (L->in1 < 0 || h1 != h || w1 != w || c1 != c)
-            return dg_fail(err, "weights file: layer %s adds tensors of different shapes", L->name);
+            return dg_failc(err, DG_E_INPUT, "weights file: layer %s adds tensors of different shapes", L->name);
         return DG_OK;
     }
     case DG_MN_AVGPOOL:
         if (L->ksize != h || L->ksize != w)
-            return dg_fail(err, "weights file: layer %s: only a global average pool is supported", L->name);
+            return dg_failc(err, DG_E_INPUT, "weights file: layer %s: only a global average pool is supported", L->name);
         L->h = L->w = 1;
         return DG_OK;
     case DG_MN_DENSE: {
         if (h != 1 || w != 1)
-            return dg_fail(err, "weights file: layer %s: dense layer on a spatial input", L->name);
+            return dg_failc(err, DG_E_INPUT, "weights file: layer %s: dense layer on a spatial input", L->name);
         hid_t ds;
         char path[DG_MOBILENET_NAME_LEN + 16];
         snprintf(path, sizeof path, "/tensors/%s", wname);
         if ((ds = H5Dopen2(file, path, H5P_DEFAULT)) < 0)
-            return dg_fail(err, "weights file: no tensor %s", wname);
+            return dg_failc(err, DG_E_INPUT, "weights file: no tensor %s", wname);
         hid_t space = H5Dget_space(ds);
         hsize_t d[2] = {0};
         int ok = H5Sget_simple_extent_ndims(space) == 2 && H5Sget_simple_extent_dims(space, d, NULL) == 2;
         H5Sclose(space);
         H5Dclose(ds);
         if (!ok || d[1] < 1 || d[1] > DG_MOBILENET_MAX_CLASSES)
-            return dg_fail(err, "weights file: layer %s: kernel is not [features, classes<=%d]", L->name,
+            return dg_failc(err, DG_E_INPUT, "weights file: layer %s: kernel is not [features, classes<=%d]", L->name,
                            DG_MOBILENET_MAX_CLASSES);
         L->cin = c, L->c = (int)d[1], L->kh = L->kw = 1;
         L->flops = 2.0 * c * L->c;
@@ -250,7 +250,7 @@ static int layer_shape(hid_t file, dg_mobilenet *net, int l, const char *wname, 
         return read_tensor(file, bname, bdims, 1, &L->bias, err);
     }
     default:
-        return dg_fail(err, "weights file: layer %s: unknown op %d", L->name, L->op);
+        return dg_failc(err, DG_E_INPUT, "weights file: layer %s: unknown op %d", L->name, L->op);
     }
 }
 
@@ -274,10 +274,10 @@ static int find_head(dg_mobilenet *net, dg_err *err)
     int last = net->n_layers - 1;
     const dg_mn_layer *out = &net->layer[last];
     if (out->op != DG_MN_SOFTMAX || out->in0 < 0 || net->layer[out->in0].op != DG_MN_DENSE)
-        return dg_fail(err, "weights file: the last layer is not softmax(dense(features))");
+        return dg_failc(err, DG_E_INPUT, "weights file: the last layer is not softmax(dense(features))");
     const dg_mn_layer *dense = &net->layer[out->in0];
     if (dense->in0 < 0 || net->layer[dense->in0].op != DG_MN_AVGPOOL)
-        return dg_fail(err, "weights file: the dense head does not read the pooled features");
+        return dg_failc(err, DG_E_INPUT, "weights file: the dense head does not read the pooled features");
     net->output_layer = last;
     net->features_layer = dense->in0;
     net->d_features = net->layer[dense->in0].c;
@@ -297,7 +297,7 @@ static int read_classes(hid_t file, dg_mobilenet *net, dg_err *err)
         snprintf(net->classes[k++], sizeof net->classes[0], "%s", tok);
     }
     if (k != net->n_classes)
-        return dg_fail(err, "weights file: %d class names for a head of %d classes", k, net->n_classes);
+        return dg_failc(err, DG_E_INPUT, "weights file: %d class names for a head of %d classes", k, net->n_classes);
     return DG_OK;
 }
 
@@ -381,10 +381,10 @@ int dg_mobilenet_load(const char *path, dg_mobilenet *net, dg_err *err)
     memset(net, 0, sizeof *net);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return dg_fail(err, "cannot open the MobileNetV2 weights %s (made by jobs/setup_mobilenet.sh)", path);
+        return dg_failc(err, DG_E_INPUT, "cannot open the MobileNetV2 weights %s (made by jobs/setup_mobilenet.sh)", path);
     int rc = read_int_attr(file, "input_size", &net->size, err);
     if (rc == DG_OK && (net->size < 8 || net->size > 4096))
-        rc = dg_fail(err, "weights file: input_size %d", net->size);
+        rc = dg_failc(err, DG_E_INPUT, "weights file: input_size %d", net->size);
     char *wnames = NULL, *bnames = NULL;
     if (rc == DG_OK)
         rc = read_table(file, net, &wnames, &bnames, err);
@@ -403,7 +403,7 @@ int dg_mobilenet_load(const char *path, dg_mobilenet *net, dg_err *err)
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         dg_mobilenet_free(net);
-        return dg_fail(err, "%s: %s", path, msg);
+        return dg_failc(err, DG_E_INPUT, "%s: %s", path, msg);
     }
     return DG_OK;
 }

@@ -76,7 +76,7 @@ static int run_items(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net,
     size_t per = (size_t)net->size * net->size * 3;
     for (int64_t i = 0; rc == DG_OK && i < items->n; i++) {
         if (dg_stop_poll(ctx, DG_STOP_EMBED)) {
-            rc = dg_fail(err, DG_STOP_REASON);
+            rc = dg_failc(err, DG_E_STOPPED, DG_STOP_REASON);
             break;
         }
         if (!set_status && !dg_status_usable(items->status[i]))

@@ -150,11 +150,11 @@ static int sync_and_rename(const char *tmp, const char *path, dg_err *err)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return dg_fail(err, "checkpoint %s: cannot sync %s: %s", path, tmp, strerror(e));
+        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot sync %s: %s", path, tmp, strerror(e));
     }
     close(fd);
     if (rename(tmp, path) != 0)
-        return dg_fail(err, "checkpoint %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
     return DG_OK;
 }
 
@@ -164,7 +164,7 @@ static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, uint
     char detail[256];
     hid_t file = create_parallel(ctx, tmp);
     if (file < 0)
-        dg_fail(err, "checkpoint %s: cannot create %s (%s)", path, tmp, dg_h5_detail(detail, sizeof detail));
+        dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot create %s (%s)", path, tmp, dg_h5_detail(detail, sizeof detail));
     if (dg_agree(ctx, file < 0 ? DG_FAIL : DG_OK, err) != DG_OK) {
         if (file >= 0)
             H5Fclose(file);
@@ -172,11 +172,11 @@ static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, uint
     }
     const char *what = "";
     herr_t st = write_contents(file, fingerprint, attrs, n_attrs, arrays, n_arrays, &what);
-    int rc = st < 0 ? dg_fail(err, "checkpoint %s: writing %s failed (%s)", path, what,
+    int rc = st < 0 ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: writing %s failed (%s)", path, what,
                               dg_h5_detail(detail, sizeof detail))
                     : DG_OK;
     if (H5Fclose(file) < 0 && rc == DG_OK)
-        rc = dg_fail(err, "checkpoint %s: closing failed (%s)", path, dg_h5_detail(detail, sizeof detail));
+        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: closing failed (%s)", path, dg_h5_detail(detail, sizeof detail));
     return dg_agree(ctx, rc, err);
 }
 
@@ -185,7 +185,7 @@ int dg_h5_ckpt_write(const dg_ctx *ctx, const char *path, uint64_t fingerprint, 
 {
     char tmp[DG_PATH_MAX + 8];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return dg_agree(ctx, dg_fail(err, "checkpoint %s: path too long", path), err);
+        return dg_agree(ctx, dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: path too long", path), err);
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
     int rc = write_file(ctx, path, tmp, fingerprint, attrs, n_attrs, arrays, n_arrays, err);
@@ -229,9 +229,9 @@ int dg_h5_ckpt_open(const dg_ctx *ctx, const char *path, dg_ck_file *f, uint64_t
     hid_t file = open_parallel(ctx, path);
     int rc = DG_OK;
     if (file < 0)
-        rc = dg_fail(err, "checkpoint %s: cannot open as HDF5 (%s)", path, dg_h5_detail(detail, sizeof detail));
+        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot open as HDF5 (%s)", path, dg_h5_detail(detail, sizeof detail));
     else if (read_attr(file, "fingerprint", H5T_NATIVE_UINT64, fingerprint) < 0)
-        rc = dg_fail(err, "checkpoint %s: no fingerprint attribute", path);
+        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: no fingerprint attribute", path);
     dg_h5_quiet_end(&quiet);
     f->h5 = file;
     if (dg_agree(ctx, rc, err) != DG_OK) {
@@ -248,7 +248,7 @@ int dg_h5_ckpt_attr(const dg_ck_file *f, const char *name, int64_t *value, dg_er
     herr_t st = read_attr((hid_t)f->h5, name, H5T_NATIVE_INT64, value);
     H5Eclear2(H5E_DEFAULT);
     dg_h5_quiet_end(&quiet);
-    return st < 0 ? dg_fail(err, "checkpoint %s: attribute %s is missing", f->path, name) : DG_OK;
+    return st < 0 ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: attribute %s is missing", f->path, name) : DG_OK;
 }
 
 static int check_shape(const dg_ck_file *f, hid_t dset, const dg_ck_array *a, dg_err *err)
@@ -261,11 +261,11 @@ static int check_shape(const dg_ck_file *f, hid_t dset, const dg_ck_array *a, dg
     if (space >= 0)
         H5Sclose(space);
     if (rank != array_rank(a) || dims[0] != (hsize_t)a->rows_total || (rank == 2 && dims[1] != (hsize_t)a->cols))
-        return dg_fail(err, "checkpoint %s: dataset %s has shape %llu x %llu (rank %d), expected %lld x %lld",
+        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: dataset %s has shape %llu x %llu (rank %d), expected %lld x %lld",
                        f->path, a->name, (unsigned long long)dims[0], (unsigned long long)dims[1], rank,
                        (long long)a->rows_total, (long long)a->cols);
     if (a->row_lo < 0 || a->rows < 0 || a->row_lo + a->rows > a->rows_total)
-        return dg_fail(err, "checkpoint %s: rows %lld..%lld of %s are out of range", f->path, (long long)a->row_lo,
+        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: rows %lld..%lld of %s are out of range", f->path, (long long)a->row_lo,
                        (long long)(a->row_lo + a->rows), a->name);
     return DG_OK;
 }
@@ -276,13 +276,13 @@ int dg_h5_ckpt_read(const dg_ck_file *f, const dg_ck_array *a, dg_err *err)
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
     hid_t dset = H5Dopen2((hid_t)f->h5, a->name, H5P_DEFAULT);
-    int rc = dset < 0 ? dg_fail(err, "checkpoint %s: no dataset %s (%s)", f->path, a->name,
+    int rc = dset < 0 ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: no dataset %s (%s)", f->path, a->name,
                                 dg_h5_detail(detail, sizeof detail))
                       : check_shape(f, dset, a, err);
     /* The read is collective: agree first, so that no rank enters it alone. */
     rc = dg_agree(f->ctx, rc, err);
     if (rc == DG_OK && transfer_rows(dset, a, 0) < 0)
-        rc = dg_fail(err, "checkpoint %s: reading rows %lld..%lld of %s failed (%s)", f->path,
+        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: reading rows %lld..%lld of %s failed (%s)", f->path,
                      (long long)a->row_lo, (long long)(a->row_lo + a->rows), a->name,
                      dg_h5_detail(detail, sizeof detail));
     if (dset >= 0)
@@ -337,7 +337,7 @@ int dg_h5_ckpt_find_rows(const dg_ck_file *f, const char *name, int64_t lo, int6
         st = lower_bound(dset, fspace, n, lo, &a);
     if (st >= 0)
         st = lower_bound(dset, fspace, n, hi, &b);
-    int rc = st < 0 ? dg_fail(err, "checkpoint %s: cannot search %s (%s)", f->path, name,
+    int rc = st < 0 ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot search %s (%s)", f->path, name,
                               dg_h5_detail(detail, sizeof detail))
                     : DG_OK;
     if (fspace >= 0)
@@ -358,7 +358,7 @@ int dg_h5_ckpt_close(dg_ck_file *f, int rc, dg_err *err)
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
     int closed = H5Fclose((hid_t)f->h5) < 0
-                     ? dg_fail(err, "checkpoint %s: closing failed (%s)", f->path, dg_h5_detail(detail, sizeof detail))
+                     ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: closing failed (%s)", f->path, dg_h5_detail(detail, sizeof detail))
                      : DG_OK;
     dg_h5_quiet_end(&quiet);
     f->h5 = -1;

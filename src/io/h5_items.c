@@ -47,13 +47,13 @@ static int check_rows(const char *name, const row_sel *r, hsize_t n, dg_err *err
 {
     if (!r->ids) {
         if (r->lo < 0 || r->count < 0 || (hsize_t)r->lo + (hsize_t)r->count > n)
-            return dg_fail(err, "%s: rows %lld..%lld are outside its %llu rows", name, (long long)r->lo,
+            return dg_failc(err, DG_E_INPUT, "%s: rows %lld..%lld are outside its %llu rows", name, (long long)r->lo,
                            (long long)(r->lo + r->count), (unsigned long long)n);
         return DG_OK;
     }
     for (int64_t i = 0; i < r->count; i++)
         if (r->ids[i] < 0 || (hsize_t)r->ids[i] >= n)
-            return dg_fail(err, "%s: row %lld is outside its %llu rows", name, (long long)r->ids[i],
+            return dg_failc(err, DG_E_INPUT, "%s: row %lld is outside its %llu rows", name, (long long)r->ids[i],
                            (unsigned long long)n);
     return DG_OK;
 }
@@ -119,10 +119,10 @@ static int read_checked(hid_t file, const char *path, const read_req *q, const r
     hsize_t dims[2];
     char detail[256];
     if (dataset_shape(file, q->name, &rank, dims) != DG_OK || rank != q->want_rank)
-        return dg_fail(err, "%s: no %d-D dataset %s", path, q->want_rank, q->name);
+        return dg_failc(err, DG_E_INPUT, "%s: no %d-D dataset %s", path, q->want_rank, q->name);
     if (rank == 2 && ((q->col != ALL_COLUMNS && (hsize_t)q->col >= dims[1]) ||
                       (q->col == ALL_COLUMNS && q->want_cols && dims[1] != q->want_cols)))
-        return dg_fail(err, "%s: %s has %llu columns", path, q->name, (unsigned long long)dims[1]);
+        return dg_failc(err, DG_E_INPUT, "%s: %s has %llu columns", path, q->name, (unsigned long long)dims[1]);
     if (check_rows(q->name, r, dims[0], err) != DG_OK)
         return DG_FAIL;
     if (r->count == 0)
@@ -130,7 +130,7 @@ static int read_checked(hid_t file, const char *path, const read_req *q, const r
     hid_t dset = H5Dopen2(file, q->name, H5P_DEFAULT);
     if (dset >= 0 && !dg_h5_fully_stored(dset)) {
         H5Dclose(dset);
-        return dg_fail(err, "%s: %s claims %llu rows but does not store them (damaged file)", path, q->name,
+        return dg_failc(err, DG_E_INPUT, "%s: %s claims %llu rows but does not store them (damaged file)", path, q->name,
                        (unsigned long long)dims[0]);
     }
     hid_t ftype = dset < 0 ? -1 : H5Dget_type(dset);
@@ -145,9 +145,9 @@ static int read_checked(hid_t file, const char *path, const read_req *q, const r
     if (dset >= 0)
         H5Dclose(dset);
     if (mtype < 0 && ftype >= 0)
-        return dg_fail(err, "%s: %s cannot be read as %s", path, q->name, q->as);
+        return dg_failc(err, DG_E_INPUT, "%s: %s cannot be read as %s", path, q->name, q->as);
     if (st < 0)
-        return dg_fail(err, "%s: reading %s failed (%s)", path, q->name, detail);
+        return dg_failc(err, DG_E_INPUT, "%s: reading %s failed (%s)", path, q->name, detail);
     return DG_OK;
 }
 
@@ -218,7 +218,7 @@ int dg_h5_read_item_column(const char *path, const char *column, int64_t lo, int
 {
     char name[128];
     if ((size_t)snprintf(name, sizeof name, "/items/%s", column) >= sizeof name || native_type(type) < 0)
-        return dg_fail(err, "%s: bad column request '%s'", path, column);
+        return dg_failc(err, DG_E_INPUT, "%s: bad column request '%s'", path, column);
     read_req q = {name, 1, ALL_COLUMNS, 0, numeric_mtype, &type, type_name(type)};
     row_sel r = {lo, count, NULL};
     return read_rows(path, &q, &r, buf, err);
@@ -229,7 +229,7 @@ int dg_h5_read_item_clusters(const char *path, int clustering, int64_t lo, int64
 {
     dg_h5_type type = DG_H5_INT32;
     if (clustering < 0)
-        return dg_fail(err, "%s: bad clustering %d", path, clustering);
+        return dg_failc(err, DG_E_INPUT, "%s: bad clustering %d", path, clustering);
     read_req q = {"/items/cluster", 2, clustering, 0, numeric_mtype, &type, "int32"};
     row_sel r = {lo, count, NULL};
     return read_rows(path, &q, &r, buf, err);
@@ -260,7 +260,7 @@ int dg_h5_read_embeddings_at(const char *path, const int64_t *ids, int64_t n, in
 {
     dg_h5_type type = DG_H5_FLOAT;
     if (d < 1)
-        return dg_fail(err, "%s: bad embedding dimension %d", path, d);
+        return dg_failc(err, DG_E_INPUT, "%s: bad embedding dimension %d", path, d);
     read_req q = {"/embeddings", 2, ALL_COLUMNS, (hsize_t)d, numeric_mtype, &type, "float32"};
     row_sel r = {0, n, ids};
     return read_rows(path, &q, &r, out, err);
@@ -337,9 +337,9 @@ static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err 
     int64_t *values[] = {&f->n_items, &f->n_failed, &f->n_edges, &f->n_components, &f->n_removed};
     for (int i = 0; i < 5; i++) {
         if (dg_h5_attr_number(file, names[i], H5T_NATIVE_INT64, values[i]) != DG_OK)
-            return dg_fail(err, "%s: the %s attribute is missing", path, names[i]);
+            return dg_failc(err, DG_E_INPUT, "%s: the %s attribute is missing", path, names[i]);
         if (*values[i] < 0)
-            return dg_fail(err, "%s: %s = %lld (damaged file)", path, names[i], (long long)*values[i]);
+            return dg_failc(err, DG_E_INPUT, "%s: %s = %lld (damaged file)", path, names[i], (long long)*values[i]);
     }
     dg_h5_attr_number(file, "ranks", H5T_NATIVE_INT, &f->ranks);
     int rank = 0;
@@ -350,13 +350,13 @@ static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err 
         f->embedding_dim = (int)dims[1];
     f->path_len = path_length(file);
     if (f->path_len == 0)
-        return dg_fail(err, "%s: /items/path is missing or not a fixed-length string", path);
+        return dg_failc(err, DG_E_INPUT, "%s: /items/path is missing or not a fixed-length string", path);
     /* Readers stream n_items rows: the attribute must describe the columns. */
     if (dataset_shape(file, "/items/path", &rank, dims) != DG_OK || rank != 1 || dims[0] != (hsize_t)f->n_items)
-        return dg_fail(err, "%s: n_items = %lld but /items/path has %llu rows (damaged file)", path,
+        return dg_failc(err, DG_E_INPUT, "%s: n_items = %lld but /items/path has %llu rows (damaged file)", path,
                        (long long)f->n_items, (unsigned long long)dims[0]);
     if (dataset_shape(file, "/edges/src", &rank, dims) != DG_OK || rank != 1 || dims[0] != (hsize_t)f->n_edges)
-        return dg_fail(err, "%s: n_edges = %lld but /edges/src has %llu rows (damaged file)", path,
+        return dg_failc(err, DG_E_INPUT, "%s: n_edges = %lld but /edges/src has %llu rows (damaged file)", path,
                        (long long)f->n_edges, (unsigned long long)dims[0]);
     f->config = dg_h5_attr_text(file, "config");
     f->program_version = dg_h5_attr_text(file, "program_version");
@@ -365,7 +365,7 @@ static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err 
     if (!f->program_version)
         f->program_version = strdup("?");
     if (!f->config || !f->program_version)
-        return dg_fail(err, "%s: out of memory reading attributes", path);
+        return dg_failc(err, DG_E_INPUT, "%s: out of memory reading attributes", path);
     read_times(file, f);
     return DG_OK;
 }

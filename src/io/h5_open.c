@@ -54,12 +54,12 @@ static int check_format(hid_t file, const char *path, dg_err *err)
     int same = format && strcmp(format, DG_FORMAT_NAME) == 0;
     free(format);
     if (!same)
-        return dg_fail(err, "%s: not a dupgraph output file (no format = \"%s\" attribute)", path, DG_FORMAT_NAME);
+        return dg_failc(err, DG_E_INPUT, "%s: not a dupgraph output file (no format = \"%s\" attribute)", path, DG_FORMAT_NAME);
     int version = 0;
     if (dg_h5_attr_number(file, "format_version", H5T_NATIVE_INT, &version) != DG_OK)
-        return dg_fail(err, "%s: dupgraph output file without a format_version", path);
+        return dg_failc(err, DG_E_INPUT, "%s: dupgraph output file without a format_version", path);
     if (version < DG_FORMAT_VERSION_MIN || version > DG_FORMAT_VERSION)
-        return dg_fail(err, "%s: dupgraph output format version %d, this program reads versions %d to %d", path,
+        return dg_failc(err, DG_E_INPUT, "%s: dupgraph output format version %d, this program reads versions %d to %d", path,
                        version, DG_FORMAT_VERSION_MIN, DG_FORMAT_VERSION);
     return DG_OK;
 }
@@ -70,16 +70,16 @@ hid_t dg_h5_open_output(const char *path, dg_err *err)
     char detail[256];
     struct stat st;
     if (stat(path, &st) != 0) {
-        dg_fail(err, "%s: %s", path, strerror(errno));
+        dg_failc(err, DG_E_INPUT, "%s: %s", path, strerror(errno));
         return -1;
     }
     if (H5Fis_hdf5(path) <= 0) {
-        dg_fail(err, "%s: not an HDF5 file", path);
+        dg_failc(err, DG_E_INPUT, "%s: not an HDF5 file", path);
         return -1;
     }
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
-        dg_fail(err, "%s: cannot open (%s)", path, dg_h5_detail(detail, sizeof detail));
+        dg_failc(err, DG_E_INPUT, "%s: cannot open (%s)", path, dg_h5_detail(detail, sizeof detail));
         return -1;
     }
     if (check_format(file, path, err) != DG_OK) {

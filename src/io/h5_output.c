@@ -69,16 +69,16 @@ static size_t max_path_len(const dg_items *it)
 static int need(const void *p, int64_t rows, const char *what, dg_err *err)
 {
     if (!p && rows > 0)
-        return dg_fail(err, "output: %s is missing", what);
+        return dg_failc(err, DG_E_OUTPUT, "output: %s is missing", what);
     return DG_OK;
 }
 
 static int check_extra(const dg_extra_dataset *e, dg_err *err)
 {
     if (!e->name || e->name[0] != '/')
-        return dg_fail(err, "output: extra dataset name '%s' is not an absolute path", e->name ? e->name : "");
+        return dg_failc(err, DG_E_OUTPUT, "output: extra dataset name '%s' is not an absolute path", e->name ? e->name : "");
     if (e->rank < 1 || e->rank > 2 || e->dims[0] < 0 || (e->rank == 2 && e->dims[1] < 0))
-        return dg_fail(err, "output: extra dataset %s has a bad shape (rank %d)", e->name, e->rank);
+        return dg_failc(err, DG_E_OUTPUT, "output: extra dataset %s has a bad shape (rank %d)", e->name, e->rank);
     int64_t cells = e->dims[0] * (e->rank == 2 ? e->dims[1] : 1);
     return need(e->data, cells, e->name, err);
 }
@@ -96,18 +96,18 @@ static int check_local(const dg_output *out, dg_err *err)
         need(out->weight, out->write_weight ? n : 0, "weight", err))
         return DG_FAIL;
     if (out->write_filter && (out->n_classes < 1 || out->n_classes > 64))
-        return dg_fail(err, "output: %d filter classes", out->n_classes);
+        return dg_failc(err, DG_E_OUTPUT, "output: %d filter classes", out->n_classes);
     if (out->clusterings < 0 || (out->clusterings > 0 && (out->k < 1 || !out->centroids)))
-        return dg_fail(err, "output: %d clusterings need K >= 1 and centroids (K = %lld)", out->clusterings,
+        return dg_failc(err, DG_E_OUTPUT, "output: %d clusterings need K >= 1 and centroids (K = %lld)", out->clusterings,
                        (long long)out->k);
     if (out->edges && out->edges->n > 0 && (!out->edges->src || !out->edges->dst || !out->edges->sim))
-        return dg_fail(err, "output: edge arrays are missing");
+        return dg_failc(err, DG_E_OUTPUT, "output: edge arrays are missing");
     for (int i = 0; i < out->n_extra; i++)
         if (check_extra(&out->extra[i], err) != DG_OK)
             return DG_FAIL;
     for (int i = 0; i < out->n_times; i++)
         if (!out->times[i].name || strlen(out->times[i].name) > 100)
-            return dg_fail(err, "output: stage time %d has no usable name", i);
+            return dg_failc(err, DG_E_OUTPUT, "output: stage time %d has no usable name", i);
     return DG_OK;
 }
 
@@ -127,15 +127,15 @@ static int make_layout(const dg_ctx *ctx, const dg_output *out, layout *lay, dg_
     if (ctx->rank == 0)
         before[0] = before[1] = 0;
     *lay = (layout){total[0], total[1], before[1], max_len > 0 ? (size_t)max_len : 1};
-    int rc = out->items ? check_local(out, err) : dg_fail(err, "output: no items");
+    int rc = out->items ? check_local(out, err) : dg_failc(err, DG_E_OUTPUT, "output: no items");
     if (rc == DG_OK && total[0] != it->n_total)
-        rc = dg_fail(err, "output: ranks hold %lld items, expected N = %lld", (long long)total[0],
+        rc = dg_failc(err, DG_E_OUTPUT, "output: ranks hold %lld items, expected N = %lld", (long long)total[0],
                      (long long)it->n_total);
     if (rc == DG_OK && before[0] != it->lo)
-        rc = dg_fail(err, "output: items start at %lld here, expected %lld (ranges in rank order)",
+        rc = dg_failc(err, DG_E_OUTPUT, "output: items start at %lld here, expected %lld (ranges in rank order)",
                      (long long)it->lo, (long long)before[0]);
     if (rc == DG_OK && total[1] != out->n_edges)
-        rc = dg_fail(err, "output: ranks hold %lld edges, but n_edges = %lld", (long long)total[1],
+        rc = dg_failc(err, DG_E_OUTPUT, "output: ranks hold %lld edges, but n_edges = %lld", (long long)total[1],
                      (long long)out->n_edges);
     return dg_agree(ctx, rc, err);
 }
@@ -200,7 +200,7 @@ static hid_t create_dataset(writer *w, const char *name, hid_t ftype, const slab
 static int write_failed(writer *w, const char *name, dg_err *err)
 {
     note(w);
-    return dg_fail(err, "output %s: writing %s failed (%s)", w->path, name, w->detail);
+    return dg_failc(err, DG_E_OUTPUT, "output %s: writing %s failed (%s)", w->path, name, w->detail);
 }
 
 /* Creates `name` and writes this rank's rows of it in one collective call. */
@@ -502,7 +502,7 @@ static int writer_open(const dg_ctx *ctx, const char *path, const char *tmp, wri
     w->lcpl = H5Pcreate(H5P_LINK_CREATE);
     int rc = DG_OK;
     if (w->file < 0)
-        rc = dg_fail(err, "output %s: cannot create %s (%s)", path, tmp, w->detail);
+        rc = dg_failc(err, DG_E_OUTPUT, "output %s: cannot create %s (%s)", path, tmp, w->detail);
     else if (w->dxpl < 0 || w->lcpl < 0 || H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE) < 0 ||
              H5Pset_create_intermediate_group(w->lcpl, 1) < 0)
         rc = write_failed(w, "property lists", err);
@@ -520,7 +520,7 @@ static int writer_close(writer *w, int rc, dg_err *err)
         H5Pclose(w->dxpl);
     int closed = DG_OK;
     if (w->file >= 0 && H5Fclose(w->file) < 0)
-        closed = dg_fail(err, "output %s: closing the file failed (%s)", w->path, dg_h5_detail(detail, sizeof detail));
+        closed = dg_failc(err, DG_E_OUTPUT, "output %s: closing the file failed (%s)", w->path, dg_h5_detail(detail, sizeof detail));
     if (w->file < 0 || rc != DG_OK)
         return rc;
     return dg_agree(w->ctx, closed, err);
@@ -534,11 +534,11 @@ static int sync_and_rename(const char *tmp, const char *path, dg_err *err)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return dg_fail(err, "output %s: cannot sync %s: %s", path, tmp, strerror(e));
+        return dg_failc(err, DG_E_OUTPUT, "output %s: cannot sync %s: %s", path, tmp, strerror(e));
     }
     close(fd);
     if (rename(tmp, path) != 0)
-        return dg_fail(err, "output %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+        return dg_failc(err, DG_E_OUTPUT, "output %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
     return DG_OK;
 }
 
@@ -578,7 +578,7 @@ int dg_h5_write_output(const dg_ctx *ctx, const char *path, const dg_output *out
 {
     char tmp[DG_PATH_MAX + 8];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return dg_fail(err, "output %s: path too long", path);
+        return dg_failc(err, DG_E_OUTPUT, "output %s: path too long", path);
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
     int rc = write_file(ctx, path, tmp, out, err);

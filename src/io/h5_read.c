@@ -57,12 +57,12 @@ static int read_edge_columns(hid_t file, const char *path, dg_edges *edges, dg_e
     hsize_t dims[3][3];
     if (H5Lexists(file, "/edges", H5P_DEFAULT) <= 0 || dataset_dims(file, "/edges/src", &rank[0], dims[0]) ||
         dataset_dims(file, "/edges/dst", &rank[1], dims[1]) || dataset_dims(file, "/edges/sim", &rank[2], dims[2]))
-        return dg_fail(err, "%s: /edges/{src,dst,sim} missing", path);
+        return dg_failc(err, DG_E_INPUT, "%s: /edges/{src,dst,sim} missing", path);
     if (rank[0] != 1 || rank[1] != 1 || rank[2] != 1 || dims[1][0] != dims[0][0] || dims[2][0] != dims[0][0])
-        return dg_fail(err, "%s: /edges/{src,dst,sim} are not columns of one length", path);
+        return dg_failc(err, DG_E_INPUT, "%s: /edges/{src,dst,sim} are not columns of one length", path);
     if (!stored_in_full(file, "/edges/src") || !stored_in_full(file, "/edges/dst") ||
         !stored_in_full(file, "/edges/sim"))
-        return dg_fail(err, "%s: /edges claims %llu rows but does not store them (damaged file)", path,
+        return dg_failc(err, DG_E_INPUT, "%s: /edges claims %llu rows but does not store them (damaged file)", path,
                        (unsigned long long)dims[0][0]);
     int64_t n = (int64_t)dims[0][0];
     edges->src = dg_alloc((size_t)n, sizeof *edges->src, err);
@@ -74,7 +74,7 @@ static int read_edge_columns(hid_t file, const char *path, dg_edges *edges, dg_e
     if (n > 0 && (read_column(file, "/edges/src", H5T_NATIVE_INT64, edges->src) ||
                   read_column(file, "/edges/dst", H5T_NATIVE_INT64, edges->dst) ||
                   read_column(file, "/edges/sim", H5T_NATIVE_FLOAT, edges->sim)))
-        return dg_fail(err, "%s: reading /edges failed", path);
+        return dg_failc(err, DG_E_INPUT, "%s: reading /edges failed", path);
     return DG_OK;
 }
 

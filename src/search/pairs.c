@@ -321,7 +321,7 @@ int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int 
     int rc = DG_OK;
     for (int64_t i = 0; i < b->n_tasks && rc == DG_OK; i++) {
         if (dg_stop_poll(ctx, DG_STOP_PAIRS)) {
-            rc = dg_fail(err, DG_STOP_REASON);
+            rc = dg_failc(err, DG_E_STOPPED, DG_STOP_REASON);
             break;
         }
         rc = search_task(&s, b, &b->task[i], err);

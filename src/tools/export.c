@@ -33,10 +33,10 @@ static int out_open(out_file *o, const char *name, dg_err *err)
     if (!name)
         return DG_OK;
     if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.tmp", name) >= sizeof o->tmp)
-        return dg_fail(err, "%s: path too long", name);
+        return dg_failc(err, DG_E_OUTPUT, "%s: path too long", name);
     o->f = fopen(o->tmp, "w");
     if (!o->f)
-        return dg_fail(err, "%s: cannot create: %s", o->tmp, strerror(errno));
+        return dg_failc(err, DG_E_OUTPUT, "%s: cannot create: %s", o->tmp, strerror(errno));
     return DG_OK;
 }
 
@@ -50,9 +50,9 @@ static int out_close(out_file *o, int rc, dg_err *err)
         failed = 1;
     o->f = NULL;
     if (rc == DG_OK && failed)
-        rc = dg_fail(err, "%s: write failed: %s", o->tmp, strerror(errno));
+        rc = dg_failc(err, DG_E_OUTPUT, "%s: write failed: %s", o->tmp, strerror(errno));
     if (rc == DG_OK && rename(o->tmp, o->name) != 0)
-        rc = dg_fail(err, "%s: cannot rename %s to it: %s", o->name, o->tmp, strerror(errno));
+        rc = dg_failc(err, DG_E_OUTPUT, "%s: cannot rename %s to it: %s", o->name, o->tmp, strerror(errno));
     if (rc != DG_OK)
         unlink(o->tmp);
     return rc;
@@ -67,7 +67,7 @@ static int write_item(FILE *f, int64_t id, const char *path, dg_err *err)
         return DG_OK;
     }
     if (strchr(path, '\n'))
-        return dg_fail(err, "item %lld: its path holds a newline and cannot be written one per line",
+        return dg_failc(err, DG_E_OUTPUT, "item %lld: its path holds a newline and cannot be written one per line",
                        (long long)id);
     fputs(path, f);
     fputc('\n', f);
@@ -198,25 +198,25 @@ static int parse_args(int argc, char *const *argv, dg_export_files *files, dg_er
 {
     memset(files, 0, sizeof *files);
     if (argc < 1 || argv[0][0] == '-')
-        return dg_fail(err, "export needs an output file: export OUT.h5 [--keep-list F] [--removed F] [--edges F]");
+        return dg_failc(err, DG_E_USAGE, "export needs an output file: export OUT.h5 [--keep-list F] [--removed F] [--edges F]");
     for (int i = 1; i < argc; i += 2) {
         const char **slot = !strcmp(argv[i], "--keep-list") ? &files->keep_list
                             : !strcmp(argv[i], "--removed") ? &files->removed
                             : !strcmp(argv[i], "--edges")   ? &files->edges
                                                             : NULL;
         if (!slot)
-            return dg_fail(err, "export: unknown option '%s' (see dupgraph --help)", argv[i]);
+            return dg_failc(err, DG_E_USAGE, "export: unknown option '%s' (see dupgraph --help)", argv[i]);
         if (i + 1 >= argc)
-            return dg_fail(err, "export: %s needs a file name", argv[i]);
+            return dg_failc(err, DG_E_USAGE, "export: %s needs a file name", argv[i]);
         *slot = argv[i + 1];
     }
     const char *names[3] = {files->keep_list, files->removed, files->edges};
     if (!names[0] && !names[1] && !names[2])
-        return dg_fail(err, "export: nothing to write (give --keep-list, --removed and/or --edges)");
+        return dg_failc(err, DG_E_USAGE, "export: nothing to write (give --keep-list, --removed and/or --edges)");
     for (int a = 0; a < 3; a++)
         for (int b = a + 1; b < 3; b++)
             if (names[a] && names[b] && !strcmp(names[a], names[b]))
-                return dg_fail(err, "export: '%s' is given for two outputs", names[a]);
+                return dg_failc(err, DG_E_USAGE, "export: '%s' is given for two outputs", names[a]);
     return DG_OK;
 }
 

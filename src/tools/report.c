@@ -163,7 +163,7 @@ static int read_threshold(report *r, dg_err *err)
 {
     static const char key[] = "\nthreshold = ";
     dg_config cfg;
-    dg_err inner = {{0}};
+    dg_err inner = {0};
     if (dg_config_load_text(&cfg, r->facts.config, NULL, 0, &inner) == DG_OK) {
         r->threshold = cfg.threshold;
         return DG_OK;
@@ -172,7 +172,7 @@ static int read_threshold(report *r, dg_err *err)
     char *end = NULL;
     float t = value ? strtof(value, &end) : 0.0f;
     if (!value || end == value || (*end != '\n' && *end != '\0') || !(t > 0.0f && t <= 1.0f))
-        return dg_fail(err, "%s: the config attribute does not parse (%s)", r->path, inner.msg);
+        return dg_failc(err, DG_E_INPUT, "%s: the config attribute does not parse (%s)", r->path, inner.msg);
     r->threshold = t;
     return DG_OK;
 }
@@ -193,7 +193,7 @@ static int load_columns(report *r, dg_err *err)
         r->by_status[s >= 0 && s < DG_ST_COUNT ? s : DG_ST_COUNT]++;
         r->usable += dg_status_usable(s);
         if (r->component[i] < 0 || r->component[i] >= r->n)
-            return dg_fail(err, "%s: /items/component[%lld] = %lld is not an item id", r->path, (long long)i,
+            return dg_failc(err, DG_E_INPUT, "%s: /items/component[%lld] = %lld is not an item id", r->path, (long long)i,
                            (long long)r->component[i]);
     }
     return DG_OK;
@@ -322,7 +322,7 @@ static void note_member(report *r, int64_t id, int64_t other, float sim)
 static int note_edge(report *r, int64_t a, int64_t b, float sim, dg_err *err)
 {
     if (a < 0 || a >= r->n || b < 0 || b >= r->n)
-        return dg_fail(err, "%s: edge (%lld, %lld) is not between two of its %lld items", r->path, (long long)a,
+        return dg_failc(err, DG_E_INPUT, "%s: edge (%lld, %lld) is not between two of its %lld items", r->path, (long long)a,
                        (long long)b, (long long)r->n);
     const slot *s = find_slot(r->by_label, r->n_shown_groups, r->component[a]);
     if (s) {
@@ -533,10 +533,10 @@ static int64_t *shown_ids(const report *r, int *n, dg_err *err)
 static int make_dir(const char *dir, dg_err *err)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return dg_fail(err, "%s: cannot create: %s", dir, strerror(errno));
+        return dg_failc(err, DG_E_OUTPUT, "%s: cannot create: %s", dir, strerror(errno));
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dg_fail(err, "%s: not a folder", dir);
+        return dg_failc(err, DG_E_OUTPUT, "%s: not a folder", dir);
     return DG_OK;
 }
 
@@ -544,7 +544,7 @@ static void make_thumb(report *r, dg_thumbnailer *t, thumb *th)
 {
     char dst[DG_PATH_MAX + 64];
     const char *src = th->path;
-    dg_err e = {{0}};
+    dg_err e = {0};
     if (src[0] == '\0')
         snprintf(e.msg, sizeof e.msg, "item %lld has no image path (embedding input)", (long long)th->id);
     else if ((size_t)snprintf(dst, sizeof dst, "%s/thumbs/%lld.jpg", r->outdir, (long long)th->id) >= sizeof dst)
@@ -570,7 +570,7 @@ static int make_thumbs(report *r, dg_err *err)
     dg_thumbnailer t = {0};
     int rc = r->thumbs ? DG_OK : DG_FAIL;
     if (rc == DG_OK && (size_t)snprintf(dir, sizeof dir, "%s/thumbs", r->outdir) >= sizeof dir)
-        rc = dg_fail(err, "%s: path too long", r->outdir);
+        rc = dg_failc(err, DG_E_OUTPUT, "%s: path too long", r->outdir);
     if (rc == DG_OK)
         rc = make_dir(dir, err);
     if (rc == DG_OK)
@@ -846,10 +846,10 @@ static int write_page(const report *r, dg_err *err)
     char path[DG_PATH_MAX + 32], tmp[DG_PATH_MAX + 32];
     if ((size_t)snprintf(path, sizeof path, "%s/index.html", r->outdir) >= sizeof path ||
         (size_t)snprintf(tmp, sizeof tmp, "%s/index.html.tmp", r->outdir) >= sizeof tmp)
-        return dg_fail(err, "%s: path too long", r->outdir);
+        return dg_failc(err, DG_E_OUTPUT, "%s: path too long", r->outdir);
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return dg_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
+        return dg_failc(err, DG_E_OUTPUT, "%s: cannot create: %s", tmp, strerror(errno));
     fputs(page_head, f);
     write_facts(f, r);
     write_histogram(f, r);
@@ -859,11 +859,11 @@ static int write_page(const report *r, dg_err *err)
     int failed = ferror(f);
     if (fclose(f) != 0 || failed) {
         unlink(tmp);
-        return dg_fail(err, "%s: write failed", tmp);
+        return dg_failc(err, DG_E_OUTPUT, "%s: write failed", tmp);
     }
     if (rename(tmp, path) != 0) {
         unlink(tmp);
-        return dg_fail(err, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+        return dg_failc(err, DG_E_OUTPUT, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
     }
     return DG_OK;
 }
@@ -935,16 +935,16 @@ int dg_report_command(int argc, char *const *argv, FILE *out, dg_err *err)
 {
     const char *outdir = NULL;
     if (argc < 1 || argv[0][0] == '-')
-        return dg_fail(err, "report needs an output file: report OUT.h5 -o OUTDIR");
+        return dg_failc(err, DG_E_USAGE, "report needs an output file: report OUT.h5 -o OUTDIR");
     for (int i = 1; i < argc; i += 2) {
         if (strcmp(argv[i], "-o") != 0 && strcmp(argv[i], "--output") != 0)
-            return dg_fail(err, "report: unknown option '%s' (see dupgraph --help)", argv[i]);
+            return dg_failc(err, DG_E_USAGE, "report: unknown option '%s' (see dupgraph --help)", argv[i]);
         if (i + 1 >= argc)
-            return dg_fail(err, "report: %s needs a folder", argv[i]);
+            return dg_failc(err, DG_E_USAGE, "report: %s needs a folder", argv[i]);
         outdir = argv[i + 1];
     }
     if (!outdir)
-        return dg_fail(err, "report needs -o OUTDIR");
+        return dg_failc(err, DG_E_USAGE, "report needs -o OUTDIR");
     dg_report_params p;
     dg_report_counts c;
     dg_report_params_default(&p);

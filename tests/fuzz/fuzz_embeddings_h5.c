@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     int64_t n = 0;
     int d = 0;
-    dg_err err = {{0}};
+    dg_err err = {0};
     if (dg_h5_probe_embeddings(path, dataset, &n, &d, &err) != DG_OK) {
         check(err.msg[0] != '\0', "probe failed without a reason", dataset);
     } else {

@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     naive nv;
     naive_read(&nv, text, len, base);
     dg_pathlist pl;
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_manifest_read(path, lo, hi, &pl, &err);
     compare(&nv, &pl, rc, &err, lo, hi);
     if (rc == DG_OK)

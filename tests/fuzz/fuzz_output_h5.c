@@ -174,7 +174,7 @@ static int build_file(fz_bytes *b, const char *path)
 /* The facts, then `export` of all three lists (which streams every row). */
 static void analyst_readers(const char *path)
 {
-    dg_err err = {{0}};
+    dg_err err = {0};
     dg_h5_facts facts;
     if (dg_h5_read_facts(path, &facts, &err) == DG_OK) {
         check(facts.path_len > 0 && facts.config && facts.program_version, "facts incomplete", path);
@@ -205,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unlink(path);
         return 0;
     }
-    dg_err err = {{0}};
+    dg_err err = {0};
     dg_edges edges;
     if (dg_h5_read_edges(path, &edges, &err) == DG_OK) {
         check(edges.n >= 0 && (edges.n == 0 || (edges.src && edges.dst && edges.sim)), "edges without arrays", "");
