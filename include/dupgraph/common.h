@@ -15,10 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dupgraph/version.h" /* DG_VERSION */
+
 #define DG_OK 0
 #define DG_FAIL (-1)
 
-#define DG_VERSION "0.1.0"
 /* Longest path (with its terminator) a config, manifest or output may name. */
 #define DG_PATH_MAX 4096
 
