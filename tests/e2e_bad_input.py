@@ -25,11 +25,11 @@ class BadInputStopsEarly(unittest.TestCase):
         with open(os.path.join(cls.dir, "text.h5"), "w") as f:
             f.write("not hdf5\n")
 
-    def expect_failure(self, config_text, *sets, message, ranks=2):
+    def expect_failure(self, config_text, *sets, message, ranks=2, code="config"):
         cfg = dgtest.write_config(os.path.join(self.dir, "job.ini"), config_text)
         out = os.path.join(self.dir, "out.h5")
         proc = dgtest.dupgraph(["run", "-c", cfg, "-o", out, *sets], ranks=ranks, check=False)
-        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.returncode, dgtest.EXIT[code], proc.stderr[-2000:])
         errors = [line for line in proc.stderr.splitlines() if line.startswith("dupgraph: error:")]
         self.assertEqual(len(errors), 1, proc.stderr)
         self.assertIn(message, errors[0])
@@ -50,19 +50,19 @@ class BadInputStopsEarly(unittest.TestCase):
 
     def test_missing_input_file(self):
         missing = os.path.join(self.dir, "nope.h5")
-        self.expect_failure(f"[input]\nembeddings = {missing}\n", message=missing)
+        self.expect_failure(f"[input]\nembeddings = {missing}\n", message=missing, code="input")
 
     def test_not_hdf5(self):
-        self.expect_failure(f"[input]\nembeddings = {self.dir}/text.h5\n", message="text.h5")
+        self.expect_failure(f"[input]\nembeddings = {self.dir}/text.h5\n", message="text.h5", code="input")
 
     def test_missing_dataset(self):
-        self.expect_failure(f"[input]\nembeddings = {self.good}\ndataset = /vectors\n", message="/vectors")
+        self.expect_failure(f"[input]\nembeddings = {self.good}\ndataset = /vectors\n", message="/vectors", code="input")
 
     def test_wrong_rank(self):
-        self.expect_failure(f"[input]\nembeddings = {self.dir}/rank3.h5\n", message="rank 3")
+        self.expect_failure(f"[input]\nembeddings = {self.dir}/rank3.h5\n", message="rank 3", code="input")
 
     def test_wrong_dtype(self):
-        self.expect_failure(f"[input]\nembeddings = {self.dir}/int.h5\n", message="int")
+        self.expect_failure(f"[input]\nembeddings = {self.dir}/int.h5\n", message="int", code="input")
 
     def test_two_inputs(self):
         self.expect_failure(f"[input]\nembeddings = {self.good}\ndir = {self.dir}\n", message="more than one input")

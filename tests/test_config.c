@@ -72,6 +72,9 @@ static void set_overrides_and_replaces_input(void **state)
     assert_int_equal(c.input_kind, DG_INPUT_EMBEDDINGS);
     assert_string_equal(c.input_path, "e.h5");
     assert_true(c.threshold > 0.949f && c.threshold < 0.951f);
+    /* no input is a valid config: dg_job_run refuses it, dg_job_run_vectors needs none */
+    assert_int_equal(dg_config_load_text(&c, "[pairs]\nthreshold = 0.9\n", NULL, 0, &err), DG_OK);
+    assert_int_equal(c.input_kind, DG_INPUT_NONE);
 }
 
 static void expect_error(const char *text, const char *set, const char *needle)
@@ -80,6 +83,7 @@ static void expect_error(const char *text, const char *set, const char *needle)
     dg_err err = {0};
     const char *sets[] = {set};
     assert_int_equal(dg_config_load_text(&c, text, sets, set ? 1 : 0, &err), DG_FAIL);
+    assert_int_equal(err.code, DG_E_CONFIG);
     if (!strstr(err.msg, needle))
         fail_msg("message '%s' does not mention '%s'", err.msg, needle);
 }
@@ -93,7 +97,6 @@ static void errors_name_the_problem(void **state)
     expect_error("[input]\nembeddings = e.h5\n[cluster]\nprobes = x\n", NULL, "cluster.probes");
     expect_error("[input]\nembeddings = e.h5\n[graph]\nkeep = last\n", NULL, "graph.keep");
     expect_error("[input]\nembeddings = e.h5\nmanifest = m\n", NULL, "more than one input");
-    expect_error("[pairs]\nthreshold = 0.9\n", NULL, "no input");
     expect_error("this is not ini\n", NULL, "line 1");
     expect_error(in, "cluster.k", "section.key=value");
     expect_error(in, "nosuch.key=1", "unknown key nosuch.key");

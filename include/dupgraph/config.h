@@ -15,7 +15,18 @@
 #include "dupgraph/common.h"
 
 
-typedef enum { DG_INPUT_NONE = 0, DG_INPUT_EMBEDDINGS, DG_INPUT_MANIFEST, DG_INPUT_DIR } dg_input_kind;
+/* DG_INPUT_VECTORS: vectors the caller holds (dg_job_run_vectors), never
+ * named by a config file. */
+typedef enum {
+    DG_INPUT_NONE = 0,
+    DG_INPUT_EMBEDDINGS,
+    DG_INPUT_MANIFEST,
+    DG_INPUT_DIR,
+    DG_INPUT_VECTORS
+} dg_input_kind;
+
+/* Image input: a manifest or a folder of JPEG files. */
+#define DG_INPUT_IS_IMAGES(kind) ((kind) == DG_INPUT_MANIFEST || (kind) == DG_INPUT_DIR)
 typedef enum { DG_KEEP_FIRST = 0, DG_KEEP_CENTRAL } dg_keep_policy;
 typedef enum { DG_EMB_OUT_NONE = 0, DG_EMB_OUT_FLOAT32 } dg_embeddings_output;
 typedef enum { DG_EMBED_DESCRIPTOR = 0, DG_EMBED_MOBILENET_V2 } dg_embed_method;
@@ -82,7 +93,8 @@ void dg_config_defaults(dg_config *cfg);
 
 /* Reads an INI file on top of the defaults, then applies `n_set` overrides
  * of the form "section.key=value" in order.  An input given by an override
- * replaces the file's input choice.  Validates the result.  Relative paths
+ * replaces the file's input choice.  Validates the result; a config without
+ * an input is valid (dg_job_run refuses it, dg_job_run_vectors needs none).  Relative paths
  * are taken as given (relative to the working directory of the job). */
 int dg_config_load(dg_config *cfg, const char *path, const char *const *sets, int n_set, dg_err *err);
 

@@ -117,6 +117,16 @@ static void identify_paths(const dg_ctx *ctx, dg_ckpt *ck, char *const *path, in
     set_fingerprints(ck, hash_bytes(sum, &n_total, sizeof n_total));
 }
 
+void dg_ckpt_identify_vectors(const dg_ctx *ctx, dg_ckpt *ck, const dg_items *items)
+{
+    uint64_t local = 0, sum = 0;
+    size_t row = (size_t)items->d * sizeof(float);
+    for (int64_t i = 0; i < items->n; i++)
+        local += dg_mix64(hash_bytes((uint64_t)(items->lo + i), items->vec + (size_t)i * (size_t)items->d, row));
+    MPI_Allreduce(&local, &sum, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    set_fingerprints(ck, hash_bytes(sum, &items->n_total, sizeof items->n_total));
+}
+
 /* ---- the folder ---------------------------------------------------------- */
 
 static int make_folder(const char *dir, dg_err *err)
@@ -135,7 +145,7 @@ int dg_ckpt_init(const dg_ctx *ctx, const dg_config *cfg, int exact_mode, dg_ckp
 {
     memset(ck, 0, sizeof *ck);
     ck->resume = cfg->resume;
-    ck->image_input = cfg->input_kind != DG_INPUT_EMBEDDINGS;
+    ck->image_input = DG_INPUT_IS_IMAGES(cfg->input_kind);
     int rc = DG_OK;
     if ((size_t)snprintf(ck->dir, sizeof ck->dir, "%s.ckpt", cfg->output_path) >= sizeof ck->dir - 32)
         rc = dg_failc(err, DG_E_OUTPUT, "output.path %s is too long for its checkpoint folder", cfg->output_path);

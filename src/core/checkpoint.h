@@ -66,6 +66,11 @@ int dg_ckpt_init(const dg_ctx *ctx, const dg_config *cfg, int exact_mode, dg_ckp
 int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_pathlist *listed,
                        dg_items *items, dg_embed_model *model, int *loaded, dg_err *err);
 
+/* Collective: fingerprints vectors held by the caller (dg_job_run_vectors)
+ * by their content, independent of the rank count, in place of the input
+ * file's identity; their items stage itself is never saved. */
+void dg_ckpt_identify_vectors(const dg_ctx *ctx, dg_ckpt *ck, const dg_items *items);
+
 /* Collective: writes items.h5 (model: image input only, else NULL). */
 int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, const dg_items *items,
                        const dg_embed_model *model, dg_err *err);

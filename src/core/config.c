@@ -366,8 +366,6 @@ static int apply_set(dg_config *cfg, const char *set, dg_err *err)
 
 static int validate(const dg_config *cfg, dg_err *err)
 {
-    if (cfg->input_kind == DG_INPUT_NONE)
-        return dg_failc(err, DG_E_CONFIG, "no input: set one of input.embeddings, input.manifest, input.dir");
     if (!(cfg->threshold > 0.0f))
         return dg_failc(err, DG_E_CONFIG, "pairs.threshold must be above 0");
     if (cfg->filter_margin > cfg->filter_threshold)

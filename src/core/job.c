@@ -50,6 +50,9 @@ typedef struct job_state {
     dg_mode mode;
     dg_items items;
     dg_pathlist listed; /* image input: the listed paths until the items adopt them */
+    const float *vectors; /* input held by the caller (dg_job_run_vectors): vectors_n x vectors_d */
+    int64_t vectors_n;
+    int vectors_d;
     dg_embed_model model;
     /* embed.method = mobilenet_v2 and the filter (issue 8) */
     dg_mobilenet net;    /* loaded before the memory check, freed after the filter */
@@ -116,6 +119,44 @@ static int check_output_folder(const char *key, const char *path, dg_err *err)
     return DG_OK;
 }
 
+/* Vectors held by the caller: every rank's share must be the one
+ * dg_range_lo gives it, with the same dimension everywhere. */
+static int check_vectors(const job_state *js, int64_t *n_total, int *d, dg_err *err)
+{
+    const dg_ctx *ctx = js->ctx;
+    int64_t n = js->vectors_n;
+    int dims[2] = {js->vectors_d, -js->vectors_d};
+    MPI_Allreduce(&n, n_total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
+    MPI_Allreduce(MPI_IN_PLACE, dims, 2, MPI_INT, MPI_MIN, ctx->comm);
+    *d = dims[0];
+    int64_t want = dg_range_lo(*n_total, ctx->size, ctx->rank + 1) - dg_range_lo(*n_total, ctx->size, ctx->rank);
+    int rc = DG_OK;
+    if (dims[0] != -dims[1] || dims[0] < 1)
+        rc = dg_failc(err, DG_E_INPUT, "vectors: the dimension must be the same positive number on every rank");
+    else if (n != want || (n > 0 && !js->vectors))
+        rc = dg_failc(err, DG_E_INPUT, "vectors: rank %d holds %lld rows, its share of %lld is %lld (dg_range_lo)",
+                      ctx->rank, (long long)n, (long long)*n_total, (long long)want);
+    return dg_agree(ctx, rc, err);
+}
+
+/* The caller's vectors as items: copied and L2-normalised. */
+static int read_vectors(job_state *js, dg_err *err)
+{
+    const dg_ctx *ctx = js->ctx;
+    int64_t n_total = js->vectors_n;
+    MPI_Allreduce(MPI_IN_PLACE, &n_total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
+    int64_t lo = dg_range_lo(n_total, ctx->size, ctx->rank);
+    if (dg_items_alloc(&js->items, n_total, lo, js->vectors_n, js->vectors_d, 0, err) != DG_OK)
+        return DG_FAIL;
+    if (js->vectors_n > 0)
+        memcpy(js->items.vec, js->vectors, (size_t)js->vectors_n * (size_t)js->vectors_d * sizeof(float));
+    int64_t bad = dg_items_normalize(&js->items);
+    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
+    if (bad > 0)
+        dg_log(ctx, "read: %lld vectors with NaN/Inf or zero norm are bad_vector items", (long long)bad);
+    return DG_OK;
+}
+
 /* Everything that can be checked without touching the corpus: input exists
  * and has the right shape, the output folder exists and is writable. */
 static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *err)
@@ -131,7 +172,7 @@ static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *e
             rc = check_output_folder("output.summary", cfg->output_summary, err);
         if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS)
             rc = dg_h5_probe_embeddings(cfg->input_path, cfg->input_dataset, n_items, d, err);
-        else if (rc == DG_OK && stat(cfg->input_path, &st) != 0)
+        else if (rc == DG_OK && DG_INPUT_IS_IMAGES(cfg->input_kind) && stat(cfg->input_path, &st) != 0)
             rc = dg_failc(err, DG_E_INPUT, "input.%s %s: %s", cfg->input_kind == DG_INPUT_MANIFEST ? "manifest" : "dir",
                          cfg->input_path, strerror(errno));
     }
@@ -139,7 +180,7 @@ static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *e
         return DG_FAIL;
     MPI_Bcast(n_items, 1, MPI_INT64_T, 0, js->ctx->comm);
     MPI_Bcast(d, 1, MPI_INT, 0, js->ctx->comm);
-    return DG_OK;
+    return cfg->input_kind == DG_INPUT_VECTORS ? check_vectors(js, n_items, d, err) : DG_OK;
 }
 
 /* The network's pass over the items: with embed.method = mobilenet_v2 it
@@ -158,7 +199,7 @@ static int run_network(job_state *js, int embed, dg_err *err)
 
 static int neural_embedding(const dg_config *cfg)
 {
-    return cfg->input_kind != DG_INPUT_EMBEDDINGS && cfg->embed_method == DG_EMBED_MOBILENET_V2;
+    return DG_INPUT_IS_IMAGES(cfg->input_kind) && cfg->embed_method == DG_EMBED_MOBILENET_V2;
 }
 
 /* Image input: lists the manifest or folder (each rank keeps its share) and
@@ -200,6 +241,10 @@ static int load_items(job_state *js, dg_err *err)
         stage_begin(js, "embed (decode + mobilenet_v2)");
         rc = run_network(js, 1, err);
         stage_end(js, "embed");
+    } else if (cfg->input_kind == DG_INPUT_VECTORS) {
+        stage_begin(js, "read (vectors in memory)");
+        rc = read_vectors(js, err);
+        stage_end(js, "read");
     } else if (cfg->input_kind == DG_INPUT_EMBEDDINGS) {
         stage_begin(js, "read (embeddings, collective HDF5)");
         rc = dg_h5_read_embeddings(js->ctx, cfg->input_path, cfg->input_dataset, &js->items, err);
@@ -218,10 +263,16 @@ static int load_items(job_state *js, dg_err *err)
  * both), with the descriptor the filter's pass runs after it. */
 static int items_stage(job_state *js, dg_err *err)
 {
-    int projection = js->cfg->input_kind != DG_INPUT_EMBEDDINGS && !neural_embedding(js->cfg), loaded = 0;
+    int projection = DG_INPUT_IS_IMAGES(js->cfg->input_kind) && !neural_embedding(js->cfg), loaded = 0;
     dg_embed_model *model = projection ? &js->model : NULL;
     int rc = DG_OK;
     js->stage_t0 = dg_now();
+    if (js->cfg->input_kind == DG_INPUT_VECTORS) { /* the caller holds them: nothing to save or reuse */
+        if (load_items(js, err) != DG_OK)
+            return DG_FAIL;
+        dg_ckpt_identify_vectors(js->ctx, &js->ckpt, &js->items);
+        return DG_OK;
+    }
     if (!(js->cfg->filter_enabled && neural_embedding(js->cfg)))
         rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->listed, &js->items, model, &loaded, err);
     stage_end(js, "checkpoint");
@@ -338,7 +389,7 @@ static int safe_point(job_state *js, int done, dg_err *err)
     char what[160];
     char stage[32];
     if (done == 0)
-        snprintf(stage, sizeof stage, "the %s stage", js->cfg->input_kind == DG_INPUT_EMBEDDINGS ? "read" : "embed");
+        snprintf(stage, sizeof stage, "the %s stage", DG_INPUT_IS_IMAGES(js->cfg->input_kind) ? "embed" : "read");
     else
         snprintf(stage, sizeof stage, "clustering %d", done - 1);
     snprintf(what, sizeof what, "stopped %s after %s", by_signal ? stop_cause(js) : "as job.stop_after asks",
@@ -381,7 +432,7 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
         .probes = cfg->probes,
         .clusterings = cfg->clusterings,
         .block = cfg->block,
-        .image_input = cfg->input_kind != DG_INPUT_EMBEDDINGS,
+        .image_input = DG_INPUT_IS_IMAGES(cfg->input_kind),
         .path_bytes = path_bytes,
         .max_pixels = cfg->max_pixels,
         .network = js->have_net ? dg_mobilenet_bytes(&js->net) : 0.0,
@@ -635,7 +686,7 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
     dg_extra_dataset extra[MAX_EXTRA];
     int n_extra = 0;
     int rc = DG_OK;
-    if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS && !neural_embedding(js->cfg))
+    if (DG_INPUT_IS_IMAGES(js->cfg->input_kind) && !neural_embedding(js->cfg))
         rc = dg_embed_model_datasets(&js->model, extra, MAX_EXTRA, &n_extra, err);
     dg_output out = {
         .config_text = config_text,
@@ -705,7 +756,7 @@ static void free_state(job_state *js)
     dg_pathlist_free(&js->listed);
     if (js->have_net)
         dg_mobilenet_free(&js->net);
-    if (js->cfg->input_kind != DG_INPUT_EMBEDDINGS)
+    if (DG_INPUT_IS_IMAGES(js->cfg->input_kind))
         dg_embed_model_free(&js->model);
     free(js->probs);
     free(js->filter_score);
@@ -727,7 +778,7 @@ static int prepare(job_state *js, dg_err *err)
     int64_t n_total = 0;
     int d = 0;
     int rc = check_inputs(js, &n_total, &d, err);
-    if (rc == DG_OK && cfg->input_kind != DG_INPUT_EMBEDDINGS)
+    if (rc == DG_OK && DG_INPUT_IS_IMAGES(cfg->input_kind))
         rc = prepare_images(js, &n_total, &d, err);
     if (rc == DG_OK) {
         js->k = dg_config_effective_k(cfg, n_total);
@@ -755,10 +806,14 @@ static void search_settings(job_state *js)
     js->clusterings = js->mode == DG_MODE_RUN ? cfg->clusterings : 1;
 }
 
-static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
+/* js: the input and mode set, the rest zero (taken by value: the job's
+ * working state lives here until it returns). */
+static int run_job(job_state js, dg_err *err)
 {
     double t0 = dg_now();
-    job_state js = {.ctx = ctx, .cfg = cfg, .mode = mode};
+    const dg_ctx *ctx = js.ctx;
+    const dg_config *cfg = js.cfg;
+    dg_mode mode = js.mode;
     dg_log(ctx, "dupgraph %s: %s on %d ranks, input %s", DG_VERSION, mode == DG_MODE_RUN ? "run" : "exact",
            ctx->size, cfg->input_path);
     int rc = prepare(&js, err);
@@ -798,14 +853,34 @@ static int run_job(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err
 
 /* The stop flag is raised by SIGTERM/SIGINT for the duration of the job,
  * or by the job.stop_at test point. */
-int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
+static int run_with_stop_flag(const dg_ctx *ctx, job_state *js, dg_err *err)
 {
+    const dg_config *cfg = js->cfg;
     dg_ctx run = *ctx;
     dg_stop_saved saved;
     dg_stop_point stop_at = {(dg_stop_stage)cfg->stop_at_stage, cfg->stop_at, 0};
     run.stop_at = cfg->stop_at_stage != DG_STOP_NONE ? &stop_at : NULL;
     run.stop = dg_stop_install(&saved);
-    int rc = run_job(&run, cfg, mode, err);
+    js->ctx = &run;
+    int rc = run_job(*js, err);
     dg_stop_restore(&saved);
     return rc;
+}
+
+int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
+{
+    if (cfg->input_kind == DG_INPUT_NONE || cfg->input_kind == DG_INPUT_VECTORS)
+        return dg_failc(err, DG_E_CONFIG, "no input: set one of input.embeddings, input.manifest, input.dir");
+    job_state js = {.cfg = cfg, .mode = mode};
+    return run_with_stop_flag(ctx, &js, err);
+}
+
+int dg_job_run_vectors(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, const float *vec, int64_t n_local,
+                       int d, dg_err *err)
+{
+    dg_config own = *cfg;
+    own.input_kind = DG_INPUT_VECTORS;
+    snprintf(own.input_path, sizeof own.input_path, "(vectors in memory)");
+    job_state js = {.cfg = &own, .mode = mode, .vectors = vec, .vectors_n = n_local, .vectors_d = d};
+    return run_with_stop_flag(ctx, &js, err);
 }
