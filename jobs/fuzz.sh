@@ -21,11 +21,18 @@ CC=${FUZZ_CC:-clang-14}
 B=${FUZZ_BUILD_DIR:-build-fuzz}
 PKGS="ompi-c hdf5-openmpi openblas libturbojpeg inih"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-CFLAGS="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags $PKGS)"
+CFLAGS="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -I$B/include -Iinclude -Isrc $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -lm"
 
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p "$B/obj" "$B/artifacts" "$B/logs"
+# dupgraph/version.h, as meson generates it from project()'s version.
+mkdir -p "$B/include/dupgraph"
+version=$(sed -n "s/^  version : '\([^']*\)',$/\1/p" meson.build)
+sed "s/@VERSION@/$version/" include/dupgraph/version.h.in > "$B/include/dupgraph/version.h.new"
+cmp -s "$B/include/dupgraph/version.h.new" "$B/include/dupgraph/version.h" 2>/dev/null ||
+  mv "$B/include/dupgraph/version.h.new" "$B/include/dupgraph/version.h"
+rm -f "$B/include/dupgraph/version.h.new"
 
 # The library's sources, as meson.build lists them; rebuilt when changed.
 mapfile -t LIB_SRC < <(sed -n '/^lib_sources = files(/,/^)/p' meson.build | grep -o "'src/[a-z0-9_/]*\.c'" | tr -d "'")
