@@ -113,12 +113,20 @@ class EmbeddingsEndToEnd(unittest.TestCase):
             attrs = dict(f.attrs)
             edges = pd.DataFrame({k: f["edges"][k][:] for k in f["edges"]})
             items = pd.DataFrame({k: f["items"][k][:] for k in f["items"] if f["items"][k].ndim == 1})
-            n_clusterings, _, d = f["centroids"].shape
+            n_clusterings, k_used, d = f["centroids"].shape
             cluster_shape = f["items/cluster"].shape
         self.assertEqual(attrs["format"], "dupgraph")
-        self.assertEqual(int(attrs["format_version"]), 2)
+        self.assertEqual(int(attrs["format_version"]), 3)
         self.assertEqual(int(attrs["ranks"]), 2)
         self.assertIn("threshold", attrs["config"])
+        # the settings typed (format 3), as the run used them
+        self.assertEqual(attrs["mode"], "run")
+        self.assertEqual(attrs["embedder"], "embeddings")
+        self.assertEqual(attrs["graph_keep"], "first")
+        self.assertAlmostEqual(float(attrs["pairs_threshold"]), 0.9, places=6)
+        self.assertEqual(int(attrs["cluster_clusterings"]), n_clusterings)
+        self.assertEqual(int(attrs["cluster_k"]), k_used)
+        self.assertGreaterEqual(int(attrs["cluster_probes"]), 1)
         self.assertEqual(int(attrs["n_items"]), N)
         self.assertEqual(int(attrs["n_failed"]), BAD_ROWS)
         self.assertEqual(int(attrs["n_edges"]), len(edges))

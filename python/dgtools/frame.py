@@ -82,7 +82,9 @@ class Result:
         self.edges = edges
         self.components = _components(items, edges)
         self.config = parse_config(attrs.get("config", ""))  # {section: {key: typed value}}
-        self.threshold = float(self.config.get("pairs", {}).get("threshold", float("nan")))
+        # the typed attribute (format 3), else the config text of older files
+        self.threshold = float(attrs["pairs_threshold"]) if "pairs_threshold" in attrs else \
+            float(self.config.get("pairs", {}).get("threshold", float("nan")))
 
     def __repr__(self):
         a = self.attrs

@@ -20,7 +20,9 @@ import h5py
 import numpy as np
 
 FORMAT = "dupgraph"
-FORMAT_VERSIONS = (1, 2)  # 2 added the filter columns and the status "filtered"
+# 2 added the filter columns and the status "filtered"; 3 the typed settings
+# (mode, embedder, pairs_threshold, cluster_k/_clusterings/_probes, graph_keep)
+FORMAT_VERSIONS = (1, 2, 3)
 
 # dg_status values (include/dupgraph/common.h), used when the status column
 # is a plain int8 rather than an HDF5 enum.

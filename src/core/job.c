@@ -688,8 +688,15 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
     int rc = DG_OK;
     if (DG_INPUT_IS_IMAGES(js->cfg->input_kind) && !neural_embedding(js->cfg))
         rc = dg_embed_model_datasets(&js->model, extra, MAX_EXTRA, &n_extra, err);
+    const dg_config *cfg = js->cfg;
+    static const char *const embedders[] = {"none", "embeddings", "descriptor", "descriptor", "vectors"};
     dg_output out = {
         .config_text = config_text,
+        .mode = js->mode == DG_MODE_RUN ? "run" : "exact",
+        .embedder = neural_embedding(cfg) ? "mobilenet_v2" : embedders[cfg->input_kind],
+        .threshold = cfg->threshold,
+        .probes = js->probes,
+        .keep_policy = cfg->keep == DG_KEEP_CENTRAL ? "central" : "first",
         .seed = js->cfg->seed,
         .items = &js->items,
         .component = js->label,

@@ -481,6 +481,16 @@ static int write_attributes(writer *w, const dg_output *out, const layout *lay, 
                  ? DG_FAIL
                  : DG_OK;
     }
+    if (rc == DG_OK) { /* the settings a reader needs, typed (format 3) */
+        failed = "the search attributes";
+        rc = (attr_string(w, "mode", out->mode ? out->mode : "") ||
+              attr_string(w, "embedder", out->embedder ? out->embedder : "") ||
+              attr_write(w, "pairs_threshold", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &out->threshold) ||
+              attr_int64(w, "cluster_k", out->k) || attr_int64(w, "cluster_clusterings", out->clusterings) ||
+              attr_int64(w, "cluster_probes", out->probes) || attr_string(w, "graph_keep", out->keep_policy ? out->keep_policy : ""))
+                 ? DG_FAIL
+                 : DG_OK;
+    }
     return dg_agree(w->ctx, rc != DG_OK ? write_failed(w, failed, err) : DG_OK, err);
 }
 

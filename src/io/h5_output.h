@@ -16,7 +16,11 @@
  *   /projection           optional datasets of the image embedder (see input/pca.h)
  *   root attributes: format, format_version, program_version, config, seed,
  *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed,
- *   n_filtered (with the filter; filtered items are not counted as failed)
+ *   n_filtered (with the filter; filtered items are not counted as failed);
+ *   format 3 adds the settings typed, so no reader parses the config text:
+ *   mode ("run"/"exact"), embedder ("embeddings", "vectors", "descriptor",
+ *   "mobilenet_v2"), pairs_threshold (float32), cluster_k, cluster_clusterings,
+ *   cluster_probes (int64; K, C and m the search used) and graph_keep
  *
  * The output is written collectively (MPI-IO) to "<path>.tmp" and renamed by
  * rank 0 once closed, so a reader never sees a half-written file.
@@ -47,6 +51,12 @@ typedef struct dg_extra_dataset {
  * items; the rest are identical on every rank. */
 typedef struct dg_output {
     const char *config_text;
+    /* typed settings (format 3): "run"/"exact"; "embeddings", "vectors",
+     * "descriptor" or "mobilenet_v2"; pairs.threshold; m; "first"/"central" */
+    const char *mode, *embedder;
+    float threshold;
+    int probes;
+    const char *keep_policy;
     uint64_t seed;
     const dg_items *items;      /* local: status, width/height, path, vec */
     const int64_t *component;   /* local */

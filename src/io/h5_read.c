@@ -127,24 +127,37 @@ static int count_statuses(hid_t file, int64_t counts[DG_ST_COUNT + 1])
     return st < 0 ? DG_FAIL : DG_OK;
 }
 
-/* The value of `key = value` in INI text, or "?" when absent. */
+/* The value of `key = value` in INI text, or "?" when absent (files of
+ * format 1 and 2, which have no pairs_threshold attribute). */
 static void config_value(const char *text, const char *key, char *value, size_t len)
 {
     snprintf(value, len, "?");
     size_t klen = strlen(key);
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        line += strspn(line, " \t");
-        if (strncmp(line, key, klen) != 0)
-            continue;
-        const char *eq = line + klen + strspn(line + klen, " \t");
-        if (*eq != '=')
-            continue;
-        eq += 1 + strspn(eq + 1, " \t");
-        size_t vlen = strcspn(eq, "\r\n");
-        while (vlen > 0 && (eq[vlen - 1] == ' ' || eq[vlen - 1] == '\t'))
-            vlen--;
-        snprintf(value, len, "%.*s", (int)vlen, eq);
-        return;
+    const char *line = text;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        while (n > 0 && (*line == ' ' || *line == '\t')) {
+            line++;
+            n--;
+        }
+        size_t i = klen;
+        if (n > klen && strncmp(line, key, klen) == 0) {
+            while (i < n && (line[i] == ' ' || line[i] == '\t'))
+                i++;
+            if (i < n && line[i] == '=') {
+                for (i++; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+                    ;
+                size_t vend = n;
+                while (vend > i && strchr(" \t\r", line[vend - 1]))
+                    vend--;
+                snprintf(value, len, "%.*s", (int)(vend - i), line + i);
+                return;
+            }
+        }
+        if (!end)
+            return;
+        line = end + 1;
     }
 }
 
@@ -214,7 +227,11 @@ static void print_shape(hid_t file, const char *config)
     if (d < 0 && dataset_dims(file, "/embeddings", &rank, dims) == DG_OK && rank == 2)
         d = (long long)dims[1];
     char threshold[64];
-    config_value(config, "threshold", threshold, sizeof threshold);
+    float typed = 0.0f;
+    if (dg_h5_attr_number(file, "pairs_threshold", H5T_NATIVE_FLOAT, &typed) == DG_OK)
+        snprintf(threshold, sizeof threshold, "%.9g", (double)typed);
+    else
+        config_value(config, "threshold", threshold, sizeof threshold);
     printf("  search        C = %lld clusterings, K = %lld clusters, ", c, k);
     if (d >= 0)
         printf("D = %lld, ", d);
