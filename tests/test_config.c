@@ -1,18 +1,13 @@
 /* test_config.c - the INI config: defaults, overrides, validation messages,
  * the auto-K rule and the canonical text round trip. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dupgraph/config.h"
+#include "dupgraph/context.h"
+#include "mpi_harness.h"
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "dupgraph/config.h"
-#include "dupgraph/context.h"
 
 static void defaults_match_documented_values(void **state)
 {
@@ -171,7 +166,6 @@ static void values_ini_text_cannot_hold_are_refused(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_match_documented_values),
         cmocka_unit_test(every_key_parses),
@@ -181,7 +175,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(canonical_text_round_trips),
         cmocka_unit_test(values_ini_text_cannot_hold_are_refused),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    MPI_Finalize();
-    return failed ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, NULL, NULL);
 }

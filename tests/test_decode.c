@@ -7,11 +7,10 @@
  * the serial tests run on every rank in a folder of its own; the listing
  * tests are collective and agree on every check before asserting it.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "input/decode.h"
+#include "input/descriptor.h"
+#include "input/manifest.h"
+#include "mpi_harness.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,36 +20,11 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
-#include "input/decode.h"
-#include "input/descriptor.h"
-#include "input/manifest.h"
-
 #define PHOTO "/usr/share/backgrounds/free_by_Peter_Nerlich.jpg"                /* baseline */
 #define PROGRESSIVE_PHOTO "/usr/share/backgrounds/aitzgorri_by_Aitzol_Berasategi.jpg"
 #define PHOTO_PACKAGE "lomiri-wallpapers-16.04"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int everywhere(int ok)
-{
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return ok;
-}
-
-static int world_rank(void)
-{
-    int r;
-    MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
-}
-
-static dg_ctx quiet_ctx(void)
-{
-    dg_ctx ctx;
-    dg_ctx_init(&ctx, MPI_COMM_WORLD, 1e9);
-    ctx.quiet = 1;
-    return ctx;
-}
 
 typedef struct fixture {
     char dir[256];
@@ -586,7 +560,7 @@ static void folder_walk_keeps_jpeg_names_sorted_without_following_folder_links(v
  * folder; every rank gets the path. */
 static void shared_manifest(const fixture *fx, int64_t n, char *path)
 {
-    if (world_rank() == 0) {
+    if (dgt_world_rank() == 0) {
         snprintf(path, 512, "%s/big.txt", fx->dir);
         FILE *f = fopen(path, "w");
         for (int64_t i = 0; i < n; i++)
@@ -599,7 +573,7 @@ static void shared_manifest(const fixture *fx, int64_t n, char *path)
 static void each_rank_lists_its_share_of_a_manifest(void **state)
 {
     fixture *fx = *state;
-    dg_ctx ctx = quiet_ctx();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     int ok = 1;
     /* 9993 entries: ranks start at different index marks. */
     static const int64_t sizes[] = {0, 3, 9993};
@@ -624,13 +598,13 @@ static void each_rank_lists_its_share_of_a_manifest(void **state)
         dg_pathlist_free(&all);
         MPI_Barrier(MPI_COMM_WORLD);
     }
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 static void each_rank_lists_its_share_of_a_folder(void **state)
 {
     fixture *fx = *state;
-    dg_ctx ctx = quiet_ctx();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     char root[512];
     snprintf(root, sizeof root, "%s/share", fx->dir);
     if (ctx.rank == 0) {
@@ -657,13 +631,13 @@ static void each_rank_lists_its_share_of_a_folder(void **state)
         ok &= strcmp(mine.path[i], want) == 0;
     }
     dg_pathlist_free(&mine);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 static void unreadable_input_fails_on_every_rank(void **state)
 {
     fixture *fx = *state;
-    dg_ctx ctx = quiet_ctx();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.input_kind = DG_INPUT_MANIFEST;
@@ -674,15 +648,11 @@ static void unreadable_input_fails_on_every_rank(void **state)
     cfg.input_kind = DG_INPUT_DIR;
     snprintf(cfg.input_path, sizeof cfg.input_path, "%s/nonexistent-folder", fx->dir);
     ok &= dg_list_input(&ctx, &cfg, &pl, &err) == DG_FAIL && strstr(err.msg, "nonexistent-folder");
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
-    if (world_rank() != 0 && (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)))
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(real_photo_decodes_at_the_smallest_scale),
         cmocka_unit_test(small_image_is_decoded_at_a_scale_that_keeps_the_working_size),
@@ -711,8 +681,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(each_rank_lists_its_share_of_a_folder),
         cmocka_unit_test(unreadable_input_fails_on_every_rank),
     };
-    int failed = cmocka_run_group_tests(tests, setup, teardown);
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return failed ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, setup, teardown);
 }

@@ -10,11 +10,12 @@
  * or 4 ranks the embeddings must be bit-identical to a one-rank run.  Every
  * check is agreed over all ranks before it is asserted.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "input/decode.h"
+#include "input/descriptor.h"
+#include "input/embed.h"
+#include "input/manifest.h"
+#include "input/pca.h"
+#include "mpi_harness.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,12 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <turbojpeg.h>
-
-#include "input/decode.h"
-#include "input/descriptor.h"
-#include "input/embed.h"
-#include "input/manifest.h"
-#include "input/pca.h"
 
 #define PHOTO_PACKAGE "lomiri-wallpapers-16.04"
 #define DEFAULT_THRESHOLD 0.75
@@ -51,27 +46,6 @@ static const char *const transform_names[N_TRANSFORMS] = {"resize_0.5", "jpeg_q3
 #define N_ITEMS (N_GOOD + 3)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int everywhere(int ok)
-{
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return ok;
-}
-
-static int world_rank(void)
-{
-    int r;
-    MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
-}
-
-static dg_ctx quiet_ctx(MPI_Comm comm)
-{
-    dg_ctx ctx;
-    dg_ctx_init(&ctx, comm, 1e9);
-    ctx.quiet = 1;
-    return ctx;
-}
 
 typedef struct rgb {
     int w, h;
@@ -215,13 +189,13 @@ static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
     int rc = 0;
-    if (world_rank() == 0) {
+    if (dgt_world_rank() == 0) {
         snprintf(fx->dir, sizeof fx->dir, "/tmp/dg_test_embed_XXXXXX");
         rc = mkdtemp(fx->dir) ? make_corpus(fx) : -1;
     }
     MPI_Bcast(fx, sizeof *fx, MPI_BYTE, 0, MPI_COMM_WORLD);
     *state = fx;
-    return everywhere(rc == 0) ? 0 : -1;
+    return dgt_all_ranks(rc == 0) ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -229,7 +203,7 @@ static int teardown(void **state)
     fixture *fx = *state;
     MPI_Barrier(MPI_COMM_WORLD);
     int rc = 0;
-    if (world_rank() == 0) {
+    if (dgt_world_rank() == 0) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
         rc = system(cmd);
@@ -404,7 +378,7 @@ static void pca_matches_a_naive_covariance(void **state)
     int16_t *q = malloc(sizeof(int16_t) * SYN_N * (size_t)d);
     int8_t *status = malloc(SYN_N);
     synthetic(q, status);
-    dg_ctx ctx = quiet_ctx(MPI_COMM_WORLD);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     int64_t lo = dg_range_lo(SYN_N, ctx.size, ctx.rank), hi = dg_range_lo(SYN_N, ctx.size, ctx.rank + 1);
     dg_embed_model m;
     dg_err err;
@@ -433,7 +407,7 @@ static void pca_matches_a_naive_covariance(void **state)
     free(cov);
     free(q);
     free(status);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 static void pca_and_projection_are_identical_for_any_rank_count(void **state)
@@ -443,7 +417,7 @@ static void pca_and_projection_are_identical_for_any_rank_count(void **state)
     int16_t *q = malloc(sizeof(int16_t) * SYN_N * (size_t)d);
     int8_t *status = malloc(SYN_N);
     synthetic(q, status);
-    dg_ctx world = quiet_ctx(MPI_COMM_WORLD), self = quiet_ctx(MPI_COMM_SELF);
+    dg_ctx world = dgt_quiet_ctx(MPI_COMM_WORLD), self = dgt_quiet_ctx(MPI_COMM_SELF);
     int64_t lo = dg_range_lo(SYN_N, world.size, world.rank), hi = dg_range_lo(SYN_N, world.size, world.rank + 1);
     dg_embed_model mw, ms;
     dg_err err;
@@ -463,13 +437,13 @@ static void pca_and_projection_are_identical_for_any_rank_count(void **state)
     free(vs);
     free(q);
     free(status);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 static void one_usable_item_falls_back_to_descriptor_coordinates(void **state)
 {
     (void)state;
-    dg_ctx ctx = quiet_ctx(MPI_COMM_WORLD);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     int16_t q[2 * DG_DESC_DIM];
     int8_t status[2] = {DG_ST_OK, DG_ST_MISSING};
     for (int j = 0; j < 2 * DG_DESC_DIM; j++)
@@ -492,7 +466,7 @@ static void one_usable_item_falls_back_to_descriptor_coordinates(void **state)
     dg_embed_model_free(&m);
     ok &= dg_pca_fit(&ctx, q, status, n, DG_DESC_DIM + 1, 0, &m, &err) == DG_FAIL;
     ok &= strstr(err.msg, "embed.dim") != NULL;
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* ---- the embed stage on real photographs --------------------------------------- */
@@ -539,7 +513,7 @@ static void copies_match_their_photo_and_ranks_agree_bitwise(void **state)
 {
     fixture *fx = *state;
     dg_config cfg = image_config(fx->manifest);
-    dg_ctx world = quiet_ctx(MPI_COMM_WORLD);
+    dg_ctx world = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_items items;
     dg_embed_model model;
     dg_err err;
@@ -563,7 +537,7 @@ static void copies_match_their_photo_and_ranks_agree_bitwise(void **state)
     MPI_Gatherv(items.status, (int)items.n, MPI_INT8_T, st, counts, displs, MPI_INT8_T, 0, MPI_COMM_WORLD);
     if (world.rank == 0) {
         ok &= check_similarities(all, st);
-        dg_ctx self = quiet_ctx(MPI_COMM_SELF);
+        dg_ctx self = dgt_quiet_ctx(MPI_COMM_SELF);
         dg_items one;
         dg_embed_model m1;
         ok &= dg_list_input(&self, &cfg, &listed, &err) == DG_OK &&
@@ -578,13 +552,13 @@ static void copies_match_their_photo_and_ranks_agree_bitwise(void **state)
     free(all);
     dg_items_free(&items);
     dg_embed_model_free(&model);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 static void unreadable_manifest_or_bad_dim_fails_on_every_rank(void **state)
 {
     fixture *fx = *state;
-    dg_ctx ctx = quiet_ctx(MPI_COMM_WORLD);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_items items;
     dg_embed_model model;
     dg_err err;
@@ -598,15 +572,11 @@ static void unreadable_manifest_or_bad_dim_fails_on_every_rank(void **state)
     ok &= dg_embed_images(&ctx, &cfg, &listed, &items, &model, &err) == DG_FAIL;
     dg_pathlist_free(&listed);
     ok &= strstr(err.msg, "embed.dim") != NULL;
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
-    if (world_rank() != 0 && (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)))
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(descriptor_is_bounded_and_deterministic),
         cmocka_unit_test(descriptor_with_flip_ignores_mirroring),
@@ -617,8 +587,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(copies_match_their_photo_and_ranks_agree_bitwise),
         cmocka_unit_test(unreadable_manifest_or_bad_dim_fails_on_every_rank),
     };
-    int failed = cmocka_run_group_tests(tests, setup, teardown);
-    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return failed ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, setup, teardown);
 }

@@ -7,11 +7,6 @@
  * collectives match, and assertions after collectives use values agreed by
  * all ranks.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -21,39 +16,8 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include "mpi_harness.h"
 #include "search/exchange.h"
-
-/* Failure details: stderr on rank 0, a saved copy of it on other ranks,
- * whose cmocka report (stdout and stderr) is silenced. */
-static FILE *diag;
-
-static int silence_other_ranks(int rank)
-{
-    diag = stderr;
-    if (rank == 0)
-        return 0;
-    FILE *copy = fdopen(dup(fileno(stderr)), "w");
-    if (!copy || !freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-        return -1;
-    setvbuf(copy, NULL, _IOLBF, 0);
-    diag = copy;
-    return 0;
-}
-
-static int all_ranks(int ok)
-{
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return all;
-}
-
-static dg_ctx world(void)
-{
-    dg_ctx ctx;
-    dg_ctx_init(&ctx, MPI_COMM_WORLD, 1e9);
-    ctx.quiet = 1;
-    return ctx;
-}
 
 /* ---- dg_assign_owners ---------------------------------------------------- */
 
@@ -209,7 +173,7 @@ static void free_dataset(dataset *s)
 /* This rank's items and probe rows (pointing into the full set). */
 static void own_range(const dataset *s, dg_items *items, const int32_t **near)
 {
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     int64_t lo = dg_range_lo(s->n, ctx.size, ctx.rank), hi = dg_range_lo(s->n, ctx.size, ctx.rank + 1);
     dg_err err;
     assert_int_equal(dg_items_alloc(items, s->n, lo, hi - lo, s->d, 0, &err), DG_OK);
@@ -425,11 +389,11 @@ static void plan_counts_equal_naive_count(void **state)
     dg_items items;
     const int32_t *near;
     own_range(&s, &items, &near);
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err;
     int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
-    assert_true(all_ranks(rc == DG_OK));
+    assert_true(dgt_all_ranks(rc == DG_OK));
 
     int64_t *members = malloc(sizeof(int64_t) * (size_t)s.k), *queries = malloc(sizeof(int64_t) * (size_t)s.k);
     assert_true(members && queries);
@@ -440,7 +404,7 @@ static void plan_counts_equal_naive_count(void **state)
              !memcmp(plan.queries, queries, sizeof(int64_t) * (size_t)s.k) && plans_equal(&plan, &want);
     /* The counts are skewed, so the plan is not trivially even. */
     ok = ok && members[0] > 4 * members[s.k - 1];
-    assert_true(all_ranks(ok));
+    assert_true(dgt_all_ranks(ok));
     free(members);
     free(queries);
     dg_cluster_plan_free(&want);
@@ -460,11 +424,11 @@ static void out_of_range_probe_fails_every_rank(void **state)
     dg_items items;
     const int32_t *near;
     own_range(&s, &items, &near);
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err = {0};
     int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
-    assert_true(all_ranks(rc == DG_FAIL && strstr(err.msg, "item 299") && plan.owner == NULL));
+    assert_true(dgt_all_ranks(rc == DG_FAIL && strstr(err.msg, "item 299") && plan.owner == NULL));
     dg_items_free(&items);
     free_dataset(&s);
 }
@@ -540,14 +504,14 @@ static expected *expected_bucket(const dataset *s, const dg_cluster_plan *plan, 
 static int bucket_matches(const dg_bucket *b, const dataset *s, const expected *e, int64_t n)
 {
     if (b->n != n || b->d != s->d) {
-        fprintf(diag, "bucket holds %lld records of %d dims, expected %lld of %d\n", (long long)b->n, b->d,
+        fprintf(dgt_diag(), "bucket holds %lld records of %d dims, expected %lld of %d\n", (long long)b->n, b->d,
                 (long long)n, s->d);
         return 0;
     }
     for (int64_t i = 0; i < n; i++) {
         if (b->cluster[i] != e[i].cluster || b->is_query[i] != e[i].is_query || b->id[i] != e[i].id ||
             b->part[i] != e[i].part || memcmp(b->vec + i * s->d, s->vec + e[i].id * s->d, sizeof(float) * (size_t)s->d)) {
-            fprintf(diag, "record %lld: got (%d,%d,%d,%lld), expected (%d,%d,%d,%lld) or its vector differs\n",
+            fprintf(dgt_diag(), "record %lld: got (%d,%d,%d,%lld), expected (%d,%d,%d,%lld) or its vector differs\n",
                     (long long)i, b->cluster[i], b->is_query[i], b->part[i], (long long)b->id[i], e[i].cluster,
                     e[i].is_query, e[i].part, (long long)e[i].id);
             return 0;
@@ -588,17 +552,17 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed, int
     dg_items items;
     const int32_t *near;
     own_range(&s, &items, &near);
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_bucket b;
     dg_err err;
     int64_t bytes = -1;
     int rc = dg_plan_clusters(&ctx, &items, near, m, k, &plan, &err);
-    assert_true(all_ranks(rc == DG_OK));
+    assert_true(dgt_all_ranks(rc == DG_OK));
     if (round_bytes > 0)
         plan.round_bytes = round_bytes;
     rc = dg_exchange(&ctx, &items, near, m, &plan, &b, &bytes, &err);
-    assert_true(all_ranks(rc == DG_OK));
+    assert_true(dgt_all_ranks(rc == DG_OK));
     int64_t n_want, remote, want_all;
     expected *e = expected_bucket(&s, &plan, ctx.rank, ctx.size, &n_want, &remote, &want_all);
     int ok = bucket_matches(&b, &s, e, n_want) && bytes_plausible(bytes, remote, d) &&
@@ -610,7 +574,7 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed, int
     /* Without splits every probe travels once; a split cluster's items may
      * go to several ranks. */
     ok = ok && all == want_all && (plan.split > 0 ? all >= usable * m : all == usable * m);
-    assert_true(all_ranks(ok));
+    assert_true(dgt_all_ranks(ok));
     free(e);
     dg_bucket_free(&b);
     dg_cluster_plan_free(&plan);
@@ -720,7 +684,7 @@ static void naive_pairs(const dataset *s, pair_list *out)
 /* Rank 0 gathers every rank's task pairs. */
 static void gather_pairs(const pair_list *mine, pair_list *all)
 {
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     int count = (int)(mine->n * 3), *counts = malloc(sizeof(int) * (size_t)ctx.size),
         *displ = malloc(sizeof(int) * (size_t)ctx.size);
     assert_true(counts && displ);
@@ -749,17 +713,17 @@ static void exchanged_tasks_search_every_pair_once(void **state)
     dg_items items;
     const int32_t *near;
     own_range(&s, &items, &near);
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_bucket b;
     dg_err err;
     int64_t bytes;
     int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
-    assert_true(all_ranks(rc == DG_OK));
+    assert_true(dgt_all_ranks(rc == DG_OK));
     rc = dg_exchange(&ctx, &items, near, s.m, &plan, &b, &bytes, &err);
-    assert_true(all_ranks(rc == DG_OK));
+    assert_true(dgt_all_ranks(rc == DG_OK));
     /* The skew makes cluster 0 heavy enough to split on more than one rank. */
-    assert_true(all_ranks(ctx.size == 1 ? plan.split == 0 : plan.owner[0] == -1));
+    assert_true(dgt_all_ranks(ctx.size == 1 ? plan.split == 0 : plan.owner[0] == -1));
     pair_list mine = {0}, all = {0}, want = {0};
     for (int64_t t = 0; t < b.n_tasks; t++)
         task_pairs(&b, &b.task[t], &mine);
@@ -771,10 +735,10 @@ static void exchanged_tasks_search_every_pair_once(void **state)
         qsort(want.key, (size_t)want.n, sizeof *want.key, cmp_pair_key);
         ok = all.n == want.n && !memcmp(all.key, want.key, sizeof *all.key * (size_t)all.n);
         if (!ok)
-            fprintf(diag, "tasks name %lld pairs, expected %lld\n", (long long)all.n, (long long)want.n);
+            fprintf(dgt_diag(), "tasks name %lld pairs, expected %lld\n", (long long)all.n, (long long)want.n);
     }
     MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    assert_true(all_ranks(ok));
+    assert_true(dgt_all_ranks(ok));
     free(mine.key);
     free(all.key);
     free(want.key);
@@ -786,12 +750,6 @@ static void exchanged_tasks_search_every_pair_once(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
-    if (silence_other_ranks(rank) != 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(owners_go_heaviest_first_to_least_loaded),
         cmocka_unit_test(owners_equal_naive_greedy_on_random_counts),
@@ -806,9 +764,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(exchange_single_probe),
         cmocka_unit_test(exchanged_tasks_search_every_pair_once),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    int any = 0;
-    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return any ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, NULL, NULL);
 }

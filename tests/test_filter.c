@@ -2,41 +2,15 @@
  * class lists, the filter decision against a naive reference, a planted
  * distribution shift that the weights must undo, and weights that are
  * bit-identical whatever the number of ranks. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "input/filter.h"
+#include "mpi_harness.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "input/filter.h"
-
 #define D 32
-
-static int everywhere(int ok)
-{
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return ok;
-}
-
-static int world_rank(void)
-{
-    int r;
-    MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
-}
-
-static dg_ctx quiet_ctx(MPI_Comm comm)
-{
-    dg_ctx ctx;
-    dg_ctx_init(&ctx, comm, 1e9);
-    ctx.quiet = 1;
-    return ctx;
-}
 
 static double gauss(uint64_t seed, uint64_t i)
 {
@@ -179,7 +153,7 @@ static int planted(int sharp, double sh[3], dg_reweight_stats *st)
     corpus c;
     make_corpus(&c, 4000, rank, size, sharp);
     float *w = calloc(4000, sizeof(float));
-    dg_ctx ctx = quiet_ctx(MPI_COMM_WORLD);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_err err;
     int ok = dg_reweight(&ctx, c.x, c.n, D, c.usable, c.kept, &defaults, w, st, &err) == DG_OK;
     shares(&c, w, sh);
@@ -210,7 +184,7 @@ static void weights_restore_planted_shift(void **state)
     int ok = planted(0, sh, &st);
     ok = ok && fabs(sh[2] - sh[0]) <= 0.10 * sh[0]; /* the weights undo it within 10% */
     ok = ok && st.shift_weighted < 0.25 * st.shift_unweighted;
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* A filter the regression can reproduce leaves kept items with p(kept)
@@ -224,7 +198,7 @@ static void sharp_filter_shift_mostly_undone(void **state)
     int ok = planted(1, sh, &st);
     ok = ok && fabs(sh[2] - sh[0]) <= 0.4 * fabs(sh[1] - sh[0]);
     ok = ok && st.shift_weighted < 0.5 * st.shift_unweighted;
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* The same weights from the world split into `size` ranks and from rank 0
@@ -239,7 +213,7 @@ static void weights_equal_for_any_rank_count(void **state)
     make_corpus(&mine, 1500, rank, size, 1);
     make_corpus(&all, 1500, 0, 1, 1);
     float *w = calloc(1500, sizeof(float)), *w1 = calloc(1500, sizeof(float));
-    dg_ctx ctx = quiet_ctx(MPI_COMM_WORLD), self = quiet_ctx(MPI_COMM_SELF);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD), self = dgt_quiet_ctx(MPI_COMM_SELF);
     dg_err err;
     dg_reweight_stats st, st1;
     dg_reweight_params p = {80, 1e-2, 20.0};
@@ -249,7 +223,7 @@ static void weights_equal_for_any_rank_count(void **state)
     ok = ok && st.loss_last == st1.loss_last && st.shift_weighted == st1.shift_weighted;
     free(w), free(w1);
     corpus_free(&mine), corpus_free(&all);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 static void nothing_filtered_gives_unit_weights(void **state)
@@ -263,7 +237,7 @@ static void nothing_filtered_gives_unit_weights(void **state)
     for (int64_t i = 0; i < c.n; i++)
         c.kept[i] = 1;
     float *w = calloc(300, sizeof(float));
-    dg_ctx ctx = quiet_ctx(MPI_COMM_WORLD);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_err err;
     dg_reweight_stats st;
     int ok = dg_reweight(&ctx, c.x, c.n, D, c.usable, c.kept, &defaults, w, &st, &err) == DG_OK;
@@ -272,15 +246,11 @@ static void nothing_filtered_gives_unit_weights(void **state)
     ok = ok && st.shift_unweighted == 0.0 && st.shift_weighted == 0.0;
     free(w);
     corpus_free(&c);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
-    if (world_rank() != 0 && (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)))
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(class_list_names_classes_without_case),
         cmocka_unit_test(filter_matches_naive_reference),
@@ -289,7 +259,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(weights_equal_for_any_rank_count),
         cmocka_unit_test(nothing_filtered_gives_unit_weights),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    MPI_Finalize();
-    return failed ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, NULL, NULL);
 }

@@ -11,11 +11,6 @@
  * file.  Run under mpirun with 1, 2 and 4 ranks; every rank runs every test
  * and every assertion is on a value agreed by all ranks.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -30,43 +25,13 @@
 #include "input/embeddings.h"
 #include "io/h5_output.h"
 #include "io/h5_read.h"
+#include "mpi_harness.h"
 
 enum { SEED = 977 };
 
 /* ---- harness ------------------------------------------------------------- */
 
-/* Failure details: stderr on rank 0, a saved copy of it on other ranks,
- * whose cmocka report (stdout and stderr) is silenced. */
-static FILE *diag;
 static char test_dir[256];
-
-static int silence_other_ranks(int rank)
-{
-    diag = stderr;
-    if (rank == 0)
-        return 0;
-    FILE *copy = fdopen(dup(fileno(stderr)), "w");
-    if (!copy || !freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-        return -1;
-    setvbuf(copy, NULL, _IOLBF, 0);
-    diag = copy;
-    return 0;
-}
-
-static int all_ranks(int ok)
-{
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return all;
-}
-
-static dg_ctx world(void)
-{
-    dg_ctx ctx;
-    dg_ctx_init(&ctx, MPI_COMM_WORLD, 1e9);
-    ctx.quiet = 1;
-    return ctx;
-}
 
 /* Counts failed expectations and prints the first few. */
 typedef struct checker {
@@ -82,9 +47,9 @@ static void expect(checker *ck, int cond, const char *fmt, ...)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(diag, "rank %d: ", rank);
-    vfprintf(diag, fmt, ap);
-    fprintf(diag, "\n");
+    fprintf(dgt_diag(), "rank %d: ", rank);
+    vfprintf(dgt_diag(), fmt, ap);
+    fprintf(dgt_diag(), "\n");
     va_end(ap);
 }
 
@@ -157,7 +122,7 @@ static void write_input(const char *path, const char *dataset, hid_t ftype, hid_
         H5Sclose(space);
         H5Fclose(file);
     }
-    assert_true(all_ranks(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* ---- embeddings input ---------------------------------------------------- */
@@ -184,7 +149,7 @@ static void normalise_reference(const float *raw, int64_t n, int d, float *unit,
  * normalised reference of the raw rows. */
 static void expect_rows(const char *path, const char *dataset, const float *raw, int64_t n, int d)
 {
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     float *unit = malloc(sizeof(float) * (size_t)(n * d));
     int8_t *status = malloc((size_t)n);
     normalise_reference(raw, n, d, unit, status);
@@ -211,7 +176,7 @@ static void expect_rows(const char *path, const char *dataset, const float *raw,
     expect(&ck, open_hdf5_objects() == 0, "%d HDF5 objects left open", open_hdf5_objects());
     free(unit);
     free(status);
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
 }
 
 /* Raw rows with a NaN row, an Inf row and an all-zero row among them. */
@@ -296,7 +261,7 @@ static void embeddings_float16_converted_and_normalised(void **state)
     int64_t pn = 0;
     int pd = 0;
     int rc = dg_h5_probe_embeddings(path, "emb16", &pn, &pd, &err);
-    assert_true(all_ranks(rc == DG_OK && pn == n && pd == d));
+    assert_true(dgt_all_ranks(rc == DG_OK && pn == n && pd == d));
     expect_rows(path, "emb16", raw, n, d);
     free(bits);
     free(raw);
@@ -330,7 +295,7 @@ static void expect_probe_error(const char *path, const char *dataset, const char
     expect(&ck, strstr(err.msg, path) && strstr(err.msg, frag1) && strstr(err.msg, frag2),
            "message '%s' lacks '%s' / '%s'", err.msg, frag1, frag2);
     expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
 }
 
 static void probe_names_file_dataset_and_problem(void **state)
@@ -385,7 +350,7 @@ static void read_embeddings_fails_on_every_rank(void **state)
     float raw[6] = {1, 2, 3, 4, 5, 6};
     hsize_t dims[2] = {3, 2};
     write_input(path, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, raw);
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_items items;
     dg_err err = {0};
     int rc = dg_h5_read_embeddings(&ctx, path, "/nothing/here", &items, &err);
@@ -397,7 +362,7 @@ static void read_embeddings_fails_on_every_rank(void **state)
     rc = dg_h5_read_embeddings(&ctx, path, "/embeddings", &items, &err);
     expect(&ck, rc == DG_FAIL && strstr(err.msg, path), "rc %d, message '%s'", rc, err.msg);
     expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
 }
 
 /* ---- output: reference data, a function of the global id ---------------- */
@@ -814,7 +779,7 @@ static void check_vectors(checker *ck, hid_t file, const out_case *oc)
 /* Rank 0 checks the file; every rank learns the verdict. */
 static int output_matches(const char *path, const out_case *oc, const out_data *od)
 {
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     checker ck = {0};
     if (ctx.rank == 0) {
         char tmp[600];
@@ -830,12 +795,12 @@ static int output_matches(const char *path, const out_case *oc, const out_data *
             H5Fclose(file);
         }
     }
-    return all_ranks(ck.failures == 0);
+    return dgt_all_ranks(ck.failures == 0);
 }
 
 static void write_and_check(const out_case *oc, const char *name)
 {
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     char path[512];
     file_in_dir(path, sizeof path, name);
     out_data od;
@@ -843,8 +808,8 @@ static void write_and_check(const out_case *oc, const char *name)
     dg_err err = {0};
     int rc = dg_h5_write_output(&ctx, path, &od.out, &err);
     if (rc != DG_OK)
-        fprintf(diag, "write failed: %s\n", err.msg);
-    assert_true(all_ranks(rc == DG_OK && open_hdf5_objects() == 0));
+        fprintf(dgt_diag(), "write failed: %s\n", err.msg);
+    assert_true(dgt_all_ranks(rc == DG_OK && open_hdf5_objects() == 0));
     assert_true(output_matches(path, oc, &od));
     free_output(&od);
 }
@@ -908,7 +873,7 @@ static char *captured_info(const char *path, int *rc)
 static void info_summarises_counts_shape_times_and_statuses(void **state)
 {
     (void)state;
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     char path[512];
     file_in_dir(path, sizeof path, "out_info.h5");
     out_case oc = {.n = 37, .d = 4, .c = 2, .k = 3, .paths = 1, .edges = 1, .embeddings = 1};
@@ -936,13 +901,13 @@ static void info_summarises_counts_shape_times_and_statuses(void **state)
         expect(&ck, strstr(text, line) != NULL, "info lacks '%s'", line);
         free(text);
     }
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
 }
 
 static void output_to_missing_folder_fails_and_leaves_nothing(void **state)
 {
     (void)state;
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     char path[512], tmp[600];
     file_in_dir(path, sizeof path, "no/such/out.h5");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -956,7 +921,7 @@ static void output_to_missing_folder_fails_and_leaves_nothing(void **state)
     expect(&ck, !exists(path) && !exists(tmp), "a file was left behind");
     expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
     free_output(&od);
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
 }
 
 /* A failure after the file was created removes the temporary file and
@@ -964,7 +929,7 @@ static void output_to_missing_folder_fails_and_leaves_nothing(void **state)
 static void failing_write_removes_temporary_and_keeps_old_file(void **state)
 {
     (void)state;
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     out_case oc = {.n = 21, .d = 3, .c = 2, .k = 2, .paths = 1, .edges = 1, .embeddings = 0};
     write_and_check(&oc, "out_keep.h5");
     char path[512], tmp[600];
@@ -981,7 +946,7 @@ static void failing_write_removes_temporary_and_keeps_old_file(void **state)
     expect(&ck, rc == DG_FAIL && strstr(err.msg, "/items/id") != NULL, "rc %d, message '%s'", rc, err.msg);
     expect(&ck, !exists(tmp), "%s remains", tmp);
     expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
     assert_true(output_matches(path, &oc, &od));
     free_output(&od);
 }
@@ -989,7 +954,7 @@ static void failing_write_removes_temporary_and_keeps_old_file(void **state)
 static void inconsistent_counts_fail_before_writing(void **state)
 {
     (void)state;
-    dg_ctx ctx = world();
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     char path[512];
     file_in_dir(path, sizeof path, "out_bad_counts.h5");
     out_case oc = {.n = 9, .d = 2, .c = 1, .k = 2, .paths = 0, .edges = 1, .embeddings = 0};
@@ -1002,7 +967,7 @@ static void inconsistent_counts_fail_before_writing(void **state)
     expect(&ck, rc == DG_FAIL && strstr(err.msg, "n_edges") != NULL, "rc %d, message '%s'", rc, err.msg);
     expect(&ck, !exists(path), "a file was written");
     free_output(&od);
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
 }
 
 /* Writes a root attribute set that claims (or does not claim) the format. */
@@ -1049,17 +1014,11 @@ static void readers_reject_other_files_and_versions(void **state)
            "text file: '%s'", err.msg);
     expect(&ck, e.n == 0 && e.src == NULL, "edges not cleared after failure");
     expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
-    assert_true(all_ranks(ck.failures == 0));
+    assert_true(dgt_all_ranks(ck.failures == 0));
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
-    if (silence_other_ranks(rank) != 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(embeddings_float32_rows_equal_normalised_reference),
         cmocka_unit_test(embeddings_float16_converted_and_normalised),
@@ -1076,9 +1035,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(inconsistent_counts_fail_before_writing),
         cmocka_unit_test(readers_reject_other_files_and_versions),
     };
-    int failed = cmocka_run_group_tests(tests, make_dir, remove_dir);
-    int any = 0;
-    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return any ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, make_dir, remove_dir);
 }

@@ -5,41 +5,15 @@
  * all ranks before it is asserted, so a failure on one rank fails every rank
  * instead of leaving the others waiting in a collective.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "mpi_harness.h"
+#include "search/kmeans.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "search/kmeans.h"
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static int everywhere(int ok)
-{
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return ok;
-}
-
-static int world_rank(void)
-{
-    int r;
-    MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
-}
-
-static dg_ctx quiet_ctx(MPI_Comm comm)
-{
-    dg_ctx ctx;
-    dg_ctx_init(&ctx, comm, 1e9);
-    ctx.quiet = 1;
-    return ctx;
-}
 
 /* Standard normal from a counter (Box-Muller), reproducible on every rank. */
 static double gauss(uint64_t seed, uint64_t i)
@@ -140,7 +114,7 @@ static void take_share(const dataset *ds, MPI_Comm comm, dg_items *it)
 static int train(const dataset *ds, MPI_Comm comm, const dg_kmeans_params *p, float *centroids,
                  dg_kmeans_stats *stats, dg_err *err)
 {
-    dg_ctx ctx = quiet_ctx(comm);
+    dg_ctx ctx = dgt_quiet_ctx(comm);
     dg_items it;
     take_share(ds, comm, &it);
     int rc = dg_kmeans_train(&ctx, &it, p, centroids, stats, err);
@@ -243,7 +217,7 @@ static void nearest_matches_naive_reference_with_ties(void **state)
     (void)state;
     const int ms[] = {1, 2, 3, 5, 37};
     /* 1300 rows: blocks of 512 rows plus a partial one */
-    assert_true(everywhere(nearest_agrees(1300, 20, 37, ms, 5, 11)));
+    assert_true(dgt_all_ranks(nearest_agrees(1300, 20, 37, ms, 5, 11)));
 }
 
 static void nearest_matches_naive_reference_with_many_centroids(void **state)
@@ -251,7 +225,7 @@ static void nearest_matches_naive_reference_with_many_centroids(void **state)
     (void)state;
     const int ms[] = {1, 4};
     /* so many centroids that a block holds only a few dozen rows */
-    assert_true(everywhere(nearest_agrees(300, 8, 70000, ms, 2, 12)));
+    assert_true(dgt_all_ranks(nearest_agrees(300, 8, 70000, ms, 2, 12)));
 }
 
 static void nearest_does_not_depend_on_blocking(void **state)
@@ -279,7 +253,7 @@ static void nearest_does_not_depend_on_blocking(void **state)
         ok &= memcmp(sim_one, sim_all + i * M, sizeof sim_one) == 0;
     }
     free(x);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 static void nearest_rejects_bad_arguments(void **state)
@@ -353,7 +327,7 @@ static void kmeans_finds_well_separated_blobs(void **state)
     }
     free(idx);
     dataset_free(&ds);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* Stats of converged blobs checked against a naive recomputation from the
@@ -404,7 +378,7 @@ static void kmeans_fills_stats_per_iteration(void **state)
     ok &= fabs(last->imbalance - BLOBS * sq / (n_usable * n_usable)) < 1e-12;
     ok &= st[BLOB_ITERS].reseeded == -1; /* nothing written past p.iterations */
     dataset_free(&ds);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* Trains on COMM_WORLD and, on rank 0, on a one-rank communicator holding
@@ -418,7 +392,7 @@ static int same_for_any_rank_count(const dataset *ds, const dg_kmeans_params *p,
     assert_true(world && self && sw && ss);
     dg_err err;
     int ok = train(ds, MPI_COMM_WORLD, p, world, sw, &err) == DG_OK;
-    if (world_rank() == 0) {
+    if (dgt_world_rank() == 0) {
         ok &= train(ds, MPI_COMM_SELF, p, self, ss, &err) == DG_OK;
         ok &= memcmp(world, self, bytes) == 0;
         for (int it = 0; it < p->iterations; it++) {
@@ -437,7 +411,7 @@ static int same_for_any_rank_count(const dataset *ds, const dg_kmeans_params *p,
     free(self);
     free(sw);
     free(ss);
-    return everywhere(ok);
+    return dgt_all_ranks(ok);
 }
 
 /* Overlapping blobs, some unusable items, a hashed sample smaller than N and
@@ -504,7 +478,7 @@ static void directionless_cluster_is_reseeded_with_worst_point(void **state)
     ok &= same_for_any_rank_count(&ds, &p, &reseeded);
     ok &= reseeded == ITERS;
     dataset_free(&ds);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* Duplicates everywhere: six vectors and their negations, nine copies each,
@@ -563,7 +537,7 @@ static void too_few_points_or_distinct_vectors_fail_clearly(void **state)
     ok &= train(&ds, MPI_COMM_WORLD, &p, cent, NULL, &err) == DG_FAIL;
     ok &= strstr(err.msg, "item 7 is not unit length") != NULL;
     dataset_free(&ds);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 /* Not an assertion: seeding and one Lloyd pass at a moderate size. */
@@ -590,21 +564,16 @@ static void timing_of_seeding_and_assignment(void **state)
     double t0 = dg_now();
     int ok = train(&ds, MPI_COMM_WORLD, &p, cent, &st, &err) == DG_OK;
     double total = dg_now() - t0;
-    if (world_rank() == 0)
+    if (dgt_world_rank() == 0)
         printf("timing: N=%d D=%d K=%d: seeding (pool %d) %.2fs, one Lloyd iteration %.2fs\n", N, D, K,
                4 * K, total - st.seconds, st.seconds);
     free(cent);
     dataset_free(&ds);
-    assert_true(everywhere(ok));
+    assert_true(dgt_all_ranks(ok));
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
-    /* cmocka writes its summary to stderr: keep ranks other than 0 silent */
-    if (world_rank() != 0 && (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)))
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nearest_matches_naive_reference_with_ties),
         cmocka_unit_test(nearest_matches_naive_reference_with_many_centroids),
@@ -618,7 +587,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(too_few_points_or_distinct_vectors_fail_clearly),
         cmocka_unit_test(timing_of_seeding_and_assignment),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    MPI_Finalize();
-    return failed ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, NULL, NULL);
 }

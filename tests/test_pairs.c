@@ -7,11 +7,6 @@
  * sizes that do and do not divide the set sizes.  Run under mpirun with 1, 2
  * and 4 ranks; every rank runs every test so the collectives match.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -21,26 +16,10 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include "mpi_harness.h"
 #include "search/edges.h"
 #include "search/exact.h"
 #include "search/pairs.h"
-
-/* Failure details: stderr on rank 0, a saved copy of it on other ranks,
- * whose cmocka report (stdout and stderr) is silenced. */
-static FILE *diag;
-
-static int silence_other_ranks(int rank)
-{
-    diag = stderr;
-    if (rank == 0)
-        return 0;
-    FILE *copy = fdopen(dup(fileno(stderr)), "w");
-    if (!copy || !freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-        return -1;
-    setvbuf(copy, NULL, _IOLBF, 0);
-    diag = copy;
-    return 0;
-}
 
 enum { SEED = 20240611 };
 
@@ -126,24 +105,17 @@ static void sort_unique(dg_edges *e)
 static int edges_equal(const dg_edges *a, const dg_edges *b)
 {
     if (a->n != b->n) {
-        fprintf(diag, "edge counts differ: %lld vs %lld\n", (long long)a->n, (long long)b->n);
+        fprintf(dgt_diag(), "edge counts differ: %lld vs %lld\n", (long long)a->n, (long long)b->n);
         return 0;
     }
     for (int64_t i = 0; i < a->n; i++)
         if (a->src[i] != b->src[i] || a->dst[i] != b->dst[i] || memcmp(&a->sim[i], &b->sim[i], sizeof(float))) {
-            fprintf(diag, "edge %lld differs: (%lld,%lld,%.9g) vs (%lld,%lld,%.9g)\n", (long long)i,
+            fprintf(dgt_diag(), "edge %lld differs: (%lld,%lld,%.9g) vs (%lld,%lld,%.9g)\n", (long long)i,
                     (long long)a->src[i], (long long)a->dst[i], a->sim[i], (long long)b->src[i],
                     (long long)b->dst[i], b->sim[i]);
             return 0;
         }
     return 1;
-}
-
-static int all_ranks(int ok)
-{
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return all;
 }
 
 static const int blocks[] = {0, 1, 7, 64, 100, 333, 4096};
@@ -586,7 +558,7 @@ static int check_exact_on_rank0(const dg_edges *all, const float *x, int64_t n, 
         dg_err err;
         ok = dg_edges_sort_unique(&got, &err) == DG_OK && raw == got.n && edges_equal(&got, &ref) && ref.n > 0;
         if (raw != got.n)
-            fprintf(diag, "exact: %lld edges reported more than once\n", (long long)(raw - got.n));
+            fprintf(dgt_diag(), "exact: %lld edges reported more than once\n", (long long)(raw - got.n));
         dg_edges_free(&ref);
     }
     MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -616,7 +588,7 @@ static void exact_over_all_ranks_equals_naive_global_loop(void **state)
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
             int rc = dg_pairs_exact(&ctx, &items, thresholds[t], exact_blocks[bi], &mine, &st, &err);
-            assert_true(all_ranks(rc == DG_OK));
+            assert_true(dgt_all_ranks(rc == DG_OK));
             int64_t compared = 0;
             MPI_Allreduce(&st.compared, &compared, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
             assert_int_equal(compared, usable * (usable - 1) / 2);
@@ -634,12 +606,6 @@ static void exact_over_all_ranks_equals_naive_global_loop(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
-    if (silence_other_ranks(rank) != 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sim_exact_is_rounded_double_dot),
         cmocka_unit_test(within_equals_naive_for_every_block_size),
@@ -650,9 +616,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(split_cluster_tasks_equal_whole_clusters),
         cmocka_unit_test(exact_over_all_ranks_equals_naive_global_loop),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    int any = 0;
-    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return any ? 1 : 0;
+    return DGT_RUN(argc, argv, tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* job.c - the job driver: runs the stages of DESIGN.md in order on every
+/* job.c - the job driver: runs the stages (README "Method") in order on every
  * rank, checks agreement after each, logs stage times on rank 0 and hands
  * the results to the output writer.  It owns no algorithm of its own; each
  * stage lives in its module (input/, search/, graph/, io/).
