@@ -11,27 +11,30 @@
 /* Requests from this size on are checked against the machine's memory. */
 #define LARGE_REQUEST ((size_t)1 << 30)
 
-int dg_failc(dg_err *err, dg_code code, const char *fmt, ...)
+static int vfail(dg_err *err, dg_code code, const char *fmt, va_list ap)
 {
     if (err) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
         err->code = code;
     }
     return DG_FAIL;
 }
 
+int dg_failc(dg_err *err, dg_code code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, code, fmt, ap);
+    va_end(ap);
+    return DG_FAIL;
+}
+
 int dg_fail(dg_err *err, const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-        err->code = DG_E_FAILED;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, DG_E_FAILED, fmt, ap);
+    va_end(ap);
     return DG_FAIL;
 }
 
