@@ -34,6 +34,8 @@ static const char usage[] =
     "        paths kept / removed (one per line) and the duplicate pairs as CSV\n"
     "  report OUT.h5 -o DIR\n"
     "        static HTML page with thumbnails of the largest duplicate groups\n"
+    "  config [-c CONFIG] [--set section.key=value ...]\n"
+    "        the effective configuration as INI text (every key; the defaults without -c)\n"
     "\n"
     "options:\n"
     "  -h, --help     this text\n"
@@ -46,7 +48,8 @@ typedef struct job_args {
     int n_sets;
 } job_args;
 
-static int parse_job_args(int argc, char **argv, job_args *a, dg_err *err)
+/* need_config: run and exact need -c; config does not. */
+static int parse_job_args(int argc, char **argv, int need_config, job_args *a, dg_err *err)
 {
     memset(a, 0, sizeof *a);
     for (int i = 2; i < argc; i++) {
@@ -69,9 +72,30 @@ static int parse_job_args(int argc, char **argv, job_args *a, dg_err *err)
             return dg_failc(err, DG_E_USAGE, "unknown option '%s' (see dupgraph --help)", arg);
         }
     }
-    if (!a->config)
+    if (!a->config && need_config)
         return dg_failc(err, DG_E_USAGE, "%s needs -c CONFIG (see dupgraph --help)", argv[1]);
     return DG_OK;
+}
+
+/* `dupgraph config`: what a job with these options would run with, in the
+ * canonical form the output's config attribute stores. */
+static int cmd_config(int argc, char **argv, dg_err *err)
+{
+    job_args a;
+    dg_config cfg;
+    if (parse_job_args(argc, argv, 0, &a, err) != DG_OK)
+        return DG_FAIL;
+    if (a.output)
+        return dg_failc(err, DG_E_USAGE, "config takes no -o (use --set output.path=...)");
+    int rc = a.config ? dg_config_load(&cfg, a.config, a.sets, a.n_sets, err)
+                      : dg_config_load_text(&cfg, "", a.sets, a.n_sets, err);
+    char *text = rc == DG_OK ? dg_config_to_text(&cfg) : NULL;
+    if (rc == DG_OK && !text)
+        rc = dg_failc(err, DG_E_MEMORY, "out of memory formatting the config");
+    if (text)
+        fputs(text, stdout);
+    free(text);
+    return rc;
 }
 
 static int cmd_job(int argc, char **argv, dg_mode mode)
@@ -90,7 +114,7 @@ static int cmd_job(int argc, char **argv, dg_mode mode)
     int rc = DG_FAIL;
     /* Every rank parses the same files; the errors are the same everywhere,
      * so only rank 0 reports them. */
-    if (parse_job_args(argc, argv, &a, &err) == DG_OK) {
+    if (parse_job_args(argc, argv, 1, &a, &err) == DG_OK) {
         char out_set[DG_PATH_MAX + 16];
         if (a.output) {
             snprintf(out_set, sizeof out_set, "output.path=%s", a.output);
@@ -145,6 +169,8 @@ int main(int argc, char **argv)
         rc = dg_export_command(argc - 2, argv + 2, stdout, &err);
     else if (!strcmp(cmd, "report") && argc >= 3)
         rc = dg_report_command(argc - 2, argv + 2, stdout, &err);
+    else if (!strcmp(cmd, "config"))
+        rc = cmd_config(argc, argv, &err);
     else {
         fprintf(stderr, "dupgraph: error: unknown command or wrong arguments: '%s' (see dupgraph --help)\n", cmd);
         return 2;

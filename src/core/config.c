@@ -28,84 +28,53 @@ typedef struct key_spec {
     size_t offset;
     size_t size;      /* buffer size for K_PATH/K_STRING */
     double min, max;  /* numeric range (inclusive) */
+    const char *def;  /* the default, parsed like a user's value; NULL: unset
+                         (the input keys).  configs/default.ini shows these
+                         (tests/check_config_reference.py). */
 } key_spec;
 
 #define F(field) offsetof(dg_config, field), sizeof(((dg_config *)0)->field)
 
 static const key_spec keys[] = {
-    {"input", "embeddings", K_PATH, F(input_path), 0, 0},
-    {"input", "manifest", K_PATH, F(input_path), 0, 0},
-    {"input", "dir", K_PATH, F(input_path), 0, 0},
-    {"input", "dataset", K_STRING, F(input_dataset), 0, 0},
-    {"output", "path", K_STRING, F(output_path), 0, 0},
-    {"output", "embeddings", K_EMBOUT, F(output_embeddings), 0, 0},
-    {"output", "summary", K_OPT_PATH, F(output_summary), 0, 0},
-    {"cluster", "k", K_AUTO_INT, F(k), 1, 1e9},
-    {"cluster", "clusterings", K_INT, F(clusterings), 1, 64},
-    {"cluster", "probes", K_INT, F(probes), 1, 64},
-    {"cluster", "iterations", K_INT, F(iterations), 1, 1000},
-    {"cluster", "sample", K_AUTO_INT, F(sample), 1, 1e12},
-    {"cluster", "seed", K_U64, F(seed), 0, 0},
-    {"pairs", "threshold", K_FLOAT, F(threshold), 0.0, 1.0},
-    {"pairs", "block", K_INT, F(block), 16, 65536},
-    {"graph", "keep", K_KEEP, F(keep), 0, 0},
-    {"embed", "dim", K_INT, F(embed_dim), 2, 4096},
-    {"embed", "max_pixels", K_BYTES, F(max_pixels), 1, 1e12},
-    {"embed", "flip", K_BOOL, F(flip), 0, 0},
-    {"embed", "method", K_METHOD, F(embed_method), 0, 0},
-    {"embed", "weights", K_STRING, F(embed_weights), 0, 0},
-    {"filter", "enabled", K_BOOL, F(filter_enabled), 0, 0},
-    {"filter", "classes", K_STRING, F(filter_classes), 0, 0},
-    {"filter", "threshold", K_FLOAT, F(filter_threshold), 0.0, 1.0},
-    {"filter", "margin", K_FLOAT, F(filter_margin), 0.0, 1.0},
-    {"reweight", "enabled", K_BOOL, F(reweight_enabled), 0, 0},
-    {"reweight", "max_weight", K_DOUBLE, F(reweight_max_weight), 1.0, 1e6},
-    {"reweight", "l2", K_DOUBLE, F(reweight_l2), 0.0, 1e6},
-    {"reweight", "iterations", K_INT, F(reweight_iterations), 1, 100000},
-    {"job", "progress_seconds", K_DOUBLE, F(progress_seconds), 0.0, 86400.0},
-    {"job", "max_memory", K_BYTES, F(max_memory), 0, 1e18},
-    {"job", "resume", K_BOOL, F(resume), 0, 0},
-    {"job", "stop_after", K_STOP, F(stop_after), 0, 63},
-    {"job", "stop_at", K_STOP_AT, F(stop_at), 1, 1e15},
+    {"input", "embeddings", K_PATH, F(input_path), 0, 0, NULL},
+    {"input", "manifest", K_PATH, F(input_path), 0, 0, NULL},
+    {"input", "dir", K_PATH, F(input_path), 0, 0, NULL},
+    {"input", "dataset", K_STRING, F(input_dataset), 0, 0, "/embeddings"},
+    {"output", "path", K_STRING, F(output_path), 0, 0, "dupgraph.h5"},
+    {"output", "embeddings", K_EMBOUT, F(output_embeddings), 0, 0, "none"},
+    {"output", "summary", K_OPT_PATH, F(output_summary), 0, 0, "none"},
+    {"cluster", "k", K_AUTO_INT, F(k), 1, 1e9, "auto"},
+    {"cluster", "clusterings", K_INT, F(clusterings), 1, 64, "2"},
+    {"cluster", "probes", K_INT, F(probes), 1, 64, "3"},
+    {"cluster", "iterations", K_INT, F(iterations), 1, 1000, "10"},
+    {"cluster", "sample", K_AUTO_INT, F(sample), 1, 1e12, "auto"},
+    {"cluster", "seed", K_U64, F(seed), 0, 0, "1234"},
+    {"pairs", "threshold", K_FLOAT, F(threshold), 0.0, 1.0, "0.9"},
+    {"pairs", "block", K_INT, F(block), 16, 65536, "1024"},
+    {"graph", "keep", K_KEEP, F(keep), 0, 0, "first"},
+    {"embed", "dim", K_INT, F(embed_dim), 2, 4096, "64"},
+    {"embed", "max_pixels", K_BYTES, F(max_pixels), 1, 1e12, "100000000"},
+    {"embed", "flip", K_BOOL, F(flip), 0, 0, "true"},
+    {"embed", "method", K_METHOD, F(embed_method), 0, 0, "descriptor"},
+    {"embed", "weights", K_STRING, F(embed_weights), 0, 0, "build/mobilenet_v2.h5"},
+    {"filter", "enabled", K_BOOL, F(filter_enabled), 0, 0, "false"},
+    {"filter", "classes", K_STRING, F(filter_classes), 0, 0, "Hentai,Porn,Sexy"},
+    {"filter", "threshold", K_FLOAT, F(filter_threshold), 0.0, 1.0, "0.5"},
+    {"filter", "margin", K_FLOAT, F(filter_margin), 0.0, 1.0, "0"},
+    {"reweight", "enabled", K_BOOL, F(reweight_enabled), 0, 0, "true"},
+    {"reweight", "max_weight", K_DOUBLE, F(reweight_max_weight), 1.0, 1e6, "50"},
+    {"reweight", "l2", K_DOUBLE, F(reweight_l2), 0.0, 1e6, "0"},
+    {"reweight", "iterations", K_INT, F(reweight_iterations), 1, 100000, "1000"},
+    {"job", "progress_seconds", K_DOUBLE, F(progress_seconds), 0.0, 86400.0, "10"},
+    {"job", "max_memory", K_BYTES, F(max_memory), 0, 1e18, "0"},
+    {"job", "resume", K_BOOL, F(resume), 0, 0, "true"},
+    {"job", "stop_after", K_STOP, F(stop_after), 0, 63, "none"},
+    {"job", "stop_at", K_STOP_AT, F(stop_at), 1, 1e15, "none"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 /* Longest line libinih reads whole (its INI_MAX_LINE, newline excluded). */
 #define LINE_MAX_CHARS (INI_MAX_LINE - 2)
-
-void dg_config_defaults(dg_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->input_dataset, sizeof cfg->input_dataset, "/embeddings");
-    snprintf(cfg->output_path, sizeof cfg->output_path, "dupgraph.h5");
-    cfg->output_embeddings = DG_EMB_OUT_NONE;
-    cfg->k = 0;
-    cfg->clusterings = 2;
-    cfg->probes = 3;
-    cfg->iterations = 10;
-    cfg->sample = 0;
-    cfg->seed = 1234;
-    cfg->threshold = 0.9f;
-    cfg->block = 1024;
-    cfg->keep = DG_KEEP_FIRST;
-    cfg->embed_dim = 64;
-    cfg->max_pixels = 100000000; /* 100 Mpx: larger images are rejected before decoding */
-    cfg->flip = true;
-    cfg->embed_method = DG_EMBED_DESCRIPTOR;
-    snprintf(cfg->embed_weights, sizeof cfg->embed_weights, "build/mobilenet_v2.h5");
-    cfg->filter_enabled = false;
-    snprintf(cfg->filter_classes, sizeof cfg->filter_classes, "Hentai,Porn,Sexy");
-    cfg->filter_threshold = 0.5f;
-    cfg->filter_margin = 0.0f;
-    cfg->reweight_enabled = true;
-    cfg->reweight_max_weight = 50.0;
-    cfg->reweight_l2 = 0.0;
-    cfg->reweight_iterations = 1000;
-    cfg->progress_seconds = 10.0;
-    cfg->max_memory = 0;
-    cfg->resume = true;
-    cfg->stop_after = DG_STOP_AFTER_NONE;
-}
 
 static const key_spec *find_key(const char *section, const char *name)
 {
@@ -315,6 +284,20 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         return parse_stop_at(cfg, k, v, err);
     }
     return dg_failc(err, DG_E_CONFIG, "internal: unknown key type");
+}
+
+/* Every key's default from the table, through the parser a user's value
+ * takes (a default the parser refuses is a bug: it aborts). */
+void dg_config_defaults(dg_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        dg_err err = {0};
+        if (keys[i].def && set_value(cfg, &keys[i], keys[i].def, &err) != DG_OK) {
+            fprintf(stderr, "dupgraph: bad default of %s.%s: %s\n", keys[i].section, keys[i].name, err.msg);
+            abort();
+        }
+    }
 }
 
 typedef struct parse_state {
