@@ -5,15 +5,13 @@
  * arrays mean, and when a file may be reused, is checkpoint.c's; the output
  * file is h5_output.c's.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "io/h5_checkpoint.h"
 
 #include "io/h5_open.h"
+#include "io/h5_rows.h"
 
 static hid_t mem_type(dg_ck_type t)
 {
@@ -42,65 +40,28 @@ static int array_rank(const dg_ck_array *a)
     return a->cols > 0 ? 2 : 1;
 }
 
-/* Selects this rank's rows (or nothing) in both spaces; -1 on failure. */
-static herr_t select_rows(const dg_ck_array *a, hid_t fspace, hid_t *mspace)
+/* The rows of a this rank moves, as the row layer sees them. */
+static dg_h5_rows rows_of(const dg_ck_array *a)
 {
-    hsize_t start[2] = {(hsize_t)a->row_lo, 0};
-    hsize_t count[2] = {(hsize_t)a->rows, (hsize_t)a->cols};
-    *mspace = H5Screate_simple(array_rank(a), count, NULL);
-    if (*mspace < 0)
-        return -1;
-    if (a->rows == 0)
-        return (H5Sselect_none(fspace) < 0 || H5Sselect_none(*mspace) < 0) ? -1 : 0;
-    return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    dg_h5_rows r = {array_rank(a), {(hsize_t)a->rows_total, (hsize_t)a->cols, 0}, (hsize_t)a->row_lo,
+                    (hsize_t)a->rows};
+    return r;
 }
 
-/* Reads or writes this rank's rows of an open dataset, collectively.  An
- * empty dataset has no storage to address: every rank skips it alike. */
+/* Reads or writes this rank's rows of an open dataset, collectively. */
 static herr_t transfer_rows(hid_t dset, const dg_ck_array *a, int write)
 {
-    if (a->rows_total == 0)
-        return 0;
-    hid_t fspace = H5Dget_space(dset);
-    hid_t mspace = -1;
-    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    herr_t st = (fspace < 0 || dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) ? -1 : 0;
-    if (st >= 0)
-        st = select_rows(a, fspace, &mspace);
-    int64_t dummy = 0;
-    void *buf = a->rows > 0 ? a->data : &dummy;
-    if (st >= 0)
-        st = write ? H5Dwrite(dset, mem_type(a->type), mspace, fspace, dxpl, buf)
-                   : H5Dread(dset, mem_type(a->type), mspace, fspace, dxpl, buf);
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-    if (dxpl >= 0)
-        H5Pclose(dxpl);
-    return st;
+    dg_h5_rows r = rows_of(a);
+    return dg_h5_transfer_rows(dset, mem_type(a->type), &r, a->data, write);
 }
 
 static herr_t write_array(hid_t file, const dg_ck_array *a)
 {
-    hsize_t dims[2] = {(hsize_t)a->rows_total, (hsize_t)a->cols};
-    hid_t space = H5Screate_simple(array_rank(a), dims, NULL);
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t dset = -1;
-    /* Every element is written: no fill pass. */
-    if (space >= 0 && lcpl >= 0 && dcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0 &&
-        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
-        dset = H5Dcreate2(file, a->name, file_type(a->type), space, lcpl, dcpl, H5P_DEFAULT);
+    dg_h5_rows r = rows_of(a);
+    hid_t dset = dg_h5_create_rows(file, a->name, file_type(a->type), &r);
     herr_t st = dset < 0 ? -1 : transfer_rows(dset, a, 1);
     if (dset >= 0 && H5Dclose(dset) < 0)
         st = -1;
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (lcpl >= 0)
-        H5Pclose(lcpl);
-    if (space >= 0)
-        H5Sclose(space);
     return st;
 }
 
@@ -114,17 +75,6 @@ static herr_t write_attr(hid_t file, const char *name, hid_t ftype, hid_t mtype,
     if (space >= 0)
         H5Sclose(space);
     return st;
-}
-
-static hid_t create_parallel(const dg_ctx *ctx, const char *tmp)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    hid_t file = -1;
-    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) >= 0)
-        file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    return file;
 }
 
 /* Attributes are metadata: every rank writes the same values. */
@@ -142,27 +92,11 @@ static herr_t write_contents(hid_t file, uint64_t fingerprint, const dg_ck_attr 
     return st;
 }
 
-/* The data reaches the disk before the name does. */
-static int sync_and_rename(const char *tmp, const char *path, dg_err *err)
-{
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot sync %s: %s", path, tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-    return DG_OK;
-}
-
 static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, uint64_t fingerprint,
                       const dg_ck_attr *attrs, int n_attrs, const dg_ck_array *arrays, int n_arrays, dg_err *err)
 {
     char detail[256];
-    hid_t file = create_parallel(ctx, tmp);
+    hid_t file = dg_h5_create_tmp(ctx, tmp, 0);
     if (file < 0)
         dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot create %s (%s)", path, tmp, dg_h5_detail(detail, sizeof detail));
     if (dg_agree(ctx, file < 0 ? DG_FAIL : DG_OK, err) != DG_OK) {
@@ -190,14 +124,7 @@ int dg_h5_ckpt_write(const dg_ctx *ctx, const char *path, uint64_t fingerprint, 
     dg_h5_quiet_begin(&quiet);
     int rc = write_file(ctx, path, tmp, fingerprint, attrs, n_attrs, arrays, n_arrays, err);
     dg_h5_quiet_end(&quiet);
-    if (rc != DG_OK) { /* already agreed; every rank has closed the file */
-        if (ctx->rank == 0)
-            unlink(tmp);
-        return DG_FAIL;
-    }
-    if (ctx->rank == 0 && (rc = sync_and_rename(tmp, path, err)) != DG_OK)
-        unlink(tmp);
-    return dg_agree(ctx, rc, err);
+    return dg_h5_publish(ctx, tmp, path, rc, DG_E_CHECKPOINT, "checkpoint", err);
 }
 
 static hid_t open_parallel(const dg_ctx *ctx, const char *path)

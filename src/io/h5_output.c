@@ -7,16 +7,14 @@
  * renamed by rank 0, so a reader never sees a half-written file; on failure
  * the temporary file is removed.  Reading output files is h5_read.c's.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "io/h5_output.h"
 
 #include "io/h5_open.h"
+#include "io/h5_rows.h"
 
 /* Rows of /items/path converted per collective write: bounds the buffer of
  * fixed-length strings to about this many bytes. */
@@ -34,8 +32,6 @@ typedef struct writer {
     const dg_ctx *ctx;
     const char *path; /* final name, for messages */
     hid_t file;
-    hid_t dxpl; /* collective transfer */
-    hid_t lcpl; /* creates missing groups on the way */
     char detail[256]; /* HDF5's reason for the first failure */
 } writer;
 
@@ -47,14 +43,6 @@ static void note(writer *w)
         dg_h5_detail(w->detail, sizeof w->detail);
 }
 
-/* A dataset's global shape and the rows [offset, offset + rows) of its
- * first dimension that this rank writes (all of the other dimensions). */
-typedef struct slab {
-    int rank;
-    hsize_t dims[3];
-    hsize_t offset;
-    hsize_t rows;
-} slab;
 
 static size_t max_path_len(const dg_items *it)
 {
@@ -140,60 +128,20 @@ static int make_layout(const dg_ctx *ctx, const dg_output *out, layout *lay, dg_
     return dg_agree(ctx, rc, err);
 }
 
-static int select_rows(hid_t fspace, hid_t mspace, const slab *s, const hsize_t *count, size_t cells)
+/* Collective write of this rank's rows of an open dataset. */
+static herr_t write_rows(writer *w, hid_t dset, hid_t mtype, const dg_h5_rows *s, const void *buf)
 {
-    if (cells == 0)
-        return (H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
-    hsize_t start[3] = {s->offset, 0, 0};
-    return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ? -1 : 0;
-}
-
-/* Collective write of rows s->offset.. of an open dataset; `buf` holds
- * those s->rows rows (may be NULL when there are none). */
-static herr_t write_rows(writer *w, hid_t dset, hid_t mtype, const slab *s, const void *buf)
-{
-    /* An empty dataset has no storage address to write to, even with
-     * empty selections; all ranks know the global shape and skip alike. */
-    hsize_t global = 1;
-    for (int i = 0; i < s->rank; i++)
-        global *= s->dims[i];
-    if (global == 0)
-        return 0;
-    hsize_t count[3] = {s->rows, 0, 0};
-    size_t cells = (size_t)s->rows;
-    for (int i = 1; i < s->rank; i++) {
-        count[i] = s->dims[i];
-        cells *= (size_t)s->dims[i];
-    }
-    hid_t fspace = H5Dget_space(dset);
-    hid_t mspace = H5Screate_simple(s->rank, count, NULL);
-    herr_t st = (fspace < 0 || mspace < 0) ? -1 : select_rows(fspace, mspace, s, count, cells);
-    char dummy = 0;
-    if (st >= 0)
-        st = H5Dwrite(dset, mtype, mspace, fspace, w->dxpl, cells ? buf : &dummy);
+    herr_t st = dg_h5_transfer_rows(dset, mtype, s, (void *)buf, 1);
     if (st < 0)
         note(w);
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
     return st;
 }
 
-static hid_t create_dataset(writer *w, const char *name, hid_t ftype, const slab *s)
+static hid_t create_dataset(writer *w, const char *name, hid_t ftype, const dg_h5_rows *s)
 {
-    hid_t space = H5Screate_simple(s->rank, s->dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t dset = -1;
-    /* Every element is written, so the default fill pass would only double the I/O. */
-    if (space >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
-        dset = H5Dcreate2(w->file, name, ftype, space, w->lcpl, dcpl, H5P_DEFAULT);
+    hid_t dset = dg_h5_create_rows(w->file, name, ftype, s);
     if (dset < 0)
         note(w);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
     return dset;
 }
 
@@ -204,7 +152,7 @@ static int write_failed(writer *w, const char *name, dg_err *err)
 }
 
 /* Creates `name` and writes this rank's rows of it in one collective call. */
-static int write_dataset(writer *w, const char *name, hid_t ftype, hid_t mtype, const slab *s,
+static int write_dataset(writer *w, const char *name, hid_t ftype, hid_t mtype, const dg_h5_rows *s,
                          const void *buf, dg_err *err)
 {
     hid_t dset = create_dataset(w, name, ftype, s);
@@ -227,9 +175,9 @@ static void *scratch(writer *w, size_t count, size_t size, dg_err *err)
     return p;
 }
 
-static slab item_slab(const dg_items *it, const layout *lay, int cols)
+static dg_h5_rows item_slab(const dg_items *it, const layout *lay, int cols)
 {
-    slab s = {cols ? 2 : 1, {(hsize_t)lay->n_items, (hsize_t)cols, 0}, (hsize_t)it->lo, (hsize_t)it->n};
+    dg_h5_rows s = {cols ? 2 : 1, {(hsize_t)lay->n_items, (hsize_t)cols, 0}, (hsize_t)it->lo, (hsize_t)it->n};
     return s;
 }
 
@@ -240,7 +188,7 @@ static int write_ids(writer *w, const dg_items *it, const layout *lay, dg_err *e
         return DG_FAIL;
     for (int64_t i = 0; i < it->n; i++)
         id[i] = it->lo + i;
-    slab s = item_slab(it, lay, 0);
+    dg_h5_rows s = item_slab(it, lay, 0);
     int rc = write_dataset(w, "/items/id", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, id, err);
     free(id);
     return rc;
@@ -267,7 +215,7 @@ static herr_t write_path_rounds(writer *w, hid_t dset, hid_t type, const dg_item
         int64_t first = r * per_round < it->n ? r * per_round : it->n;
         int64_t rows = it->n - first < per_round ? it->n - first : per_round;
         fill_paths(it, first, rows, lay->path_len, buf);
-        slab s = {1, {(hsize_t)lay->n_items, 0, 0}, (hsize_t)(it->lo + first), (hsize_t)rows};
+        dg_h5_rows s = {1, {(hsize_t)lay->n_items, 0, 0}, (hsize_t)(it->lo + first), (hsize_t)rows};
         if (write_rows(w, dset, type, &s, buf) < 0)
             st = -1;
     }
@@ -287,7 +235,7 @@ static int write_paths(writer *w, const dg_items *it, const layout *lay, dg_err 
     if (st >= 0)
         st = (H5Tset_size(type, lay->path_len) < 0 || H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 ||
               H5Tset_cset(type, H5T_CSET_UTF8) < 0) ? -1 : 0;
-    slab s = item_slab(it, lay, 0);
+    dg_h5_rows s = item_slab(it, lay, 0);
     hid_t dset = st < 0 ? -1 : create_dataset(w, "/items/path", type, &s);
     st = dset < 0 ? -1 : write_path_rounds(w, dset, type, it, lay, buf, per_round);
     if (dset >= 0 && H5Dclose(dset) < 0)
@@ -320,7 +268,7 @@ static int write_status(writer *w, const dg_items *it, const layout *lay, dg_err
             H5Tclose(type);
         return DG_FAIL;
     }
-    slab s = item_slab(it, lay, 0);
+    dg_h5_rows s = item_slab(it, lay, 0);
     int rc = write_dataset(w, "/items/status", type, type, &s, it->status, err);
     H5Tclose(type);
     return rc;
@@ -332,7 +280,7 @@ static int write_sizes(writer *w, const dg_items *it, const layout *lay, dg_err 
     int32_t *zeros = scratch(w, (size_t)it->n, sizeof *zeros, err);
     if (!zeros)
         return DG_FAIL;
-    slab s = item_slab(it, lay, 0);
+    dg_h5_rows s = item_slab(it, lay, 0);
     int rc = write_dataset(w, "/items/width", H5T_STD_I32LE, H5T_NATIVE_INT32, &s, it->width ? it->width : zeros,
                            err);
     if (rc == DG_OK)
@@ -346,9 +294,9 @@ static int write_sizes(writer *w, const dg_items *it, const layout *lay, dg_err 
 static int write_filter_columns(writer *w, const dg_output *out, const layout *lay, dg_err *err)
 {
     const dg_items *it = out->items;
-    slab s = item_slab(it, lay, 0);
+    dg_h5_rows s = item_slab(it, lay, 0);
     if (out->write_filter) {
-        slab p = item_slab(it, lay, out->n_classes);
+        dg_h5_rows p = item_slab(it, lay, out->n_classes);
         if (write_dataset(w, "/items/filter_score", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->filter_score, err) ||
             write_dataset(w, "/items/filtered", H5T_STD_I8LE, H5T_NATIVE_INT8, &s, out->filtered, err) ||
             write_dataset(w, "/items/class_prob", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &p, out->class_prob, err))
@@ -362,14 +310,14 @@ static int write_filter_columns(writer *w, const dg_output *out, const layout *l
 static int write_items(writer *w, const dg_output *out, const layout *lay, dg_err *err)
 {
     const dg_items *it = out->items;
-    slab s = item_slab(it, lay, 0);
+    dg_h5_rows s = item_slab(it, lay, 0);
     if (write_ids(w, it, lay, err) != DG_OK || write_paths(w, it, lay, err) != DG_OK ||
         write_status(w, it, lay, err) != DG_OK || write_sizes(w, it, lay, err) != DG_OK ||
         write_dataset(w, "/items/component", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, out->component, err) != DG_OK ||
         write_dataset(w, "/items/keep", H5T_STD_I8LE, H5T_NATIVE_INT8, &s, out->keep, err) != DG_OK)
         return DG_FAIL;
     if (out->clusterings > 0) {
-        slab c = item_slab(it, lay, out->clusterings);
+        dg_h5_rows c = item_slab(it, lay, out->clusterings);
         if (write_dataset(w, "/items/cluster", H5T_STD_I32LE, H5T_NATIVE_INT32, &c, out->cluster, err) != DG_OK)
             return DG_FAIL;
     }
@@ -379,7 +327,7 @@ static int write_items(writer *w, const dg_output *out, const layout *lay, dg_er
 static int write_edges(writer *w, const dg_output *out, const layout *lay, dg_err *err)
 {
     const dg_edges *e = out->edges;
-    slab s = {1, {(hsize_t)lay->n_edges, 0, 0}, (hsize_t)lay->edge_lo, (hsize_t)(e ? e->n : 0)};
+    dg_h5_rows s = {1, {(hsize_t)lay->n_edges, 0, 0}, (hsize_t)lay->edge_lo, (hsize_t)(e ? e->n : 0)};
     if (write_dataset(w, "/edges/src", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, e ? e->src : NULL, err) != DG_OK ||
         write_dataset(w, "/edges/dst", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, e ? e->dst : NULL, err) != DG_OK)
         return DG_FAIL;
@@ -392,19 +340,19 @@ static int write_vectors(writer *w, const dg_output *out, const layout *lay, dg_
     const dg_items *it = out->items;
     int root = w->ctx->rank == 0;
     if (out->clusterings > 0) {
-        slab s = {3, {(hsize_t)out->clusterings, (hsize_t)out->k, (hsize_t)it->d}, 0,
+        dg_h5_rows s = {3, {(hsize_t)out->clusterings, (hsize_t)out->k, (hsize_t)it->d}, 0,
                   root ? (hsize_t)out->clusterings : 0};
         if (write_dataset(w, "/centroids", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->centroids, err) != DG_OK)
             return DG_FAIL;
     }
     if (out->write_embeddings) {
-        slab s = item_slab(it, lay, it->d);
+        dg_h5_rows s = item_slab(it, lay, it->d);
         if (write_dataset(w, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, it->vec, err) != DG_OK)
             return DG_FAIL;
     }
     for (int i = 0; i < out->n_extra; i++) {
         const dg_extra_dataset *e = &out->extra[i];
-        slab s = {e->rank, {(hsize_t)e->dims[0], (hsize_t)e->dims[1], 0}, 0, root ? (hsize_t)e->dims[0] : 0};
+        dg_h5_rows s = {e->rank, {(hsize_t)e->dims[0], (hsize_t)e->dims[1], 0}, 0, root ? (hsize_t)e->dims[0] : 0};
         if (write_dataset(w, e->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, e->data, err) != DG_OK)
             return DG_FAIL;
     }
@@ -496,26 +444,11 @@ static int write_attributes(writer *w, const dg_output *out, const layout *lay, 
 
 static int writer_open(const dg_ctx *ctx, const char *path, const char *tmp, writer *w, dg_err *err)
 {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     /* Root attributes listed in the order written (seconds_* in stage order). */
-    if (fapl >= 0 && fcpl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) >= 0 &&
-        H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0)
-        w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    w->file = dg_h5_create_tmp(ctx, tmp, 1);
     if (w->file < 0)
         note(w);
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    w->dxpl = H5Pcreate(H5P_DATASET_XFER);
-    w->lcpl = H5Pcreate(H5P_LINK_CREATE);
-    int rc = DG_OK;
-    if (w->file < 0)
-        rc = dg_failc(err, DG_E_OUTPUT, "output %s: cannot create %s (%s)", path, tmp, w->detail);
-    else if (w->dxpl < 0 || w->lcpl < 0 || H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE) < 0 ||
-             H5Pset_create_intermediate_group(w->lcpl, 1) < 0)
-        rc = write_failed(w, "property lists", err);
+    int rc = w->file < 0 ? dg_failc(err, DG_E_OUTPUT, "output %s: cannot create %s (%s)", path, tmp, w->detail) : DG_OK;
     return dg_agree(ctx, rc, err);
 }
 
@@ -524,10 +457,6 @@ static int writer_open(const dg_ctx *ctx, const char *path, const char *tmp, wri
 static int writer_close(writer *w, int rc, dg_err *err)
 {
     char detail[256];
-    if (w->lcpl >= 0)
-        H5Pclose(w->lcpl);
-    if (w->dxpl >= 0)
-        H5Pclose(w->dxpl);
     int closed = DG_OK;
     if (w->file >= 0 && H5Fclose(w->file) < 0)
         closed = dg_failc(err, DG_E_OUTPUT, "output %s: closing the file failed (%s)", w->path, dg_h5_detail(detail, sizeof detail));
@@ -536,40 +465,10 @@ static int writer_close(writer *w, int rc, dg_err *err)
     return dg_agree(w->ctx, closed, err);
 }
 
-/* The data reaches the disk before the name does. */
-static int sync_and_rename(const char *tmp, const char *path, dg_err *err)
-{
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return dg_failc(err, DG_E_OUTPUT, "output %s: cannot sync %s: %s", path, tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        return dg_failc(err, DG_E_OUTPUT, "output %s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-    return DG_OK;
-}
-
-/* Rank 0 renames the closed file into place, or removes it after a failure. */
-static int publish(const dg_ctx *ctx, const char *tmp, const char *path, int rc, dg_err *err)
-{
-    if (rc != DG_OK) {
-        if (ctx->rank == 0)
-            unlink(tmp);
-        MPI_Barrier(ctx->comm);
-        return DG_FAIL;
-    }
-    if (ctx->rank == 0 && (rc = sync_and_rename(tmp, path, err)) != DG_OK)
-        unlink(tmp);
-    return dg_agree(ctx, rc, err);
-}
-
 static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, const dg_output *out, dg_err *err)
 {
     layout lay;
-    writer w = {ctx, path, -1, -1, -1, ""};
+    writer w = {ctx, path, -1, ""};
     if (make_layout(ctx, out, &lay, err) != DG_OK)
         return DG_FAIL;
     int rc = writer_open(ctx, path, tmp, &w, err);
@@ -592,7 +491,7 @@ int dg_h5_write_output(const dg_ctx *ctx, const char *path, const dg_output *out
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
     int rc = write_file(ctx, path, tmp, out, err);
-    rc = publish(ctx, tmp, path, rc, err);
+    rc = dg_h5_publish(ctx, tmp, path, rc, DG_E_OUTPUT, "output", err);
     dg_h5_quiet_end(&quiet);
     return rc;
 }
