@@ -668,7 +668,7 @@ static void append_value(char **buf, size_t *len, size_t *cap, const dg_config *
 
 char *dg_config_to_text(const dg_config *cfg)
 {
-    static const char *const input_names[] = {"", "embeddings", "manifest", "dir"};
+    static const char *const input_names[] = {"", "embeddings", "manifest", "dir", ""}; /* vectors: no key */
     size_t len = 0, cap = 2048;
     char *buf = malloc(cap);
     if (buf)
