@@ -14,30 +14,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "input/descriptor.h"
+#include "input/embedder.h"
 #include "io/h5_checkpoint.h"
 
 #define ITEMS_FILE "items.h5"
-#define N_MODEL 4
 
 /* ---- fingerprints -------------------------------------------------------- */
 
-static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    h = dg_mix64(h ^ (uint64_t)n);
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = dg_mix64(h ^ w);
-    }
-    uint64_t tail = 0;
-    memcpy(&tail, p, n);
-    return dg_mix64(h ^ tail);
-}
-
 static uint64_t hash_string(uint64_t h, const char *s)
 {
-    return hash_bytes(h, s, strlen(s));
+    return dg_hash_bytes(h, s, strlen(s));
 }
 
 /* Hash of the lines of the canonical config text that belong to the named
@@ -57,7 +44,7 @@ static uint64_t hash_sections(uint64_t h, const char *text, const char *const *s
             }
         }
         if (inside)
-            h = hash_bytes(h, line, len);
+            h = dg_hash_bytes(h, line, len);
         line += len + (end ? 1 : 0);
     }
     return h;
@@ -71,7 +58,7 @@ static int hash_config(const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err
     if (!text)
         return dg_failc(err, DG_E_MEMORY, "out of memory formatting the config");
     uint64_t h = hash_string(0x6475706772617068ULL, DG_VERSION);
-    h = hash_bytes(h, &(int){DG_DESC_VERSION}, sizeof(int));
+    h = dg_hash_bytes(h, &(int){DG_DESC_VERSION}, sizeof(int));
     ck->config_items = hash_sections(h, text, item_sections, 2);
     h = hash_string(h, exact_mode ? "exact" : "run");
     ck->config_search = hash_sections(h, text, search_sections, 2);
@@ -86,45 +73,21 @@ static void set_fingerprints(dg_ckpt *ck, uint64_t input_id)
     ck->have_input = 1;
 }
 
-/* input.embeddings: the file's size and modification time, stat'ed by rank 0. */
-static int identify_file(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_err *err)
+/* Collective: the fingerprints once the embedder has named its input. */
+static int identify(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, const dg_items *items,
+                    dg_err *err)
 {
     uint64_t id = 0;
-    int rc = DG_OK;
-    if (ctx->rank == 0) {
-        struct stat st;
-        if (stat(cfg->input_path, &st) != 0)
-            rc = dg_failc(err, DG_E_INPUT, "input %s: %s", cfg->input_path, strerror(errno));
-        int64_t fields[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
-        id = rc == DG_OK ? hash_bytes(0, fields, sizeof fields) : 0;
-    }
-    if (dg_agree(ctx, rc, err) != DG_OK)
+    if (e->identify(e, ctx, cfg, items, &id, err) != DG_OK)
         return DG_FAIL;
-    MPI_Bcast(&id, 1, MPI_UINT64_T, 0, ctx->comm);
     set_fingerprints(ck, id);
     return DG_OK;
 }
 
-/* Image input: the listed paths in order.  Each item adds a hash of (global
- * index, path); the sum over ranks does not depend on how they are split. */
-static void identify_paths(const dg_ctx *ctx, dg_ckpt *ck, char *const *path, int64_t lo, int64_t n,
-                           int64_t n_total)
+int dg_ckpt_identify(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, const dg_items *items,
+                     dg_err *err)
 {
-    uint64_t local = 0, sum = 0;
-    for (int64_t i = 0; i < n; i++)
-        local += dg_mix64(hash_string((uint64_t)(lo + i), path[i] ? path[i] : ""));
-    MPI_Allreduce(&local, &sum, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
-    set_fingerprints(ck, hash_bytes(sum, &n_total, sizeof n_total));
-}
-
-void dg_ckpt_identify_vectors(const dg_ctx *ctx, dg_ckpt *ck, const dg_items *items)
-{
-    uint64_t local = 0, sum = 0;
-    size_t row = (size_t)items->d * sizeof(float);
-    for (int64_t i = 0; i < items->n; i++)
-        local += dg_mix64(hash_bytes((uint64_t)(items->lo + i), items->vec + (size_t)i * (size_t)items->d, row));
-    MPI_Allreduce(&local, &sum, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
-    set_fingerprints(ck, hash_bytes(sum, &items->n_total, sizeof items->n_total));
+    return identify(ctx, cfg, ck, e, items, err);
 }
 
 /* ---- the folder ---------------------------------------------------------- */
@@ -145,7 +108,6 @@ int dg_ckpt_init(const dg_ctx *ctx, const dg_config *cfg, int exact_mode, dg_ckp
 {
     memset(ck, 0, sizeof *ck);
     ck->resume = cfg->resume;
-    ck->image_input = DG_INPUT_IS_IMAGES(cfg->input_kind);
     int rc = DG_OK;
     if ((size_t)snprintf(ck->dir, sizeof ck->dir, "%s.ckpt", cfg->output_path) >= sizeof ck->dir - 32)
         rc = dg_failc(err, DG_E_OUTPUT, "output.path %s is too long for its checkpoint folder", cfg->output_path);
@@ -237,49 +199,9 @@ static int read_item_arrays(const dg_ck_file *f, dg_items *items, int images, dg
     return dg_agree(f->ctx, check_statuses(f->path, items, err), err);
 }
 
-/* The model's arrays as rows of replicated datasets; rank 0's are written. */
-static void model_arrays(const dg_ctx *ctx, const dg_embed_model *m, dg_ck_array *a)
-{
-    int64_t r = ctx->rank == 0;
-    a[0] = (dg_ck_array){"/model/mean", DG_CK_FLOAT32, m->d_in, 0, 0, r * m->d_in, m->mean};
-    a[1] = (dg_ck_array){"/model/matrix", DG_CK_FLOAT32, m->d, m->d_in, 0, r * m->d, m->matrix};
-    a[2] = (dg_ck_array){"/model/eigenvalues", DG_CK_FLOAT32, m->d, 0, 0, r * m->d, m->eigenvalues};
-    a[3] = (dg_ck_array){"/model/info", DG_CK_FLOAT32, 4, 0, 0, r * 4, (void *)m->info};
-}
-
-static int read_model(const dg_ck_file *f, dg_embed_model *m, dg_err *err)
-{
-    int64_t v[5];
-    const char *names[5] = {"model_d_in", "model_d", "model_flip", "model_fallback", "model_n_fit"};
-    int rc = DG_OK;
-    for (int i = 0; rc == DG_OK && i < 5; i++)
-        rc = dg_h5_ckpt_attr(f, names[i], &v[i], err);
-    if (rc == DG_OK && (v[0] < 1 || v[0] > 65536 || v[1] < 1 || v[1] > 65536))
-        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: impossible model shape %lld x %lld", f->path, (long long)v[1],
-                     (long long)v[0]);
-    if (rc == DG_OK) {
-        *m = (dg_embed_model){.d_in = (int)v[0], .d = (int)v[1], .flip = (int)v[2], .fallback = (int)v[3],
-                              .n_fit = v[4]};
-        m->mean = dg_alloc((size_t)m->d_in, sizeof(float), err);
-        m->matrix = dg_alloc((size_t)m->d * (size_t)m->d_in, sizeof(float), err);
-        m->eigenvalues = dg_alloc((size_t)m->d, sizeof(float), err);
-        rc = m->mean && m->matrix && m->eigenvalues ? DG_OK : DG_FAIL;
-    }
-    if (dg_agree(f->ctx, rc, err) != DG_OK)
-        return DG_FAIL;
-    dg_ck_array a[N_MODEL];
-    model_arrays(f->ctx, m, a);
-    for (int i = 0; i < N_MODEL; i++) {
-        a[i].rows = a[i].rows_total; /* every rank reads the whole model */
-        if (dg_h5_ckpt_read(f, &a[i], err) != DG_OK)
-            return DG_FAIL;
-    }
-    return DG_OK;
-}
-
-/* Allocates this rank's share of the saved items and reads it. */
-static int read_items(const dg_ck_file *f, const dg_ckpt *ck, dg_items *items, dg_embed_model *model,
-                      dg_err *err)
+/* Allocates this rank's share of the saved items and reads it, then what
+ * the embedder saved beside them. */
+static int read_items(const dg_ck_file *f, dg_embedder *e, dg_items *items, dg_err *err)
 {
     const dg_ctx *ctx = f->ctx;
     int64_t n_total = 0, d = 0;
@@ -291,98 +213,74 @@ static int read_items(const dg_ck_file *f, const dg_ckpt *ck, dg_items *items, d
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
     int64_t lo = dg_range_lo(n_total, ctx->size, ctx->rank);
-    rc = dg_items_alloc(items, n_total, lo, dg_range_lo(n_total, ctx->size, ctx->rank + 1) - lo, (int)d,
-                        ck->image_input, err);
+    rc = dg_items_alloc(items, n_total, lo, dg_range_lo(n_total, ctx->size, ctx->rank + 1) - lo, (int)d, e->images,
+                        err);
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
-    if (read_item_arrays(f, items, ck->image_input, err) != DG_OK)
+    if (read_item_arrays(f, items, e->images, err) != DG_OK)
         return DG_FAIL;
-    return ck->image_input && model ? read_model(f, model, err) : DG_OK;
+    return e->load ? e->load(e, f, err) : DG_OK;
 }
 
-/* Hands the listed paths to the items read back (same ranges by construction). */
-static int adopt_paths(dg_items *items, dg_pathlist *pl, const char *path, dg_err *err)
-{
-    if (pl->n_total != items->n_total || pl->lo != items->lo || pl->n != items->n)
-        return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: holds %lld items, the input lists %lld", path,
-                       (long long)items->n_total, (long long)pl->n_total);
-    for (int64_t i = 0; i < items->n; i++) {
-        items->path[i] = pl->path[i];
-        pl->path[i] = NULL;
-    }
-    return DG_OK;
-}
-
-static int load_matching_items(const dg_ctx *ctx, dg_ckpt *ck, const char *path, dg_pathlist *pl,
-                               dg_items *items, dg_embed_model *model, int *loaded, dg_err *err)
+static int load_matching_items(const dg_ctx *ctx, dg_ckpt *ck, const char *path, dg_embedder *e, dg_items *items,
+                               int *loaded, dg_err *err)
 {
     dg_ck_file f;
     uint64_t fp = 0;
-    const char *stage = ck->image_input ? "embed" : "read";
     if (dg_h5_ckpt_open(ctx, path, &f, &fp, err) != DG_OK)
         return DG_FAIL;
     if (fp != ck->items_fp) {
-        dg_log(ctx, "checkpoint %s is from another input or configuration: recomputing the %s stage", path, stage);
+        dg_log(ctx, "checkpoint %s is from another input or configuration: recomputing the %s stage", path,
+               e->stage);
         return dg_h5_ckpt_close(&f, DG_OK, err);
     }
-    int rc = read_items(&f, ck, items, model, err);
-    if (rc == DG_OK && ck->image_input)
-        rc = dg_agree(ctx, adopt_paths(items, pl, path, err), err);
+    int rc = read_items(&f, e, items, err);
+    if (rc == DG_OK && e->adopt)
+        rc = dg_agree(ctx, e->adopt(e, items, path, err), err);
     rc = dg_h5_ckpt_close(&f, rc, err);
     if (rc != DG_OK) {
         dg_items_free(items);
-        if (model && ck->image_input)
-            dg_embed_model_free(model);
         return DG_FAIL;
     }
     *loaded = 1;
-    dg_log(ctx, "reusing checkpoint: %s stage (%lld items, %d dims) from %s", stage, (long long)items->n_total,
+    dg_log(ctx, "reusing checkpoint: %s stage (%lld items, %d dims) from %s", e->stage, (long long)items->n_total,
            items->d, path);
     return DG_OK;
 }
 
-int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_pathlist *listed,
-                       dg_items *items, dg_embed_model *model, int *loaded, dg_err *err)
+int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, dg_items *items,
+                       int *loaded, dg_err *err)
 {
     char path[DG_PATH_MAX + 32];
     file_path(ck, ITEMS_FILE, path, sizeof path);
     *loaded = 0;
     if (!ck->resume || !exists_everywhere(ctx, path))
         return DG_OK;
-    if (ck->image_input)
-        identify_paths(ctx, ck, listed->path, listed->lo, listed->n, listed->n_total);
-    else if (identify_file(ctx, cfg, ck, err) != DG_OK)
+    if (identify(ctx, cfg, ck, e, NULL, err) != DG_OK)
         return DG_FAIL;
-    return load_matching_items(ctx, ck, path, listed, items, model, loaded, err);
+    return load_matching_items(ctx, ck, path, e, items, loaded, err);
 }
 
-int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, const dg_items *items,
-                       const dg_embed_model *model, dg_err *err)
+int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, const dg_items *items,
+                       dg_err *err)
 {
-    if (!ck->have_input) {
-        if (ck->image_input)
-            identify_paths(ctx, ck, items->path, items->lo, items->n, items->n_total);
-        else if (identify_file(ctx, cfg, ck, err) != DG_OK)
-            return DG_FAIL;
-    }
-    dg_ck_array a[4 + N_MODEL] = {
+    if (!ck->have_input && identify(ctx, cfg, ck, e, items, err) != DG_OK)
+        return DG_FAIL;
+    dg_ck_array a[4 + DG_EMBEDDER_MAX_SAVED] = {
         {"/items/vec", DG_CK_FLOAT32, items->n_total, items->d, items->lo, items->n, items->vec},
         {"/items/status", DG_CK_INT8, items->n_total, 0, items->lo, items->n, items->status},
         {"/items/width", DG_CK_INT32, items->n_total, 0, items->lo, items->n, items->width},
         {"/items/height", DG_CK_INT32, items->n_total, 0, items->lo, items->n, items->height},
     };
-    dg_ck_attr attrs[7] = {{"n_items", items->n_total}, {"d", items->d}};
-    int n_arrays = ck->image_input ? 4 : 2, n_attrs = 2;
-    if (ck->image_input && model) { /* the learned projection; none for the neural embedder */
-        model_arrays(ctx, model, a + 4);
-        n_arrays = 4 + N_MODEL;
-        attrs[2] = (dg_ck_attr){"model_d_in", model->d_in};
-        attrs[3] = (dg_ck_attr){"model_d", model->d};
-        attrs[4] = (dg_ck_attr){"model_flip", model->flip};
-        attrs[5] = (dg_ck_attr){"model_fallback", model->fallback};
-        attrs[6] = (dg_ck_attr){"model_n_fit", model->n_fit};
-        n_attrs = 7;
-    }
+    dg_ck_attr attrs[2 + DG_EMBEDDER_MAX_SAVED] = {{"n_items", items->n_total}, {"d", items->d}};
+    int n_arrays = e->images ? 4 : 2, n_attrs = 2;
+    dg_embedder_saved saved = {0};
+    if (e->save) /* the descriptor's projection */
+        e->save(e, ctx, &saved);
+    for (int i = 0; i < saved.n_arrays; i++)
+        a[n_arrays++] = saved.arrays[i];
+    for (int i = 0; i < saved.n_attrs; i++)
+        attrs[n_attrs++] = saved.attrs[i];
     char path[DG_PATH_MAX + 32];
     file_path(ck, ITEMS_FILE, path, sizeof path);
     return dg_h5_ckpt_write(ctx, path, ck->items_fp, attrs, n_attrs, a, n_arrays, err);

@@ -4,7 +4,8 @@
  * Folder: "<output.path>.ckpt/", created at the start of every run and
  * removed after the output file has been written.  It holds
  *   items.h5          after the embed/read stage: N x D vectors, statuses,
- *                     image sizes and (image input) the learned projection;
+ *                     image sizes (image input) and what the embedder saves
+ *                     (the descriptor: its learned projection);
  *   clustering_C.h5   after clustering C: its K x D centroids, every item's
  *                     home cluster (and, for C = 0, its centrality), and the
  *                     de-duplicated edges this clustering found.
@@ -16,9 +17,10 @@
  *
  * Fingerprints (64-bit hashes, stored as the attribute `fingerprint`):
  *   items:      program version, descriptor version, the [input] and [embed]
- *               sections of the canonical config, and the input's identity:
- *               for input.embeddings the file's size and modification time
- *               (ns); for input.manifest / input.dir the listed paths in
+ *               sections of the canonical config, and the input's identity
+ *               (the embedder's, input/embedder.h): for input.embeddings
+ *               the file's size and modification time (ns); for
+ *               vectors held by the caller their content; for input.manifest / input.dir the listed paths in
  *               order (a content hash, computed in parallel and independent
  *               of the rank count; image files themselves are taken as
  *               immutable - stat'ing billions of them would cost more than
@@ -39,14 +41,12 @@
 #include "dupgraph/config.h"
 #include "dupgraph/context.h"
 #include "dupgraph/items.h"
-#include "input/manifest.h"
-#include "input/pca.h"
+#include "input/embedder.h"
 #include "search/edges.h"
 
 typedef struct dg_ckpt {
     char dir[DG_PATH_MAX];
     int resume;             /* job.resume: reuse matching files */
-    int image_input;
     uint64_t config_items;  /* hash of what the embed/read stage depends on */
     uint64_t config_search; /* hash of what a clustering depends on */
     int have_input;         /* items_fp is known */
@@ -59,21 +59,24 @@ typedef struct dg_ckpt {
 int dg_ckpt_init(const dg_ctx *ctx, const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err *err);
 
 /* Collective.  With job.resume and a matching items.h5: fills items (this
- * rank's range of the saved N; image input: the paths move from `listed`,
- * the input as dg_list_input listed it; NULL for embeddings input) and model
- * (image input; may be NULL otherwise), sets *loaded = 1 and logs "reusing
- * checkpoint: ...".  Otherwise *loaded = 0 and items is untouched. */
-int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_pathlist *listed,
-                       dg_items *items, dg_embed_model *model, int *loaded, dg_err *err);
+ * rank's range of the saved N) and what the embedder saved beside them
+ * (e->load; image embedders then hand their listed paths to the items,
+ * e->adopt), sets *loaded = 1 and logs "reusing checkpoint: ...".
+ * Otherwise *loaded = 0 and items is untouched.  The input's identity is
+ * the embedder's (e->identify). */
+int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, dg_items *items,
+                       int *loaded, dg_err *err);
 
-/* Collective: fingerprints vectors held by the caller (dg_job_run_vectors)
- * by their content, independent of the rank count, in place of the input
- * file's identity; their items stage itself is never saved. */
-void dg_ckpt_identify_vectors(const dg_ctx *ctx, dg_ckpt *ck, const dg_items *items);
+/* Collective: writes items.h5: the items (sizes too for image embedders)
+ * and what the embedder saves beside them (e->save). */
+int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, const dg_items *items,
+                       dg_err *err);
 
-/* Collective: writes items.h5 (model: image input only, else NULL). */
-int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, const dg_items *items,
-                       const dg_embed_model *model, dg_err *err);
+/* Collective: the fingerprints from the embedder's identity of the items,
+ * for an embedder whose stage is not saved (vectors the caller holds: their
+ * content, so finished clusterings still resume). */
+int dg_ckpt_identify(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, const dg_items *items,
+                     dg_err *err);
 
 /* What one clustering leaves behind.  cluster is the job's n x clusterings
  * table (column c is this clustering's home clusters); centrality (n floats)

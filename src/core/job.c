@@ -1,7 +1,9 @@
 /* job.c - the job driver: runs the stages (README "Method") in order on every
  * rank, checks agreement after each, logs stage times on rank 0 and hands
  * the results to the output writer.  It owns no algorithm of its own; each
- * stage lives in its module (input/, search/, graph/, io/).
+ * stage lives in its module (input/, search/, graph/, io/).  The first
+ * stage is the embedder's (input/embedder.h), chosen once from the input:
+ * the driver holds no branch on the input kind or embed method.
  *
  * Clusterings are processed one after another and the edges are
  * de-duplicated after each, so memory does not grow with C.
@@ -18,13 +20,10 @@
 #include "core/job_summary.h"
 #include "core/stop.h"
 #include "graph/graph.h"
-#include "input/embed.h"
-#include "input/embeddings.h"
+#include "input/embedder.h"
 #include "input/filter.h"
-#include "input/manifest.h"
 #include "input/mobilenet.h"
 #include "input/neural.h"
-#include "input/pca.h"
 #include "io/h5_output.h"
 #include "search/edges.h"
 #include "search/exact.h"
@@ -48,18 +47,15 @@ typedef struct job_state {
     const dg_ctx *ctx;
     const dg_config *cfg;
     dg_mode mode;
+    dg_embedder emb; /* the first stage (input/embedder.h), chosen once */
     dg_items items;
-    dg_pathlist listed; /* image input: the listed paths until the items adopt them */
-    const float *vectors; /* input held by the caller (dg_job_run_vectors): vectors_n x vectors_d */
-    int64_t vectors_n;
-    int vectors_d;
-    dg_embed_model model;
-    /* embed.method = mobilenet_v2 and the filter (issue 8) */
-    dg_mobilenet net;    /* loaded before the memory check, freed after the filter */
-    int have_net;
+    /* the content filter (issue 8): the embedder's network, or its own
+     * loaded before the memory check; freed after the filter */
+    dg_mobilenet *net;
+    dg_mobilenet own_net;
+    int have_own_net;
     float *probs;        /* local n x n_classes, the network's head */
     int n_classes;
-    char classes[DG_MOBILENET_MAX_CLASSES][32];
     float *filter_score; /* local */
     int8_t *filtered;    /* local */
     float *weight;       /* local, with reweight.enabled */
@@ -119,170 +115,90 @@ static int check_output_folder(const char *key, const char *path, dg_err *err)
     return DG_OK;
 }
 
-/* Vectors held by the caller: every rank's share must be the one
- * dg_range_lo gives it, with the same dimension everywhere. */
-static int check_vectors(const job_state *js, int64_t *n_total, int *d, dg_err *err)
-{
-    const dg_ctx *ctx = js->ctx;
-    int64_t n = js->vectors_n;
-    int dims[2] = {js->vectors_d, -js->vectors_d};
-    MPI_Allreduce(&n, n_total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
-    MPI_Allreduce(MPI_IN_PLACE, dims, 2, MPI_INT, MPI_MIN, ctx->comm);
-    *d = dims[0];
-    int64_t want = dg_range_lo(*n_total, ctx->size, ctx->rank + 1) - dg_range_lo(*n_total, ctx->size, ctx->rank);
-    int rc = DG_OK;
-    if (dims[0] != -dims[1] || dims[0] < 1)
-        rc = dg_failc(err, DG_E_INPUT, "vectors: the dimension must be the same positive number on every rank");
-    else if (n != want || (n > 0 && !js->vectors))
-        rc = dg_failc(err, DG_E_INPUT, "vectors: rank %d holds %lld rows, its share of %lld is %lld (dg_range_lo)",
-                      ctx->rank, (long long)n, (long long)*n_total, (long long)want);
-    return dg_agree(ctx, rc, err);
-}
-
-/* The caller's vectors as items: copied and L2-normalised. */
-static int read_vectors(job_state *js, dg_err *err)
-{
-    const dg_ctx *ctx = js->ctx;
-    int64_t n_total = js->vectors_n;
-    MPI_Allreduce(MPI_IN_PLACE, &n_total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
-    int64_t lo = dg_range_lo(n_total, ctx->size, ctx->rank);
-    if (dg_items_alloc(&js->items, n_total, lo, js->vectors_n, js->vectors_d, 0, err) != DG_OK)
-        return DG_FAIL;
-    if (js->vectors_n > 0)
-        memcpy(js->items.vec, js->vectors, (size_t)js->vectors_n * (size_t)js->vectors_d * sizeof(float));
-    int64_t bad = dg_items_normalize(&js->items);
-    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
-    if (bad > 0)
-        dg_log(ctx, "read: %lld vectors with NaN/Inf or zero norm are bad_vector items", (long long)bad);
-    return DG_OK;
-}
-
-/* Everything that can be checked without touching the corpus: input exists
- * and has the right shape, the output folder exists and is writable. */
-static int check_inputs(const job_state *js, int64_t *n_items, int *d, dg_err *err)
+/* Everything that can be checked without touching the corpus: the output
+ * folder exists and is writable (the embedder checks its input). */
+static int check_outputs(const job_state *js, dg_err *err)
 {
     const dg_config *cfg = js->cfg;
     int rc = DG_OK;
-    *n_items = 0;
-    *d = 0;
     if (js->ctx->rank == 0) {
-        struct stat st;
         rc = check_output_folder("output.path", cfg->output_path, err);
         if (rc == DG_OK && cfg->output_summary[0])
             rc = check_output_folder("output.summary", cfg->output_summary, err);
-        if (rc == DG_OK && cfg->input_kind == DG_INPUT_EMBEDDINGS)
-            rc = dg_h5_probe_embeddings(cfg->input_path, cfg->input_dataset, n_items, d, err);
-        else if (rc == DG_OK && DG_INPUT_IS_IMAGES(cfg->input_kind) && stat(cfg->input_path, &st) != 0)
-            rc = dg_failc(err, DG_E_INPUT, "input.%s %s: %s", cfg->input_kind == DG_INPUT_MANIFEST ? "manifest" : "dir",
-                         cfg->input_path, strerror(errno));
-    }
-    if (dg_agree(js->ctx, rc, err) != DG_OK)
-        return DG_FAIL;
-    MPI_Bcast(n_items, 1, MPI_INT64_T, 0, js->ctx->comm);
-    MPI_Bcast(d, 1, MPI_INT, 0, js->ctx->comm);
-    return cfg->input_kind == DG_INPUT_VECTORS ? check_vectors(js, n_items, d, err) : DG_OK;
-}
-
-/* The network's pass over the items: with embed.method = mobilenet_v2 it
- * embeds the listed images (features and probabilities), else it only
- * classifies the items the descriptor embedded (for the filter). */
-static int run_network(job_state *js, int embed, dg_err *err)
-{
-    dg_neural_stats st;
-    int rc;
-    if (embed)
-        rc = dg_neural_embed_images(js->ctx, js->cfg, &js->net, &js->listed, &js->items, &js->probs, &st, err);
-    else
-        rc = dg_neural_classify(js->ctx, js->cfg, &js->net, &js->items, &js->probs, &st, err);
-    return rc;
-}
-
-static int neural_embedding(const dg_config *cfg)
-{
-    return DG_INPUT_IS_IMAGES(cfg->input_kind) && cfg->embed_method == DG_EMBED_MOBILENET_V2;
-}
-
-/* Image input: lists the manifest or folder (each rank keeps its share) and
- * loads the network if the embedder or the filter runs one, so the memory
- * check knows every size before the first image is decoded.  Sets the
- * item count and dimension the check needs. */
-static int prepare_images(job_state *js, int64_t *n_total, int *d, dg_err *err)
-{
-    const dg_config *cfg = js->cfg;
-    stage_begin(js, "list (manifest or folder)");
-    int rc = dg_list_input(js->ctx, cfg, &js->listed, err);
-    stage_end(js, "list");
-    if (rc != DG_OK)
-        return DG_FAIL;
-    dg_log(js->ctx, "list: %lld images in %s", (long long)js->listed.n_total, cfg->input_path);
-    *n_total = js->listed.n_total;
-    *d = cfg->embed_dim;
-    if (!neural_embedding(cfg) && !cfg->filter_enabled)
-        return DG_OK;
-    rc = dg_agree(js->ctx, dg_mobilenet_load(cfg->embed_weights, &js->net, err), err);
-    if (rc != DG_OK)
-        return DG_FAIL;
-    js->have_net = 1;
-    dg_log(js->ctx, "mobilenet_v2: %d layers, %d features, %d classes, %.2f GFLOP per image, from %s",
-           js->net.n_layers, js->net.d_features, js->net.n_classes, js->net.flops_per_image * 1e-9,
-           cfg->embed_weights);
-    js->n_classes = js->net.n_classes;
-    memcpy(js->classes, js->net.classes, sizeof js->classes);
-    if (neural_embedding(cfg))
-        *d = js->net.d_features;
-    return DG_OK;
-}
-
-static int load_items(job_state *js, dg_err *err)
-{
-    const dg_config *cfg = js->cfg;
-    int rc;
-    if (neural_embedding(cfg)) {
-        stage_begin(js, "embed (decode + mobilenet_v2)");
-        rc = run_network(js, 1, err);
-        stage_end(js, "embed");
-    } else if (cfg->input_kind == DG_INPUT_VECTORS) {
-        stage_begin(js, "read (vectors in memory)");
-        rc = read_vectors(js, err);
-        stage_end(js, "read");
-    } else if (cfg->input_kind == DG_INPUT_EMBEDDINGS) {
-        stage_begin(js, "read (embeddings, collective HDF5)");
-        rc = dg_h5_read_embeddings(js->ctx, cfg->input_path, cfg->input_dataset, &js->items, err);
-        stage_end(js, "read");
-    } else {
-        stage_begin(js, "embed (decode + descriptor + PCA)");
-        rc = dg_embed_images(js->ctx, cfg, &js->listed, &js->items, &js->model, err);
-        stage_end(js, "embed");
     }
     return dg_agree(js->ctx, rc, err);
 }
 
-/* The embed/read stage, or its checkpoint; a computed stage is saved.  The
- * network's class probabilities are not saved: with the filter and
- * embed.method = mobilenet_v2 the stage is recomputed (its one pass gives
- * both), with the descriptor the filter's pass runs after it. */
+/* The embedder checks its input and lists, probes or loads what its stage
+ * needs, so the memory check knows every size before the first item is
+ * read; the filter gets the embedder's network or loads its own. */
+static int prepare_input(job_state *js, int64_t *n_total, int *d, dg_err *err)
+{
+    dg_embedder *e = &js->emb;
+    const dg_config *cfg = js->cfg;
+    if (e->prepare_title)
+        stage_begin(js, e->prepare_title);
+    int rc = e->prepare(e, js->ctx, cfg, n_total, d, err);
+    if (e->prepare_title)
+        stage_end(js, e->prepare_stage);
+    if (rc != DG_OK || !cfg->filter_enabled)
+        return rc;
+    if (!e->images)
+        return dg_failc(err, DG_E_CONFIG, "filter.enabled needs image input (input.manifest or input.dir)");
+    js->net = e->net;
+    if (!js->net) {
+        if (dg_neural_load(js->ctx, cfg, &js->own_net, err) != DG_OK)
+            return DG_FAIL;
+        js->have_own_net = 1;
+        js->net = &js->own_net;
+    }
+    js->n_classes = js->net->n_classes;
+    return DG_OK;
+}
+
+/* The networks are freed once the filter has run. */
+static void drop_networks(job_state *js)
+{
+    dg_embedder_drop_network(&js->emb);
+    if (js->have_own_net)
+        dg_mobilenet_free(&js->own_net);
+    js->have_own_net = 0;
+    js->net = NULL;
+}
+
+static int run_embedder(job_state *js, dg_err *err)
+{
+    dg_embedder *e = &js->emb;
+    stage_begin(js, e->title);
+    int rc = dg_embedder_run(e, js->ctx, js->cfg, &js->items, err);
+    stage_end(js, e->stage);
+    return dg_agree(js->ctx, rc, err);
+}
+
+/* The embed/read stage, or its checkpoint; a computed stage is saved.  An
+ * embedder whose stage is not saved (the caller holds the vectors) only
+ * names its input for the clusterings' fingerprints; one that is not
+ * reusable (it must run for what it does not save) is saved but recomputed. */
 static int items_stage(job_state *js, dg_err *err)
 {
-    int projection = DG_INPUT_IS_IMAGES(js->cfg->input_kind) && !neural_embedding(js->cfg), loaded = 0;
-    dg_embed_model *model = projection ? &js->model : NULL;
-    int rc = DG_OK;
+    dg_embedder *e = &js->emb;
+    int loaded = 0, rc = DG_OK;
     js->stage_t0 = dg_now();
-    if (js->cfg->input_kind == DG_INPUT_VECTORS) { /* the caller holds them: nothing to save or reuse */
-        if (load_items(js, err) != DG_OK)
+    if (!e->saved) {
+        if (run_embedder(js, err) != DG_OK)
             return DG_FAIL;
-        dg_ckpt_identify_vectors(js->ctx, &js->ckpt, &js->items);
-        return DG_OK;
+        return dg_ckpt_identify(js->ctx, js->cfg, &js->ckpt, e, &js->items, err);
     }
-    if (!(js->cfg->filter_enabled && neural_embedding(js->cfg)))
-        rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, &js->listed, &js->items, model, &loaded, err);
+    if (e->reusable)
+        rc = dg_ckpt_load_items(js->ctx, js->cfg, &js->ckpt, e, &js->items, &loaded, err);
     stage_end(js, "checkpoint");
     js->saved += loaded;
     if (rc != DG_OK || loaded)
         return rc;
-    if (load_items(js, err) != DG_OK)
+    if (run_embedder(js, err) != DG_OK)
         return DG_FAIL;
     stage_begin(js, "checkpoint (save items)");
-    rc = dg_ckpt_save_items(js->ctx, js->cfg, &js->ckpt, &js->items, model, err);
+    rc = dg_ckpt_save_items(js->ctx, js->cfg, &js->ckpt, e, &js->items, err);
     stage_end(js, "checkpoint");
     js->saved += rc == DG_OK;
     return rc;
@@ -326,14 +242,17 @@ static int filter_stage(job_state *js, dg_err *err)
     const dg_config *cfg = js->cfg;
     if (!cfg->filter_enabled)
         return DG_OK;
+    js->probs = js->emb.probs; /* the embedder's network gave them with the embedding */
+    js->emb.probs = NULL;
     stage_begin(js, js->probs ? "filter (+ reweight)" : "filter (mobilenet_v2 classes + filter + reweight)");
-    if (!js->probs && run_network(js, 0, err) != DG_OK) {
+    dg_neural_stats st;
+    if (!js->probs && dg_neural_classify(js->ctx, cfg, js->net, &js->items, &js->probs, &st, err) != DG_OK) {
         stage_end(js, "filter");
         return DG_FAIL;
     }
     unsigned mask = 0;
     int64_t n = js->items.n;
-    int rc = dg_filter_class_mask(cfg->filter_classes, js->classes, js->n_classes, &mask, err);
+    int rc = dg_filter_class_mask(cfg->filter_classes, js->net->classes, js->n_classes, &mask, err);
     int8_t *usable = dg_alloc((size_t)n, 1, err);
     js->filter_score = dg_alloc((size_t)n, sizeof(float), err);
     js->filtered = dg_alloc((size_t)n, 1, err);
@@ -389,7 +308,7 @@ static int safe_point(job_state *js, int done, dg_err *err)
     char what[160];
     char stage[32];
     if (done == 0)
-        snprintf(stage, sizeof stage, "the %s stage", DG_INPUT_IS_IMAGES(js->cfg->input_kind) ? "embed" : "read");
+        snprintf(stage, sizeof stage, "the %s stage", js->emb.stage);
     else
         snprintf(stage, sizeof stage, "clustering %d", done - 1);
     snprintf(what, sizeof what, "stopped %s after %s", by_signal ? stop_cause(js) : "as job.stop_after asks",
@@ -414,14 +333,10 @@ static void explain_stop(job_state *js, dg_err *err)
 
 /* The memory model (job_memory.c) for the whole job, printed and checked
  * against job.max_memory before any work: every input's size is known by
- * then (embeddings: the dataset's shape; images: the listing). */
+ * then (the embedder's prepare: the dataset's shape, the listing). */
 static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
 {
     const dg_config *cfg = js->cfg;
-    double path_bytes = 0.0;
-    for (int64_t i = 0; i < js->listed.n; i++)
-        path_bytes += (double)strlen(js->listed.path[i]) + 1.0 + 16.0; /* + malloc's overhead */
-    MPI_Allreduce(MPI_IN_PLACE, &path_bytes, 1, MPI_DOUBLE, MPI_MAX, js->ctx->comm);
     dg_memory_inputs in = {
         .exact = js->mode == DG_MODE_EXACT,
         .ranks = js->ctx->size,
@@ -432,11 +347,10 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
         .probes = cfg->probes,
         .clusterings = cfg->clusterings,
         .block = cfg->block,
-        .image_input = DG_INPUT_IS_IMAGES(cfg->input_kind),
-        .path_bytes = path_bytes,
-        .max_pixels = cfg->max_pixels,
-        .network = js->have_net ? dg_mobilenet_bytes(&js->net) : 0.0,
     };
+    js->emb.memory(&js->emb, cfg, &in.input);
+    if (js->have_own_net) /* the filter's */
+        in.input.network += dg_mobilenet_bytes(&js->own_net);
     dg_memory_model *mm = &js->memory;
     dg_memory_estimate(&in, mm);
     double est = dg_memory_total(mm), mib = 1048576.0;
@@ -448,7 +362,7 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
            mm->graph / mib);
     if (cfg->max_memory <= 0 || est <= (double)cfg->max_memory)
         return DG_OK;
-    double decoder = in.image_input ? 8.0 * (double)cfg->max_pixels : 0.0; /* job_memory.c */
+    double decoder = in.input.decoder; /* job_memory.c */
     if (decoder > est / 2)
         return dg_failc(err, DG_E_MEMORY, "memory estimate %.1f MiB per rank exceeds job.max_memory = %.1f MiB: %.1f MiB of it "
                        "bounds the JPEG decoder at embed.max_pixels = %lld; lower embed.max_pixels",
@@ -686,14 +600,13 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
     dg_extra_dataset extra[MAX_EXTRA];
     int n_extra = 0;
     int rc = DG_OK;
-    if (DG_INPUT_IS_IMAGES(js->cfg->input_kind) && !neural_embedding(js->cfg))
-        rc = dg_embed_model_datasets(&js->model, extra, MAX_EXTRA, &n_extra, err);
+    if (js->emb.datasets) /* the descriptor's /projection/ * */
+        rc = js->emb.datasets(&js->emb, extra, MAX_EXTRA, &n_extra, err);
     const dg_config *cfg = js->cfg;
-    static const char *const embedders[] = {"none", "embeddings", "descriptor", "descriptor", "vectors"};
     dg_output out = {
         .config_text = config_text,
         .mode = js->mode == DG_MODE_RUN ? "run" : "exact",
-        .embedder = neural_embedding(cfg) ? "mobilenet_v2" : embedders[cfg->input_kind],
+        .embedder = js->emb.name,
         .threshold = cfg->threshold,
         .probes = js->probes,
         .keep_policy = cfg->keep == DG_KEEP_CENTRAL ? "central" : "first",
@@ -760,11 +673,8 @@ static int summarize(const job_state *js, const dg_job_counts *counts, double se
 static void free_state(job_state *js)
 {
     dg_items_free(&js->items);
-    dg_pathlist_free(&js->listed);
-    if (js->have_net)
-        dg_mobilenet_free(&js->net);
-    if (DG_INPUT_IS_IMAGES(js->cfg->input_kind))
-        dg_embed_model_free(&js->model);
+    drop_networks(js);
+    dg_embedder_release(&js->emb);
     free(js->probs);
     free(js->filter_score);
     free(js->filtered);
@@ -777,16 +687,17 @@ static void free_state(job_state *js)
     free(js->keep);
 }
 
-/* Everything before the first stage: inputs checked, image input listed,
- * the memory estimate printed and checked, the checkpoint folder ready. */
+/* Everything before the first stage: output and input checked, the input
+ * listed or probed, the memory estimate printed and checked, the
+ * checkpoint folder ready. */
 static int prepare(job_state *js, dg_err *err)
 {
     const dg_config *cfg = js->cfg;
     int64_t n_total = 0;
     int d = 0;
-    int rc = check_inputs(js, &n_total, &d, err);
-    if (rc == DG_OK && DG_INPUT_IS_IMAGES(cfg->input_kind))
-        rc = prepare_images(js, &n_total, &d, err);
+    int rc = check_outputs(js, err);
+    if (rc == DG_OK)
+        rc = prepare_input(js, &n_total, &d, err);
     if (rc == DG_OK) {
         js->k = dg_config_effective_k(cfg, n_total);
         rc = dg_agree(js->ctx, check_memory(js, n_total, d, err), err);
@@ -830,10 +741,7 @@ static int run_job(job_state js, dg_err *err)
         rc = safe_point(&js, 0, err);
     if (rc == DG_OK)
         rc = filter_stage(&js, err);
-    if (js.have_net) {
-        dg_mobilenet_free(&js.net);
-        js.have_net = 0;
-    }
+    drop_networks(&js);
     if (rc == DG_OK) {
         search_settings(&js);
         rc = dg_agree(ctx, alloc_results(&js, err), err);
@@ -859,27 +767,27 @@ static int run_job(job_state js, dg_err *err)
 }
 
 /* The stop flag is raised by SIGTERM/SIGINT for the duration of the job,
- * or by the job.stop_at test point. */
-static int run_with_stop_flag(const dg_ctx *ctx, job_state *js, dg_err *err)
+ * or by the job.stop_at test point.  held: the caller's vectors, or NULL. */
+static int run_with_stop_flag(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, const dg_held_vectors *held,
+                              dg_err *err)
 {
-    const dg_config *cfg = js->cfg;
+    job_state js = {.cfg = cfg, .mode = mode};
+    if (dg_embedder_choose(&js.emb, cfg, held, err) != DG_OK)
+        return DG_FAIL;
     dg_ctx run = *ctx;
     dg_stop_saved saved;
     dg_stop_point stop_at = {(dg_stop_stage)cfg->stop_at_stage, cfg->stop_at, 0};
     run.stop_at = cfg->stop_at_stage != DG_STOP_NONE ? &stop_at : NULL;
     run.stop = dg_stop_install(&saved);
-    js->ctx = &run;
-    int rc = run_job(*js, err);
+    js.ctx = &run;
+    int rc = run_job(js, err);
     dg_stop_restore(&saved);
     return rc;
 }
 
 int dg_job_run(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, dg_err *err)
 {
-    if (cfg->input_kind == DG_INPUT_NONE || cfg->input_kind == DG_INPUT_VECTORS)
-        return dg_failc(err, DG_E_CONFIG, "no input: set one of input.embeddings, input.manifest, input.dir");
-    job_state js = {.cfg = cfg, .mode = mode};
-    return run_with_stop_flag(ctx, &js, err);
+    return run_with_stop_flag(ctx, cfg, mode, NULL, err);
 }
 
 int dg_job_run_vectors(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, const float *vec, int64_t n_local,
@@ -888,6 +796,6 @@ int dg_job_run_vectors(const dg_ctx *ctx, const dg_config *cfg, dg_mode mode, co
     dg_config own = *cfg;
     own.input_kind = DG_INPUT_VECTORS;
     snprintf(own.input_path, sizeof own.input_path, "(vectors in memory)");
-    job_state js = {.cfg = &own, .mode = mode, .vectors = vec, .vectors_n = n_local, .vectors_d = d};
-    return run_with_stop_flag(ctx, &js, err);
+    dg_held_vectors held = {vec, n_local, d};
+    return run_with_stop_flag(ctx, &own, mode, &held, err);
 }

@@ -2,13 +2,15 @@
  * m probes, C clusterings, K clusters, s = S/P sample points and r = n m
  * exchanged records, the long-lived arrays are
  *   runtime   Open MPI, HDF5 and OpenBLAS themselves (measured ~30 MiB)
- *   items     n (4D + 1): vectors and statuses; image input adds 24 n for
- *             sizes and path pointers and the path strings themselves
+ *   items     n (4D + 1): vectors and statuses; the embedder adds its own
+ *             (input/embedder.h; image input: 24 n for sizes and path
+ *             pointers and the path strings themselves)
  *   results   4 C K D centroids + n (4C + 13): clusters, centrality,
  *             component labels, keep flags
  *   probes    8 n m: the nearest clusters and their similarities
  * and on top the largest working set of one stage:
- *   embed     image input: 2 n DG_DESC_DIM quantised descriptors until the
+ *   embed     the embedder's working set (dg_embedder_memory), for image
+ *             input: 2 n DG_DESC_DIM quantised descriptors until the
  *             projection, the network (weights, activations) when one runs,
  *             and the decoder: 8 bytes per pixel of embed.max_pixels, because
  *             libjpeg-turbo holds a progressive JPEG's whole coefficient array
@@ -29,7 +31,6 @@
 
 #include <math.h>
 
-#include "input/descriptor.h"
 #include "search/exchange.h"
 
 static double max2(double a, double b)
@@ -52,11 +53,11 @@ void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
     double block = 512.0 * k < (double)(1 << 22) ? 512.0 * k : (double)(1 << 22);
     *mm = (dg_memory_model){0};
     mm->runtime = 32.0 * 1048576.0;
-    mm->items = n * (4.0 * d + 1.0) + (in->image_input ? 24.0 * n + in->path_bytes : 0.0);
+    const dg_embedder_memory *em = &in->input;
+    mm->items = n * (4.0 * d + 1.0) + (em->item_bytes * n + em->item_fixed);
     mm->results = 4.0 * c * k * d + n * (4.0 * c + 13.0);
     mm->probes = 8.0 * n * m;
-    if (in->image_input)
-        mm->embed = 2.0 * n * DG_DESC_DIM + in->network + 8.0 * (double)in->max_pixels;
+    mm->embed = em->work_per_item * n + em->network + em->decoder;
     mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
     mm->graph = 48.0 * n;
     double round = n * m * (4.0 * d + 16.0);

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "input/embedder.h"
+
 /* What the estimate is computed from: all known before the corpus is read. */
 typedef struct dg_memory_inputs {
     int exact;          /* exact mode (ring of rank blocks) instead of the clustered search */
@@ -13,10 +15,7 @@ typedef struct dg_memory_inputs {
     int d;              /* embedding dimension */
     int64_t k, sample;  /* effective K and k-means sample */
     int probes, clusterings, block;
-    int image_input;
-    double path_bytes;  /* largest rank's path strings, allocation overhead included */
-    int64_t max_pixels; /* embed.max_pixels: bounds the decoder's buffers */
-    double network;     /* the neural network while it runs, 0 without one */
+    dg_embedder_memory input; /* the embedder's items and working set, the filter's network added */
 } dg_memory_inputs;
 
 /* Bytes per rank: the long-lived arrays plus the largest working set of

@@ -1,8 +1,10 @@
-/* embed.c - the embed stage of the job: list the input, decode and describe
- * this rank's share, learn the projection over all ranks, project and
- * normalise, and account for every item (status, log line, counts, time).
- * The pieces it strings together are manifest.c, decode.c, descriptor.c
- * and pca.c. */
+/* embed.c - the descriptor embedder (embedder.h): the shared decode loop
+ * (image_loop.c) hands it each usable image, whose descriptor it quantises;
+ * after the loop it learns the projection over all ranks, projects and
+ * normalises, and accounts for every item (counts, time).  Its state in the
+ * checkpoint and in the output is the projection (/projection/ *).  The
+ * pieces it strings together are manifest.c, decode.c, descriptor.c and
+ * pca.c. */
 #include "input/embed.h"
 
 #include <stdio.h>
@@ -11,46 +13,10 @@
 
 #include "input/decode.h"
 #include "input/descriptor.h"
+#include "input/embedder.h"
+#include "input/image_loop.h"
 #include "input/manifest.h"
 #include "input/pca.h"
-
-/* Decodes and describes every local item: q gets the quantised descriptor
- * of each usable item, statuses and sizes go to items. */
-static int describe_all(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, int16_t *q,
-                        dg_embed_stats *st, dg_err *err)
-{
-    dg_decoder dec;
-    if (dg_decoder_init(&dec, cfg->max_pixels, DG_DESC_SIZE, err) != DG_OK)
-        return DG_FAIL;
-    dg_progress prog;
-    dg_progress_begin(&prog, ctx, "embed", items->n);
-    float desc[DG_DESC_DIM];
-    int rc = DG_OK;
-    for (int64_t i = 0; i < items->n; i++) {
-        if (dg_stop_poll(ctx, DG_STOP_EMBED)) {
-            rc = dg_failc(err, DG_E_STOPPED, DG_STOP_REASON);
-            break;
-        }
-        dg_decode_result res;
-        dg_decode_file(&dec, items->path[i], &res);
-        st->seconds_read += res.seconds_read;
-        st->seconds_decode += res.seconds_decode;
-        items->status[i] = (int8_t)res.status;
-        items->width[i] = res.width;
-        items->height[i] = res.height;
-        if (res.status != DG_ST_OK)
-            dg_log_rank(ctx, "%s: %s: %s", items->path[i], dg_status_name(res.status), res.msg);
-        if (dg_status_usable(items->status[i])) {
-            double t = dg_now();
-            dg_descriptor(&res.image, cfg->flip, desc);
-            dg_descriptor_quantise(desc, q + (size_t)i * DG_DESC_DIM);
-            st->seconds_descriptor += dg_now() - t;
-        }
-        dg_progress_update(&prog, i + 1);
-    }
-    dg_decoder_free(&dec);
-    return rc;
-}
 
 static void count_statuses(const dg_ctx *ctx, const dg_items *items, dg_embed_stats *st)
 {
@@ -94,50 +60,207 @@ static int check_config(const dg_config *cfg, dg_err *err)
     return DG_OK;
 }
 
-/* Everything after listing: decode, fit, project, normalise. */
-static int embed_listed(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_embed_model *model,
-                        dg_err *err)
-{
+/* ---- the descriptor embedder --------------------------------------------- */
+
+typedef struct descriptor_state {
+    dg_image_input in; /* first: the image embedders' shared part */
+    dg_embed_model model;
+    int16_t *q;        /* n x DG_DESC_DIM quantised descriptors until the projection */
+    int flip;
     dg_embed_stats st;
-    memset(&st, 0, sizeof st);
-    st.n_local = items->n;
-    int16_t *q = dg_calloc((size_t)items->n, sizeof(int16_t) * DG_DESC_DIM, err);
-    int rc = q ? describe_all(ctx, cfg, items, q, &st, err) : DG_FAIL;
-    if ((rc = dg_agree(ctx, rc, err)) != DG_OK) {
-        free(q);
+} descriptor_state;
+
+static int descriptor_prepare(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, int64_t *n_total, int *d,
+                              dg_err *err)
+{
+    descriptor_state *s = e->state = dg_calloc(1, sizeof(descriptor_state), err);
+    if (dg_agree(ctx, s ? DG_OK : DG_FAIL, err) != DG_OK || dg_image_input_prepare(&s->in, ctx, cfg, err) != DG_OK)
         return DG_FAIL;
-    }
-    count_statuses(ctx, items, &st);
-    double t = dg_now();
-    rc = dg_pca_fit(ctx, q, items->status, items->n, cfg->embed_dim, cfg->flip, model, err);
-    st.seconds_pca = dg_now() - t;
-    if (rc == DG_OK) {
-        t = dg_now();
-        rc = dg_pca_project(model, q, items->status, items->lo, items->n, items->vec, err);
-        if (rc == DG_OK)
-            dg_items_normalize(items);
-        st.seconds_project = dg_now() - t;
-    }
-    free(q);
-    if ((rc = dg_agree(ctx, rc, err)) != DG_OK)
-        return DG_FAIL;
-    model->stats = st;
+    *n_total = s->in.listed.n_total;
+    *d = e->d = cfg->embed_dim;
     return DG_OK;
 }
 
+static void descriptor_memory(const dg_embedder *e, const dg_config *cfg, dg_embedder_memory *m)
+{
+    const descriptor_state *s = e->state;
+    memset(m, 0, sizeof *m);
+    dg_image_input_memory(&s->in, cfg, m);
+}
+
+static int descriptor_begin(dg_embedder *e, const dg_config *cfg, const dg_items *items, dg_err *err)
+{
+    descriptor_state *s = e->state;
+    memset(&s->st, 0, sizeof s->st);
+    s->st.n_local = items->n;
+    s->flip = cfg->flip;
+    dg_embed_model_free(&s->model);
+    memset(&s->model, 0, sizeof s->model);
+    if (check_config(cfg, err) != DG_OK)
+        return DG_FAIL;
+    s->q = dg_calloc((size_t)items->n, sizeof(int16_t) * DG_DESC_DIM, err);
+    return s->q ? DG_OK : DG_FAIL;
+}
+
+/* The quantised descriptor of a usable image. */
+static int descriptor_step(void *state, int64_t i, const dg_pixels *image, dg_err *err)
+{
+    (void)err;
+    descriptor_state *s = ((dg_embedder *)state)->state;
+    float desc[DG_DESC_DIM];
+    double t = dg_now();
+    dg_descriptor(image, s->flip, desc);
+    dg_descriptor_quantise(desc, s->q + (size_t)i * DG_DESC_DIM);
+    s->st.seconds_descriptor += dg_now() - t;
+    return DG_OK;
+}
+
+/* After the loop: learn the projection over all ranks, project, normalise. */
+static int descriptor_finish(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items,
+                             double seconds_read, double seconds_decode, dg_err *err)
+{
+    descriptor_state *s = e->state;
+    dg_embed_stats *st = &s->st;
+    dg_embed_model *model = &s->model;
+    st->seconds_read = seconds_read;
+    st->seconds_decode = seconds_decode;
+    count_statuses(ctx, items, st);
+    double t = dg_now();
+    int rc = dg_pca_fit(ctx, s->q, items->status, items->n, cfg->embed_dim, cfg->flip, model, err);
+    st->seconds_pca = dg_now() - t;
+    if (rc == DG_OK) {
+        t = dg_now();
+        rc = dg_pca_project(model, s->q, items->status, items->lo, items->n, items->vec, err);
+        if (rc == DG_OK)
+            dg_items_normalize(items);
+        st->seconds_project = dg_now() - t;
+    }
+    free(s->q);
+    s->q = NULL;
+    if ((rc = dg_agree(ctx, rc, err)) != DG_OK) {
+        dg_embed_model_free(model);
+        return DG_FAIL;
+    }
+    model->stats = *st;
+    log_summary(ctx, model);
+    return DG_OK;
+}
+
+/* The learned projection: attributes and replicated arrays (rank 0 writes). */
+static void descriptor_save(const dg_embedder *e, const dg_ctx *ctx, dg_embedder_saved *out)
+{
+    const dg_embed_model *m = &((const descriptor_state *)e->state)->model;
+    int64_t r = ctx->rank == 0;
+    out->arrays[0] = (dg_ck_array){"/model/mean", DG_CK_FLOAT32, m->d_in, 0, 0, r * m->d_in, m->mean};
+    out->arrays[1] = (dg_ck_array){"/model/matrix", DG_CK_FLOAT32, m->d, m->d_in, 0, r * m->d, m->matrix};
+    out->arrays[2] = (dg_ck_array){"/model/eigenvalues", DG_CK_FLOAT32, m->d, 0, 0, r * m->d, m->eigenvalues};
+    out->arrays[3] = (dg_ck_array){"/model/info", DG_CK_FLOAT32, 4, 0, 0, r * 4, (void *)m->info};
+    out->n_arrays = 4;
+    out->attrs[0] = (dg_ck_attr){"model_d_in", m->d_in};
+    out->attrs[1] = (dg_ck_attr){"model_d", m->d};
+    out->attrs[2] = (dg_ck_attr){"model_flip", m->flip};
+    out->attrs[3] = (dg_ck_attr){"model_fallback", m->fallback};
+    out->attrs[4] = (dg_ck_attr){"model_n_fit", m->n_fit};
+    out->n_attrs = 5;
+}
+
+static int descriptor_load(dg_embedder *e, const dg_ck_file *f, dg_err *err)
+{
+    descriptor_state *s = e->state;
+    dg_embed_model *m = &s->model;
+    int64_t v[5];
+    const char *names[5] = {"model_d_in", "model_d", "model_flip", "model_fallback", "model_n_fit"};
+    int rc = DG_OK;
+    dg_embed_model_free(m);
+    memset(m, 0, sizeof *m);
+    for (int i = 0; rc == DG_OK && i < 5; i++)
+        rc = dg_h5_ckpt_attr(f, names[i], &v[i], err);
+    if (rc == DG_OK && (v[0] < 1 || v[0] > 65536 || v[1] < 1 || v[1] > 65536))
+        rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: impossible model shape %lld x %lld", f->path,
+                      (long long)v[1], (long long)v[0]);
+    if (rc == DG_OK) {
+        *m = (dg_embed_model){.d_in = (int)v[0], .d = (int)v[1], .flip = (int)v[2], .fallback = (int)v[3],
+                              .n_fit = v[4]};
+        m->mean = dg_alloc((size_t)m->d_in, sizeof(float), err);
+        m->matrix = dg_alloc((size_t)m->d * (size_t)m->d_in, sizeof(float), err);
+        m->eigenvalues = dg_alloc((size_t)m->d, sizeof(float), err);
+        rc = m->mean && m->matrix && m->eigenvalues ? DG_OK : DG_FAIL;
+    }
+    if (dg_agree(f->ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    dg_embedder_saved saved;
+    descriptor_save(e, f->ctx, &saved);
+    for (int i = 0; i < saved.n_arrays; i++) {
+        saved.arrays[i].rows = saved.arrays[i].rows_total; /* every rank reads the whole model */
+        if (dg_h5_ckpt_read(f, &saved.arrays[i], err) != DG_OK)
+            return DG_FAIL;
+    }
+    return DG_OK;
+}
+
+static int descriptor_datasets(const dg_embedder *e, dg_extra_dataset *out, int max, int *n_out, dg_err *err)
+{
+    return dg_embed_model_datasets(&((const descriptor_state *)e->state)->model, out, max, n_out, err);
+}
+
+static void descriptor_release(dg_embedder *e)
+{
+    descriptor_state *s = e->state;
+    if (!s)
+        return;
+    dg_image_input_free(&s->in);
+    dg_embed_model_free(&s->model);
+    free(s->q);
+    s->q = NULL;
+}
+
+void dg_embedder_descriptor(dg_embedder *e)
+{
+    *e = (dg_embedder){
+        .name = "descriptor",
+        .title = "embed (decode + descriptor + PCA)",
+        .stage = "embed",
+        .images = 1,
+        .saved = 1,
+        .reusable = 1,
+        .prepare_title = "list (manifest or folder)",
+        .prepare_stage = "list",
+        .prepare = descriptor_prepare,
+        .memory = descriptor_memory,
+        .min_side = DG_DESC_SIZE,
+        .progress = "embed",
+        .begin = descriptor_begin,
+        .step = descriptor_step,
+        .finish = descriptor_finish,
+        .identify = dg_image_input_identify,
+        .save = descriptor_save,
+        .load = descriptor_load,
+        .adopt = dg_image_input_adopt,
+        .datasets = descriptor_datasets,
+        .release = descriptor_release,
+    };
+}
+
+/* The same stage outside the job (tests, dg-embed-bench). */
 int dg_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_pathlist *listed, dg_items *items,
                     dg_embed_model *model, dg_err *err)
 {
     memset(items, 0, sizeof *items);
     memset(model, 0, sizeof *model);
-    if (dg_agree(ctx, check_config(cfg, err), err) != DG_OK)
-        return DG_FAIL;
-    int rc = dg_items_from_list(items, listed, cfg->embed_dim, err);
-    if (dg_agree(ctx, rc, err) != DG_OK || embed_listed(ctx, cfg, items, model, err) != DG_OK) {
-        dg_items_free(items);
-        dg_embed_model_free(model);
+    descriptor_state s;
+    memset(&s, 0, sizeof s);
+    dg_embedder e;
+    dg_embedder_descriptor(&e);
+    e.state = &s;
+    e.d = cfg->embed_dim;
+    int rc = dg_agree(ctx, check_config(cfg, err), err);
+    if (rc == DG_OK)
+        rc = dg_embedder_run_images(&e, ctx, cfg, listed, items, err);
+    free(s.q);
+    if (rc != DG_OK) {
+        dg_embed_model_free(&s.model);
         return DG_FAIL;
     }
-    log_summary(ctx, model);
+    *model = s.model;
     return DG_OK;
 }

@@ -1,7 +1,7 @@
-/* embed.h - the embed stage of image input with the built-in descriptor:
- * decode every listed image, describe it, learn the projection over all
- * ranks and project (embed.c).  See manifest.h, decode.h, descriptor.h and
- * pca.h for the pieces.
+/* embed.h - the descriptor embedder (embed.c; its interface is embedder.h,
+ * dg_embedder_descriptor): decode every listed image, describe it, learn
+ * the projection over all ranks and project.  See manifest.h, decode.h,
+ * descriptor.h and pca.h for the pieces.
  */
 #ifndef DUPGRAPH_INPUT_EMBED_H
 #define DUPGRAPH_INPUT_EMBED_H
@@ -12,7 +12,8 @@
 #include "input/manifest.h"
 #include "input/pca.h"
 
-/* Embeds this rank's share of the listed input (dg_list_input; the paths
+/* The descriptor embedder's stage outside the job (tests, dg-embed-bench):
+ * embeds this rank's share of the listed input (dg_list_input; the paths
  * move from `listed` into items), learns the PCA projection over all ranks
  * and fills items (n_total, lo, n, d = cfg->embed_dim, vec L2-normalised,
  * status, width, height, path malloc'd per item).  A bad image never fails

@@ -1,14 +1,18 @@
-/* neural.c - the embed stage with the neural embedder: decode this rank's
- * images at the network's input scale, preprocess them as nsfwjs does, run
- * MobileNetV2 a batch at a time and keep the pooled features (the
- * embedding, L2-normalised) and the class probabilities (for the filter).
- * The network is mobilenet.c; the descriptor embedder is embed.c. */
+/* neural.c - the mobilenet_v2 embedder (embedder.h) and the filter's
+ * classification: the shared decode loop (image_loop.c) hands each usable
+ * image, decoded at the network's input scale, to a step that preprocesses
+ * it as nsfwjs does and runs MobileNetV2 a batch at a time, keeping the
+ * pooled features (the embedding, L2-normalised) and the class
+ * probabilities (for the filter).  The network is mobilenet.c; the
+ * descriptor embedder is embed.c. */
 #include "input/neural.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "input/embedder.h"
+#include "input/image_loop.h"
 #include "input/mobilenet.h"
 
 typedef struct batch {
@@ -61,52 +65,28 @@ static int batch_run(batch *b, float *features, float *probs, dg_neural_stats *s
     return DG_OK;
 }
 
-/* Every local item (set_status: all, recording statuses and sizes; else the
- * usable ones only) through the network. */
-static int run_items(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_items *items, int set_status,
-                     float *features, float *probs, dg_neural_stats *st, dg_err *err)
-{
-    dg_decoder dec;
+/* Queues a usable image; a full batch runs. */
+typedef struct runner {
     batch b;
-    if (dg_decoder_init(&dec, cfg->max_pixels, net->size, err) != DG_OK)
-        return DG_FAIL;
-    int rc = batch_init(&b, net, err);
-    dg_progress prog;
-    dg_progress_begin(&prog, ctx, "embed (mobilenet_v2)", items->n);
+    float *features; /* n x d_features, or NULL: classification only */
+    float *probs;    /* n x n_classes */
+    dg_neural_stats *st;
+} runner;
+
+static int runner_step(runner *r, int64_t i, const dg_pixels *image, dg_err *err)
+{
+    const dg_mobilenet *net = r->b.net;
     size_t per = (size_t)net->size * net->size * 3;
-    for (int64_t i = 0; rc == DG_OK && i < items->n; i++) {
-        if (dg_stop_poll(ctx, DG_STOP_EMBED)) {
-            rc = dg_failc(err, DG_E_STOPPED, DG_STOP_REASON);
-            break;
-        }
-        if (!set_status && !dg_status_usable(items->status[i]))
-            continue;
-        dg_decode_result res;
-        dg_decode_file(&dec, items->path[i], &res);
-        st->seconds_read += res.seconds_read;
-        st->seconds_decode += res.seconds_decode;
-        if (set_status) {
-            items->status[i] = (int8_t)res.status;
-            items->width[i] = res.width;
-            items->height[i] = res.height;
-        }
-        if (res.status != DG_ST_OK && (set_status || !dg_status_usable((int8_t)res.status)))
-            dg_log_rank(ctx, "%s: %s: %s", items->path[i], dg_status_name(res.status), res.msg);
-        if (dg_status_usable((int8_t)res.status)) {
-            double t = dg_now();
-            dg_mobilenet_preprocess(&res.image, net->size, b.input + per * (size_t)b.n);
-            st->seconds_preprocess += dg_now() - t;
-            b.row[b.n++] = i;
-            if (b.n == DG_MOBILENET_BATCH)
-                rc = batch_run(&b, features, probs, st, err);
-        }
-        dg_progress_update(&prog, i + 1);
-    }
-    if (rc == DG_OK)
-        rc = batch_run(&b, features, probs, st, err);
-    batch_free(&b);
-    dg_decoder_free(&dec);
-    return rc;
+    double t = dg_now();
+    dg_mobilenet_preprocess(image, net->size, r->b.input + per * (size_t)r->b.n);
+    r->st->seconds_preprocess += dg_now() - t;
+    r->b.row[r->b.n++] = i;
+    return r->b.n == DG_MOBILENET_BATCH ? batch_run(&r->b, r->features, r->probs, r->st, err) : DG_OK;
+}
+
+static int classify_step(void *state, int64_t i, const dg_pixels *image, dg_err *err)
+{
+    return runner_step(state, i, image, err);
 }
 
 static float *nan_probs(int64_t n, int n_classes, dg_err *err)
@@ -128,26 +108,12 @@ static void log_stats(const dg_ctx *ctx, const dg_neural_stats *st)
            st->seconds_network > 0 ? st->flops / st->seconds_network * 1e-9 : 0.0);
 }
 
-int dg_neural_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_pathlist *listed,
-                           dg_items *items, float **probs, dg_neural_stats *st, dg_err *err)
+int dg_neural_load(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_err *err)
 {
-    memset(items, 0, sizeof *items);
-    memset(st, 0, sizeof *st);
-    *probs = NULL;
-    int rc = dg_items_from_list(items, listed, net->d_features, err);
-    st->n_local = items->n;
-    if (rc == DG_OK && !(*probs = nan_probs(items->n, net->n_classes, err)))
-        rc = DG_FAIL;
-    if (dg_agree(ctx, rc, err) == DG_OK)
-        rc = run_items(ctx, cfg, net, items, 1, items->vec, *probs, st, err);
-    if (dg_agree(ctx, rc, err) != DG_OK) {
-        dg_items_free(items);
-        free(*probs);
-        *probs = NULL;
+    if (dg_agree(ctx, dg_mobilenet_load(cfg->embed_weights, net, err), err) != DG_OK)
         return DG_FAIL;
-    }
-    dg_items_normalize(items);
-    log_stats(ctx, st);
+    dg_log(ctx, "mobilenet_v2: %d layers, %d features, %d classes, %.2f GFLOP per image, from %s", net->n_layers,
+           net->d_features, net->n_classes, net->flops_per_image * 1e-9, cfg->embed_weights);
     return DG_OK;
 }
 
@@ -156,9 +122,21 @@ int dg_neural_classify(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *ne
 {
     memset(st, 0, sizeof *st);
     st->n_local = items->n;
+    runner r = {.st = st};
     int rc = (*probs = nan_probs(items->n, net->n_classes, err)) ? DG_OK : DG_FAIL;
-    if (dg_agree(ctx, rc, err) == DG_OK)
-        rc = run_items(ctx, cfg, net, (dg_items *)items, 0, NULL, *probs, st, err);
+    r.probs = *probs;
+    if (rc == DG_OK)
+        rc = batch_init(&r.b, net, err);
+    dg_image_loop loop = {.progress = "embed (mobilenet_v2)", .min_side = net->size, .keep_status = 1,
+                          .step = classify_step, .state = &r};
+    if (dg_agree(ctx, rc, err) == DG_OK) {
+        rc = dg_image_loop_run(ctx, cfg, (dg_items *)items, &loop, err);
+        if (rc == DG_OK)
+            rc = batch_run(&r.b, NULL, r.probs, st, err);
+    }
+    batch_free(&r.b);
+    st->seconds_read = loop.seconds_read;
+    st->seconds_decode = loop.seconds_decode;
     if (dg_agree(ctx, rc, err) != DG_OK) {
         free(*probs);
         *probs = NULL;
@@ -166,4 +144,109 @@ int dg_neural_classify(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *ne
     }
     log_stats(ctx, st);
     return DG_OK;
+}
+
+/* ---- the mobilenet_v2 embedder ------------------------------------------- */
+
+typedef struct network_state {
+    dg_image_input in; /* first: the image embedders' shared part */
+    dg_mobilenet net;
+    runner r;
+    dg_neural_stats st;
+} network_state;
+
+/* Lists the input and loads the network, so the memory check knows its size. */
+static int network_prepare(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, int64_t *n_total, int *d,
+                           dg_err *err)
+{
+    network_state *s = e->state = dg_calloc(1, sizeof(network_state), err);
+    if (dg_agree(ctx, s ? DG_OK : DG_FAIL, err) != DG_OK || dg_image_input_prepare(&s->in, ctx, cfg, err) != DG_OK)
+        return DG_FAIL;
+    *n_total = s->in.listed.n_total;
+    if (dg_neural_load(ctx, cfg, &s->net, err) != DG_OK)
+        return DG_FAIL;
+    e->net = &s->net;
+    *d = e->d = s->net.d_features;
+    e->min_side = s->net.size;
+    return DG_OK;
+}
+
+static void network_memory(const dg_embedder *e, const dg_config *cfg, dg_embedder_memory *m)
+{
+    const network_state *s = e->state;
+    memset(m, 0, sizeof *m);
+    dg_image_input_memory(&s->in, cfg, m);
+    m->network = e->net ? dg_mobilenet_bytes(e->net) : 0.0;
+}
+
+static int network_begin(dg_embedder *e, const dg_config *cfg, const dg_items *items, dg_err *err)
+{
+    (void)cfg;
+    network_state *s = e->state;
+    memset(&s->st, 0, sizeof s->st);
+    s->st.n_local = items->n;
+    free(e->probs);
+    if (!(e->probs = nan_probs(items->n, s->net.n_classes, err)))
+        return DG_FAIL;
+    s->r = (runner){.features = items->vec, .probs = e->probs, .st = &s->st};
+    return batch_init(&s->r.b, &s->net, err);
+}
+
+static int network_step(void *state, int64_t i, const dg_pixels *image, dg_err *err)
+{
+    network_state *s = ((dg_embedder *)state)->state;
+    return runner_step(&s->r, i, image, err);
+}
+
+/* The last batch; the features normalised. */
+static int network_finish(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items,
+                          double seconds_read, double seconds_decode, dg_err *err)
+{
+    (void)cfg;
+    network_state *s = e->state;
+    int rc = batch_run(&s->r.b, s->r.features, s->r.probs, &s->st, err);
+    batch_free(&s->r.b);
+    memset(&s->r.b, 0, sizeof s->r.b);
+    s->st.seconds_read = seconds_read;
+    s->st.seconds_decode = seconds_decode;
+    if (dg_agree(ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    dg_items_normalize(items);
+    log_stats(ctx, &s->st);
+    return DG_OK;
+}
+
+static void network_release(dg_embedder *e)
+{
+    network_state *s = e->state;
+    if (!s)
+        return;
+    batch_free(&s->r.b);
+    memset(&s->r.b, 0, sizeof s->r.b);
+    dg_image_input_free(&s->in);
+}
+
+/* The class probabilities are not saved: with the filter the stage runs
+ * again (its one pass gives features and probabilities). */
+void dg_embedder_mobilenet(dg_embedder *e, const dg_config *cfg)
+{
+    *e = (dg_embedder){
+        .name = "mobilenet_v2",
+        .title = "embed (decode + mobilenet_v2)",
+        .stage = "embed",
+        .images = 1,
+        .saved = 1,
+        .reusable = !cfg->filter_enabled,
+        .prepare_title = "list (manifest or folder)",
+        .prepare_stage = "list",
+        .prepare = network_prepare,
+        .memory = network_memory,
+        .progress = "embed (mobilenet_v2)",
+        .begin = network_begin,
+        .step = network_step,
+        .finish = network_finish,
+        .identify = dg_image_input_identify,
+        .adopt = dg_image_input_adopt,
+        .release = network_release,
+    };
 }

@@ -1,6 +1,8 @@
-/* neural.h - the embed stage with the MobileNetV2 network (neural.c): decode
- * every listed image at the network's scale, run it, keep the pooled
- * features as the embedding and the class probabilities for the filter.
+/* neural.h - the MobileNetV2 network in the job (neural.c): the
+ * mobilenet_v2 embedder (embedder.h, dg_embedder_mobilenet: decode every
+ * listed image at the network's scale, run it, keep the pooled features as
+ * the embedding and the class probabilities for the filter) and the
+ * filter's classification of items another embedder embedded.
  */
 #ifndef DUPGRAPH_INPUT_NEURAL_H
 #define DUPGRAPH_INPUT_NEURAL_H
@@ -20,14 +22,9 @@ typedef struct dg_neural_stats {
     double flops;        /* this rank's network FLOPs */
 } dg_neural_stats;
 
-/* Collective: lists cfg's input (as dg_embed_images does), decodes this
- * rank's share at the network's scale, runs the network in batches of
- * DG_MOBILENET_BATCH and fills items (d = net->d_features, the features
- * L2-normalised; status, width, height, path) and *probs (malloc'd, n x
- * net->n_classes; NaN rows for unusable items).  A bad image gets a status
- * and a log line, never a failure. */
-int dg_neural_embed_images(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_pathlist *listed,
-                           dg_items *items, float **probs, dg_neural_stats *st, dg_err *err);
+/* Collective: loads cfg's embed.weights (agreed over ranks) and logs the
+ * network's shape. */
+int dg_neural_load(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, dg_err *err);
 
 /* Collective: the class probabilities (malloc'd, n x net->n_classes) of
  * the usable items already in items (listed and embedded by another

@@ -1,0 +1,39 @@
+/* image_loop.h - the one decode loop of the image embedders (image_loop.c):
+ * every listed image of this rank decoded in turn, its status and size
+ * recorded, a log line per bad image, progress, the stop poll; each usable
+ * image goes to the embedder's per-image step.
+ */
+#ifndef DUPGRAPH_INPUT_IMAGE_LOOP_H
+#define DUPGRAPH_INPUT_IMAGE_LOOP_H
+
+#include <stdint.h>
+
+#include "dupgraph/config.h"
+#include "dupgraph/context.h"
+#include "dupgraph/items.h"
+#include "input/decode.h"
+
+typedef struct dg_image_loop {
+    const char *progress;  /* the progress line's title */
+    int min_side;          /* the decoder's output scale (dg_decoder_init) */
+    /* 0: every item is decoded, its status, width and height recorded;
+     * 1: the items were embedded before (statuses kept): only the usable
+     *    ones are decoded, and a log line is written only for one that
+     *    does not decode now */
+    int keep_status;
+    /* Called with each usable decoded image (valid during the call) and its
+     * local index; a failure ends the loop. */
+    int (*step)(void *state, int64_t i, const dg_pixels *image, dg_err *err);
+    void *state;
+    /* this rank's seconds, added to */
+    double seconds_read, seconds_decode;
+} dg_image_loop;
+
+/* Local (no collective): runs the loop over items->path[0..n).  The stop
+ * flag is polled (dg_stop_poll, DG_STOP_EMBED) before each item, so
+ * job.stop_at = embed:N stops before this rank's N-th image with
+ * DG_E_STOPPED.  A bad image never fails the loop. */
+int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_image_loop *loop,
+                      dg_err *err);
+
+#endif
