@@ -1,10 +1,11 @@
-"""configs/default.ini against the key table in src/core/config.c, the one
-place keys and defaults are defined: `dupgraph config` prints every key with
-its default (from that table); default.ini must show every key, and loading
-default.ini must give exactly those defaults outside [input] (whose keys are
-alternatives: default.ini names one, the demo manifest, and the others in a
-comment)."""
+"""configs/default.ini and the README against the key table in src/core/config.c,
+the one place each key, its default, its accepted names and its help are
+written.  `dupgraph config --defaults` prints the reference from that table;
+configs/default.ini must be that text byte for byte, loading it must give the
+defaults, it must show every key the parser accepts and no other, and every
+key the README names must exist (with the values it shows accepted)."""
 import configparser
+import difflib
 import os
 import re
 import subprocess
@@ -13,7 +14,8 @@ import unittest
 import dgtest
 
 DEFAULT_INI = os.path.join(dgtest.SOURCE_ROOT, "configs", "default.ini")
-INPUT_KEYS = ("embeddings", "manifest", "dir")
+README = os.path.join(dgtest.SOURCE_ROOT, "README.md")
+REGENERATE = "regenerate it: build/dupgraph config --defaults > configs/default.ini"
 
 
 def ini(text):
@@ -22,49 +24,88 @@ def ini(text):
     return c
 
 
-def dupgraph_config(*args):
-    return subprocess.run([dgtest.DUPGRAPH, "config", *args], check=True, capture_output=True, text=True).stdout
+def dupgraph_config(*args, check=True):
+    return subprocess.run([dgtest.DUPGRAPH, "config", *args], check=check, capture_output=True, text=True)
+
+
+def keys_of(text):
+    """(section, key) of every `key = value` line and every commented-out
+    `; key = PATH` line (the input keys, which have no default)."""
+    keys, section = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\[(\w+)\]$", line)
+        if m:
+            section = m.group(1)
+            continue
+        m = re.match(r"^(?:; )?(\w+) = (\S.*)$", line)
+        if m and section and (not line.startswith(";") or m.group(2) == "PATH"):
+            keys.append((section, m.group(1)))
+    return keys
 
 
 class ConfigReference(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.defaults = ini(dupgraph_config())
-        cls.loaded = ini(dupgraph_config("-c", DEFAULT_INI))
+        cls.reference = dupgraph_config("--defaults").stdout
+        cls.defaults = dupgraph_config().stdout  # the canonical text of the defaults
         with open(DEFAULT_INI) as f:
             cls.text = f.read()
 
-    def test_every_key_is_shown_in_default_ini(self):
-        keys = [(s, k) for s in self.defaults.sections() for k in self.defaults[s]]
-        keys += [("input", k) for k in INPUT_KEYS]
-        self.assertGreater(len(keys), 30)
-        for section, key in keys:
-            with self.subTest(key=f"{section}.{key}"):
-                # `key = value` in its section, or `; key = ...` (a commented choice), or
-                # named in a comment of [input]
-                part = self.text.split(f"[{section}]", 1)[1].split("\n[", 1)[0]
-                self.assertRegex(part, rf"(?m)^[;#]?\s*{key}\s*=|^[;#].*\b{key}\b",
-                                 f"configs/default.ini does not show {section}.{key}")
+    def test_default_ini_is_the_generated_reference(self):
+        if self.text != self.reference:
+            diff = "".join(difflib.unified_diff(self.text.splitlines(True), self.reference.splitlines(True),
+                                                "configs/default.ini", "dupgraph config --defaults", n=1))
+            self.fail(f"configs/default.ini is not the reference printed from the key table; {REGENERATE}\n{diff}")
 
-    def test_default_ini_values_are_the_table_defaults(self):
-        self.assertEqual(self.loaded.sections(), self.defaults.sections())
-        for section in self.defaults.sections():
-            if section == "input":
-                continue
-            with self.subTest(section=section):
-                self.assertEqual(dict(self.loaded[section]), dict(self.defaults[section]),
-                                 f"configs/default.ini [{section}] differs from the defaults in src/core/config.c")
+    def test_the_reference_loads_to_the_defaults(self):
+        loaded = dupgraph_config("-c", DEFAULT_INI).stdout
+        self.assertEqual(loaded, self.defaults, "loading configs/default.ini does not give the table's defaults")
 
-    def test_no_key_outside_the_table(self):
-        for section in ini(self.text).sections():
-            for key in ini(self.text)[section]:
-                self.assertTrue(key in self.defaults[section] or (section == "input" and key in INPUT_KEYS),
-                                f"{section}.{key}")
+    def test_every_key_once_and_no_other(self):
+        shown = keys_of(self.reference)
+        self.assertEqual(len(shown), len(set(shown)), "a key is shown twice")
+        inputs = [k for s, k in shown if s == "input" and f"; {k} = PATH" in self.reference]
+        self.assertEqual(sorted(inputs), ["dir", "embeddings", "manifest"])
+        # the keys the parser knows: the canonical text holds every key but the
+        # two inputs not chosen
+        known = set()
+        for k in inputs:
+            c = ini(dupgraph_config("--set", f"input.{k}=x").stdout)
+            known |= {(s, key) for s in c.sections() for key in c[s]}
+        self.assertGreater(len(known), 30)
+        self.assertEqual(set(shown), known)
 
-    def test_a_changed_value_shows(self):
-        # the check can fail: a value that differs from the table is seen
-        changed = ini(dupgraph_config("-c", DEFAULT_INI, "--set", "pairs.block=512"))
-        self.assertNotEqual(dict(changed["pairs"]), dict(self.defaults["pairs"]))
+    def test_every_key_has_help(self):
+        lines = self.reference.splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"^(; )?\w+ = ", line):
+                with self.subTest(line=line):
+                    self.assertTrue(lines[i - 1].startswith("; ") and not re.match(r"^; \w+ = ", lines[i - 1]),
+                                    f"no help above '{line}'")
+
+    def test_an_unknown_key_is_refused(self):
+        # the keys above are the parser's: one not in the table is refused
+        proc = dupgraph_config("--set", "pairs.nosuch=1", check=False)
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        self.assertIn("unknown key pairs.nosuch", proc.stderr)
+
+    def test_readme_names_only_table_keys_with_accepted_values(self):
+        with open(README) as f:
+            readme = f.read()
+        sections = {s for s, _ in keys_of(self.reference)}
+        known = set(keys_of(self.reference))
+        mentions = re.findall(r"`(\w+)\.(\w+)(?: = ([^`]*))?`", readme)
+        files = {"c", "h", "py", "md", "ini", "json", "txt", "csv", "sh", "h5", "ipynb", "build", "pc"}
+        named = [(s, k, v) for s, k, v in mentions if s in sections and k not in files]  # not job.c
+        self.assertGreater(len(named), 20)
+        for section, key, value in named:
+            with self.subTest(key=f"{section}.{key}", value=value):
+                self.assertTrue((section, key) in known, f"README.md names {section}.{key}, not a key of the table")
+                # a concrete value (not a placeholder such as PATH, STAGE:COUNT, a | b, cluster_<c>)
+                if value and not re.search(r"[|<]|^[A-Z_:]+$", value):
+                    proc = dupgraph_config("--set", f"{section}.{key}={value}", check=False)
+                    self.assertEqual(proc.returncode, 0, f"README.md shows {section}.{key} = {value}: {proc.stderr}")
+        self.assertIn("dupgraph config --defaults", readme)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dupgraph/common.h"
 
@@ -88,7 +89,9 @@ typedef struct dg_config {
 
 #define DG_STOP_AFTER_NONE (-1)
 
-/* Fills the documented defaults (those of configs/default.ini). */
+/* Fills the defaults: each key's default text in the key table of
+ * src/core/config.c, parsed like a user's value (configs/default.ini shows
+ * them; see dg_config_write_reference). */
 void dg_config_defaults(dg_config *cfg);
 
 /* Reads an INI file on top of the defaults, then applies `n_set` overrides
@@ -112,5 +115,11 @@ int64_t dg_config_effective_sample(const dg_config *cfg, int64_t k, int64_t n_it
 
 /* Canonical INI text of the effective settings (malloc'd; caller frees). */
 char *dg_config_to_text(const dg_config *cfg);
+
+/* Writes the reference configuration: every section and key with its
+ * default and its help as comments, the input keys commented out (they have
+ * no default).  configs/default.ini is this text (`dupgraph config
+ * --defaults`); loading it gives dg_config_defaults. */
+int dg_config_write_reference(FILE *out, dg_err *err);
 
 #endif

@@ -36,6 +36,8 @@ static const char usage[] =
     "        static HTML page with thumbnails of the largest duplicate groups\n"
     "  config [-c CONFIG] [--set section.key=value ...]\n"
     "        the effective configuration as INI text (every key; the defaults without -c)\n"
+    "  config --defaults\n"
+    "        the reference configuration: every key, its default and its help (configs/default.ini)\n"
     "\n"
     "options:\n"
     "  -h, --help     this text\n"
@@ -78,11 +80,16 @@ static int parse_job_args(int argc, char **argv, int need_config, job_args *a, d
 }
 
 /* `dupgraph config`: what a job with these options would run with, in the
- * canonical form the output's config attribute stores. */
+ * canonical form the output's config attribute stores; `--defaults`: the
+ * reference with every key's help. */
 static int cmd_config(int argc, char **argv, dg_err *err)
 {
     job_args a;
     dg_config cfg;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--defaults"))
+            return argc == 3 ? dg_config_write_reference(stdout, err)
+                             : dg_failc(err, DG_E_USAGE, "config --defaults takes no other option");
     if (parse_job_args(argc, argv, 0, &a, err) != DG_OK)
         return DG_FAIL;
     if (a.output)

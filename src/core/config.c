@@ -1,9 +1,12 @@
 /* config.c - the job's settings: defaults, the INI file (parsed by libinih),
  * `--set section.key=value` overrides, validation and the canonical text.
  *
- * Every key is described once in `keys[]` below; parsing, overriding and
- * printing all go through that table, so a key cannot be known to one and
- * missing from another.
+ * Every key is described once in `keys[]` below: its type, range, default,
+ * accepted names (enums) and help.  Parsing, overriding, the defaults (each
+ * default text goes through the user's parser), the canonical text and the
+ * reference (`dupgraph config --defaults`, which is configs/default.ini) all
+ * go through that table, so a key cannot be known to one and missing from
+ * another.
  */
 #include "dupgraph/config.h"
 #include "dupgraph/context.h"
@@ -19,59 +22,170 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_PATH, K_STRING, K_INT, K_AUTO_INT, K_U64, K_FLOAT, K_DOUBLE, K_BOOL, K_BYTES, K_KEEP, K_EMBOUT, K_STOP, K_STOP_AT, K_METHOD, K_OPT_PATH } key_type;
+/* Value kinds.  K_INPUT: a path that also chooses the input (the three input
+ * keys are alternatives); K_INT and K_FLOAT store into a field of 4 or 8
+ * bytes (int / int64_t, float / double); K_SIZE: bytes with an optional
+ * K/M/G/T suffix; K_ENUM: one of `names`; K_STOP_AFTER and K_STOP_AT: a name
+ * of `names` or a name with a count (job.stop_after, job.stop_at). */
+typedef enum { K_INPUT, K_STRING, K_INT, K_U64, K_FLOAT, K_SIZE, K_BOOL, K_ENUM, K_STOP_AFTER, K_STOP_AT } key_type;
+
+/* An accepted name of an enumerated value.  Parsing accepts every name
+ * (case-insensitive); printing writes the first name of a value, so an
+ * alias follows the name it stands for.  help: shown in the reference. */
+typedef struct enum_name {
+    const char *name;
+    int value;
+    const char *help;
+} enum_name;
 
 typedef struct key_spec {
     const char *section;
     const char *name;
     key_type type;
     size_t offset;
-    size_t size;      /* buffer size for K_PATH/K_STRING */
-    double min, max;  /* numeric range (inclusive) */
-    const char *def;  /* the default, parsed like a user's value; NULL: unset
-                         (the input keys).  configs/default.ini shows these
-                         (tests/check_config_reference.py). */
+    size_t size;             /* the field's size: buffer size of a string, 4 or 8 for numbers */
+    double min, max;         /* numeric range (inclusive) */
+    const char *def;         /* the default, parsed like a user's value; NULL: unset (the input keys) */
+    const char *help;        /* for the reference (`dupgraph config --defaults`, configs/default.ini) */
+    const char *word;        /* K_INT: a word for 0 ("auto"); K_STRING: a word for empty ("none") */
+    const enum_name *names;  /* K_ENUM, K_STOP_AFTER, K_STOP_AT; ends with {NULL} */
 } key_spec;
 
 #define F(field) offsetof(dg_config, field), sizeof(((dg_config *)0)->field)
 
+/* K_ENUM fields are stored as int. */
+_Static_assert(sizeof(dg_embeddings_output) == sizeof(int), "enum field size");
+_Static_assert(sizeof(dg_keep_policy) == sizeof(int), "enum field size");
+_Static_assert(sizeof(dg_embed_method) == sizeof(int), "enum field size");
+
+static const enum_name embeddings_output_names[] = {
+    {"none", DG_EMB_OUT_NONE, NULL},
+    {"float32", DG_EMB_OUT_FLOAT32, NULL},
+    {NULL, 0, NULL},
+};
+static const enum_name keep_names[] = {
+    {"first", DG_KEEP_FIRST, "lowest id"},
+    {"central", DG_KEEP_CENTRAL, "nearest its centroid"},
+    {NULL, 0, NULL},
+};
+static const enum_name embed_method_names[] = {
+    {"descriptor", DG_EMBED_DESCRIPTOR, "fast, built in"},
+    {"mobilenet_v2", DG_EMBED_MOBILENET_V2,
+     "1792-d learned features of the nsfwjs network, L2-normalised; embed.dim does not apply; ~25 images/s "
+     "per core"},
+    {NULL, 0, NULL},
+};
+/* job.stop_after: these names, or cluster_<c> for "after clustering c" (c + 1). */
+static const enum_name stop_after_names[] = {
+    {"none", DG_STOP_AFTER_NONE, NULL},
+    {"embed", 0, NULL},
+    {"read", 0, NULL},
+    {NULL, 0, NULL},
+};
+/* job.stop_at: none, or STAGE:COUNT with one of the other names. */
+static const enum_name stop_stage_names[] = {
+    {"none", DG_STOP_NONE, NULL},
+    {"embed", DG_STOP_EMBED, NULL},
+    {"kmeans", DG_STOP_KMEANS, NULL},
+    {"exchange", DG_STOP_EXCHANGE, NULL},
+    {"pairs", DG_STOP_PAIRS, NULL},
+    {NULL, 0, NULL},
+};
+
+/* Every key, in the order of the canonical text and of the reference.  This
+ * table is the one place a key, its default and its help are written:
+ * configs/default.ini is `dupgraph config --defaults` (tests/check_config_reference.py). */
 static const key_spec keys[] = {
-    {"input", "embeddings", K_PATH, F(input_path), 0, 0, NULL},
-    {"input", "manifest", K_PATH, F(input_path), 0, 0, NULL},
-    {"input", "dir", K_PATH, F(input_path), 0, 0, NULL},
-    {"input", "dataset", K_STRING, F(input_dataset), 0, 0, "/embeddings"},
-    {"output", "path", K_STRING, F(output_path), 0, 0, "dupgraph.h5"},
-    {"output", "embeddings", K_EMBOUT, F(output_embeddings), 0, 0, "none"},
-    {"output", "summary", K_OPT_PATH, F(output_summary), 0, 0, "none"},
-    {"cluster", "k", K_AUTO_INT, F(k), 1, 1e9, "auto"},
-    {"cluster", "clusterings", K_INT, F(clusterings), 1, 64, "2"},
-    {"cluster", "probes", K_INT, F(probes), 1, 64, "3"},
-    {"cluster", "iterations", K_INT, F(iterations), 1, 1000, "10"},
-    {"cluster", "sample", K_AUTO_INT, F(sample), 1, 1e12, "auto"},
-    {"cluster", "seed", K_U64, F(seed), 0, 0, "1234"},
-    {"pairs", "threshold", K_FLOAT, F(threshold), 0.0, 1.0, "0.9"},
-    {"pairs", "block", K_INT, F(block), 16, 65536, "1024"},
-    {"graph", "keep", K_KEEP, F(keep), 0, 0, "first"},
-    {"embed", "dim", K_INT, F(embed_dim), 2, 4096, "64"},
-    {"embed", "max_pixels", K_BYTES, F(max_pixels), 1, 1e12, "100000000"},
-    {"embed", "flip", K_BOOL, F(flip), 0, 0, "true"},
-    {"embed", "method", K_METHOD, F(embed_method), 0, 0, "descriptor"},
-    {"embed", "weights", K_STRING, F(embed_weights), 0, 0, "build/mobilenet_v2.h5"},
-    {"filter", "enabled", K_BOOL, F(filter_enabled), 0, 0, "false"},
-    {"filter", "classes", K_STRING, F(filter_classes), 0, 0, "Hentai,Porn,Sexy"},
-    {"filter", "threshold", K_FLOAT, F(filter_threshold), 0.0, 1.0, "0.5"},
-    {"filter", "margin", K_FLOAT, F(filter_margin), 0.0, 1.0, "0"},
-    {"reweight", "enabled", K_BOOL, F(reweight_enabled), 0, 0, "true"},
-    {"reweight", "max_weight", K_DOUBLE, F(reweight_max_weight), 1.0, 1e6, "50"},
-    {"reweight", "l2", K_DOUBLE, F(reweight_l2), 0.0, 1e6, "0"},
-    {"reweight", "iterations", K_INT, F(reweight_iterations), 1, 100000, "1000"},
-    {"job", "progress_seconds", K_DOUBLE, F(progress_seconds), 0.0, 86400.0, "10"},
-    {"job", "max_memory", K_BYTES, F(max_memory), 0, 1e18, "0"},
-    {"job", "resume", K_BOOL, F(resume), 0, 0, "true"},
-    {"job", "stop_after", K_STOP, F(stop_after), 0, 63, "none"},
-    {"job", "stop_at", K_STOP_AT, F(stop_at), 1, 1e15, "none"},
+    {"input", "embeddings", K_INPUT, F(input_path), 0, 0, NULL,
+     .help = "HDF5 file holding an N x D float32 or float16 dataset (input.dataset)"},
+    {"input", "manifest", K_INPUT, F(input_path), 0, 0, NULL,
+     .help = "text file, one image path per line (relative to the manifest's folder; blank lines and # lines "
+             "skipped)"},
+    {"input", "dir", K_INPUT, F(input_path), 0, 0, NULL,
+     .help = "folder of JPEG files (.jpg .jpeg .jpe .jfif), walked recursively, sorted"},
+    {"input", "dataset", K_STRING, F(input_dataset), 0, 0, "/embeddings", .help = "dataset inside input.embeddings"},
+
+    {"output", "path", K_STRING, F(output_path), 0, 0, "dupgraph.h5", .help = "the output file (`-o` sets it too)"},
+    {"output", "embeddings", K_ENUM, F(output_embeddings), 0, 0, "none", .names = embeddings_output_names,
+     .help = "also store the N x D vectors"},
+    {"output", "summary", K_STRING, F(output_summary), 0, 0, "none", .word = "none",
+     .help = "a JSON summary (counts, seconds per stage, memory estimate and peak RSS per rank, pairs compared, "
+             "bytes exchanged) written when the output is complete: none | a path"},
+
+    {"cluster", "k", K_INT, F(k), 1, 1e9, "auto", .word = "auto",
+     .help = "clusters per clustering; auto: the power of two nearest sqrt(2.5 N), at most N/128 (see README)"},
+    {"cluster", "clusterings", K_INT, F(clusterings), 1, 64, "2",
+     .help = "C independent clusterings whose candidate pairs are united"},
+    {"cluster", "probes", K_INT, F(probes), 1, 64, "3",
+     .help = "m: each item is checked against the members of its m nearest clusters (own included)"},
+    {"cluster", "iterations", K_INT, F(iterations), 1, 1000, "10", .help = "k-means iterations"},
+    {"cluster", "sample", K_INT, F(sample), 1, 1e12, "auto", .word = "auto",
+     .help = "points used to train centroids; auto = 64 x K"},
+    {"cluster", "seed", K_U64, F(seed), 0, 0, "1234", .help = "seed of the k-means samples and initial centroids (each clustering derives its own)"},
+
+    {"pairs", "threshold", K_FLOAT, F(threshold), 0.0, 1.0, "0.9",
+     .help = "cosine similarity at or above which two items are duplicates.  0.9 suits learned embeddings given as "
+             "input.embeddings; the built-in image descriptor (input.manifest / input.dir) separates copies from "
+             "other photos at 0.75 (configs/demo.ini and README, \"Image input\")"},
+    {"pairs", "block", K_INT, F(block), 16, 65536, "1024",
+     .help = "rows per similarity block (block x block floats are held at once)"},
+
+    {"graph", "keep", K_ENUM, F(keep), 0, 0, "first", .names = keep_names,
+     .help = "which item of a duplicate group is kept"},
+
+    {"embed", "dim", K_INT, F(embed_dim), 2, 4096, "64", .help = "descriptor dimension after PCA"},
+    {"embed", "max_pixels", K_SIZE, F(max_pixels), 1, 1e12, "100000000",
+     .help = "images of more pixels are not decoded (status too_large, read from the header); the JPEG decoder "
+             "may hold 8 bytes per pixel of this limit"},
+    {"embed", "flip", K_BOOL, F(flip), 0, 0, "true", .help = "descriptor: mirror-invariant (a flipped copy matches)"},
+    {"embed", "method", K_ENUM, F(embed_method), 0, 0, "descriptor", .names = embed_method_names,
+     .help = "the embedder"},
+    {"embed", "weights", K_STRING, F(embed_weights), 0, 0, "build/mobilenet_v2.h5",
+     .help = "the converted network, made by jobs/setup_mobilenet.sh"},
+
+    {"filter", "enabled", K_BOOL, F(filter_enabled), 0, 0, "false", .help = "run the content filter"},
+    {"filter", "classes", K_STRING, F(filter_classes), 0, 0, "Hentai,Porn,Sexy",
+     .help = "unwanted classes, comma-separated, of Drawing, Hentai, Neutral, Porn, Sexy"},
+    {"filter", "threshold", K_FLOAT, F(filter_threshold), 0.0, 1.0, "0.5",
+     .help = "an item is dropped when its summed probability of the classes reaches threshold - margin"},
+    {"filter", "margin", K_FLOAT, F(filter_margin), 0.0, 1.0, "0", .help = "see threshold; at most threshold"},
+
+    {"reweight", "enabled", K_BOOL, F(reweight_enabled), 0, 0, "true", .help = "weigh the kept items"},
+    {"reweight", "max_weight", K_FLOAT, F(reweight_max_weight), 1.0, 1e6, "50",
+     .help = "weights are clipped at this before normalising"},
+    {"reweight", "l2", K_FLOAT, F(reweight_l2), 0.0, 1e6, "0", .help = "L2 penalty of the logistic regression"},
+    {"reweight", "iterations", K_INT, F(reweight_iterations), 1, 100000, "1000",
+     .help = "iterations of the logistic regression"},
+
+    {"job", "progress_seconds", K_FLOAT, F(progress_seconds), 0.0, 86400.0, "10",
+     .help = "seconds between progress lines"},
+    {"job", "max_memory", K_SIZE, F(max_memory), 0, 1e18, "0",
+     .help = "per-rank memory limit checked against the printed estimate (e.g. 8G); 0 = none"},
+    {"job", "resume", K_BOOL, F(resume), 0, 0, "true",
+     .help = "reuse the finished stages saved in <output.path>.ckpt/ by an interrupted run with the same input "
+             "and config (see README, \"Running on a Slurm cluster\")"},
+    {"job", "stop_after", K_STOP_AFTER, F(stop_after), 0, 63, "none", .names = stop_after_names,
+     .help = "for tests: stop as if interrupted after a stage: none | embed | cluster_<c>"},
+    {"job", "stop_at", K_STOP_AT, F(stop_at), 1, 1e15, "none", .names = stop_stage_names,
+     .help = "for tests: raise the stop flag exactly as SIGTERM would, at a counted point on each rank: none | "
+             "embed:N (before the N-th image) | kmeans:N | exchange:N (as the N-th such stage begins) | pairs:N "
+             "(before the N-th cluster task)"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
+
+/* Comments under a [section] line of the reference. */
+static const struct {
+    const char *name, *help;
+} section_help[] = {
+    {"input", "exactly one of embeddings, manifest, dir (none is set here: give one in your config or with "
+              "--set input.X=PATH, which replaces the file's choice)"},
+    {"embed", "image input only"},
+    {"filter", "image input only: run the network's content head and drop the items of unwanted classes; dropped "
+               "items are not deduplicated (status `filtered`)"},
+    {"reweight", "with the filter: logistic regression of \"kept\" on the embedding over all usable items; a kept "
+                 "item's weight is 1 / p(kept), clipped at max_weight, normalised to mean 1 over the kept items "
+                 "(/items/weight)"},
+};
 
 /* Longest line libinih reads whole (its INI_MAX_LINE, newline excluded). */
 #define LINE_MAX_CHARS (INI_MAX_LINE - 2)
@@ -143,8 +257,40 @@ static int ini_safe(const char *v)
     return 1;
 }
 
-/* job.stop_at names, indexed by dg_stop_stage. */
-static const char *const stop_stage_names[] = {"none", "embed", "kmeans", "exchange", "pairs"};
+/* The entry of `names` called `v` (the first `len` characters of it), or NULL. */
+static const enum_name *find_name(const enum_name *names, const char *v, size_t len)
+{
+    for (const enum_name *e = names; e->name; e++)
+        if (strlen(e->name) == len && !strncasecmp(e->name, v, len))
+            return e;
+    return NULL;
+}
+
+/* The printed name of a value: the first name it has. */
+static const char *value_name(const enum_name *names, int value)
+{
+    for (const enum_name *e = names; e->name; e++)
+        if (e->value == value)
+            return e->name;
+    return "?";
+}
+
+/* "a or b", "a, b or c": the distinct printed names, for messages. */
+static void names_list(const enum_name *names, char *out, size_t cap)
+{
+    size_t n = 0, len = 0;
+    for (const enum_name *e = names; e->name; e++)
+        n += value_name(names, e->value) == e->name;
+    out[0] = 0;
+    size_t i = 0;
+    for (const enum_name *e = names; e->name && len < cap; e++) {
+        if (value_name(names, e->value) != e->name)
+            continue;
+        int w = snprintf(out + len, cap - len, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", e->name);
+        len += w > 0 ? (size_t)w : 0;
+        i++;
+    }
+}
 
 /* "none" or "STAGE:COUNT" (COUNT >= 1). */
 static int parse_stop_at(dg_config *cfg, const key_spec *k, const char *v, dg_err *err)
@@ -156,14 +302,11 @@ static int parse_stop_at(dg_config *cfg, const key_spec *k, const char *v, dg_er
         cfg->stop_at = 0;
         return DG_OK;
     }
-    for (int st = DG_STOP_EMBED; colon && st <= DG_STOP_PAIRS; st++) {
-        size_t len = (size_t)(colon - v);
-        if (strlen(stop_stage_names[st]) == len && !strncasecmp(v, stop_stage_names[st], len) &&
-            parse_i64(colon + 1, &count) == DG_OK && in_range(k, (double)count)) {
-            cfg->stop_at_stage = st;
-            cfg->stop_at = count;
-            return DG_OK;
-        }
+    const enum_name *st = colon ? find_name(k->names, v, (size_t)(colon - v)) : NULL;
+    if (st && st->value != DG_STOP_NONE && parse_i64(colon + 1, &count) == DG_OK && in_range(k, (double)count)) {
+        cfg->stop_at_stage = st->value;
+        cfg->stop_at = count;
+        return DG_OK;
     }
     return dg_failc(err, DG_E_CONFIG, "job.stop_at = '%s': expected none or STAGE:COUNT with STAGE embed, kmeans, exchange or "
                    "pairs and COUNT >= 1", v);
@@ -175,16 +318,15 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
     long long i;
     double x;
     char *end;
+    const enum_name *e;
+    char list[256];
     switch (k->type) {
-    case K_OPT_PATH:
-        if (!strcasecmp(v, "none")) {
+    case K_INPUT:
+    case K_STRING:
+        if (k->word && !strcasecmp(v, k->word)) {
             field[0] = 0;
             return DG_OK;
         }
-        /* a path like any string */
-        __attribute__((fallthrough));
-    case K_PATH:
-    case K_STRING:
         if (strlen(v) >= k->size)
             return dg_failc(err, DG_E_CONFIG, "%s.%s is too long (%zu characters, at most %zu)", k->section, k->name,
                            strlen(v), k->size - 1);
@@ -195,22 +337,19 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
                            "or hold ';' at its start or after a blank (INI text could not hold it)",
                            k->section, k->name, v);
         memcpy(field, v, strlen(v) + 1);
-        if (k->type == K_PATH) {
+        if (k->type == K_INPUT) {
             cfg->input_kind = strcmp(k->name, "embeddings") == 0 ? DG_INPUT_EMBEDDINGS
                               : strcmp(k->name, "manifest") == 0 ? DG_INPUT_MANIFEST
                                                                   : DG_INPUT_DIR;
         }
         return DG_OK;
     case K_INT:
-    case K_AUTO_INT:
-        if (k->type == K_AUTO_INT && strcasecmp(v, "auto") == 0) {
-            *(int64_t *)field = 0;
-            return DG_OK;
-        }
-        if (parse_i64(v, &i) != DG_OK || !in_range(k, (double)i))
-            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected an integer in [%.0f, %.0f]%s", k->section, k->name, v,
-                           k->min, k->max, k->type == K_AUTO_INT ? " or 'auto'" : "");
-        if (k->type == K_INT)
+        if (k->word && strcasecmp(v, k->word) == 0)
+            i = 0;
+        else if (parse_i64(v, &i) != DG_OK || !in_range(k, (double)i))
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected an integer in [%.0f, %.0f]%s%s%s", k->section, k->name,
+                           v, k->min, k->max, k->word ? " or '" : "", k->word ? k->word : "", k->word ? "'" : "");
+        if (k->size == sizeof(int))
             *(int *)field = (int)i;
         else
             *(int64_t *)field = i;
@@ -221,18 +360,17 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
             return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected a non-negative integer", k->section, k->name, v);
         return DG_OK;
     case K_FLOAT:
-    case K_DOUBLE:
         errno = 0;
         x = strtod(v, &end);
         if (errno || end == v || *end || !isfinite(x) || !in_range(k, x))
             return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected a number in [%g, %g]", k->section, k->name, v, k->min,
                            k->max);
-        if (k->type == K_FLOAT)
+        if (k->size == sizeof(float))
             *(float *)field = (float)x;
         else
             *(double *)field = x;
         return DG_OK;
-    case K_BYTES:
+    case K_SIZE:
         if (parse_bytes(v, &x) != DG_OK || !in_range(k, x))
             return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected a size such as 100000000, 64M or 8G", k->section, k->name,
                            v);
@@ -246,35 +384,16 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         else
             return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected true or false", k->section, k->name, v);
         return DG_OK;
-    case K_KEEP:
-        if (!strcasecmp(v, "first"))
-            cfg->keep = DG_KEEP_FIRST;
-        else if (!strcasecmp(v, "central"))
-            cfg->keep = DG_KEEP_CENTRAL;
-        else
-            return dg_failc(err, DG_E_CONFIG, "graph.keep = '%s': expected first or central", v);
+    case K_ENUM:
+        if (!(e = find_name(k->names, v, strlen(v)))) {
+            names_list(k->names, list, sizeof list);
+            return dg_failc(err, DG_E_CONFIG, "%s.%s = '%s': expected %s", k->section, k->name, v, list);
+        }
+        *(int *)field = e->value;
         return DG_OK;
-    case K_EMBOUT:
-        if (!strcasecmp(v, "none"))
-            cfg->output_embeddings = DG_EMB_OUT_NONE;
-        else if (!strcasecmp(v, "float32"))
-            cfg->output_embeddings = DG_EMB_OUT_FLOAT32;
-        else
-            return dg_failc(err, DG_E_CONFIG, "output.embeddings = '%s': expected none or float32", v);
-        return DG_OK;
-    case K_METHOD:
-        if (!strcasecmp(v, "descriptor"))
-            cfg->embed_method = DG_EMBED_DESCRIPTOR;
-        else if (!strcasecmp(v, "mobilenet_v2"))
-            cfg->embed_method = DG_EMBED_MOBILENET_V2;
-        else
-            return dg_failc(err, DG_E_CONFIG, "embed.method = '%s': expected descriptor or mobilenet_v2", v);
-        return DG_OK;
-    case K_STOP:
-        if (!strcasecmp(v, "none"))
-            cfg->stop_after = DG_STOP_AFTER_NONE;
-        else if (!strcasecmp(v, "embed") || !strcasecmp(v, "read"))
-            cfg->stop_after = 0;
+    case K_STOP_AFTER:
+        if ((e = find_name(k->names, v, strlen(v))))
+            cfg->stop_after = e->value;
         else if (strncasecmp(v, "cluster_", 8) == 0 && parse_i64(v + 8, &i) == DG_OK && in_range(k, (double)i))
             cfg->stop_after = (int)i + 1;
         else
@@ -315,10 +434,10 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     const key_spec *k = find_key(section, name);
     if (!k) {
         st->failed = 1;
-        dg_fail(st->err, "unknown key [%s] %s", section, name);
+        dg_failc(st->err, DG_E_CONFIG, "unknown key [%s] %s", section, name);
         return 0;
     }
-    if (k->type == K_PATH)
+    if (k->type == K_INPUT)
         st->n_inputs++;
     if (set_value(st->cfg, k, value, st->err) != DG_OK) {
         st->failed = 1;
@@ -512,37 +631,35 @@ static void append_value(char **buf, size_t *len, size_t *cap, const dg_config *
 {
     const char *field = (const char *)cfg + k->offset;
     switch (k->type) {
-    case K_PATH:
-    case K_STRING: append(buf, len, cap, "%s", field); break;
-    case K_OPT_PATH: append(buf, len, cap, "%s", *field ? field : "none"); break;
-    case K_INT: append(buf, len, cap, "%d", *(const int *)field); break;
-    case K_AUTO_INT:
-        if (*(const int64_t *)field <= 0)
-            append(buf, len, cap, "auto");
+    case K_INPUT:
+    case K_STRING: append(buf, len, cap, "%s", *field || !k->word ? field : k->word); break;
+    case K_INT: {
+        long long i = k->size == sizeof(int) ? *(const int *)field : (long long)*(const int64_t *)field;
+        if (k->word && i <= 0)
+            append(buf, len, cap, "%s", k->word);
         else
-            append(buf, len, cap, "%lld", (long long)*(const int64_t *)field);
+            append(buf, len, cap, "%lld", i);
         break;
-    case K_BYTES: append(buf, len, cap, "%lld", (long long)*(const int64_t *)field); break;
+    }
+    case K_SIZE: append(buf, len, cap, "%lld", (long long)*(const int64_t *)field); break;
     case K_U64: append(buf, len, cap, "%llu", (unsigned long long)*(const uint64_t *)field); break;
-    case K_FLOAT: append(buf, len, cap, "%.9g", (double)*(const float *)field); break;
-    case K_DOUBLE: append(buf, len, cap, "%.17g", *(const double *)field); break;
-    case K_BOOL: append(buf, len, cap, "%s", *(const bool *)field ? "true" : "false"); break;
-    case K_KEEP: append(buf, len, cap, "%s", cfg->keep == DG_KEEP_CENTRAL ? "central" : "first"); break;
-    case K_EMBOUT: append(buf, len, cap, "%s", cfg->output_embeddings == DG_EMB_OUT_FLOAT32 ? "float32" : "none"); break;
-    case K_METHOD:
-        append(buf, len, cap, "%s", cfg->embed_method == DG_EMBED_MOBILENET_V2 ? "mobilenet_v2" : "descriptor");
+    case K_FLOAT:
+        if (k->size == sizeof(float))
+            append(buf, len, cap, "%.9g", (double)*(const float *)field);
+        else
+            append(buf, len, cap, "%.17g", *(const double *)field);
         break;
+    case K_BOOL: append(buf, len, cap, "%s", *(const bool *)field ? "true" : "false"); break;
+    case K_ENUM: append(buf, len, cap, "%s", value_name(k->names, *(const int *)field)); break;
     case K_STOP_AT:
         if (cfg->stop_at_stage == DG_STOP_NONE)
             append(buf, len, cap, "none");
         else
-            append(buf, len, cap, "%s:%lld", stop_stage_names[cfg->stop_at_stage], (long long)cfg->stop_at);
+            append(buf, len, cap, "%s:%lld", value_name(k->names, cfg->stop_at_stage), (long long)cfg->stop_at);
         break;
-    case K_STOP:
-        if (cfg->stop_after == DG_STOP_AFTER_NONE)
-            append(buf, len, cap, "none");
-        else if (cfg->stop_after == 0)
-            append(buf, len, cap, "embed");
+    case K_STOP_AFTER:
+        if (cfg->stop_after <= 0)
+            append(buf, len, cap, "%s", value_name(k->names, cfg->stop_after));
         else
             append(buf, len, cap, "cluster_%d", cfg->stop_after - 1);
         break;
@@ -559,7 +676,7 @@ char *dg_config_to_text(const dg_config *cfg)
     const char *section = "";
     for (size_t i = 0; i < N_KEYS; i++) {
         const key_spec *k = &keys[i];
-        if (k->type == K_PATH && strcmp(k->name, input_names[cfg->input_kind]) != 0)
+        if (k->type == K_INPUT && strcmp(k->name, input_names[cfg->input_kind]) != 0)
             continue; /* only the chosen input is part of the effective config */
         if (strcmp(section, k->section) != 0) {
             append(&buf, &len, &cap, "%s[%s]\n", len ? "\n" : "", k->section);
@@ -570,4 +687,102 @@ char *dg_config_to_text(const dg_config *cfg)
         append(&buf, &len, &cap, "\n");
     }
     return buf;
+}
+
+/* `text` as comment lines "; ..." of at most REF_WIDTH characters, broken at
+ * blanks (a word longer than a line gets a line of its own). */
+#define REF_WIDTH 100
+
+static void append_comment(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    const char *p = text ? text : "";
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t room = REF_WIDTH - 2, n = strlen(p);
+        if (n > room) {
+            size_t cut = room;
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = strcspn(p, " ");
+            n = cut;
+            while (n > 0 && p[n - 1] == ' ')
+                n--;
+        }
+        append(buf, len, cap, "; %.*s\n", (int)n, p);
+        p += n;
+    }
+}
+
+static const char *const reference_header[] = {
+    "dupgraph reference configuration: every key with its default and its meaning.",
+    "Generated by `dupgraph config --defaults` from the key table in src/core/config.c, the one place",
+    "keys, defaults and help are written.  After changing the table, regenerate this file with",
+    "    build/dupgraph config --defaults > configs/default.ini",
+    "(the test config_reference compares the two).",
+    "A config file needs only the keys it changes; `--set section.key=value` overrides one.",
+    "Relative paths are relative to the working directory of the job.",
+};
+
+int dg_config_write_reference(FILE *out, dg_err *err)
+{
+    dg_config defaults;
+    dg_config_defaults(&defaults); /* every default parses (or this aborts) */
+    size_t len = 0, cap = 8192;
+    char *buf = malloc(cap);
+    if (buf)
+        buf[0] = 0;
+    for (size_t i = 0; i < sizeof reference_header / sizeof reference_header[0]; i++)
+        append(&buf, &len, &cap, "; %s\n", reference_header[i]);
+    const char *section = "";
+    int blank = 0;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const key_spec *k = &keys[i];
+        if (strcmp(section, k->section) != 0) {
+            section = k->section;
+            append(&buf, &len, &cap, "\n[%s]\n", section);
+            blank = 0;
+            for (size_t s = 0; s < sizeof section_help / sizeof section_help[0]; s++)
+                if (!strcmp(section_help[s].name, section)) {
+                    append_comment(&buf, &len, &cap, section_help[s].help);
+                    blank = 1;
+                }
+        }
+        if (blank) /* between keys, and after a section's comment */
+            append(&buf, &len, &cap, "\n");
+        blank = 1;
+        if (k->type == K_ENUM) {
+            /* the help, then each printed name with its own help */
+            size_t hlen = 0, hcap = 256;
+            char *h = malloc(hcap);
+            if (h)
+                h[0] = 0;
+            append(&h, &hlen, &hcap, "%s:", k->help);
+            for (const enum_name *e = k->names; e->name; e++)
+                if (value_name(k->names, e->value) == e->name)
+                    append(&h, &hlen, &hcap, "%s %s%s%s%s", e == k->names ? "" : " |", e->name, e->help ? " (" : "",
+                           e->help ? e->help : "", e->help ? ")" : "");
+            if (h)
+                append_comment(&buf, &len, &cap, h);
+            else {
+                free(buf);
+                buf = NULL;
+            }
+            free(h);
+        } else {
+            append_comment(&buf, &len, &cap, k->help);
+        }
+        if (k->def)
+            append(&buf, &len, &cap, "%s = %s\n", k->name, k->def);
+        else
+            append(&buf, &len, &cap, "; %s = PATH\n", k->name);
+    }
+    if (!buf)
+        return dg_failc(err, DG_E_MEMORY, "out of memory formatting the reference config");
+    int bad = fputs(buf, out) == EOF || fflush(out) != 0 || ferror(out);
+    free(buf);
+    if (bad)
+        return dg_failc(err, DG_E_OUTPUT, "cannot write the reference config: %s", strerror(errno));
+    return DG_OK;
 }
