@@ -93,6 +93,24 @@ class OutputFile(unittest.TestCase):
         self.assertEqual(output.edge_dict(self.path), out.edge_dict())
         self.assertEqual(sorted(output.read_items(self.path, ["status"])), ["status"])
 
+    def test_settings_typed_from_format_3_else_from_the_config(self):
+        old = output.read(self.path)
+        self.assertEqual(old.settings, {"mode": None, "embedder": None, "pairs_threshold": 0.9, "cluster_k": None,
+                                        "cluster_clusterings": 2, "cluster_probes": None, "graph_keep": None})
+        path = os.path.join(self.dir, "out3.h5")
+        with h5py.File(self.path, "r") as a, h5py.File(path, "w") as b:
+            for name in ("items", "edges"):
+                a.copy(name, b)
+            b.attrs.update(dict(a.attrs))
+            # typed values that differ from the config text win
+            b.attrs.update({"format_version": np.int32(3), "mode": "run", "embedder": "embeddings",
+                            "pairs_threshold": np.float32(0.8), "cluster_k": np.int64(5),
+                            "cluster_clusterings": np.int64(3), "cluster_probes": np.int64(2), "graph_keep": "first"})
+        new = output.read(path)
+        self.assertEqual(new.threshold, float(np.float32(0.8)))
+        self.assertEqual((new.settings["cluster_k"], new.settings["cluster_clusterings"], new.settings["embedder"]),
+                         (5, 3, "embeddings"))
+
     def test_other_formats_are_refused(self):
         self.assertIsNone(output.check_format("f.h5", {"format": b"dupgraph", "format_version": 1}))
         with self.assertRaisesRegex(output.FormatError, "version 4"):

@@ -24,7 +24,9 @@
 
 #include "input/embeddings.h"
 #include "io/h5_output.h"
-#include "io/h5_read.h"
+#include "io/h5_columns.h"
+#include "io/h5_file.h"
+#include "tools/info.h"
 #include "mpi_harness.h"
 
 enum { SEED = 977 };
@@ -845,7 +847,7 @@ static void output_with_fewer_items_than_ranks(void **state)
     write_and_check(&oc, "out_tiny.h5");
 }
 
-/* Runs dg_h5_print_info on rank 0 with stdout captured in a file. */
+/* Runs dg_info_print on rank 0 with stdout captured in a file. */
 static char *captured_info(const char *path, int *rc)
 {
     char out_path[600];
@@ -856,7 +858,7 @@ static char *captured_info(const char *path, int *rc)
     dup2(fd, STDOUT_FILENO);
     close(fd);
     dg_err err = {0};
-    *rc = dg_h5_print_info(path, &err);
+    *rc = dg_info_print(path, stdout, &err);
     fflush(stdout);
     dup2(saved, STDOUT_FILENO);
     close(saved);
@@ -900,6 +902,71 @@ static void info_summarises_counts_shape_times_and_statuses(void **state)
         snprintf(line, sizeof line, "edges         %lld\n", (long long)ref_edge_count(&oc, 0, oc.n));
         expect(&ck, strstr(text, line) != NULL, "info lacks '%s'", line);
         free(text);
+    }
+    assert_true(dgt_all_ranks(ck.failures == 0));
+}
+
+/* Sets the format_version of an output file and, with drop_typed, removes
+ * the typed settings of format 3 (as a file of format 1 or 2 is). */
+static void rewrite_version(const char *path, int drop_typed, int version)
+{
+    static const char *const typed[] = {"mode", "embedder", "pairs_threshold", "cluster_k",
+                                        "cluster_clusterings", "cluster_probes", "graph_keep"};
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
+    H5Awrite(attr, H5T_NATIVE_INT, &version);
+    H5Aclose(attr);
+    for (size_t i = 0; drop_typed && i < sizeof typed / sizeof *typed; i++)
+        H5Adelete(file, typed[i]);
+    H5Fclose(file);
+}
+
+static void facts_take_typed_settings_else_the_config_text(void **state)
+{
+    (void)state;
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
+    char path[512];
+    file_in_dir(path, sizeof path, "out_facts.h5");
+    out_case oc = {.n = 21, .d = 4, .c = 2, .k = 3, .paths = 1, .edges = 1, .embeddings = 1};
+    write_and_check(&oc, "out_facts.h5");
+    checker ck = {0};
+    if (ctx.rank == 0) {
+        dg_h5_facts f;
+        dg_err err = {0};
+        expect(&ck, dg_h5_read_facts(path, &f, &err) == DG_OK, "facts: %s", err.msg);
+        const dg_h5_settings *s = &f.settings;
+        expect(&ck, f.format_version == DG_FORMAT_VERSION && s->typed, "version %d, typed %d", f.format_version,
+               s->typed);
+        expect(&ck, s->threshold == 0.85f && s->k == 3 && s->clusterings == 2 && s->probes == 2,
+               "threshold %g, K %lld, C %lld, m %lld", (double)s->threshold, (long long)s->k,
+               (long long)s->clusterings, (long long)s->probes);
+        expect(&ck, !strcmp(s->mode, "run") && !strcmp(s->embedder, "embeddings") && !strcmp(s->keep, "first"),
+               "mode '%s', embedder '%s', keep '%s'", s->mode, s->embedder, s->keep);
+        expect(&ck, f.centroid_dims[0] == 2 && f.centroid_dims[1] == 3 && f.centroid_dims[2] == 4 &&
+                        f.embedding_dim == 4 && f.clusterings == 2,
+               "shapes %lld x %lld x %lld, D %d, C %d", (long long)f.centroid_dims[0], (long long)f.centroid_dims[1],
+               (long long)f.centroid_dims[2], f.embedding_dim, f.clusterings);
+        dg_h5_facts_free(&f);
+
+        /* format 2: the threshold from the config text, K from /centroids */
+        rewrite_version(path, 1, 2);
+        expect(&ck, dg_h5_read_facts(path, &f, &err) == DG_OK, "format 2 facts: %s", err.msg);
+        expect(&ck, f.format_version == 2 && !s->typed && s->threshold == 0.85f && s->k == 3 && s->clusterings == 2 &&
+                        !strcmp(s->mode, "?"),
+               "format 2: version %d, typed %d, threshold %g, K %lld, C %lld, mode '%s'", f.format_version, s->typed,
+               (double)s->threshold, (long long)s->k, (long long)s->clusterings, s->mode);
+        dg_h5_facts_free(&f);
+        int rc;
+        char *text = captured_info(path, &rc);
+        expect(&ck, rc == DG_OK && strstr(text, "dupgraph version 2,") && strstr(text, "threshold = 0.85"),
+               "info of format 2:\n%s", text);
+        free(text);
+
+        /* format 3 without them is damaged */
+        rewrite_version(path, 0, 3);
+        expect(&ck, dg_h5_read_facts(path, &f, &err) == DG_FAIL && strstr(err.msg, "typed settings"), "'%s'",
+               err.msg);
+        expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
     }
     assert_true(dgt_all_ranks(ck.failures == 0));
 }
@@ -1008,7 +1075,7 @@ static void readers_reject_other_files_and_versions(void **state)
     write_fake_output(path, "dupgraph", 99);
     expect(&ck, dg_h5_read_edges(path, &e, &err) == DG_FAIL && strstr(err.msg, "version 99"),
            "other version: '%s'", err.msg);
-    expect(&ck, dg_h5_print_info(path, &err) == DG_FAIL && strstr(err.msg, "version 99"), "info: '%s'", err.msg);
+    expect(&ck, dg_info_print(path, stdout, &err) == DG_FAIL && strstr(err.msg, "version 99"), "info: '%s'", err.msg);
     file_in_dir(path, sizeof path, "text.h5");
     expect(&ck, dg_h5_read_edges(path, &e, &err) == DG_FAIL && strstr(err.msg, "not an HDF5 file"),
            "text file: '%s'", err.msg);
@@ -1030,6 +1097,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(output_with_fewer_items_than_ranks),
         cmocka_unit_test(output_with_long_paths),
         cmocka_unit_test(info_summarises_counts_shape_times_and_statuses),
+        cmocka_unit_test(facts_take_typed_settings_else_the_config_text),
         cmocka_unit_test(output_to_missing_folder_fails_and_leaves_nothing),
         cmocka_unit_test(failing_write_removes_temporary_and_keeps_old_file),
         cmocka_unit_test(inconsistent_counts_fail_before_writing),

@@ -1,17 +1,23 @@
 """Reading a dupgraph output file (README.md "Output file": format "dupgraph",
-versions 1 and 2) with h5py and numpy.
+versions 1 to 3) with h5py and numpy.
 
     out = output.read("build/demo.h5")
     out.items["status"], out.items["component"], out.items["keep"]   # numpy arrays by id
     out.src, out.dst, out.sim                                          # the edges, src < dst
     out.attrs["n_edges"], out.attrs["seconds_pairs"]                   # python int / float / str
     out.config["pairs"]["threshold"], out.threshold                    # the stored config, typed
+    out.settings["cluster_k"], out.settings["embedder"]                # the run's settings
     out.usable                                                         # status ok or ok_with_warning
 
 The stored config is the job's canonical INI text (src/config.c
 dg_config_to_text: "[section]" and "key = value" lines, no comments); its
 values are typed by their look: true/false -> bool, whole numbers -> int,
 other numbers -> float, anything else (auto, none, paths, names) -> str.
+
+The settings the run used (threshold, K, C, m, keep policy, mode, embedder)
+are root attributes of their own from format 3 on (SETTINGS); `settings` and
+`threshold` take them from there, and only for files of format 1 and 2 from
+the config text (K from /centroids, mode and embedder then unknown: None).
 """
 import configparser
 import re
@@ -23,6 +29,12 @@ FORMAT = "dupgraph"
 # 2 added the filter columns and the status "filtered"; 3 the typed settings
 # (mode, embedder, pairs_threshold, cluster_k/_clusterings/_probes, graph_keep)
 FORMAT_VERSIONS = (1, 2, 3)
+
+# The typed settings of format 3 -> where files of format 1 and 2 keep them in
+# the config text (None: only in the typed attribute, or in the datasets).
+SETTINGS = {"mode": None, "embedder": None, "pairs_threshold": ("pairs", "threshold"), "cluster_k": None,
+            "cluster_clusterings": ("cluster", "clusterings"), "cluster_probes": ("cluster", "probes"),
+            "graph_keep": ("graph", "keep")}
 
 # dg_status values (include/dupgraph/common.h), used when the status column
 # is a plain int8 rather than an HDF5 enum.
@@ -83,6 +95,20 @@ def check_format(path, attrs):
                           f"this reader reads versions {FORMAT_VERSIONS[0]} to {FORMAT_VERSIONS[-1]}")
 
 
+def settings(attrs, config, centroids_shape=None):
+    """{name: value} of SETTINGS: the typed attributes when the file has them,
+    else the config text's values (cluster_k from the /centroids shape when
+    the file has one; None where neither says)."""
+    if all(name in attrs for name in SETTINGS):
+        return {name: attrs[name] for name in SETTINGS}
+    out = {}
+    for name, where in SETTINGS.items():
+        out[name] = config.get(where[0], {}).get(where[1]) if where else None
+    if centroids_shape is not None and len(centroids_shape) == 3:
+        out["cluster_k"] = int(centroids_shape[1])
+    return out
+
+
 def usable(status):
     """Mask of the items whose status is ok or ok_with_warning (codes 0 and 1)."""
     status = np.asarray(status)
@@ -108,7 +134,7 @@ def decode_paths(paths):
 class Output:
     """One output file read into numpy arrays (see the module docstring)."""
 
-    def __init__(self, path, attrs, items, edges, embeddings=None, status_names=None):
+    def __init__(self, path, attrs, items, edges, embeddings=None, status_names=None, centroids_shape=None):
         self.path = str(path)
         self.attrs = attrs
         self.items = items
@@ -116,6 +142,7 @@ class Output:
         self.embeddings = embeddings
         self.status_names = status_names or list(STATUS_NAMES)
         self.config = parse_config(attrs.get("config", ""))
+        self.settings = settings(attrs, self.config, centroids_shape)
 
     @property
     def n(self):
@@ -123,7 +150,9 @@ class Output:
 
     @property
     def threshold(self):
-        return float(self.config.get("pairs", {}).get("threshold", float("nan")))
+        """pairs.threshold of the run (the float32 the job compared against, from format 3 on)."""
+        t = self.settings["pairs_threshold"]
+        return float("nan") if t is None else float(t)
 
     @property
     def usable(self):
@@ -154,7 +183,8 @@ def read(path, items=None, embeddings=False, check=True):
         names = status_names(group["status"]) if "status" in group else None
         edges = tuple(f["edges"][k][:] for k in ("src", "dst", "sim"))
         emb = f["embeddings"][:] if embeddings and "embeddings" in f else None
-    return Output(path, attrs, cols, edges, emb, names)
+        shape = f["centroids"].shape if "centroids" in f else None
+    return Output(path, attrs, cols, edges, emb, names, shape)
 
 
 def read_edges(path):

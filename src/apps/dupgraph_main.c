@@ -11,9 +11,9 @@
 #include "dupgraph/config.h"
 #include "dupgraph/context.h"
 #include "dupgraph/job.h"
-#include "io/h5_read.h"
 #include "tools/compare.h"
 #include "tools/export.h"
+#include "tools/info.h"
 #include "tools/report.h"
 
 #define MAX_SETS 256
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "compare") && argc == 4)
         rc = dg_compare_files(argv[2], argv[3], stdout, &err);
     else if (!strcmp(cmd, "info") && argc == 3)
-        rc = dg_h5_print_info(argv[2], &err);
+        rc = dg_info_print(argv[2], stdout, &err);
     else if (!strcmp(cmd, "export") && argc >= 3)
         rc = dg_export_command(argc - 2, argv + 2, stdout, &err);
     else if (!strcmp(cmd, "report") && argc >= 3)

@@ -10,6 +10,7 @@
 
 #include "io/h5_checkpoint.h"
 
+#include "io/h5_file.h"
 #include "io/h5_open.h"
 #include "io/h5_rows.h"
 
@@ -127,37 +128,17 @@ int dg_h5_ckpt_write(const dg_ctx *ctx, const char *path, uint64_t fingerprint, 
     return dg_h5_publish(ctx, tmp, path, rc, DG_E_CHECKPOINT, "checkpoint", err);
 }
 
-static hid_t open_parallel(const dg_ctx *ctx, const char *path)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    hid_t file = -1;
-    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) >= 0)
-        file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    return file;
-}
-
-static herr_t read_attr(hid_t file, const char *name, hid_t mtype, void *value)
-{
-    hid_t attr = dg_h5_open_scalar_attr(file, name);
-    herr_t st = attr < 0 ? -1 : H5Aread(attr, mtype, value);
-    if (attr >= 0 && H5Aclose(attr) < 0)
-        st = -1;
-    return st;
-}
-
 int dg_h5_ckpt_open(const dg_ctx *ctx, const char *path, dg_ck_file *f, uint64_t *fingerprint, dg_err *err)
 {
     char detail[256];
     *f = (dg_ck_file){ctx, path, -1};
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
-    hid_t file = open_parallel(ctx, path);
+    hid_t file = dg_h5_open_parallel(ctx, path);
     int rc = DG_OK;
     if (file < 0)
         rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: cannot open as HDF5 (%s)", path, dg_h5_detail(detail, sizeof detail));
-    else if (read_attr(file, "fingerprint", H5T_NATIVE_UINT64, fingerprint) < 0)
+    else if (dg_h5_attr_number(file, "fingerprint", H5T_NATIVE_UINT64, fingerprint) != DG_OK)
         rc = dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: no fingerprint attribute", path);
     dg_h5_quiet_end(&quiet);
     f->h5 = file;
@@ -172,10 +153,10 @@ int dg_h5_ckpt_attr(const dg_ck_file *f, const char *name, int64_t *value, dg_er
 {
     dg_h5_quiet quiet;
     dg_h5_quiet_begin(&quiet);
-    herr_t st = read_attr((hid_t)f->h5, name, H5T_NATIVE_INT64, value);
+    int st = dg_h5_attr_number((hid_t)f->h5, name, H5T_NATIVE_INT64, value);
     H5Eclear2(H5E_DEFAULT);
     dg_h5_quiet_end(&quiet);
-    return st < 0 ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: attribute %s is missing", f->path, name) : DG_OK;
+    return st != DG_OK ? dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: attribute %s is missing", f->path, name) : DG_OK;
 }
 
 static int check_shape(const dg_ck_file *f, hid_t dset, const dg_ck_array *a, dg_err *err)

@@ -1,8 +1,10 @@
 /* h5_open.h - private helpers of the HDF5 modules (input/embeddings.c,
- * h5_output.c, h5_read.c): keeping HDF5 from printing its error stack while
- * a dupgraph call runs (failures are reported through dg_err instead), and
- * turning that stack into one line for the reason.  Not part of the public
- * interface; header-only so that no module owns another's helpers.
+ * input/mobilenet.c and the io/ modules): keeping HDF5 from printing its
+ * error stack while a dupgraph call runs (failures are reported through
+ * dg_err instead), turning that stack into one line for the reason, and the
+ * shape checks on attributes and datasets every reader makes.  Not part of
+ * the public interface; header-only so that no module owns another's
+ * helpers.
  */
 #ifndef DUPGRAPH_H5_INTERNAL_H
 #define DUPGRAPH_H5_INTERNAL_H
@@ -87,13 +89,5 @@ static inline int dg_h5_fully_stored(hid_t dset)
     H5D_space_status_t status;
     return n == 0 || (n > 0 && H5Dget_space_status(dset, &status) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED);
 }
-
-/* h5_open.c: a string attribute as a malloc'd C string (NULL if absent or
- * not a string); a numeric scalar attribute converted to mtype; an output
- * file opened read-only after its format name and version were checked
- * (-1 with the reason otherwise; HDF5's error printing must already be off). */
-char *dg_h5_attr_text(hid_t obj, const char *name);
-int dg_h5_attr_number(hid_t obj, const char *name, hid_t mtype, void *value);
-hid_t dg_h5_open_output(const char *path, dg_err *err);
 
 #endif

@@ -5,7 +5,7 @@
  * transfer, and a rank with nothing to write takes part with an empty
  * selection.  The file is written as "<path>.tmp", closed on every rank and
  * renamed by rank 0, so a reader never sees a half-written file; on failure
- * the temporary file is removed.  Reading output files is h5_read.c's.
+ * the temporary file is removed.  Reading output files is h5_file.c's and h5_columns.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>

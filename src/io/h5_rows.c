@@ -40,6 +40,17 @@ hid_t dg_h5_create_rows(hid_t file, const char *name, hid_t ftype, const dg_h5_r
     return dset;
 }
 
+hid_t dg_h5_open_parallel(const dg_ctx *ctx, const char *path)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = -1;
+    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) >= 0)
+        file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
+}
+
 herr_t dg_h5_transfer_rows(hid_t dset, hid_t mtype, const dg_h5_rows *r, void *buf, int write)
 {
     hsize_t global = 1;

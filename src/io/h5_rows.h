@@ -1,9 +1,11 @@
-/* h5_rows.h - the row-range layer both collective writers stand on (the
- * output file, h5_output.c, and the checkpoint files, h5_checkpoint.c): a
- * file created as "<path>.tmp" through MPI-IO, datasets whose first
- * dimension is split into contiguous row ranges, one per rank, moved with
- * collective transfers, and the publish step that gives the file its name
- * only once it is complete (h5_rows.c).
+/* h5_rows.h - the collective row-range layer both parallel HDF5 files
+ * stand on (the output file, h5_output.c, and the checkpoint files, written
+ * and read back by h5_checkpoint.c): a file created as "<path>.tmp" through
+ * MPI-IO, datasets whose first dimension is split into contiguous row
+ * ranges, one per rank, moved with collective transfers
+ * (H5FD_MPIO_COLLECTIVE) in either direction, and the publish step that
+ * gives the file its name only once it is complete (h5_rows.c).  The serial
+ * readers of output files are h5_file.h and h5_columns.h.
  */
 #ifndef DUPGRAPH_IO_H5_ROWS_H
 #define DUPGRAPH_IO_H5_ROWS_H
@@ -35,6 +37,10 @@ hid_t dg_h5_create_rows(hid_t file, const char *name, hid_t ftype, const dg_h5_r
  * dataset; buf holds r->rows rows (may be NULL when there are none).  An
  * empty dataset has no storage to address: every rank skips it alike. */
 herr_t dg_h5_transfer_rows(hid_t dset, hid_t mtype, const dg_h5_rows *r, void *buf, int write);
+
+/* Collective: opens an existing file read-only for parallel access (the
+ * checkpoint files, read back by row ranges).  -1 on failure. */
+hid_t dg_h5_open_parallel(const dg_ctx *ctx, const char *path);
 
 /* Collective, after every rank closed tmp: with rc == DG_OK rank 0 syncs
  * tmp and renames it to path (the data reaches the disk before the name

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "io/h5_read.h"
+#include "io/h5_columns.h"
 
 void dg_compare_edges(const dg_edges *a, const dg_edges *b, dg_edge_match *out)
 {

@@ -1,7 +1,8 @@
 /* export.c - `dupgraph export`: the keep-list, the removed list and the edge
  * CSV written from an output file (see export.h for the formats).  It reads
- * the file through h5_items.c in bounded row ranges and writes each list to
- * a temporary name that is renamed once the list is complete.  Choosing what
+ * the file through io/h5_file.h (the facts) and io/h5_columns.h (the rows)
+ * in bounded row ranges and writes each list to a temporary name that is
+ * renamed once the list is complete.  Choosing what
  * is kept is the graph stage's; this module only copies its decision.
  */
 #include "tools/export.h"
@@ -12,7 +13,8 @@
 #include <unistd.h>
 
 #include "dupgraph/config.h"
-#include "io/h5_items.h"
+#include "io/h5_columns.h"
+#include "io/h5_file.h"
 
 /* Bytes of item rows (paths, status, keep) read per round. */
 #define ITEM_CHUNK_BYTES ((size_t)16 << 20)

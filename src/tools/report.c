@@ -2,8 +2,9 @@
  * from an output file (headline counts, the largest duplicate groups, pair
  * samples on both sides of the threshold), makes thumbnails of the items it
  * shows (thumbnail.c) and writes one static HTML page (see report.h).  It
- * reads through h5_items.c: the per-item columns whole, the edges in
- * bounded row ranges, embeddings only for a bounded set of items.
+ * reads through io/h5_file.h (the facts and settings) and io/h5_columns.h:
+ * the per-item columns whole, the edges in bounded row ranges, embeddings
+ * only for a bounded set of items.
  */
 #include "tools/report.h"
 
@@ -15,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dupgraph/config.h"
-#include "io/h5_items.h"
+#include "io/h5_columns.h"
+#include "io/h5_file.h"
 #include "search/pairs.h"
 #include "tools/thumbnail.h"
 
@@ -155,24 +156,14 @@ static int cmp_sim_down(const void *a, const void *b)
 
 /* ---- per-item columns and the group statistics ------------------------- */
 
-/* The threshold from the config attribute.  A run given a value longer than
- * an INI line may be (198 characters, a path set with --set) stores text
- * libinih cannot read back whole; its one "threshold = X" line, as
- * dg_config_to_text writes it, is then read directly. */
+/* The threshold the run used (the typed attribute, or for files of format 1
+ * and 2 the config text, as dg_h5_read_facts takes it). */
 static int read_threshold(report *r, dg_err *err)
 {
-    static const char key[] = "\nthreshold = ";
-    dg_config cfg;
-    dg_err inner = {0};
-    if (dg_config_load_text(&cfg, r->facts.config, NULL, 0, &inner) == DG_OK) {
-        r->threshold = cfg.threshold;
-        return DG_OK;
-    }
-    const char *at = strstr(r->facts.config, key), *value = at ? at + sizeof key - 1 : NULL;
-    char *end = NULL;
-    float t = value ? strtof(value, &end) : 0.0f;
-    if (!value || end == value || (*end != '\n' && *end != '\0') || !(t > 0.0f && t <= 1.0f))
-        return dg_failc(err, DG_E_INPUT, "%s: the config attribute does not parse (%s)", r->path, inner.msg);
+    float t = r->facts.settings.threshold;
+    if (!(t > 0.0f && t <= 1.0f))
+        return dg_failc(err, DG_E_INPUT, "%s: the run's pairs.threshold is not known (neither a pairs_threshold "
+                        "attribute nor a config attribute that gives it)", r->path);
     r->threshold = t;
     return DG_OK;
 }

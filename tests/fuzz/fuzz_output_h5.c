@@ -1,8 +1,7 @@
 /* fuzz_output_h5.c - libFuzzer harness for the readers of output files:
- * the format check, the edge reader and summary of `compare` and `info`
- * (h5_read.c), the facts and row readers of `export` and `report`
- * (h5_items.c) and `export` itself, on files built from the input by
- * fuzz_h5_build.h.  Each root attribute
+ * the format check, facts and typed settings (io/h5_file.c), the row and
+ * edge readers (io/h5_columns.c), and `compare`, `info` and `export` on
+ * top of them, on files built from the input by fuzz_h5_build.h.  Each root attribute
  * and dataset of the format is present with its proper type and shape,
  * absent, stored with another shape (an array where a scalar belongs) or
  * with an arbitrary type and shape.
@@ -13,10 +12,11 @@
 #include <stdio.h>
 
 #include "fuzz_h5_build.h"
-#include "io/h5_items.h"
-#include "io/h5_read.h"
+#include "io/h5_columns.h"
+#include "io/h5_file.h"
 #include "tools/compare.h"
 #include "tools/export.h"
+#include "tools/info.h"
 
 static FILE *devnull;
 
@@ -34,8 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     devnull = fopen("/dev/null", "w");
-    /* dg_h5_print_info writes to stdout. */
-    return freopen("/dev/null", "w", stdout) && devnull ? 0 : -1;
+    return devnull ? 0 : -1;
 }
 
 /* `count` elements of one value (a pointer for variable-length strings). */
@@ -156,6 +155,16 @@ static int build_file(fz_bytes *b, const char *path)
     static const char *const count_names[] = {"n_items", "n_failed", "n_edges", "n_components", "n_removed"};
     for (int i = 0; i < 5; i++)
         fz_attr(b, file, count_names[i], H5T_NATIVE_INT64, &counts[i]);
+    /* format 3's typed settings */
+    const float threshold = 0.9f;
+    const int64_t search[3] = {3, 2, 2};
+    static const char *const search_names[] = {"cluster_k", "cluster_clusterings", "cluster_probes"};
+    fz_attr(b, file, "pairs_threshold", H5T_NATIVE_FLOAT, &threshold);
+    for (int i = 0; i < 3; i++)
+        fz_attr(b, file, search_names[i], H5T_NATIVE_INT64, &search[i]);
+    fz_text_attr(b, file, "mode", "run");
+    fz_text_attr(b, file, "embedder", "embeddings");
+    fz_text_attr(b, file, "graph_keep", "first");
     for (unsigned i = 0, n = fz_take(b, 4); i < n; i++) {
         char name[32];
         snprintf(name, sizeof name, "seconds_%c", 'a' + (char)fz_take(b, 26));
@@ -215,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(err.msg[0] != '\0', "read_edges failed without a reason", "");
     }
     err.msg[0] = '\0';
-    if (dg_h5_print_info(path, &err) != DG_OK)
+    if (dg_info_print(path, devnull, &err) != DG_OK)
         check(err.msg[0] != '\0', "print_info failed without a reason", "");
     analyst_readers(path);
     unlink(path);

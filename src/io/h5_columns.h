@@ -1,37 +1,20 @@
-/* h5_items.h - serial readers of row ranges of an output file, for export
- * and report (h5_items.c). */
-#ifndef DUPGRAPH_IO_H5_ITEMS_H
-#define DUPGRAPH_IO_H5_ITEMS_H
+/* h5_columns.h - serial readers of the rows of an output file, for info,
+ * compare, export, report and tests (h5_columns.c): row ranges or listed
+ * rows of its columns, the whole edge list, the status counts.  Each call
+ * opens the file read-only through dg_h5_with_output (format and version
+ * checked), reads, and closes it, so a caller can stream a large file in
+ * bounded row ranges; a dataset that claims rows it does not store fails
+ * (DG_E_INPUT) before it is read.  What to size the reads by (n_items,
+ * n_edges, the path length, D) is in dg_h5_facts (h5_file.h).
+ */
+#ifndef DUPGRAPH_IO_H5_COLUMNS_H
+#define DUPGRAPH_IO_H5_COLUMNS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dupgraph/common.h"
-
-/* Each call opens the
- * file read-only, checks its format and version, reads, and closes it, so a
- * caller can stream a large file in bounded row ranges. */
-
-#define DG_H5_MAX_TIMES 32
-
-/* The headline facts of an output file. */
-typedef struct dg_h5_facts {
-    int64_t n_items, n_failed, n_edges, n_components, n_removed;
-    int ranks;
-    int clusterings;   /* columns of /items/cluster (0 when absent: exact mode) */
-    int embedding_dim; /* columns of /embeddings (0 when absent) */
-    size_t path_len;   /* bytes of one /items/path entry, without a terminator */
-    char *config;      /* the config attribute, malloc'd ("" when absent) */
-    char *program_version; /* malloc'd ("?" when absent) */
-    int n_times;       /* seconds_<stage> attributes, in the order written */
-    struct {
-        char name[64];
-        double seconds;
-    } times[DG_H5_MAX_TIMES];
-} dg_h5_facts;
-
-int dg_h5_read_facts(const char *path, dg_h5_facts *facts, dg_err *err);
-void dg_h5_facts_free(dg_h5_facts *facts);
+#include "search/edges.h"
 
 /* Element types a column can be read as (converted by HDF5). */
 typedef enum { DG_H5_INT8, DG_H5_INT32, DG_H5_INT64, DG_H5_FLOAT } dg_h5_type;
@@ -59,5 +42,12 @@ int dg_h5_read_embeddings_at(const char *path, const int64_t *ids, int64_t n, in
 /* Rows [lo, lo + count) of /edges/{src,dst,sim}. */
 int dg_h5_read_edge_rows(const char *path, int64_t lo, int64_t count, int64_t *src, int64_t *dst, float *sim,
                          dg_err *err);
+
+/* The whole of /edges (compare, tests); edges is freed on failure. */
+int dg_h5_read_edges(const char *path, dg_edges *edges, dg_err *err);
+
+/* Items of each dg_status in /items/status (read in bounded chunks; values
+ * outside the enum are counted in counts[DG_ST_COUNT]). */
+int dg_h5_count_statuses(const char *path, int64_t n_items, int64_t counts[DG_ST_COUNT + 1], dg_err *err);
 
 #endif

@@ -1,16 +1,15 @@
-/* h5_items.c - serial readers of an output file for `export` and `report`:
- * the root attributes (counts, config, stage times), row ranges or listed
- * rows of the /items columns, of /edges and of /embeddings.  Every call opens
- * the file read-only, checks the format name and version, reads one
- * selection and closes everything again, so callers stream a large file in
- * bounded pieces.  Writing is h5_output.c's; `compare` and `info` use
- * h5_read.c.
+/* h5_columns.c - serial readers of the rows of an output file (see
+ * h5_columns.h): row ranges or listed rows of the /items columns, of /edges
+ * and of /embeddings, the whole edge list, and the status counts.  Every call
+ * opens the file through h5_file.c (format and version checked), reads and
+ * closes it again, so callers stream a large file in bounded pieces.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/h5_items.h"
+#include "io/h5_columns.h"
 
+#include "io/h5_file.h"
 #include "io/h5_open.h"
 
 /* The rows a read selects along a dataset's first dimension: a range, or
@@ -23,25 +22,6 @@ typedef struct row_sel {
 
 /* Which part of a dataset a read takes along its second dimension. */
 enum { ALL_COLUMNS = -1 };
-
-/* Shape of a dataset: rank (1 or 2) and dims; DG_FAIL if absent or other. */
-static int dataset_shape(hid_t file, const char *name, int *rank, hsize_t dims[2])
-{
-    dims[0] = dims[1] = 0;
-    if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
-        return DG_FAIL;
-    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
-    hid_t space = dset < 0 ? -1 : H5Dget_space(dset);
-    *rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    int ok = *rank == 1 || *rank == 2;
-    if (ok)
-        H5Sget_simple_extent_dims(space, dims, NULL);
-    if (space >= 0)
-        H5Sclose(space);
-    if (dset >= 0)
-        H5Dclose(dset);
-    return ok ? DG_OK : DG_FAIL;
-}
 
 static int check_rows(const char *name, const row_sel *r, hsize_t n, dg_err *err)
 {
@@ -116,9 +96,9 @@ static int read_checked(hid_t file, const char *path, const read_req *q, const r
                         dg_err *err)
 {
     int rank = 0;
-    hsize_t dims[2];
+    hsize_t dims[3];
     char detail[256];
-    if (dataset_shape(file, q->name, &rank, dims) != DG_OK || rank != q->want_rank)
+    if (dg_h5_dataset_shape(file, q->name, &rank, dims) != DG_OK || rank != q->want_rank)
         return dg_failc(err, DG_E_INPUT, "%s: no %d-D dataset %s", path, q->want_rank, q->name);
     if (rank == 2 && ((q->col != ALL_COLUMNS && (hsize_t)q->col >= dims[1]) ||
                       (q->col == ALL_COLUMNS && q->want_cols && dims[1] != q->want_cols)))
@@ -151,16 +131,22 @@ static int read_checked(hid_t file, const char *path, const read_req *q, const r
     return DG_OK;
 }
 
+typedef struct rows_job {
+    const read_req *q;
+    const row_sel *r;
+    void *buf;
+} rows_job;
+
+static int rows_open(hid_t file, const char *path, void *arg, dg_err *err)
+{
+    rows_job *j = arg;
+    return read_checked(file, path, j->q, j->r, j->buf, err);
+}
+
 static int read_rows(const char *path, const read_req *q, const row_sel *r, void *buf, dg_err *err)
 {
-    dg_h5_quiet quiet;
-    dg_h5_quiet_begin(&quiet);
-    hid_t file = dg_h5_open_output(path, err);
-    int rc = file < 0 ? DG_FAIL : read_checked(file, path, q, r, buf, err);
-    if (file >= 0)
-        H5Fclose(file);
-    dg_h5_quiet_end(&quiet);
-    return rc;
+    rows_job j = {q, r, buf};
+    return dg_h5_with_output(path, NULL, rows_open, &j, err);
 }
 
 static hid_t native_type(dg_h5_type type)
@@ -266,129 +252,96 @@ int dg_h5_read_embeddings_at(const char *path, const int64_t *ids, int64_t n, in
     return read_rows(path, &q, &r, out, err);
 }
 
-int dg_h5_read_edge_rows(const char *path, int64_t lo, int64_t count, int64_t *src, int64_t *dst, float *sim,
-                         dg_err *err)
+typedef struct edges_job {
+    row_sel r;
+    int64_t *src, *dst;
+    float *sim;
+} edges_job;
+
+/* Rows r of the three edge columns of an open file. */
+static int edge_rows_open(hid_t file, const char *path, void *arg, dg_err *err)
 {
+    edges_job *j = arg;
+    const row_sel *r = &j->r;
+    int64_t *src = j->src, *dst = j->dst;
+    float *sim = j->sim;
     dg_h5_type t64 = DG_H5_INT64, tf = DG_H5_FLOAT;
     read_req qs = {"/edges/src", 1, ALL_COLUMNS, 0, numeric_mtype, &t64, "int64"};
     read_req qd = {"/edges/dst", 1, ALL_COLUMNS, 0, numeric_mtype, &t64, "int64"};
     read_req qf = {"/edges/sim", 1, ALL_COLUMNS, 0, numeric_mtype, &tf, "float32"};
-    row_sel r = {lo, count, NULL};
-    dg_h5_quiet quiet;
-    dg_h5_quiet_begin(&quiet);
-    hid_t file = dg_h5_open_output(path, err);
-    int rc = file < 0 ? DG_FAIL : DG_OK;
+    int rc = read_checked(file, path, &qs, r, src, err);
     if (rc == DG_OK)
-        rc = read_checked(file, path, &qs, &r, src, err);
+        rc = read_checked(file, path, &qd, r, dst, err);
     if (rc == DG_OK)
-        rc = read_checked(file, path, &qd, &r, dst, err);
-    if (rc == DG_OK)
-        rc = read_checked(file, path, &qf, &r, sim, err);
-    if (file >= 0)
-        H5Fclose(file);
-    dg_h5_quiet_end(&quiet);
+        rc = read_checked(file, path, &qf, r, sim, err);
     return rc;
 }
 
-static herr_t take_time(hid_t obj, const char *name, const H5A_info_t *info, void *data)
+int dg_h5_read_edge_rows(const char *path, int64_t lo, int64_t count, int64_t *src, int64_t *dst, float *sim,
+                         dg_err *err)
 {
-    (void)info;
-    dg_h5_facts *f = data;
-    double seconds = 0.0;
-    if (f->n_times == DG_H5_MAX_TIMES || strncmp(name, "seconds_", 8) != 0 ||
-        dg_h5_attr_number(obj, name, H5T_NATIVE_DOUBLE, &seconds) != DG_OK)
-        return 0;
-    snprintf(f->times[f->n_times].name, sizeof f->times[f->n_times].name, "%s", name + 8);
-    f->times[f->n_times++].seconds = seconds;
-    return 0;
+    edges_job j = {{lo, count, NULL}, src, dst, sim};
+    return dg_h5_with_output(path, NULL, edge_rows_open, &j, err);
 }
 
-/* Stage times in the order written (name order for files that do not
- * track the creation order of attributes). */
-static void read_times(hid_t file, dg_h5_facts *f)
+/* The rows of 1-D dataset `name`, which must store every one of them: the
+ * size of a whole read is known to be real before anything is allocated. */
+static int stored_rows(hid_t file, const char *path, const char *name, int64_t *n, dg_err *err)
 {
-    hsize_t at = 0;
-    f->n_times = 0;
-    if (H5Aiterate2(file, H5_INDEX_CRT_ORDER, H5_ITER_INC, &at, take_time, f) < 0) {
-        at = 0;
-        f->n_times = 0;
-        H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &at, take_time, f);
-    }
-}
-
-/* The fixed length of /items/path (0 when it is not a fixed-length string). */
-static size_t path_length(hid_t file)
-{
-    hid_t dset = H5Lexists(file, "/items/path", H5P_DEFAULT) > 0 ? H5Dopen2(file, "/items/path", H5P_DEFAULT) : -1;
-    hid_t type = dset < 0 ? -1 : H5Dget_type(dset);
-    size_t len = 0;
-    if (type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) == 0)
-        len = H5Tget_size(type);
-    if (type >= 0)
-        H5Tclose(type);
+    int rank = 0;
+    hsize_t dims[3];
+    if (dg_h5_dataset_shape(file, name, &rank, dims) != DG_OK || rank != 1)
+        return dg_failc(err, DG_E_INPUT, "%s: no 1-D dataset %s", path, name);
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    int full = dset >= 0 && dg_h5_fully_stored(dset);
     if (dset >= 0)
         H5Dclose(dset);
-    return len;
-}
-
-static int read_facts_open(hid_t file, const char *path, dg_h5_facts *f, dg_err *err)
-{
-    const char *names[] = {"n_items", "n_failed", "n_edges", "n_components", "n_removed"};
-    int64_t *values[] = {&f->n_items, &f->n_failed, &f->n_edges, &f->n_components, &f->n_removed};
-    for (int i = 0; i < 5; i++) {
-        if (dg_h5_attr_number(file, names[i], H5T_NATIVE_INT64, values[i]) != DG_OK)
-            return dg_failc(err, DG_E_INPUT, "%s: the %s attribute is missing", path, names[i]);
-        if (*values[i] < 0)
-            return dg_failc(err, DG_E_INPUT, "%s: %s = %lld (damaged file)", path, names[i], (long long)*values[i]);
-    }
-    dg_h5_attr_number(file, "ranks", H5T_NATIVE_INT, &f->ranks);
-    int rank = 0;
-    hsize_t dims[2];
-    if (dataset_shape(file, "/items/cluster", &rank, dims) == DG_OK && rank == 2)
-        f->clusterings = (int)dims[1];
-    if (dataset_shape(file, "/embeddings", &rank, dims) == DG_OK && rank == 2 && dims[0] == (hsize_t)f->n_items)
-        f->embedding_dim = (int)dims[1];
-    f->path_len = path_length(file);
-    if (f->path_len == 0)
-        return dg_failc(err, DG_E_INPUT, "%s: /items/path is missing or not a fixed-length string", path);
-    /* Readers stream n_items rows: the attribute must describe the columns. */
-    if (dataset_shape(file, "/items/path", &rank, dims) != DG_OK || rank != 1 || dims[0] != (hsize_t)f->n_items)
-        return dg_failc(err, DG_E_INPUT, "%s: n_items = %lld but /items/path has %llu rows (damaged file)", path,
-                       (long long)f->n_items, (unsigned long long)dims[0]);
-    if (dataset_shape(file, "/edges/src", &rank, dims) != DG_OK || rank != 1 || dims[0] != (hsize_t)f->n_edges)
-        return dg_failc(err, DG_E_INPUT, "%s: n_edges = %lld but /edges/src has %llu rows (damaged file)", path,
-                       (long long)f->n_edges, (unsigned long long)dims[0]);
-    f->config = dg_h5_attr_text(file, "config");
-    f->program_version = dg_h5_attr_text(file, "program_version");
-    if (!f->config)
-        f->config = strdup("");
-    if (!f->program_version)
-        f->program_version = strdup("?");
-    if (!f->config || !f->program_version)
-        return dg_failc(err, DG_E_INPUT, "%s: out of memory reading attributes", path);
-    read_times(file, f);
+    if (!full)
+        return dg_failc(err, DG_E_INPUT, "%s: %s claims %llu rows but does not store them (damaged file)", path, name,
+                        (unsigned long long)dims[0]);
+    *n = (int64_t)dims[0];
     return DG_OK;
 }
 
-int dg_h5_read_facts(const char *path, dg_h5_facts *facts, dg_err *err)
+static int read_all_edges(hid_t file, const char *path, void *arg, dg_err *err)
 {
-    memset(facts, 0, sizeof *facts);
-    dg_h5_quiet quiet;
-    dg_h5_quiet_begin(&quiet);
-    hid_t file = dg_h5_open_output(path, err);
-    int rc = file < 0 ? DG_FAIL : read_facts_open(file, path, facts, err);
-    if (file >= 0)
-        H5Fclose(file);
-    dg_h5_quiet_end(&quiet);
+    dg_edges *edges = arg;
+    int64_t n = 0;
+    if (stored_rows(file, path, "/edges/src", &n, err) != DG_OK)
+        return DG_FAIL;
+    edges->src = dg_alloc((size_t)n, sizeof *edges->src, err);
+    edges->dst = dg_alloc((size_t)n, sizeof *edges->dst, err);
+    edges->sim = dg_alloc((size_t)n, sizeof *edges->sim, err);
+    if (!edges->src || !edges->dst || !edges->sim)
+        return DG_FAIL;
+    edges->n = edges->cap = n;
+    edges_job j = {{0, n, NULL}, edges->src, edges->dst, edges->sim};
+    return edge_rows_open(file, path, &j, err);
+}
+
+int dg_h5_read_edges(const char *path, dg_edges *edges, dg_err *err)
+{
+    memset(edges, 0, sizeof *edges);
+    int rc = dg_h5_with_output(path, NULL, read_all_edges, edges, err);
     if (rc != DG_OK)
-        dg_h5_facts_free(facts);
+        dg_edges_free(edges);
     return rc;
 }
 
-void dg_h5_facts_free(dg_h5_facts *facts)
+int dg_h5_count_statuses(const char *path, int64_t n_items, int64_t counts[DG_ST_COUNT + 1], dg_err *err)
 {
-    free(facts->config);
-    free(facts->program_version);
-    facts->config = NULL;
-    facts->program_version = NULL;
+    const int64_t chunk = (int64_t)1 << 20;
+    int8_t *buf = dg_alloc((size_t)(n_items < chunk ? n_items : chunk), 1, err);
+    if (!buf && n_items > 0)
+        return DG_FAIL;
+    int rc = DG_OK;
+    memset(counts, 0, (DG_ST_COUNT + 1) * sizeof *counts);
+    for (int64_t at = 0; rc == DG_OK && at < n_items; at += chunk) {
+        int64_t count = n_items - at < chunk ? n_items - at : chunk;
+        rc = dg_h5_read_item_column(path, "status", at, count, DG_H5_INT8, buf, err);
+        for (int64_t i = 0; rc == DG_OK && i < count; i++)
+            counts[buf[i] >= 0 && buf[i] < DG_ST_COUNT ? buf[i] : DG_ST_COUNT]++;
+    }
+    free(buf);
+    return rc;
 }
