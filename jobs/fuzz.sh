@@ -15,6 +15,10 @@ secs=${1:-60}
 shift || true
 B=${FUZZ_BUILD_DIR:-build-fuzz}
 command -v clang-14 >/dev/null || { echo "fuzz: clang-14 not found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
+if [ -f "$B/build.ninja" ] && ! grep -q "^C compiler for the host machine: clang" "$B/meson-logs/meson-log.txt"; then
+  echo "fuzz: $B was set up without clang (its fuzz tests only skip); remove it and run again" >&2
+  exit 1
+fi
 # b_lundef=false: a clang-sanitized shared library leaves the sanitizer's
 # symbols to the program that loads it.
 [ -f "$B/build.ninja" ] ||

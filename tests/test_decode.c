@@ -62,8 +62,7 @@ static void write_whole(const char *path, const void *buf, size_t len)
 /* out (512 bytes) = dir/name */
 static void join(char *out, const char *dir, const char *name)
 {
-    int len = snprintf(out, 512, "%s/%s", dir, name);
-    assert_true(len > 0 && len < 512);
+    dgt_path(out, 512, dir, name);
 }
 
 static void path_in(const fixture *fx, const char *name, char *out)
@@ -74,8 +73,7 @@ static void path_in(const fixture *fx, const char *name, char *out)
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/dg_test_decode_XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (!fx || dgt_tmpdir(fx->dir, sizeof fx->dir, "decode", MPI_COMM_SELF) != 0)
         return -1;
     fx->photo = read_whole(PHOTO, &fx->photo_len);
     if (!fx->photo) {
@@ -92,9 +90,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    if (system(cmd) != 0)
+    if (dgt_rmtree(fx->dir, MPI_COMM_SELF) != 0)
         return -1;
     dg_decoder_free(&fx->dec);
     free(fx->photo);

@@ -188,11 +188,11 @@ static int make_corpus(fixture *fx)
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
-    int rc = 0;
-    if (dgt_world_rank() == 0) {
-        snprintf(fx->dir, sizeof fx->dir, "/tmp/dg_test_embed_XXXXXX");
-        rc = mkdtemp(fx->dir) ? make_corpus(fx) : -1;
+    if (!dgt_all_ranks(fx != NULL) || dgt_tmpdir(fx->dir, sizeof fx->dir, "embed", MPI_COMM_WORLD) != 0) {
+        free(fx);
+        return -1;
     }
+    int rc = dgt_world_rank() == 0 ? make_corpus(fx) : 0;
     MPI_Bcast(fx, sizeof *fx, MPI_BYTE, 0, MPI_COMM_WORLD);
     *state = fx;
     return dgt_all_ranks(rc == 0) ? 0 : -1;
@@ -201,13 +201,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    MPI_Barrier(MPI_COMM_WORLD);
-    int rc = 0;
-    if (dgt_world_rank() == 0) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-        rc = system(cmd);
-    }
+    int rc = dgt_rmtree(fx->dir, MPI_COMM_WORLD);
     free(fx);
     return rc;
 }

@@ -5,23 +5,14 @@
  * Every rank builds the same global graph from a seed and is dealt a
  * deterministic share of its edges (with duplicates, not necessarily edges
  * it owns).  Checks are reduced over ranks before asserting, so every rank
- * fails the same test and the collectives stay matched; only rank 0 prints
- * the report.
+ * fails the same test and the collectives stay matched (tests/mpi_harness.h).
  */
+#include "graph/graph.h"
+#include "mpi_harness.h"
+
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <setjmp.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include "graph/graph.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -31,42 +22,10 @@ typedef struct graph {
     int64_t *a, *b;
 } graph;
 
-/* What every test gets: the communicator and where mismatch details go
- * (stderr on rank 0; on other ranks a copy of stderr, whose own stderr is
- * silenced so cmocka's report appears once). */
-typedef struct test_env {
-    dg_ctx ctx;
-    FILE *diag;
-} test_env;
-
-static test_env *env_of(void **state)
-{
-    return *state;
-}
-
+/* What every test gets: a quiet context on MPI_COMM_WORLD. */
 static dg_ctx *ctx_of(void **state)
 {
-    return &env_of(state)->ctx;
-}
-
-static int all_ranks(const dg_ctx *ctx, int ok)
-{
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, ctx->comm);
-    return all;
-}
-
-/* Prints a local mismatch (any rank) and returns 0. */
-static int mismatch(const test_env *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(t->diag, "rank %d: ", t->ctx.rank);
-    vfprintf(t->diag, fmt, ap);
-    fputc('\n', t->diag);
-    fflush(t->diag);
-    va_end(ap);
-    return 0;
+    return *state;
 }
 
 static int64_t lo_of(const dg_ctx *ctx, int64_t n)
@@ -285,31 +244,30 @@ static void make_groups(graph *g, int64_t n, uint64_t seed)
 
 /* Checks e holds exactly the reference edges of g with src in this rank's
  * range, sorted, and that the concatenation over ranks is the sorted set. */
-static int check_dedup(const test_env *t, const graph *g, const dg_edges *e)
+static int check_dedup(const dg_ctx *ctx, const graph *g, const dg_edges *e)
 {
-    const dg_ctx *ctx = &t->ctx;
     int ok = 1;
     int64_t lo = lo_of(ctx, g->n), hi = lo + n_of(ctx, g->n);
     for (int64_t i = 0; i < e->n && ok; i++) {
         if (e->src[i] < lo || e->src[i] >= hi)
-            ok = mismatch(t, "edge %lld has src %lld outside [%lld, %lld)", (long long)i, (long long)e->src[i],
+            ok = dgt_note("edge %lld has src %lld outside [%lld, %lld)", (long long)i, (long long)e->src[i],
                           (long long)lo, (long long)hi);
         else if (i > 0 && cmp_pair((int64_t[]){e->src[i - 1], e->dst[i - 1]}, (int64_t[]){e->src[i], e->dst[i]}) >= 0)
-            ok = mismatch(t, "edges %lld and %lld not strictly increasing", (long long)i - 1, (long long)i);
+            ok = dgt_note("edges %lld and %lld not strictly increasing", (long long)i - 1, (long long)i);
     }
     edge_list all = gather_edges(ctx, e);
     int64_t m;
     int64_t *ref = reference_edges(g, &m);
     if (ok && all.m != m)
-        ok = mismatch(t, "%lld edges over all ranks, expected %lld", (long long)all.m, (long long)m);
+        ok = dgt_note("%lld edges over all ranks, expected %lld", (long long)all.m, (long long)m);
     for (int64_t k = 0; k < m && ok; k++)
         if (all.src[k] != ref[2 * k] || all.dst[k] != ref[2 * k + 1] || all.sim[k] != sim_of(ref[2 * k], ref[2 * k + 1]))
-            ok = mismatch(t, "edge %lld is (%lld, %lld), expected (%lld, %lld)", (long long)k,
+            ok = dgt_note("edge %lld is (%lld, %lld), expected (%lld, %lld)", (long long)k,
                           (long long)all.src[k], (long long)all.dst[k], (long long)ref[2 * k],
                           (long long)ref[2 * k + 1]);
     free(ref);
     edge_list_free(&all);
-    return all_ranks(ctx, ok);
+    return dgt_all_ranks(ok);
 }
 
 static void dedup_leaves_unique_sorted_edges_on_src_owner(void **state)
@@ -328,7 +286,7 @@ static void dedup_leaves_unique_sorted_edges_on_src_owner(void **state)
     deal_edges(ctx, &g, 5, 3, &e);
     dg_err err = {0};
     assert_int_equal(dg_graph_dedup(ctx, n, &e, &err), DG_OK);
-    assert_true(check_dedup(env_of(state), &g, &e));
+    assert_true(check_dedup(ctx_of(state), &g, &e));
     dg_edges_free(&e);
     graph_free(&g);
 }
@@ -346,7 +304,7 @@ static void dedup_with_more_ranks_than_items(void **state)
     for (int64_t k = 0; k < g.m; k++) /* every rank has every edge */
         assert_int_equal(dg_edges_push(&e, g.a[k], g.b[k], sim_of(g.a[k], g.b[k]), &err), DG_OK);
     assert_int_equal(dg_graph_dedup(ctx, g.n, &e, &err), DG_OK);
-    assert_true(check_dedup(env_of(state), &g, &e));
+    assert_true(check_dedup(ctx_of(state), &g, &e));
     dg_edges_free(&e);
     graph_free(&g);
 }
@@ -357,7 +315,7 @@ static void dedup_of_no_edges_is_empty(void **state)
     dg_edges e = {0};
     dg_err err = {0};
     assert_int_equal(dg_graph_dedup(ctx, 100, &e, &err), DG_OK);
-    assert_true(all_ranks(ctx, e.n == 0));
+    assert_true(dgt_all_ranks(e.n == 0));
     dg_edges_free(&e);
 }
 
@@ -370,7 +328,7 @@ static void dedup_rejects_out_of_range_edge_on_every_rank(void **state)
     if (ctx->rank == ctx->size - 1)
         assert_int_equal(dg_edges_push(&e, 5, 100 + 3, 0.9f, &err), DG_OK);
     assert_int_equal(dg_graph_dedup(ctx, 100, &e, &err), DG_FAIL);
-    assert_true(all_ranks(ctx, strstr(err.msg, "(5, 103)") != NULL));
+    assert_true(dgt_all_ranks(strstr(err.msg, "(5, 103)") != NULL));
     dg_edges_free(&e);
 }
 
@@ -378,9 +336,8 @@ static void dedup_rejects_out_of_range_edge_on_every_rank(void **state)
 
 /* Runs dedup (when asked) and components on g dealt over the ranks, checks
  * the labels against union-find; returns the rounds (same on every rank). */
-static int check_components(const test_env *t, const graph *g, int dedup)
+static int check_components(const dg_ctx *ctx, const graph *g, int dedup)
 {
-    const dg_ctx *ctx = &t->ctx;
     dg_edges e;
     dg_err err = {0};
     deal_edges(ctx, g, 99, 2, &e);
@@ -395,12 +352,12 @@ static int check_components(const test_env *t, const graph *g, int dedup)
     int ok = 1;
     for (int64_t i = 0; i < n && ok; i++)
         if (label[i] != ref[lo + i])
-            ok = mismatch(t, "item %lld has label %lld, union-find says %lld", (long long)(lo + i),
+            ok = dgt_note("item %lld has label %lld, union-find says %lld", (long long)(lo + i),
                           (long long)label[i], (long long)ref[lo + i]);
     int low = 0, high = 0;
     MPI_Allreduce(&rounds, &low, 1, MPI_INT, MPI_MIN, ctx->comm);
     MPI_Allreduce(&rounds, &high, 1, MPI_INT, MPI_MAX, ctx->comm);
-    assert_true(all_ranks(ctx, ok));
+    assert_true(dgt_all_ranks(ok));
     assert_int_equal(low, high);
     free(ref);
     free(label);
@@ -410,10 +367,10 @@ static int check_components(const test_env *t, const graph *g, int dedup)
 
 static void components_of_long_chain_are_lowest_ids(void **state)
 {
-    test_env *t = env_of(state);
+    const dg_ctx *ctx = ctx_of(state);
     graph g;
     make_chain(&g, 10000, 3);
-    int rounds = check_components(t, &g, 1);
+    int rounds = check_components(ctx, &g, 1);
     /* a few rounds, not one per chain link: hooking reaches label roots */
     assert_in_range(rounds, 2, 30);
     graph_free(&g);
@@ -421,25 +378,25 @@ static void components_of_long_chain_are_lowest_ids(void **state)
 
 static void components_of_star_are_lowest_ids(void **state)
 {
-    test_env *t = env_of(state);
+    const dg_ctx *ctx = ctx_of(state);
     graph g;
     make_star(&g, 3001, 1777);
-    assert_in_range(check_components(t, &g, 1), 2, 10);
+    assert_in_range(check_components(ctx, &g, 1), 2, 10);
     graph_free(&g);
 }
 
 static void components_of_many_small_groups_are_lowest_ids(void **state)
 {
-    test_env *t = env_of(state);
+    const dg_ctx *ctx = ctx_of(state);
     graph g;
     make_groups(&g, 5003, 17);
-    assert_in_range(check_components(t, &g, 1), 2, 30);
+    assert_in_range(check_components(ctx, &g, 1), 2, 30);
     graph_free(&g);
 }
 
 static void components_of_random_sparse_graph_are_lowest_ids(void **state)
 {
-    test_env *t = env_of(state);
+    const dg_ctx *ctx = ctx_of(state);
     graph g;
     int64_t n = 4000;
     graph_init(&g, n, 1800); /* mean degree 0.9, below the giant component: sizes of all kinds */
@@ -449,43 +406,43 @@ static void components_of_random_sparse_graph_are_lowest_ids(void **state)
         if (a != b)
             graph_add(&g, a, b);
     }
-    check_components(t, &g, 1);
+    check_components(ctx, &g, 1);
     graph_free(&g);
 }
 
 static void components_accept_edges_on_any_rank(void **state)
 {
-    test_env *t = env_of(state);
+    const dg_ctx *ctx = ctx_of(state);
     graph g;
     make_groups(&g, 2000, 23);
-    check_components(t, &g, 0);
+    check_components(ctx, &g, 0);
     graph_free(&g);
     make_chain(&g, 3000, 29);
-    check_components(t, &g, 0);
+    check_components(ctx, &g, 0);
     graph_free(&g);
 }
 
 static void components_of_empty_graph_are_own_ids_in_one_round(void **state)
 {
-    test_env *t = env_of(state);
+    const dg_ctx *ctx = ctx_of(state);
     graph g;
     int64_t sizes[] = {0, 1, 3, 1000};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         graph_init(&g, sizes[s], 0);
-        assert_int_equal(check_components(t, &g, 1), 1);
+        assert_int_equal(check_components(ctx, &g, 1), 1);
         graph_free(&g);
     }
 }
 
 static void components_with_more_ranks_than_items(void **state)
 {
-    test_env *t = env_of(state);
+    const dg_ctx *ctx = ctx_of(state);
     graph g;
     graph_init(&g, 3, 2);
     graph_add(&g, 2, 1);
-    check_components(t, &g, 1);
+    check_components(ctx, &g, 1);
     graph_add(&g, 0, 2);
-    check_components(t, &g, 1);
+    check_components(ctx, &g, 1);
     graph_free(&g);
 }
 
@@ -498,7 +455,7 @@ static void components_reject_wrong_item_range(void **state)
     int rounds;
     int64_t lo = lo_of(ctx, 100), n = n_of(ctx, 100) + (ctx->rank == 0);
     assert_int_equal(dg_graph_components(ctx, 100, lo, n, &e, label, &rounds, &err), DG_FAIL);
-    assert_true(all_ranks(ctx, strstr(err.msg, "holds items") != NULL));
+    assert_true(dgt_all_ranks(strstr(err.msg, "holds items") != NULL));
 }
 
 /* ---- keep ---------------------------------------------------------------- */
@@ -572,9 +529,8 @@ static int8_t *reference_keep(const keep_case *kc, dg_keep_policy policy)
     return keep;
 }
 
-static void check_keep(const test_env *t, const keep_case *kc, dg_keep_policy policy)
+static void check_keep(const dg_ctx *ctx, const keep_case *kc, dg_keep_policy policy)
 {
-    const dg_ctx *ctx = &t->ctx;
     int64_t n_total = kc->g.n, lo = lo_of(ctx, n_total), n = n_of(ctx, n_total);
     dg_edges e;
     dg_err err = {0};
@@ -592,9 +548,9 @@ static void check_keep(const test_env *t, const keep_case *kc, dg_keep_policy po
     int ok = 1;
     for (int64_t i = 0; i < n && ok; i++)
         if (keep[i] != ref[lo + i])
-            ok = mismatch(t, "item %lld keep %d, expected %d (label %lld)", (long long)(lo + i), keep[i],
+            ok = dgt_note("item %lld keep %d, expected %d (label %lld)", (long long)(lo + i), keep[i],
                           ref[lo + i], (long long)label[i]);
-    assert_true(all_ranks(ctx, ok));
+    assert_true(dgt_all_ranks(ok));
     free(ref);
     free(keep);
     free(label);
@@ -605,7 +561,7 @@ static void keep_first_keeps_lowest_usable_id(void **state)
 {
     keep_case kc;
     keep_case_init(&kc, 3001, 41);
-    check_keep(env_of(state), &kc, DG_KEEP_FIRST);
+    check_keep(ctx_of(state), &kc, DG_KEEP_FIRST);
     keep_case_free(&kc);
 }
 
@@ -613,7 +569,7 @@ static void keep_central_keeps_most_central_ties_to_lowest_id(void **state)
 {
     keep_case kc;
     keep_case_init(&kc, 3001, 43);
-    check_keep(env_of(state), &kc, DG_KEEP_CENTRAL);
+    check_keep(ctx_of(state), &kc, DG_KEEP_CENTRAL);
     keep_case_free(&kc);
 }
 
@@ -632,8 +588,8 @@ static void keep_central_of_one_big_component(void **state)
         }
     free(kc.ref_label);
     kc.ref_label = reference_labels(g);
-    check_keep(env_of(state), &kc, DG_KEEP_CENTRAL);
-    check_keep(env_of(state), &kc, DG_KEEP_FIRST);
+    check_keep(ctx_of(state), &kc, DG_KEEP_CENTRAL);
+    check_keep(ctx_of(state), &kc, DG_KEEP_FIRST);
     keep_case_free(&kc);
 }
 
@@ -654,7 +610,7 @@ static void keep_rejects_unusable_item_with_edges(void **state)
         }
         assert_int_equal(dg_graph_keep(ctx, n_total, lo, n, label, status, cent, (dg_keep_policy)policy, keep, &err),
                          DG_FAIL);
-        assert_true(all_ranks(ctx, strstr(err.msg, "unusable item 9") != NULL));
+        assert_true(dgt_all_ranks(strstr(err.msg, "unusable item 9") != NULL));
     }
     /* item 0 is unusable and the label of item 9: only the owner of 0 sees it */
     for (int64_t i = 0; i < n; i++) {
@@ -662,42 +618,29 @@ static void keep_rejects_unusable_item_with_edges(void **state)
         status[i] = lo + i == 0 ? DG_ST_MISSING : DG_ST_OK;
     }
     assert_int_equal(dg_graph_keep(ctx, n_total, lo, n, label, status, cent, DG_KEEP_CENTRAL, keep, &err), DG_FAIL);
-    assert_true(all_ranks(ctx, strstr(err.msg, "unusable item 0") != NULL));
+    assert_true(dgt_all_ranks(strstr(err.msg, "unusable item 0") != NULL));
 }
 
 /* ---- main ---------------------------------------------------------------- */
 
 static int group_setup(void **state)
 {
-    test_env *t = calloc(1, sizeof *t);
-    if (!t)
+    dg_ctx *ctx = malloc(sizeof *ctx);
+    if (!ctx)
         return -1;
-    dg_ctx_init(&t->ctx, MPI_COMM_WORLD, 1e9);
-    t->ctx.quiet = 1;
-    t->diag = t->ctx.rank == 0 ? stderr : fdopen(dup(STDERR_FILENO), "w");
-    if (!t->diag || (t->ctx.rank != 0 && !freopen("/dev/null", "w", stderr)))
-        return -1;
-    *state = t;
+    *ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
+    *state = ctx;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    test_env *t = *state;
-    if (t->diag != stderr)
-        fclose(t->diag);
-    free(t);
+    free(*state);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (rank != 0 && !freopen("/dev/null", "w", stdout))
-        return 1;
-    cmocka_set_message_output(CM_OUTPUT_STDOUT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dedup_leaves_unique_sorted_edges_on_src_owner),
         cmocka_unit_test(dedup_with_more_ranks_than_items),
@@ -716,9 +659,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(keep_central_of_one_big_component),
         cmocka_unit_test(keep_rejects_unusable_item_with_edges),
     };
-    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
-    int any = 0;
-    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return any != 0;
+    return DGT_RUN(argc, argv, tests, group_setup, group_teardown);
 }

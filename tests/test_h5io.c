@@ -13,7 +13,6 @@
  */
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <hdf5.h>
 #include <math.h>
 #include <mpi.h>
@@ -45,19 +44,15 @@ static void expect(checker *ck, int cond, const char *fmt, ...)
 {
     if (cond || ck->failures++ >= 10)
         return;
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(dgt_diag(), "rank %d: ", rank);
-    vfprintf(dgt_diag(), fmt, ap);
-    fprintf(dgt_diag(), "\n");
+    dgt_vnote(fmt, ap);
     va_end(ap);
 }
 
 static void file_in_dir(char *buf, size_t len, const char *name)
 {
-    snprintf(buf, len, "%s/%s", test_dir, name);
+    dgt_path(buf, len, test_dir, name);
 }
 
 static int exists(const char *path)
@@ -71,37 +66,16 @@ static int open_hdf5_objects(void)
     return (int)H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int make_dir(void **state)
 {
     (void)state;
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (rank == 0) {
-        snprintf(test_dir, sizeof test_dir, "/tmp/test_h5io_XXXXXX");
-        if (!mkdtemp(test_dir))
-            test_dir[0] = '\0';
-    }
-    MPI_Bcast(test_dir, sizeof test_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-    return test_dir[0] ? 0 : -1;
+    return dgt_tmpdir(test_dir, sizeof test_dir, "h5io", MPI_COMM_WORLD);
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (rank == 0)
-        nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return 0;
+    return dgt_rmtree(test_dir, MPI_COMM_WORLD);
 }
 
 /* Rank 0 writes one dataset into a new file with the serial HDF5 API; the

@@ -197,8 +197,8 @@ static int nearest_agrees(int64_t n, int d, int64_t k, const int *ms, int n_ms, 
             for (int r = 0; r < m; r++) {
                 if (idx[i * m + r] != ref[r] || fabs(sim[i * m + r] - ref_sim[r]) > 1e-6) {
                     ok = 0;
-                    print_error("row %lld rank %d (m=%d): got %d (%.9f), want %d (%.9f)\n",
-                                (long long)i, r, m, idx[i * m + r], sim[i * m + r], ref[r], ref_sim[r]);
+                    dgt_note("row %lld, %d-th nearest (m=%d): got %d (%.9f), want %d (%.9f)", (long long)i, r, m,
+                             idx[i * m + r], sim[i * m + r], ref[r], ref_sim[r]);
                 }
             }
         }
