@@ -16,7 +16,7 @@ PACKAGES=(
   python3-nbclient python3-ipykernel python3-matplotlib python3-pil chromium
   # real photographs for the demo corpus and the image tests
   lomiri-wallpapers-16.04
-  # libFuzzer for the fuzzers (jobs/fuzz.sh, the sanitizer tests' suite 'fuzz')
+  # libFuzzer for the fuzzers (jobs/fuzz.sh, the fuzz tests of build-fuzz/ run by jobs/test.sh)
   clang-14 libclang-rt-14-dev
   # Slurm for the sbatch tests (slurm/testcluster.sh runs the daemons itself, no systemd)
   slurmctld slurmd slurm-client munge
