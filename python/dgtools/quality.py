@@ -73,11 +73,12 @@ class TuneSet:
         self.n = len(item_scenes)
 
 
-def choose_threshold(tune, scores, same, n_true, candidates, similar_above=True):
+def choose_threshold(tune, scores, same, n_true, candidates, similar_above=True, counted=None):
     """The candidate with the best F1 on the tune items (ties: the first).
     tune: a TuneSet (anything else is refused); scores: one score per candidate
-    pair of tune items; same: whether the pair is a true pair; n_true: the
-    number of true pairs (the recall's denominator); similar_above: a pair is
+    pair of tune items (every pair that any candidate predicts); same: whether
+    the pair is a true pair (precision); counted: the true pairs the recall
+    counts (default: same), n_true their number; similar_above: a pair is
     predicted when score >= t (True, similarities) or score <= t (False,
     distances).  Returns (best candidate, [(t, precision, recall, f1), ...])."""
     if not isinstance(tune, TuneSet):
@@ -87,10 +88,13 @@ def choose_threshold(tune, scores, same, n_true, candidates, similar_above=True)
             raise HeldOutError(f"refusing to tune on scene {s}: not in the tune split")
     scores = np.asarray(scores)
     same = np.asarray(same, bool)
+    counted = same if counted is None else np.asarray(counted, bool)
     table = []
     for t in candidates:
         pred = scores >= t if similar_above else scores <= t
-        table.append((t, *prf(int((pred & same).sum()), int(pred.sum()), n_true)))
+        p, _, _ = prf(int((pred & same).sum()), int(pred.sum()), n_true)
+        r = int((pred & counted).sum()) / n_true if n_true else 1.0
+        table.append((t, p, r, 2 * p * r / (p + r) if p + r else 0.0))
     best = max(range(len(table)), key=lambda i: (table[i][3], -i))
     return table[best][0], table
 
