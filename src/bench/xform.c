@@ -172,19 +172,21 @@ static double next_unit(stream *st)
     return dg_unit(st->state);
 }
 
-static double draw_range(const xform_spec *sp, const range *r, stream *st)
+/* negate: the coin also flips the sign (the main parameter of a spec with
+ * `negate`; never a second parameter). */
+static double draw_range(const range *r, int negate, stream *st)
 {
     if (r->n_alt == 0)
         return 0.0;
     int coin = next_unit(st) < 0.5;
     int a = r->n_alt == 2 ? coin : 0;
     double v = r->lo[a] + next_unit(st) * (r->hi[a] - r->lo[a]);
-    return sp->negate && coin ? -v : v;
+    return negate && coin ? -v : v;
 }
 
 static double draw_amount(const xform_spec *sp, dg_strength s, stream *st)
 {
-    return draw_range(sp, &sp->r[s], st);
+    return draw_range(&sp->r[s], sp->negate, st);
 }
 
 /* The combo's pair and its parts' stream; the parts' other fields come
@@ -227,7 +229,7 @@ void dg_xform_draw(dg_xform *xf, dg_xform_kind kind, dg_strength s, uint64_t see
     /* Drawn after everything above, so the first 13 kinds keep the
      * parameters they had before these fields existed. */
     const xform_spec *sp = &specs[kind];
-    xf->amount2 = sp->r2[s].n_alt ? draw_range(sp, &sp->r2[s], &st) : 0.0;
+    xf->amount2 = sp->r2[s].n_alt ? draw_range(&sp->r2[s], 0, &st) : 0.0;
     xf->coin = next_unit(&st) < 0.5;
     xf->photo = photo;
     if (kind == DG_XF_LOWQ)
