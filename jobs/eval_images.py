@@ -33,7 +33,6 @@ printed as met or missed.  Exit status != 0 only when something did not run.
     jobs/eval_images.py --photos /some/folder/of/photos --size 640
 """
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -43,10 +42,11 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
 from dgtools import components, output, summary  # noqa: E402
+from dgtools.imagebench import (Truth, component_prf, edge_arrays, file_digest, installed,  # noqa: E402
+                                package_jpegs, subset_prf, truth_table, variant_prf)
 from dgtools.bench import Report  # noqa: E402
 
 PACKAGES = ["lomiri-wallpapers-16.04", "mate-backgrounds", "plasma-workspace-wallpapers"]
@@ -80,16 +80,6 @@ def parse_args():
 
 # ---- corpus -------------------------------------------------------------------
 
-def installed(package):
-    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
-    return r.returncode == 0 and "install ok installed" in r.stdout
-
-
-def package_jpegs(package):
-    out = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True, check=True).stdout
-    return sorted(p for p in out.splitlines() if re.search(r"\.jpe?g$", p, re.I) and os.path.isfile(p))
-
-
 def photo_source(args, say):
     """The --photos argument for dg-mkbench: the user's, or a list of the packages' JPEG files."""
     if args.photos:
@@ -112,16 +102,6 @@ def photo_source(args, say):
     with open(listing, "w") as f:
         f.write("".join(x + "\n" for x in sorted(files)))
     return listing
-
-
-def file_digest(path):
-    h = hashlib.sha256()
-    if os.path.isfile(path):
-        with open(path, "rb") as f:
-            h.update(f.read())
-    else:
-        h.update(path.encode())
-    return h.hexdigest()
 
 
 def make_corpus(args, say):
@@ -180,79 +160,7 @@ def load_output(path):
     return res
 
 
-def truth_table(corpus, paths):
-    """truth.csv rows in the order of the output's items."""
-    t = pd.read_csv(os.path.join(corpus, "truth.csv"), keep_default_na=False)
-    rel = [os.path.relpath(os.path.normpath(p.decode()), os.path.normpath(corpus)) for p in paths]
-    t = t.set_index("path")
-    missing = [p for p in rel if p not in t.index]
-    if missing:
-        raise SystemExit(f"eval_images: {len(missing)} output items are not in truth.csv, e.g. {missing[0]}")
-    return t.loc[rel].reset_index()
-
-
-# ---- pair metrics -----------------------------------------------------------------
-
-def prf(tp, n_pred, n_true):
-    p = tp / n_pred if n_pred else 1.0
-    r = tp / n_true if n_true else 1.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
-
-
-class Truth:
-    """Groups, kinds and the original of each item, with pair helpers."""
-
-    def __init__(self, t):
-        self.t = t
-        self.group = t["group"].to_numpy()
-        self.transform = t["transform"].to_numpy()
-        self.strength = t["strength"].to_numpy()
-        self.n = len(t)
-        orig = {g: i for i, (g, k) in enumerate(zip(self.group, self.transform)) if k == "original"}
-        self.original = np.array([orig.get(g, -1) for g in self.group])
-        self.variant = (self.transform != "original") & (self.transform != "distractor")
-        self.kinds = sorted({(k, s) for k, s, v in zip(self.transform, self.strength, self.variant) if v},
-                            key=lambda ks: (ks[0], ks[1] != "mild"))
-
-    def true_pairs(self, mask):
-        """Number of same-group pairs among the items in mask."""
-        _, counts = np.unique(self.group[mask], return_counts=True)
-        return int((counts * (counts - 1) // 2).sum())
-
-    def subset(self, strength):
-        return ~self.variant | (self.strength == strength)
-
-
-def edge_arrays(src, dst, truth):
-    return src.astype(np.int64), dst.astype(np.int64), truth.group[src] == truth.group[dst]
-
-
-def subset_prf(truth, src, dst, good, mask):
-    inside = mask[src] & mask[dst]
-    return prf(int((good & inside).sum()), int(inside.sum()), truth.true_pairs(mask))
-
-
-def component_prf(truth, comp, mask):
-    """Pairs inside one component as the prediction, among the items in mask."""
-    df = pd.DataFrame({"c": comp[mask], "g": truth.group[mask]})
-    pred = int((df.groupby("c").size().pipe(lambda s: s * (s - 1) // 2)).sum())
-    tp = int((df.groupby(["c", "g"]).size().pipe(lambda s: s * (s - 1) // 2)).sum())
-    return prf(tp, pred, truth.true_pairs(mask))
-
-
-def variant_prf(truth, src, dst, good, items):
-    """Recall over the (original, variant) pairs of the given variants; precision over
-    the edges touching them.  Returns (precision, recall, F1, pairs, found, edges)."""
-    edge_set = set(zip(src.tolist(), dst.tolist()))
-    found = sum((min(i, truth.original[i]), max(i, truth.original[i])) in edge_set for i in items)
-    chosen = np.zeros(truth.n, bool)
-    chosen[items] = True
-    touch = chosen[src] | chosen[dst]
-    p = int((good & touch).sum()) / int(touch.sum()) if touch.any() else 1.0
-    r = found / len(items) if len(items) else 1.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0), len(items), found, int(touch.sum())
-
+# ---- pair metrics (dgtools.imagebench) ----------------------------------------------
 
 def kind_rows(truth, src, dst, good, sims_ov):
     rows = []

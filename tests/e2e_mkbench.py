@@ -5,7 +5,12 @@ a smaller copy of one photo under a resolution name, a wallpaper-style
 folder (one photo as images/WxH.jpg plus a screenshot) and a broken file,
 then checks the manifest, that every file exists and decodes, that truth.csv
 is consistent, that the duplicate-photo rule left the copies out, and that
-the same seed gives the same bytes.
+the same seed gives the same bytes.  A second corpus with --transforms all
+from a manifest that cuts one photo into tiles and one into a pan series
+checks the web-copy transforms on real photos (sizes, letterbox bars, the
+logo box, screenshot window, low-quality recompression, crops, combos), the
+pieces' geometry (distinct groups, overlap at most a quarter) and that the
+same seed gives the same bytes.
 
 usage: e2e_mkbench.py PATH/TO/dg-mkbench
 """
@@ -195,6 +200,130 @@ def check_usage_errors(exe, tmp):
     check(r.returncode == 1 and "nope" in r.stderr, f"missing photos: rc {r.returncode}")
 
 
+NEW = ["tint", "letterbox", "logo", "screenshot", "rotcrop", "offcrop", "lowq", "combo"]
+
+
+def pixels(path):
+    from PIL import Image  # python3-pil (jobs/setup.sh)
+    import numpy as np
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.int16)
+
+
+def run_all(exe, manifest, out, seed):
+    r = subprocess.run([exe, "--photos", manifest, "--out", out, "--seed", str(seed), "--size", "320x320",
+                        "--transforms", "all"], capture_output=True, text=True)
+    check(r.returncode == 0, f"dg-mkbench --transforms all failed ({r.returncode}): {r.stderr}")
+
+
+def check_pieces(out, rows, photos):
+    by_group = {}
+    for r in rows:
+        by_group.setdefault(int(r["group"]), []).append(r)
+    check(len(by_group) == 4 + 3 + 1, f"{len(by_group)} groups, want 4 tiles + 3 pan crops + 1 whole")
+    per_group = 1 + 2 * (len(TRANSFORMS) + len(NEW)) - 1
+    check(all(len(rs) == per_group for rs in by_group.values()), f"a group does not have {per_group} items")
+    boxes = {}
+    for g, rs in by_group.items():
+        o = next(r for r in rs if r["transform"] == "original")
+        params = dict(kv.split("=", 1) for kv in o["params"].split(";"))
+        if "box" in params:
+            boxes[g] = (o["original"], [float(v) for v in params["box"].split(":")], params["piece"])
+    check(sum(b[2].startswith("tile") for b in boxes.values()) == 4, "not 4 tiles")
+    check(sum(b[2].startswith("pan") for b in boxes.values()) == 3, "not 3 pan crops")
+    for a in boxes:
+        for b in boxes:
+            (pa, ba, _), (pb, bb, _) = boxes[a], boxes[b]
+            if a >= b or pa != pb:
+                continue
+            w = max(0.0, min(ba[2], bb[2]) - max(ba[0], bb[0]))
+            h = max(0.0, min(ba[3], bb[3]) - max(ba[1], bb[1]))
+            smaller = min((ba[2] - ba[0]) * (ba[3] - ba[1]), (bb[2] - bb[0]) * (bb[3] - bb[1]))
+            check(w * h <= 0.25 * smaller + 1e-9, f"pieces {a} and {b} share {w * h / smaller:.2f} of their area")
+    for g, rs in by_group.items():
+        o = next(r for r in rs if r["transform"] == "original")
+        w0, h0, _ = jpeg_info(f"{out}/{o['path']}")
+        check(max(w0, h0) == 320, f"group {g}: original {w0}x{h0} not fitted to 320")
+        for r in rs:
+            if r["transform"] in NEW:
+                check_new_variant(out, r, o, w0, h0)
+
+
+def check_new_variant(out, r, orig_row, w0, h0):
+    import numpy as np
+    path = f"{out}/{r['path']}"
+    w, h, comps = jpeg_info(path)
+    params = dict(kv.split("=", 1) for kv in r["params"].split(";") if kv)
+    t, s = r["transform"], r["strength"]
+    check(decodes(path), f"{path} does not decode cleanly")
+    if t == "letterbox":
+        aspect = float(params["aspect"])
+        check(abs(w / h - aspect) < 0.02 and max(w, h) == max(w0, h0), f"{path}: canvas {w}x{h}, aspect {aspect}")
+        px = pixels(path)
+        if s == "mild":  # solid bars: the first and last rows (or columns) are one colour
+            edge = np.concatenate([px[0], px[-1]]) if w0 / h0 > aspect else np.concatenate([px[:, 0], px[:, -1]])
+            check(np.ptp(edge, axis=0).max() <= 12, f"{path}: no solid bars (spread {np.ptp(edge, axis=0).max()})")
+    elif t == "logo":
+        check((w, h) == (w0, h0), f"{path}: logo changed the size")
+        diff = pixels(path) - pixels(f"{out}/{orig_row['path']}")
+        area = float(params["area"])
+        if s == "mild":  # opaque: the pixels that changed a lot span a box of about that area
+            ys, xs = np.nonzero(np.abs(diff).max(axis=2) > 40)
+            check(len(ys) > 0, f"{path}: no logo drawn")
+            box = (xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1) / (w * h)
+            check(0.5 * area < box < 1.5 * area, f"{path}: changed box {box:.3f} of the image, logo area {area}")
+        else:  # translucent white box around (0.35 + 0.3 x, 0.35 + 0.3 y): brighter inside, unchanged outside
+            bh = (area * w * h / 3.5) ** 0.5
+            bw = area * w * h / bh
+            cx, cy = (0.35 + 0.3 * float(params["x"])) * w, (0.35 + 0.3 * float(params["y"])) * h
+            x0 = min(max(round(cx - bw / 2), 0), w - round(bw))  # kept inside the image, as compose.c does
+            y0 = min(max(round(cy - bh / 2), 0), h - round(bh))
+            inside = np.zeros((h, w), bool)
+            inside[y0 + 2:y0 + round(bh) - 2, x0 + 2:x0 + round(bw) - 2] = True
+            check(diff[inside].mean() > 8, f"{path}: the watermark box is not brighter ({diff[inside].mean():.1f})")
+            check(np.abs(diff[~inside]).mean() < 4, f"{path}: pixels outside the box changed")
+    elif t == "screenshot":
+        check(w == max(w0, h0) and h == w * 10 // 16, f"{path}: window {w}x{h}")
+    elif t == "lowq":
+        q, scale = int(params["quality"]), float(params["scale"])
+        check((25 <= q <= 30) if s == "mild" else (15 <= q <= 22), f"{path}: quality {q}")
+        check(abs(w - w0 * scale) <= 1 and abs(h - h0 * scale) <= 1, f"{path}: {w}x{h} at scale {scale}")
+    elif t == "offcrop":
+        removed = 1 - w * h / (w0 * h0)
+        lo, hi = (0.10, 0.20) if s == "mild" else (0.20, 0.30)
+        check(lo - 0.02 <= removed <= hi + 0.02, f"{path}: removed {removed:.3f}")
+    elif t == "rotcrop":
+        check(w < w0 and h < h0, f"{path}: not cropped ({w}x{h})")
+    elif t == "combo":
+        check(params.get("parts", "").count("+") == 1, f"{path}: combo parts {params.get('parts')}")
+    elif t == "tint":
+        check((w, h) == (w0, h0), f"{path}: tint changed the size")
+
+
+def check_all_transforms(exe, photos, tmp):
+    manifest = f"{tmp}/cuts.txt"
+    with open(manifest, "w") as f:
+        f.write(f"{photos[0]}\tcut=tiles:2x2\n{photos[1]}\tcut=pan:3\n{photos[2]}\n")
+    run_all(exe, manifest, f"{tmp}/all1", 3)
+    manifest_1, rows = read_corpus(f"{tmp}/all1")
+    check_files(f"{tmp}/all1", manifest_1, rows)
+    check_pieces(f"{tmp}/all1", rows, photos)
+    run_all(exe, manifest, f"{tmp}/all2", 3)
+    check(digest(f"{tmp}/all1", manifest_1) == digest(f"{tmp}/all2", manifest_1),
+          "--transforms all: same seed gave different output")
+    docs = open(f"{tmp}/all1/transforms.txt").read()
+    for t in NEW:
+        check(f"\n{t}\n" in docs, f"transforms.txt does not document {t}")
+    with open(manifest, "a") as f:
+        f.write(f"{photos[3]}\tcut=tiles:9x9\n")
+    r = subprocess.run([exe, "--photos", manifest, "--out", f"{tmp}/bad"], capture_output=True, text=True)
+    check(r.returncode == 1 and "tiles:9x9" in r.stderr, f"a bad cut was accepted: rc {r.returncode}")
+    r = subprocess.run([exe, "--photos", manifest, "--out", f"{tmp}/bad", "--transforms", "crop,nope"],
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "nope" in r.stderr, f"an unknown transform was accepted: rc {r.returncode}")
+    return len(manifest_1)
+
+
 def main():
     exe = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("DG_MKBENCH", "build/dg-mkbench")
     photos = package_photos()
@@ -216,7 +345,9 @@ def main():
         params_a = {r["path"]: r["params"] for r in rows}
         check(any(params_a[r["path"]] != r["params"] for r in rows_c), "seed ignored")
         check_usage_errors(exe, tmp)
-    print(f"e2e_mkbench: {len(manifest)} items from {PACKAGE} checked")
+        n_all = check_all_transforms(exe, photos, tmp)
+    print(f"e2e_mkbench: {len(manifest)} items (classic) and {n_all} items (--transforms all, tiles, pan) "
+          f"from {PACKAGE} checked")
 
 
 if __name__ == "__main__":

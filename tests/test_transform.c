@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/compose.h"
 #include "bench/edits.h"
 #include "bench/mkbench_photos.h"
 #include "bench/xform.h"
@@ -492,6 +493,122 @@ static void apply_gives_the_documented_geometry(void **state)
     dg_image_free(&in);
 }
 
+static void letterbox_keeps_the_photo_whole_between_bars(void **state)
+{
+    (void)state;
+    dg_image in, out;
+    dg_err err;
+    const uint8_t black[3] = {0, 0, 0};
+    smooth_image(&in, 400, 300);
+    assert_int_equal(dg_compose_letterbox(&in, 1.0, 0, black, &out, &err), DG_OK);
+    assert_int_equal(out.w, 400);
+    assert_int_equal(out.h, 400);
+    for (int y = 0; y < 50; y++) /* bars of 50 rows above and below, the photo unscaled */
+        for (int x = 0; x < 400; x += 7) {
+            assert_memory_equal(dg_image_at(&out, x, y), black, 3);
+            assert_memory_equal(dg_image_at(&out, x, 399 - y), black, 3);
+        }
+    for (int y = 0; y < 300; y += 13)
+        assert_memory_equal(dg_image_at(&out, 0, 50 + y), dg_image_at(&in, 0, y), 400 * 3);
+    dg_image_free(&out);
+    /* a portrait canvas with a blurred fill: the photo's rows are still there */
+    assert_int_equal(dg_compose_letterbox(&in, 0.5625, 1, black, &out, &err), DG_OK);
+    assert_int_equal(out.h, 400);
+    assert_int_equal(out.w, 225);
+    assert_true(mean_value(&out) > 10.0);
+    dg_image_free(&out);
+    assert_int_equal(dg_compose_letterbox(&in, 0.0, 0, black, &out, &err), DG_FAIL);
+    dg_image_free(&in);
+}
+
+static void logo_changes_only_a_box_of_the_given_area(void **state)
+{
+    (void)state;
+    dg_image in, out;
+    dg_err err;
+    const uint8_t bg[3] = {250, 250, 250}, ink[3] = {10, 10, 10};
+    noise_image(&in, 400, 300, 60, 190, 3);
+    assert_int_equal(dg_compose_logo(&in, 0.04, 0.88, 0.9, bg, ink, 1.0, "NEWS24", &out, &err), DG_OK);
+    int x0 = 400, y0 = 300, x1 = -1, y1 = -1;
+    long changed = 0;
+    for (int y = 0; y < 300; y++)
+        for (int x = 0; x < 400; x++)
+            if (memcmp(dg_image_at(&in, x, y), dg_image_at(&out, x, y), 3)) {
+                changed++;
+                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1, y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+            }
+    double box = (double)(x1 - x0 + 1) * (y1 - y0 + 1);
+    assert_true(fabs(box / (0.04 * 400 * 300) - 1.0) < 0.15); /* the box has the drawn area */
+    assert_true(changed > 0.9 * box);                          /* and is opaque */
+    assert_true(x0 > 200 && y0 > 150);                         /* in the bottom-right corner */
+    dg_image_free(&out);
+    /* translucent: every pixel of the box moves towards white, none reaches it */
+    assert_int_equal(dg_compose_logo(&in, 0.12, 0.5, 0.5, bg, ink, 0.55, "STOCK", &out, &err), DG_OK);
+    const uint8_t *c = dg_image_at(&out, 200, 150 - 18), *o = dg_image_at(&in, 200, 150 - 18);
+    assert_true(c[0] > o[0] && c[0] < 250);
+    dg_image_free(&out);
+    dg_image_free(&in);
+}
+
+static void screenshot_is_a_16_10_window_holding_the_photo(void **state)
+{
+    (void)state;
+    dg_image in, out;
+    dg_err err;
+    smooth_image(&in, 400, 300);
+    for (int panel = 0; panel <= 1; panel++) {
+        assert_int_equal(dg_compose_screenshot(&in, panel ? 0.6 : 0.9, panel, panel, "PHOTOS", &out, &err), DG_OK);
+        assert_int_equal(out.w, 400);
+        assert_int_equal(out.h, 250);
+        /* the title bar's first row is one colour apart from the window buttons */
+        const uint8_t *t = dg_image_at(&out, 399, 0);
+        assert_memory_equal(dg_image_at(&out, 200, 0), t, 3);
+        dg_image_free(&out);
+    }
+    dg_image_free(&in);
+}
+
+static void new_transforms_draw_in_range_and_apply(void **state)
+{
+    (void)state;
+    dg_image in, out;
+    dg_err err;
+    dg_xform xf;
+    smooth_image(&in, 400, 300);
+    for (uint64_t photo = 0; photo < 40; photo++) {
+        dg_xform_draw(&xf, DG_XF_LOWQ, DG_MILD, 9, photo);
+        assert_true(xf.quality >= 25 && xf.quality <= 30 && xf.amount >= 0.55 && xf.amount <= 0.75);
+        dg_xform_draw(&xf, DG_XF_LOWQ, DG_STRONG, 9, photo);
+        assert_true(xf.quality >= 15 && xf.quality <= 22 && xf.amount >= 0.30 && xf.amount <= 0.45);
+        assert_int_equal(dg_xform_apply(&xf, &in, &out, &err), DG_OK);
+        assert_int_equal(out.w, (int)floor(400 * xf.amount + 0.5));
+        dg_image_free(&out);
+        dg_xform_draw(&xf, DG_XF_OFFCROP, DG_STRONG, 9, photo);
+        assert_true(xf.amount >= 0.20 && xf.amount <= 0.30);
+        assert_int_equal(dg_xform_apply(&xf, &in, &out, &err), DG_OK);
+        assert_true(fabs(1.0 - out.w * out.h / (400.0 * 300.0) - xf.amount) < 0.01);
+        dg_image_free(&out);
+        dg_xform_draw(&xf, DG_XF_ROTCROP, DG_STRONG, 9, photo);
+        assert_true(fabs(xf.amount) >= 3.0 && fabs(xf.amount) <= 6.0 && xf.amount2 >= 0.10 && xf.amount2 <= 0.20);
+        int rw, rh;
+        dg_rotate_size(400, 300, xf.amount, &rw, &rh);
+        assert_int_equal(dg_xform_apply(&xf, &in, &out, &err), DG_OK);
+        assert_true(fabs(1.0 - (double)out.w * out.h / ((double)rw * rh) - xf.amount2) < 0.02);
+        dg_image_free(&out);
+        dg_xform_draw(&xf, DG_XF_COMBO, DG_MILD, 9, photo);
+        assert_true(xf.part[0] != DG_XF_COMBO && xf.part[1] != DG_XF_COMBO && xf.part[0] != xf.part[1]);
+        char params[320];
+        dg_xform_params(&xf, params, sizeof params);
+        assert_non_null(strstr(params, "parts="));
+        assert_null(strchr(params, ','));
+        assert_int_equal(dg_xform_apply(&xf, &in, &out, &err), DG_OK);
+        dg_image_free(&out);
+    }
+    assert_int_equal(dg_xform_by_name("screenshot"), DG_XF_SCREENSHOT);
+    assert_int_equal(dg_xform_by_name("nope"), -1);
+    dg_image_free(&in);
+}
+
 static void photo_key_merges_resolutions_and_variants(void **state)
 {
     (void)state;
@@ -535,6 +652,10 @@ int main(void)
         cmocka_unit_test(draw_is_reproducible_and_within_ranges),
         cmocka_unit_test(apply_gives_the_documented_geometry),
         cmocka_unit_test(photo_key_merges_resolutions_and_variants),
+        cmocka_unit_test(letterbox_keeps_the_photo_whole_between_bars),
+        cmocka_unit_test(logo_changes_only_a_box_of_the_given_area),
+        cmocka_unit_test(screenshot_is_a_16_10_window_holding_the_photo),
+        cmocka_unit_test(new_transforms_draw_in_range_and_apply),
     };
     cmocka_set_message_output(CM_OUTPUT_STDOUT);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,10 @@ python3-numpy; dgtools.frame also needs python3-pandas).
     bench       the printed report kept for a file, the Wilson interval
     frame       an output file as pandas DataFrames (the notebook's reader;
                 jobs/notebooks/dupgraph_reader.py re-exports it)
+    imagebench  the real-photo benchmarks' shared parts: Debian photo packages,
+                a dg-mkbench corpus's truth.csv, pair precision / recall / F1
+    quality     the held-out quality benchmark: the scene list and its fixed
+                tune / held-out split, the tune-only threshold choice, pHash
 
 Nothing is installed: a script finds the package with one line relative to
 its own file, e.g. from jobs/ or tests/:

@@ -1,5 +1,8 @@
 /* mkbench_main.c - dg-mkbench: builds a near-duplicate benchmark corpus from
- * a folder (or manifest) of real JPEG photographs.  For each original it
+ * a folder (or manifest) of real JPEG photographs.  A photo is one image, or
+ * (manifest "cut=") several distinct images cut from it: tiles of a grid or
+ * a panning series of crops sharing at most a quarter of their area with a
+ * neighbour; each such image is a group of its own.  For each original it
  * writes the downscaled original and one variant per transform and strength
  * (xform.c), adds further photos alone as distractors, and writes the
  * manifest, the ground truth (truth.csv), the transform documentation
@@ -9,12 +12,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "dupgraph/common.h"
+#include "bench/edits.h"
 #include "bench/mkbench_photos.h"
 #include "bench/xform.h"
 #include "tools/raster.h"
@@ -28,23 +33,34 @@ typedef struct options {
     long max_originals; /* < 0: no limit */
     long distractors;
     int max_w, max_h;
+    int use[DG_XF_COUNT]; /* the transforms made */
 } options;
 
 typedef struct item {
     char path[64];         /* relative to OUTDIR */
-    long group;            /* id of the photo it derives from */
+    long group;            /* id of the image it derives from */
     long photo;            /* index into the selection */
     const char *transform; /* "original", "distractor" or a transform name */
     const char *strength;  /* "none", "mild" or "strong" */
-    char params[160];
+    char params[320];
     uint64_t order;
 } item;
+
+/* One distinct image: a whole photo or a piece cut from it (fractions of
+ * the photo's sides). */
+typedef struct piece {
+    long photo;  /* index into the selection */
+    double x0, y0, x1, y1;
+    char label[48]; /* "whole", "tile 2/4", "pan 1/3" */
+} piece;
 
 typedef struct corpus {
     const options *opt;
     const mk_photos *photos;
     size_t *sel;      /* indices into photos of the selected files */
     long n_orig, n_dist;
+    piece *pieces;    /* the groups, originals' pieces first */
+    long n_pieces, n_orig_pieces;
     item *items;
     size_t n_items;
     dg_jpeg_codec codec;
@@ -55,12 +71,16 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dg-mkbench --photos DIR_OR_MANIFEST --out OUTDIR [--seed S]\n"
             "                  [--max-originals N] [--distractors N] [--size WxH | --size N]\n"
+            "                  [--transforms classic|all|NAME,...]\n"
             "Writes OUTDIR/images/gNNNN/*.jpg, manifest.txt, truth.csv, transforms.txt, sources.txt.\n"
-            "  --photos         folder of JPEG photos (recursive) or a manifest of paths\n"
+            "  --photos         folder of JPEG photos (recursive) or a manifest of paths; a manifest\n"
+            "                   line PATH<TAB>cut=tiles:CxR or PATH<TAB>cut=pan:N makes several\n"
+            "                   distinct images (groups) of one photo: hard negatives\n"
             "  --seed           seed of the transform parameters and the manifest order (default 1)\n"
             "  --max-originals  photos that get variants (default: all but the distractors)\n"
             "  --distractors    further photos included alone (default 0)\n"
-            "  --size           originals are downscaled to fit (default 1024x1024)\n");
+            "  --size           originals are downscaled to fit (default 1024x1024)\n"
+            "  --transforms     classic (default: the first 13), all, or a list of names\n");
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -92,6 +112,25 @@ static int parse_size(const char *s, int *w, int *h)
     return DG_OK;
 }
 
+/* "classic", "all" or comma-separated names. */
+static int parse_transforms(const char *s, int use[DG_XF_COUNT], dg_err *err)
+{
+    char buf[512], *save = NULL;
+    for (int k = 0; k < DG_XF_COUNT; k++)
+        use[k] = !strcmp(s, "all") || (!strcmp(s, "classic") && k < DG_XF_CLASSIC_COUNT);
+    if (!strcmp(s, "all") || !strcmp(s, "classic"))
+        return DG_OK;
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+        return dg_fail(err, "--transforms: list too long");
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = dg_xform_by_name(tok);
+        if (k < 0)
+            return dg_fail(err, "--transforms: unknown transform %s", tok);
+        use[k] = 1;
+    }
+    return DG_OK;
+}
+
 /* 0 ok, 1 help shown, -1 bad usage (reason in err). */
 static int parse_args(int argc, char **argv, options *opt, dg_err *err)
 {
@@ -99,9 +138,11 @@ static int parse_args(int argc, char **argv, options *opt, dg_err *err)
         {"photos", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
         {"seed", required_argument, 0, 's'},   {"max-originals", required_argument, 0, 'm'},
         {"distractors", required_argument, 0, 'd'}, {"size", required_argument, 0, 'z'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"transforms", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     *opt = (options){.seed = 1, .max_originals = -1, .max_w = 1024, .max_h = 1024};
+    parse_transforms("classic", opt->use, err);
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -129,6 +170,10 @@ static int parse_args(int argc, char **argv, options *opt, dg_err *err)
         case 'z':
             if (parse_size(optarg, &opt->max_w, &opt->max_h) != DG_OK)
                 return dg_fail(err, "--size: expected N or WxH (16..65535), got %s", optarg);
+            break;
+        case 't':
+            if (parse_transforms(optarg, opt->use, err) != DG_OK)
+                return DG_FAIL;
             break;
         case 'h': return 1;
         default: return dg_fail(err, "unknown option");
@@ -189,6 +234,60 @@ static int select_photos(corpus *cp, dg_err *err)
     return DG_OK;
 }
 
+/* Pieces of a photo from its cut spec: "tiles:CxR" = the cells of a C x R
+ * grid, each shrunk by 3% of the cell on every side (no two share a pixel);
+ * "pan:N" = N crops side by side, each 0.9 of the height (starting 0, 0.05,
+ * 0.1, ... down) and as wide as makes a neighbour overlap a quarter of its
+ * width (so neighbours share at most 25% of their area, others nothing). */
+static int cut_pieces(const char *spec, const char *path, long photo, piece *out, long *n, dg_err *err)
+{
+    long c = 1, r = 1, k;
+    *n = 0;
+    if (!spec[0]) {
+        out[(*n)++] = (piece){photo, 0.0, 0.0, 1.0, 1.0, "whole"};
+        return DG_OK;
+    }
+    if (sscanf(spec, "tiles:%ldx%ld", &c, &r) == 2 && c >= 1 && r >= 1 && c * r >= 2 && c * r <= 16) {
+        for (long j = 0; j < r; j++)
+            for (long i = 0; i < c; i++) {
+                piece *p = &out[(*n)++];
+                *p = (piece){photo, (i + 0.03) / c, (j + 0.03) / r, (i + 0.97) / c, (j + 0.97) / r, ""};
+                snprintf(p->label, sizeof p->label, "tile %d/%d", (int)(j * c + i + 1), (int)(c * r));
+            }
+        return DG_OK;
+    }
+    if (sscanf(spec, "pan:%ld", &k) == 1 && k >= 2 && k <= 8) {
+        double w = 1.0 / (1.0 + 0.75 * (double)(k - 1));
+        for (long i = 0; i < k; i++) {
+            piece *p = &out[(*n)++];
+            double y0 = 0.05 * (double)(i % 3);
+            *p = (piece){photo, 0.75 * w * (double)i, y0, 0.75 * w * (double)i + w, y0 + 0.9, ""};
+            snprintf(p->label, sizeof p->label, "pan %d/%d", (int)(i + 1), (int)k);
+        }
+        return DG_OK;
+    }
+    return dg_fail(err, "%s: cut=%s: expected tiles:CxR (2 to 16 tiles) or pan:N (N 2..8)", path, spec);
+}
+
+/* Every selected photo's pieces, the originals' first: the groups. */
+static int make_pieces(corpus *cp, dg_err *err)
+{
+    long n_sel = cp->n_orig + cp->n_dist;
+    cp->pieces = dg_alloc((size_t)n_sel * 16, sizeof *cp->pieces, err);
+    if (!cp->pieces)
+        return DG_FAIL;
+    for (long f = 0; f < n_sel; f++) {
+        const mk_photo *ph = &cp->photos->v[cp->sel[f]];
+        long n;
+        if (cut_pieces(ph->cut, ph->path, f, cp->pieces + cp->n_pieces, &n, err) != DG_OK)
+            return DG_FAIL;
+        cp->n_pieces += n;
+        if (f < cp->n_orig)
+            cp->n_orig_pieces = cp->n_pieces;
+    }
+    return DG_OK;
+}
+
 static uint64_t hash_str(const char *s, uint64_t seed)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -204,7 +303,7 @@ static item *new_item(corpus *cp, long g, const char *file, const char *transfor
     memset(it, 0, sizeof *it);
     snprintf(it->path, sizeof it->path, "images/g%04ld/%s.jpg", g, file);
     it->group = g;
-    it->photo = g;
+    it->photo = cp->pieces[g].photo;
     it->transform = transform;
     it->strength = strength;
     it->order = hash_str(it->path, cp->opt->seed);
@@ -237,34 +336,68 @@ static int make_variant(corpus *cp, long g, const dg_image *orig, dg_xform_kind 
     return rc;
 }
 
+static int load_whole(corpus *cp, const char *path, dg_image *out, dg_err *err)
+{
+    return dg_jpeg_load(&cp->codec, path, cp->opt->max_w, cp->opt->max_h, out, err);
+}
+
+/* A piece: decoded large enough that the piece alone still fills the
+ * --size box, cut out, then fitted into the box. */
+static int load_piece(corpus *cp, const piece *pc, const char *path, dg_image *out, dg_err *err)
+{
+    double fw = pc->x1 - pc->x0, fh = pc->y1 - pc->y0;
+    dg_image full = {0}, cut = {0};
+    int rc = dg_jpeg_load(&cp->codec, path, (int)ceil(cp->opt->max_w / fw), (int)ceil(cp->opt->max_h / fh),
+                          &full, err);
+    if (rc == DG_OK) {
+        int x = (int)floor(pc->x0 * full.w), y = (int)floor(pc->y0 * full.h);
+        int w = (int)floor(pc->x1 * full.w) - x, h = (int)floor(pc->y1 * full.h) - y;
+        rc = dg_img_crop(&full, x, y, w < 1 ? 1 : w, h < 1 ? 1 : h, &cut, err);
+    }
+    int w, h;
+    if (rc == DG_OK) {
+        dg_fit_size(cut.w, cut.h, cp->opt->max_w, cp->opt->max_h, &w, &h);
+        rc = dg_image_resize(&cut, w, h, out, err);
+    }
+    dg_image_free(&full);
+    dg_image_free(&cut);
+    return rc;
+}
+
 static int make_group(corpus *cp, long g, dg_err *err)
 {
-    const mk_photo *p = &cp->photos->v[cp->sel[g]];
+    const piece *pc = &cp->pieces[g];
+    const mk_photo *p = &cp->photos->v[cp->sel[pc->photo]];
+    int whole = !strcmp(pc->label, "whole");
     char dir[4096];
     dg_image orig;
     snprintf(dir, sizeof dir, "%s/images/g%04ld", cp->opt->out, g);
     if (make_dir(dir, err) != DG_OK)
         return DG_FAIL;
-    if (dg_jpeg_load(&cp->codec, p->path, cp->opt->max_w, cp->opt->max_h, &orig, err) != DG_OK)
+    if ((whole ? load_whole(cp, p->path, &orig, err) : load_piece(cp, pc, p->path, &orig, err)) != DG_OK)
         return DG_FAIL;
-    int is_orig = g < cp->n_orig;
+    int is_orig = g < cp->n_orig_pieces;
     item *it = new_item(cp, g, "original", is_orig ? "original" : "distractor", "none");
-    snprintf(it->params, sizeof it->params, "size=%dx%d", orig.w, orig.h);
+    if (whole)
+        snprintf(it->params, sizeof it->params, "size=%dx%d", orig.w, orig.h);
+    else
+        snprintf(it->params, sizeof it->params, "size=%dx%d;piece=%s;box=%.3f:%.3f:%.3f:%.3f", orig.w, orig.h,
+                 pc->label, pc->x0, pc->y0, pc->x1, pc->y1);
     int rc = save_item(cp, it, &orig, ORIGINAL_QUALITY, 0, err);
     for (int k = 0; is_orig && rc == DG_OK && k < DG_XF_COUNT; k++)
         for (int s = DG_MILD; rc == DG_OK && s <= DG_STRONG; s++)
-            if (dg_xform_exists((dg_xform_kind)k, (dg_strength)s))
+            if (cp->opt->use[k] && dg_xform_exists((dg_xform_kind)k, (dg_strength)s))
                 rc = make_variant(cp, g, &orig, (dg_xform_kind)k, (dg_strength)s, err);
     dg_image_free(&orig);
     return rc;
 }
 
-static size_t variants_per_original(void)
+static size_t variants_per_original(const options *opt)
 {
     size_t n = 0;
     for (int k = 0; k < DG_XF_COUNT; k++)
         for (int s = DG_MILD; s <= DG_STRONG; s++)
-            n += (size_t)dg_xform_exists((dg_xform_kind)k, (dg_strength)s);
+            n += (size_t)(opt->use[k] && dg_xform_exists((dg_xform_kind)k, (dg_strength)s));
     return n;
 }
 
@@ -344,7 +477,7 @@ static void write_transform_docs(const corpus *cp, FILE *f)
     fprintf(f,
             "dg-mkbench corpus\n"
             "seed %" PRIu64 "; originals downscaled on load to fit %dx%d (never enlarged)\n"
-            "%ld originals x (1 + %zu variants) + %ld distractors = %zu items\n\n"
+            "%ld originals x (1 + %zu variants) + %ld distractors = %zu items (%ld + %ld photos)\n\n"
             "Items: images/gNNNN/original.jpg is photo NNNN downscaled (JPEG quality %d); for an\n"
             "original (not a distractor) images/gNNNN/<transform>_<strength>.jpg are made from that\n"
             "downscaled image, one transform each, saved at quality %d unless the transform is jpeg.\n"
@@ -352,15 +485,25 @@ static void write_transform_docs(const corpus *cp, FILE *f)
             "an item derives from; original = the source photo file; transform = original |\n"
             "distractor | a name below; strength = none | mild | strong; params = drawn values.\n"
             "manifest.txt lists the same items in the same order, shuffled by the seed.\n\n"
+            "Pieces (hard negatives): a photo listed with cut=tiles:CxR gives the C x R cells of a grid,\n"
+            "each shrunk by 3%% of the cell on every side, so no two share a pixel; cut=pan:N gives N\n"
+            "crops side by side (a panning burst), each 0.9 of the height and overlapping a neighbour by a\n"
+            "quarter of its width, so two pieces share at most 25%% of their area. Each piece is a group\n"
+            "of its own (its original's params say piece= and box=): pieces of one photo are different\n"
+            "images. Rule: images made from one photo are duplicates only when one derives from the\n"
+            "other by a transform below; pieces sharing at most a third of their area are not.\n\n"
             "Duplicate-photo rule (sources.txt): files whose name, without extension and without a\n"
             "trailing resolution (_3840x2160), is the same are one photo; a name that is empty or\n"
             "generic (screenshot, preview, thumbnail) stands for its nearest folder name that is not\n"
             "a layout folder (contents, images*, a resolution), so one wallpaper's resolutions and\n"
             "light/dark versions are one photo. Only the largest file of each photo is used.\n\n"
             "Transforms (mild = the gentler end of each range; parameters drawn per photo):\n",
-            o->seed, o->max_w, o->max_h, cp->n_orig, variants_per_original(), cp->n_dist,
-            cp->n_items, ORIGINAL_QUALITY, DG_XFORM_SAVE_QUALITY);
+            o->seed, o->max_w, o->max_h, cp->n_orig_pieces, variants_per_original(o),
+            cp->n_pieces - cp->n_orig_pieces, cp->n_items, cp->n_orig, cp->n_dist, ORIGINAL_QUALITY,
+            DG_XFORM_SAVE_QUALITY);
     for (int k = 0; k < DG_XF_COUNT; k++) {
+        if (!o->use[k])
+            continue;
         fprintf(f, "%s\n", dg_xform_name((dg_xform_kind)k));
         for (int s = DG_MILD; s <= DG_STRONG; s++) {
             if (!dg_xform_exists((dg_xform_kind)k, (dg_strength)s))
@@ -374,10 +517,10 @@ static void write_transform_docs(const corpus *cp, FILE *f)
 static void write_sources(const corpus *cp, FILE *f)
 {
     const mk_photos *ph = cp->photos;
-    fputs("# group\trole\tsource photo (then: files left out and why)\n", f);
-    for (long g = 0; g < cp->n_orig + cp->n_dist; g++)
-        fprintf(f, "g%04ld\t%s\t%s\n", g, g < cp->n_orig ? "original" : "distractor",
-                ph->v[cp->sel[g]].path);
+    fputs("# group\trole\tsource photo\tpiece (then: files left out and why)\n", f);
+    for (long g = 0; g < cp->n_pieces; g++)
+        fprintf(f, "g%04ld\t%s\t%s\t%s\n", g, g < cp->n_orig_pieces ? "original" : "distractor",
+                ph->v[cp->sel[cp->pieces[g].photo]].path, cp->pieces[g].label);
     for (size_t i = 0; i < ph->n; i++) {
         const mk_photo *p = &ph->v[i];
         if (p->unreadable)
@@ -406,14 +549,17 @@ static int write_docs(const corpus *cp, dg_err *err)
 static int build(corpus *cp, dg_err *err)
 {
     char dir[4096];
-    size_t n = (size_t)cp->n_orig * (1 + variants_per_original()) + (size_t)cp->n_dist;
+    if (make_pieces(cp, err) != DG_OK)
+        return DG_FAIL;
+    size_t n = (size_t)cp->n_orig_pieces * (1 + variants_per_original(cp->opt)) +
+               (size_t)(cp->n_pieces - cp->n_orig_pieces);
     cp->items = dg_alloc(n, sizeof *cp->items, err);
     if (!cp->items)
         return DG_FAIL;
     snprintf(dir, sizeof dir, "%s/images", cp->opt->out);
     if (make_dirs(dir, err) != DG_OK)
         return DG_FAIL;
-    for (long g = 0; g < cp->n_orig + cp->n_dist; g++)
+    for (long g = 0; g < cp->n_pieces; g++)
         if (make_group(cp, g, err) != DG_OK)
             return DG_FAIL;
     qsort(cp->items, cp->n_items, sizeof *cp->items, cmp_item);
@@ -437,11 +583,12 @@ static int run(const options *opt, dg_err *err)
     if (rc == DG_OK)
         rc = build(&cp, err);
     if (rc == DG_OK)
-        printf("dg-mkbench: %zu items (%ld originals x %zu + %ld distractors) from %zu files in "
-               "%s (%.1f s)\n",
-               cp.n_items, cp.n_orig, 1 + variants_per_original(), cp.n_dist, photos.n, opt->out,
-               dg_now() - t0);
+        printf("dg-mkbench: %zu items (%ld originals x %zu + %ld distractors, from %ld + %ld photos) from "
+               "%zu files in %s (%.1f s)\n",
+               cp.n_items, cp.n_orig_pieces, 1 + variants_per_original(opt), cp.n_pieces - cp.n_orig_pieces,
+               cp.n_orig, cp.n_dist, photos.n, opt->out, dg_now() - t0);
     free(cp.items);
+    free(cp.pieces);
     free(cp.sel);
     mk_photos_free(&photos);
     dg_jpeg_codec_free(&cp.codec);

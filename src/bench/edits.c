@@ -1,6 +1,7 @@
 /* edits.c - the primitive image edits of the benchmark corpus: crop,
- * flip, brightness, contrast, gamma, saturation, grayscale, gaussian blur,
- * borders, rotation and a text band drawn with a built-in 5x7 font.
+ * flip, brightness, contrast, gamma, saturation, grayscale, channel gains,
+ * gaussian blur, borders, rotation, pasting, filled (translucent)
+ * rectangles and discs, and text drawn with a built-in 5x7 font.
  * Resizing lives in raster.c; the parameter table and the drawing of
  * parameters live in xform.c. */
 #include "bench/edits.h"
@@ -277,6 +278,18 @@ static void draw_glyph(dg_image *im, const uint8_t *g, int x0, int y0, int scale
         }
 }
 
+int dg_img_text(dg_image *im, int x, int y, int scale, const uint8_t fg[3], const char *text)
+{
+    int x0 = x;
+    scale = scale < 1 ? 1 : scale;
+    for (const char *p = text; *p && x < im->w; p++, x += 6 * scale) {
+        const uint8_t *g = glyph(*p);
+        if (g)
+            draw_glyph(im, g, x, y, scale, fg);
+    }
+    return x - x0;
+}
+
 void dg_img_text_band(dg_image *im, int y0, int band_h, const uint8_t bg[3], const uint8_t fg[3],
                       const char *text)
 {
@@ -290,10 +303,53 @@ void dg_img_text_band(dg_image *im, int y0, int band_h, const uint8_t bg[3], con
             memcpy(dg_image_at(im, x, y), bg, 3);
     int scale = (int)fmax(1.0, floor(0.6 * (y1 - y0) / 7.0));
     int ty = y0 + ((y1 - y0) - 7 * scale) / 2;
-    int tx = 3 * scale;
-    for (const char *p = text; *p && tx < im->w; p++, tx += 6 * scale) {
-        const uint8_t *g = glyph(*p);
-        if (g && ty >= y0 && ty + 7 * scale <= y1)
-            draw_glyph(im, g, tx, ty, scale, fg);
-    }
+    if (ty >= y0 && ty + 7 * scale <= y1)
+        dg_img_text(im, 3 * scale, ty, scale, fg, text);
+}
+
+void dg_img_fill_rect(dg_image *im, int x, int y, int w, int h, const uint8_t rgb[3], double alpha)
+{
+    int x0 = clampi(x, 0, im->w), x1 = clampi(x + w, 0, im->w);
+    int y0 = clampi(y, 0, im->h), y1 = clampi(y + h, 0, im->h);
+    double a = alpha < 0.0 ? 0.0 : (alpha > 1.0 ? 1.0 : alpha);
+    for (int yy = y0; yy < y1; yy++)
+        for (int xx = x0; xx < x1; xx++) {
+            uint8_t *p = dg_image_at(im, xx, yy);
+            for (int c = 0; c < 3; c++)
+                p[c] = clamp_u8(p[c] + a * (rgb[c] - p[c]));
+        }
+}
+
+void dg_img_disc(dg_image *im, int cx, int cy, int r, const uint8_t rgb[3])
+{
+    for (int y = clampi(cy - r, 0, im->h); y < clampi(cy + r + 1, 0, im->h); y++)
+        for (int x = clampi(cx - r, 0, im->w); x < clampi(cx + r + 1, 0, im->w); x++)
+            if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r)
+                memcpy(dg_image_at(im, x, y), rgb, 3);
+}
+
+void dg_img_channel_gains(dg_image *im, const double gain[3])
+{
+    size_t n = (size_t)im->w * (size_t)im->h;
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++)
+            im->px[3 * i + c] = clamp_u8(im->px[3 * i + c] * gain[c]);
+}
+
+void dg_img_paste(dg_image *dst, const dg_image *src, int x, int y)
+{
+    int sx0 = x < 0 ? -x : 0, sy0 = y < 0 ? -y : 0;
+    int w = clampi(dst->w - x, 0, src->w) - sx0;
+    for (int r = sy0; w > 0 && r < src->h && y + r < dst->h; r++)
+        memcpy(dg_image_at(dst, x + sx0, y + r), dg_image_at(src, sx0, r), (size_t)w * 3);
+}
+
+int dg_img_crop_frac(const dg_image *in, double w_frac, double h_frac, double px, double py,
+                     dg_image *out, dg_err *err)
+{
+    int w = clampi((int)floor(in->w * w_frac + 0.5), 1, in->w);
+    int h = clampi((int)floor(in->h * h_frac + 0.5), 1, in->h);
+    int x = clampi((int)floor(px * (in->w - w) + 0.5), 0, in->w - w);
+    int y = clampi((int)floor(py * (in->h - h) + 0.5), 0, in->h - h);
+    return dg_img_crop(in, x, y, w, h, out, err);
 }

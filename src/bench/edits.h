@@ -45,6 +45,23 @@ int dg_img_rotate(const dg_image *in, double degrees, dg_image *out, dg_err *err
  * Pixels outside the band are not touched. */
 void dg_img_text_band(dg_image *im, int y0, int band_h, const uint8_t bg[3], const uint8_t fg[3],
                       const char *text);
+/* In place: draws `text` with the 5x7 font, each font pixel scale x scale,
+ * top-left corner at (x, y), 6 * scale pixels per character; clipped to the
+ * image.  Returns the width drawn. */
+int dg_img_text(dg_image *im, int x, int y, int scale, const uint8_t fg[3], const char *text);
+/* In place: blends the rectangle (clipped to the image) towards rgb by alpha
+ * in [0, 1] (1 = opaque fill). */
+void dg_img_fill_rect(dg_image *im, int x, int y, int w, int h, const uint8_t rgb[3], double alpha);
+/* In place: an opaque disc of radius r centred at (cx, cy), clipped. */
+void dg_img_disc(dg_image *im, int cx, int cy, int r, const uint8_t rgb[3]);
+/* In place: multiplies each channel by its gain (a colour cast), clamped. */
+void dg_img_channel_gains(dg_image *im, const double gain[3]);
+/* In place: copies src into dst with src's top-left corner at (x, y), clipped. */
+void dg_img_paste(dg_image *dst, const dg_image *src, int x, int y);
+/* Crop of w_frac x h_frac of the image (fractions of each side) at relative
+ * position (px, py) in [0, 1] of the free space: 0 = left/top, 1 = right/bottom. */
+int dg_img_crop_frac(const dg_image *in, double w_frac, double h_frac, double px, double py,
+                     dg_image *out, dg_err *err);
 
 /* ---- transforms with drawn parameters ---- */
 

@@ -87,6 +87,26 @@ static int cmp_path(const void *a, const void *b)
     return strcmp(((const mk_photo *)a)->path, ((const mk_photo *)b)->path);
 }
 
+/* A manifest line "PATH<TAB>cut=SPEC": the path is cut at the tab, SPEC kept. */
+static int push_line(mk_photos *ph, char *line, const char *dir, dg_err *err)
+{
+    char *tab = strchr(line, '\t');
+    const char *spec = "";
+    if (tab) {
+        *tab = '\0';
+        spec = tab + 1;
+        if (strncmp(spec, "cut=", 4) != 0 || strlen(spec + 4) >= sizeof ph->v[0].cut)
+            return dg_fail(err, "%s: expected cut=tiles:CxR or cut=pan:N after the tab, got %s", line, spec);
+        spec += 4;
+    }
+    char *path = line[0] == '/' ? strdup(line) : join_path(dir, line, err);
+    int rc = path ? push_path(ph, path, err) : dg_fail(err, "out of memory");
+    free(path);
+    if (rc == DG_OK)
+        snprintf(ph->v[ph->n - 1].cut, sizeof ph->v[0].cut, "%s", spec);
+    return rc;
+}
+
 /* One path per line, relative paths against the manifest's folder; blank
  * lines and lines starting with '#' are skipped. */
 static int read_manifest(const char *file, mk_photos *ph, dg_err *err)
@@ -113,9 +133,7 @@ static int read_manifest(const char *file, mk_photos *ph, dg_err *err)
             line[--len] = '\0';
         if (len == 0 || line[0] == '#')
             continue;
-        char *path = line[0] == '/' ? strdup(line) : join_path(dir, line, err);
-        rc = path ? push_path(ph, path, err) : dg_fail(err, "out of memory");
-        free(path);
+        rc = push_line(ph, line, dir, err);
     }
     free(line);
     free(dir);

@@ -15,6 +15,7 @@ typedef struct mk_photo {
     int w, h;       /* from the JPEG header */
     int unreadable; /* header could not be read: skipped */
     int64_t kept_as; /* index of the file kept for this key (itself if kept), -1 if skipped */
+    char cut[32];   /* from a manifest line "PATH<TAB>cut=SPEC": "tiles:CxR", "pan:N" or "" */
 } mk_photo;
 
 typedef struct mk_photos {
@@ -23,7 +24,9 @@ typedef struct mk_photos {
 } mk_photos;
 
 /* Lists src: a folder (walked recursively, *.jpg / *.jpeg, sorted by path)
- * or a manifest (one path per line, relative to the manifest's folder). */
+ * or a manifest (one path per line, relative to the manifest's folder; a
+ * line may end with a tab and "cut=tiles:CxR" or "cut=pan:N", which
+ * dg-mkbench turns into several distinct images of that photo). */
 int mk_photos_list(const char *src, mk_photos *ph, dg_err *err);
 void mk_photos_free(mk_photos *ph);
 

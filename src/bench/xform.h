@@ -23,8 +23,21 @@ typedef enum dg_xform_kind {
     DG_XF_BORDER,
     DG_XF_ROTATE,
     DG_XF_TEXT,
+    /* added for the held-out quality benchmark (jobs/quality_bench.py); the
+     * first 13 are the "classic" set, dg-mkbench's default */
+    DG_XF_TINT,
+    DG_XF_LETTERBOX,
+    DG_XF_LOGO,
+    DG_XF_SCREENSHOT,
+    DG_XF_ROTCROP,
+    DG_XF_OFFCROP,
+    DG_XF_LOWQ,
+    DG_XF_COMBO,
     DG_XF_COUNT
 } dg_xform_kind;
+
+/* The transforms dg-mkbench makes by default (the demo corpus, the tests). */
+#define DG_XF_CLASSIC_COUNT (DG_XF_TEXT + 1)
 
 typedef enum dg_strength { DG_MILD = 0, DG_STRONG = 1 } dg_strength;
 
@@ -42,6 +55,13 @@ typedef struct dg_xform {
     int quality;       /* JPEG quality the result is saved with */
     int gray_jpeg;     /* save as a one-component JPEG */
     char text[32];
+    double amount2;    /* a second parameter (lowq's quality, rotcrop's crop, ...) */
+    int coin;          /* a drawn yes/no (letterbox fill, screenshot theme, ...) */
+    /* combo: the two transforms applied in order, drawn again at apply time
+     * from part_seed (same strength, same photo) */
+    dg_xform_kind part[2];
+    uint64_t part_seed;
+    uint64_t photo;
 } dg_xform;
 
 const char *dg_xform_name(dg_xform_kind kind);
@@ -49,6 +69,8 @@ const char *dg_strength_name(dg_strength s);
 /* Whether the kind has a variant at this strength (hflip has no parameter:
  * it only exists as mild). */
 int dg_xform_exists(dg_xform_kind kind, dg_strength s);
+/* The kind named `name`, or -1. */
+int dg_xform_by_name(const char *name);
 /* One line describing what the transform does and its range at strength s,
  * formatted from the same table the parameters are drawn from. */
 void dg_xform_doc(dg_xform_kind kind, dg_strength s, char *buf, size_t len);
