@@ -33,7 +33,6 @@ printed as met or missed.  Exit status != 0 only when something did not run.
     jobs/eval_images.py --photos /some/folder/of/photos --size 640
 """
 import argparse
-import json
 import os
 import re
 import shlex
@@ -44,8 +43,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))  # dgtools
-from dgtools import components, output, summary  # noqa: E402
-from dgtools.imagebench import (Truth, component_prf, edge_arrays, file_digest, installed,  # noqa: E402
+from dgtools import components, imagebench, output, summary  # noqa: E402
+from dgtools.imagebench import (Truth, component_prf, edge_arrays, installed,  # noqa: E402
                                 package_jpegs, subset_prf, truth_table, variant_prf)
 from dgtools.bench import Report  # noqa: E402
 
@@ -111,21 +110,7 @@ def make_corpus(args, say):
            "--distractors", str(args.distractors), "--size", args.size]
     if args.max_originals is not None:
         cmd += ["--max-originals", str(args.max_originals)]
-    stamp = json.dumps({"cmd": cmd, "photos": file_digest(source),
-                        "mkbench": os.path.getmtime(cmd[0])}, sort_keys=True)
-    stamp_path = os.path.join(out, "eval-stamp.json")
-    manifest = os.path.join(out, "manifest.txt")
-    if not args.fresh and os.path.exists(manifest) and os.path.exists(stamp_path) \
-            and open(stamp_path).read() == stamp:
-        say(f"corpus: reusing {out} (same photos and dg-mkbench arguments; --fresh rebuilds it)")
-    else:
-        say("$ " + shlex.join(cmd))
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"eval_images: dg-mkbench failed:\n{r.stderr}")
-        say(r.stdout.strip())
-        with open(stamp_path, "w") as f:
-            f.write(stamp)
+    imagebench.run_mkbench(cmd, source, "eval-stamp.json", args.fresh, say, "eval_images")
     sources = [line for line in open(os.path.join(out, "sources.txt")) if not line.startswith("#")]
     roles = [line.split("\t")[1] for line in sources if not line.startswith("-")]
     say(f"corpus: {out}: {roles.count('original')} originals, {roles.count('distractor')} distractors, "

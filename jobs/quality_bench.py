@@ -40,7 +40,6 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 
@@ -48,9 +47,9 @@ import numpy as np
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))  # dgtools
-from dgtools import machine, output, quality, summary  # noqa: E402
+from dgtools import imagebench, machine, output, quality, summary  # noqa: E402
 from dgtools.bench import Report  # noqa: E402
-from dgtools.imagebench import Truth, file_digest, installed, package_version, prf, truth_table  # noqa: E402
+from dgtools.imagebench import Truth, installed, package_version, prf, truth_table  # noqa: E402
 
 TARGET_PRECISION = 0.99
 TARGET_RECALL = 0.95          # overall and every single transform ...
@@ -127,20 +126,7 @@ def make_corpus(args, scenes, say):
     out = os.path.join(args.workdir, "corpus")
     cmd = [os.path.join(args.build, "dg-mkbench"), "--photos", listing, "--out", out, "--seed", str(args.seed),
            "--size", args.size, "--transforms", "all"]
-    stamp = json.dumps({"cmd": cmd, "photos": file_digest(listing),
-                        "mkbench": file_digest(cmd[0])}, sort_keys=True)
-    stamp_path = os.path.join(out, "quality-stamp.json")
-    if not args.fresh and os.path.exists(os.path.join(out, "manifest.txt")) and os.path.exists(stamp_path) \
-            and open(stamp_path).read() == stamp:
-        say(f"corpus: reusing {out} (same photos and dg-mkbench; --fresh rebuilds it)")
-    else:
-        say("$ " + shlex.join(cmd))
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"quality_bench: dg-mkbench failed:\n{r.stderr}")
-        say(r.stdout.strip())
-        with open(stamp_path, "w") as f:
-            f.write(stamp)
+    imagebench.run_mkbench(cmd, listing, "quality-stamp.json", args.fresh, say, "quality_bench")
     return out, cmd, photo_scene
 
 

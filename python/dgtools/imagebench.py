@@ -12,8 +12,10 @@ the (original, variant) pairs of the given variants, precision over the edges
 touching them; subset_prf: every pair inside a subset of the items.
 """
 import hashlib
+import json
 import os
 import re
+import shlex
 import subprocess
 
 import numpy as np
@@ -45,6 +47,28 @@ def file_digest(path):
     else:
         h.update(path.encode())
     return h.hexdigest()
+
+
+def run_mkbench(cmd, listing, stamp_name, fresh, say, who):
+    """Runs dg-mkbench (cmd, whose --out folder is the corpus) unless that
+    folder already holds a corpus made by the same command from the same
+    photo listing and the same dg-mkbench binary (a stamp file in it says so);
+    fresh forces a rebuild.  who names the caller in the error message."""
+    out = cmd[cmd.index("--out") + 1]
+    stamp = json.dumps({"cmd": cmd, "photos": file_digest(listing), "mkbench": file_digest(cmd[0])},
+                       sort_keys=True)
+    stamp_path = os.path.join(out, stamp_name)
+    if not fresh and os.path.exists(os.path.join(out, "manifest.txt")) and os.path.exists(stamp_path) \
+            and open(stamp_path).read() == stamp:
+        say(f"corpus: reusing {out} (same photos and dg-mkbench; --fresh rebuilds it)")
+        return
+    say("$ " + shlex.join(cmd))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"{who}: dg-mkbench failed:\n{r.stderr}")
+    say(r.stdout.strip())
+    with open(stamp_path, "w") as f:
+        f.write(stamp)
 
 
 def truth_table(corpus, paths):
