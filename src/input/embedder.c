@@ -13,6 +13,7 @@
 #include "input/descriptor.h"
 #include "input/embeddings.h"
 #include "input/image_loop.h"
+#include "input/signature.h"
 
 uint64_t dg_hash_bytes(uint64_t h, const void *data, size_t n)
 {
@@ -56,6 +57,8 @@ int dg_embedder_run_images(dg_embedder *e, const dg_ctx *ctx, const dg_config *c
 {
     memset(items, 0, sizeof *items);
     int rc = dg_items_from_list(items, listed, e->d, err);
+    if (rc == DG_OK && cfg->verify_enabled && items->n > 0 && !(items->sig = dg_calloc((size_t)items->n, DG_SIG_BYTES, err)))
+        rc = DG_FAIL;
     if (rc == DG_OK)
         rc = e->begin(e, cfg, items, err);
     dg_image_loop loop = {.progress = e->progress, .min_side = e->min_side, .step = e->step, .state = e};
