@@ -149,12 +149,13 @@ int dg_image_input_adopt(dg_embedder *e, dg_items *items, const char *path, dg_e
     return DG_OK;
 }
 
-/* See core/job_memory.c: sizes and path pointers per item, the path
- * strings, the quantised descriptors until the projection and the decoder
- * at 8 bytes per pixel of embed.max_pixels. */
+/* See core/job_memory.c: sizes and path pointers per item (and the
+ * verification signature), the path strings, the quantised descriptors
+ * until the projection and the decoder at 8 bytes per pixel of
+ * embed.max_pixels. */
 void dg_image_input_memory(const dg_image_input *in, const dg_config *cfg, dg_embedder_memory *m)
 {
-    m->item_bytes = 24.0;
+    m->item_bytes = 24.0 + (cfg->verify_enabled ? DG_SIG_BYTES : 0.0);
     m->item_fixed = in->path_bytes;
     m->work_per_item = 2.0 * DG_DESC_DIM;
     m->decoder = 8.0 * (double)cfg->max_pixels;
