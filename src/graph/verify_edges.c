@@ -30,8 +30,10 @@ static int remote_ids(const dg_items *items, const dg_edges *e, int64_t **ids, i
     *ids = NULL;
     *m = 0;
     int64_t n = 0;
-    for (int64_t i = 0; i < e->n; i++)
+    for (int64_t i = 0; i < e->n; i++) {
+        where[i] = -1;
         n += e->dst[i] >= items->lo + items->n;
+    }
     if (n == 0)
         return DG_OK;
     int64_t *v = dg_alloc((size_t)n, sizeof *v, err);
@@ -47,7 +49,6 @@ static int remote_ids(const dg_items *items, const dg_edges *e, int64_t **ids, i
         if (u == 0 || v[u - 1] != v[i])
             v[u++] = v[i];
     for (int64_t i = 0; i < e->n; i++) {
-        where[i] = -1;
         if (e->dst[i] >= items->lo + items->n) {
             const int64_t *hit = bsearch(&e->dst[i], v, (size_t)u, sizeof *v, cmp_i64);
             where[i] = hit - v;
