@@ -25,6 +25,7 @@ import sys
 import unittest
 import zlib
 
+import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -114,6 +115,8 @@ def read_output(path):
     out = dgtest.output.read(path, items=("path", "status", "component", "keep"), embeddings=True)
     res = dict(out.items, src=out.src, dst=out.dst, sim=out.sim, emb=out.embeddings, attrs=out.attrs)
     res["path"] = [os.path.normpath(p) for p in out.paths()]
+    with h5py.File(path, "r") as f:
+        res["verify"] = f["edges/verify"][:]
     return res
 
 
@@ -226,7 +229,14 @@ class ImageJob(unittest.TestCase):
             self.assertEqual(res["path"], ref["path"])
             for key in ("status", "emb", "src", "dst", "sim", "component", "keep"):
                 self.assertTrue(np.array_equal(res[key], ref[key]), f"{key} differs between 1 and {np_} ranks")
+            # the verified edge list and its scores (NaN: accepted unverified)
+            self.assertTrue(np.array_equal(res["verify"], ref["verify"], equal_nan=True),
+                            f"verify differs between 1 and {np_} ranks")
+            for a in ("n_candidates", "n_rejected"):
+                self.assertEqual(int(res["attrs"][a]), int(ref["attrs"][a]), f"{a}: 1 and {np_} ranks")
         self.assertGreater(len(ref["src"]), 6 * 26 * 25 // 4, "too few edges to compare")
+        self.assertEqual(int(ref["attrs"]["verify_enabled"]), 1)
+        self.assertGreater(int(np.isfinite(ref["verify"]).sum()), 0, "no edge was verified")
 
     def test_input_dir_lists_the_same_jpeg_files_sorted(self):
         listed = []

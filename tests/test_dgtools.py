@@ -113,8 +113,8 @@ class OutputFile(unittest.TestCase):
 
     def test_other_formats_are_refused(self):
         self.assertIsNone(output.check_format("f.h5", {"format": b"dupgraph", "format_version": 1}))
-        with self.assertRaisesRegex(output.FormatError, "version 4"):
-            output.check_format("f.h5", {"format": "dupgraph", "format_version": 4})
+        with self.assertRaisesRegex(output.FormatError, "version 5"):
+            output.check_format("f.h5", {"format": "dupgraph", "format_version": 5})
         with self.assertRaisesRegex(output.FormatError, "not a dupgraph output file"):
             output.check_format("f.h5", {"format": "other"})
 

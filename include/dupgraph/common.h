@@ -27,8 +27,9 @@
 /* 2 added /items/{filter_score, filtered, weight, class_prob} and the
  * status `filtered` (issue 8); 3 added the typed settings (mode, embedder,
  * pairs_threshold, cluster_k/_clusterings/_probes, graph_keep: h5_output.h);
+ * 4 added /edges/verify and the verify attributes (issue 13);
  * readers accept DG_FORMAT_VERSION_MIN and up. */
-#define DG_FORMAT_VERSION 3
+#define DG_FORMAT_VERSION 4
 #define DG_FORMAT_VERSION_MIN 1
 
 /* The kind of a failure: what a caller (or a batch script, through the exit

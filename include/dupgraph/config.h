@@ -58,6 +58,12 @@ typedef struct dg_config {
     /* [graph] */
     dg_keep_policy keep;
 
+    /* [verify] (image input): each candidate pair of the search is confirmed
+     * by comparing the items' signatures before it becomes an edge */
+    bool verify_enabled;
+    float verify_threshold;
+    float verify_accept_above; /* candidates this similar are edges unverified */
+
     /* [embed] (image input) */
     int embed_dim;
     int64_t max_pixels;

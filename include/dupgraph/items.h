@@ -21,6 +21,8 @@ typedef struct dg_items {
     int32_t *width;  /* n, image size; 0 for embedding input (may be NULL) */
     int32_t *height; /* n (may be NULL) */
     char **path;     /* n paths of image input (may be NULL) */
+    uint8_t *sig;    /* n x DG_SIG_BYTES verification signatures (input/signature.h);
+                        NULL without verification or pixels; zeros for unusable items */
 } dg_items;
 
 /* Allocates vec/status (and width/height/path when with_images) for n items. */

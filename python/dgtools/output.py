@@ -27,8 +27,9 @@ import numpy as np
 
 FORMAT = "dupgraph"
 # 2 added the filter columns and the status "filtered"; 3 the typed settings
-# (mode, embedder, pairs_threshold, cluster_k/_clusterings/_probes, graph_keep)
-FORMAT_VERSIONS = (1, 2, 3)
+# (mode, embedder, pairs_threshold, cluster_k/_clusterings/_probes, graph_keep); 4 the
+# column /edges/verify and the verify attributes (verification of candidate pairs)
+FORMAT_VERSIONS = (1, 2, 3, 4)
 
 # The typed settings of format 3 -> where files of format 1 and 2 keep them in
 # the config text (None: only in the typed attribute, or in the datasets).

@@ -16,6 +16,7 @@
 
 #include "input/descriptor.h"
 #include "input/embedder.h"
+#include "input/signature.h"
 #include "io/h5_checkpoint.h"
 
 #define ITEMS_FILE "items.h5"
@@ -59,6 +60,8 @@ static int hash_config(const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err
         return dg_failc(err, DG_E_MEMORY, "out of memory formatting the config");
     uint64_t h = hash_string(0x6475706772617068ULL, DG_VERSION);
     h = dg_hash_bytes(h, &(int){DG_DESC_VERSION}, sizeof(int));
+    /* the items stage makes signatures only with verification */
+    h = dg_hash_bytes(h, &(int){cfg->verify_enabled ? DG_SIG_VERSION : 0}, sizeof(int));
     ck->config_items = hash_sections(h, text, item_sections, 2);
     h = hash_string(h, exact_mode ? "exact" : "run");
     ck->config_search = hash_sections(h, text, search_sections, 2);
@@ -185,7 +188,15 @@ static int check_statuses(const char *path, const dg_items *items, dg_err *err)
     return DG_OK;
 }
 
-static int read_item_arrays(const dg_ck_file *f, dg_items *items, int images, dg_err *err)
+/* The signatures, saved when the stage made them (image input with
+ * verify.enabled, which the items fingerprint includes). */
+static dg_ck_array signature_array(const dg_items *items)
+{
+    return (dg_ck_array){"/items/signature", DG_CK_UINT8, items->n_total, DG_SIG_BYTES, items->lo, items->n,
+                         items->sig};
+}
+
+static int read_item_arrays(const dg_ck_file *f, dg_items *items, int images, int with_sig, dg_err *err)
 {
     dg_ck_array a[] = {
         {"/items/vec", DG_CK_FLOAT32, items->n_total, items->d, items->lo, items->n, items->vec},
@@ -196,12 +207,17 @@ static int read_item_arrays(const dg_ck_file *f, dg_items *items, int images, dg
     for (int i = 0; i < (images ? 4 : 2); i++)
         if (dg_h5_ckpt_read(f, &a[i], err) != DG_OK)
             return DG_FAIL;
+    if (with_sig) {
+        dg_ck_array s = signature_array(items);
+        if (dg_h5_ckpt_read(f, &s, err) != DG_OK)
+            return DG_FAIL;
+    }
     return dg_agree(f->ctx, check_statuses(f->path, items, err), err);
 }
 
 /* Allocates this rank's share of the saved items and reads it, then what
  * the embedder saved beside them. */
-static int read_items(const dg_ck_file *f, dg_embedder *e, dg_items *items, dg_err *err)
+static int read_items(const dg_ck_file *f, const dg_config *cfg, dg_embedder *e, dg_items *items, dg_err *err)
 {
     const dg_ctx *ctx = f->ctx;
     int64_t n_total = 0, d = 0;
@@ -215,15 +231,19 @@ static int read_items(const dg_ck_file *f, dg_embedder *e, dg_items *items, dg_e
     int64_t lo = dg_range_lo(n_total, ctx->size, ctx->rank);
     rc = dg_items_alloc(items, n_total, lo, dg_range_lo(n_total, ctx->size, ctx->rank + 1) - lo, (int)d, e->images,
                         err);
+    int with_sig = e->images && cfg->verify_enabled;
+    if (rc == DG_OK && with_sig && items->n > 0 &&
+        !(items->sig = dg_calloc((size_t)items->n, DG_SIG_BYTES, err)))
+        rc = DG_FAIL;
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
-    if (read_item_arrays(f, items, e->images, err) != DG_OK)
+    if (read_item_arrays(f, items, e->images, with_sig, err) != DG_OK)
         return DG_FAIL;
     return e->load ? e->load(e, f, err) : DG_OK;
 }
 
-static int load_matching_items(const dg_ctx *ctx, dg_ckpt *ck, const char *path, dg_embedder *e, dg_items *items,
-                               int *loaded, dg_err *err)
+static int load_matching_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, const char *path,
+                               dg_embedder *e, dg_items *items, int *loaded, dg_err *err)
 {
     dg_ck_file f;
     uint64_t fp = 0;
@@ -234,7 +254,7 @@ static int load_matching_items(const dg_ctx *ctx, dg_ckpt *ck, const char *path,
                e->stage);
         return dg_h5_ckpt_close(&f, DG_OK, err);
     }
-    int rc = read_items(&f, e, items, err);
+    int rc = read_items(&f, cfg, e, items, err);
     if (rc == DG_OK && e->adopt)
         rc = dg_agree(ctx, e->adopt(e, items, path, err), err);
     rc = dg_h5_ckpt_close(&f, rc, err);
@@ -258,7 +278,7 @@ int dg_ckpt_load_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_
         return DG_OK;
     if (identify(ctx, cfg, ck, e, NULL, err) != DG_OK)
         return DG_FAIL;
-    return load_matching_items(ctx, ck, path, e, items, loaded, err);
+    return load_matching_items(ctx, cfg, ck, path, e, items, loaded, err);
 }
 
 int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_embedder *e, const dg_items *items,
@@ -266,7 +286,7 @@ int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_
 {
     if (!ck->have_input && identify(ctx, cfg, ck, e, items, err) != DG_OK)
         return DG_FAIL;
-    dg_ck_array a[4 + DG_EMBEDDER_MAX_SAVED] = {
+    dg_ck_array a[5 + DG_EMBEDDER_MAX_SAVED] = {
         {"/items/vec", DG_CK_FLOAT32, items->n_total, items->d, items->lo, items->n, items->vec},
         {"/items/status", DG_CK_INT8, items->n_total, 0, items->lo, items->n, items->status},
         {"/items/width", DG_CK_INT32, items->n_total, 0, items->lo, items->n, items->width},
@@ -274,6 +294,10 @@ int dg_ckpt_save_items(const dg_ctx *ctx, const dg_config *cfg, dg_ckpt *ck, dg_
     };
     dg_ck_attr attrs[2 + DG_EMBEDDER_MAX_SAVED] = {{"n_items", items->n_total}, {"d", items->d}};
     int n_arrays = e->images ? 4 : 2, n_attrs = 2;
+    int with_sig = 0, any_sig = items->sig != NULL; /* a rank without items holds none */
+    MPI_Allreduce(&any_sig, &with_sig, 1, MPI_INT, MPI_MAX, ctx->comm);
+    if (with_sig)
+        a[n_arrays++] = signature_array(items);
     dg_embedder_saved saved = {0};
     if (e->save) /* the descriptor's projection */
         e->save(e, ctx, &saved);

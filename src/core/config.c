@@ -133,6 +133,19 @@ static const key_spec keys[] = {
     {"graph", "keep", K_ENUM, F(keep), 0, 0, "first", .names = keep_names,
      .help = "which item of a duplicate group is kept"},
 
+    {"verify", "enabled", K_BOOL, F(verify_enabled), 0, 0, "true",
+     .help = "image input: confirm every pair the search finds (pairs.threshold) by aligning the two images' "
+             "thumbnails (signatures made at embed time); a pair becomes an edge when the verifier scores it at least "
+             "verify.threshold.  Inputs without pixels (input.embeddings, vectors) have no signatures: verification "
+             "is then off and the log says so"},
+    {"verify", "threshold", K_FLOAT, F(verify_threshold), 0.0, 1.0, "0.5",
+     .help = "verifier score an edge needs: the share of the image's 4 x 4-pixel blocks of the 32-pixel thumbnail "
+             "that agree after alignment (mirror, crop, rotation up to ~10 degrees)"},
+    {"verify", "accept_above", K_FLOAT, F(verify_accept_above), 0.0, 1.0, "1",
+     .help = "a candidate pair of embedding similarity at or above this is an edge without verification (its "
+             "/edges/verify is NaN); 1: every candidate is verified.  Lets pairs.threshold go below the similarity "
+             "where the embedding alone is already precise (configs/demo.ini)"},
+
     {"embed", "dim", K_INT, F(embed_dim), 2, 4096, "64", .help = "descriptor dimension after PCA"},
     {"embed", "max_pixels", K_SIZE, F(max_pixels), 1, 1e12, "100000000",
      .help = "images of more pixels are not decoded (status too_large, read from the header); the JPEG decoder "
@@ -476,6 +489,9 @@ static int validate(const dg_config *cfg, dg_err *err)
     if ((cfg->filter_enabled || cfg->embed_method == DG_EMBED_MOBILENET_V2) && cfg->input_kind == DG_INPUT_EMBEDDINGS)
         return dg_failc(err, DG_E_CONFIG, "%s needs image input (input.manifest or input.dir)",
                        cfg->filter_enabled ? "filter.enabled" : "embed.method = mobilenet_v2");
+    if (cfg->verify_enabled && cfg->verify_accept_above < cfg->threshold)
+        return dg_failc(err, DG_E_CONFIG, "verify.accept_above = %g is below pairs.threshold = %g: every candidate would "
+                       "be accepted unverified", (double)cfg->verify_accept_above, (double)cfg->threshold);
     if (cfg->k > 0 && cfg->probes > cfg->k)
         return dg_failc(err, DG_E_CONFIG, "cluster.probes = %d exceeds cluster.k = %lld", cfg->probes, (long long)cfg->k);
     return DG_OK;

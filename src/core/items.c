@@ -43,6 +43,7 @@ void dg_items_free(dg_items *items)
     free(items->status);
     free(items->width);
     free(items->height);
+    free(items->sig);
     memset(items, 0, sizeof *items);
 }
 

@@ -20,10 +20,12 @@
 #include "core/job_summary.h"
 #include "core/stop.h"
 #include "graph/graph.h"
+#include "graph/verify_edges.h"
 #include "input/embedder.h"
 #include "input/filter.h"
 #include "input/mobilenet.h"
 #include "input/neural.h"
+#include "input/signature.h"
 #include "io/h5_output.h"
 #include "search/edges.h"
 #include "search/exact.h"
@@ -40,7 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_STAGES 12
+#define MAX_STAGES 14
 #define MAX_EXTRA 8
 
 typedef struct job_state {
@@ -67,6 +69,8 @@ typedef struct job_state {
     int32_t *cluster; /* n x clusterings */
     float *centrality;/* n: similarity to the home centroid of clustering 0 */
     dg_edges edges;
+    float *edge_verify; /* local, beside edges: the verifier's scores (verification on) */
+    dg_job_verify verify;
     int64_t *label;
     int8_t *keep;
     dg_stage_time times[MAX_STAGES];
@@ -552,6 +556,52 @@ static int find_edges(job_state *js, dg_err *err)
     return dg_agree(js->ctx, rc, err);
 }
 
+/* Candidate pairs become edges when the verifier confirms them (image input
+ * with verify.enabled; inputs without pixels have no signatures). */
+static int verify_stage(job_state *js, dg_err *err)
+{
+    const dg_config *cfg = js->cfg;
+    if (!cfg->verify_enabled)
+        return DG_OK;
+    if (!js->emb.images) {
+        dg_log(js->ctx, "verify: the %s input has no pixels, so no signatures: verification is off", js->emb.name);
+        return DG_OK;
+    }
+    stage_begin(js, "verify (candidate pairs, aligned thumbnails)");
+    dg_verify_stats st = {0};
+    dg_verify_params vp = {cfg->verify_threshold, cfg->verify_accept_above, DG_VERIFY_ROUND_BYTES};
+    int rc = dg_verify_edges(js->ctx, &js->items, &vp, &js->edges, &js->edge_verify, &st, err);
+    stage_end(js, "verify");
+    if (dg_agree(js->ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    int64_t sums[5] = {st.candidates, st.rejected, st.bytes_sent, st.fetched, st.accepted};
+    MPI_Allreduce(MPI_IN_PLACE, sums, 5, MPI_INT64_T, MPI_SUM, js->ctx->comm);
+    double seconds = st.seconds_scoring;
+    MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_SUM, js->ctx->comm);
+    int64_t usable = 0;
+    for (int64_t i = 0; i < js->items.n; i++)
+        usable += dg_status_usable(js->items.status[i]);
+    MPI_Allreduce(MPI_IN_PLACE, &usable, 1, MPI_INT64_T, MPI_SUM, js->ctx->comm);
+    int records = js->mode == DG_MODE_RUN ? js->probes * js->clusterings : 0;
+    js->verify = (dg_job_verify){
+        .enabled = 1,
+        .threshold = cfg->verify_threshold,
+        .candidates = sums[0],
+        .rejected = sums[1],
+        .accepted = sums[4],
+        .bytes_sent = sums[2],
+        .bytes_in_exchange = (double)usable * records * DG_SIG_BYTES,
+        .seconds_scoring = seconds,
+        .rounds = st.rounds,
+    };
+    dg_log(js->ctx, "verify: %lld candidate pairs: %lld accepted unverified (sim >= %g), %lld verified, %lld "
+                    "rejected; %lld signatures fetched (%lld bytes with the requests) in %d rounds",
+           (long long)sums[0], (long long)sums[4], (double)cfg->verify_accept_above,
+           (long long)(sums[0] - sums[1] - sums[4]), (long long)sums[1], (long long)sums[3],
+           (long long)sums[2], st.rounds);
+    return DG_OK;
+}
+
 static int build_graph(job_state *js, dg_err *err)
 {
     stage_begin(js, "components + keep");
@@ -619,6 +669,11 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .k = js->k,
         .centroids = js->centroids,
         .edges = &js->edges,
+        .edge_verify = js->edge_verify,
+        .verify_enabled = js->verify.enabled,
+        .verify_threshold = cfg->verify_threshold,
+        .n_candidates = js->verify.enabled ? js->verify.candidates : counts->edges,
+        .n_rejected = js->verify.rejected,
         .write_embeddings = js->cfg->output_embeddings == DG_EMB_OUT_FLOAT32,
         .times = js->times,
         .n_times = js->n_times,
@@ -666,6 +721,7 @@ static int summarize(const job_state *js, const dg_job_counts *counts, double se
         .pairs = js->pair_stats,
         .exchanged_bytes = js->exchanged_bytes,
         .memory = js->memory,
+        .verify = js->verify,
     };
     return dg_job_summarize(js->ctx, js->cfg, &r, err);
 }
@@ -680,6 +736,7 @@ static void free_state(job_state *js)
     free(js->filtered);
     free(js->weight);
     dg_edges_free(&js->edges);
+    free(js->edge_verify);
     free(js->centroids);
     free(js->cluster);
     free(js->centrality);
@@ -748,6 +805,8 @@ static int run_job(job_state js, dg_err *err)
     }
     if (rc == DG_OK)
         rc = find_edges(&js, err);
+    if (rc == DG_OK)
+        rc = verify_stage(&js, err);
     if (rc == DG_OK)
         rc = build_graph(&js, err);
     dg_job_counts counts = {0};

@@ -19,6 +19,18 @@ typedef struct dg_job_counts {
     int64_t by_status[DG_ST_COUNT];
 } dg_job_counts;
 
+/* The verification stage's global figures (graph/verify_edges.h); enabled 0:
+ * it did not run. */
+typedef struct dg_job_verify {
+    int enabled;
+    float threshold;
+    int64_t candidates, accepted, rejected; /* accepted: unverified, sim >= verify.accept_above */
+    int64_t bytes_sent;        /* over all ranks: request ids and signatures */
+    double bytes_in_exchange;  /* what carrying a signature with every exchanged record would have cost */
+    double seconds_scoring;    /* the verifier's time, summed over ranks */
+    int rounds;
+} dg_job_verify;
+
 typedef struct dg_job_report {
     int exact;
     int64_t n_items;        /* global */
@@ -32,6 +44,7 @@ typedef struct dg_job_report {
     dg_pair_stats pairs;     /* this rank's */
     int64_t exchanged_bytes; /* this rank's */
     dg_memory_model memory;  /* the estimate printed before work */
+    dg_job_verify verify;
 } dg_job_report;
 
 /* Collective: gathers every rank's peak RSS, pairs and bytes, logs the

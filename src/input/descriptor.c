@@ -145,6 +145,15 @@ static rect trim_borders(const dg_pixels *img)
     return r;
 }
 
+void dg_content_box(const dg_pixels *img, int box[4])
+{
+    rect r = trim_borders(img);
+    box[0] = r.x0;
+    box[1] = r.y0;
+    box[2] = r.x1;
+    box[3] = r.y1;
+}
+
 /* ---- resampling and photometric normalisation ----------------------------- */
 
 /* Overlap of pixel [p, p+1) with [a, b) (libm's fmin/fmax are calls). */

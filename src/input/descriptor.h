@@ -19,4 +19,8 @@
  * Every value lies in [-1, 1].  Pure function of the pixels and flip. */
 void dg_descriptor(const dg_pixels *img, int flip, float *out);
 
+/* The image without its uniform borders (letterbox bars ending in a sharp
+ * edge): box = {x0, y0, x1, y1}, half-open.  The signature uses it too. */
+void dg_content_box(const dg_pixels *img, int box[4]);
+
 #endif

@@ -13,6 +13,7 @@
 #include "input/descriptor.h"
 #include "input/embeddings.h"
 #include "input/image_loop.h"
+#include "input/signature.h"
 
 uint64_t dg_hash_bytes(uint64_t h, const void *data, size_t n)
 {
@@ -56,6 +57,8 @@ int dg_embedder_run_images(dg_embedder *e, const dg_ctx *ctx, const dg_config *c
 {
     memset(items, 0, sizeof *items);
     int rc = dg_items_from_list(items, listed, e->d, err);
+    if (rc == DG_OK && cfg->verify_enabled && items->n > 0 && !(items->sig = dg_calloc((size_t)items->n, DG_SIG_BYTES, err)))
+        rc = DG_FAIL;
     if (rc == DG_OK)
         rc = e->begin(e, cfg, items, err);
     dg_image_loop loop = {.progress = e->progress, .min_side = e->min_side, .step = e->step, .state = e};
@@ -146,12 +149,13 @@ int dg_image_input_adopt(dg_embedder *e, dg_items *items, const char *path, dg_e
     return DG_OK;
 }
 
-/* See core/job_memory.c: sizes and path pointers per item, the path
- * strings, the quantised descriptors until the projection and the decoder
- * at 8 bytes per pixel of embed.max_pixels. */
+/* See core/job_memory.c: sizes and path pointers per item (and the
+ * verification signature), the path strings, the quantised descriptors
+ * until the projection and the decoder at 8 bytes per pixel of
+ * embed.max_pixels. */
 void dg_image_input_memory(const dg_image_input *in, const dg_config *cfg, dg_embedder_memory *m)
 {
-    m->item_bytes = 24.0;
+    m->item_bytes = 24.0 + (cfg->verify_enabled ? DG_SIG_BYTES : 0.0);
     m->item_fixed = in->path_bytes;
     m->work_per_item = 2.0 * DG_DESC_DIM;
     m->decoder = 8.0 * (double)cfg->max_pixels;

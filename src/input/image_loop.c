@@ -1,6 +1,7 @@
 /* image_loop.c - the decode loop both image embedders share (descriptor:
  * embed.c, network: neural.c).  See image_loop.h. */
 #include "input/image_loop.h"
+#include "input/signature.h"
 
 int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_image_loop *loop,
                       dg_err *err)
@@ -30,6 +31,8 @@ int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, 
         int usable = dg_status_usable((int8_t)res.status);
         if (res.status != DG_ST_OK && (!loop->keep_status || !usable))
             dg_log_rank(ctx, "%s: %s: %s", items->path[i], dg_status_name(res.status), res.msg);
+        if (usable && items->sig && !loop->keep_status) /* a second pass decodes at another scale */
+            dg_signature_make(&res.image, items->sig + (size_t)i * DG_SIG_BYTES);
         if (usable)
             rc = loop->step(loop->state, i, &res.image, err);
         dg_progress_update(&prog, i + 1);

@@ -1,7 +1,8 @@
 /* image_loop.h - the one decode loop of the image embedders (image_loop.c):
  * every listed image of this rank decoded in turn, its status and size
  * recorded, a log line per bad image, progress, the stop poll; each usable
- * image goes to the embedder's per-image step.
+ * image goes to the embedder's per-image step, and its verification
+ * signature (input/signature.h) into items->sig when that is allocated.
  */
 #ifndef DUPGRAPH_INPUT_IMAGE_LOOP_H
 #define DUPGRAPH_INPUT_IMAGE_LOOP_H

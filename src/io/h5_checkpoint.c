@@ -18,6 +18,7 @@ static hid_t mem_type(dg_ck_type t)
 {
     switch (t) {
     case DG_CK_INT8: return H5T_NATIVE_INT8;
+    case DG_CK_UINT8: return H5T_NATIVE_UINT8;
     case DG_CK_INT32: return H5T_NATIVE_INT32;
     case DG_CK_INT64: return H5T_NATIVE_INT64;
     case DG_CK_FLOAT32: return H5T_NATIVE_FLOAT;
@@ -29,6 +30,7 @@ static hid_t file_type(dg_ck_type t)
 {
     switch (t) {
     case DG_CK_INT8: return H5T_STD_I8LE;
+    case DG_CK_UINT8: return H5T_STD_U8LE;
     case DG_CK_INT32: return H5T_STD_I32LE;
     case DG_CK_INT64: return H5T_STD_I64LE;
     case DG_CK_FLOAT32: return H5T_IEEE_F32LE;

@@ -7,7 +7,7 @@
 
 #include "dupgraph/context.h"
 
-typedef enum { DG_CK_INT8, DG_CK_INT32, DG_CK_INT64, DG_CK_FLOAT32 } dg_ck_type;
+typedef enum { DG_CK_INT8, DG_CK_UINT8, DG_CK_INT32, DG_CK_INT64, DG_CK_FLOAT32 } dg_ck_type;
 
 /* A dataset of rows_total x cols (cols 0: 1-D) of which this rank holds the
  * rows [row_lo, row_lo + rows) in data. */

@@ -7,6 +7,7 @@
  * renamed by rank 0, so a reader never sees a half-written file; on failure
  * the temporary file is removed.  Reading output files is h5_file.c's and h5_columns.c's.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,7 +332,22 @@ static int write_edges(writer *w, const dg_output *out, const layout *lay, dg_er
     if (write_dataset(w, "/edges/src", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, e ? e->src : NULL, err) != DG_OK ||
         write_dataset(w, "/edges/dst", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, e ? e->dst : NULL, err) != DG_OK)
         return DG_FAIL;
-    return write_dataset(w, "/edges/sim", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, e ? e->sim : NULL, err);
+    if (write_dataset(w, "/edges/sim", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, e ? e->sim : NULL, err) != DG_OK)
+        return DG_FAIL;
+    /* format 4: the verifier's score, NaN for edges that were not verified
+     * (verification off) */
+    const float *verify = out->edge_verify;
+    float *nan = NULL;
+    if (!verify || !out->verify_enabled) {
+        if (!(nan = scratch(w, (size_t)(e ? e->n : 0) + 1, sizeof *nan, err)))
+            return DG_FAIL;
+        for (int64_t i = 0; e && i < e->n; i++)
+            nan[i] = NAN;
+        verify = nan;
+    }
+    int rc = write_dataset(w, "/edges/verify", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, verify, err);
+    free(nan);
+    return rc;
 }
 
 /* Centroids, embeddings and the extra datasets. */
@@ -436,6 +452,16 @@ static int write_attributes(writer *w, const dg_output *out, const layout *lay, 
               attr_write(w, "pairs_threshold", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &out->threshold) ||
               attr_int64(w, "cluster_k", out->k) || attr_int64(w, "cluster_clusterings", out->clusterings) ||
               attr_int64(w, "cluster_probes", out->probes) || attr_string(w, "graph_keep", out->keep_policy ? out->keep_policy : ""))
+                 ? DG_FAIL
+                 : DG_OK;
+    }
+    if (rc == DG_OK) { /* format 4 */
+        failed = "the verify attributes";
+        rc = (attr_int(w, "verify_enabled", out->verify_enabled) ||
+              attr_write(w, "verify_threshold", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &out->verify_threshold) ||
+              attr_int64(w, "n_candidates", out->n_candidates) ||
+              attr_int64(w, "n_verified", out->n_candidates - out->n_rejected) ||
+              attr_int64(w, "n_rejected", out->n_rejected))
                  ? DG_FAIL
                  : DG_OK;
     }

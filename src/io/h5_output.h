@@ -11,6 +11,8 @@
  *   /items/weight         float32, with re-weighting (format 2): 1/p(kept),
  *                         mean 1 over kept items, 0 for the others
  *   /edges/{src, dst, sim} each duplicate pair once, src < dst, sorted
+ *   /edges/verify         float32 (format 4): the verifier's score of the pair,
+ *                         NaN when verification did not run
  *   /centroids            C x K x D float32
  *   /embeddings           N x D float32 (optional)
  *   /projection           optional datasets of the image embedder (see input/pca.h)
@@ -20,7 +22,10 @@
  *   format 3 adds the settings typed, so no reader parses the config text:
  *   mode ("run"/"exact"), embedder ("embeddings", "vectors", "descriptor",
  *   "mobilenet_v2"), pairs_threshold (float32), cluster_k, cluster_clusterings,
- *   cluster_probes (int64; K, C and m the search used) and graph_keep
+ *   cluster_probes (int64; K, C and m the search used) and graph_keep;
+ *   format 4 adds /edges/verify and verify_enabled (int32 0/1),
+ *   verify_threshold (float32), n_candidates, n_verified, n_rejected (int64;
+ *   without verification n_candidates = n_verified = n_edges)
  *
  * The output is written collectively (MPI-IO) to "<path>.tmp" and renamed by
  * rank 0 once closed, so a reader never sees a half-written file.
@@ -66,6 +71,13 @@ typedef struct dg_output {
     int64_t k;
     const float *centroids;     /* clusterings x k x d, may be NULL when clusterings = 0 (exact) */
     const dg_edges *edges;      /* local share, sorted, src in own range */
+    /* verification (format 4): the scores beside edges (local; NULL when it
+     * did not run: /edges/verify is then NaN), the setting and the global
+     * candidate counts (candidates = edges + rejected when it ran) */
+    const float *edge_verify;
+    int verify_enabled;
+    float verify_threshold;
+    int64_t n_candidates, n_rejected;
     int write_embeddings;
     const dg_stage_time *times;
     int n_times;

@@ -1,0 +1,218 @@
+/* verify_edges.c - the distributed verification stage (verify_edges.h).
+ * The edges arrive routed by their lower id (dg_graph_dedup), so each pair
+ * is scored exactly once, on the rank that holds one of its signatures;
+ * the other signature comes from its owner.  The remote ids are sorted and
+ * unique, fetched in rounds of at most round_bytes of signatures, and each
+ * round scores the edges whose other end it brought.  The score is a pure
+ * function of the two signatures, so the kept edges are the same for any
+ * rank count. */
+#include "graph/verify_edges.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/verify.h"
+#include "input/signature.h"
+
+static int cmp_i64(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The sorted unique dst ids held by other ranks, and for each edge the
+ * index of its dst among them (-1: held here). */
+static int remote_ids(const dg_items *items, const dg_edges *e, int64_t **ids, int64_t *m, int64_t *where,
+                      dg_err *err)
+{
+    *ids = NULL;
+    *m = 0;
+    int64_t n = 0;
+    for (int64_t i = 0; i < e->n; i++) {
+        where[i] = -1;
+        n += e->dst[i] >= items->lo + items->n;
+    }
+    if (n == 0)
+        return DG_OK;
+    int64_t *v = dg_alloc((size_t)n, sizeof *v, err);
+    if (!v)
+        return DG_FAIL;
+    n = 0;
+    for (int64_t i = 0; i < e->n; i++)
+        if (e->dst[i] >= items->lo + items->n)
+            v[n++] = e->dst[i];
+    qsort(v, (size_t)n, sizeof *v, cmp_i64);
+    int64_t u = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (u == 0 || v[u - 1] != v[i])
+            v[u++] = v[i];
+    for (int64_t i = 0; i < e->n; i++) {
+        if (e->dst[i] >= items->lo + items->n) {
+            const int64_t *hit = bsearch(&e->dst[i], v, (size_t)u, sizeof *v, cmp_i64);
+            where[i] = hit - v;
+        }
+    }
+    *ids = v;
+    *m = u;
+    return DG_OK;
+}
+
+/* The MPI counts and displacements of one exchange. */
+typedef struct counts {
+    int *sc, *sd, *rc, *rd;
+} counts;
+
+static void counts_free(counts *c)
+{
+    free(c->sc);
+    free(c->sd);
+    free(c->rc);
+    free(c->rd);
+}
+
+static int counts_alloc(counts *c, int p, dg_err *err)
+{
+    c->sc = dg_calloc((size_t)p, sizeof(int), err);
+    c->sd = dg_calloc((size_t)p, sizeof(int), err);
+    c->rc = dg_calloc((size_t)p, sizeof(int), err);
+    c->rd = dg_calloc((size_t)p, sizeof(int), err);
+    return c->sc && c->sd && c->rc && c->rd ? DG_OK : DG_FAIL;
+}
+
+static void displacements(counts *c, int p)
+{
+    for (int r = 1; r < p; r++) {
+        c->sd[r] = c->sd[r - 1] + c->sc[r - 1];
+        c->rd[r] = c->rd[r - 1] + c->rc[r - 1];
+    }
+}
+
+/* Collective: the signatures of ids[0..k) (sorted, all held elsewhere)
+ * into out (k x DG_SIG_BYTES); k may be 0. */
+static int fetch(const dg_ctx *ctx, const dg_items *items, const int64_t *ids, int64_t k, uint8_t *out,
+                 dg_verify_stats *st, dg_err *err)
+{
+    int p = ctx->size;
+    counts c = {0};
+    int rc = counts_alloc(&c, p, err);
+    for (int64_t i = 0; rc == DG_OK && i < k; i++)
+        c.sc[dg_range_owner(items->n_total, p, ids[i])]++;
+    if (dg_agree(ctx, rc, err) != DG_OK) {
+        counts_free(&c);
+        return DG_FAIL;
+    }
+    MPI_Alltoall(c.sc, 1, MPI_INT, c.rc, 1, MPI_INT, ctx->comm);
+    displacements(&c, p);
+    int64_t nreq = 0;
+    for (int r = 0; r < p; r++)
+        nreq += c.rc[r];
+    int64_t *req = dg_alloc((size_t)nreq, sizeof *req, err);
+    uint8_t *reply = dg_alloc((size_t)nreq, DG_SIG_BYTES, err);
+    rc = (nreq == 0 || (req && reply)) && nreq * DG_SIG_BYTES <= INT_MAX ? DG_OK : DG_FAIL;
+    if (rc != DG_OK && (req && reply))
+        dg_fail(err, "verify: %lld signature requests exceed the MPI count limit", (long long)nreq);
+    if (dg_agree(ctx, rc, err) == DG_OK) {
+        MPI_Alltoallv(ids, c.sc, c.sd, MPI_INT64_T, req, c.rc, c.rd, MPI_INT64_T, ctx->comm);
+        for (int64_t i = 0; i < nreq; i++) {
+            int64_t local = req[i] - items->lo;
+            memcpy(reply + (size_t)i * DG_SIG_BYTES, items->sig + (size_t)local * DG_SIG_BYTES, DG_SIG_BYTES);
+        }
+        MPI_Datatype sig;
+        MPI_Type_contiguous(DG_SIG_BYTES, MPI_BYTE, &sig);
+        MPI_Type_commit(&sig);
+        MPI_Alltoallv(reply, c.rc, c.rd, sig, out, c.sc, c.sd, sig, ctx->comm);
+        MPI_Type_free(&sig);
+        st->fetched += k;
+        st->bytes_sent += k * (int64_t)sizeof(int64_t) + nreq * DG_SIG_BYTES;
+        st->rounds++;
+    }
+    free(req);
+    free(reply);
+    counts_free(&c);
+    return rc;
+}
+
+/* Scores the edges whose dst index lies in [k0, k0 + k) (k0 = -1: the
+ * local ones) with the fetched signatures. */
+static void score_edges(const dg_items *items, const dg_edges *e, const int64_t *where, int64_t k0, int64_t k,
+                        const uint8_t *fetched, float accept_above, float *score, dg_verify_stats *st)
+{
+    double t0 = dg_now();
+    for (int64_t i = 0; i < e->n; i++) {
+        const uint8_t *b;
+        if (e->sim[i] >= accept_above)
+            continue;
+        if (k0 < 0 && where[i] < 0)
+            b = items->sig + (size_t)(e->dst[i] - items->lo) * DG_SIG_BYTES;
+        else if (k0 >= 0 && where[i] >= k0 && where[i] < k0 + k)
+            b = fetched + (size_t)(where[i] - k0) * DG_SIG_BYTES;
+        else
+            continue;
+        const uint8_t *a = items->sig + (size_t)(e->src[i] - items->lo) * DG_SIG_BYTES;
+        score[i] = dg_verify_score(a, b, NULL);
+    }
+    st->seconds_scoring += dg_now() - t0;
+}
+
+/* Drops the edges below the threshold, keeping the order. */
+static void keep_passing(dg_edges *e, float *score, const dg_verify_params *vp, dg_verify_stats *st)
+{
+    int64_t k = 0;
+    for (int64_t i = 0; i < e->n; i++) {
+        if (e->sim[i] >= vp->accept_above) {
+            score[i] = NAN;
+            st->accepted++;
+        } else if (!(score[i] >= vp->threshold)) {
+            continue;
+        }
+        e->src[k] = e->src[i];
+        e->dst[k] = e->dst[i];
+        e->sim[k] = e->sim[i];
+        score[k++] = score[i];
+    }
+    st->candidates += e->n;
+    st->rejected += e->n - k;
+    e->n = k;
+}
+
+int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_params *vp, dg_edges *edges,
+                    float **score, dg_verify_stats *st, dg_err *err)
+{
+    *score = NULL;
+    int64_t *ids = NULL, m = 0;
+    int64_t *where = dg_alloc((size_t)edges->n, sizeof *where, err);
+    float *sc = dg_alloc((size_t)edges->n, sizeof *sc, err);
+    int rc = edges->n == 0 || (where && sc) ? DG_OK : DG_FAIL;
+    if (rc == DG_OK && edges->n > 0 && !items->sig)
+        rc = dg_fail(err, "verify: rank %d holds edges but no signatures", ctx->rank);
+    if (rc == DG_OK)
+        rc = remote_ids(items, edges, &ids, &m, where, err);
+    int64_t per_round = vp->round_bytes / DG_SIG_BYTES > 0 ? vp->round_bytes / DG_SIG_BYTES : 1;
+    int64_t rounds = (m + per_round - 1) / per_round;
+    uint8_t *fetched = dg_alloc((size_t)(m < per_round ? m : per_round), DG_SIG_BYTES, err);
+    if (rc == DG_OK && m > 0 && !fetched)
+        rc = DG_FAIL;
+    MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX, ctx->comm);
+    if (dg_agree(ctx, rc, err) == DG_OK) {
+        score_edges(items, edges, where, -1, 0, NULL, vp->accept_above, sc, st);
+        for (int64_t r = 0; rc == DG_OK && r < rounds; r++) {
+            int64_t k0 = r * per_round < m ? r * per_round : m;
+            int64_t k = m - k0 < per_round ? m - k0 : per_round;
+            rc = fetch(ctx, items, m ? ids + k0 : NULL, k, fetched, st, err);
+            if (rc == DG_OK)
+                score_edges(items, edges, where, k0, k, fetched, vp->accept_above, sc, st);
+        }
+    }
+    if (rc == DG_OK) {
+        keep_passing(edges, sc, vp, st);
+        *score = sc;
+        sc = NULL;
+    }
+    free(ids);
+    free(where);
+    free(fetched);
+    free(sc);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* verify_edges.h - the verification stage (verify_edges.c): every candidate
+ * pair of the search is scored by the verifier (verify.h) on the rank that
+ * owns its lower id, and kept as an edge when the score reaches the
+ * threshold.  The signature of the other item is fetched from its owner
+ * (MPI_Alltoallv of requested ids, then of signatures, in rounds bounded in
+ * bytes), so the stage moves candidates x DG_SIG_BYTES rather than a
+ * signature with every record of the exchange. */
+#ifndef DUPGRAPH_GRAPH_VERIFY_EDGES_H
+#define DUPGRAPH_GRAPH_VERIFY_EDGES_H
+
+#include <stdint.h>
+
+#include "dupgraph/context.h"
+#include "dupgraph/items.h"
+#include "search/edges.h"
+
+/* Signatures fetched per round and rank are at most this many bytes. */
+#define DG_VERIFY_ROUND_BYTES ((int64_t)32 << 20)
+
+typedef struct dg_verify_params {
+    float threshold;     /* verifier score an edge needs */
+    float accept_above;  /* edges of sim >= this are kept unverified (score NaN) */
+    int64_t round_bytes; /* signatures a rank receives per round, at most */
+} dg_verify_params;
+
+/* This rank's figures (the caller sums them over ranks). */
+typedef struct dg_verify_stats {
+    int64_t candidates;     /* pairs scored */
+    int64_t accepted;       /* of them, kept unverified (sim >= accept_above) */
+    int64_t rejected;       /* of them, below the threshold */
+    int64_t fetched;        /* signatures fetched from other ranks */
+    int64_t bytes_sent;     /* request ids and signatures this rank sent */
+    int rounds;             /* MPI_Alltoallv rounds (the same on every rank) */
+    double seconds_scoring; /* this rank's time in the verifier */
+} dg_verify_stats;
+
+/* Collective.  edges: sorted and unique with src in this rank's item range
+ * (after dg_graph_dedup); items->sig on every rank that holds items.  Keeps
+ * the edges scoring >= threshold, in order, and their scores in *score
+ * (malloc'd, edges->n after the call; NULL for none). */
+int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_params *vp, dg_edges *edges,
+                    float **score, dg_verify_stats *st, dg_err *err);
+
+#endif
