@@ -340,6 +340,25 @@ def print_overall(say, name, fig, hn_pairs):
         f"({h['other_false_group_pairs']} pairs of groups)")
 
 
+def readme_figures(split, ours, ph, threshold, phash_t):
+    """The figure block README.md quotes and every string in it
+    (tests/check_readme_figures.py checks the two agree)."""
+    o, po = ours["overall"], ph["overall"]
+    fig = {"overall": f"| all transforms | {o['variant_pairs']} | {o['precision']:.3f} | {o['recall']:.3f} | "
+                      f"{o['f1']:.3f} | {po['precision']:.3f} | {po['recall']:.3f} | {po['f1']:.3f} |",
+           "settings": f"search {threshold:g}, pHash Hamming <= {phash_t}"}
+    rows = [fig["overall"]]
+    for a, b in zip(ours["classes"], ph["classes"]):
+        tgt = "" if a["target_recall"] is None else f" (target {a['target_recall']:.2f})"
+        row = (f"| {a['class']}{tgt} | {a['pairs']} | | {a['recall']:.3f} | | | {b['recall']:.3f} | |")
+        fig["class " + a["class"]] = row
+        rows.append(row)
+    block = (f"{split} split, {fig['settings']}:\n\n"
+             "| pairs | (original, variant) pairs | precision | recall | F1 | pHash precision | pHash recall | "
+             "pHash F1 |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+    return fig, block
+
+
 def main():
     args = parse_args()
     os.chdir(ROOT)
@@ -427,6 +446,7 @@ def main():
                   "at_tuned_threshold": at_tuned},
         "tuned": tuned,
     }
+    result["readme"], result["readme_block"] = readme_figures(args.split, ours, ph, threshold, T)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + ".tmp", "w") as f:
         json.dump(result, f, indent=1, default=lambda x: x.item() if isinstance(x, np.generic) else str(x))
