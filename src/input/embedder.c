@@ -10,28 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/hash.h"
 #include "input/descriptor.h"
 #include "input/embeddings.h"
 #include "input/image_loop.h"
-
-uint64_t dg_hash_bytes(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    h = dg_mix64(h ^ (uint64_t)n);
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = dg_mix64(h ^ w);
-    }
-    uint64_t tail = 0;
-    memcpy(&tail, p, n);
-    return dg_mix64(h ^ tail);
-}
-
-static uint64_t hash_string(uint64_t h, const char *s)
-{
-    return dg_hash_bytes(h, s, strlen(s));
-}
 
 /* ---- choosing, running, releasing ---------------------------------------- */
 
@@ -126,7 +108,7 @@ int dg_image_input_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *
     int64_t n_total = items ? items->n_total : pl->n_total;
     uint64_t local = 0, sum = 0;
     for (int64_t i = 0; i < n; i++)
-        local += dg_mix64(hash_string((uint64_t)(lo + i), path[i] ? path[i] : ""));
+        local += dg_mix64(dg_hash_string((uint64_t)(lo + i), path[i] ? path[i] : ""));
     MPI_Allreduce(&local, &sum, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
     *id = dg_hash_bytes(sum, &n_total, sizeof n_total);
     return DG_OK;

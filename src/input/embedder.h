@@ -154,7 +154,4 @@ int dg_image_input_adopt(dg_embedder *e, dg_items *items, const char *path, dg_e
 void dg_image_input_memory(const dg_image_input *in, const dg_config *cfg, dg_embedder_memory *m);
 void dg_image_input_free(dg_image_input *in);
 
-/* Input identities (hashes) for the fingerprints. */
-uint64_t dg_hash_bytes(uint64_t h, const void *data, size_t n);
-
 #endif
