@@ -772,8 +772,10 @@ static int run_with_stop_flag(const dg_ctx *ctx, const dg_config *cfg, dg_mode m
                               dg_err *err)
 {
     job_state js = {.cfg = cfg, .mode = mode};
-    if (dg_embedder_choose(&js.emb, cfg, held, err) != DG_OK)
+    if (dg_agree(ctx, dg_embedder_choose(&js.emb, cfg, held, err), err) != DG_OK) {
+        dg_embedder_release(&js.emb);
         return DG_FAIL;
+    }
     dg_ctx run = *ctx;
     dg_stop_saved saved;
     dg_stop_point stop_at = {(dg_stop_stage)cfg->stop_at_stage, cfg->stop_at, 0};
