@@ -275,6 +275,22 @@ static const char *value_name(const enum_name *names, int value)
     return "?";
 }
 
+const char *dg_config_enum_name(const char *key, int value)
+{
+    const char *dot = strchr(key, '.');
+    char section[64];
+    size_t ls = dot ? (size_t)(dot - key) : 0;
+    if (!dot || ls >= sizeof section)
+        return NULL;
+    memcpy(section, key, ls);
+    section[ls] = 0;
+    const key_spec *k = find_key(section, dot + 1);
+    if (!k || k->type != K_ENUM)
+        return NULL;
+    const char *name = value_name(k->names, value);
+    return strcmp(name, "?") ? name : NULL;
+}
+
 /* "a or b", "a, b or c": the distinct printed names, for messages. */
 static void names_list(const enum_name *names, char *out, size_t cap)
 {

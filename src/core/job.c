@@ -609,7 +609,7 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .embedder = js->emb.name,
         .threshold = cfg->threshold,
         .probes = js->probes,
-        .keep_policy = cfg->keep == DG_KEEP_CENTRAL ? "central" : "first",
+        .keep_policy = dg_config_enum_name("graph.keep", cfg->keep),
         .seed = js->cfg->seed,
         .items = &js->items,
         .component = js->label,
