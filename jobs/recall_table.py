@@ -12,9 +12,9 @@
      dupgraph call passes job.resume=false and output.summary=PATH.json; the
      figures come from that JSON summary (seconds per stage, pairs compared
      and pair seconds per rank, flops, memory estimate, peak RSS, bytes
-     sent, K, C, m).  Only what the summary does not hold is read from the
-     log: each clustering's k-means line (sample, seeding and Lloyd seconds,
-     iterations) and the pair plan's imbalance.  Around every run: the load
+     sent, K, C, m, and per clustering the k-means figures (sample, seeding
+     and Lloyd seconds, iterations) and the pair plan's imbalance); no log
+     text is parsed.  Around every run: the load
      average before and after, and the CPU seconds other processes used
      meanwhile (/proc/stat minus our own children), as a share of all cores.
   4. The table as markdown (printed, and saved to --out) and the cheapest run
@@ -135,7 +135,7 @@ def trimmed_summary(s):
 
 
 def run_job(a, mode, corpus, out, sets, say):
-    """One `dupgraph MODE` under mpirun: its summary, log figures and load."""
+    """One `dupgraph MODE` under mpirun: its summary and load."""
     summary_path = out + ".summary.json"
     tail = [mode, "-c", a.config, "-o", os.path.relpath(out, ROOT),
             "--set", f"input.embeddings={os.path.relpath(corpus, ROOT)}", "--set", "job.resume=false",
@@ -145,13 +145,14 @@ def run_job(a, mode, corpus, out, sets, say):
     cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS", a.dupgraph] + tail
     idle = wait_idle(a.idle_wait) if a.idle_wait > 0 else None
     try:
-        log, s, m = summary.run(cmd, summary_path, out + ".log", cwd=ROOT, tail=6)
+        _, s, m = summary.run(cmd, summary_path, out + ".log", cwd=ROOT, tail=6)
     except summary.JobFailed as e:
         sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed ({e})")
     r = m.record()
-    figures = summary.log_figures(log)
+    done = summary.measured(s)
     info = {"mode": mode, "command": " ".join(shlex.quote(v) for v in cmd), "sets": sets,
-            "summary": trimmed_summary(s), "kmeans": figures["kmeans"], "plan_imbalance": figures["plan_imbalance"],
+            "summary": trimmed_summary(s), "kmeans": [c["kmeans"] for c in done],
+            "plan_imbalance": [c["plan"]["imbalance"] for c in done if c["plan"]],
             "mpirun_seconds": r["wall_seconds"], "own_cpu_seconds": r["own_cpu_seconds"],
             "other_cpu_seconds": r["other_cpu_seconds"], "other_cores": r["other_cores"],
             "other_cpu_share": r["other_cpu_share"], "load_before": r["load_before"], "load_after": r["load_after"],
@@ -274,7 +275,7 @@ def pairs_total(r):
 def kmeans_assign_gflop(r, n, d):
     """Arithmetic of k-means (k-means++ seeding pool x K x D multiply-adds, Lloyd
     sample x K x 2D per iteration) and assignment (C x N x K x 2D), counted
-    from the sizes the log reports: the useful work, whatever the load."""
+    from the sizes the summary reports: the useful work, whatever the load."""
     k = r["k"]
     km = sum(2.0 * seed_pool(k, x["sample"]) * k * d + 2.0 * x["sample"] * k * d * x["iterations"]
              for x in r["kmeans"])

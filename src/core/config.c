@@ -109,8 +109,9 @@ static const key_spec keys[] = {
     {"output", "embeddings", K_ENUM, F(output_embeddings), 0, 0, "none", .names = embeddings_output_names,
      .help = "also store the N x D vectors"},
     {"output", "summary", K_STRING, F(output_summary), 0, 0, "none", .word = "none",
-     .help = "a JSON summary (counts, seconds per stage, memory estimate and peak RSS per rank, pairs compared, "
-             "bytes exchanged) written when the output is complete: none | a path"},
+     .help = "a JSON summary (counts, seconds per stage, memory estimate and peak RSS per rank, pairs compared and "
+             "bytes exchanged per rank, each clustering's k-means and pair plan figures) written when the output is "
+             "complete: none | a path"},
 
     {"cluster", "k", K_INT, F(k), 1, 1e9, "auto", .word = "auto",
      .help = "clusters per clustering; auto: the power of two nearest sqrt(2.5 N), at most N/128 (see README)"},
