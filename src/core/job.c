@@ -338,17 +338,8 @@ static void explain_stop(job_state *js, dg_err *err)
 static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
 {
     const dg_config *cfg = js->cfg;
-    dg_memory_inputs in = {
-        .exact = js->mode == DG_MODE_EXACT,
-        .ranks = js->ctx->size,
-        .n_total = n_total,
-        .d = d,
-        .k = js->k,
-        .sample = dg_config_effective_sample(cfg, js->k, n_total),
-        .probes = cfg->probes,
-        .clusterings = cfg->clusterings,
-        .block = cfg->block,
-    };
+    dg_memory_inputs in;
+    dg_memory_inputs_for(cfg, js->mode == DG_MODE_EXACT, js->ctx->size, n_total, d, &in);
     js->emb.memory(&js->emb, cfg, &in.input);
     if (js->have_own_net) /* the filter's */
         in.input.network += dg_mobilenet_bytes(&js->own_net);

@@ -119,13 +119,23 @@ static json_t *column(const double *rows, int p, int col, int integer)
     return strided(rows, p, F_COUNT, col, integer);
 }
 
-static json_t *memory_json(const dg_memory_model *mm, const double *rows, int p)
+json_t *dg_memory_estimate_json(const dg_memory_model *mm)
 {
     json_t *parts = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "runtime", mm->runtime, "items", mm->items,
                               "results", mm->results, "probes", mm->probes, "embed", mm->embed, "kmeans",
                               mm->kmeans, "exchange", mm->exchange, "graph", mm->graph, "exact", mm->exact);
-    return json_pack("{s:f,s:o,s:o,s:f}", "estimate_bytes", dg_memory_total(mm), "estimate_parts_bytes", parts,
-                     "peak_rss_bytes", column(rows, p, F_RSS, 1), "peak_rss_max_bytes", column_max(rows, p, F_RSS));
+    return json_pack("{s:f,s:o}", "estimate_bytes", dg_memory_total(mm), "estimate_parts_bytes", parts);
+}
+
+static json_t *memory_json(const dg_memory_model *mm, const double *rows, int p)
+{
+    json_t *o = dg_memory_estimate_json(mm);
+    if (o && (json_object_set_new(o, "peak_rss_bytes", column(rows, p, F_RSS, 1)) != 0 ||
+              json_object_set_new(o, "peak_rss_max_bytes", json_real(column_max(rows, p, F_RSS))) != 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static json_t *items_json(const dg_job_report *r)

@@ -5,6 +5,7 @@
 #ifndef DUPGRAPH_JOB_SUMMARY_H
 #define DUPGRAPH_JOB_SUMMARY_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "dupgraph/config.h"
@@ -49,6 +50,11 @@ typedef struct dg_job_report {
     dg_memory_model memory;  /* the estimate printed before work */
     const dg_clustering_figures *per_clustering; /* `clusterings` entries */
 } dg_job_report;
+
+/* {estimate_bytes, estimate_parts_bytes {runtime, items, ...}}: the memory
+ * model as the summary's `memory` holds it (and `dupgraph estimate` prints
+ * it); NULL when out of memory. */
+json_t *dg_memory_estimate_json(const dg_memory_model *mm);
 
 /* Collective: gathers every rank's peak RSS, pairs and bytes, in all and
  * per clustering, logs the summary on rank 0 and, when cfg->output_summary
