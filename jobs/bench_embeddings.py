@@ -21,7 +21,7 @@ For each corpus size (default 200k x 128 and 1M x 128) this script
      spherical k-means with dupgraph's iteration count, --ranks threads) is
      trained on exactly the points dupgraph's first clustering trains on
      (dupgraph's sample is a hash of (cluster seed, item id): kmeans.c; the
-     count is checked against the job's log).  nprobe is tuned here, untimed,
+     count is checked against the job's summary).  nprobe is tuned here, untimed,
      until faiss's recall reaches dupgraph's; then a separate
      `/usr/bin/python3 jobs/bench_embeddings.py --faiss-worker ...` process
      reads the same HDF5 file, normalises, trains, adds, range-searches,
@@ -73,7 +73,6 @@ import argparse  # noqa: E402
 import configparser  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import re  # noqa: E402
 import resource  # noqa: E402
 import shlex  # noqa: E402
 import subprocess  # noqa: E402
@@ -493,13 +492,12 @@ def run_dupgraph(a, mode, emb, out_path, say):
 
     def attempt():
         try:
-            log, s, m = summary.run(cmd, summary_path, out_path + ".log", cwd=ROOT)
+            _, s, m = summary.run(cmd, summary_path, out_path + ".log", cwd=ROOT)
         except summary.JobFailed as e:
             raise BenchError(f"dupgraph {mode} failed ({e})") from None
         say(f"  {mode}: wall {m.seconds:.2f} s (mpirun, process start to exit), job total "
             f"{s['seconds']['total']:.2f} s; {m.note()}")
-        return {"meter": m.record(), "summary": s, "log": summary.log_figures(log),
-                "edge_keys": read_edge_keys(out_path, s["items"]["total"])}
+        return {"meter": m.record(), "summary": s, "edge_keys": read_edge_keys(out_path, s["items"]["total"])}
 
     res = quietest(a, say, f"dupgraph {mode}", attempt)
     res["command"] = command
@@ -523,7 +521,7 @@ def job_params(run, n):
 def compare(a, run_path, exact_path):
     out = subprocess.run([os.path.join(ROOT, a.dupgraph), "compare", run_path, exact_path], capture_output=True,
                          text=True, check=True).stdout
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+): ([0-9.e+-]+)$", out, re.M)}
+    return {k: float(v) for k, v in (line.split(": ", 1) for line in out.strip().splitlines())}
 
 
 def job_figures(run, d, peaks, ranks, say, label):
@@ -551,7 +549,8 @@ def job_figures(run, d, peaks, ranks, say, label):
            "peak_rss_over_estimate": max(s["memory"]["peak_rss_bytes"]) / s["memory"]["estimate_bytes"],
            "bytes_sent_per_rank": s["exchange"]["bytes_sent"], "items_per_rank": s["items_per_rank"],
            "bytes_sent_per_item": sum(s["exchange"]["bytes_sent"]) / max(1, s["items"]["total"]),
-           "kmeans": run["log"]["kmeans"], "plan_imbalance": run["log"]["plan_imbalance"],
+           "kmeans": [c["kmeans"] for c in summary.measured(s)],
+           "plan_imbalance": [c["plan"]["imbalance"] for c in summary.measured(s) if c["plan"]],
            "summary": trimmed_summary(s)}
     say(f"{label}: wall {fig['wall_seconds']:.2f} s from process start to output on disk (mpirun); job's own "
         f"total {fig['job_seconds']:.2f} s")
@@ -737,13 +736,13 @@ def bench_size(a, n, d, peaks, say):
     say(f"vectors loaded and normalised for the reference and tuning in {time.perf_counter() - t0:.2f} s "
         f"({len(ids)} usable of {n})")
     train_ids = dupgraph_training_ids(ok, par["cluster_seed"], par["sample"])
-    logged = run["log"]["kmeans"][0]["sample"] if run["log"]["kmeans"] else None
-    res["faiss_training_sample"] = {"points": int(len(train_ids)), "dupgraph_clustering0_points": logged,
-                                    "same": logged == len(train_ids)}
-    if logged != len(train_ids):
-        raise BenchError(f"dupgraph's training sample has {logged} points, the reimplemented hash gives "
+    trained = run["summary"]["per_clustering"][0]["kmeans"]["sample"]
+    res["faiss_training_sample"] = {"points": int(len(train_ids)), "dupgraph_clustering0_points": trained,
+                                    "same": trained == len(train_ids)}
+    if trained != len(train_ids):
+        raise BenchError(f"dupgraph's training sample has {trained} points, the reimplemented hash gives "
                          f"{len(train_ids)}: kmeans.c's sampling changed; fix dupgraph_training_ids")
-    say(f"faiss trains on dupgraph's clustering 0 sample: {len(train_ids)} points (the job's log: {logged})")
+    say(f"faiss trains on dupgraph's clustering 0 sample: {len(train_ids)} points (the job's summary: {trained})")
 
     if n <= a.exact_max_n:
         ex = run_dupgraph(a, "exact", emb, tag + ".exact.h5", say)
@@ -1043,7 +1042,7 @@ def main():
                          "reference pairs are all exact pairs touching the sampled items (pairs sharing an item are "
                          "not independent, so the interval is approximate)",
                "faiss_training": "faiss IVF-Flat trains on exactly the items dupgraph's clustering 0 trains on "
-                                 "(kmeans.c's hash sample, recomputed and checked against the job's log), spherical, "
+                                 "(kmeans.c's hash sample, recomputed and checked against the job's summary), spherical, "
                                  "dupgraph's iteration count; dupgraph trains C clusterings, faiss one",
                "other_cpu_share": "CPU seconds the machine was busy beyond this benchmark's own processes / (wall * "
                                   "logical CPUs)"},

@@ -12,9 +12,9 @@
      dupgraph call passes job.resume=false and output.summary=PATH.json; the
      figures come from that JSON summary (seconds per stage, pairs compared
      and pair seconds per rank, flops, memory estimate, peak RSS, bytes
-     sent, K, C, m).  Only what the summary does not hold is read from the
-     log: each clustering's k-means line (sample, seeding and Lloyd seconds,
-     iterations) and the pair plan's imbalance.  Around every run: the load
+     sent, K, C, m, and per clustering the k-means figures (sample, seeding
+     and Lloyd seconds, iterations) and the pair plan's imbalance); no log
+     text is parsed.  Around every run: the load
      average before and after, and the CPU seconds other processes used
      meanwhile (/proc/stat minus our own children), as a share of all cores.
   4. The table as markdown (printed, and saved to --out) and the cheapest run
@@ -24,8 +24,9 @@
      handling per byte, graph per item) extrapolated to --model-n items of
      --model-d dims on each of --model-ranks ranks with the auto K rule and
      the default C and m, with stated network and file-system bandwidths;
-     memory per rank by the formula `dupgraph` prints before work
-     (src/job_memory.c; checked here against every run's summary).
+     auto K, the training sample and the memory per rank come from
+     `dupgraph estimate` (the job's own functions: dg_config_effective_k,
+     src/core/job_memory.c; checked here against every run's summary).
      Printed and saved to --model-out.
   6. One result file, --json (default results/recall_table.json): the
      command, git revision and dirty flag, the binary's hash, the machine,
@@ -43,7 +44,6 @@ re-rendering one).  Nothing fails on the figures.
 """
 import argparse
 import json
-import math
 import os
 import shlex
 import subprocess
@@ -57,7 +57,6 @@ from dgtools.machine import git_state, utc_now, wait_idle  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MIB = 1048576.0
 GIB = 1073741824.0
-ROUND_BYTES = 64 * MIB  # DG_EXCHANGE_ROUND_BYTES (exchange.h)
 POOL_PER_K, POOL_MIN = 4, 1024  # k-means++ pool on rank 0 (kmeans.c)
 FORMAT, FORMAT_VERSION = "dupgraph-recall-table", 1
 
@@ -135,7 +134,7 @@ def trimmed_summary(s):
 
 
 def run_job(a, mode, corpus, out, sets, say):
-    """One `dupgraph MODE` under mpirun: its summary, log figures and load."""
+    """One `dupgraph MODE` under mpirun: its summary and load."""
     summary_path = out + ".summary.json"
     tail = [mode, "-c", a.config, "-o", os.path.relpath(out, ROOT),
             "--set", f"input.embeddings={os.path.relpath(corpus, ROOT)}", "--set", "job.resume=false",
@@ -145,13 +144,14 @@ def run_job(a, mode, corpus, out, sets, say):
     cmd = ["mpirun", "--oversubscribe", "-np", str(a.ranks), "-x", "OPENBLAS_NUM_THREADS", a.dupgraph] + tail
     idle = wait_idle(a.idle_wait) if a.idle_wait > 0 else None
     try:
-        log, s, m = summary.run(cmd, summary_path, out + ".log", cwd=ROOT, tail=6)
+        _, s, m = summary.run(cmd, summary_path, out + ".log", cwd=ROOT, tail=6)
     except summary.JobFailed as e:
         sys.exit(f"recall_table: dupgraph {mode} {' '.join(sets)} failed ({e})")
     r = m.record()
-    figures = summary.log_figures(log)
+    done = summary.measured(s)
     info = {"mode": mode, "command": " ".join(shlex.quote(v) for v in cmd), "sets": sets,
-            "summary": trimmed_summary(s), "kmeans": figures["kmeans"], "plan_imbalance": figures["plan_imbalance"],
+            "summary": trimmed_summary(s), "kmeans": [c["kmeans"] for c in done],
+            "plan_imbalance": [c["plan"]["imbalance"] for c in done if c["plan"]],
             "mpirun_seconds": r["wall_seconds"], "own_cpu_seconds": r["own_cpu_seconds"],
             "other_cpu_seconds": r["other_cpu_seconds"], "other_cores": r["other_cores"],
             "other_cpu_share": r["other_cpu_share"], "load_before": r["load_before"], "load_after": r["load_after"],
@@ -274,7 +274,7 @@ def pairs_total(r):
 def kmeans_assign_gflop(r, n, d):
     """Arithmetic of k-means (k-means++ seeding pool x K x D multiply-adds, Lloyd
     sample x K x 2D per iteration) and assignment (C x N x K x 2D), counted
-    from the sizes the log reports: the useful work, whatever the load."""
+    from the sizes the summary reports: the useful work, whatever the load."""
     k = r["k"]
     km = sum(2.0 * seed_pool(k, x["sample"]) * k * d + 2.0 * x["sample"] * k * d * x["iterations"]
              for x in r["kmeans"])
@@ -459,43 +459,39 @@ def header(data, ex, load, readme):
 
 # ---- per-rank rates and the scaling model --------------------------------------
 
-def effective_k(n):
-    """cluster.k = auto (config.c, dg_config_effective_k): the power of two
-    nearest sqrt(2.5 N), halved while above N/128."""
-    target, cap = math.sqrt(2.5 * n), n / 128.0
-    k = 1
-    while k * 1.4142 < target:
-        k *= 2
-    while k > 1 and k > cap:
-        k //= 2
-    return min(k, int(n))
-
-
 def record_bytes(d):
     return 16 + 4 * d  # exchange.c: id, cluster, flags, then d floats
 
 
-def memory_per_rank(n_total, d, p, k, c, m, sample):
-    """src/job_memory.c dg_memory_estimate (run mode, embeddings input), bytes per rank by term."""
-    n, s = math.ceil(n_total / p), math.ceil(sample / p)
-    block = min(512.0 * k, float(1 << 22))
-    rnd = min(n * m * (4.0 * d + 16.0), ROUND_BYTES)
-    mm = {"runtime": 32 * MIB, "items": n * (4.0 * d + 1.0), "results": 4.0 * c * k * d + n * (4.0 * c + 13.0),
-          "probes": 8.0 * n * m, "kmeans": s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block,
-          "exchange": n * m * (4.0 * d + 41.0) + 2.0 * rnd, "graph": 48.0 * n}
-    mm["total"] = mm["runtime"] + mm["items"] + mm["results"] + mm["probes"] + max(mm["kmeans"], mm["exchange"],
-                                                                                   mm["graph"])
-    return mm
+def estimate(a, n, d, p, sets):
+    """`dupgraph estimate` (the job's own K rule and memory model, run mode,
+    embeddings input) for n items of d dims on p ranks with --config and sets."""
+    cmd = [os.path.join(ROOT, a.dupgraph), "estimate", "--items", str(int(n)), "--dim", str(d), "--ranks", str(p),
+           "-c", a.config]
+    for kv in sets:
+        cmd += ["--set", kv]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        sys.exit(f"recall_table: {' '.join(cmd)} failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
 
 
-def check_memory_formula(data, say):
-    """Largest difference between this file's formula and the estimate each run's summary holds."""
+def memory_per_rank(est):
+    """Bytes per rank by term, and their total, of a `dupgraph estimate`."""
+    return {**est["memory"]["estimate_parts_bytes"], "total": est["memory"]["estimate_bytes"]}
+
+
+def run_sets(k, c, m):
+    return [f"cluster.k={k}", f"cluster.clusterings={c}", f"cluster.probes={m}"]
+
+
+def check_memory_formula(data, a, say):
+    """Largest difference between `dupgraph estimate` and the estimate each run's summary holds."""
     worst = 0.0
     for r in data["runs"]:
-        est = memory_per_rank(data["corpus"]["n"], data["corpus"]["d"], data["ranks"], r["k"], r["c"],
-                              min(r["m"], r["k"]), min(64 * r["k"], data["corpus"]["n"]))["total"]
-        worst = max(worst, abs(est - r["summary"]["memory"]["estimate_bytes"]))
-    say(f"memory formula here vs the estimate in each run's summary: largest difference {worst / MIB:.2f} MiB")
+        est = estimate(a, data["corpus"]["n"], data["corpus"]["d"], data["ranks"], run_sets(r["k"], r["c"], r["m"]))
+        worst = max(worst, abs(est["memory"]["estimate_bytes"] - r["summary"]["memory"]["estimate_bytes"]))
+    say(f"`dupgraph estimate` vs the estimate in each run's summary: largest difference {worst / MIB:.2f} MiB")
     return worst
 
 
@@ -554,8 +550,8 @@ def measured_costs(data):
 
 def model(costs, n, d, p, c, m, a):
     """Seconds per stage and memory per rank for n items of d dims on p ranks."""
-    k = effective_k(n)
-    sample = min(64 * k, n)
+    est = estimate(a, n, d, p, run_sets("auto", c, m) + ["cluster.sample=auto"])
+    k, sample = est["k"], est["sample"]
     nr = n / p
     net, rec = a.net_gbs * 1e9, record_bytes(d)
     pool = seed_pool(k, sample)
@@ -573,7 +569,7 @@ def model(costs, n, d, p, c, m, a):
         "graph": nr * costs["graph_s_per_item"],
         "write": (n * (27 + 4 * c) + edges * 20 + c * k * d * 4) / (a.write_gbs * 1e9),
     }
-    mem = memory_per_rank(n, d, p, k, c, m, sample)
+    mem = memory_per_rank(est)
     mem["edges"] = 80.0 * edges / p
     mem["rank0 seeding pool"] = pool * (4 * d + 2 * d + 16)
     total = sum(t.values())
@@ -666,7 +662,8 @@ def model_text(data, a, readme, say):
                    "sample": r0["sample"], "net_gbs_per_rank": a.net_gbs, "read_gbs_aggregate": a.read_gbs,
                    "write_gbs_aggregate": a.write_gbs, "balanced_clusters": True,
                    "edges_per_item": costs["edges_per_item"], "one_core_per_rank": True,
-                   "memory": "src/job_memory.c formula (run mode, embeddings input) + 80 B per edge held"}
+                   "memory": "`dupgraph estimate` (src/core/job_memory.c, run mode, embeddings input) + 80 B per "
+                             "edge held"}
     outputs = {str(p): {**res[p], "seconds_human": {st: human_s(v) for st, v in res[p]["seconds"].items()}}
                for p in ranks}
     return text, {"inputs": {"measured": costs, "assumed": assumptions}, "outputs": outputs}
@@ -705,7 +702,7 @@ def render(data, a, say):
     md = head + "\n\n" + tab + "\n\nCheapest run per recall level:\n" + cheap + "\n"
     say("")
     say(md)
-    worst = check_memory_formula(data, say)
+    worst = check_memory_formula(data, a, say)
     say("")
     text, mdl = model_text(data, a, readme, say)
     result = dict(data)

@@ -4,7 +4,10 @@ before any work, against the peak RSS every rank measures (output.summary):
 within 25% on an embeddings run of hundreds of MiB at 2 and 4 ranks, and an
 upper bound for image input, whose estimate carries the JPEG decoder's
 worst case; image input is refused before the first image is decoded.
-Registered for the plain build only: ASan's shadow memory is not the job's."""
+`dupgraph estimate` gives the very estimate (and K) the job printed, without
+running anything.  Registered for the plain build only: ASan's shadow memory
+is not the job's."""
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +58,17 @@ class MemoryEstimate(unittest.TestCase):
                     print(f"{ranks} ranks, rank {r}: peak RSS {peak / 2**20:.0f} MiB, "
                           f"estimate {est / 2**20:.0f} MiB, ratio {ratio:.2f}")
                     self.assertLess(abs(ratio - 1.0), 0.25, f"rank {r}: peak/estimate {ratio:.2f}")
+                self.assert_estimate_command_agrees(s, ranks)
+
+    def assert_estimate_command_agrees(self, s, ranks):
+        proc = dgtest.dupgraph(["estimate", "--items", str(N), "--dim", str(D), "--ranks", str(ranks),
+                                "-c", self.config])
+        e = json.loads(proc.stdout)
+        self.assertEqual((e["format"], e["items"], e["dim"], e["ranks"]), ("dupgraph-estimate", N, D, ranks))
+        self.assertEqual((e["k"], e["clusterings"], e["probes"]), (s["k"], s["clusterings"], s["probes"]))
+        self.assertEqual(e["sample"], min(64 * e["k"], N), "cluster.sample = auto: 64 x K")
+        self.assertEqual(e["memory"]["estimate_parts_bytes"], s["memory"]["estimate_parts_bytes"])
+        self.assertEqual(e["memory"]["estimate_bytes"], s["memory"]["estimate_bytes"])
 
     def test_image_input_estimate_bounds_the_peak_rss(self):
         for method in ("descriptor", "mobilenet_v2"):

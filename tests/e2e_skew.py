@@ -7,8 +7,8 @@ the edges equal those of 1 rank (nothing is split on one rank) and of 2
 ranks, hold no pair `exact` does not find, and include every exact pair of
 items that share a home cluster.  A job.max_memory below the estimate (of
 the JSON summary, output.summary) stops the job before any work.  Figures
-come from the summary; only the plan's split lines and the pairs per rank of
-each clustering are read from the log, which alone holds them."""
+come from the summary, the splits and the pairs per rank of each clustering
+from its per_clustering entries."""
 import os
 import sys
 import unittest
@@ -22,17 +22,15 @@ N, D, K = 60000, 64, 16
 MAX_OVER_MEAN = 1.5
 
 
-# Only the log holds these (the JSON summary has one total per rank, not per
-# clustering, and no plan lines): dgtools.summary.log_figures reads them.
-
-def pairs_per_rank(log):
-    """[(pairs per rank, max/mean)] of every clustering's pair stage."""
-    return dgtest.summary.log_figures(log)["pairs_per_rank"]
+def pairs_per_rank(s):
+    """[pairs compared on each rank] of every clustering's pair stage."""
+    return [c["pairs"]["compared"] for c in s["per_clustering"]]
 
 
-def split_lines(log):
-    """[(max rank load, max rank load without splitting)] of every plan that split."""
-    return [(x["max_load"], x["unsplit_max_load"]) for x in dgtest.summary.log_figures(log)["splits"]]
+def splits(s):
+    """[(max rank load, max rank load without splitting)] of every plan that split a cluster."""
+    return [(c["plan"]["max_load"], c["plan"]["unsplit_max_load"]) for c in s["per_clustering"]
+            if c["plan"]["clusters_split"] > 0]
 
 
 class SkewEndToEnd(unittest.TestCase):
@@ -54,24 +52,44 @@ class SkewEndToEnd(unittest.TestCase):
         dgtest.dupgraph(["exact", "-c", cls.config, "-o", cls.exact, *cls.sets], ranks=2)
 
     def test_giant_cluster_is_split_on_4_ranks(self):
-        splits = split_lines(self.log[4])
-        self.assertTrue(splits, "no clustering split a cluster:\n" + self.log[4][-3000:])
-        for split, unsplit in splits:
-            print(f"plan split: max rank load {split:.4g}, {unsplit:.4g} without splitting")
+        split = splits(self.summary[4])
+        self.assertTrue(split, "no clustering split a cluster:\n" + self.log[4][-3000:])
+        for load, unsplit in split:
+            print(f"plan split: max rank load {load:.4g}, {unsplit:.4g} without splitting")
         # at least one clustering would have been clearly unbalanced unsplit
-        self.assertTrue(any(unsplit > 1.3 * split for split, unsplit in splits), splits)
+        self.assertTrue(any(unsplit > 1.3 * load for load, unsplit in split), split)
 
     def test_pairs_per_rank_within_factor_of_mean(self):
-        per_clustering = pairs_per_rank(self.log[4])
+        per_clustering = pairs_per_rank(self.summary[4])
         self.assertEqual(len(per_clustering), 2, self.log[4][-3000:])
-        for counts, ratio in per_clustering:
-            print(f"pairs per rank: {' '.join(f'{c:.4g}' for c in counts)} (max/mean {ratio:.2f})")
+        for counts in per_clustering:
+            print(f"pairs per rank: {' '.join(f'{c:.4g}' for c in counts)} "
+                  f"(max/mean {max(counts) / np.mean(counts):.2f})")
             self.assertEqual(len(counts), 4)
             self.assertLessEqual(max(counts) / np.mean(counts), MAX_OVER_MEAN)
 
     def test_one_rank_splits_nothing(self):
-        self.assertEqual(split_lines(self.log[1]), [])
-        self.assertIn("pairs: pairs per rank", self.log[1])
+        self.assertEqual(splits(self.summary[1]), [])
+        self.assertEqual([len(c) for c in pairs_per_rank(self.summary[1])], [1, 1])
+
+    def test_per_clustering_figures_add_up_to_the_totals(self):
+        """Each clustering's pairs and bytes per rank sum to the run's totals;
+        every clustering trained and was searched (nothing reused)."""
+        for ranks in (1, 2, 4):
+            s = self.summary[ranks]
+            per = s["per_clustering"]
+            self.assertEqual([c["clustering"] for c in per], list(range(s["clusterings"])))
+            self.assertEqual(dgtest.summary.measured(s), per)
+            for key, total in (("compared", s["pairs"]["compared"]), ("seconds", s["pairs"]["seconds"])):
+                summed = np.sum([c["pairs"][key] for c in per], axis=0)
+                self.assertTrue(np.allclose(summed, total, rtol=1e-9), (key, summed, total))
+            sent = np.sum([c["exchange"]["bytes_sent"] for c in per], axis=0)
+            self.assertEqual(sent.tolist(), s["exchange"]["bytes_sent"])
+            for c in per:
+                self.assertEqual((c["kmeans"]["k"], c["kmeans"]["dim"]), (K, D))
+                self.assertGreaterEqual(c["kmeans"]["sample"], K)
+                self.assertGreaterEqual(c["plan"]["max_load"], c["plan"]["mean_load"])
+                self.assertEqual(len(c["exchange"]["bucket_rows"]), ranks)
 
     def test_edges_equal_unsplit_run_and_across_ranks(self):
         base = dgtest.edge_dict(self.out[1])

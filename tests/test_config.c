@@ -164,6 +164,19 @@ static void values_ini_text_cannot_hold_are_refused(void **state)
     assert_string_equal(c.output_path, "a;b c#d.h5");
 }
 
+static void enum_names_come_from_the_key_table(void **state)
+{
+    (void)state;
+    assert_string_equal(dg_config_enum_name("graph.keep", DG_KEEP_FIRST), "first");
+    assert_string_equal(dg_config_enum_name("graph.keep", DG_KEEP_CENTRAL), "central");
+    assert_string_equal(dg_config_enum_name("embed.method", DG_EMBED_MOBILENET_V2), "mobilenet_v2");
+    assert_string_equal(dg_config_enum_name("output.embeddings", DG_EMB_OUT_FLOAT32), "float32");
+    assert_null(dg_config_enum_name("graph.keep", 7));
+    assert_null(dg_config_enum_name("cluster.k", 0));
+    assert_null(dg_config_enum_name("graph.nokey", 0));
+    assert_null(dg_config_enum_name("keep", 0));
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +187,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(auto_k_balances_assignment_and_pair_cost),
         cmocka_unit_test(canonical_text_round_trips),
         cmocka_unit_test(values_ini_text_cannot_hold_are_refused),
+        cmocka_unit_test(enum_names_come_from_the_key_table),
     };
     return DGT_RUN(argc, argv, tests, NULL, NULL);
 }

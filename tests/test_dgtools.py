@@ -3,7 +3,7 @@
 policies on known graphs (and against a plain union-find on a random one),
 the typed config, an output file written here with h5py read back, the
 format checks, the JSON summary reader, running a command for its summary
-and log (summary.run), and the log-only figures."""
+and log (summary.run), and the clusterings measured in a run."""
 import json
 import os
 import sys
@@ -124,22 +124,26 @@ class Summary(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="dg-dgtools-")
         good, bad = os.path.join(d, "s.json"), os.path.join(d, "t.json")
         with open(good, "w") as f:
-            json.dump({"format": "dupgraph-summary", "format_version": 1, "k": 64,
-                       "seconds": {"total": 3.0, "kmeans": 1.0, "pairs": 2.0}}, f)
-        with open(bad, "w") as f:
-            json.dump({"format": "dupgraph-summary", "format_version": 9}, f)
+            json.dump({"format": "dupgraph-summary", "format_version": 2, "k": 64,
+                       "seconds": {"total": 3.0, "kmeans": 1.0, "pairs": 2.0},
+                       "per_clustering": [{"clustering": 0, "reused": True, "kmeans": None},
+                                          {"clustering": 1, "reused": False, "kmeans": {"sample": 4096}}]}, f)
         s = summary.read(good)
         self.assertEqual(s["k"], 64)
         self.assertEqual(summary.stage_seconds(s), {"kmeans": 1.0, "pairs": 2.0})
-        with self.assertRaises(summary.FormatError):
-            summary.read(bad)
+        self.assertEqual([c["kmeans"]["sample"] for c in summary.measured(s)], [4096])
+        for version in (1, 9):  # version 1 had no per_clustering: its figures were in the log
+            with open(bad, "w") as f:
+                json.dump({"format": "dupgraph-summary", "format_version": version}, f)
+            with self.assertRaises(summary.FormatError):
+                summary.read(bad)
         self.assertEqual(summary.set_args("x.json"), ["--set", "output.summary=x.json"])
 
     def test_run_saves_the_log_and_reads_the_summary(self):
         d = tempfile.mkdtemp(prefix="dg-dgtools-")
         js, log = os.path.join(d, "s.json"), os.path.join(d, "job.log")
         write = ("import json, sys; print('stage one'); "
-                 "json.dump({'format': 'dupgraph-summary', 'format_version': 1, 'edges': 7}, open(sys.argv[1], 'w'))")
+                 "json.dump({'format': 'dupgraph-summary', 'format_version': 2, 'edges': 7}, open(sys.argv[1], 'w'))")
         text, s, meter = summary.run([sys.executable, "-c", write, js], js, log, header="$ job\n")
         self.assertEqual((text, s["edges"]), ("stage one\n", 7))
         self.assertGreater(meter.record()["wall_seconds"], 0.0)
@@ -149,20 +153,6 @@ class Summary(unittest.TestCase):
         with self.assertRaisesRegex(summary.JobFailed, "exit 3, log .*job.log:\nb$"):
             summary.run([sys.executable, "-c", fail], js, log, tail=1)
         self.assertFalse(os.path.exists(js), "an old summary is removed before the run")
-
-    def test_log_figures(self):
-        log = ("[0.5 s] k-means: K=64 D=32 sample=4096, seeding 0.01s, 20 iterations 0.30s, objective 0.812345, "
-               "imbalance 1.234\n"
-               "[0.9 s] plan: 2 of 64 clusters split, 9 tasks in all; largest: cluster 3 (900 members, 900 queries) "
-               "in 2 member x 1 query parts; max rank load 1.2e+05, 3.4e+05 without splitting\n"
-               "[1.0 s] plan: max rank load 1.2e+05 pairs, mean 1e+05 (imbalance 1.20)\n"
-               "[2.0 s] pairs: pairs per rank 1.1e+05 9e+04 (max 1.1e+05, max/mean 1.10)\n")
-        f = summary.log_figures(log)
-        self.assertEqual(f["kmeans"], [{"k": 64, "d": 32, "sample": 4096, "seeding_seconds": 0.01, "iterations": 20,
-                                        "lloyd_seconds": 0.3, "objective": 0.812345, "imbalance": 1.234}])
-        self.assertEqual(f["plan_imbalance"], [1.2])
-        self.assertEqual(f["splits"], [{"split": 2, "clusters": 64, "max_load": 1.2e5, "unsplit_max_load": 3.4e5}])
-        self.assertEqual(f["pairs_per_rank"], [([1.1e5, 9e4], 1.1)])
 
 
 class Machine(unittest.TestCase):

@@ -111,15 +111,21 @@ static void take_share(const dataset *ds, MPI_Comm comm, dg_items *it)
     memcpy(it->status, ds->status + lo, (size_t)(hi - lo));
 }
 
-static int train(const dataset *ds, MPI_Comm comm, const dg_kmeans_params *p, float *centroids,
-                 dg_kmeans_stats *stats, dg_err *err)
+static int train_totals(const dataset *ds, MPI_Comm comm, const dg_kmeans_params *p, float *centroids,
+                        dg_kmeans_stats *stats, dg_kmeans_totals *totals, dg_err *err)
 {
     dg_ctx ctx = dgt_quiet_ctx(comm);
     dg_items it;
     take_share(ds, comm, &it);
-    int rc = dg_kmeans_train(&ctx, &it, p, centroids, stats, err);
+    int rc = dg_kmeans_train(&ctx, &it, p, centroids, stats, totals, err);
     dg_items_free(&it);
     return rc;
+}
+
+static int train(const dataset *ds, MPI_Comm comm, const dg_kmeans_params *p, float *centroids,
+                 dg_kmeans_stats *stats, dg_err *err)
+{
+    return train_totals(ds, comm, p, centroids, stats, NULL, err);
 }
 
 /* The m best of k by a plain double loop: (sim desc, index asc). */
@@ -332,7 +338,8 @@ static void kmeans_finds_well_separated_blobs(void **state)
 
 /* Stats of converged blobs checked against a naive recomputation from the
  * final centroids: objective = mean similarity to the nearest centroid,
- * imbalance = K * sum n_k^2 / N^2 of the known blob sizes. */
+ * imbalance = K * sum n_k^2 / N^2 of the known blob sizes; the totals hold
+ * the usable points trained on and the last iteration's figures. */
 static void kmeans_fills_stats_per_iteration(void **state)
 {
     (void)state;
@@ -348,8 +355,9 @@ static void kmeans_fills_stats_per_iteration(void **state)
     p.seed = 3;
     dg_kmeans_stats st[BLOB_ITERS + 1];
     memset(st, 0xff, sizeof st);
+    dg_kmeans_totals tot;
     dg_err err;
-    assert_int_equal(train(&ds, MPI_COMM_WORLD, &p, cent, st, &err), DG_OK);
+    assert_int_equal(train_totals(&ds, MPI_COMM_WORLD, &p, cent, st, &tot, &err), DG_OK);
 
     double n_usable = 0, sq = 0, sim_sum = 0;
     for (int b = 0; b < BLOBS; b++) {
@@ -377,6 +385,9 @@ static void kmeans_fills_stats_per_iteration(void **state)
     ok &= fabs(last->objective - sim_sum / n_usable) < 1e-6;
     ok &= fabs(last->imbalance - BLOBS * sq / (n_usable * n_usable)) < 1e-12;
     ok &= st[BLOB_ITERS].reseeded == -1; /* nothing written past p.iterations */
+    ok &= tot.sample == (int64_t)n_usable && tot.iterations == BLOB_ITERS;
+    ok &= tot.objective == last->objective && tot.imbalance == last->imbalance;
+    ok &= tot.seeding_seconds >= 0.0 && tot.lloyd_seconds >= 0.0;
     dataset_free(&ds);
     assert_true(dgt_all_ranks(ok));
 }

@@ -119,6 +119,11 @@ int dg_config_load_text(dg_config *cfg, const char *text, const char *const *set
 int64_t dg_config_effective_k(const dg_config *cfg, int64_t n_items);
 int64_t dg_config_effective_sample(const dg_config *cfg, int64_t k, int64_t n_items);
 
+/* The name a value of an enumerated key ("graph.keep", "embed.method",
+ * "output.embeddings") is printed with, from the key table: the one place
+ * these names are written.  NULL for another key or an unknown value. */
+const char *dg_config_enum_name(const char *key, int value);
+
 /* Canonical INI text of the effective settings (malloc'd; caller frees). */
 char *dg_config_to_text(const dg_config *cfg);
 

@@ -1,5 +1,6 @@
 """The job's JSON summary (config key output.summary = PATH, written by rank 0
-at the end of a run, src/job_summary.c), and the few figures only its log holds.
+at the end of a run, src/core/job_summary.c): every figure scripts read from
+a run, so none of them parses the log.
 
     args = ["run", ..., *summary.set_args("out.summary.json")]
     s = summary.read("out.summary.json")
@@ -7,31 +8,42 @@ at the end of a run, src/job_summary.c), and the few figures only its log holds.
     s["k"], s["clusterings"], s["probes"], s["edges"], s["seconds"]["pairs"]
     s["memory"]["estimate_bytes"], s["memory"]["peak_rss_bytes"]    # per rank
     s["pairs"]["compared"], s["pairs"]["seconds"]                    # per rank
+    for c in summary.measured(s):                                    # per clustering
+        c["kmeans"]["sample"], c["plan"]["imbalance"], c["pairs"]["compared"]
 
-Fields (format "dupgraph-summary", version 1): program_version, mode (run or
-exact), ranks, input, output, dim, k, clusterings, probes; items {total, ok,
-failed, filtered, by_status {name: count}}; edges, components, removed;
+Fields (format "dupgraph-summary", version 2): program_version, mode (run or
+exact), ranks, input, output, dim, k, clusterings (C), probes; items {total,
+ok, failed, filtered, by_status {name: count}}; edges, components, removed;
 seconds {total, <stage>: s}; memory {estimate_bytes, estimate_parts_bytes
 {runtime, items, results, probes, embed, kmeans, exchange, graph, exact},
 peak_rss_bytes [per rank], peak_rss_max_bytes}; pairs {compared [per rank],
-seconds [per rank], flops_executed [per rank], compared_total, flops_useful};
-exchange {bytes_sent [per rank]}; items_per_rank [per rank].
-
-The summary does not hold the k-means line of each clustering (sample size,
-seeding and Lloyd seconds, iterations, objective, imbalance), the pair plan
-lines (imbalance, clusters split) nor the pairs per rank of each clustering:
-log_figures() reads those from the log text, the one place a script parses
-the log.
+seconds [per rank], flops_executed [per rank], compared_total, flops_useful}
+over the whole run; exchange {bytes_sent [per rank]}; items_per_rank [per
+rank]; per_clustering, one entry per clustering in order (added in version 2):
+  clustering   its index
+  reused       true when it came from the checkpoint; kmeans, plan, pairs
+               and exchange are then null (nothing was measured this run)
+  kmeans       {k, dim, sample (points trained on), seeding_seconds,
+               iterations, lloyd_seconds, objective, imbalance} (objective
+               and imbalance of the last iteration)
+  plan         {max_load, mean_load (expected pair comparisons per rank),
+               imbalance (max/mean), clusters_split, tasks, unsplit_max_load
+               (max_load had nothing been split), round_bytes (per rank and
+               exchange round)}
+  pairs        {compared, seconds, flops_executed: [per rank]}
+  exchange     {bytes_sent, bucket_rows: [per rank]}
+In exact mode the one clustering only places items (/items/cluster): its
+plan, pairs and exchange are null; the pairs are the run's totals.
+Version 1 (without per_clustering) is refused: its figures were in the log.
 """
 import json
 import os
-import re
 import subprocess
 
 from .machine import Meter, mpi_env
 
 FORMAT = "dupgraph-summary"
-FORMAT_VERSIONS = (1,)
+FORMAT_VERSIONS = (2,)
 
 
 class FormatError(ValueError):
@@ -84,29 +96,6 @@ def stage_seconds(s):
     return {k: v for k, v in s["seconds"].items() if k != "total"}
 
 
-# ---- what only the log holds -------------------------------------------------------
-
-_KMEANS = re.compile(r"k-means: K=(\d+) D=(\d+) sample=(\d+), seeding ([0-9.]+)s, (\d+) iterations ([0-9.]+)s, "
-                     r"objective ([0-9.eE+-]+|nan|-?inf), imbalance ([0-9.]+|nan|inf)")
-_PLAN = re.compile(r"plan: max rank load [0-9.eE+-]+ pairs, mean [0-9.eE+-]+ \(imbalance ([0-9.]+|nan|inf)\)")
-_SPLIT = re.compile(r"plan: (\d+) of (\d+) clusters split.*max rank load ([0-9.eE+-]+), ([0-9.eE+-]+) "
-                    r"without splitting")
-_PAIRS = re.compile(r"\] pairs: pairs per rank ([0-9eE+.\s-]+?) \(max [0-9eE+.-]+, max/mean ([0-9.]+)\)")
-
-
-def log_figures(log):
-    """The figures of a run's log text that its JSON summary does not hold:
-      kmeans:          [{k, d, sample, seeding_seconds, iterations, lloyd_seconds,
-                         objective, imbalance}] one per clustering (src/kmeans.c)
-      plan_imbalance:  [max rank load / mean] one per clustering's pair plan (src/job.c)
-      splits:          [{split, clusters, max_load, unsplit_max_load}] one per plan
-                       that split a cluster (src/exchange.c)
-      pairs_per_rank:  [([pairs compared on each rank], max/mean)] one per clustering"""
-    kmeans = [{"k": int(m[1]), "d": int(m[2]), "sample": int(m[3]), "seeding_seconds": float(m[4]),
-               "iterations": int(m[5]), "lloyd_seconds": float(m[6]), "objective": float(m[7]),
-               "imbalance": float(m[8])} for m in _KMEANS.finditer(log)]
-    return {"kmeans": kmeans,
-            "plan_imbalance": [float(m[1]) for m in _PLAN.finditer(log)],
-            "splits": [{"split": int(m[1]), "clusters": int(m[2]), "max_load": float(m[3]),
-                        "unsplit_max_load": float(m[4])} for m in _SPLIT.finditer(log)],
-            "pairs_per_rank": [([float(v) for v in m[1].split()], float(m[2])) for m in _PAIRS.finditer(log)]}
+def measured(s):
+    """The per_clustering entries computed in this run (not reused from a checkpoint)."""
+    return [c for c in s["per_clustering"] if not c["reused"]]

@@ -1,8 +1,9 @@
 /* main.c - the `dupgraph` command line: parses arguments, initialises MPI
- * and hands over to the job driver (run, exact) or to the serial readers
- * (compare, info).  Exit status: 0 on success, else dg_exit_status of the
+ * and hands over to the job driver (run, exact) or to the serial tools
+ * (compare, info, export, report, config, estimate).  Exit status: 0 on success, else dg_exit_status of the
  * failure: 2 usage, 3 config, 4 input, 5 output, 6 memory, 7 checkpoint,
  * 75 stopped (resubmit to resume), 1 anything else. */
+#include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include "dupgraph/config.h"
 #include "dupgraph/context.h"
 #include "dupgraph/job.h"
+#include "apps/cli.h"
 #include "tools/compare.h"
+#include "tools/estimate.h"
 #include "tools/export.h"
 #include "tools/info.h"
 #include "tools/report.h"
@@ -38,27 +41,62 @@ static const char usage[] =
     "        the effective configuration as INI text (every key; the defaults without -c)\n"
     "  config --defaults\n"
     "        the reference configuration: every key, its default and its help (configs/default.ini)\n"
+    "  estimate --items N --dim D --ranks P [-c CONFIG] [--set section.key=value ...]\n"
+    "        as JSON, without running anything: the K (cluster.k = auto resolved), sample and per-rank\n"
+    "        memory estimate by term that `run` would print for N vectors of D dimensions on P ranks\n"
     "\n"
     "options:\n"
     "  -h, --help     this text\n"
     "  --version      program and output format version\n";
+
+/* `dupgraph estimate`'s sizes (0 until given). */
+typedef struct job_sizes {
+    long items, dim, ranks;
+} job_sizes;
 
 typedef struct job_args {
     const char *config;
     const char *output;
     const char *sets[MAX_SETS];
     int n_sets;
+    job_sizes sizes;
 } job_args;
 
-/* need_config: run and exact need -c; config does not. */
-static int parse_job_args(int argc, char **argv, int need_config, job_args *a, dg_err *err)
+/* --items, --dim, --ranks: DG_OK and *used = 1 if arg is one of them. */
+static int parse_size(const char *arg, const char *val, job_sizes *s, int *used, dg_err *err)
+{
+    const struct {
+        const char *name;
+        long max;
+        long *field;
+    } opts[] = {{"--items", LONG_MAX, &s->items}, {"--dim", 1L << 20, &s->dim}, {"--ranks", INT_MAX, &s->ranks}};
+    *used = 0;
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        if (strcmp(arg, opts[i].name) != 0)
+            continue;
+        *used = 1;
+        if (!val || cli_long(val, 1, opts[i].max, opts[i].field) != DG_OK)
+            return dg_failc(err, DG_E_USAGE, "%s: expected an integer in 1..%ld, got %s", arg, opts[i].max,
+                            val ? val : "nothing");
+    }
+    return DG_OK;
+}
+
+/* need_config: run and exact need -c; config and estimate do not.  sizes:
+ * estimate's --items, --dim and --ranks are accepted (and required). */
+static int parse_job_args(int argc, char **argv, int need_config, int sizes, job_args *a, dg_err *err)
 {
     memset(a, 0, sizeof *a);
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(arg, "-c") || !strcmp(arg, "--config") || !strcmp(arg, "-o") || !strcmp(arg, "--output") ||
-            !strcmp(arg, "--set")) {
+        int used = 0;
+        if (sizes && parse_size(arg, val, &a->sizes, &used, err) != DG_OK)
+            return DG_FAIL;
+        if (used) {
+            i++;
+        } else if (!strcmp(arg, "-c") || !strcmp(arg, "--config") || !strcmp(arg, "-o") ||
+                   !strcmp(arg, "--output") || !strcmp(arg, "--set")) {
             if (!val)
                 return dg_failc(err, DG_E_USAGE, "%s needs a value", arg);
             i++;
@@ -76,7 +114,19 @@ static int parse_job_args(int argc, char **argv, int need_config, job_args *a, d
     }
     if (!a->config && need_config)
         return dg_failc(err, DG_E_USAGE, "%s needs -c CONFIG (see dupgraph --help)", argv[1]);
+    if (sizes && (!a->sizes.items || !a->sizes.dim || !a->sizes.ranks))
+        return dg_failc(err, DG_E_USAGE, "%s needs --items N, --dim D and --ranks P (see dupgraph --help)", argv[1]);
     return DG_OK;
+}
+
+/* The config of the serial commands: -c CONFIG or the defaults, then --set;
+ * -o is refused (the output path is a --set). */
+static int load_command_config(const job_args *a, dg_config *cfg, const char *command, dg_err *err)
+{
+    if (a->output)
+        return dg_failc(err, DG_E_USAGE, "%s takes no -o (use --set output.path=...)", command);
+    return a->config ? dg_config_load(cfg, a->config, a->sets, a->n_sets, err)
+                     : dg_config_load_text(cfg, "", a->sets, a->n_sets, err);
 }
 
 /* `dupgraph config`: what a job with these options would run with, in the
@@ -90,12 +140,9 @@ static int cmd_config(int argc, char **argv, dg_err *err)
         if (!strcmp(argv[i], "--defaults"))
             return argc == 3 ? dg_config_write_reference(stdout, err)
                              : dg_failc(err, DG_E_USAGE, "config --defaults takes no other option");
-    if (parse_job_args(argc, argv, 0, &a, err) != DG_OK)
+    if (parse_job_args(argc, argv, 0, 0, &a, err) != DG_OK)
         return DG_FAIL;
-    if (a.output)
-        return dg_failc(err, DG_E_USAGE, "config takes no -o (use --set output.path=...)");
-    int rc = a.config ? dg_config_load(&cfg, a.config, a.sets, a.n_sets, err)
-                      : dg_config_load_text(&cfg, "", a.sets, a.n_sets, err);
+    int rc = load_command_config(&a, &cfg, "config", err);
     char *text = rc == DG_OK ? dg_config_to_text(&cfg) : NULL;
     if (rc == DG_OK && !text)
         rc = dg_failc(err, DG_E_MEMORY, "out of memory formatting the config");
@@ -103,6 +150,16 @@ static int cmd_config(int argc, char **argv, dg_err *err)
         fputs(text, stdout);
     free(text);
     return rc;
+}
+
+/* `dupgraph estimate`: the job's own estimate for the given sizes (tools/estimate.h). */
+static int cmd_estimate(int argc, char **argv, dg_err *err)
+{
+    job_args a;
+    dg_config cfg;
+    if (parse_job_args(argc, argv, 0, 1, &a, err) != DG_OK || load_command_config(&a, &cfg, "estimate", err) != DG_OK)
+        return DG_FAIL;
+    return dg_estimate_print(&cfg, a.sizes.items, (int)a.sizes.dim, (int)a.sizes.ranks, stdout, err);
 }
 
 static int cmd_job(int argc, char **argv, dg_mode mode)
@@ -121,7 +178,7 @@ static int cmd_job(int argc, char **argv, dg_mode mode)
     int rc = DG_FAIL;
     /* Every rank parses the same files; the errors are the same everywhere,
      * so only rank 0 reports them. */
-    if (parse_job_args(argc, argv, 1, &a, &err) == DG_OK) {
+    if (parse_job_args(argc, argv, 1, 0, &a, &err) == DG_OK) {
         char out_set[DG_PATH_MAX + 16];
         if (a.output) {
             snprintf(out_set, sizeof out_set, "output.path=%s", a.output);
@@ -178,6 +235,8 @@ int main(int argc, char **argv)
         rc = dg_report_command(argc - 2, argv + 2, stdout, &err);
     else if (!strcmp(cmd, "config"))
         rc = cmd_config(argc, argv, &err);
+    else if (!strcmp(cmd, "estimate"))
+        rc = cmd_estimate(argc, argv, &err);
     else {
         fprintf(stderr, "dupgraph: error: unknown command or wrong arguments: '%s' (see dupgraph --help)\n", cmd);
         return 2;

@@ -11,7 +11,6 @@
  * job's shape (DG_DESC_DIM -> --dim) with fixed values: sgemm's cost does
  * not depend on them, and learning the real one is collective (MPI), which
  * this tool does not need.  It owns no library code; it only times it. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <turbojpeg.h>
 
+#include "apps/cli.h"
 #include "input/decode.h"
 #include "input/descriptor.h"
 #include "input/embed.h"
@@ -83,17 +83,6 @@ static void usage(FILE *f)
             "  --max-pixels  as embed.max_pixels (default 100000000)\n");
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return DG_FAIL;
-    *out = v;
-    return DG_OK;
-}
-
 /* 0 ok, 1 help shown, -1 bad usage (reason in err). */
 static int parse_args(int argc, char **argv, options *opt, dg_err *err)
 {
@@ -111,16 +100,16 @@ static int parse_args(int argc, char **argv, options *opt, dg_err *err)
         case 'm': opt->manifest = optarg; break;
         case 'd': opt->dir = optarg; break;
         case 'r':
-            if (parse_long(optarg, 1, 1000, &opt->repeat) != DG_OK)
+            if (cli_long(optarg, 1, 1000, &opt->repeat) != DG_OK)
                 return dg_fail(err, "--repeat: expected 1..1000, got %s", optarg);
             break;
         case 'D':
-            if (parse_long(optarg, 1, DG_DESC_DIM, &opt->dim) != DG_OK)
+            if (cli_long(optarg, 1, DG_DESC_DIM, &opt->dim) != DG_OK)
                 return dg_fail(err, "--dim: expected 1..%d, got %s", DG_DESC_DIM, optarg);
             break;
         case 'F': opt->flip = 0; break;
         case 'P':
-            if (parse_long(optarg, 0, 0x7fffffffL, &v) != DG_OK)
+            if (cli_long(optarg, 0, 0x7fffffffL, &v) != DG_OK)
                 return dg_fail(err, "--max-pixels: expected 0..2147483647, got %s", optarg);
             opt->max_pixels = v;
             break;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "dupgraph/common.h"
+#include "apps/cli.h"
 #include "bench/edits.h"
 #include "bench/mkbench_photos.h"
 #include "bench/xform.h"
@@ -83,17 +84,6 @@ static void usage(FILE *f)
             "  --transforms     classic (default: the first 13), all, or a list of names\n");
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return DG_FAIL;
-    *out = v;
-    return DG_OK;
-}
-
 static int parse_size(const char *s, int *w, int *h)
 {
     char buf[64];
@@ -102,10 +92,10 @@ static int parse_size(const char *s, int *w, int *h)
     char *x = strpbrk(buf, "xX");
     if (x)
         *x = '\0';
-    if (parse_long(buf, 16, 65535, &a) != DG_OK)
+    if (cli_long(buf, 16, 65535, &a) != DG_OK)
         return DG_FAIL;
     b = a;
-    if (x && parse_long(x + 1, 16, 65535, &b) != DG_OK)
+    if (x && cli_long(x + 1, 16, 65535, &b) != DG_OK)
         return DG_FAIL;
     *w = (int)a;
     *h = (int)b;
@@ -149,21 +139,17 @@ static int parse_args(int argc, char **argv, options *opt, dg_err *err)
         switch (c) {
         case 'p': opt->photos = optarg; break;
         case 'o': opt->out = optarg; break;
-        case 's': {
-            char *end;
-            errno = 0;
-            opt->seed = strtoull(optarg, &end, 0);
-            if (errno || end == optarg || *end || optarg[0] == '-')
+        case 's':
+            if (cli_u64(optarg, &opt->seed) != DG_OK)
                 return dg_fail(err, "--seed: not an unsigned integer: %s", optarg);
             break;
-        }
         case 'm':
-            if (parse_long(optarg, 0, 1000000, &v) != DG_OK)
+            if (cli_long(optarg, 0, 1000000, &v) != DG_OK)
                 return dg_fail(err, "--max-originals: expected 0..1000000, got %s", optarg);
             opt->max_originals = v;
             break;
         case 'd':
-            if (parse_long(optarg, 0, 1000000, &v) != DG_OK)
+            if (cli_long(optarg, 0, 1000000, &v) != DG_OK)
                 return dg_fail(err, "--distractors: expected 0..1000000, got %s", optarg);
             opt->distractors = v;
             break;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "input/descriptor.h"
 #include "input/embedder.h"
 #include "input/signature.h"
@@ -22,11 +23,6 @@
 #define ITEMS_FILE "items.h5"
 
 /* ---- fingerprints -------------------------------------------------------- */
-
-static uint64_t hash_string(uint64_t h, const char *s)
-{
-    return dg_hash_bytes(h, s, strlen(s));
-}
 
 /* Hash of the lines of the canonical config text that belong to the named
  * sections (their headers included). */
@@ -58,12 +54,12 @@ static int hash_config(const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err
     char *text = dg_config_to_text(cfg);
     if (!text)
         return dg_failc(err, DG_E_MEMORY, "out of memory formatting the config");
-    uint64_t h = hash_string(0x6475706772617068ULL, DG_VERSION);
+    uint64_t h = dg_hash_string(0x6475706772617068ULL, DG_VERSION);
     h = dg_hash_bytes(h, &(int){DG_DESC_VERSION}, sizeof(int));
     /* the items stage makes signatures only with verification */
     h = dg_hash_bytes(h, &(int){cfg->verify_enabled ? DG_SIG_VERSION : 0}, sizeof(int));
     ck->config_items = hash_sections(h, text, item_sections, 2);
-    h = hash_string(h, exact_mode ? "exact" : "run");
+    h = dg_hash_string(h, exact_mode ? "exact" : "run");
     ck->config_search = hash_sections(h, text, search_sections, 2);
     free(text);
     return DG_OK;

@@ -1,10 +1,13 @@
 /* common.c - error formatting, status names, rank ranges, checked
- * allocation and the clock: the small pieces every module uses. */
+ * allocation, hashing of bytes (core/hash.h) and the clock: the small pieces
+ * every module uses. */
 #include "dupgraph/common.h"
+#include "core/hash.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 
@@ -123,6 +126,25 @@ void *dg_calloc(size_t count, size_t size, dg_err *err)
     if (!p)
         dg_failc(err, DG_E_MEMORY, "out of memory allocating %zu bytes", bytes);
     return p;
+}
+
+uint64_t dg_hash_bytes(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    h = dg_mix64(h ^ (uint64_t)n);
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = dg_mix64(h ^ w);
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p, n);
+    return dg_mix64(h ^ tail);
+}
+
+uint64_t dg_hash_string(uint64_t h, const char *s)
+{
+    return dg_hash_bytes(h, s, strlen(s));
 }
 
 double dg_now(void)

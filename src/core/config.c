@@ -109,8 +109,9 @@ static const key_spec keys[] = {
     {"output", "embeddings", K_ENUM, F(output_embeddings), 0, 0, "none", .names = embeddings_output_names,
      .help = "also store the N x D vectors"},
     {"output", "summary", K_STRING, F(output_summary), 0, 0, "none", .word = "none",
-     .help = "a JSON summary (counts, seconds per stage, memory estimate and peak RSS per rank, pairs compared, "
-             "bytes exchanged) written when the output is complete: none | a path"},
+     .help = "a JSON summary (counts, seconds per stage, memory estimate and peak RSS per rank, pairs compared and "
+             "bytes exchanged per rank, each clustering's k-means and pair plan figures) written when the output is "
+             "complete: none | a path"},
 
     {"cluster", "k", K_INT, F(k), 1, 1e9, "auto", .word = "auto",
      .help = "clusters per clustering; auto: the power of two nearest sqrt(2.5 N), at most N/128 (see README)"},
@@ -286,6 +287,22 @@ static const char *value_name(const enum_name *names, int value)
         if (e->value == value)
             return e->name;
     return "?";
+}
+
+const char *dg_config_enum_name(const char *key, int value)
+{
+    const char *dot = strchr(key, '.');
+    char section[64];
+    size_t ls = dot ? (size_t)(dot - key) : 0;
+    if (!dot || ls >= sizeof section)
+        return NULL;
+    memcpy(section, key, ls);
+    section[ls] = 0;
+    const key_spec *k = find_key(section, dot + 1);
+    if (!k || k->type != K_ENUM)
+        return NULL;
+    const char *name = value_name(k->names, value);
+    return strcmp(name, "?") ? name : NULL;
 }
 
 /* "a or b", "a, b or c": the distinct printed names, for messages. */

@@ -78,6 +78,7 @@ typedef struct job_state {
     double stage_t0;
     int64_t exchanged_bytes;
     dg_pair_stats pair_stats;
+    dg_clustering_figures *figures; /* one per clustering, for the summary */
     dg_memory_model memory; /* per rank, as printed before work */
     dg_ckpt ckpt;
     const char *stage; /* the running stage, for the stop message */
@@ -341,17 +342,8 @@ static void explain_stop(job_state *js, dg_err *err)
 static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
 {
     const dg_config *cfg = js->cfg;
-    dg_memory_inputs in = {
-        .exact = js->mode == DG_MODE_EXACT,
-        .ranks = js->ctx->size,
-        .n_total = n_total,
-        .d = d,
-        .k = js->k,
-        .sample = dg_config_effective_sample(cfg, js->k, n_total),
-        .probes = cfg->probes,
-        .clusterings = cfg->clusterings,
-        .block = cfg->block,
-    };
+    dg_memory_inputs in;
+    dg_memory_inputs_for(cfg, js->mode == DG_MODE_EXACT, js->ctx->size, n_total, d, &in);
     js->emb.memory(&js->emb, cfg, &in.input);
     if (js->have_own_net) /* the filter's */
         in.input.network += dg_mobilenet_bytes(&js->own_net);
@@ -386,7 +378,8 @@ static int alloc_results(job_state *js, dg_err *err)
     js->centrality = dg_calloc(n, sizeof(float), err);
     js->label = dg_alloc(n, sizeof(int64_t), err);
     js->keep = dg_calloc(n, sizeof(int8_t), err);
-    if (!js->centroids || !js->cluster || !js->centrality || !js->label || !js->keep)
+    js->figures = dg_calloc((size_t)js->clusterings, sizeof *js->figures, err);
+    if (!js->centroids || !js->cluster || !js->centrality || !js->label || !js->keep || !js->figures)
         return DG_FAIL;
     for (size_t i = 0; i < cells; i++)
         js->cluster[i] = -1;
@@ -405,20 +398,17 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
     kp.sample = dg_config_effective_sample(cfg, js->k, js->items.n_total);
     kp.seed = dg_mix64(cfg->seed + (uint64_t)c);
     float *cent = js->centroids + (size_t)c * (size_t)js->k * (size_t)js->items.d;
-    dg_kmeans_stats *stats = dg_calloc((size_t)kp.iterations, sizeof *stats, err);
-    if (!stats)
-        return DG_FAIL;
+    dg_clustering_figures *fig = &js->figures[c];
 
     stage_begin(js, "k-means");
     dg_stop_poll(js->ctx, DG_STOP_KMEANS); /* honoured at the next poll or safe point, as a signal here is */
-    int rc = dg_kmeans_train(js->ctx, &js->items, &kp, cent, stats, err);
+    int rc = dg_kmeans_train(js->ctx, &js->items, &kp, cent, NULL, &fig->kmeans, err);
     stage_end(js, "kmeans");
     if (rc == DG_OK) {
-        const dg_kmeans_stats *last = &stats[kp.iterations - 1];
+        fig->measured = 1;
         dg_log(js->ctx, "clustering %d: K=%lld, sample %lld, objective %.4f, imbalance %.2f", c, (long long)js->k,
-               (long long)kp.sample, last->objective, last->imbalance);
+               (long long)kp.sample, fig->kmeans.objective, fig->kmeans.imbalance);
     }
-    free(stats);
     if (dg_agree(js->ctx, rc, err) != DG_OK)
         return DG_FAIL;
 
@@ -439,12 +429,28 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
     return dg_agree(js->ctx, rc, err);
 }
 
+/* The plan's figures and this rank's share of the exchange, for the summary. */
+static void record_plan(dg_clustering_figures *fig, const dg_cluster_plan *plan, const dg_bucket *bucket,
+                        int64_t bytes)
+{
+    fig->searched = 1;
+    fig->max_load = plan->max_load;
+    fig->mean_load = plan->mean_load;
+    fig->unsplit_max_load = plan->unsplit_max_load;
+    fig->clusters_split = plan->split;
+    fig->tasks = plan->n_tasks;
+    fig->round_bytes = plan->round_bytes;
+    fig->bytes_sent = bytes;
+    fig->bucket_rows = bucket->n;
+}
+
 /* This clustering's edges into `fresh`, de-duplicated (src in own range). */
-static int search_clustering(job_state *js, const int32_t *near, int m, dg_edges *fresh, dg_err *err)
+static int search_clustering(job_state *js, int c, const int32_t *near, int m, dg_edges *fresh, dg_err *err)
 {
     dg_cluster_plan plan = {0};
     dg_bucket bucket = {0};
     int64_t bytes = 0;
+    dg_clustering_figures *fig = &js->figures[c];
     stage_begin(js, "exchange (MPI_Alltoallv)");
     dg_stop_poll(js->ctx, DG_STOP_EXCHANGE);
     int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, &plan, err);
@@ -453,11 +459,13 @@ static int search_clustering(job_state *js, const int32_t *near, int m, dg_edges
     stage_end(js, "exchange");
     js->exchanged_bytes += bytes;
     if (dg_agree(js->ctx, rc, err) == DG_OK) {
+        record_plan(fig, &plan, &bucket, bytes);
         dg_log(js->ctx, "plan: max rank load %.3g pairs, mean %.3g (imbalance %.2f)", plan.max_load,
                plan.mean_load, plan.mean_load > 0 ? plan.max_load / plan.mean_load : 1.0);
         stage_begin(js, "pairs (blocked sgemm)");
         dg_pair_stats st = {0};
         rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, fresh, &st, err);
+        fig->pairs = st;
         js->pair_stats.compared += st.compared;
         js->pair_stats.flops += st.flops;
         js->pair_stats.seconds += st.seconds;
@@ -509,7 +517,7 @@ static int run_clustering(job_state *js, int c, int32_t *near, float *near_sim, 
     if (rc == DG_OK && !loaded) {
         rc = cluster_and_probe(js, c, js->probes, near, near_sim, err);
         if (rc == DG_OK)
-            rc = search_clustering(js, near, js->probes, &fresh, err);
+            rc = search_clustering(js, c, near, js->probes, &fresh, err);
         if (rc == DG_OK) {
             stage_begin(js, "checkpoint (save clustering)");
             rc = dg_ckpt_save_clustering(js->ctx, &js->ckpt, &js->items, &cl, &fresh, err);
@@ -659,7 +667,7 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .embedder = js->emb.name,
         .threshold = cfg->threshold,
         .probes = js->probes,
-        .keep_policy = cfg->keep == DG_KEEP_CENTRAL ? "central" : "first",
+        .keep_policy = dg_config_enum_name("graph.keep", cfg->keep),
         .seed = js->cfg->seed,
         .items = &js->items,
         .component = js->label,
@@ -722,6 +730,7 @@ static int summarize(const job_state *js, const dg_job_counts *counts, double se
         .exchanged_bytes = js->exchanged_bytes,
         .memory = js->memory,
         .verify = js->verify,
+        .per_clustering = js->figures,
     };
     return dg_job_summarize(js->ctx, js->cfg, &r, err);
 }
@@ -742,6 +751,7 @@ static void free_state(job_state *js)
     free(js->centrality);
     free(js->label);
     free(js->keep);
+    free(js->figures);
 }
 
 /* Everything before the first stage: output and input checked, the input
@@ -831,8 +841,10 @@ static int run_with_stop_flag(const dg_ctx *ctx, const dg_config *cfg, dg_mode m
                               dg_err *err)
 {
     job_state js = {.cfg = cfg, .mode = mode};
-    if (dg_embedder_choose(&js.emb, cfg, held, err) != DG_OK)
+    if (dg_agree(ctx, dg_embedder_choose(&js.emb, cfg, held, err), err) != DG_OK) {
+        dg_embedder_release(&js.emb);
         return DG_FAIL;
+    }
     dg_ctx run = *ctx;
     dg_stop_saved saved;
     dg_stop_point stop_at = {(dg_stop_stage)cfg->stop_at_stage, cfg->stop_at, 0};

@@ -44,6 +44,22 @@ double dg_memory_total(const dg_memory_model *mm)
     return mm->runtime + mm->items + mm->results + mm->probes + work;
 }
 
+void dg_memory_inputs_for(const dg_config *cfg, int exact, int ranks, int64_t n_total, int d, dg_memory_inputs *in)
+{
+    int64_t k = dg_config_effective_k(cfg, n_total);
+    *in = (dg_memory_inputs){
+        .exact = exact,
+        .ranks = ranks,
+        .n_total = n_total,
+        .d = d,
+        .k = k,
+        .sample = dg_config_effective_sample(cfg, k, n_total),
+        .probes = cfg->probes,
+        .clusterings = cfg->clusterings,
+        .block = cfg->block,
+    };
+}
+
 void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
 {
     double n = ceil((double)in->n_total / in->ranks), k = (double)in->k, d = in->d;

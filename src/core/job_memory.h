@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "dupgraph/config.h"
 #include "input/embedder.h"
 
 /* What the estimate is computed from: all known before the corpus is read. */
@@ -24,6 +25,11 @@ typedef struct dg_memory_model {
     double runtime, items, results, probes;
     double embed, kmeans, exchange, graph, exact;
 } dg_memory_model;
+
+/* The inputs of a job on n_total items of d dimensions over `ranks` ranks
+ * with cfg's settings (K and the sample resolved as the job resolves them);
+ * the embedder's share is left zero for the caller to fill. */
+void dg_memory_inputs_for(const dg_config *cfg, int exact, int ranks, int64_t n_total, int d, dg_memory_inputs *in);
 
 void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm);
 double dg_memory_total(const dg_memory_model *mm);

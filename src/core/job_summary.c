@@ -1,5 +1,31 @@
 /* job_summary.c - rank 0's closing summary lines and the JSON summary file
- * (output.summary).  See job_summary.h. */
+ * (output.summary).  See job_summary.h.
+ *
+ * The file (format "dupgraph-summary", version 2; python/dgtools/summary.py
+ * reads it) holds program_version, mode (run or exact), ranks, input,
+ * output, dim, k, clusterings (C), probes; items {total, ok, failed,
+ * filtered, by_status {name: count}}; edges, components, removed; seconds
+ * {total, <stage>: s}; memory {estimate_bytes, estimate_parts_bytes {runtime,
+ * items, results, probes, embed, kmeans, exchange, graph, exact},
+ * peak_rss_bytes [per rank], peak_rss_max_bytes}; pairs {compared [per rank],
+ * seconds [per rank], flops_executed [per rank], compared_total,
+ * flops_useful} over the whole run; exchange {bytes_sent [per rank]};
+ * items_per_rank [per rank]; and (version 2) per_clustering, one entry per
+ * clustering in order:
+ *   clustering   its index c
+ *   reused       true when it came from the checkpoint: the four figures
+ *                below are then null (nothing was measured in this run)
+ *   kmeans       {k, dim, sample (points trained on), seeding_seconds,
+ *                iterations, lloyd_seconds, objective, imbalance (both of
+ *                the last iteration)}
+ *   plan         {max_load, mean_load (expected pair comparisons per rank),
+ *                imbalance (max/mean), clusters_split, tasks,
+ *                unsplit_max_load (max_load had nothing been split),
+ *                round_bytes (per rank and MPI_Alltoallv round)}
+ *   pairs        {compared, seconds, flops_executed: [per rank]}
+ *   exchange     {bytes_sent, bucket_rows: [per rank]}
+ * In exact mode the one clustering only gives /items/cluster: plan, pairs
+ * and exchange are null (the run's pairs are the totals above). */
 #include "core/job_summary.h"
 
 #include <jansson.h>
@@ -8,8 +34,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-/* Per-rank figures gathered to rank 0, one row of F_COUNT per rank. */
+/* Per-rank figures gathered to rank 0, one row of F_COUNT per rank, and
+ * one row of G_COUNT per clustering and rank. */
 enum { F_RSS, F_ITEMS, F_COMPARED, F_PAIR_SECONDS, F_FLOPS, F_SENT, F_COUNT };
+enum { G_COMPARED, G_PAIR_SECONDS, G_FLOPS, G_SENT, G_ROWS, G_COUNT };
 
 static double peak_rss_bytes(void)
 {
@@ -85,22 +113,38 @@ static void log_summary(const dg_ctx *ctx, const dg_config *cfg, const dg_job_re
     dg_log(ctx, "summary: total %.3f s, output %s", r->seconds_total, cfg->output_path);
 }
 
-static json_t *column(const double *rows, int p, int col, int integer)
+/* Column col of p rows of `stride` values, one per rank. */
+static json_t *strided(const double *rows, int p, int stride, int col, int integer)
 {
     json_t *a = json_array();
     for (int r = 0; a && r < p; r++)
-        json_array_append_new(a, integer ? json_integer((json_int_t)rows[r * F_COUNT + col])
-                                         : json_real(rows[r * F_COUNT + col]));
+        json_array_append_new(a, integer ? json_integer((json_int_t)rows[(size_t)r * stride + col])
+                                         : json_real(rows[(size_t)r * stride + col]));
     return a;
 }
 
-static json_t *memory_json(const dg_memory_model *mm, const double *rows, int p)
+static json_t *column(const double *rows, int p, int col, int integer)
+{
+    return strided(rows, p, F_COUNT, col, integer);
+}
+
+json_t *dg_memory_estimate_json(const dg_memory_model *mm)
 {
     json_t *parts = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "runtime", mm->runtime, "items", mm->items,
                               "results", mm->results, "probes", mm->probes, "embed", mm->embed, "kmeans",
                               mm->kmeans, "exchange", mm->exchange, "graph", mm->graph, "exact", mm->exact);
-    return json_pack("{s:f,s:o,s:o,s:f}", "estimate_bytes", dg_memory_total(mm), "estimate_parts_bytes", parts,
-                     "peak_rss_bytes", column(rows, p, F_RSS, 1), "peak_rss_max_bytes", column_max(rows, p, F_RSS));
+    return json_pack("{s:f,s:o}", "estimate_bytes", dg_memory_total(mm), "estimate_parts_bytes", parts);
+}
+
+static json_t *memory_json(const dg_memory_model *mm, const double *rows, int p)
+{
+    json_t *o = dg_memory_estimate_json(mm);
+    if (o && (json_object_set_new(o, "peak_rss_bytes", column(rows, p, F_RSS, 1)) != 0 ||
+              json_object_set_new(o, "peak_rss_max_bytes", json_real(column_max(rows, p, F_RSS))) != 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static json_t *items_json(const dg_job_report *r)
@@ -115,7 +159,65 @@ static json_t *items_json(const dg_job_report *r)
                      (json_int_t)filtered, "by_status", by);
 }
 
-static json_t *summary_json(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, const double *rows)
+static json_t *kmeans_json(const dg_job_report *r, const dg_kmeans_totals *t)
+{
+    return json_pack("{s:I,s:i,s:I,s:f,s:i,s:f,s:f,s:f}", "k", (json_int_t)r->k, "dim", r->d, "sample",
+                     (json_int_t)t->sample, "seeding_seconds", t->seeding_seconds, "iterations", t->iterations,
+                     "lloyd_seconds", t->lloyd_seconds, "objective", t->objective, "imbalance", t->imbalance);
+}
+
+static json_t *plan_json(const dg_clustering_figures *f)
+{
+    return json_pack("{s:f,s:f,s:f,s:I,s:I,s:f,s:I}", "max_load", f->max_load, "mean_load", f->mean_load,
+                     "imbalance", f->mean_load > 0 ? f->max_load / f->mean_load : 1.0, "clusters_split",
+                     (json_int_t)f->clusters_split, "tasks", (json_int_t)f->tasks, "unsplit_max_load",
+                     f->unsplit_max_load, "round_bytes", (json_int_t)f->round_bytes);
+}
+
+/* Clustering c; its per-rank rows start at crows + c * G_COUNT, with a
+ * stride of clusterings * G_COUNT from rank to rank. */
+static json_t *clustering_json(const dg_job_report *r, int p, int c, const double *crows)
+{
+    const dg_clustering_figures *f = &r->per_clustering[c];
+    int stride = r->clusterings * G_COUNT, at = c * G_COUNT;
+    json_t *o = json_pack("{s:i,s:b}", "clustering", c, "reused", !f->measured);
+    json_t *kmeans = f->measured ? kmeans_json(r, &f->kmeans) : json_null();
+    json_t *plan = f->searched ? plan_json(f) : json_null();
+    json_t *pairs = f->searched ? json_pack("{s:o,s:o,s:o}", "compared", strided(crows, p, stride, at + G_COMPARED, 1),
+                                            "seconds", strided(crows, p, stride, at + G_PAIR_SECONDS, 0),
+                                            "flops_executed", strided(crows, p, stride, at + G_FLOPS, 0))
+                                : json_null();
+    json_t *exchange = f->searched ? json_pack("{s:o,s:o}", "bytes_sent", strided(crows, p, stride, at + G_SENT, 1),
+                                               "bucket_rows", strided(crows, p, stride, at + G_ROWS, 1))
+                                   : json_null();
+    if (o && kmeans && plan && pairs && exchange) {
+        json_object_set_new(o, "kmeans", kmeans);
+        json_object_set_new(o, "plan", plan);
+        json_object_set_new(o, "pairs", pairs);
+        json_object_set_new(o, "exchange", exchange);
+        return o;
+    }
+    json_decref(o);
+    json_decref(kmeans);
+    json_decref(plan);
+    json_decref(pairs);
+    json_decref(exchange);
+    return NULL;
+}
+
+static json_t *per_clustering_json(const dg_job_report *r, int p, const double *crows)
+{
+    json_t *a = json_array();
+    for (int c = 0; a && c < r->clusterings; c++)
+        if (json_array_append_new(a, clustering_json(r, p, c, crows)) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    return a;
+}
+
+static json_t *summary_json(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, const double *rows,
+                            const double *crows)
 {
     int p = ctx->size;
     json_t *seconds = json_pack("{s:f}", "total", r->seconds_total);
@@ -133,23 +235,24 @@ static json_t *summary_json(const dg_ctx *ctx, const dg_config *cfg, const dg_jo
                                "rejected", (json_int_t)v->rejected,
                                "bytes_sent", (json_int_t)v->bytes_sent, "bytes_if_in_exchange", v->bytes_in_exchange,
                                "seconds_scoring", v->seconds_scoring, "rounds", v->rounds);
-    return json_pack("{s:s,s:i,s:s,s:s,s:i,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}",
-                     "format", "dupgraph-summary", "format_version", 1, "program_version", DG_VERSION, "mode",
+    return json_pack("{s:s,s:i,s:s,s:s,s:i,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+                     "format", "dupgraph-summary", "format_version", 2, "program_version", DG_VERSION, "mode",
                      r->exact ? "exact" : "run", "ranks", p, "input", cfg->input_path, "output", cfg->output_path,
                      "items", items_json(r), "edges", (json_int_t)r->counts.edges, "components",
                      (json_int_t)r->counts.components, "removed", (json_int_t)r->counts.removed, "k",
                      (json_int_t)r->k, "clusterings", r->clusterings, "probes", r->probes, "dim", r->d,
                      "seconds", seconds, "memory", memory_json(&r->memory, rows, p), "pairs", pairs, "exchange",
-                     exchange, "items_per_rank", column(rows, p, F_ITEMS, 1), "verify", verify);
+                     exchange, "items_per_rank", column(rows, p, F_ITEMS, 1), "verify", verify, "per_clustering",
+                     per_clustering_json(r, p, crows));
 }
 
 /* Rank 0 only. */
 static int write_json(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, const double *rows,
-                      dg_err *err)
+                      const double *crows, dg_err *err)
 {
     char tmp[DG_PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", cfg->output_summary);
-    json_t *root = summary_json(ctx, cfg, r, rows);
+    json_t *root = summary_json(ctx, cfg, r, rows, crows);
     int rc = root && json_dump_file(root, tmp, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) == 0 ? DG_OK : DG_FAIL;
     json_decref(root);
     if (rc == DG_OK && rename(tmp, cfg->output_summary) != 0)
@@ -161,22 +264,48 @@ static int write_json(const dg_ctx *ctx, const dg_config *cfg, const dg_job_repo
     return DG_OK;
 }
 
+/* This rank's figures of every clustering, G_COUNT each. */
+static void clustering_rows(const dg_job_report *r, double *out)
+{
+    for (int c = 0; c < r->clusterings; c++) {
+        const dg_clustering_figures *f = &r->per_clustering[c];
+        double *row = out + (size_t)c * G_COUNT;
+        row[G_COMPARED] = (double)f->pairs.compared;
+        row[G_PAIR_SECONDS] = f->pairs.seconds;
+        row[G_FLOPS] = f->pairs.flops;
+        row[G_SENT] = (double)f->bytes_sent;
+        row[G_ROWS] = (double)f->bucket_rows;
+    }
+}
+
 int dg_job_summarize(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, dg_err *err)
 {
     double mine[F_COUNT] = {peak_rss_bytes(), (double)r->n_local, (double)r->pairs.compared, r->pairs.seconds,
                             r->pairs.flops, (double)r->exchanged_bytes};
-    double *rows = NULL;
-    int rc = DG_OK;
-    if (ctx->rank == 0 && !(rows = dg_alloc((size_t)ctx->size * F_COUNT, sizeof(double), err)))
-        rc = DG_FAIL;
-    if (dg_agree(ctx, rc, err) != DG_OK)
-        return DG_FAIL;
-    MPI_Gather(mine, F_COUNT, MPI_DOUBLE, rows, F_COUNT, MPI_DOUBLE, 0, ctx->comm);
-    if (ctx->rank == 0) {
-        log_summary(ctx, cfg, r, rows);
-        if (cfg->output_summary[0])
-            rc = write_json(ctx, cfg, r, rows, err);
+    int per_rank = r->clusterings * G_COUNT;
+    double *rows = NULL, *crows = NULL;
+    double *cmine = dg_alloc((size_t)per_rank, sizeof(double), err);
+    int rc = cmine ? DG_OK : DG_FAIL;
+    if (rc == DG_OK && ctx->rank == 0) {
+        rows = dg_alloc((size_t)ctx->size * F_COUNT, sizeof(double), err);
+        crows = rows ? dg_alloc((size_t)ctx->size * (size_t)per_rank, sizeof(double), err) : NULL;
+        rc = crows ? DG_OK : DG_FAIL;
     }
+    if (dg_agree(ctx, rc, err) == DG_OK) {
+        clustering_rows(r, cmine);
+        MPI_Gather(mine, F_COUNT, MPI_DOUBLE, rows, F_COUNT, MPI_DOUBLE, 0, ctx->comm);
+        MPI_Gather(cmine, per_rank, MPI_DOUBLE, crows, per_rank, MPI_DOUBLE, 0, ctx->comm);
+        if (ctx->rank == 0) {
+            log_summary(ctx, cfg, r, rows);
+            if (cfg->output_summary[0])
+                rc = write_json(ctx, cfg, r, rows, crows, err);
+        }
+        rc = dg_agree(ctx, rc, err);
+    } else {
+        rc = DG_FAIL;
+    }
+    free(cmine);
     free(rows);
-    return dg_agree(ctx, rc, err);
+    free(crows);
+    return rc;
 }

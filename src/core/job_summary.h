@@ -5,13 +5,29 @@
 #ifndef DUPGRAPH_JOB_SUMMARY_H
 #define DUPGRAPH_JOB_SUMMARY_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "dupgraph/config.h"
 #include "dupgraph/context.h"
 #include "core/job_memory.h"
 #include "io/h5_output.h"
+#include "search/kmeans.h"
 #include "search/pairs.h"
+
+/* One clustering's figures.  k-means and plan figures are the same on every
+ * rank; pairs, bytes and bucket rows are this rank's (gathered by
+ * dg_job_summarize). */
+typedef struct dg_clustering_figures {
+    int measured;              /* 0: reused from the checkpoint, nothing below was measured */
+    int searched;              /* plan, exchange and pairs ran (run mode; exact searches once after) */
+    dg_kmeans_totals kmeans;
+    double max_load, mean_load; /* the pair plan (search/exchange.h), in expected pair comparisons */
+    double unsplit_max_load;
+    int64_t clusters_split, tasks, round_bytes;
+    dg_pair_stats pairs;
+    int64_t bytes_sent, bucket_rows;
+} dg_clustering_figures;
 
 /* Global counts (the same on every rank); filtered items are not failed. */
 typedef struct dg_job_counts {
@@ -45,12 +61,19 @@ typedef struct dg_job_report {
     int64_t exchanged_bytes; /* this rank's */
     dg_memory_model memory;  /* the estimate printed before work */
     dg_job_verify verify;
+    const dg_clustering_figures *per_clustering; /* `clusterings` entries */
 } dg_job_report;
 
-/* Collective: gathers every rank's peak RSS, pairs and bytes, logs the
- * summary on rank 0 and, when cfg->output_summary is set, writes it there as
- * JSON (to PATH.tmp, then renamed).  Fails only if the file cannot be
- * written (every rank returns the same). */
+/* {estimate_bytes, estimate_parts_bytes {runtime, items, ...}}: the memory
+ * model as the summary's `memory` holds it (and `dupgraph estimate` prints
+ * it); NULL when out of memory. */
+json_t *dg_memory_estimate_json(const dg_memory_model *mm);
+
+/* Collective: gathers every rank's peak RSS, pairs and bytes, in all and
+ * per clustering, logs the summary on rank 0 and, when cfg->output_summary
+ * is set, writes it there as JSON (to PATH.tmp, then renamed; its fields are
+ * listed in job_summary.c).  Fails only if memory or the file fails (every
+ * rank returns the same). */
 int dg_job_summarize(const dg_ctx *ctx, const dg_config *cfg, const dg_job_report *r, dg_err *err);
 
 #endif

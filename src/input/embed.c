@@ -217,7 +217,7 @@ static void descriptor_release(dg_embedder *e)
 void dg_embedder_descriptor(dg_embedder *e)
 {
     *e = (dg_embedder){
-        .name = "descriptor",
+        .name = dg_config_enum_name("embed.method", DG_EMBED_DESCRIPTOR),
         .title = "embed (decode + descriptor + PCA)",
         .stage = "embed",
         .images = 1,

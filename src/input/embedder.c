@@ -10,29 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/hash.h"
 #include "input/descriptor.h"
 #include "input/embeddings.h"
 #include "input/image_loop.h"
 #include "input/signature.h"
-
-uint64_t dg_hash_bytes(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    h = dg_mix64(h ^ (uint64_t)n);
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = dg_mix64(h ^ w);
-    }
-    uint64_t tail = 0;
-    memcpy(&tail, p, n);
-    return dg_mix64(h ^ tail);
-}
-
-static uint64_t hash_string(uint64_t h, const char *s)
-{
-    return dg_hash_bytes(h, s, strlen(s));
-}
 
 /* ---- choosing, running, releasing ---------------------------------------- */
 
@@ -40,8 +22,8 @@ int dg_embedder_choose(dg_embedder *e, const dg_config *cfg, const dg_held_vecto
 {
     memset(e, 0, sizeof *e);
     if (held)
-        dg_embedder_vectors(e, held);
-    else if (cfg->input_kind == DG_INPUT_EMBEDDINGS)
+        return dg_embedder_vectors(e, held, err);
+    if (cfg->input_kind == DG_INPUT_EMBEDDINGS)
         dg_embedder_embeddings(e);
     else if (DG_INPUT_IS_IMAGES(cfg->input_kind) && cfg->embed_method == DG_EMBED_MOBILENET_V2)
         dg_embedder_mobilenet(e, cfg);
@@ -129,7 +111,7 @@ int dg_image_input_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *
     int64_t n_total = items ? items->n_total : pl->n_total;
     uint64_t local = 0, sum = 0;
     for (int64_t i = 0; i < n; i++)
-        local += dg_mix64(hash_string((uint64_t)(lo + i), path[i] ? path[i] : ""));
+        local += dg_mix64(dg_hash_string((uint64_t)(lo + i), path[i] ? path[i] : ""));
     MPI_Allreduce(&local, &sum, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
     *id = dg_hash_bytes(sum, &n_total, sizeof n_total);
     return DG_OK;
@@ -233,17 +215,26 @@ void dg_embedder_embeddings(dg_embedder *e)
 
 /* ---- vectors the caller holds -------------------------------------------- */
 
+/* The caller's vectors (not ours to free) and their total over ranks,
+ * counted once by prepare. */
+typedef struct vectors_state {
+    dg_held_vectors held;
+    int64_t n_total;
+} vectors_state;
+
 /* Every rank's share must be the one dg_range_lo gives it, with the same
  * dimension everywhere. */
 static int vectors_prepare(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, int64_t *n_total, int *d,
                            dg_err *err)
 {
     (void)cfg;
-    const dg_held_vectors *v = e->state;
+    vectors_state *s = e->state;
+    const dg_held_vectors *v = &s->held;
     int64_t n = v->n;
     int dims[2] = {v->d, -v->d};
-    MPI_Allreduce(&n, n_total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
+    MPI_Allreduce(&n, &s->n_total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
     MPI_Allreduce(MPI_IN_PLACE, dims, 2, MPI_INT, MPI_MIN, ctx->comm);
+    *n_total = s->n_total;
     *d = dims[0];
     int64_t want = dg_range_lo(*n_total, ctx->size, ctx->rank + 1) - dg_range_lo(*n_total, ctx->size, ctx->rank);
     int rc = DG_OK;
@@ -259,11 +250,10 @@ static int vectors_prepare(dg_embedder *e, const dg_ctx *ctx, const dg_config *c
 static int vectors_copy(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_err *err)
 {
     (void)cfg;
-    const dg_held_vectors *v = e->state;
-    int64_t n_total = v->n;
-    MPI_Allreduce(MPI_IN_PLACE, &n_total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
-    int64_t lo = dg_range_lo(n_total, ctx->size, ctx->rank);
-    int rc = dg_items_alloc(items, n_total, lo, v->n, v->d, 0, err);
+    const vectors_state *s = e->state;
+    const dg_held_vectors *v = &s->held;
+    int64_t lo = dg_range_lo(s->n_total, ctx->size, ctx->rank);
+    int rc = dg_items_alloc(items, s->n_total, lo, v->n, v->d, 0, err);
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
     if (v->n > 0)
@@ -291,13 +281,12 @@ static int vectors_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *
     return DG_OK;
 }
 
-static void vectors_release(dg_embedder *e)
+int dg_embedder_vectors(dg_embedder *e, const dg_held_vectors *held, dg_err *err)
 {
-    e->state = NULL; /* not ours */
-}
-
-void dg_embedder_vectors(dg_embedder *e, const dg_held_vectors *held)
-{
+    vectors_state *s = dg_calloc(1, sizeof *s, err);
+    if (!s)
+        return DG_FAIL;
+    s->held = *held;
     *e = (dg_embedder){
         .name = "vectors",
         .title = "read (vectors in memory)",
@@ -306,7 +295,7 @@ void dg_embedder_vectors(dg_embedder *e, const dg_held_vectors *held)
         .memory = no_memory,
         .embed = vectors_copy,
         .identify = vectors_identify,
+        .state = s,
     };
-    e->release = vectors_release;
-    e->state = (void *)held; /* the caller's, for the job's duration */
+    return DG_OK;
 }

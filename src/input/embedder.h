@@ -117,8 +117,9 @@ typedef struct dg_held_vectors {
 } dg_held_vectors;
 
 /* Picks the embedder for cfg's input (held: the caller's vectors, which
- * cfg's input section is then ignored for) into *e, with nothing
- * allocated yet.  Fails with DG_E_CONFIG when cfg names no input. */
+ * cfg's input section is then ignored for) into *e, with nothing allocated
+ * yet but the vectors embedder's small state (release it with
+ * dg_embedder_release).  Fails with DG_E_CONFIG when cfg names no input. */
 int dg_embedder_choose(dg_embedder *e, const dg_config *cfg, const dg_held_vectors *held, dg_err *err);
 
 /* Collective: the stage (embed, or the image stage: begin, the decode loop,
@@ -134,10 +135,10 @@ void dg_embedder_drop_network(dg_embedder *e);
 void dg_embedder_release(dg_embedder *e);
 
 /* The embedders, each in its module. */
-void dg_embedder_embeddings(dg_embedder *e);                              /* embeddings.c */
-void dg_embedder_descriptor(dg_embedder *e);                              /* embed.c */
-void dg_embedder_mobilenet(dg_embedder *e, const dg_config *cfg);        /* neural.c */
-void dg_embedder_vectors(dg_embedder *e, const dg_held_vectors *held);    /* embedder.c */
+void dg_embedder_embeddings(dg_embedder *e);                                        /* embedder.c */
+void dg_embedder_descriptor(dg_embedder *e);                                        /* embed.c */
+void dg_embedder_mobilenet(dg_embedder *e, const dg_config *cfg);                   /* neural.c */
+int dg_embedder_vectors(dg_embedder *e, const dg_held_vectors *held, dg_err *err); /* embedder.c */
 
 /* Shared by the image embedders (embedder.c), whose state begins with a
  * dg_image_input: the listed paths until the items take them, prepare
@@ -153,8 +154,5 @@ int dg_image_input_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *
 int dg_image_input_adopt(dg_embedder *e, dg_items *items, const char *path, dg_err *err);
 void dg_image_input_memory(const dg_image_input *in, const dg_config *cfg, dg_embedder_memory *m);
 void dg_image_input_free(dg_image_input *in);
-
-/* Input identities (hashes) for the fingerprints. */
-uint64_t dg_hash_bytes(uint64_t h, const void *data, size_t n);
 
 #endif

@@ -231,7 +231,7 @@ static void network_release(dg_embedder *e)
 void dg_embedder_mobilenet(dg_embedder *e, const dg_config *cfg)
 {
     *e = (dg_embedder){
-        .name = "mobilenet_v2",
+        .name = dg_config_enum_name("embed.method", DG_EMBED_MOBILENET_V2),
         .title = "embed (decode + mobilenet_v2)",
         .stage = "embed",
         .images = 1,

@@ -202,7 +202,7 @@ static void settings_from_config(const char *config, const dg_h5_facts *f, dg_h5
     if (dg_config_load_text(&cfg, config, NULL, 0, &inner) == DG_OK) {
         s->threshold = cfg.threshold;
         s->probes = cfg.probes;
-        snprintf(s->keep, sizeof s->keep, "%s", cfg.keep == DG_KEEP_CENTRAL ? "central" : "first");
+        snprintf(s->keep, sizeof s->keep, "%s", dg_config_enum_name("graph.keep", cfg.keep));
         return;
     }
     const char *at = strstr(config, key), *value = at ? at + sizeof key - 1 : NULL;

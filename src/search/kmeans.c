@@ -691,7 +691,7 @@ static int train_check(const dg_items *items, const dg_kmeans_params *p, dg_err 
 }
 
 static int train_sample(const dg_ctx *ctx, const sample *s, const dg_kmeans_params *p,
-                        float *centroids, dg_kmeans_stats *stats, dg_err *err)
+                        float *centroids, dg_kmeans_stats *stats, dg_kmeans_totals *tot, dg_err *err)
 {
     if (s->total < p->k)
         return dg_fail(err, "k-means: the training sample has %lld usable points, fewer than K=%lld",
@@ -709,24 +709,27 @@ static int train_sample(const dg_ctx *ctx, const sample *s, const dg_kmeans_para
             stats[it] = st;
     }
     work_free(&w);
-    if (rc == DG_OK)
-        dg_log(ctx, "k-means: K=%lld D=%d sample=%lld, seeding %.2fs, %d iterations %.2fs, "
-               "objective %.6f, imbalance %.3f", (long long)p->k, s->d, (long long)s->total, t_seed,
-               p->iterations, dg_now() - t0 - t_seed, st.objective, st.imbalance);
-    return rc;
+    if (rc != DG_OK)
+        return rc;
+    *tot = (dg_kmeans_totals){s->total, p->iterations, t_seed, dg_now() - t0 - t_seed, st.objective, st.imbalance};
+    dg_log(ctx, "k-means: K=%lld D=%d sample=%lld, seeding %.2fs, %d iterations %.2fs, objective %.6f, "
+                "imbalance %.3f", (long long)p->k, s->d, (long long)tot->sample, tot->seeding_seconds,
+           tot->iterations, tot->lloyd_seconds, tot->objective, tot->imbalance);
+    return DG_OK;
 }
 
 int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_params *p,
-                    float *centroids, dg_kmeans_stats *stats, dg_err *err)
+                    float *centroids, dg_kmeans_stats *stats, dg_kmeans_totals *totals, dg_err *err)
 {
     if (train_check(items, p, err) != DG_OK)
         return DG_FAIL;
     sample s;
+    dg_kmeans_totals own;
     int rc = dg_agree(ctx, sample_build(items, p, &s, err), err);
     if (rc == DG_OK) {
         s.total = s.n;
         MPI_Allreduce(MPI_IN_PLACE, &s.total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
-        rc = train_sample(ctx, &s, p, centroids, stats, err);
+        rc = train_sample(ctx, &s, p, centroids, stats, totals ? totals : &own, err);
     }
     sample_free(&s);
     return rc;

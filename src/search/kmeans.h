@@ -33,10 +33,21 @@ typedef struct dg_kmeans_stats {
     double seconds;
 } dg_kmeans_stats;
 
+/* The training as a whole, the same on every rank (seconds: rank 0's). */
+typedef struct dg_kmeans_totals {
+    int64_t sample;         /* points trained on, over all ranks */
+    int iterations;
+    double seeding_seconds; /* k-means++ on rank 0, with its gathers and broadcast */
+    double lloyd_seconds;   /* the Lloyd iterations */
+    double objective;       /* of the last iteration (0 without iterations) */
+    double imbalance;       /* of the last iteration (0 without iterations) */
+} dg_kmeans_totals;
+
 /* Trains K unit-norm centroids (k x d, row-major) from the usable items of
- * all ranks.  Collective.  stats may be NULL, else holds p->iterations entries. */
+ * all ranks.  Collective.  stats may be NULL, else holds p->iterations
+ * entries; totals may be NULL. */
 int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_params *p,
-                    float *centroids, dg_kmeans_stats *stats, dg_err *err);
+                    float *centroids, dg_kmeans_stats *stats, dg_kmeans_totals *totals, dg_err *err);
 
 /* For each of n unit vectors: the m most similar centroids, most similar
  * first (idx n x m, sim n x m; sim may be NULL).  Similarities come from
