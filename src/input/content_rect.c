@@ -36,6 +36,7 @@
 #define OUTWARD 3          /* parallel lines beyond a side, one must be smooth */
 #define BEYOND_SHARE 0.3   /* of that line's cells that may step */
 #define CLOSED_GAP 0.2     /* inside minus frame share, frame on all four sides */
+#define OPEN_SIDE_MIN 0.3  /* detail share along a side at the region's bound */
 #define AREA_MIN 0.18
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
@@ -242,6 +243,14 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1)
         return -1;
     if ((top && !side(g, y0, -1, x0, x1, 0)) || (bottom && !side(g, y1, 1, x0, x1, 0)) ||
         (left && !side(g, x0, -1, y0, y1, 1)) || (right && !side(g, x1, 1, y0, y1, 1)))
+        return -1;
+    /* An unframed side must run through the photo itself, not through the
+     * frame's own flat bars (a title bar above a photo framed left and right). */
+    int strip = BAND + 1;
+    if ((!top && detail_in(g, x0, y0, x1, y0 + strip) < OPEN_SIDE_MIN * strip * (x1 - x0)) ||
+        (!bottom && detail_in(g, x0, y1 - strip, x1, y1) < OPEN_SIDE_MIN * strip * (x1 - x0)) ||
+        (!left && detail_in(g, x0, y0, x0 + strip, y1) < OPEN_SIDE_MIN * strip * (y1 - y0)) ||
+        (!right && detail_in(g, x1 - strip, y0, x1, y1) < OPEN_SIDE_MIN * strip * (y1 - y0)))
         return -1;
     int ix0 = x0 + BAND * left, iy0 = y0 + BAND * top, ix1 = x1 - BAND * right, iy1 = y1 - BAND * bottom;
     int ox0 = x0 - BAND * left, oy0 = y0 - BAND * top, ox1 = x1 + BAND * right, oy1 = y1 + BAND * bottom;
