@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input/content_rect.h"
 #include "input/decode.h"
 #include "input/pca.h"
 
@@ -56,10 +57,6 @@
 
 #define MARGIN 0.1 /* of each side, left out after trimming */
 #define RAMP 0.25  /* of the kept side, over which the window rises */
-
-typedef struct rect {
-    int x0, y0, x1, y1; /* half-open */
-} rect;
 
 /* ---- border trimming ------------------------------------------------------ */
 
@@ -94,7 +91,7 @@ static void line_mean(const dg_pixels *img, int x, int y, int dx, int dy, int n,
 }
 
 /* Start of line k from the side of r (0 top, 1 bottom, 2 left, 3 right). */
-static void line_start(const rect *r, int side, int k, int *x, int *y)
+static void line_start(const dg_rect *r, int side, int k, int *x, int *y)
 {
     *x = side == 2 ? r->x0 + k : side == 3 ? r->x1 - 1 - k : r->x0;
     *y = side == 0 ? r->y0 + k : side == 1 ? r->y1 - 1 - k : r->y0;
@@ -104,7 +101,7 @@ static void line_start(const rect *r, int side, int k, int *x, int *y)
  * outermost one, ending in a clear edge (one of the next two lines mostly
  * unlike the last uniform one).  A flat sky or a gradient that fades out
  * is no bar. */
-static int side_trim(const dg_pixels *img, const rect *r, int side)
+static int side_trim(const dg_pixels *img, const dg_rect *r, int side)
 {
     int dx = side < 2, dy = side >= 2; /* top/bottom: the lines are rows */
     int len = dx ? r->x1 - r->x0 : r->y1 - r->y0;
@@ -131,9 +128,9 @@ static int side_trim(const dg_pixels *img, const rect *r, int side)
     return 0;
 }
 
-static rect trim_borders(const dg_pixels *img)
+static dg_rect trim_borders(const dg_pixels *img)
 {
-    rect r = {0, 0, img->w, img->h};
+    dg_rect r = {0, 0, img->w, img->h};
     if (img->w < 8 || img->h < 8)
         return r;
     int top = side_trim(img, &r, 0), bottom = side_trim(img, &r, 1);
@@ -147,7 +144,7 @@ static rect trim_borders(const dg_pixels *img)
 
 void dg_content_box(const dg_pixels *img, int box[4])
 {
-    rect r = trim_borders(img);
+    dg_rect r = dg_content_rect(img, trim_borders(img));
     box[0] = r.x0;
     box[1] = r.y0;
     box[2] = r.x1;
@@ -166,7 +163,7 @@ static inline double overlap(int p, double a, double b)
 /* Area average of rect r into S x S planes of luma and two chroma channels
  * (full scale 1.0): gathers, for every output cell, the overlapping source
  * pixels weighted by the overlap. */
-static void resample(const dg_pixels *img, const rect *r, float *luma, float *cb, float *cr)
+static void resample(const dg_pixels *img, const dg_rect *r, float *luma, float *cb, float *cr)
 {
     double sx = (double)(r->x1 - r->x0) / S, sy = (double)(r->y1 - r->y0) / S;
     for (int i = 0; i < S; i++) {
@@ -220,7 +217,7 @@ static void equalise(float *v, int n)
 
 /* Drops MARGIN of each side: crops, overlays and captions change an image
  * most near its edges. */
-static void leave_margin(rect *r)
+static void leave_margin(dg_rect *r)
 {
     int mx = (int)(MARGIN * (r->x1 - r->x0)), my = (int)(MARGIN * (r->y1 - r->y0));
     r->x0 += mx;
@@ -396,7 +393,8 @@ static void mirror_color(float *v)
 void dg_descriptor(const dg_pixels *img, int flip, float *out)
 {
     float luma[S * S], cb[S * S], cr[S * S];
-    rect r = trim_borders(img);
+    dg_rect r = trim_borders(img);
+    r = dg_content_rect(img, r);
     leave_margin(&r);
     resample(img, &r, luma, cb, cr);
     equalise(luma, S * S);

@@ -13,14 +13,16 @@
 #define DG_DESC_HOG_DIM 128   /* 4 x 4 cells x 8 orientations */
 #define DG_DESC_COLOR_DIM 32  /* 4 x 4 cells x 2 chroma channels */
 #define DG_DESC_DIM (DG_DESC_DCT_DIM + DG_DESC_HOG_DIM + DG_DESC_COLOR_DIM)
-#define DG_DESC_VERSION 1
+#define DG_DESC_VERSION 2
 
 /* Writes the DG_DESC_DIM raw descriptor of an image (any size >= 1 x 1).
  * Every value lies in [-1, 1].  Pure function of the pixels and flip. */
 void dg_descriptor(const dg_pixels *img, int flip, float *out);
 
-/* The image without its uniform borders (letterbox bars ending in a sharp
- * edge): box = {x0, y0, x1, y1}, half-open.  The signature uses it too. */
+/* The photo the descriptor describes: the image without its uniform
+ * borders (letterbox bars ending in a sharp edge) and, inside them, without a
+ * frame (content_rect.h): box = {x0, y0, x1, y1}, half-open.  The signature
+ * uses it too. */
 void dg_content_box(const dg_pixels *img, int box[4]);
 
 #endif

@@ -1,0 +1,309 @@
+/* content_rect.c - finds a photo inside a frame: application chrome (title
+ * bar, toolbar, side panel, text) or a phone-story canvas filled with a
+ * blurred copy.  Uniform bars are the border trimming's job (descriptor.c);
+ * this file only looks inside the rectangle it is given, and describes
+ * nothing.
+ *
+ * The region is averaged to a luminance grid of square blocks (longer side
+ * at most GRID_MAX cells).  A frame is accepted when a rectangle
+ *   - has a sharp straight edge along every side that is not the region's
+ *     own bound (EDGE_SHARE of the side's cells step by EDGE_STEP or more),
+ *   - is framed on two opposite sides at least (a flat sky above a horizon
+ *     frames one side only),
+ *   - covers AREA_MIN..AREA_MAX of the region,
+ *   - and holds clearly more detail than its frame (cells whose local
+ *     gradient reaches DETAIL_STEP: inside at least DETAIL_GAP more, and
+ *     DETAIL_RATIO times, the frame's share; the frame at most FRAME_MAX).
+ * Candidate sides are the grid lines crossed by the longest straight runs
+ * of edge cells (at most CANDIDATES per direction, plus the region's
+ * bounds); of the accepted rectangles the one with the largest detail
+ * contrast wins.
+ */
+#include "input/content_rect.h"
+
+#include <string.h>
+
+#define GRID_MAX 128
+#define MIN_CELLS 24       /* smaller grids are left alone */
+#define EDGE_STEP 0.06f    /* luminance step across a side (full scale 1) */
+#define EDGE_SHARE 0.7     /* of a side's cells that must step */
+#define RUN_MIN 0.2        /* shortest straight run of a candidate, of the grid side */
+#define CANDIDATES 10      /* candidate lines per direction */
+#define DETAIL_STEP 0.04f  /* central-difference gradient of a detailed cell */
+#define DETAIL_GAP 0.3     /* inside share minus frame share, frame on 2 or 3 sides */
+#define DETAIL_RATIO 2.0   /* inside share over frame share, frame on 2 or 3 sides */
+#define DETAIL_MIN 0.45    /* inside share, at least */
+#define OUTWARD 3          /* parallel lines beyond a side, one must be smooth */
+#define BEYOND_SHARE 0.3   /* of that line's cells that may step */
+#define CLOSED_GAP 0.2     /* inside minus frame share, frame on all four sides */
+#define OPEN_SIDE_MIN 0.3  /* detail share along a side at the region's bound */
+#define AREA_MIN 0.18
+#define AREA_MAX 0.9
+#define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
+#define BAND 2 /* cells next to a side counted neither inside nor frame */
+
+typedef struct grid {
+    int w, h;
+    float lum[GRID_MAX * GRID_MAX];
+    /* hcum[y][x]: edge cells on grid line y (between rows y-1 and y) left of x;
+     * vcum[x][y]: edge cells on grid line x above y; sat: detailed cells. */
+    short hcum[(GRID_MAX + 1) * (GRID_MAX + 1)];
+    short vcum[(GRID_MAX + 1) * (GRID_MAX + 1)];
+    int sat[(GRID_MAX + 1) * (GRID_MAX + 1)];
+} grid;
+
+/* Overlap of pixel [p, p+1) with [a, b). */
+static inline double overlap(int p, double a, double b)
+{
+    double lo = p > a ? p : a, hi = p + 1 < b ? p + 1 : b;
+    return hi - lo;
+}
+
+/* Mean Rec.601 luminance (full scale 1) of every f x f block of r from its
+ * top left corner (the last f - 1 pixels of a side may be left out). */
+static void sample(const dg_pixels *img, dg_rect r, int f, grid *g)
+{
+    for (int i = 0; i < g->h; i++)
+        for (int j = 0; j < g->w; j++) {
+            double acc = 0;
+            for (int y = r.y0 + i * f; y < r.y0 + (i + 1) * f; y++) {
+                const unsigned char *p = img->rgb + ((size_t)y * (size_t)img->w + (size_t)(r.x0 + j * f)) * 3;
+                for (int x = 0; x < f; x++, p += 3)
+                    acc += 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            }
+            g->lum[i * g->w + j] = (float)(acc / (255.0 * f * f));
+        }
+}
+
+static inline float lum(const grid *g, int x, int y)
+{
+    return g->lum[y * g->w + x];
+}
+
+/* A step across grid line y at column x, or across grid line x at row y
+ * (vertical = 1), compares the two cells on either side with the two
+ * beyond them, so an edge smeared over two cells by resampling still
+ * counts.  Lines too close to the bound have no step. */
+static int edge_at(const grid *g, int line, int along, int vertical)
+{
+    int n = vertical ? g->w : g->h;
+    if (line < 2 || line > n - 2)
+        return 0;
+    float a, b;
+    if (vertical) {
+        a = lum(g, line - 2, along) + lum(g, line - 1, along);
+        b = lum(g, line, along) + lum(g, line + 1, along);
+    } else {
+        a = lum(g, along, line - 2) + lum(g, along, line - 1);
+        b = lum(g, along, line) + lum(g, along, line + 1);
+    }
+    float d = a - b;
+    return (d < 0 ? -d : d) >= 2 * EDGE_STEP;
+}
+
+static int detailed(const grid *g, int x, int y)
+{
+    if (x < 1 || y < 1 || x > g->w - 2 || y > g->h - 2)
+        return 0;
+    float dx = lum(g, x + 1, y) - lum(g, x - 1, y), dy = lum(g, x, y + 1) - lum(g, x, y - 1);
+    return (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy) >= DETAIL_STEP;
+}
+
+static void tables(grid *g)
+{
+    int W = g->w + 1, H = g->h + 1;
+    for (int y = 0; y < H; y++) {
+        g->hcum[y * W] = 0;
+        for (int x = 0; x < g->w; x++)
+            g->hcum[y * W + x + 1] = (short)(g->hcum[y * W + x] + edge_at(g, y, x, 0));
+    }
+    for (int x = 0; x < W; x++) {
+        g->vcum[x * H] = 0;
+        for (int y = 0; y < g->h; y++)
+            g->vcum[x * H + y + 1] = (short)(g->vcum[x * H + y] + edge_at(g, x, y, 1));
+    }
+    memset(g->sat, 0, sizeof(int) * (size_t)W);
+    for (int y = 0; y < g->h; y++) {
+        int row = 0;
+        g->sat[(y + 1) * W] = 0;
+        for (int x = 0; x < g->w; x++) {
+            row += detailed(g, x, y);
+            g->sat[(y + 1) * W + x + 1] = g->sat[y * W + x + 1] + row;
+        }
+    }
+}
+
+/* Edge cells on line `line` between `a` and `b` (cells along it). */
+static int edges(const grid *g, int line, int a, int b, int vertical)
+{
+    const short *c = vertical ? g->vcum + line * (g->h + 1) : g->hcum + line * (g->w + 1);
+    return c[b] - c[a];
+}
+
+static int detail_in(const grid *g, int x0, int y0, int x1, int y1)
+{
+    int W = g->w + 1;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > g->w ? g->w : x1;
+    y1 = y1 > g->h ? g->h : y1;
+    if (x1 <= x0 || y1 <= y0)
+        return 0;
+    return g->sat[y1 * W + x1] - g->sat[y0 * W + x1] - g->sat[y1 * W + x0] + g->sat[y0 * W + x0];
+}
+
+/* Longest run of edge cells along a line, a one-cell gap allowed. */
+static int longest_run(const grid *g, int line, int vertical)
+{
+    int n = vertical ? g->h : g->w, best = 0, run = 0, gap = 0;
+    for (int i = 0; i < n; i++) {
+        if (edges(g, line, i, i + 1, vertical)) {
+            run += 1 + gap;
+            gap = 0;
+        } else if (run && !gap) {
+            gap = 1;
+        } else {
+            run = 0;
+            gap = 0;
+        }
+        best = run > best ? run : best;
+    }
+    return best;
+}
+
+/* The region's bounds and the lines of the CANDIDATES longest straight
+ * runs (each a local maximum within two lines), sorted; returns the count. */
+static int candidates(const grid *g, int vertical, int *out)
+{
+    int n = vertical ? g->w : g->h, span = vertical ? g->h : g->w;
+    int run[GRID_MAX + 1];
+    for (int l = 0; l <= n; l++)
+        run[l] = longest_run(g, l, vertical);
+    int peaks[GRID_MAX + 1], np = 0;
+    for (int l = 2; l <= n - 2; l++) {
+        if (run[l] < RUN_MIN * span)
+            continue;
+        int peak = 1;
+        for (int d = -2; d <= 2 && peak; d++)
+            if (d && l + d >= 0 && l + d <= n && (run[l + d] > run[l] || (run[l + d] == run[l] && d < 0)))
+                peak = 0;
+        if (peak)
+            peaks[np++] = l;
+    }
+    for (int i = 0; i < np && i < CANDIDATES; i++) { /* the longest first */
+        int k = i;
+        for (int j = i + 1; j < np; j++)
+            k = run[peaks[j]] > run[peaks[k]] ? j : k;
+        int t = peaks[i];
+        peaks[i] = peaks[k];
+        peaks[k] = t;
+    }
+    np = np < CANDIDATES ? np : CANDIDATES;
+    int m = 0;
+    out[m++] = 0;
+    for (int i = 0; i < np; i++)
+        out[m++] = peaks[i];
+    out[m++] = n;
+    for (int i = 1; i < m; i++) /* insertion sort */
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            int t = out[j - 1];
+            out[j - 1] = out[j];
+            out[j] = t;
+        }
+    return m;
+}
+
+/* Whether grid line `line` is a side of a framed photo between cells a
+ * and b along it: a sharp edge along most of it, and a smooth line (few
+ * edges) among the OUTWARD nearest parallel lines beyond it (direction
+ * `out`, starting two lines out, clear of the edge itself).  Texture has
+ * edges on every line; chrome has gaps between its text lines. */
+static int side(const grid *g, int line, int out, int a, int b, int vertical)
+{
+    int n = vertical ? g->w : g->h;
+    if (edges(g, line, a, b, vertical) < EDGE_SHARE * (b - a))
+        return 0;
+    for (int k = 2; k < 2 + OUTWARD; k++) {
+        int beyond = line + out * k;
+        if (beyond < 0 || beyond > n || edges(g, beyond, a, b, vertical) <= BEYOND_SHARE * (b - a))
+            return 1;
+    }
+    return 0;
+}
+
+/* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
+ * negative value when it is no framed photo (see the file comment). */
+static double framed(const grid *g, int x0, int y0, int x1, int y1)
+{
+    double area = (double)(x1 - x0) * (y1 - y0), all = (double)g->w * g->h;
+    if (area < AREA_MIN * all || area > AREA_MAX * all)
+        return -1;
+    int top = y0 > 0, bottom = y1 < g->h, left = x0 > 0, right = x1 < g->w;
+    if (!(top && bottom) && !(left && right))
+        return -1;
+    if ((top && !side(g, y0, -1, x0, x1, 0)) || (bottom && !side(g, y1, 1, x0, x1, 0)) ||
+        (left && !side(g, x0, -1, y0, y1, 1)) || (right && !side(g, x1, 1, y0, y1, 1)))
+        return -1;
+    /* An unframed side must run through the photo itself, not through the
+     * frame's own flat bars (a title bar above a photo framed left and right). */
+    int strip = BAND + 1;
+    if ((!top && detail_in(g, x0, y0, x1, y0 + strip) < OPEN_SIDE_MIN * strip * (x1 - x0)) ||
+        (!bottom && detail_in(g, x0, y1 - strip, x1, y1) < OPEN_SIDE_MIN * strip * (x1 - x0)) ||
+        (!left && detail_in(g, x0, y0, x0 + strip, y1) < OPEN_SIDE_MIN * strip * (y1 - y0)) ||
+        (!right && detail_in(g, x1 - strip, y0, x1, y1) < OPEN_SIDE_MIN * strip * (y1 - y0)))
+        return -1;
+    int ix0 = x0 + BAND * left, iy0 = y0 + BAND * top, ix1 = x1 - BAND * right, iy1 = y1 - BAND * bottom;
+    int ox0 = x0 - BAND * left, oy0 = y0 - BAND * top, ox1 = x1 + BAND * right, oy1 = y1 + BAND * bottom;
+    double in_area = (double)(ix1 - ix0) * (iy1 - iy0);
+    double out_area = all - (double)(ox1 - ox0) * (oy1 - oy0);
+    if (in_area <= 0 || out_area <= 0)
+        return -1;
+    double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
+    double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
+    int closed = top && bottom && left && right;
+    if (din < DETAIL_MIN || (closed ? din < dout + CLOSED_GAP : din < dout + DETAIL_GAP || din < DETAIL_RATIO * dout))
+        return -1;
+    return din - dout;
+}
+
+/* One level of framing: the best framed rectangle inside `within`. */
+static dg_rect inner_rect(const dg_pixels *img, dg_rect within)
+{
+    int w = within.x1 - within.x0, h = within.y1 - within.y0, big = w > h ? w : h;
+    int f = (big + GRID_MAX - 1) / GRID_MAX;
+    grid g;
+    g.w = w / f;
+    g.h = h / f;
+    if (g.w < MIN_CELLS || g.h < MIN_CELLS)
+        return within;
+    sample(img, within, f, &g);
+    tables(&g);
+    int ys[CANDIDATES + 2], xs[CANDIDATES + 2];
+    int ny = candidates(&g, 0, ys), nx = candidates(&g, 1, xs);
+    double best = 0;
+    int bx0 = 0, by0 = 0, bx1 = g.w, by1 = g.h;
+    for (int a = 0; a < ny; a++)
+        for (int b = a + 1; b < ny; b++)
+            for (int c = 0; c < nx; c++)
+                for (int d = c + 1; d < nx; d++) {
+                    double s = framed(&g, xs[c], ys[a], xs[d], ys[b]);
+                    if (s > best) {
+                        best = s;
+                        bx0 = xs[c], by0 = ys[a], bx1 = xs[d], by1 = ys[b];
+                    }
+                }
+    dg_rect r = {within.x0 + bx0 * f, within.y0 + by0 * f, bx1 == g.w ? within.x1 : within.x0 + bx1 * f,
+                 by1 == g.h ? within.y1 : within.y0 + by1 * f};
+    return r;
+}
+
+dg_rect dg_content_rect(const dg_pixels *img, dg_rect within)
+{
+    for (int level = 0; level < NEST_MAX; level++) {
+        dg_rect r = inner_rect(img, within);
+        if (r.x0 == within.x0 && r.y0 == within.y0 && r.x1 == within.x1 && r.y1 == within.y1)
+            break;
+        within = r;
+    }
+    return within;
+}
