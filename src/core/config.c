@@ -139,7 +139,7 @@ static const key_spec keys[] = {
              "thumbnails (signatures made at embed time); a pair becomes an edge when the verifier scores it at least "
              "verify.threshold.  Inputs without pixels (input.embeddings, vectors) have no signatures: verification "
              "is then off and the log says so"},
-    {"verify", "threshold", K_FLOAT, F(verify_threshold), 0.0, 1.0, "0.7",
+    {"verify", "threshold", K_FLOAT, F(verify_threshold), 0.0, 1.0, "0.6",
      .help = "verifier score an edge needs: the share of the image's 4 x 4-pixel blocks of the 32-pixel thumbnail "
              "that agree after alignment (mirror, crop, rotation up to ~10 degrees)"},
     {"verify", "accept_above", K_FLOAT, F(verify_accept_above), 0.0, 1.0, "1",
