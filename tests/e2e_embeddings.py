@@ -116,7 +116,7 @@ class EmbeddingsEndToEnd(unittest.TestCase):
             n_clusterings, k_used, d = f["centroids"].shape
             cluster_shape = f["items/cluster"].shape
         self.assertEqual(attrs["format"], "dupgraph")
-        self.assertEqual(int(attrs["format_version"]), 3)
+        self.assertEqual(int(attrs["format_version"]), 4)
         self.assertEqual(int(attrs["ranks"]), 2)
         self.assertIn("threshold", attrs["config"])
         # the settings typed (format 3), as the run used them

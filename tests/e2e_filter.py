@@ -119,7 +119,7 @@ def main():
     assert np.array_equal(filtered, usable & (r["filter_score"] >= np.float32(threshold)))
     assert 0.3 * usable.sum() <= filtered.sum() <= 0.7 * usable.sum(), filtered.sum()
     assert int(r["attrs"]["n_filtered"]) == filtered.sum() and int(r["attrs"]["n_failed"]) == 1
-    assert r["attrs"]["format_version"] == 3
+    assert r["attrs"]["format_version"] == 4
     ids = np.flatnonzero(filtered)
     assert not np.isin(r["edges"]["src"], ids).any() and not np.isin(r["edges"]["dst"], ids).any()
     kept = usable & ~filtered
@@ -154,7 +154,7 @@ def main():
     assert np.all(again["status"][usable] <= 1) and "filter_score" not in again
 
     info = dgtest.dupgraph(["info", os.path.join(work, "mobilenet_v2_1.h5")]).stdout
-    assert "version 3" in info and f"filtered {filtered.sum()}" in info, info
+    assert "version 4" in info and f"filtered {filtered.sum()}" in info, info
     res = frame.load(os.path.join(work, "mobilenet_v2_1.h5"))
     assert "weight" in res.items.columns and int(res.items["filtered"].sum()) == filtered.sum()
     subprocess.run(["rm", "-rf", work], check=True)
