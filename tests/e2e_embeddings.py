@@ -133,7 +133,10 @@ class EmbeddingsEndToEnd(unittest.TestCase):
         self.assertEqual(cluster_shape, (N, n_clusterings))
         self.assertEqual(d, D)
         self.assertEqual(len(items), N)
-        self.assertEqual(list(edges.columns), ["dst", "sim", "src"])
+        self.assertEqual(list(edges.columns), ["dst", "sim", "src", "verify"])
+        # vectors have no pixels: verification is off and no edge carries a verifier score
+        self.assertEqual(int(attrs["verify_enabled"]), 0)
+        self.assertTrue(edges["verify"].isna().all())
         self.assertEqual(int(items["keep"].sum()) + int(attrs["n_removed"]), N - BAD_ROWS)
 
     def test_compare_command_reports_recall(self):
