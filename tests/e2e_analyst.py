@@ -195,7 +195,7 @@ class AnalystEndToEnd(unittest.TestCase):
             res.removed_at(res.threshold - 0.1)
 
     def test_reader_and_export_refuse_other_formats(self):
-        for attrs, words in (({"format": "dupgraph", "format_version": 4}, "version 4"),
+        for attrs, words in (({"format": "dupgraph", "format_version": 99}, "version 99"),
                              ({"format": "something"}, "not a dupgraph output file")):
             path = os.path.join(self.dir, f"other{len(words)}.h5")
             with h5py.File(path, "w") as f:
