@@ -271,6 +271,47 @@ class AnalystEndToEnd(unittest.TestCase):
             self.assertNotIn((a, b), edges)
             self.assertAlmostEqual(float(x[a] @ x[b]), sim, places=4)
 
+    def sweep_tables(self):
+        """The report's "around the threshold" tables: per table, rows of
+        (value, edges, removed, vs the run, [(sim, verify or None, a, b)])."""
+        part = self.html[self.html.index('id="sweep"'):self.html.index('id="above"')]
+        tables = []
+        for table in part.split('<table class="sweep">')[1:]:
+            rows = []
+            for row in table.split("<tr><td>")[1:]:
+                head = re.match(r"([0-9.]+)(?: \(the run\))?</td><td>(\d+)</td><td>(\d+)</td><td>[0-9.]+</td>"
+                                r"<td>([+-]\d+)</td>", row)
+                drops = [(float(sim), float(v) if v else None, int(a), int(b)) for sim, v, a, b in re.findall(
+                    r"<figcaption>similarity ([0-9.]+)(?:, verifier ([0-9.]+))?<br>#(\d+) .*?#(\d+) ", row, re.S)]
+                rows.append((float(head.group(1)), int(head.group(2)), int(head.group(3)), int(head.group(4)), drops))
+            tables.append(rows)
+        return tables
+
+    def test_threshold_table_counts_what_stricter_rules_remove(self):
+        tables = self.sweep_tables()
+        verified = int(self.res.attrs["verify_enabled"]) == 1
+        self.assertTrue(verified, "image input with the default config is verified")
+        self.assertEqual(len(tables), 2)
+        expected = self.res.threshold_table()
+        got = [(kind, value, removed) for kind, rows in zip(("similarity", "verifier"), tables)
+               for value, _, removed, _, _ in rows]
+        self.assertEqual(got, [(k, round(v, 2), int(n)) for k, v, n in
+                               zip(expected["kind"], expected["value"], expected["removed"])])
+        edges = dgtest.edge_dict(self.out)
+        for kind, rows in zip(("similarity", "verifier"), tables):
+            self.assertEqual(rows[0][2], int(self.res.attrs["n_removed"]), "the run's own rule removes what it did")
+            self.assertEqual(rows[0][1], len(edges))
+            self.assertGreaterEqual(len(rows), 2)
+            self.assertEqual([r[2] for r in rows], sorted((r[2] for r in rows), reverse=True))
+            self.assertLess(rows[-1][2], rows[0][2], f"a stricter {kind} rule removes fewer items here")
+            for (prev, *_), (value, _, _, _, drops) in zip(rows, rows[1:]):
+                for sim, verify, a, b in drops:
+                    self.assertIn((min(a, b), max(a, b)), edges)
+                    score = sim if kind == "similarity" else verify
+                    self.assertIsNotNone(score)
+                    self.assertTrue(prev - 1e-3 <= score < value + 1e-3, (kind, prev, value, score))
+            self.assertTrue(any(r[4] for r in rows[1:]), f"the {kind} table shows pairs a stricter rule drops")
+
     def test_embedding_input_exports_ids_and_report_degrades(self):
         corpus, out = os.path.join(self.dir, "emb.h5"), os.path.join(self.dir, "emb-out.h5")
         dgtest.synth(corpus, 1500, 32, seed=5, extra=["--bad-rows", "2"])

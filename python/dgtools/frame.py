@@ -3,20 +3,25 @@ jobs/notebooks/dupgraph_reader.py re-exports it).
 
 Only Debian's python3-h5py, python3-numpy and python3-pandas are needed
 (run with /usr/bin/python3).  The file layout is README.md's "Output file"
-(format "dupgraph", versions 1 and 2); a file of another format or version is
-refused with FormatError.
+(format "dupgraph", the versions in FORMAT_VERSIONS); a file of another
+format or version is refused with FormatError.
 
     from dgtools import frame        # or, in jobs/notebooks: import dupgraph_reader
     res = frame.load("build/demo.h5")
     res.items        # one row per item, index = id: path (str), status (name),
                      # status_code, width, height, component, keep (bool),
                      # usable (bool), cluster_0 .. cluster_{C-1}
-    res.edges        # src, dst, sim: each duplicate pair once, src < dst
+    res.edges        # src, dst, sim, verify: each duplicate pair once, src < dst
+                     # (verify: the verifier's score, NaN when the edge stood
+                     # on its similarity alone; format 4)
     res.components   # one row per component of usable items, largest first:
                      # size, kept (id), kept_path, edges, sim_min, sim_max
     res.attrs        # root attributes (counts, seed, ranks, seconds_<stage>, ...)
     res.threshold    # pairs.threshold of the run
+    res.verify_threshold     # verify.threshold of the run (NaN: not verified)
     res.removed_at(0.95)    # items a higher threshold would remove
+    res.removed_at(verify=0.8)   # ... or a higher verifier threshold
+    res.threshold_table()   # both, in steps, as the report's "around the threshold"
     res.write_keep_list("keep.txt")
 """
 import h5py
@@ -85,6 +90,8 @@ class Result:
         # the typed attribute (format 3), else the config text of older files
         self.threshold = float(attrs["pairs_threshold"]) if "pairs_threshold" in attrs else \
             float(self.config.get("pairs", {}).get("threshold", float("nan")))
+        self.verify_threshold = float(attrs["verify_threshold"]) if int(attrs.get("verify_enabled", 0)) \
+            else float("nan")
 
     def __repr__(self):
         a = self.attrs
@@ -109,18 +116,49 @@ class Result:
     def stage_seconds(self):
         return pd.Series({k[len("seconds_"):]: float(v) for k, v in self.attrs.items() if k.startswith("seconds_")})
 
-    def removed_at(self, threshold):
+    def removed_at(self, threshold=None, verify=None):
         """Items that would be removed with only the stored edges of sim >=
-        threshold: usable items minus the components they form.  Edges below
-        the run's threshold are not stored, so lower thresholds cannot be
-        answered."""
+        threshold (default: the run's) and, for edges the verifier scored,
+        verify >= verify (default: the run's verify.threshold); an edge with
+        NaN verify stood on its similarity alone and stays.  Usable items
+        minus the components they form.  Edges below the run's thresholds are
+        not stored, so looser rules cannot be answered."""
+        threshold = self.threshold if threshold is None else threshold
         if threshold < self.threshold - 1e-7:
             raise ValueError(f"edges below the run's threshold {self.threshold:g} are not stored")
+        if verify is not None and verify < self.verify_threshold - 1e-7:
+            raise ValueError(f"edges the verifier scored below {self.verify_threshold:g} are not stored")
         # float32, as the job compares
-        e = self.edges[self.edges["sim"] >= np.float32(threshold)]
+        keep = self.edges["sim"].to_numpy() >= np.float32(threshold)
+        if verify is not None and "verify" in self.edges:
+            v = self.edges["verify"].to_numpy()
+            keep &= np.isnan(v) | (v >= np.float32(verify))
+        e = self.edges[keep]
         usable = self.items["usable"].to_numpy()
         label = comps.labels(len(self.items), e["src"].to_numpy(), e["dst"].to_numpy())
         return comps.removed(label, usable)
+
+    def threshold_table(self, step=0.05, steps=8):
+        """Removed items under the run's rule and stricter ones, as
+        `dupgraph report` shows them: rows (kind, value, removed, removed %,
+        vs the run) for stricter similarities, then, for a verified run,
+        stricter verifier scores."""
+        usable = int(self.items["usable"].sum())
+        base = self.removed_at()
+        rows = []
+        kinds = [("similarity", self.threshold)]
+        if not np.isnan(self.verify_threshold):
+            kinds.append(("verifier", self.verify_threshold))
+        for kind, start in kinds:
+            for k in range(steps + 1):
+                value = np.float32(start) + np.float32(k * step)  # the report's float arithmetic
+                if k and value >= 1.0:
+                    break
+                value = float(value)
+                n = self.removed_at(value) if kind == "similarity" else self.removed_at(verify=value)
+                rows.append({"kind": kind, "value": round(value, 4), "removed": n,
+                             "removed %": 100.0 * n / usable if usable else 0.0, "vs the run": n - base})
+        return pd.DataFrame(rows)
 
     def member_paths(self, component):
         """The usable members of one component, kept item first."""
@@ -152,5 +190,5 @@ def load(path):
         attrs = read_attrs(f)
         check_format(path, attrs)
         items = _read_items(f["items"])
-        edges = pd.DataFrame({k: f["edges"][k][:] for k in ("src", "dst", "sim")})
+        edges = pd.DataFrame({k: f["edges"][k][:] for k in ("src", "dst", "sim", "verify") if k in f["edges"]})
     return Result(path, attrs, items, edges)

@@ -4,6 +4,7 @@
  * opens the file through h5_file.c (format and version checked), reads and
  * closes it again, so callers stream a large file in bounded pieces.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,6 +257,7 @@ typedef struct edges_job {
     row_sel r;
     int64_t *src, *dst;
     float *sim;
+    float *verify; /* NULL: not read */
 } edges_job;
 
 /* Rows r of the three edge columns of an open file. */
@@ -274,13 +276,29 @@ static int edge_rows_open(hid_t file, const char *path, void *arg, dg_err *err)
         rc = read_checked(file, path, &qd, r, dst, err);
     if (rc == DG_OK)
         rc = read_checked(file, path, &qf, r, sim, err);
-    return rc;
+    if (rc != DG_OK || !j->verify)
+        return rc;
+    /* Files before format 4 were not verified: every edge stood on its similarity. */
+    if (H5Lexists(file, "/edges/verify", H5P_DEFAULT) <= 0) {
+        for (int64_t i = 0; i < r->count; i++)
+            j->verify[i] = NAN;
+        return DG_OK;
+    }
+    read_req qv = {"/edges/verify", 1, ALL_COLUMNS, 0, numeric_mtype, &tf, "float32"};
+    return read_checked(file, path, &qv, r, j->verify, err);
 }
 
 int dg_h5_read_edge_rows(const char *path, int64_t lo, int64_t count, int64_t *src, int64_t *dst, float *sim,
                          dg_err *err)
 {
-    edges_job j = {{lo, count, NULL}, src, dst, sim};
+    edges_job j = {{lo, count, NULL}, src, dst, sim, NULL};
+    return dg_h5_with_output(path, NULL, edge_rows_open, &j, err);
+}
+
+int dg_h5_read_edge_rows_verify(const char *path, int64_t lo, int64_t count, int64_t *src, int64_t *dst, float *sim,
+                                float *verify, dg_err *err)
+{
+    edges_job j = {{lo, count, NULL}, src, dst, sim, verify};
     return dg_h5_with_output(path, NULL, edge_rows_open, &j, err);
 }
 
@@ -315,7 +333,7 @@ static int read_all_edges(hid_t file, const char *path, void *arg, dg_err *err)
     if (!edges->src || !edges->dst || !edges->sim)
         return DG_FAIL;
     edges->n = edges->cap = n;
-    edges_job j = {{0, n, NULL}, edges->src, edges->dst, edges->sim};
+    edges_job j = {{0, n, NULL}, edges->src, edges->dst, edges->sim, NULL};
     return edge_rows_open(file, path, &j, err);
 }
 

@@ -43,6 +43,12 @@ int dg_h5_read_embeddings_at(const char *path, const int64_t *ids, int64_t n, in
 int dg_h5_read_edge_rows(const char *path, int64_t lo, int64_t count, int64_t *src, int64_t *dst, float *sim,
                          dg_err *err);
 
+/* The same rows with /edges/verify beside them: the verifier's score, NAN
+ * for an edge accepted on its similarity alone and for every edge of a file
+ * older than format 4 (which has no such column). */
+int dg_h5_read_edge_rows_verify(const char *path, int64_t lo, int64_t count, int64_t *src, int64_t *dst, float *sim,
+                                float *verify, dg_err *err);
+
 /* The whole of /edges (compare, tests); edges is freed on failure. */
 int dg_h5_read_edges(const char *path, dg_edges *edges, dg_err *err);
 

@@ -181,6 +181,14 @@ static int typed_settings(hid_t file, dg_h5_settings *s)
         dg_h5_attr_number(file, "cluster_clusterings", H5T_NATIVE_INT64, &s->clusterings) != DG_OK ||
         dg_h5_attr_number(file, "cluster_probes", H5T_NATIVE_INT64, &s->probes) != DG_OK)
         return DG_FAIL;
+    /* format 4: whether candidates were verified, and against what */
+    int64_t verified = 0;
+    s->verify_threshold = NAN;
+    if (dg_h5_attr_number(file, "verify_enabled", H5T_NATIVE_INT64, &verified) == DG_OK && verified &&
+        dg_h5_attr_number(file, "verify_threshold", H5T_NATIVE_FLOAT, &s->verify_threshold) == DG_OK)
+        s->verify_enabled = 1;
+    else
+        s->verify_threshold = NAN;
     attr_into(file, "mode", s->mode, sizeof s->mode);
     attr_into(file, "embedder", s->embedder, sizeof s->embedder);
     attr_into(file, "graph_keep", s->keep, sizeof s->keep);
@@ -196,7 +204,7 @@ static int typed_settings(hid_t file, dg_h5_settings *s)
 static void settings_from_config(const char *config, const dg_h5_facts *f, dg_h5_settings *s)
 {
     static const char key[] = "\nthreshold = ";
-    *s = (dg_h5_settings){0, "?", "?", "?", NAN, f->centroid_dims[1], f->clusterings, -1};
+    *s = (dg_h5_settings){0, "?", "?", "?", NAN, f->centroid_dims[1], f->clusterings, -1, 0, NAN};
     dg_config cfg;
     dg_err inner = {0};
     if (dg_config_load_text(&cfg, config, NULL, 0, &inner) == DG_OK) {

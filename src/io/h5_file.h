@@ -47,6 +47,8 @@ typedef struct dg_h5_settings {
     float threshold;   /* pairs.threshold; NAN when not known */
     int64_t k;         /* K the search used (0 in exact mode) */
     int64_t clusterings, probes; /* C and m (-1 when not known) */
+    int verify_enabled;     /* format 4: candidates were verified (0 before format 4) */
+    float verify_threshold; /* verify.threshold; NAN when not verified */
 } dg_h5_settings;
 
 /* The headline facts of an output file. */

@@ -19,10 +19,15 @@
 #include "io/h5_columns.h"
 #include "io/h5_file.h"
 #include "search/pairs.h"
+#include "tools/sweep.h"
 #include "tools/thumbnail.h"
 
 #define EDGE_CHUNK_ROWS ((int64_t)1 << 18)
 #define SIZE_BUCKETS 64
+/* The sweep: up to SWEEP_STEPS stricter rules of each kind, SWEEP_STEP apart. */
+#define SWEEP_STEPS 8
+#define SWEEP_STEP 0.05f
+#define SWEEP_ROWS (2 * (SWEEP_STEPS + 1))
 
 void dg_report_params_default(dg_report_params *p)
 {
@@ -97,6 +102,10 @@ typedef struct report {
     slot *by_id;    /* shown members by id */
     int n_by_id;
     sample above, below;
+    /* the run's rule, then stricter similarities, then (verified runs) the
+     * run's similarity with stricter verifier scores */
+    dg_sweep_row sweep[SWEEP_ROWS];
+    int n_sim_rows, n_verify_rows;
     thumb *thumbs;
     int n_thumbs;
 } report;
@@ -499,7 +508,7 @@ static int cmp_id(const void *a, const void *b)
 /* Every item the page shows, sorted and distinct. */
 static int64_t *shown_ids(const report *r, int *n, dg_err *err)
 {
-    size_t cap = (size_t)r->n_by_id + 2 * (size_t)(r->above.n + r->below.n);
+    size_t cap = (size_t)r->n_by_id + 2 * (size_t)(r->above.n + r->below.n) + 2 * SWEEP_ROWS * DG_SWEEP_SAMPLE;
     int64_t *ids = dg_alloc(cap, sizeof *ids, err);
     if (!ids)
         return NULL;
@@ -511,6 +520,11 @@ static int64_t *shown_ids(const report *r, int *n, dg_err *err)
         for (int i = 0; i < both[s]->n; i++) {
             ids[k++] = both[s]->p[i].a;
             ids[k++] = both[s]->p[i].b;
+        }
+    for (int w = 0; w < r->n_sim_rows + r->n_verify_rows; w++)
+        for (int i = 0; i < r->sweep[w].n_dropped; i++) {
+            ids[k++] = r->sweep[w].dropped[i].a;
+            ids[k++] = r->sweep[w].dropped[i].b;
         }
     qsort(ids, k, sizeof *ids, cmp_id);
     size_t u = 0;
@@ -641,6 +655,8 @@ static const char page_head[] =
     "figcaption{font-size:.75em;margin-top:.3em;overflow-wrap:anywhere}\n"
     ".path{color:#555;font-family:monospace}\n.sim{font-size:1.3em;font-family:monospace}\n"
     "table.pairs td:first-child{width:12em}\n"
+    "table.sweep td{vertical-align:top;padding:.2em .6em}\n.drop{display:inline-flex;gap:.3em;margin:.2em}\n"
+    ".drop img{width:80px;height:auto}\n"
     ".tag{font-weight:bold}\n.note{color:#555}\n"
     "</style>\n</head>\n<body>\n";
 
@@ -717,6 +733,9 @@ static void write_facts(FILE *f, const report *r)
     write_fact(f, "removed", "%lld (%.2f%% of usable items)", (long long)x->n_removed,
                percent(x->n_removed, r->usable));
     write_fact(f, "threshold", "cosine similarity &ge; %.4g", (double)r->threshold);
+    if (x->settings.verify_enabled)
+        write_fact(f, "verification", "a candidate below <code>verify.accept_above</code> needs a verifier score &ge; %.4g",
+                   (double)x->settings.verify_threshold);
     if (x->clusterings)
         write_fact(f, "search", "%d clusterings", x->clusterings);
     else
@@ -724,7 +743,8 @@ static void write_facts(FILE *f, const report *r)
     write_fact(f, "run", "dupgraph %s on %d ranks", x->program_version, x->ranks);
     write_times(f, r);
     fputs("</table>\n<p><a href=\"#groups\">largest groups</a> &middot; <a href=\"#above\">pairs just above "
-          "the threshold</a> &middot; <a href=\"#below\">pairs just below it</a></p>\n",
+          "the threshold</a> &middot; <a href=\"#below\">pairs just below it</a> &middot; <a href=\"#sweep\">around the "
+          "threshold</a></p>\n",
           f);
 }
 
@@ -832,6 +852,51 @@ static void write_samples(FILE *f, const report *r)
         write_pairs(f, r, &r->below, 1);
 }
 
+static void write_sweep_table(FILE *f, const report *r, const dg_sweep_row *rows, int n, int by_verify)
+{
+    fprintf(f, "<table class=\"sweep\">\n<tr><th>%s</th><th>edges</th><th>removed items</th><th>%% of usable</th>"
+               "<th>vs the run</th><th>a sample of the pairs this step drops</th></tr>\n",
+            by_verify ? "verifier score &ge;" : "similarity &ge;");
+    for (int i = 0; i < n; i++) {
+        const dg_sweep_row *w = &rows[i];
+        fprintf(f, "<tr><td>%.2f%s</td><td>%lld</td><td>%lld</td><td>%.2f</td><td>%+lld</td><td>\n",
+                (double)(by_verify ? w->rule.min_verify : w->rule.min_sim), i == 0 ? " (the run)" : "",
+                (long long)w->edges, (long long)w->removed, percent(w->removed, r->usable),
+                (long long)(w->removed - rows[0].removed));
+        for (int k = 0; k < w->n_dropped; k++) {
+            const dg_sweep_pair *p = &w->dropped[k];
+            char caption[96];
+            if (isnan(p->verify))
+                snprintf(caption, sizeof caption, "similarity %.3f", (double)p->sim);
+            else
+                snprintf(caption, sizeof caption, "similarity %.3f, verifier %.3f", (double)p->sim, (double)p->verify);
+            fputs("<div class=\"drop\">", f);
+            write_figure(f, r, p->a, "member", caption);
+            write_figure(f, r, p->b, "member", "");
+            fputs("</div>\n", f);
+        }
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+/* How the removed items change with a stricter rule, from the stored edges. */
+static void write_sweep(FILE *f, const report *r)
+{
+    fputs("<h2 id=\"sweep\">Around the threshold</h2>\n<p class=\"note\">Items each stricter rule would remove, "
+          "counted from the stored edges (a looser rule needs a new run: weaker pairs are not stored; the pairs "
+          "just below the threshold further down show what it would add).",
+          f);
+    if (r->n_verify_rows)
+        fputs(" Candidate pairs below <code>verify.accept_above</code> became edges only when the verifier scored "
+              "them at least <code>verify.threshold</code>; the second table raises that score.",
+              f);
+    fputs("</p>\n", f);
+    write_sweep_table(f, r, r->sweep, r->n_sim_rows, 0);
+    if (r->n_verify_rows)
+        write_sweep_table(f, r, r->sweep + r->n_sim_rows, r->n_verify_rows, 1);
+}
+
 static int write_page(const report *r, dg_err *err)
 {
     char path[DG_PATH_MAX + 32], tmp[DG_PATH_MAX + 32];
@@ -845,6 +910,7 @@ static int write_page(const report *r, dg_err *err)
     write_facts(f, r);
     write_histogram(f, r);
     write_groups(f, r);
+    write_sweep(f, r);
     write_samples(f, r);
     fputs("</body>\n</html>\n", f);
     int failed = ferror(f);
@@ -857,6 +923,38 @@ static int write_page(const report *r, dg_err *err)
         return dg_failc(err, DG_E_OUTPUT, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
     }
     return DG_OK;
+}
+
+/* ---- around the threshold ----------------------------------------------- */
+
+/* The rules of the table: the run's own first (it must remove what the run
+ * removed), then stricter similarities at the run's verifier threshold,
+ * then, for a verified run, stricter verifier scores at its similarity.
+ * The second group restarts from the run's rule, so its first dropped
+ * sample is taken against the run's rule too. */
+static int sweep(report *r, dg_err *err)
+{
+    const dg_h5_settings *st = &r->facts.settings;
+    float v0 = st->verify_enabled ? st->verify_threshold : NAN;
+    dg_sweep_row *row = r->sweep;
+    row[0] = (dg_sweep_row){.rule = {r->threshold, v0}};
+    int n = 1;
+    for (int k = 1; k <= SWEEP_STEPS && r->threshold + k * SWEEP_STEP < 1.0f; k++)
+        row[n++] = (dg_sweep_row){.rule = {r->threshold + k * SWEEP_STEP, v0}};
+    r->n_sim_rows = n;
+    if (dg_sweep_file(r->path, r->n, r->facts.n_edges, row, n, err) != DG_OK)
+        return DG_FAIL;
+    if (!st->verify_enabled)
+        return DG_OK;
+    dg_sweep_row *vrow = row + n;
+    vrow[0] = row[0];
+    int m = 1;
+    for (int k = 1; k <= SWEEP_STEPS && v0 + k * SWEEP_STEP < 1.0f; k++)
+        vrow[m++] = (dg_sweep_row){.rule = {r->threshold, v0 + k * SWEEP_STEP}};
+    if (m == 1)
+        return DG_OK;
+    r->n_verify_rows = m;
+    return dg_sweep_file(r->path, r->n, r->facts.n_edges, vrow, m, err);
 }
 
 /* ---- the whole report --------------------------------------------------- */
@@ -898,7 +996,8 @@ static int build(report *r, dg_err *err)
         sample_init(&r->below, r->p->pairs, err) != DG_OK)
         return DG_FAIL;
     pick_members(r);
-    if (scan_edges(r, err) != DG_OK || find_below(r, err) != DG_OK || make_dir(r->outdir, err) != DG_OK ||
+    if (scan_edges(r, err) != DG_OK || find_below(r, err) != DG_OK || sweep(r, err) != DG_OK ||
+        make_dir(r->outdir, err) != DG_OK ||
         make_thumbs(r, err) != DG_OK)
         return DG_FAIL;
     r->counts->groups = r->n_shown_groups;
