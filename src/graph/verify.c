@@ -264,18 +264,74 @@ static float cost_at(const plane *ref, const plane *probe, int pw, int ph, const
     return cost(ref, probe, &t, stride, f == 1.0f, bound);
 }
 
-/* Step 1 for one direction and mirror: the cheapest placement. */
+/* The coarse placements (no rotation) of one scale and tx share their
+ * columns: the reference's rows interpolated at the probe's column
+ * positions (lerp2's `top` and `bottom`, the same operations) serve every
+ * ty.  The quarter level is at most QSIDE pixels a side. */
+#define QSIDE (SIDE / 4)
+#define MAX_TX ((int)(SIDE / COARSE_STEP) + 4)
+
+typedef struct columns {
+    int in[QSIDE];
+    float h[QSIDE][QSIDE]; /* [reference row][probe column] */
+} columns;
+
+static void columns_at(const plane *ref, const plane *probe, const affine *t, columns *c)
+{
+    int ix[QSIDE];
+    float cx[QSIDE], fx[QSIDE];
+    for (int k = 0; k < probe->w; k++)
+        cx[k] = t->x0 + (float)k * t->dxx;
+    axes(cx, 0.0f, probe->w, ref->w, c->in, ix, fx);
+    int dx = ref->w > 1;
+    for (int r = 0; r < ref->h; r++)
+        for (int k = 0; k < probe->w; k++) {
+            const float *p = ref->v + r * ref->w + ix[k];
+            c->h[r][k] = p[0] + fx[k] * (p[dx] - p[0]);
+        }
+}
+
+/* cost() of a coarse placement (stride 1, values) from its columns. */
+static float coarse_cost(const plane *ref, const plane *probe, const columns *c, const affine *t, float bound)
+{
+    float n = (float)(probe->w * probe->h), sum = 0.0f;
+    int dy = ref->h > 1;
+    for (int j = 0; j < probe->h; j++) {
+        axis a = axis_at(t->y0 + (float)j * t->dyy, ref->h);
+        const float *pr = probe->v + j * probe->w, *top = c->h[a.i], *bottom = c->h[a.i + dy];
+        for (int k = 0; k < probe->w; k++)
+            sum += a.in && c->in[k] ? fabsf(top[k] + a.f * (bottom[k] - top[k]) - pr[k]) : OUTSIDE;
+        if (sum / n >= bound)
+            return INFINITY;
+    }
+    return sum / n;
+}
+
+/* Step 1 for one direction and mirror: the cheapest placement, the first
+ * in the order (scale, ty, tx) among equals. */
 static placement coarse(const plane *ref4, const plane *probe4, int rw, int rh, int pw, int ph, int dir, int mirror)
 {
     placement best = {.dir = dir, .mirror = mirror, .cost = INFINITY};
+    if (probe4->w < 1 || probe4->h < 1)
+        return best;
     for (size_t k = 0; k < sizeof SCALES / sizeof SCALES[0]; k++) {
         float s = SCALES[k], ew = s * (float)pw, eh = s * (float)ph;
         float xlo = ew <= rw ? 0.5f * ew : 0.5f * (float)rw, xhi = ew <= rw ? (float)rw - 0.5f * ew : xlo;
         float ylo = eh <= rh ? 0.5f * eh : 0.5f * (float)rh, yhi = eh <= rh ? (float)rh - 0.5f * eh : ylo;
+        float txs[MAX_TX];
+        columns cols[MAX_TX];
+        int m = 0;
+        for (float tx = xlo - SLACK; tx <= xhi + SLACK + 1e-3f && m < MAX_TX; tx += COARSE_STEP) {
+            placement pl = {dir, mirror, s, 0.0f, tx, 0.0f, 0.0f};
+            affine t = map_of(&pl, pw, ph, 4.0f);
+            columns_at(ref4, probe4, &t, &cols[m]);
+            txs[m++] = tx;
+        }
         for (float ty = ylo - SLACK; ty <= yhi + SLACK + 1e-3f; ty += COARSE_STEP)
-            for (float tx = xlo - SLACK; tx <= xhi + SLACK + 1e-3f; tx += COARSE_STEP) {
-                placement pl = {dir, mirror, s, 0.0f, tx, ty, 0.0f};
-                pl.cost = cost_at(ref4, probe4, pw, ph, &pl, 4.0f, 1, best.cost);
+            for (int i = 0; i < m; i++) {
+                placement pl = {dir, mirror, s, 0.0f, txs[i], ty, 0.0f};
+                affine t = map_of(&pl, pw, ph, 4.0f);
+                pl.cost = coarse_cost(ref4, probe4, &cols[i], &t, best.cost);
                 if (pl.cost < best.cost)
                     best = pl;
             }
