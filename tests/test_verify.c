@@ -2,7 +2,10 @@
  * photographs from Debian's lomiri-wallpapers-16.04 (skipped when it is not
  * installed), with copies made by our own edits (bench/edits.c): copies
  * under crop + rotation, mirror and a text band pass, two tiles of one
- * photo sharing little and two different photos are rejected.  Signatures
+ * photo sharing little and two different photos are rejected; on every
+ * dg-mkbench transform of three photos, and across photos, the verifier
+ * gives the very scores of the plain reference implementation
+ * (verify_reference.c, the verifier before it was made fast).  Signatures
  * are made from the photos at about the embedders' decode size.  No MPI. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,13 +18,16 @@
 #include <unistd.h>
 
 #include "bench/edits.h"
+#include "bench/xform.h"
 #include "graph/verify.h"
 #include "input/signature.h"
 #include "tools/raster.h"
+#include "verify_reference.h"
 
 #define PHOTO_A "/usr/share/backgrounds/Bridge_by_Sander_Klootwijk.jpg"
 #define PHOTO_B "/usr/share/backgrounds/Wine_by_Jakkub_Mede.jpg"
-#define THRESHOLD 0.5f /* verify.threshold's default */
+#define PHOTO_C "/usr/share/backgrounds/Dragonfly_by_Bolly.jpg"
+#define THRESHOLD 0.6f /* verify.threshold's default */
 
 static int have_photos(void)
 {
@@ -139,6 +145,65 @@ static void different_photos_are_rejected(void **state)
     dg_image_free(&b);
 }
 
+/* The fast verifier and the reference on one ordered pair: the same
+ * decision at THRESHOLD and at 0.5, the same score and transform. */
+static void same_as_reference(const uint8_t *a, const uint8_t *b, int *passed)
+{
+    dg_verify_match fast, ref;
+    float s = dg_verify_score(a, b, &fast), r = verify_reference_score(a, b, &ref);
+    assert_true((s >= THRESHOLD) == (r >= THRESHOLD));
+    assert_true((s >= 0.5f) == (r >= 0.5f));
+    assert_true(fabsf(s - r) <= 1e-6f);
+    assert_true(fast.probe_is_b == ref.probe_is_b && fast.mirror == ref.mirror);
+    assert_true(fabsf(fast.scale - ref.scale) <= 1e-6f && fabsf(fast.degrees - ref.degrees) <= 1e-6f);
+    assert_true(fabsf(fast.tx - ref.tx) <= 1e-6f && fabsf(fast.ty - ref.ty) <= 1e-6f);
+    *passed += r >= THRESHOLD;
+}
+
+/* Every transform of dg-mkbench at both strengths, of three photos: each
+ * copy against its photo and against another photo, both orders. */
+static void scores_equal_the_reference(void **state)
+{
+    (void)state;
+    if (!have_photos() || access(PHOTO_C, R_OK) != 0)
+        skip();
+    const char *photos[3] = {PHOTO_A, PHOTO_B, PHOTO_C};
+    uint8_t orig[3][DG_SIG_BYTES];
+    dg_image im[3];
+    for (int p = 0; p < 3; p++) {
+        load(photos[p], &im[p]);
+        signature(&im[p], orig[p]);
+    }
+    int pairs = 0, copies = 0, passed_copies = 0, passed_others = 0;
+    for (int p = 0; p < 3; p++)
+        for (int kind = 0; kind < DG_XF_COUNT; kind++)
+            for (int st = DG_MILD; st <= DG_STRONG; st++) {
+                if (!dg_xform_exists((dg_xform_kind)kind, (dg_strength)st))
+                    continue;
+                dg_xform xf;
+                dg_image out;
+                dg_err err;
+                uint8_t sig[DG_SIG_BYTES];
+                dg_xform_draw(&xf, (dg_xform_kind)kind, (dg_strength)st, 7, (uint64_t)p);
+                assert_int_equal(dg_xform_apply(&xf, &im[p], &out, &err), DG_OK);
+                signature(&out, sig);
+                dg_image_free(&out);
+                const uint8_t *other = orig[(p + 1) % 3];
+                same_as_reference(orig[p], sig, &passed_copies);
+                same_as_reference(sig, orig[p], &passed_copies);
+                same_as_reference(other, sig, &passed_others);
+                same_as_reference(sig, other, &passed_others);
+                pairs += 4;
+                copies += 2;
+            }
+    print_message("      %d pairs equal: %d of %d copy pairs and %d of %d other-photo pairs pass\n", pairs,
+                  passed_copies, copies, passed_others, pairs - copies);
+    /* both decisions occur, so the comparison covers each side of the threshold */
+    assert_true(passed_copies > copies / 2 && passed_others < (pairs - copies) / 2);
+    for (int p = 0; p < 3; p++)
+        dg_image_free(&im[p]);
+}
+
 static void missing_signature_scores_minus_one(void **state)
 {
     (void)state;
@@ -161,6 +226,7 @@ int main(void)
         cmocka_unit_test(text_band_copy_passes),
         cmocka_unit_test(tiles_of_one_photo_are_rejected),
         cmocka_unit_test(different_photos_are_rejected),
+        cmocka_unit_test(scores_equal_the_reference),
         cmocka_unit_test(missing_signature_scores_minus_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,3 +27,14 @@ int cli_u64(const char *s, uint64_t *out)
     *out = v;
     return DG_OK;
 }
+
+int cli_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return DG_FAIL;
+    *out = v;
+    return DG_OK;
+}

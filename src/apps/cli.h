@@ -11,5 +11,7 @@
 int cli_long(const char *s, long lo, long hi, long *out);
 /* A non-negative integer (decimal, 0x hex or 0 octal) of 64 bits. */
 int cli_u64(const char *s, uint64_t *out);
+/* A finite decimal number in [lo, hi]. */
+int cli_double(const char *s, double lo, double hi, double *out);
 
 #endif

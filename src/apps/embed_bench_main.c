@@ -5,7 +5,12 @@
  *       at the scale the embedder picks (the smallest libjpeg-turbo scale
  *       with both sides >= DG_DESC_SIZE), same pixel format and flags;
  *   (b) the embedder's per-item path: dg_decode_file, dg_descriptor and
- *       dg_descriptor_quantise, then dg_pca_project on the whole batch.
+ *       dg_descriptor_quantise, dg_signature_make, then dg_pca_project on
+ *       the whole batch;
+ *   (c) the verifier (graph/verify.c) on pairs of the signatures of (b):
+ *       each file with a copy of its photo and with another photo
+ *       (apps/verify_bench.c), and the rate of embedding plus K verified
+ *       candidate pairs per item beside (a).
  * The first pass also checks that (a) produced the very pixels the embedder
  * decoded, so both measure the same decode.  The projection model has the
  * job's shape (DG_DESC_DIM -> --dim) with fixed values: sgemm's cost does
@@ -18,12 +23,16 @@
 #include <time.h>
 #include <turbojpeg.h>
 
+#include <jansson.h>
+
 #include "apps/cli.h"
+#include "apps/verify_bench.h"
 #include "input/decode.h"
 #include "input/descriptor.h"
 #include "input/embed.h"
 #include "input/manifest.h"
 #include "input/pca.h"
+#include "input/signature.h"
 
 typedef struct options {
     const char *manifest;
@@ -32,6 +41,8 @@ typedef struct options {
     long dim;
     int flip;
     long long max_pixels;
+    double threshold;
+    const char *json;
 } options;
 
 /* Wall-clock and thread CPU seconds of one phase.  CPU time is what the
@@ -45,7 +56,7 @@ typedef struct pass_times {
     span read, decode;           /* (a) */
     span e_read, e_decode;       /* (b): dg_decode_file's own wall split; its CPU
                                     time, read included, goes to e_decode */
-    span e_descriptor, e_project;
+    span e_descriptor, e_signature, e_project;
 } pass_times;
 
 /* What pass (a) decoded, kept from the first pass for the pixel check. */
@@ -65,6 +76,7 @@ typedef struct bench {
     unsigned char *file, *pix;
     size_t file_cap, pix_cap;
     int16_t *q;
+    uint8_t *sig;
     int8_t *status;
     float *vec;
     dg_embed_model model;
@@ -74,13 +86,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: dg-embed-bench (--manifest FILE | --dir DIR) [--repeat R] [--dim D] [--no-flip]\n"
-            "                      [--max-pixels N]\n"
+            "                      [--max-pixels N] [--threshold T] [--json FILE]\n"
             "Times libjpeg-turbo's decode of the files at the embedder's DCT scale, then the\n"
-            "embedder's per-item path (decode + descriptor) and its batched projection.\n"
+            "embedder's per-item path (decode + descriptor + signature) and its batched projection,\n"
+            "then the verifier on pairs of the files' signatures.\n"
             "  --repeat      passes over the files; the fastest is reported (default 3)\n"
             "  --dim         embedding dimension of the projection (default 64, as embed.dim)\n"
             "  --no-flip     descriptor without flip invariance (embed.flip = false)\n"
-            "  --max-pixels  as embed.max_pixels (default 100000000)\n");
+            "  --max-pixels  as embed.max_pixels (default 100000000)\n"
+            "  --threshold   as verify.threshold: the pairs counted as passing (default 0.6)\n"
+            "  --json        also write the figures to FILE\n");
 }
 
 /* 0 ok, 1 help shown, -1 bad usage (reason in err). */
@@ -90,9 +105,10 @@ static int parse_args(int argc, char **argv, options *opt, dg_err *err)
         {"manifest", required_argument, 0, 'm'}, {"dir", required_argument, 0, 'd'},
         {"repeat", required_argument, 0, 'r'},   {"dim", required_argument, 0, 'D'},
         {"no-flip", no_argument, 0, 'F'},        {"max-pixels", required_argument, 0, 'P'},
+        {"threshold", required_argument, 0, 'T'}, {"json", required_argument, 0, 'J'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
-    *opt = (options){.repeat = 3, .dim = 64, .flip = 1, .max_pixels = 100000000};
+    *opt = (options){.repeat = 3, .dim = 64, .flip = 1, .max_pixels = 100000000, .threshold = 0.6};
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -113,6 +129,11 @@ static int parse_args(int argc, char **argv, options *opt, dg_err *err)
                 return dg_fail(err, "--max-pixels: expected 0..2147483647, got %s", optarg);
             opt->max_pixels = v;
             break;
+        case 'T':
+            if (cli_double(optarg, 0.0, 1.0, &opt->threshold) != DG_OK)
+                return dg_fail(err, "--threshold: expected 0..1, got %s", optarg);
+            break;
+        case 'J': opt->json = optarg; break;
         case 'h': return 1;
         default: return dg_fail(err, "unknown option");
         }
@@ -275,6 +296,10 @@ static void describe_all(bench *b, dg_decoder *dec, int first, pass_times *t)
         dg_descriptor(&res.image, b->opt->flip, desc);
         dg_descriptor_quantise(desc, b->q + (size_t)i * DG_DESC_DIM);
         span_add(&t->e_descriptor, w0, c0);
+        w0 = dg_now();
+        c0 = cpu_now();
+        dg_signature_make(&res.image, b->sig + (size_t)i * DG_SIG_BYTES);
+        span_add(&t->e_signature, w0, c0);
         if (first)
             compare_with_ref(b, i, &res);
     }
@@ -370,6 +395,61 @@ static void print_header(const bench *b)
     printf("  %-62s %8s %11s  %8s %11s\n", "", "wall", "images/s", "cpu", "images/s");
 }
 
+/* Per-item CPU seconds of decode only, the embedder, and one verified pair. */
+typedef struct unit_costs {
+    double decode, embed, pair;
+} unit_costs;
+
+static const int K_PAIRS[] = {1, 5, 20}; /* candidate pairs verified per item */
+
+static void report_verify(const bench *b, const vb_pairs *p, const vb_times *v, const unit_costs *u)
+{
+    printf("  (c) verifier: %lld pairs (%lld of a photo with its copy, %lld with another photo), fastest of %ld "
+           "passes\n",
+           (long long)p->n, (long long)p->n_same, (long long)(p->n - p->n_same), b->opt->repeat);
+    printf("  %-62s %8.3f s %9.1f/s  %8.3f s %9.1f/s\n", "(c) dg_verify_score (pairs)", v->wall, rate(v->wall, p->n),
+           v->cpu, rate(v->cpu, p->n));
+    printf("  verifier: %.1f us per pair (cpu); scores >= %.2f: %lld of the %lld copies, %lld of the %lld others\n",
+           1e6 * u->pair, b->opt->threshold, (long long)v->passed_same, (long long)p->n_same,
+           (long long)(v->passed - v->passed_same), (long long)(p->n - p->n_same));
+    for (size_t k = 0; k < sizeof K_PAIRS / sizeof K_PAIRS[0]; k++) {
+        double item = u->embed + K_PAIRS[k] * u->pair;
+        printf("  embedding + %2d verified pairs per item: %9.1f images/s per core (cpu), %.3f x libjpeg-turbo "
+               "decode only\n",
+               K_PAIRS[k], 1.0 / item, u->decode / item);
+    }
+}
+
+static int write_json(const bench *b, const vb_pairs *p, const vb_times *v, const unit_costs *u, dg_err *err)
+{
+    json_t *o = json_object(), *comb = json_object();
+    json_object_set_new(o, "files", json_integer(b->files.n));
+    json_object_set_new(o, "usable", json_integer(b->n_usable));
+    json_object_set_new(o, "decode_only_images_per_s", json_real(1.0 / u->decode));
+    json_object_set_new(o, "embed_images_per_s", json_real(1.0 / u->embed));
+    json_object_set_new(o, "pairs", json_integer(p->n));
+    json_object_set_new(o, "pairs_same_photo", json_integer(p->n_same));
+    json_object_set_new(o, "threshold", json_real(b->opt->threshold));
+    json_object_set_new(o, "passed_same_photo", json_integer(v->passed_same));
+    json_object_set_new(o, "passed_other_photo", json_integer(v->passed - v->passed_same));
+    json_object_set_new(o, "verify_pairs_per_s", json_real(1.0 / u->pair));
+    json_object_set_new(o, "verify_us_per_pair", json_real(1e6 * u->pair));
+    for (size_t k = 0; k < sizeof K_PAIRS / sizeof K_PAIRS[0]; k++) {
+        double item = u->embed + K_PAIRS[k] * u->pair;
+        char key[16];
+        snprintf(key, sizeof key, "%d", K_PAIRS[k]);
+        json_object_set_new(comb, key, json_pack("{s:f, s:f}", "images_per_s", 1.0 / item, "ratio_to_decode_only",
+                                                 u->decode / item));
+    }
+    json_object_set_new(o, "embed_plus_k_pairs", comb);
+    json_object_set_new(o, "timing", json_string("thread CPU time, fastest pass"));
+    int rc = json_dump_file(o, b->opt->json, JSON_INDENT(2) | JSON_SORT_KEYS) == 0
+                 ? DG_OK
+                 : dg_fail(err, "cannot write %s", b->opt->json);
+    json_decref(o);
+    return rc;
+}
+
 static void report(const bench *b, const pass_times *a, const pass_times *e)
 {
     int64_t n = b->files.n;
@@ -384,8 +464,9 @@ static void report(const bench *b, const pass_times *a, const pass_times *e)
     print_line(what, e->e_project, b->n_usable);
     span desc_proj = sum(e->e_descriptor, e->e_project);
     print_line("(b) descriptor + projection", desc_proj, b->n_usable);
-    span total = sum(sum(e->e_read, e->e_decode), desc_proj);
-    print_line("(b) embedder total (read + decode + descriptor + projection)", total, n);
+    print_line("(b) verification signature (dg_signature_make)", e->e_signature, b->n_usable);
+    span total = sum(sum(sum(e->e_read, e->e_decode), desc_proj), e->e_signature);
+    print_line("(b) embedder total (read, decode, descriptor, signature, proj.)", total, n);
     if (b->n_decoded == 0 || b->n_usable == 0) {
         printf("  no usable image: no ratios\n");
         return;
@@ -410,13 +491,14 @@ static int list_files(bench *b, dg_err *err)
     b->ref = dg_calloc((size_t)n, sizeof *b->ref, err);
     b->q = dg_calloc((size_t)n, sizeof(int16_t) * DG_DESC_DIM, err);
     b->status = dg_calloc((size_t)n, sizeof *b->status, err);
+    b->sig = dg_calloc((size_t)n, DG_SIG_BYTES, err);
     b->vec = dg_alloc((size_t)n * (size_t)b->opt->dim, sizeof(float), err);
-    return b->ref && b->q && b->status && b->vec ? DG_OK : DG_FAIL;
+    return b->ref && b->q && b->status && b->sig && b->vec ? DG_OK : DG_FAIL;
 }
 
 static double total_e(const pass_times *t)
 {
-    return t->e_read.wall + t->e_decode.wall + t->e_descriptor.wall + t->e_project.wall;
+    return t->e_read.wall + t->e_decode.wall + t->e_descriptor.wall + t->e_signature.wall + t->e_project.wall;
 }
 
 /* First an untimed embedder pass (statuses, pixel check, the model's
@@ -424,6 +506,8 @@ static double total_e(const pass_times *t)
 static int run_passes(bench *b, tjhandle *tj, dg_decoder *dec, dg_err *err)
 {
     pass_times best_a = {0}, best_e = {0}, warm = {0};
+    vb_pairs pairs = {0};
+    vb_times vt = {0};
     int rc = pass_decode_only(b, tj, 1, &warm, err);
     if (rc == DG_OK) {
         describe_all(b, dec, 1, &warm);
@@ -442,7 +526,22 @@ static int run_passes(bench *b, tjhandle *tj, dg_decoder *dec, dg_err *err)
             best_e = e;
     }
     if (rc == DG_OK)
+        rc = vb_pairs_make(b->files.path, b->files.n, b->sig, &pairs, err);
+    if (rc == DG_OK) {
+        vb_time(&pairs, b->sig, (float)b->opt->threshold, b->opt->repeat, &vt);
         report(b, &best_a, &best_e);
+    }
+    if (rc == DG_OK && b->n_decoded > 0 && b->n_usable > 0 && pairs.n > 0) {
+        /* embedder cpu: dg_decode_file's (read included) + descriptor + signature + projection */
+        unit_costs u = {best_a.decode.cpu / (double)b->n_decoded,
+                        (best_e.e_decode.cpu + best_e.e_descriptor.cpu + best_e.e_signature.cpu +
+                         best_e.e_project.cpu) / (double)b->files.n,
+                        vt.cpu / (double)pairs.n};
+        report_verify(b, &pairs, &vt, &u);
+        if (b->opt->json)
+            rc = write_json(b, &pairs, &vt, &u, err);
+    }
+    vb_pairs_free(&pairs);
     return rc;
 }
 
@@ -470,6 +569,7 @@ static void bench_free(bench *b)
     dg_embed_model_free(&b->model);
     free(b->ref);
     free(b->q);
+    free(b->sig);
     free(b->status);
     free(b->vec);
     free(b->file);

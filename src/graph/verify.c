@@ -17,8 +17,11 @@
  *      blocks that lie inside the reference and agree (similar values, or
  *      correlated texture where both are textured), so an overlay or a
  *      changed region only costs its own blocks; the higher score wins.
- * Samples are bilinear.  About tens of microseconds per pair (dg-embed-bench
- * prints the measured cost).
+ * Samples are bilinear.  The shortcuts (column positions shared by the
+ * rows and the coarse placements, a cost that stops once it cannot win)
+ * keep every sum term by term, so the scores are those of the plain method
+ * (tests/verify_reference.c; test_verify compares).  About 70 microseconds
+ * per pair (dg-embed-bench prints the measured cost).
  */
 #include "graph/verify.h"
 
@@ -80,24 +83,33 @@ static void load(const uint8_t *sig, plane *p)
 }
 
 /* The detail plane: an overlay or a crop shifts every equalised rank a
- * little, the local contrast stays. */
+ * little, the local contrast stays.  The window sums come from an integral
+ * image: the values are whole numbers, so any order of summing gives the
+ * same exact sum. */
 static void detail(plane *p)
 {
-    float sum = 0.0f;
-    for (int y = 0; y < p->h; y++)
+    int ii[(SIDE + 1) * (SIDE + 1)], st = p->w + 1;
+    for (int x = 0; x <= p->w; x++)
+        ii[x] = 0;
+    for (int y = 0; y < p->h; y++) {
+        int row = 0;
+        ii[(y + 1) * st] = 0;
         for (int x = 0; x < p->w; x++) {
-            float acc = 0.0f;
-            int n = 0;
-            for (int yy = y - DETAIL_R; yy <= y + DETAIL_R; yy++)
-                for (int xx = x - DETAIL_R; xx <= x + DETAIL_R; xx++)
-                    if (yy >= 0 && yy < p->h && xx >= 0 && xx < p->w) {
-                        acc += p->v[yy * p->w + xx];
-                        n++;
-                    }
-            float d = p->v[y * p->w + x] - acc / (float)n;
+            row += (int)p->v[y * p->w + x];
+            ii[(y + 1) * st + x + 1] = ii[y * st + x + 1] + row;
+        }
+    }
+    float sum = 0.0f;
+    for (int y = 0; y < p->h; y++) {
+        int y0 = y - DETAIL_R < 0 ? 0 : y - DETAIL_R, y1 = y + DETAIL_R >= p->h ? p->h : y + DETAIL_R + 1;
+        for (int x = 0; x < p->w; x++) {
+            int x0 = x - DETAIL_R < 0 ? 0 : x - DETAIL_R, x1 = x + DETAIL_R >= p->w ? p->w : x + DETAIL_R + 1;
+            int acc = ii[y1 * st + x1] - ii[y0 * st + x1] - ii[y1 * st + x0] + ii[y0 * st + x0];
+            float d = p->v[y * p->w + x] - (float)acc / (float)((y1 - y0) * (x1 - x0));
             p->d[y * p->w + x] = d;
             sum += fabsf(d);
         }
+    }
     p->d_mean = p->w > 0 && p->h > 0 ? sum / (float)(p->w * p->h) : 0.0f;
 }
 
@@ -115,7 +127,9 @@ static void halve(const plane *in, plane *out)
 /* The map of pl for a probe of full size pw x ph at level factor f. */
 static affine map_of(const placement *pl, int pw, int ph, float f)
 {
-    float rad = pl->deg * (float)(M_PI / 180.0), c = cosf(rad) * pl->s, sn = sinf(rad) * pl->s;
+    float rad = pl->deg * (float)(M_PI / 180.0);
+    /* no rotation (every coarse placement): cosf(0) = 1, sinf(+-0) = +-0 */
+    float c = rad == 0.0f ? pl->s : cosf(rad) * pl->s, sn = rad == 0.0f ? rad * pl->s : sinf(rad) * pl->s;
     float m = pl->mirror ? -1.0f : 1.0f;
     /* full-level probe coordinates about its centre: u = (x + 0.5) f - pw / 2 */
     float u0 = 0.5f * f - 0.5f * (float)pw, v0 = 0.5f * f - 0.5f * (float)ph;
@@ -130,61 +144,197 @@ static affine map_of(const placement *pl, int pw, int ph, float f)
     return t;
 }
 
+/* One coordinate of a bilinear sample on a side of n pixels: whether it
+ * lies on the plane, the first of its two pixels and the weight of the
+ * second. */
+typedef struct axis {
+    int in, i;
+    float f;
+} axis;
+
+static inline axis axis_at(float x, int n)
+{
+    axis a;
+    a.in = !(x < -0.5f || x > (float)n - 0.5f);
+    x = x < 0.0f ? 0.0f : x > (float)(n - 1) ? (float)(n - 1) : x;
+    a.i = (int)x;
+    a.i = a.i >= n - 1 ? (n > 1 ? n - 2 : 0) : a.i;
+    a.f = x - (float)a.i;
+    return a;
+}
+
+/* Bilinear value of r's plane v at the sample (ax, ay), both on the plane. */
+static inline float lerp2(const plane *r, const float *v, axis ax, axis ay)
+{
+    const float *p = v + ay.i * r->w + ax.i;
+    int dx = r->w > 1, dy = r->h > 1 ? r->w : 0;
+    float top = p[0] + ax.f * (p[dx] - p[0]), bottom = p[dy] + ax.f * (p[dy + dx] - p[dy]);
+    return top + ay.f * (bottom - top);
+}
+
 /* Bilinear value of r at (x, y); 0 when the point is off the plane. */
 static inline int sample(const plane *r, const float *v, float x, float y, float *out)
 {
-    if (x < -0.5f || y < -0.5f || x > (float)r->w - 0.5f || y > (float)r->h - 0.5f)
+    axis ax = axis_at(x, r->w), ay = axis_at(y, r->h);
+    if (!ax.in || !ay.in)
         return 0;
-    x = x < 0.0f ? 0.0f : x > (float)(r->w - 1) ? (float)(r->w - 1) : x;
-    y = y < 0.0f ? 0.0f : y > (float)(r->h - 1) ? (float)(r->h - 1) : y;
-    int ix = (int)x, iy = (int)y;
-    ix = ix >= r->w - 1 ? (r->w > 1 ? r->w - 2 : 0) : ix;
-    iy = iy >= r->h - 1 ? (r->h > 1 ? r->h - 2 : 0) : iy;
-    float fx = x - (float)ix, fy = y - (float)iy;
-    const float *p = v + iy * r->w + ix;
-    int dx = r->w > 1, dy = r->h > 1 ? r->w : 0;
-    float top = p[0] + fx * (p[dx] - p[0]), bottom = p[dy] + fx * (p[dy + dx] - p[dy]);
-    *out = top + fy * (bottom - top);
+    *out = lerp2(r, v, ax, ay);
     return 1;
 }
 
-/* Mean cost of the probe's samples (every stride-th pixel) under t. */
-static float cost(const plane *ref, const plane *probe, const affine *t, int stride, int use_detail)
+/* The bilinear positions (axis_at) of the coordinates c[k] + add, k < n,
+ * on a side of `side` pixels; axis_at written so that the compiler
+ * vectorises the loop (the coordinates are finite). */
+static void axes(const float *c, float add, int n, int side, int *in, int *i, float *f)
 {
-    float sum = 0.0f;
-    int n = 0;
-    for (int y = stride / 2; y < probe->h; y += stride)
-        for (int x = stride / 2; x < probe->w; x += stride) {
-            float rv, X = t->x0 + (float)x * t->dxx + (float)y * t->dxy, Y = t->y0 + (float)x * t->dyx + (float)y * t->dyy;
-            float pv = (use_detail ? probe->d : probe->v)[y * probe->w + x];
-            if (!sample(ref, use_detail ? ref->d : ref->v, X, Y, &rv))
-                sum += use_detail ? fabsf(pv) + ref->d_mean : OUTSIDE;
-            else
-                sum += fabsf(rv - pv);
-            n++;
-        }
-    return n ? sum / (float)n : INFINITY;
+    float hi = (float)side - 0.5f, last = (float)(side - 1);
+    int top = side > 1 ? side - 2 : 0;
+    for (int k = 0; k < n; k++) {
+        float x = c[k] + add;
+        in[k] = (x >= -0.5f) & (x <= hi);
+        x = x < 0.0f ? 0.0f : x;
+        x = x > last ? last : x;
+        int ix = (int)x;
+        ix = ix >= side - 1 ? top : ix;
+        i[k] = ix;
+        f[k] = x - (float)ix;
+    }
 }
 
-/* A placement's cost at full (f = 1, stride 2) or half level (f = 2). */
-static float cost_at(const plane *ref, const plane *probe, int pw, int ph, const placement *pl, float f, int stride)
+/* Mean cost of the probe's samples (every stride-th pixel) under t, or
+ * INFINITY as soon as the mean is sure to reach bound (the terms are not
+ * negative, so the partial sum only grows: a placement that would lose the
+ * comparison with bound loses it either way).  A sample's coordinates are
+ * (x0 + x dxx) + y dxy and (y0 + x dyx) + y dyy, the same operations as
+ * sample()'s callers, with the column terms computed once.  Without
+ * rotation (dxy = dyx = +-0) the x positions are the same on every row and
+ * the y position the same along a row (up to the sign of a zero term,
+ * which changes no sample). */
+static float cost(const plane *ref, const plane *probe, const affine *t, int stride, int use_detail, float bound)
+{
+    const float *rv = use_detail ? ref->d : ref->v, *pv = use_detail ? probe->d : probe->v;
+    int first = stride / 2;
+    int nx = probe->w > first ? (probe->w - first + stride - 1) / stride : 0;
+    int ny = probe->h > first ? (probe->h - first + stride - 1) / stride : 0;
+    if (nx == 0 || ny == 0)
+        return INFINITY;
+    float n = (float)(nx * ny), cx[SIDE], cy[SIDE], pr[SIDE], fx[SIDE], fy[SIDE];
+    int inx[SIDE], iny[SIDE], ix[SIDE], iy[SIDE];
+    for (int k = 0; k < nx; k++) {
+        cx[k] = t->x0 + (float)(first + k * stride) * t->dxx;
+        cy[k] = t->y0 + (float)(first + k * stride) * t->dyx;
+    }
+    int dx = ref->w > 1, dy = ref->h > 1 ? ref->w : 0;
+    int separable = t->dxy == 0.0f && t->dyx == 0.0f;
+    float sum = 0.0f;
+    for (int j = 0; j < ny; j++) {
+        int y = first + j * stride;
+        if (j == 0 || !separable)
+            axes(cx, (float)y * t->dxy, nx, ref->w, inx, ix, fx);
+        if (separable) {
+            axis a = axis_at(cy[0] + (float)y * t->dyy, ref->h);
+            for (int k = 0; k < nx; k++) {
+                iny[k] = a.in;
+                iy[k] = a.i;
+                fy[k] = a.f;
+            }
+        } else {
+            axes(cy, (float)y * t->dyy, nx, ref->h, iny, iy, fy);
+        }
+        for (int k = 0; k < nx; k++)
+            pr[k] = pv[y * probe->w + first + k * stride];
+        for (int k = 0; k < nx; k++) {
+            if (!inx[k] || !iny[k]) {
+                sum += use_detail ? fabsf(pr[k]) + ref->d_mean : OUTSIDE;
+                continue;
+            }
+            const float *p = rv + iy[k] * ref->w + ix[k];
+            float top = p[0] + fx[k] * (p[dx] - p[0]), bottom = p[dy] + fx[k] * (p[dy + dx] - p[dy]);
+            sum += fabsf(top + fy[k] * (bottom - top) - pr[k]);
+        }
+        if (sum / n >= bound)
+            return INFINITY;
+    }
+    return sum / n;
+}
+
+/* A placement's cost at full (f = 1, stride 2) or half level (f = 2);
+ * INFINITY once sure to be >= bound. */
+static float cost_at(const plane *ref, const plane *probe, int pw, int ph, const placement *pl, float f, int stride,
+                     float bound)
 {
     affine t = map_of(pl, pw, ph, f);
-    return cost(ref, probe, &t, stride, f == 1.0f);
+    return cost(ref, probe, &t, stride, f == 1.0f, bound);
 }
 
-/* Step 1 for one direction and mirror: the cheapest placement. */
+/* The coarse placements (no rotation) of one scale and tx share their
+ * columns: the reference's rows interpolated at the probe's column
+ * positions (lerp2's `top` and `bottom`, the same operations) serve every
+ * ty.  The quarter level is at most QSIDE pixels a side. */
+#define QSIDE (SIDE / 4)
+#define MAX_TX ((int)(SIDE / COARSE_STEP) + 4)
+
+typedef struct columns {
+    int in[QSIDE];
+    float h[QSIDE][QSIDE]; /* [reference row][probe column] */
+} columns;
+
+static void columns_at(const plane *ref, const plane *probe, const affine *t, columns *c)
+{
+    int ix[QSIDE];
+    float cx[QSIDE], fx[QSIDE];
+    for (int k = 0; k < probe->w; k++)
+        cx[k] = t->x0 + (float)k * t->dxx;
+    axes(cx, 0.0f, probe->w, ref->w, c->in, ix, fx);
+    int dx = ref->w > 1;
+    for (int r = 0; r < ref->h; r++)
+        for (int k = 0; k < probe->w; k++) {
+            const float *p = ref->v + r * ref->w + ix[k];
+            c->h[r][k] = p[0] + fx[k] * (p[dx] - p[0]);
+        }
+}
+
+/* cost() of a coarse placement (stride 1, values) from its columns. */
+static float coarse_cost(const plane *ref, const plane *probe, const columns *c, const affine *t, float bound)
+{
+    float n = (float)(probe->w * probe->h), sum = 0.0f;
+    int dy = ref->h > 1;
+    for (int j = 0; j < probe->h; j++) {
+        axis a = axis_at(t->y0 + (float)j * t->dyy, ref->h);
+        const float *pr = probe->v + j * probe->w, *top = c->h[a.i], *bottom = c->h[a.i + dy];
+        for (int k = 0; k < probe->w; k++)
+            sum += a.in && c->in[k] ? fabsf(top[k] + a.f * (bottom[k] - top[k]) - pr[k]) : OUTSIDE;
+        if (sum / n >= bound)
+            return INFINITY;
+    }
+    return sum / n;
+}
+
+/* Step 1 for one direction and mirror: the cheapest placement, the first
+ * in the order (scale, ty, tx) among equals. */
 static placement coarse(const plane *ref4, const plane *probe4, int rw, int rh, int pw, int ph, int dir, int mirror)
 {
     placement best = {.dir = dir, .mirror = mirror, .cost = INFINITY};
+    if (probe4->w < 1 || probe4->h < 1)
+        return best;
     for (size_t k = 0; k < sizeof SCALES / sizeof SCALES[0]; k++) {
         float s = SCALES[k], ew = s * (float)pw, eh = s * (float)ph;
         float xlo = ew <= rw ? 0.5f * ew : 0.5f * (float)rw, xhi = ew <= rw ? (float)rw - 0.5f * ew : xlo;
         float ylo = eh <= rh ? 0.5f * eh : 0.5f * (float)rh, yhi = eh <= rh ? (float)rh - 0.5f * eh : ylo;
+        float txs[MAX_TX];
+        columns cols[MAX_TX];
+        int m = 0;
+        for (float tx = xlo - SLACK; tx <= xhi + SLACK + 1e-3f && m < MAX_TX; tx += COARSE_STEP) {
+            placement pl = {dir, mirror, s, 0.0f, tx, 0.0f, 0.0f};
+            affine t = map_of(&pl, pw, ph, 4.0f);
+            columns_at(ref4, probe4, &t, &cols[m]);
+            txs[m++] = tx;
+        }
         for (float ty = ylo - SLACK; ty <= yhi + SLACK + 1e-3f; ty += COARSE_STEP)
-            for (float tx = xlo - SLACK; tx <= xhi + SLACK + 1e-3f; tx += COARSE_STEP) {
-                placement pl = {dir, mirror, s, 0.0f, tx, ty, 0.0f};
-                pl.cost = cost_at(ref4, probe4, pw, ph, &pl, 4.0f, 1);
+            for (int i = 0; i < m; i++) {
+                placement pl = {dir, mirror, s, 0.0f, txs[i], ty, 0.0f};
+                affine t = map_of(&pl, pw, ph, 4.0f);
+                pl.cost = coarse_cost(ref4, probe4, &cols[i], &t, best.cost);
                 if (pl.cost < best.cost)
                     best = pl;
             }
@@ -195,12 +345,12 @@ static placement coarse(const plane *ref4, const plane *probe4, int rw, int rh, 
 /* Step 2: rotations, then a pattern search at full level. */
 static placement refine(const plane *ref, const plane *probe, placement pl)
 {
-    pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE);
+    pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE, INFINITY);
     placement start = pl;
     for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++) {
         placement q = start;
         q.deg = ANGLES[k];
-        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE);
+        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
         if (q.cost < pl.cost)
             pl = q;
     }
@@ -217,7 +367,7 @@ static placement refine(const plane *ref, const plane *probe, placement pl)
                 case 2: q.s *= 1.0f + sign * step_s; break;
                 default: q.deg += sign * step_a; break;
                 }
-                q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE);
+                q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
                 if (q.cost < pl.cost) {
                     pl = q;
                     moved = 1;
