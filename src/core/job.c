@@ -397,6 +397,7 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
     kp.iterations = cfg->iterations;
     kp.sample = dg_config_effective_sample(cfg, js->k, js->items.n_total);
     kp.seed = dg_mix64(cfg->seed + (uint64_t)c);
+    kp.seeding = cfg->seeding;
     float *cent = js->centroids + (size_t)c * (size_t)js->k * (size_t)js->items.d;
     dg_clustering_figures *fig = &js->figures[c];
 
