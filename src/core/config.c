@@ -145,7 +145,7 @@ static const key_spec keys[] = {
     {"cluster", "assign", K_ENUM, F(assign), 0, 0, "flat", .names = assign_names,
      .help = "how items find their cluster.probes nearest centroids"},
     {"cluster", "coarse_probes", K_INT, F(coarse_probes), 1, 65536, "8",
-     .help = "assign = two_level: coarse groups searched per item (more than there are: all, the flat result)"},
+     .help = "coarse groups searched per item when cluster.assign is two_level (more than there are: all groups, the flat result)"},
 
     {"pairs", "threshold", K_FLOAT, F(threshold), 0.0, 1.0, "0.9",
      .help = "cosine similarity at or above which two items are duplicates.  0.9 suits learned embeddings given as "

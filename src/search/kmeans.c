@@ -76,9 +76,7 @@ static void row_candidates(const float *s, int64_t k, int c, float *cs, int32_t 
     }
 }
 
-/* Double-precision dot product in a fixed order (four interleaved partial
- * sums), so equal inputs give equal results wherever they are computed. */
-static double dot_double(const float *a, const float *b, int d)
+double dg_dot_double(const float *a, const float *b, int d)
 {
     double p[4] = {0.0, 0.0, 0.0, 0.0};
     int j = 0;
@@ -96,7 +94,7 @@ static void rescore_row(const float *x, int d, const float *centroids, int c, co
                         double *ds, int32_t *dj, int m, int32_t *idx, float *sim)
 {
     for (int r = 0; r < c; r++) {
-        double s = dot_double(x, centroids + (size_t)cj[r] * (size_t)d, d);
+        double s = dg_dot_double(x, centroids + (size_t)cj[r] * (size_t)d, d);
         int32_t j = cj[r];
         int pos = r;
         while (pos > 0 && (s > ds[pos - 1] || (s == ds[pos - 1] && j < dj[pos - 1]))) {

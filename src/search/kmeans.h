@@ -60,4 +60,8 @@ int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_pa
 int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m,
                          int32_t *idx, float *sim, dg_err *err);
 
+/* Double-precision dot product in a fixed order (four interleaved partial
+ * sums), so equal inputs give equal results wherever they are computed. */
+double dg_dot_double(const float *a, const float *b, int d);
+
 #endif
