@@ -6,6 +6,7 @@
  * instead of leaving the others waiting in a collective.
  */
 #include "mpi_harness.h"
+#include "search/centroid_index.h"
 #include "search/kmeans.h"
 
 #include <math.h>
@@ -551,6 +552,294 @@ static void too_few_points_or_distinct_vectors_fail_clearly(void **state)
     assert_true(dgt_all_ranks(ok));
 }
 
+/* ---- k-means|| seeding -------------------------------------------------- */
+
+/* The overlapping blobs of centroids_equal_for_1_2_4_ranks. */
+static void overlapping_blobs(dataset *ds)
+{
+    int sizes[40];
+    float centres[40 * 16];
+    for (int b = 0; b < 40; b++)
+        sizes[b] = 60 + 7 * b;
+    make_blobs(ds, 40, sizes, 16, 0.3, 9, centres);
+    for (int64_t i = 0; i < ds->n; i += 17) {
+        ds->status[i] = DG_ST_CORRUPT;
+        memset(ds->vec + i * ds->d, 0, sizeof(float) * (size_t)ds->d);
+    }
+}
+
+static void kmeans_par_params(dg_kmeans_params *p, int64_t k, int iterations, int64_t sample)
+{
+    dg_kmeans_params_default(p);
+    p->k = k;
+    p->iterations = iterations;
+    p->sample = sample;
+    p->seed = 77;
+    p->seeding = DG_SEEDING_KMEANS_PAR;
+}
+
+static void kmeans_par_centroids_equal_for_1_2_4_ranks(void **state)
+{
+    (void)state;
+    dataset ds;
+    overlapping_blobs(&ds);
+    dg_kmeans_params p;
+    int64_t reseeded;
+    kmeans_par_params(&p, 24, 8, 3000); /* a hashed sample smaller than N */
+    assert_true(same_for_any_rank_count(&ds, &p, &reseeded));
+    kmeans_par_params(&p, 200, 3, ds.n); /* more candidates than one round's worth */
+    assert_true(same_for_any_rank_count(&ds, &p, &reseeded));
+    dataset_free(&ds);
+}
+
+/* Mean 1 - cosine of the usable points to their nearest centroid. */
+static double distortion(const dataset *ds, const float *cent, int64_t k)
+{
+    double sum = 0.0;
+    int64_t n = 0;
+    for (int64_t i = 0; i < ds->n; i++) {
+        if (!dg_status_usable(ds->status[i]))
+            continue;
+        int32_t j;
+        double sim;
+        naive_nearest(ds->vec + i * ds->d, ds->d, cent, k, 1, &j, &sim);
+        sum += 1.0 - sim;
+        n++;
+    }
+    return sum / (double)n;
+}
+
+/* Seeds alone (0 iterations): K distinct usable data points.  After Lloyd:
+ * the distortion within a factor of k-means++'s (stated: 1.1; seeds alone:
+ * 1.5), over several seeds so one lucky draw cannot carry it. */
+static void kmeans_par_seeds_are_data_points_and_compete_with_kmeanspp(void **state)
+{
+    (void)state;
+    dataset ds;
+    overlapping_blobs(&ds);
+    enum { K = 40 };
+    float par[K * 16], pp[K * 16];
+    dg_kmeans_params p;
+    dg_err err;
+    int ok = 1;
+    double seeds_par = 0, seeds_pp = 0, final_par = 0, final_pp = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        kmeans_par_params(&p, K, 0, ds.n);
+        p.seed = seed;
+        ok &= train(&ds, MPI_COMM_WORLD, &p, par, NULL, &err) == DG_OK;
+        for (int c = 0; c < K; c++) {
+            int found = 0;
+            for (int64_t i = 0; i < ds.n && !found; i++)
+                found = dg_status_usable(ds.status[i]) &&
+                        memcmp(par + c * 16, ds.vec + i * 16, sizeof(float) * 16) == 0;
+            ok &= found;
+            for (int c2 = 0; c2 < c; c2++)
+                ok &= memcmp(par + c * 16, par + c2 * 16, sizeof(float) * 16) != 0;
+        }
+        seeds_par += distortion(&ds, par, K);
+        p.seeding = DG_SEEDING_KMEANSPP;
+        ok &= train(&ds, MPI_COMM_WORLD, &p, pp, NULL, &err) == DG_OK;
+        seeds_pp += distortion(&ds, pp, K);
+        p.iterations = 10;
+        ok &= train(&ds, MPI_COMM_WORLD, &p, pp, NULL, &err) == DG_OK;
+        final_pp += distortion(&ds, pp, K);
+        p.seeding = DG_SEEDING_KMEANS_PAR;
+        ok &= train(&ds, MPI_COMM_WORLD, &p, par, NULL, &err) == DG_OK;
+        final_par += distortion(&ds, par, K);
+    }
+    if (dgt_world_rank() == 0)
+        printf("distortion (mean 1 - cos) over 4 seeds: seeds alone k-means|| %.5f, k-means++ %.5f; after 10 "
+               "iterations %.5f, %.5f\n", seeds_par / 4, seeds_pp / 4, final_par / 4, final_pp / 4);
+    ok &= seeds_par <= 1.5 * seeds_pp;
+    ok &= final_par <= 1.1 * final_pp;
+    dataset_free(&ds);
+    assert_true(dgt_all_ranks(ok));
+}
+
+static void kmeans_par_too_few_distinct_vectors_fails_clearly(void **state)
+{
+    (void)state;
+    enum { N = 60, D = 4 };
+    dataset ds;
+    dataset_alloc(&ds, N, D);
+    for (int i = 0; i < N; i++)
+        ds.vec[i * D + i % 5 % D] = (i % 5 == 4) ? -1.0f : 1.0f; /* 5 distinct vectors */
+    dg_kmeans_params p;
+    kmeans_par_params(&p, 8, 2, N);
+    float cent[8 * D];
+    dg_err err = {0};
+    int ok = train(&ds, MPI_COMM_WORLD, &p, cent, NULL, &err) == DG_FAIL;
+    ok &= strstr(err.msg, "only 5 distinct") != NULL;
+    p.k = 5;
+    ok &= train(&ds, MPI_COMM_WORLD, &p, cent, NULL, &err) == DG_OK;
+    dataset_free(&ds);
+    assert_true(dgt_all_ranks(ok));
+}
+
+/* ---- two-level search ------------------------------------------------------ */
+
+/* k random unit centroids in 40 blobs (so coarse groups mean something),
+ * with exact duplicates; n rows near them, some equal to centroids. */
+static void two_level_data(int64_t n, int d, int64_t k, float *x, float *c)
+{
+    for (int64_t j = 0; j < k; j++) {
+        for (int t = 0; t < d; t++)
+            c[j * d + t] = (float)(gauss(41, (uint64_t)((j % 40) * d + t)) + 0.6 * gauss(42, (uint64_t)(j * d + t)));
+        normalize(c + j * d, d);
+    }
+    memcpy(c + 9 * d, c + 4 * d, sizeof(float) * (size_t)d);
+    memcpy(c + 50 * d, c + 4 * d, sizeof(float) * (size_t)d);
+    for (int64_t i = 0; i < n; i++) {
+        for (int t = 0; t < d; t++)
+            x[i * d + t] = c[((i * 7) % k) * d + t] + (float)(0.5 * gauss(43, (uint64_t)(i * d + t)));
+        if (i % 13 == 0)
+            memcpy(x + i * d, c + (i % 2 ? 4 : (i / 13) % k) * d, sizeof(float) * (size_t)d);
+        normalize(x + i * d, d);
+    }
+}
+
+/* The two-level rule written plainly: rank the coarse groups by double
+ * similarity (desc, index asc), take the first `probes` of them and more
+ * while they hold fewer than m centroids, then the m best of their members
+ * by (similarity desc, index asc). */
+static void naive_two_level(const dg_centroid_index *ix, const float *c, const float *x, int probes, int m,
+                            int32_t *idx, double *sim)
+{
+    int d = ix->d;
+    int32_t *order = malloc(sizeof(int32_t) * (size_t)ix->kc);
+    double *gs = malloc(sizeof(double) * (size_t)ix->kc);
+    char *cand = calloc((size_t)ix->k, 1);
+    assert_true(order && gs && cand);
+    naive_nearest(x, d, ix->coarse, ix->kc, (int)ix->kc, order, gs);
+    int64_t held = 0;
+    for (int64_t r = 0; r < ix->kc && (r < probes || held < m); r++)
+        for (int64_t t = ix->start[order[r]]; t < ix->start[order[r] + 1]; t++, held++)
+            cand[ix->member[t]] = 1;
+    for (int r = 0; r < m; r++) {
+        int64_t best = -1;
+        double bs = 0.0;
+        for (int64_t j = 0; j < ix->k; j++) {
+            if (!cand[j])
+                continue;
+            double s = dot(x, c + j * d, d);
+            if (best < 0 || s > bs) {
+                best = j;
+                bs = s;
+            }
+        }
+        cand[best] = 0;
+        idx[r] = (int32_t)best;
+        sim[r] = bs;
+    }
+    free(order);
+    free(gs);
+    free(cand);
+}
+
+/* The index partitions the centroids: each in exactly one non-empty group,
+ * ascending within it. */
+static int index_partitions(const dg_centroid_index *ix)
+{
+    char *seen = calloc((size_t)ix->k, 1);
+    int ok = seen != NULL && ix->start[0] == 0 && ix->start[ix->kc] == ix->k;
+    for (int64_t g = 0; ok && g < ix->kc; g++) {
+        ok &= ix->start[g + 1] > ix->start[g];
+        for (int64_t t = ix->start[g]; t < ix->start[g + 1]; t++) {
+            ok &= !seen[ix->member[t]];
+            seen[ix->member[t]] = 1;
+            if (t > ix->start[g])
+                ok &= ix->member[t] > ix->member[t - 1];
+        }
+    }
+    free(seen);
+    return ok;
+}
+
+static void two_level_equals_flat_with_all_groups_and_naive_rule_with_fewer(void **state)
+{
+    (void)state;
+    enum { N = 1500, D = 16, K = 400, MMAX = 5 };
+    float *x = malloc(sizeof(float) * N * D), *c = malloc(sizeof(float) * K * D);
+    int32_t *flat = malloc(sizeof(int32_t) * N * MMAX), *two = malloc(sizeof(int32_t) * N * MMAX);
+    float *fs = malloc(sizeof(float) * N * MMAX), *ts = malloc(sizeof(float) * N * MMAX);
+    assert_true(x && c && flat && two && fs && ts);
+    two_level_data(N, D, K, x, c);
+    dg_centroid_index ix;
+    dg_err err;
+    assert_int_equal(dg_centroid_index_groups(K), 20);
+    assert_int_equal(dg_centroid_index_build(c, K, D, dg_centroid_index_groups(K), 10, &ix, &err), DG_OK);
+    int ok = index_partitions(&ix) && ix.kc > 1;
+    const int ms[] = {1, 3, MMAX};
+    int64_t differ = 0;
+    for (int t = 0; t < 3 && ok; t++) {
+        int m = ms[t];
+        ok &= dg_nearest_centroids(x, N, D, c, K, m, flat, fs, &err) == DG_OK;
+        /* all groups, and more probes than groups: the flat result, bit for bit */
+        for (int probes = (int)ix.kc; probes <= (int)ix.kc + 1; probes++) {
+            ok &= dg_nearest_centroids_two_level(&ix, c, x, N, probes, m, two, ts, &err) == DG_OK;
+            ok &= memcmp(flat, two, sizeof(int32_t) * N * (size_t)m) == 0;
+            ok &= memcmp(fs, ts, sizeof(float) * N * (size_t)m) == 0;
+        }
+        const int probe_counts[] = {1, 2, 3};
+        for (int u = 0; u < 3; u++) {
+            int probes = probe_counts[u];
+            ok &= dg_nearest_centroids_two_level(&ix, c, x, N, probes, m, two, ts, &err) == DG_OK;
+            for (int64_t i = 0; i < N && ok; i++) {
+                int32_t ref[MMAX];
+                double rs[MMAX];
+                naive_two_level(&ix, c, x + i * D, probes, m, ref, rs);
+                for (int r = 0; r < m; r++)
+                    if (two[i * m + r] != ref[r] || fabs(ts[i * m + r] - rs[r]) > 1e-6) {
+                        ok = 0;
+                        dgt_note("row %lld, m=%d, probes=%d, %d-th: got %d (%.9f), want %d (%.9f)", (long long)i, m,
+                                 probes, r, two[i * m + r], ts[i * m + r], ref[r], rs[r]);
+                    }
+                differ += memcmp(two + i * m, flat + i * m, sizeof(int32_t) * (size_t)m) != 0;
+            }
+        }
+    }
+    ok &= differ > 0; /* one probe does miss some flat neighbours here: the rule is exercised */
+    dg_centroid_index_free(&ix);
+    free(x);
+    free(c);
+    free(flat);
+    free(two);
+    free(fs);
+    free(ts);
+    assert_true(dgt_all_ranks(ok));
+}
+
+/* A single group (K_c = 1), K_c = K (one centroid per group) and bad
+ * arguments. */
+static void two_level_edge_cases(void **state)
+{
+    (void)state;
+    enum { N = 200, D = 8, K = 60, M = 4 };
+    float x[N * D], c[K * D], fs[N * M], ts[N * M];
+    int32_t flat[N * M], two[N * M];
+    two_level_data(N, D, K, x, c);
+    dg_err err = {0};
+    int ok = dg_nearest_centroids(x, N, D, c, K, M, flat, fs, &err) == DG_OK;
+    const int64_t kcs[] = {1, K};
+    for (int t = 0; t < 2; t++) {
+        dg_centroid_index ix;
+        ok &= dg_centroid_index_build(c, K, D, kcs[t], 5, &ix, &err) == DG_OK;
+        ok &= index_partitions(&ix);
+        /* one probe: with K_c = K the m groups needed to hold m centroids are taken */
+        ok &= dg_nearest_centroids_two_level(&ix, c, x, N, kcs[t] == 1 ? 1 : K, M, two, ts, &err) == DG_OK;
+        ok &= memcmp(flat, two, sizeof flat) == 0 && memcmp(fs, ts, sizeof fs) == 0;
+        ok &= dg_nearest_centroids_two_level(&ix, c, x, N, 1, M, two, ts, &err) == DG_OK;
+        for (int64_t i = 0; i < N; i++)
+            for (int r = 1; r < M; r++)
+                ok &= ts[i * M + r] <= ts[i * M + r - 1];
+        ok &= dg_nearest_centroids_two_level(&ix, c, x, N, 1, K + 1, two, ts, &err) == DG_FAIL;
+        dg_centroid_index_free(&ix);
+    }
+    dg_centroid_index ix;
+    ok &= dg_centroid_index_build(c, K, D, K + 1, 5, &ix, &err) == DG_FAIL;
+    assert_true(dgt_all_ranks(ok));
+}
+
 /* Not an assertion: seeding and one Lloyd pass at a moderate size. */
 static void timing_of_seeding_and_assignment(void **state)
 {
@@ -570,14 +859,20 @@ static void timing_of_seeding_and_assignment(void **state)
     float *cent = malloc(sizeof(float) * K * D);
     assert_non_null(cent);
     dg_kmeans_stats st;
+    dg_kmeans_totals tot;
     dg_err err;
-    MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = dg_now();
-    int ok = train(&ds, MPI_COMM_WORLD, &p, cent, &st, &err) == DG_OK;
-    double total = dg_now() - t0;
-    if (dgt_world_rank() == 0)
-        printf("timing: N=%d D=%d K=%d: seeding (pool %d) %.2fs, one Lloyd iteration %.2fs\n", N, D, K,
-               4 * K, total - st.seconds, st.seconds);
+    int ok = 1;
+    const char *names[] = {"k-means++ (pool 8192)", "k-means||"};
+    int ranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    for (int m = 0; m < 2; m++) {
+        p.seeding = m ? DG_SEEDING_KMEANS_PAR : DG_SEEDING_KMEANSPP;
+        MPI_Barrier(MPI_COMM_WORLD);
+        ok &= train_totals(&ds, MPI_COMM_WORLD, &p, cent, &st, &tot, &err) == DG_OK;
+        if (dgt_world_rank() == 0)
+            printf("timing: N=%d D=%d K=%d, %d ranks: seeding %s %.2fs, one Lloyd iteration %.2fs\n", N, D, K,
+                   ranks, names[m], tot.seeding_seconds, st.seconds);
+    }
     free(cent);
     dataset_free(&ds);
     assert_true(dgt_all_ranks(ok));
@@ -596,6 +891,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(directionless_cluster_is_reseeded_with_worst_point),
         cmocka_unit_test(duplicates_with_k_near_distinct_count),
         cmocka_unit_test(too_few_points_or_distinct_vectors_fail_clearly),
+        cmocka_unit_test(kmeans_par_centroids_equal_for_1_2_4_ranks),
+        cmocka_unit_test(kmeans_par_seeds_are_data_points_and_compete_with_kmeanspp),
+        cmocka_unit_test(kmeans_par_too_few_distinct_vectors_fails_clearly),
+        cmocka_unit_test(two_level_equals_flat_with_all_groups_and_naive_rule_with_fewer),
+        cmocka_unit_test(two_level_edge_cases),
         cmocka_unit_test(timing_of_seeding_and_assignment),
     };
     return DGT_RUN(argc, argv, tests, NULL, NULL);

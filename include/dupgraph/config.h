@@ -31,6 +31,8 @@ typedef enum {
 typedef enum { DG_KEEP_FIRST = 0, DG_KEEP_CENTRAL } dg_keep_policy;
 typedef enum { DG_EMB_OUT_NONE = 0, DG_EMB_OUT_FLOAT32 } dg_embeddings_output;
 typedef enum { DG_EMBED_DESCRIPTOR = 0, DG_EMBED_MOBILENET_V2 } dg_embed_method;
+typedef enum { DG_SEEDING_KMEANSPP = 0, DG_SEEDING_KMEANS_PAR } dg_seeding;
+typedef enum { DG_ASSIGN_FLAT = 0, DG_ASSIGN_TWO_LEVEL } dg_assign_method;
 
 typedef struct dg_config {
     /* [input] exactly one source */
@@ -50,6 +52,9 @@ typedef struct dg_config {
     int iterations;
     int64_t sample;     /* 0 = auto: 64 * K */
     uint64_t seed;
+    dg_seeding seeding;
+    dg_assign_method assign;
+    int coarse_probes;  /* two-level assignment: coarse groups searched per item */
 
     /* [pairs] */
     float threshold;

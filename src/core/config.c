@@ -57,6 +57,8 @@ typedef struct key_spec {
 _Static_assert(sizeof(dg_embeddings_output) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_keep_policy) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_embed_method) == sizeof(int), "enum field size");
+_Static_assert(sizeof(dg_seeding) == sizeof(int), "enum field size");
+_Static_assert(sizeof(dg_assign_method) == sizeof(int), "enum field size");
 
 static const enum_name embeddings_output_names[] = {
     {"none", DG_EMB_OUT_NONE, NULL},
@@ -73,6 +75,20 @@ static const enum_name embed_method_names[] = {
     {"mobilenet_v2", DG_EMBED_MOBILENET_V2,
      "1792-d learned features of the nsfwjs network, L2-normalised; embed.dim does not apply; ~25 images/s "
      "per core"},
+    {NULL, 0, NULL},
+};
+static const enum_name seeding_names[] = {
+    {"kmeans++", DG_SEEDING_KMEANSPP, "k-means++ over a pool of max(4K, 1024) sample points, each rank scoring its "
+                                      "share of the pool for every seed"},
+    {"kmeans||", DG_SEEDING_KMEANS_PAR, "k-means|| (5 rounds over the whole sample, ~2K candidates), then weighted "
+                                        "k-means++ over the candidates, split over the ranks alike"},
+    {NULL, 0, NULL},
+};
+static const enum_name assign_names[] = {
+    {"flat", DG_ASSIGN_FLAT, "every item against all K centroids (cblas_sgemm)"},
+    {"two_level", DG_ASSIGN_TWO_LEVEL, "a coarse k-means over the centroids (round(sqrt K) groups); each item is "
+                                       "compared with the coarse centroids, then with the centroids of its "
+                                       "cluster.coarse_probes nearest groups"},
     {NULL, 0, NULL},
 };
 /* job.stop_after: these names, or cluster_<c> for "after clustering c" (c + 1). */
@@ -123,6 +139,13 @@ static const key_spec keys[] = {
     {"cluster", "sample", K_INT, F(sample), 1, 1e12, "auto", .word = "auto",
      .help = "points used to train centroids; auto = 64 x K"},
     {"cluster", "seed", K_U64, F(seed), 0, 0, "1234", .help = "seed of the k-means samples and initial centroids (each clustering derives its own)"},
+    {"cluster", "seeding", K_ENUM, F(seeding), 0, 0, "kmeans++", .names = seeding_names,
+     .help = "initial centroids; both give the same centroids for any rank count (see README, \"Clustering at "
+             "scale\")"},
+    {"cluster", "assign", K_ENUM, F(assign), 0, 0, "flat", .names = assign_names,
+     .help = "how items find their cluster.probes nearest centroids"},
+    {"cluster", "coarse_probes", K_INT, F(coarse_probes), 1, 65536, "8",
+     .help = "coarse groups searched per item when cluster.assign is two_level (more than there are: all groups, the flat result)"},
 
     {"pairs", "threshold", K_FLOAT, F(threshold), 0.0, 1.0, "0.9",
      .help = "cosine similarity at or above which two items are duplicates.  0.9 suits learned embeddings given as "

@@ -27,6 +27,7 @@
 #include "input/neural.h"
 #include "input/signature.h"
 #include "io/h5_output.h"
+#include "search/centroid_index.h"
 #include "search/edges.h"
 #include "search/exact.h"
 #include "search/exchange.h"
@@ -44,6 +45,7 @@
 
 #define MAX_STAGES 14
 #define MAX_EXTRA 8
+#define COARSE_ITERATIONS 10 /* Lloyd steps of the two-level index over the centroids */
 
 typedef struct job_state {
     const dg_ctx *ctx;
@@ -386,6 +388,25 @@ static int alloc_results(job_state *js, dg_err *err)
     return DG_OK;
 }
 
+/* Every item's m nearest centroids by cluster.assign: flat, or two-level
+ * through a coarse index that every rank builds alike from the centroids. */
+static int assign_items(job_state *js, const float *cent, int m, int32_t *near, float *near_sim, dg_err *err)
+{
+    const dg_items *it = &js->items;
+    if (js->cfg->assign == DG_ASSIGN_FLAT)
+        return dg_nearest_centroids(it->vec, it->n, it->d, cent, js->k, m, near, near_sim, err);
+    dg_centroid_index ix;
+    double t0 = dg_now();
+    if (dg_centroid_index_build(cent, js->k, it->d, dg_centroid_index_groups(js->k), COARSE_ITERATIONS, &ix, err) !=
+        DG_OK)
+        return DG_FAIL;
+    dg_log(js->ctx, "two-level assignment: %lld coarse groups of the K=%lld centroids (%.2fs), %d probed per item",
+           (long long)ix.kc, (long long)js->k, dg_now() - t0, js->cfg->coarse_probes);
+    int rc = dg_nearest_centroids_two_level(&ix, cent, it->vec, it->n, js->cfg->coarse_probes, m, near, near_sim, err);
+    dg_centroid_index_free(&ix);
+    return rc;
+}
+
 /* Trains clustering c and finds every item's m nearest clusters (near is
  * n x m, -1 rows for unusable items). */
 static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *near_sim, dg_err *err)
@@ -397,6 +418,7 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
     kp.iterations = cfg->iterations;
     kp.sample = dg_config_effective_sample(cfg, js->k, js->items.n_total);
     kp.seed = dg_mix64(cfg->seed + (uint64_t)c);
+    kp.seeding = cfg->seeding;
     float *cent = js->centroids + (size_t)c * (size_t)js->k * (size_t)js->items.d;
     dg_clustering_figures *fig = &js->figures[c];
 
@@ -413,7 +435,7 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
         return DG_FAIL;
 
     stage_begin(js, "assign (nearest centroids)");
-    rc = dg_nearest_centroids(js->items.vec, js->items.n, js->items.d, cent, js->k, m, near, near_sim, err);
+    rc = assign_items(js, cent, m, near, near_sim, err);
     if (rc == DG_OK)
         for (int64_t i = 0; i < js->items.n; i++) {
             if (!dg_status_usable(js->items.status[i])) {

@@ -2,15 +2,16 @@
  * nearest-centroid search that the exchange stage reuses.
  *
  * Training sees only a hashed sample of the usable items (membership depends
- * on (seed, global id) alone).  k-means++ runs on rank 0 over a seeding pool
- * (the sample points with the smallest hashes) using integer coordinates, so
- * the seeds are exact whatever the CPU; Lloyd iterations sum each rank's
+ * on (seed, global id) alone).  Seeding (kmeans_seed.c: k-means++ over a
+ * pool of the sample, or k-means||) uses integer coordinates and is spread
+ * over the ranks, so the seeds are exact whatever the CPU; Lloyd iterations sum each rank's
  * assignments in int64 fixed point before one MPI_Allreduce, so every rank
  * count produces bit-identical centroids.  This module does not decide K or
  * the sample size (the config does) and does not move items between ranks
  * (exchange.c does).
  */
 #include "search/kmeans.h"
+#include "search/kmeans_seed.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -19,15 +20,11 @@
 #include <string.h>
 
 #define FIX_SCALE 16777216.0 /* 2^24: fixed point of coordinate sums and similarities */
-#define SEED_SCALE 16384.0   /* 2^14: integer coordinates for k-means++ */
 #define UNIT_TOLERANCE 1e-3  /* |norm^2 - 1| accepted for a training vector */
-#define POOL_PER_K 4
-#define POOL_MIN 1024
 #define BLOCK_ROWS 512
 #define BLOCK_FLOATS (1 << 22) /* similarity block bound: 16 MiB */
 #define SCAN_CHUNK 64
 #define CANDIDATE_SLACK 2 /* sgemm candidates kept beyond m before re-scoring */
-#define KPP_SALT 0x6b6d65616e732b2bULL
 
 void dg_kmeans_params_default(dg_kmeans_params *p)
 {
@@ -35,6 +32,7 @@ void dg_kmeans_params_default(dg_kmeans_params *p)
     p->iterations = 20;
     p->sample = 64 * 1024;
     p->seed = 1;
+    p->seeding = DG_SEEDING_KMEANSPP;
 }
 
 /* ---- nearest centroids ------------------------------------------------ */
@@ -78,9 +76,7 @@ static void row_candidates(const float *s, int64_t k, int c, float *cs, int32_t 
     }
 }
 
-/* Double-precision dot product in a fixed order (four interleaved partial
- * sums), so equal inputs give equal results wherever they are computed. */
-static double dot_double(const float *a, const float *b, int d)
+double dg_dot_double(const float *a, const float *b, int d)
 {
     double p[4] = {0.0, 0.0, 0.0, 0.0};
     int j = 0;
@@ -98,7 +94,7 @@ static void rescore_row(const float *x, int d, const float *centroids, int c, co
                         double *ds, int32_t *dj, int m, int32_t *idx, float *sim)
 {
     for (int r = 0; r < c; r++) {
-        double s = dot_double(x, centroids + (size_t)cj[r] * (size_t)d, d);
+        double s = dg_dot_double(x, centroids + (size_t)cj[r] * (size_t)d, d);
         int32_t j = cj[r];
         int pos = r;
         while (pos > 0 && (s > ds[pos - 1] || (s == ds[pos - 1] && j < dj[pos - 1]))) {
@@ -166,17 +162,7 @@ int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroid
 
 /* ---- the training sample --------------------------------------------- */
 
-typedef struct sample {
-    int64_t n;      /* points held by this rank */
-    int64_t total;  /* points over all ranks */
-    int d;
-    int64_t *id;    /* global ids, ascending */
-    uint64_t *hash; /* dg_mix64(seed ^ dg_mix64(id)) */
-    float *vec;     /* n x d */
-    int32_t *fix;   /* n x d, coordinates * 2^24 rounded */
-} sample;
-
-static void sample_free(sample *s)
+static void sample_free(dg_sample *s)
 {
     free(s->id);
     free(s->hash);
@@ -202,7 +188,7 @@ static int in_sample(const dg_items *items, const dg_kmeans_params *p, int64_t i
 
 /* Copies one sample point, refusing vectors that are not unit length (the
  * integer bounds of seeding and fixed-point sums rely on it). */
-static int sample_put(sample *s, const dg_items *items, uint64_t seed, int64_t i, int64_t at,
+static int sample_put(dg_sample *s, const dg_items *items, uint64_t seed, int64_t i, int64_t at,
                       dg_err *err)
 {
     int d = items->d;
@@ -222,7 +208,7 @@ static int sample_put(sample *s, const dg_items *items, uint64_t seed, int64_t i
 }
 
 /* This rank's sample points (local, no MPI). */
-static int sample_build(const dg_items *items, const dg_kmeans_params *p, sample *s, dg_err *err)
+static int sample_build(const dg_items *items, const dg_kmeans_params *p, dg_sample *s, dg_err *err)
 {
     memset(s, 0, sizeof *s);
     s->d = items->d;
@@ -239,213 +225,6 @@ static int sample_build(const dg_items *items, const dg_kmeans_params *p, sample
     for (int64_t i = 0; i < items->n; i++)
         if (in_sample(items, p, i) && sample_put(s, items, p->seed, i, at++, err) != DG_OK)
             return DG_FAIL;
-    return DG_OK;
-}
-
-/* ---- seeding ----------------------------------------------------------- */
-
-/* The pool-th smallest sample hash over all ranks, by bisection on the hash
- * value (hashes are distinct: dg_mix64 is a bijection). */
-static uint64_t pool_threshold(const dg_ctx *ctx, const sample *s, int64_t pool)
-{
-    if (pool >= s->total)
-        return UINT64_MAX;
-    uint64_t lo = 0, hi = UINT64_MAX;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        int64_t below = 0;
-        for (int64_t i = 0; i < s->n; i++)
-            below += s->hash[i] <= mid;
-        MPI_Allreduce(MPI_IN_PLACE, &below, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
-        if (below >= pool)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
-/* This rank's pool points (hash <= thr), in sample order. */
-static int pool_local(const sample *s, uint64_t thr, float **vec, int *mine, dg_err *err)
-{
-    int d = s->d;
-    *mine = 0;
-    for (int64_t i = 0; i < s->n; i++)
-        *mine += s->hash[i] <= thr;
-    *vec = dg_alloc((size_t)*mine * (size_t)d, sizeof(float), err);
-    if (!*vec)
-        return DG_FAIL;
-    for (int64_t i = 0, at = 0; i < s->n; i++)
-        if (s->hash[i] <= thr)
-            memcpy(*vec + (size_t)at++ * (size_t)d, s->vec + (size_t)i * (size_t)d,
-                   sizeof(float) * (size_t)d);
-    return DG_OK;
-}
-
-/* Counts and displacements, in floats, of gathering `mine` points of d
- * floats from every rank to rank 0 (on rank 0 only). */
-static int gather_layout(const dg_ctx *ctx, int mine, int d, int **count, int **displ, int64_t *total,
-                         dg_err *err)
-{
-    int rc = DG_OK;
-    if (ctx->rank == 0) {
-        *count = dg_alloc((size_t)ctx->size, sizeof(int), err);
-        *displ = dg_alloc((size_t)ctx->size, sizeof(int), err);
-        rc = *count && *displ ? DG_OK : DG_FAIL;
-    }
-    if (dg_agree(ctx, rc, err) != DG_OK)
-        return DG_FAIL;
-    MPI_Gather(&mine, 1, MPI_INT, *count, 1, MPI_INT, 0, ctx->comm);
-    *total = 0;
-    if (ctx->rank == 0)
-        for (int r = 0; r < ctx->size; r++) {
-            (*displ)[r] = (int)(*total * d);
-            *total += (*count)[r];
-            (*count)[r] *= d;
-        }
-    return DG_OK;
-}
-
-/* The seeding pool (sample points with hash <= thr) on rank 0.  Ranks hold
- * contiguous id ranges in rank order, so the gathered pool is in global id
- * order whatever the rank count.  *pool and *pool_n are set on rank 0 only.
- * Collective. */
-static int pool_gather(const dg_ctx *ctx, const sample *s, uint64_t thr, float **pool, int64_t *pool_n,
-                       dg_err *err)
-{
-    int d = s->d, mine = 0, *count = NULL, *displ = NULL;
-    float *vec = NULL;
-    int rc = dg_agree(ctx, pool_local(s, thr, &vec, &mine, err), err);
-    if (rc == DG_OK)
-        rc = gather_layout(ctx, mine, d, &count, &displ, pool_n, err);
-    if (rc == DG_OK) {
-        if (ctx->rank == 0)
-            *pool = dg_alloc((size_t)*pool_n * (size_t)d, sizeof(float), err);
-        rc = dg_agree(ctx, ctx->rank == 0 && !*pool ? DG_FAIL : DG_OK, err);
-    }
-    if (rc == DG_OK)
-        MPI_Gatherv(vec, mine * d, MPI_FLOAT, *pool, count, displ, MPI_FLOAT, 0, ctx->comm);
-    free(count);
-    free(displ);
-    free(vec);
-    return rc;
-}
-
-/* Integer dot product; |partial sums| <= |a||b| <= ~2^28 for unit vectors
- * at SEED_SCALE, so int32 cannot overflow. */
-static int32_t dot_int16(const int16_t *a, const int16_t *b, int d)
-{
-    int32_t s = 0;
-    for (int j = 0; j < d; j++)
-        s += (int32_t)a[j] * (int32_t)b[j];
-    return s;
-}
-
-/* Lowers each point's squared distance to its nearest chosen seed with the
- * new seed c; returns the total.  Exact integers: 0 iff the points are equal. */
-static int64_t update_min_dist(const int16_t *q, const int64_t *qn, int64_t n, int d, int64_t c,
-                               int64_t *mind)
-{
-    const int16_t *qc = q + (size_t)c * (size_t)d;
-    int64_t total = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t d2 = qn[i] + qn[c] - 2 * (int64_t)dot_int16(q + (size_t)i * (size_t)d, qc, d);
-        if (d2 < mind[i])
-            mind[i] = d2;
-        total += mind[i];
-    }
-    return total;
-}
-
-/* Uniform integer in [0, bound) from the next PRNG state. */
-static int64_t draw(uint64_t *state, int64_t bound)
-{
-    *state = dg_mix64(*state);
-    return (int64_t)(((unsigned __int128)*state * (uint64_t)bound) >> 64);
-}
-
-static int64_t pick_weighted(const int64_t *w, int64_t n, int64_t target)
-{
-    int64_t acc = 0;
-    for (int64_t i = 0; i < n; i++) {
-        acc += w[i];
-        if (acc > target)
-            return i;
-    }
-    return n - 1;
-}
-
-static void quantize(const float *x, int64_t n, int d, int16_t *q, int64_t *qn)
-{
-    for (int64_t i = 0; i < n; i++) {
-        int64_t ss = 0;
-        for (int j = 0; j < d; j++) {
-            size_t at = (size_t)i * (size_t)d + (size_t)j;
-            q[at] = (int16_t)lrint(x[at] * SEED_SCALE);
-            ss += (int64_t)q[at] * q[at];
-        }
-        qn[i] = ss;
-    }
-}
-
-/* k-means++ over the pool (rank 0 only): each next seed is drawn with
- * probability proportional to its squared distance to the nearest seed. */
-static int kmeanspp(const float *pool, int64_t n, int d, int64_t k, uint64_t seed, float *centroids,
-                    dg_err *err)
-{
-    int16_t *q = dg_alloc((size_t)n * (size_t)d, sizeof(int16_t), err);
-    int64_t *qn = dg_alloc((size_t)n, sizeof(int64_t), err);
-    int64_t *mind = dg_alloc((size_t)n, sizeof(int64_t), err);
-    int rc = q && qn && mind ? DG_OK : DG_FAIL;
-    if (rc == DG_OK) {
-        quantize(pool, n, d, q, qn);
-        for (int64_t i = 0; i < n; i++)
-            mind[i] = INT64_MAX;
-        uint64_t state = seed ^ KPP_SALT;
-        int64_t pick = draw(&state, n);
-        for (int64_t c = 0; c < k; c++) {
-            memcpy(centroids + (size_t)c * (size_t)d, pool + (size_t)pick * (size_t)d,
-                   sizeof(float) * (size_t)d);
-            if (c + 1 == k)
-                break;
-            int64_t total = update_min_dist(q, qn, n, d, pick, mind);
-            if (total == 0) {
-                rc = dg_fail(err, "k-means: the seeding pool of %lld sample points has only %lld "
-                             "distinct vectors, fewer than K=%lld; lower cluster.k",
-                             (long long)n, (long long)(c + 1), (long long)k);
-                break;
-            }
-            pick = pick_weighted(mind, n, draw(&state, total));
-        }
-    }
-    free(q);
-    free(qn);
-    free(mind);
-    return rc;
-}
-
-/* Seeds all ranks' centroids: pool selection, gather, k-means++ on rank 0,
- * broadcast.  Collective. */
-static int seed_centroids(const dg_ctx *ctx, const sample *s, const dg_kmeans_params *p,
-                          float *centroids, dg_err *err)
-{
-    int64_t pool = POOL_PER_K * p->k > POOL_MIN ? POOL_PER_K * p->k : POOL_MIN;
-    if (pool > s->total)
-        pool = s->total;
-    if (pool > INT_MAX / s->d)
-        return dg_fail(err, "k-means: seeding pool of %lld x %d values is too large", (long long)pool,
-                       s->d);
-    uint64_t thr = pool_threshold(ctx, s, pool);
-    float *vec = NULL;
-    int64_t n = 0;
-    int rc = pool_gather(ctx, s, thr, &vec, &n, err);
-    if (rc == DG_OK)
-        rc = dg_agree(ctx, ctx->rank == 0 ? kmeanspp(vec, n, s->d, p->k, p->seed, centroids, err) : DG_OK,
-                      err);
-    free(vec);
-    if (rc != DG_OK)
-        return DG_FAIL;
-    MPI_Bcast(centroids, (int)(p->k * s->d), MPI_FLOAT, 0, ctx->comm);
     return DG_OK;
 }
 
@@ -466,7 +245,7 @@ static void work_free(lloyd_work *w)
     free(w->empty);
 }
 
-static int work_alloc(const sample *s, int64_t k, lloyd_work *w, dg_err *err)
+static int work_alloc(const dg_sample *s, int64_t k, lloyd_work *w, dg_err *err)
 {
     memset(w, 0, sizeof *w);
     w->idx = dg_alloc((size_t)s->n, sizeof(int32_t), err);
@@ -476,7 +255,7 @@ static int work_alloc(const sample *s, int64_t k, lloyd_work *w, dg_err *err)
     return w->idx && w->sim && w->acc && w->empty ? DG_OK : DG_FAIL;
 }
 
-static void accumulate(const sample *s, int64_t k, const lloyd_work *w)
+static void accumulate(const dg_sample *s, int64_t k, const lloyd_work *w)
 {
     int d = s->d;
     int64_t *count = w->acc + (size_t)k * (size_t)d, *objective = count + k;
@@ -528,7 +307,7 @@ static int worst_cmp(const void *a, const void *b)
 }
 
 /* This rank's e worst-served sample points, by (similarity asc, id asc). */
-static int local_worst(const sample *s, const float *sim, int64_t e, worst_entry **out, int *n_out,
+static int local_worst(const dg_sample *s, const float *sim, int64_t e, worst_entry **out, int *n_out,
                        dg_err *err)
 {
     worst_entry *w = dg_alloc((size_t)s->n, sizeof *w, err);
@@ -573,7 +352,7 @@ static int allgather_layout(const dg_ctx *ctx, int mine, int **count, int **disp
     return DG_OK;
 }
 
-static int exchange_proposals(const dg_ctx *ctx, const sample *s, const worst_entry *mine, int n,
+static int exchange_proposals(const dg_ctx *ctx, const dg_sample *s, const worst_entry *mine, int n,
                               proposals *pr, dg_err *err)
 {
     int d = s->d, *count = NULL, *displ = NULL;
@@ -615,7 +394,7 @@ static int exchange_proposals(const dg_ctx *ctx, const sample *s, const worst_en
 /* Gives each of the e directionless clusters (ascending index) one of the e
  * sample points worst served by their centroid, chosen identically on every
  * rank by (similarity asc, global id asc).  Collective. */
-static int reseed(const dg_ctx *ctx, const sample *s, const lloyd_work *w, int64_t e, float *centroids,
+static int reseed(const dg_ctx *ctx, const dg_sample *s, const lloyd_work *w, int64_t e, float *centroids,
                   dg_err *err)
 {
     worst_entry *mine = NULL, *all = NULL;
@@ -654,7 +433,7 @@ static double imbalance(const int64_t *count, int64_t k)
 }
 
 /* One assignment + update.  Collective. */
-static int lloyd_step(const dg_ctx *ctx, const sample *s, int64_t k, float *centroids, lloyd_work *w,
+static int lloyd_step(const dg_ctx *ctx, const dg_sample *s, int64_t k, float *centroids, lloyd_work *w,
                       dg_kmeans_stats *st, dg_err *err)
 {
     double t0 = dg_now();
@@ -690,14 +469,14 @@ static int train_check(const dg_items *items, const dg_kmeans_params *p, dg_err 
     return DG_OK;
 }
 
-static int train_sample(const dg_ctx *ctx, const sample *s, const dg_kmeans_params *p,
+static int train_sample(const dg_ctx *ctx, const dg_sample *s, const dg_kmeans_params *p,
                         float *centroids, dg_kmeans_stats *stats, dg_kmeans_totals *tot, dg_err *err)
 {
     if (s->total < p->k)
         return dg_fail(err, "k-means: the training sample has %lld usable points, fewer than K=%lld",
                        (long long)s->total, (long long)p->k);
     double t0 = dg_now();
-    if (seed_centroids(ctx, s, p, centroids, err) != DG_OK)
+    if (dg_kmeans_seed(ctx, s, p, centroids, err) != DG_OK)
         return DG_FAIL;
     double t_seed = dg_now() - t0;
     lloyd_work w;
@@ -723,7 +502,7 @@ int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_pa
 {
     if (train_check(items, p, err) != DG_OK)
         return DG_FAIL;
-    sample s;
+    dg_sample s;
     dg_kmeans_totals own;
     int rc = dg_agree(ctx, sample_build(items, p, &s, err), err);
     if (rc == DG_OK) {

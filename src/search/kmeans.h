@@ -1,8 +1,9 @@
 /* kmeans.h - distributed spherical k-means and nearest-centroid search.
  *
  * Training runs on a sample chosen by hashing (seed, global id), so the
- * sample does not depend on how items are split over ranks.  Seeding is
- * k-means++ on rank 0 over the gathered sample (broadcast); Lloyd iterations
+ * sample does not depend on how items are split over ranks.  Seeding
+ * (k-means++ over a pool of the sample, or k-means|| over all of it) is
+ * spread over the ranks and exact (kmeans_seed.h); Lloyd iterations
  * assign each rank's sample points with cblas_sgemm and sum them into int64
  * fixed point before MPI_Allreduce, so the centroids are bit-identical for
  * any number of ranks.  Empty clusters are re-seeded with the sample points
@@ -13,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "dupgraph/config.h"
 #include "dupgraph/context.h"
 #include "dupgraph/items.h"
 
@@ -21,6 +23,7 @@ typedef struct dg_kmeans_params {
     int iterations;
     int64_t sample; /* points used for training (all usable items if >= N) */
     uint64_t seed;
+    dg_seeding seeding;
 } dg_kmeans_params;
 
 void dg_kmeans_params_default(dg_kmeans_params *p);
@@ -37,7 +40,7 @@ typedef struct dg_kmeans_stats {
 typedef struct dg_kmeans_totals {
     int64_t sample;         /* points trained on, over all ranks */
     int iterations;
-    double seeding_seconds; /* k-means++ on rank 0, with its gathers and broadcast */
+    double seeding_seconds; /* the seeding (p->seeding), with its collectives */
     double lloyd_seconds;   /* the Lloyd iterations */
     double objective;       /* of the last iteration (0 without iterations) */
     double imbalance;       /* of the last iteration (0 without iterations) */
@@ -56,5 +59,9 @@ int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_pa
  * on how the rows were blocked.  Pure compute, no MPI. */
 int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m,
                          int32_t *idx, float *sim, dg_err *err);
+
+/* Double-precision dot product in a fixed order (four interleaved partial
+ * sums), so equal inputs give equal results wherever they are computed. */
+double dg_dot_double(const float *a, const float *b, int d);
 
 #endif
