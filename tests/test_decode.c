@@ -675,14 +675,14 @@ static void lossless_png_and_webp_give_the_jpeg_pixels_and_descriptor(void **sta
         dg_descriptor(&res.image, 0, got);
         assert_memory_equal(got, want, sizeof want);
         dg_decoder_free(&dec);
-        /* At the embedder's working size: reduced by a whole factor, both
-         * sides >= DG_DESC_SIZE, and the descriptor hardly moves. */
+        /* At the embedder's working size: the JPEG path's size for these
+         * pixels (the smallest scale M/8 with both sides >= DG_DESC_SIZE:
+         * 2/8 of 360 x 270), and the descriptor hardly moves. */
         res = decode_bytes(fx, copies[i], lens[i]);
         assert_int_equal(res.status, DG_ST_OK);
-        int f = p.h / DG_DESC_SIZE; /* the shorter side; 270 / 64: 4 */
-        assert_int_equal(res.image.w, (p.w + f - 1) / f);
-        assert_int_equal(res.image.h, (p.h + f - 1) / f);
-        assert_true(res.image.h >= DG_DESC_SIZE && (p.h + f) / (f + 1) < DG_DESC_SIZE);
+        assert_int_equal(res.image.w, (p.w * 2 + 7) / 8);
+        assert_int_equal(res.image.h, (p.h * 2 + 7) / 8);
+        assert_true(res.image.h >= DG_DESC_SIZE && (p.h + 7) / 8 < DG_DESC_SIZE);
         dg_descriptor(&res.image, 0, got);
         double cos = cosine(got, want);
         if (cos < 0.99)

@@ -21,24 +21,20 @@ int dg_decode_grow(dg_decoder *dec, size_t bytes);
  * (DG_ST_TOO_LARGE) before anything is decoded; DG_ST_OK otherwise. */
 dg_status dg_decode_check_size(const dg_decoder *dec, int w, int h, dg_decode_result *res);
 
-/* At most 1/8, as libjpeg-turbo's smallest DCT scale: a PNG or WebP copy of
- * a JPEG then reaches the descriptor at the JPEG's own size (an 8 x 8 block
- * mean is what the 1/8 DCT scale keeps), not at a coarser one. */
-#define DG_DECODE_MAX_FACTOR 8
-
-/* The largest whole factor f <= DG_DECODE_MAX_FACTOR with both ceil(w/f)
- * and ceil(h/f) >= min_side (1 when the image is already smaller). */
-int dg_decode_factor(int w, int h, int min_side);
+/* The size the JPEG path would decode the same w x h to: the smallest of
+ * libjpeg-turbo's scales M/8 (M = 1..8) with both sides >= min_side, so a
+ * PNG or WebP copy of a JPEG reaches the descriptor at the JPEG's own size. */
+void dg_decode_target(int w, int h, int min_side, int *ow, int *oh);
 
 /* RGBA (not premultiplied) to RGB over DG_DECODE_BACKGROUND, in place. */
 void dg_decode_flatten(unsigned char *px, size_t pixels);
 
-/* Area average of each f x f block of packed RGB (edge blocks average what
- * they hold), in place; the new size is ceil(w/f) x ceil(h/f). */
-void dg_decode_reduce(unsigned char *rgb, int w, int h, int f);
+/* Area-average resampling of packed RGB from w x h to ow x oh (each no
+ * larger), in place. */
+void dg_decode_reduce(unsigned char *rgb, int w, int h, int ow, int oh);
 
 /* The RGB pixels in dec->pix at w x h become the usable result as they are
- * (take) or reduced by dg_decode_factor for dec->min_side first (shrink). */
+ * (take) or reduced to dg_decode_target for dec->min_side first (shrink). */
 void dg_decode_take(dg_decoder *dec, int w, int h, dg_decode_result *res);
 void dg_decode_shrink(dg_decoder *dec, int w, int h, dg_decode_result *res);
 

@@ -2,7 +2,7 @@
  * decoder (decode_format.h): the status and reason of a result, the
  * decoder's growing pixel buffer, the header size check, and the pixel
  * work for formats without a scaled decode: alpha over a white background
- * and the area-average reduction to the embedder's working size. */
+ * and the area-average reduction to the size the JPEG path would give. */
 #include "input/decode_format.h"
 
 #include <stdarg.h>
@@ -42,20 +42,18 @@ dg_status dg_decode_check_size(const dg_decoder *dec, int w, int h, dg_decode_re
     return DG_ST_OK;
 }
 
-static int ceil_div(int a, int f)
+static int scaled(int a, int eighths)
 {
-    return (int)(((int64_t)a + f - 1) / f);
+    return (int)(((int64_t)a * eighths + 7) / 8);
 }
 
-int dg_decode_factor(int w, int h, int min_side)
+void dg_decode_target(int w, int h, int min_side, int *ow, int *oh)
 {
-    int small = w < h ? w : h;
-    if (min_side < 1 || small <= min_side)
-        return 1;
-    int f = small / min_side; /* floor keeps ceil(small / f) >= min_side */
-    while (f < DG_DECODE_MAX_FACTOR && ceil_div(small, f + 1) >= min_side)
-        f++;
-    return f < DG_DECODE_MAX_FACTOR ? f : DG_DECODE_MAX_FACTOR;
+    int m = 1;
+    while (m < 8 && (scaled(w, m) < min_side || scaled(h, m) < min_side))
+        m++;
+    *ow = scaled(w, m);
+    *oh = scaled(h, m);
 }
 
 void dg_decode_flatten(unsigned char *px, size_t pixels)
@@ -67,31 +65,55 @@ void dg_decode_flatten(unsigned char *px, size_t pixels)
     }
 }
 
-/* In place is safe: output pixel (x, y) is written at index y*ow + x, at or
- * before the first input pixel of its own block (y*f*w + x*f), and every
- * later block reads only pixels after that. */
-void dg_decode_reduce(unsigned char *rgb, int w, int h, int f)
+/* Source pixel span [a, b) of output index o when n pixels become on:
+ * the first and last source pixels and their coverage (weights). */
+typedef struct span {
+    int first, last;
+    double w_first, w_last;
+} span;
+
+static span cover(int o, int n, int on)
 {
-    if (f <= 1)
+    double a = (double)o * n / on, b = (double)(o + 1) * n / on;
+    span s = {(int)a, (int)b, 0, 0};
+    if (s.last >= n || (double)s.last == b)
+        s.last--;
+    s.w_first = s.first == s.last ? b - a : (s.first + 1) - a;
+    s.w_last = s.first == s.last ? s.w_first : b - s.last;
+    return s;
+}
+
+static double weight(const span *s, int i)
+{
+    return i == s->first ? s->w_first : i == s->last ? s->w_last : 1.0;
+}
+
+/* In place is safe: output pixel (x, y), written at index y*ow + x, reads
+ * source pixels from row >= y and column >= x, so at index >= y*w + x: its
+ * own output index or later, never one already written. */
+void dg_decode_reduce(unsigned char *rgb, int w, int h, int ow, int oh)
+{
+    if (ow == w && oh == h)
         return;
-    int ow = ceil_div(w, f), oh = ceil_div(h, f);
     for (int oy = 0; oy < oh; oy++) {
-        int y0 = oy * f, y1 = y0 + f < h ? y0 + f : h;
+        span sy = cover(oy, h, oh);
         for (int ox = 0; ox < ow; ox++) {
-            int x0 = ox * f, x1 = x0 + f < w ? x0 + f : w;
-            uint64_t sum[3] = {0, 0, 0};
-            for (int y = y0; y < y1; y++) {
-                const unsigned char *p = rgb + ((size_t)y * (size_t)w + (size_t)x0) * 3;
-                for (int x = x0; x < x1; x++, p += 3) {
-                    sum[0] += p[0];
-                    sum[1] += p[1];
-                    sum[2] += p[2];
+            span sx = cover(ox, w, ow);
+            double sum[3] = {0, 0, 0}, area = 0;
+            for (int y = sy.first; y <= sy.last; y++) {
+                double wy = weight(&sy, y);
+                const unsigned char *p = rgb + ((size_t)y * (size_t)w + (size_t)sx.first) * 3;
+                for (int x = sx.first; x <= sx.last; x++, p += 3) {
+                    double wt = wy * weight(&sx, x);
+                    sum[0] += wt * p[0];
+                    sum[1] += wt * p[1];
+                    sum[2] += wt * p[2];
+                    area += wt;
                 }
             }
-            uint64_t n = (uint64_t)(y1 - y0) * (uint64_t)(x1 - x0);
             unsigned char *o = rgb + ((size_t)oy * (size_t)ow + (size_t)ox) * 3;
             for (int c = 0; c < 3; c++)
-                o[c] = (unsigned char)((sum[c] + n / 2) / n);
+                o[c] = (unsigned char)(sum[c] / area + 0.5);
         }
     }
 }
@@ -105,9 +127,10 @@ void dg_decode_take(dg_decoder *dec, int w, int h, dg_decode_result *res)
 
 void dg_decode_shrink(dg_decoder *dec, int w, int h, dg_decode_result *res)
 {
-    int f = dg_decode_factor(w, h, dec->min_side);
-    dg_decode_reduce(dec->pix, w, h, f);
-    dg_decode_take(dec, ceil_div(w, f), ceil_div(h, f), res);
+    int ow, oh;
+    dg_decode_target(w, h, dec->min_side, &ow, &oh);
+    dg_decode_reduce(dec->pix, w, h, ow, oh);
+    dg_decode_take(dec, ow, oh, res);
 }
 
 int dg_decode_is_png(const unsigned char *buf, size_t len)

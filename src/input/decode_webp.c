@@ -37,13 +37,13 @@ static dg_status decode_still(dg_decoder *dec, WebPDecoderConfig *cfg, const uns
                               dg_decode_result *res)
 {
     int w = cfg->input.width, h = cfg->input.height, alpha = cfg->input.has_alpha;
-    int f = dg_decode_factor(w, h, dec->min_side);
-    int ow = (int)(((int64_t)w + f - 1) / f), oh = (int)(((int64_t)h + f - 1) / f);
+    int ow, oh;
+    dg_decode_target(w, h, dec->min_side, &ow, &oh);
     int bpp = alpha ? 4 : 3;
     size_t bytes = (size_t)ow * (size_t)oh * (size_t)bpp;
     if (dg_decode_grow(dec, bytes) != DG_OK)
         return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory for %d x %d pixels", ow, oh);
-    if (f > 1) {
+    if (ow != w || oh != h) {
         cfg->options.use_scaling = 1;
         cfg->options.scaled_width = ow;
         cfg->options.scaled_height = oh;
