@@ -6,7 +6,7 @@ failed, no item lost or counted twice.
 Image input: a manifest mixing good JPEGs (baseline, progressive, arithmetic,
 grayscale, a near-copy, one listed twice, one with a non-UTF-8 name) with
 every bad-input class the project knows: bad JPEGs of every decode status
-(empty, corrupt, not_jpeg, unsupported, too_large, ok_with_warning), a folder,
+(empty, corrupt, not_image, unsupported, too_large, ok_with_warning), a folder,
 a FIFO, a symbolic-link loop, /dev/zero through a link, /dev/null, a socket,
 a dangling link, a missing file, a path through a file and a 300 MB sparse
 file.  Checked for each rank count: the job ends (no entry can make it hang),
@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dgtest  # noqa: E402
 
 STATUS = {name: i for i, name in enumerate(["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt",
-                                             "not_jpeg", "unsupported", "too_large", "bad_vector"])}
+                                             "not_image", "unsupported", "too_large", "bad_vector"])}
 RANKS = (1, 2, 4)
 TIMEOUT = 300
 
@@ -86,9 +86,9 @@ def bad_jpegs(good):
     rng = np.random.default_rng(5)
     return {
         "empty.jpg": (b"", "empty"),
-        "text.jpg": (b"not a JPEG at all\n", "not_jpeg"),
-        "png_bytes.jpg": (b"\x89PNG\r\n\x1a\n" + bytes(64), "not_jpeg"),
-        "random.jpg": (b"\x17" + rng.integers(0, 256, 2000, dtype=np.uint8).tobytes(), "not_jpeg"),
+        "text.jpg": (b"not a JPEG at all\n", "not_image"),
+        "png_bytes.jpg": (b"\x89PNG\r\n\x1a\n" + bytes(64), "corrupt"),
+        "random.jpg": (b"\x17" + rng.integers(0, 256, 2000, dtype=np.uint8).tobytes(), "not_image"),
         "soi_then_garbage.jpg": (b"\xff\xd8" + rng.integers(0, 256, 2000, dtype=np.uint8).tobytes(), "corrupt"),
         "truncated_half.jpg": (good[:len(good) // 2], "corrupt"),
         "no_eoi.jpg": (good[:-2], "ok_with_warning"),

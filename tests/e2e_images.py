@@ -2,7 +2,7 @@
 """End-to-end test of image input under mpirun: a small real-photo corpus made
 by dg-mkbench (6 originals x 26 files + 2 distractors from the Debian package
 lomiri-wallpapers-16.04, fitted to 320 px) with bad files mixed into its
-manifest (truncated, zero bytes, random bytes, a PNG, text, a 60000 x 60000
+manifest (truncated, zero bytes, random bytes, a cut PNG, a GIF, text, a 60000 x 60000
 frame header, 12-bit samples, a folder, a missing entry) runs with 1, 2 and 4
 ranks and configs/demo.ini's settings.  Checked: the job completes; every good
 file is embedded (ok, or ok_with_warning for a file missing its last bytes)
@@ -10,7 +10,7 @@ and each bad file has its status and a log line; n_items is the manifest's
 line count; the duplicate components match truth.csv (every mild variant with
 its original, no component spans two photos); statuses, embeddings, edges and
 components are bit-identical for 1, 2 and 4 ranks; input.dir on the same
-folder lists the same JPEG-named files, sorted, with the same statuses and
+folder lists the same image-named files (JPEG, PNG, WebP), sorted, with the same statuses and
 the same duplicate groups.
 
 usage: e2e_images.py PATH/TO/dg-mkbench
@@ -36,7 +36,7 @@ MKBENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "dg-mkbenc
 CONFIG = os.path.join(dgtest.SOURCE_ROOT, "configs", "demo.ini")
 STATUS = dgtest.output.STATUS
 RANKS = (1, 2, 4)
-JPEG_NAME = (".jpg", ".jpeg", ".jpe", ".jfif")
+IMAGE_NAME = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp")
 
 
 def package_photos():
@@ -89,10 +89,10 @@ def make_bad_files(corpus, source_rel):
         "truncated_half.jpg": (good[:len(good) // 2], "corrupt"),
         "truncated_tail.jpg": (good[:-2], "ok_with_warning"),
         "empty.jpg": (b"", "empty"),
-        "random.jpg": (noise, "not_jpeg"),
-        "png.jpg": (png_bytes(), "not_jpeg"),
-        "picture.png": (png_bytes(), "not_jpeg"),
-        "text.jpg": (b"this is not a JPEG file\n", "not_jpeg"),
+        "random.jpg": (noise, "not_image"),
+        "png_cut.jpg": (png_bytes()[:40], "corrupt"),
+        "gif.png": (b"GIF89a" + bytes(20), "unsupported"),
+        "text.jpg": (b"this is not a JPEG file\n", "not_image"),
         "huge_header.jpg": (bytes(huge), "too_large"),
         "twelve_bit.jpg": (bytes(twelve), "unsupported"),
     }
@@ -238,15 +238,15 @@ class ImageJob(unittest.TestCase):
         self.assertEqual(int(ref["attrs"]["verify_enabled"]), 1)
         self.assertGreater(int(np.isfinite(ref["verify"]).sum()), 0, "no edge was verified")
 
-    def test_input_dir_lists_the_same_jpeg_files_sorted(self):
+    def test_input_dir_lists_the_same_image_files_sorted(self):
         listed = []
         for root, dirs, files in os.walk(self.corpus):
-            listed += [os.path.normpath(os.path.join(root, f)) for f in files if f.lower().endswith(JPEG_NAME)]
+            listed += [os.path.normpath(os.path.join(root, f)) for f in files if f.lower().endswith(IMAGE_NAME)]
         expected = sorted(listed, key=os.fsencode)
         res = self.dir_out
         self.assertEqual(res["path"], expected)
         by_manifest = self.out[2]
-        from_manifest = {p for p in by_manifest["path"] if p.lower().endswith(JPEG_NAME) and os.path.isfile(p)}
+        from_manifest = {p for p in by_manifest["path"] if p.lower().endswith(IMAGE_NAME) and os.path.isfile(p)}
         self.assertEqual(set(res["path"]), from_manifest)
         status_m = dict(zip(by_manifest["path"], by_manifest["status"]))
         for p, s in zip(res["path"], res["status"]):

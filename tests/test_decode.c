@@ -3,9 +3,12 @@
  *
  * The bad files are made here from a real photograph of the Debian package
  * lomiri-wallpapers-16.04 (truncated, patched headers) and with libjpeg-turbo
- * (CMYK, progressive, grayscale).  Runs under mpirun with 1, 2 or 4 ranks:
- * the serial tests run on every rank in a folder of its own; the listing
- * tests are collective and agree on every check before asserting it.
+ * (CMYK, progressive, grayscale), and PNG and WebP copies of its decoded
+ * pixels made with libspng's and libwebp's encoders (8- and 16-bit,
+ * palette, alpha, lossless and lossy, animated).  Runs under mpirun with
+ * 1, 2 or 4 ranks: the serial tests run on every rank in a folder of its
+ * own; the listing tests are collective and agree on every check before
+ * asserting it.
  */
 #include "input/decode.h"
 #include "input/descriptor.h"
@@ -13,12 +16,16 @@
 #include "mpi_harness.h"
 
 #include <errno.h>
+#include <math.h>
+#include <spng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <turbojpeg.h>
 #include <unistd.h>
+#include <webp/encode.h>
+#include <webp/mux.h>
 
 #define PHOTO "/usr/share/backgrounds/free_by_Peter_Nerlich.jpg"                /* baseline */
 #define PROGRESSIVE_PHOTO "/usr/share/backgrounds/aitzgorri_by_Aitzol_Berasategi.jpg"
@@ -309,7 +316,7 @@ static void zero_bytes_are_empty(void **state)
     assert_int_equal(decode_path(fx, path).status, DG_ST_EMPTY);
 }
 
-static void random_bytes_are_not_jpeg(void **state)
+static void random_bytes_are_not_an_image(void **state)
 {
     fixture *fx = *state;
     unsigned char buf[4096];
@@ -320,10 +327,10 @@ static void random_bytes_are_not_jpeg(void **state)
     }
     buf[0] = 0x17;
     dg_decode_result res = decode_bytes(fx, buf, sizeof buf);
-    assert_int_equal(res.status, DG_ST_NOT_JPEG);
+    assert_int_equal(res.status, DG_ST_NOT_IMAGE);
 }
 
-static void png_is_not_jpeg(void **state)
+static void other_image_formats_are_unsupported_and_a_bare_png_header_corrupt(void **state)
 {
     fixture *fx = *state;
     static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
@@ -331,8 +338,15 @@ static void png_is_not_jpeg(void **state)
     path_in(fx, "image.jpg", path);
     write_whole(path, png, sizeof png);
     dg_decode_result res = decode_path(fx, path);
-    assert_int_equal(res.status, DG_ST_NOT_JPEG);
+    assert_int_equal(res.status, DG_ST_CORRUPT);
     assert_non_null(strstr(res.msg, "PNG"));
+    static const char gif[] = "GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+    res = decode_bytes(fx, (const unsigned char *)gif, sizeof gif - 1);
+    assert_int_equal(res.status, DG_ST_UNSUPPORTED);
+    assert_non_null(strstr(res.msg, "GIF"));
+    static const char riff[] = "RIFF\x10\x00\x00\x00WAVEfmt ";
+    res = decode_bytes(fx, (const unsigned char *)riff, sizeof riff - 1);
+    assert_int_equal(res.status, DG_ST_NOT_IMAGE);
 }
 
 static void huge_frame_header_is_too_large_before_decoding(void **state)
@@ -503,7 +517,7 @@ static void touch(const char *dir, const char *name)
     write_whole(path, "x", 1);
 }
 
-static void folder_walk_keeps_jpeg_names_sorted_without_following_folder_links(void **state)
+static void folder_walk_keeps_image_names_sorted_without_following_folder_links(void **state)
 {
     fixture *fx = *state;
     char root[512], sub[512], link[512];
@@ -515,8 +529,11 @@ static void folder_walk_keeps_jpeg_names_sorted_without_following_folder_links(v
     touch(root, "a.jpeg");
     touch(root, "notes.txt");
     touch(root, "pic.png");
+    touch(root, "anim.gif");
     touch(root, "jpg");
+    touch(root, "webp");
     touch(sub, "c.jpe");
+    touch(sub, "e.WebP");
     touch(sub, "d.JFIF");
     join(link, sub, "loop");
     assert_int_equal(symlink(root, link), 0); /* a folder loop: not followed */
@@ -535,10 +552,10 @@ static void folder_walk_keeps_jpeg_names_sorted_without_following_folder_links(v
     dg_pathlist pl;
     dg_err err;
     assert_int_equal(dg_dir_list(root, &pl, &err), DG_OK);
-    const char *want[] = {"a.jpeg", "b/c.jpe", "b/d.JFIF", "link.jpg", "z.JPG"};
-    assert_int_equal(pl.n, 5);
-    assert_int_equal(pl.n_total, 5);
-    for (int i = 0; i < 5; i++) {
+    const char *want[] = {"a.jpeg", "b/c.jpe", "b/d.JFIF", "b/e.WebP", "link.jpg", "pic.png", "z.JPG"};
+    assert_int_equal(pl.n, 7);
+    assert_int_equal(pl.n_total, 7);
+    for (int i = 0; i < 7; i++) {
         char w[512];
         join(w, root, want[i]);
         assert_string_equal(pl.path[i], w);
@@ -548,6 +565,462 @@ static void folder_walk_keeps_jpeg_names_sorted_without_following_folder_links(v
     path_in(fx, "no-such-folder", root);
     assert_int_equal(dg_dir_list(root, &pl, &err), DG_FAIL);
     assert_non_null(strstr(err.msg, root));
+}
+
+/* ---- PNG and WebP --------------------------------------------------------------
+ * Made here with libspng's and libwebp's encoders from the real photo's
+ * decoded pixels (P, the JPEG at 1/8 scale), so that every copy has known
+ * pixels: a lossless copy must give P exactly. */
+
+typedef struct photo_px {
+    int w, h;
+    unsigned char *rgb; /* w x h x 3 */
+} photo_px;
+
+static photo_px photo_pixels(fixture *fx)
+{
+    dg_decode_result res = decode_bytes(fx, fx->photo, fx->photo_len);
+    assert_int_equal(res.status, DG_ST_OK);
+    photo_px p = {res.image.w, res.image.h, malloc((size_t)res.image.w * (size_t)res.image.h * 3)};
+    assert_non_null(p.rgb);
+    memcpy(p.rgb, res.image.rgb, (size_t)p.w * (size_t)p.h * 3);
+    return p;
+}
+
+/* A decoder that never reduces: min_side larger than any test image. */
+static dg_decoder full_size_decoder(int64_t max_pixels)
+{
+    dg_decoder dec;
+    dg_err err;
+    assert_int_equal(dg_decoder_init(&dec, max_pixels, 1 << 20, &err), DG_OK);
+    return dec;
+}
+
+static unsigned char *encode_png(int w, int h, int depth, int color, const void *data, size_t len,
+                                 struct spng_plte *plte, struct spng_unknown_chunk *chunks, uint32_t n_chunks,
+                                 size_t *out_len)
+{
+    spng_ctx *enc = spng_ctx_new(SPNG_CTX_ENCODER);
+    assert_non_null(enc);
+    struct spng_ihdr ihdr = {.width = (uint32_t)w, .height = (uint32_t)h, .bit_depth = (uint8_t)depth,
+                             .color_type = (uint8_t)color};
+    assert_int_equal(spng_set_option(enc, SPNG_ENCODE_TO_BUFFER, 1), 0);
+    assert_int_equal(spng_set_ihdr(enc, &ihdr), 0);
+    if (plte)
+        assert_int_equal(spng_set_plte(enc, plte), 0);
+    if (n_chunks)
+        assert_int_equal(spng_set_unknown_chunks(enc, chunks, n_chunks), 0);
+    assert_int_equal(spng_encode_image(enc, data, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE), 0);
+    int error = 0;
+    unsigned char *png = spng_get_png_buffer(enc, out_len, &error);
+    assert_int_equal(error, 0);
+    assert_non_null(png);
+    spng_ctx_free(enc);
+    return png;
+}
+
+static unsigned char *png_rgb8(const photo_px *p, size_t *len)
+{
+    return encode_png(p->w, p->h, 8, SPNG_COLOR_TYPE_TRUECOLOR, p->rgb, (size_t)p->w * (size_t)p->h * 3, NULL,
+                      NULL, 0, len);
+}
+
+/* The pixels decoded at full size are exactly want (w x h). */
+static void assert_decodes_to(const unsigned char *buf, size_t len, const unsigned char *want, int w, int h,
+                              dg_status st)
+{
+    dg_decoder dec = full_size_decoder(0);
+    dg_decode_result res;
+    dg_decode_memory(&dec, buf, len, &res);
+    assert_int_equal(res.status, st);
+    assert_int_equal(res.width, w);
+    assert_int_equal(res.height, h);
+    assert_int_equal(res.image.w, w);
+    assert_int_equal(res.image.h, h);
+    assert_memory_equal(res.image.rgb, want, (size_t)w * (size_t)h * 3);
+    dg_decoder_free(&dec);
+}
+
+static double cosine(const float *a, const float *b)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < DG_DESC_DIM; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    return ab / sqrt(aa * bb);
+}
+
+static void lossless_png_and_webp_give_the_jpeg_pixels_and_descriptor(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    dg_pixels jp = {p.w, p.h, p.rgb};
+    float want[DG_DESC_DIM], got[DG_DESC_DIM];
+    dg_descriptor(&jp, 0, want);
+
+    size_t png_len, webp_len;
+    unsigned char *png = png_rgb8(&p, &png_len);
+    uint8_t *webp = NULL;
+    webp_len = WebPEncodeLosslessRGB(p.rgb, p.w, p.h, p.w * 3, &webp);
+    assert_true(webp_len > 0);
+    const unsigned char *copies[] = {png, webp};
+    size_t lens[] = {png_len, webp_len};
+    for (int i = 0; i < 2; i++) {
+        assert_decodes_to(copies[i], lens[i], p.rgb, p.w, p.h, DG_ST_OK);
+        dg_decoder dec = full_size_decoder(0);
+        dg_decode_result res;
+        dg_decode_memory(&dec, copies[i], lens[i], &res);
+        dg_descriptor(&res.image, 0, got);
+        assert_memory_equal(got, want, sizeof want);
+        dg_decoder_free(&dec);
+        /* At the embedder's working size: the JPEG path's size for these
+         * pixels (the smallest scale M/8 with both sides >= DG_DESC_SIZE:
+         * 2/8 of 360 x 270), and the descriptor hardly moves. */
+        res = decode_bytes(fx, copies[i], lens[i]);
+        assert_int_equal(res.status, DG_ST_OK);
+        assert_int_equal(res.image.w, (p.w * 2 + 7) / 8);
+        assert_int_equal(res.image.h, (p.h * 2 + 7) / 8);
+        assert_true(res.image.h >= DG_DESC_SIZE && (p.h + 7) / 8 < DG_DESC_SIZE);
+        dg_descriptor(&res.image, 0, got);
+        double cos = cosine(got, want);
+        if (cos < 0.99)
+            fail_msg("copy %d at the working size: descriptor cosine %.5f", i, cos);
+    }
+    free(png);
+    WebPFree(webp);
+    free(p.rgb);
+}
+
+static void sixteen_bit_png_is_scaled_to_eight_bits(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    size_t n = (size_t)p.w * (size_t)p.h * 3;
+    uint16_t *wide = malloc(n * 2);
+    for (size_t i = 0; i < n; i++)
+        wide[i] = (uint16_t)(p.rgb[i] * 256 + (i % 7) * 37); /* low bytes that must not matter */
+    size_t len;
+    unsigned char *png = encode_png(p.w, p.h, 16, SPNG_COLOR_TYPE_TRUECOLOR, wide, n * 2, NULL, NULL, 0, &len);
+    assert_decodes_to(png, len, p.rgb, p.w, p.h, DG_ST_OK);
+    free(png);
+    free(wide);
+    free(p.rgb);
+}
+
+static void palette_png_gives_its_palette_colours(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    size_t pixels = (size_t)p.w * (size_t)p.h;
+    struct spng_plte plte = {.n_entries = 256};
+    for (int i = 0; i < 256; i++) { /* 3-3-2 bits of R, G, B */
+        plte.entries[i].red = (uint8_t)((i >> 5) * 255 / 7);
+        plte.entries[i].green = (uint8_t)(((i >> 2) & 7) * 255 / 7);
+        plte.entries[i].blue = (uint8_t)((i & 3) * 255 / 3);
+    }
+    unsigned char *idx = malloc(pixels), *want = malloc(pixels * 3);
+    for (size_t i = 0; i < pixels; i++) {
+        const unsigned char *c = p.rgb + 3 * i;
+        idx[i] = (unsigned char)((c[0] >> 5) << 5 | (c[1] >> 5) << 2 | c[2] >> 6);
+        want[3 * i] = plte.entries[idx[i]].red;
+        want[3 * i + 1] = plte.entries[idx[i]].green;
+        want[3 * i + 2] = plte.entries[idx[i]].blue;
+    }
+    size_t len;
+    unsigned char *png = encode_png(p.w, p.h, 8, SPNG_COLOR_TYPE_INDEXED, idx, pixels, &plte, NULL, 0, &len);
+    assert_decodes_to(png, len, want, p.w, p.h, DG_ST_OK);
+    free(png);
+    free(idx);
+    free(want);
+    free(p.rgb);
+}
+
+/* Colour c at alpha a over the white background. */
+static unsigned char over_white(unsigned c, unsigned a)
+{
+    return (unsigned char)((c * a + 255 * (255 - a) + 127) / 255);
+}
+
+static void alpha_is_composited_over_white_in_png_and_webp(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    size_t pixels = (size_t)p.w * (size_t)p.h;
+    unsigned char *rgba = malloc(pixels * 4), *ga = malloc(pixels * 2);
+    unsigned char *want = malloc(pixels * 3), *want_gray = malloc(pixels * 3);
+    for (size_t i = 0; i < pixels; i++) {
+        unsigned a = (unsigned)((i % (size_t)p.w) * 255 / (size_t)(p.w - 1)); /* transparent left, opaque right */
+        unsigned g = p.rgb[3 * i + 1];
+        for (int c = 0; c < 3; c++) {
+            rgba[4 * i + c] = p.rgb[3 * i + c];
+            want[3 * i + c] = over_white(p.rgb[3 * i + c], a);
+            want_gray[3 * i + c] = over_white(g, a);
+        }
+        rgba[4 * i + 3] = (unsigned char)a;
+        ga[2 * i] = (unsigned char)g;
+        ga[2 * i + 1] = (unsigned char)a;
+    }
+    assert_int_equal(want[0], 255); /* alpha 0 is the background itself */
+    size_t len;
+    unsigned char *png = encode_png(p.w, p.h, 8, SPNG_COLOR_TYPE_TRUECOLOR_ALPHA, rgba, pixels * 4, NULL, NULL, 0,
+                                    &len);
+    assert_decodes_to(png, len, want, p.w, p.h, DG_ST_OK);
+    free(png);
+    png = encode_png(p.w, p.h, 8, SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, ga, pixels * 2, NULL, NULL, 0, &len);
+    assert_decodes_to(png, len, want_gray, p.w, p.h, DG_ST_OK);
+    free(png);
+    uint8_t *webp = NULL;
+    len = WebPEncodeLosslessRGBA(rgba, p.w, p.h, p.w * 4, &webp);
+    assert_true(len > 0);
+    assert_decodes_to(webp, len, want, p.w, p.h, DG_ST_OK);
+    WebPFree(webp);
+    free(rgba);
+    free(ga);
+    free(want);
+    free(want_gray);
+    free(p.rgb);
+}
+
+static void lossy_webp_decodes_close_to_its_source(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    uint8_t *webp = NULL;
+    size_t len = WebPEncodeRGB(p.rgb, p.w, p.h, p.w * 3, 90, &webp);
+    assert_true(len > 0);
+    dg_decoder dec = full_size_decoder(0);
+    dg_decode_result res;
+    dg_decode_memory(&dec, webp, len, &res);
+    assert_int_equal(res.status, DG_ST_OK);
+    assert_int_equal(res.image.w, p.w);
+    assert_int_equal(res.image.h, p.h);
+    double diff = 0;
+    size_t n = (size_t)p.w * (size_t)p.h * 3;
+    for (size_t i = 0; i < n; i++)
+        diff += abs((int)res.image.rgb[i] - (int)p.rgb[i]);
+    assert_true(diff / (double)n < 4.0);
+    assert_true(memcmp(res.image.rgb, p.rgb, n) != 0); /* lossy: the test would see a lossless path */
+    /* libwebp's own scaler at the working size */
+    res = decode_bytes(fx, webp, len);
+    assert_int_equal(res.status, DG_ST_OK);
+    assert_int_equal(res.image.h, (p.h + 3) / 4);
+    dg_decoder_free(&dec);
+    WebPFree(webp);
+    free(p.rgb);
+}
+
+static void formats_are_read_by_content_whatever_the_name(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    size_t png_len, webp_len;
+    unsigned char *png = png_rgb8(&p, &png_len);
+    uint8_t *webp = NULL;
+    webp_len = WebPEncodeLosslessRGB(p.rgb, p.w, p.h, p.w * 3, &webp);
+    char a[512], b[512], c[512];
+    path_in(fx, "really_png.jpg", a);
+    path_in(fx, "really_webp.png", b);
+    path_in(fx, "really_jpeg.webp", c);
+    write_whole(a, png, png_len);
+    write_whole(b, webp, webp_len);
+    write_whole(c, fx->photo, fx->photo_len);
+    dg_decoder dec = full_size_decoder(0);
+    const char *paths[] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        dg_decode_result res;
+        dg_decode_file(&dec, paths[i], &res);
+        assert_int_equal(res.status, DG_ST_OK);
+        assert_int_equal(res.image.w, p.w);
+        assert_memory_equal(res.image.rgb, p.rgb, (size_t)p.w * (size_t)p.h * 3);
+    }
+    dg_decode_result res = decode_path(fx, c);
+    assert_int_equal(res.status, DG_ST_OK);
+    assert_memory_equal(res.image.rgb, p.rgb, (size_t)p.w * (size_t)p.h * 3);
+    dg_decoder_free(&dec);
+    free(png);
+    WebPFree(webp);
+    free(p.rgb);
+}
+
+static void truncated_or_damaged_png_and_webp_are_corrupt(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    size_t png_len;
+    unsigned char *png = png_rgb8(&p, &png_len);
+    uint8_t *lossless = NULL, *lossy = NULL;
+    size_t ll_len = WebPEncodeLosslessRGB(p.rgb, p.w, p.h, p.w * 3, &lossless);
+    size_t ly_len = WebPEncodeRGB(p.rgb, p.w, p.h, p.w * 3, 80, &lossy);
+    const unsigned char *bufs[] = {png, lossless, lossy};
+    size_t lens[] = {png_len, ll_len, ly_len};
+    for (int i = 0; i < 3; i++) {
+        /* WebP's RIFF size tells a missing last byte; PNG's image data ends
+         * 12 (IEND) + 4 (CRC) bytes before the end: cut into its checksum */
+        size_t cuts[] = {lens[i] / 2, 40, i == 0 ? lens[i] - 17 : lens[i] - 1};
+        for (int k = 0; k < 3; k++) {
+            dg_decode_result res = decode_bytes(fx, bufs[i], cuts[k]);
+            if (res.status != DG_ST_CORRUPT)
+                fail_msg("copy %d cut to %zu of %zu bytes: %s (%s)", i, cuts[k], lens[i], dg_status_name(res.status),
+                         res.msg);
+            assert_true(res.msg[0] != '\0');
+        }
+    }
+    /* A PNG whose image data is whole but whose IEND chunk is missing is
+     * what a JPEG without EOI is: a warning. */
+    dg_decode_result res = decode_bytes(fx, png, png_len - 12);
+    assert_int_equal(res.status, DG_ST_OK_WITH_WARNING);
+    assert_non_null(strstr(res.msg, "after the image"));
+    /* One byte changed in the middle of the PNG's image data: its CRC fails. */
+    unsigned char *bad = malloc(png_len);
+    memcpy(bad, png, png_len);
+    bad[png_len / 2] ^= 0x55;
+    assert_int_equal(decode_bytes(fx, bad, png_len).status, DG_ST_CORRUPT);
+    /* The lossless WebP's bitstream header (VP8L signature) broken. */
+    unsigned char *bad_webp = malloc(ll_len);
+    memcpy(bad_webp, lossless, ll_len);
+    assert_memory_equal(bad_webp + 12, "VP8L", 4);
+    bad_webp[20] ^= 0xFF;
+    assert_int_equal(decode_bytes(fx, bad_webp, ll_len).status, DG_ST_CORRUPT);
+    /* and the decoder still reads a good file afterwards */
+    assert_int_equal(decode_bytes(fx, png, png_len).status, DG_ST_OK);
+    free(bad);
+    free(bad_webp);
+    free(png);
+    WebPFree(lossless);
+    WebPFree(lossy);
+    free(p.rgb);
+}
+
+static void size_limit_is_checked_from_the_png_and_webp_headers(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    size_t png_len;
+    unsigned char *png = png_rgb8(&p, &png_len);
+    uint8_t *webp = NULL;
+    size_t webp_len = WebPEncodeLosslessRGB(p.rgb, p.w, p.h, p.w * 3, &webp);
+    assert_true(png_len > 64 && webp_len > 64);
+    dg_decoder dec = full_size_decoder((int64_t)p.w * p.h - 1);
+    /* only the headers (the first 64 bytes) are there: too_large, not corrupt */
+    const unsigned char *bufs[] = {png, webp};
+    for (int i = 0; i < 2; i++) {
+        dg_decode_result res;
+        dg_decode_memory(&dec, bufs[i], 64, &res);
+        assert_int_equal(res.status, DG_ST_TOO_LARGE);
+        assert_int_equal(res.width, p.w);
+        assert_int_equal(res.height, p.h);
+        assert_non_null(strstr(res.msg, "embed.max_pixels"));
+    }
+    dg_decoder_free(&dec);
+    free(png);
+    WebPFree(webp);
+    free(p.rgb);
+}
+
+/* A chunk for spng_set_unknown_chunks; data of n bytes. */
+static struct spng_unknown_chunk chunk(const char *type, void *data, size_t n, enum spng_location where)
+{
+    struct spng_unknown_chunk c = {.length = n, .data = data, .location = where};
+    memcpy(c.type, type, 4);
+    return c;
+}
+
+static void put32(unsigned char *b, uint32_t v)
+{
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+/* The first IDAT chunk's data of a PNG (the test's own encoder writes one). */
+static const unsigned char *idat(const unsigned char *png, size_t len, size_t *n)
+{
+    for (size_t pos = 8; pos + 8 <= len;) {
+        size_t clen = ((size_t)png[pos] << 24) | ((size_t)png[pos + 1] << 16) | ((size_t)png[pos + 2] << 8) | png[pos + 3];
+        if (memcmp(png + pos + 4, "IDAT", 4) == 0) {
+            *n = clen;
+            return png + pos + 8;
+        }
+        pos += clen + 12;
+    }
+    fail_msg("no IDAT");
+    return NULL;
+}
+
+static void animated_png_and_webp_give_the_first_frame_with_a_warning(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    size_t n = (size_t)p.w * (size_t)p.h * 3;
+    unsigned char *second = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        second[i] = (unsigned char)(255 - p.rgb[i]);
+
+    /* APNG: acTL and the first fcTL before IDAT (the default image is frame
+     * 1), then frame 2 as fcTL + fdAT carrying the second image's data. */
+    size_t len2, data2_len = 0;
+    unsigned char *png2 = encode_png(p.w, p.h, 8, SPNG_COLOR_TYPE_TRUECOLOR, second, n, NULL, NULL, 0, &len2);
+    const unsigned char *data2 = idat(png2, len2, &data2_len);
+    unsigned char actl[8], fctl1[26] = {0}, fctl2[26] = {0}, *fdat = malloc(4 + data2_len);
+    put32(actl, 2);
+    put32(actl + 4, 0);
+    unsigned char *fc[] = {fctl1, fctl2};
+    for (int k = 0; k < 2; k++) {
+        put32(fc[k], k == 0 ? 0 : 1);
+        put32(fc[k] + 4, (uint32_t)p.w);
+        put32(fc[k] + 8, (uint32_t)p.h);
+        fc[k][21] = 1; /* delay 1/1 s (delay_num at 20..21, delay_den at 22..23) */
+        fc[k][23] = 1;
+    }
+    put32(fdat, 2);
+    memcpy(fdat + 4, data2, data2_len);
+    struct spng_unknown_chunk chunks[] = {
+        chunk("acTL", actl, sizeof actl, SPNG_AFTER_IHDR), chunk("fcTL", fctl1, sizeof fctl1, SPNG_AFTER_IHDR),
+        chunk("fcTL", fctl2, sizeof fctl2, SPNG_AFTER_IDAT), chunk("fdAT", fdat, 4 + data2_len, SPNG_AFTER_IDAT)};
+    size_t apng_len;
+    unsigned char *apng = encode_png(p.w, p.h, 8, SPNG_COLOR_TYPE_TRUECOLOR, p.rgb, n, NULL, chunks, 4, &apng_len);
+    assert_decodes_to(apng, apng_len, p.rgb, p.w, p.h, DG_ST_OK_WITH_WARNING);
+    dg_decode_result res = decode_bytes(fx, apng, apng_len);
+    assert_int_equal(res.status, DG_ST_OK_WITH_WARNING);
+    assert_non_null(strstr(res.msg, "first frame"));
+
+    /* Animated WebP, lossless frames, with libwebpmux's encoder. */
+    WebPAnimEncoderOptions opt;
+    assert_true(WebPAnimEncoderOptionsInit(&opt));
+    WebPAnimEncoder *enc = WebPAnimEncoderNew(p.w, p.h, &opt);
+    WebPConfig cfg;
+    assert_true(WebPConfigInit(&cfg));
+    cfg.lossless = 1;
+    const unsigned char *frames[] = {p.rgb, second};
+    for (int k = 0; k < 2; k++) {
+        WebPPicture pic;
+        assert_true(WebPPictureInit(&pic));
+        pic.use_argb = 1;
+        pic.width = p.w;
+        pic.height = p.h;
+        assert_true(WebPPictureImportRGB(&pic, frames[k], p.w * 3));
+        assert_true(WebPAnimEncoderAdd(enc, &pic, k * 100, &cfg));
+        WebPPictureFree(&pic);
+    }
+    assert_true(WebPAnimEncoderAdd(enc, NULL, 200, NULL));
+    WebPData anim;
+    WebPDataInit(&anim);
+    assert_true(WebPAnimEncoderAssemble(enc, &anim));
+    WebPAnimEncoderDelete(enc);
+    assert_decodes_to(anim.bytes, anim.size, p.rgb, p.w, p.h, DG_ST_OK_WITH_WARNING);
+    res = decode_bytes(fx, anim.bytes, anim.size);
+    assert_int_equal(res.status, DG_ST_OK_WITH_WARNING);
+    assert_non_null(strstr(res.msg, "2 frames"));
+    assert_int_equal(res.image.h, (p.h + 3) / 4);
+    WebPDataClear(&anim);
+    free(apng);
+    free(png2);
+    free(fdat);
+    free(second);
+    free(p.rgb);
 }
 
 /* ---- the collective listing ------------------------------------------------ */
@@ -662,9 +1135,18 @@ int main(int argc, char **argv)
         cmocka_unit_test(garbage_after_the_header_is_corrupt_or_warned),
         cmocka_unit_test(decoder_recovers_after_a_fatal_error),
         cmocka_unit_test(zero_bytes_are_empty),
-        cmocka_unit_test(random_bytes_are_not_jpeg),
-        cmocka_unit_test(png_is_not_jpeg),
+        cmocka_unit_test(random_bytes_are_not_an_image),
+        cmocka_unit_test(other_image_formats_are_unsupported_and_a_bare_png_header_corrupt),
         cmocka_unit_test(huge_frame_header_is_too_large_before_decoding),
+        cmocka_unit_test(lossless_png_and_webp_give_the_jpeg_pixels_and_descriptor),
+        cmocka_unit_test(sixteen_bit_png_is_scaled_to_eight_bits),
+        cmocka_unit_test(palette_png_gives_its_palette_colours),
+        cmocka_unit_test(alpha_is_composited_over_white_in_png_and_webp),
+        cmocka_unit_test(lossy_webp_decodes_close_to_its_source),
+        cmocka_unit_test(formats_are_read_by_content_whatever_the_name),
+        cmocka_unit_test(truncated_or_damaged_png_and_webp_are_corrupt),
+        cmocka_unit_test(size_limit_is_checked_from_the_png_and_webp_headers),
+        cmocka_unit_test(animated_png_and_webp_give_the_first_frame_with_a_warning),
         cmocka_unit_test(twelve_bit_and_lossless_are_unsupported),
         cmocka_unit_test(pixel_limit_applies_to_real_photo),
         cmocka_unit_test(missing_path_is_missing),
@@ -672,7 +1154,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(file_above_the_size_cap_is_too_large_unread),
         cmocka_unit_test(manifest_skips_comments_blanks_and_resolves_relative_paths),
         cmocka_unit_test(malformed_or_missing_manifest_fails_naming_it),
-        cmocka_unit_test(folder_walk_keeps_jpeg_names_sorted_without_following_folder_links),
+        cmocka_unit_test(folder_walk_keeps_image_names_sorted_without_following_folder_links),
         cmocka_unit_test(each_rank_lists_its_share_of_a_manifest),
         cmocka_unit_test(each_rank_lists_its_share_of_a_folder),
         cmocka_unit_test(unreadable_input_fails_on_every_rank),

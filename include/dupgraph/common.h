@@ -72,13 +72,16 @@ int dg_exit_status(dg_code code);
 /* Per-item outcome, stored as an HDF5 enum of int8 in /items/status. */
 typedef enum dg_status {
     DG_ST_OK = 0,
-    DG_ST_OK_WITH_WARNING = 1, /* decoded, but libjpeg-turbo recovered from damage */
+    DG_ST_OK_WITH_WARNING = 1, /* decoded, but damage was recovered from, or only the first
+                                  frame of an animation (APNG, animated WebP) was read */
     DG_ST_MISSING = 2,         /* file does not exist */
     DG_ST_UNREADABLE = 3,      /* exists but cannot be read (permissions, I/O error, not a file) */
     DG_ST_EMPTY = 4,           /* zero bytes */
-    DG_ST_CORRUPT = 5,         /* truncated or corrupt JPEG data */
-    DG_ST_NOT_JPEG = 6,        /* some other format */
-    DG_ST_UNSUPPORTED = 7,     /* a JPEG libjpeg-turbo cannot decode (12-bit, arithmetic...) */
+    DG_ST_CORRUPT = 5,         /* truncated or corrupt JPEG, PNG or WebP data */
+    DG_ST_NOT_IMAGE = 6,       /* no JPEG, PNG or WebP signature, nor another known image's
+                                  (was "not_jpeg" before PNG and WebP were read: same value) */
+    DG_ST_UNSUPPORTED = 7,     /* a variant we cannot decode (12-bit or lossless JPEG...) or an
+                                  image format we do not read (GIF, BMP, TIFF) */
     DG_ST_TOO_LARGE = 8,       /* more pixels than embed.max_pixels */
     DG_ST_BAD_VECTOR = 9,      /* embedding row with NaN/Inf or zero norm */
     DG_ST_FILTERED = 10,       /* decoded, then removed by the content filter (not a failure) */

@@ -38,8 +38,9 @@ SETTINGS = {"mode": None, "embedder": None, "pairs_threshold": ("pairs", "thresh
             "graph_keep": ("graph", "keep")}
 
 # dg_status values (include/dupgraph/common.h), used when the status column
-# is a plain int8 rather than an HDF5 enum.
-STATUS_NAMES = ["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt", "not_jpeg",
+# is a plain int8 rather than an HDF5 enum.  6 was named "not_jpeg" before PNG
+# and WebP were read; files keep their own enum names (status_names).
+STATUS_NAMES = ["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt", "not_image",
                 "unsupported", "too_large", "bad_vector", "filtered"]
 STATUS = {name: code for code, name in enumerate(STATUS_NAMES)}
 USABLE = ("ok", "ok_with_warning")

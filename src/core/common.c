@@ -59,7 +59,7 @@ const char *dg_status_name(dg_status st)
 {
     static const char *const names[DG_ST_COUNT] = {
         "ok", "ok_with_warning", "missing", "unreadable", "empty",
-        "corrupt", "not_jpeg", "unsupported", "too_large", "bad_vector",
+        "corrupt", "not_image", "unsupported", "too_large", "bad_vector",
         "filtered",
     };
     if ((int)st < 0 || st >= DG_ST_COUNT)

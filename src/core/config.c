@@ -118,7 +118,7 @@ static const key_spec keys[] = {
      .help = "text file, one image path per line (relative to the manifest's folder; blank lines and # lines "
              "skipped)"},
     {"input", "dir", K_INPUT, F(input_path), 0, 0, NULL,
-     .help = "folder of JPEG files (.jpg .jpeg .jpe .jfif), walked recursively, sorted"},
+     .help = "folder of images (.jpg .jpeg .jpe .jfif .png .webp), walked recursively, sorted"},
     {"input", "dataset", K_STRING, F(input_dataset), 0, 0, "/embeddings", .help = "dataset inside input.embeddings"},
 
     {"output", "path", K_STRING, F(output_path), 0, 0, "dupgraph.h5", .help = "the output file (`-o` sets it too)"},

@@ -1,11 +1,13 @@
-/* decode.c - from a path to small RGB pixels, or to the reason there are
- * none.  It owns the file checks (never opening a FIFO or device), the size
- * cap, a scan of the JPEG markers up to the frame header (so that unsupported
+/* decode.c - from a path or bytes to small RGB pixels, or to the reason
+ * there are none.  It owns the file checks (never opening a FIFO or device),
+ * the size cap, the choice of format by the first bytes (JPEG here; PNG and
+ * WebP in decode_png.c and decode_webp.c, whatever the file's name), and for
+ * JPEG a scan of the markers up to the frame header (so that unsupported
  * processes and oversized frames are refused before libjpeg-turbo decodes
  * anything), DCT-domain downscaling with the turbojpeg API, CMYK conversion
  * and the mapping of libjpeg-turbo's outcome to an item status.  It knows
  * nothing of descriptors; one dg_decoder serves one rank. */
-#include "input/decode.h"
+#include "input/decode_format.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,19 +37,6 @@ void dg_decoder_free(dg_decoder *dec)
     free(dec->file);
     free(dec->pix);
     memset(dec, 0, sizeof *dec);
-}
-
-static dg_status set(dg_decode_result *res, dg_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static dg_status set(dg_decode_result *res, dg_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(res->msg, sizeof res->msg, fmt, ap);
-    va_end(ap);
-    res->status = st;
-    return st;
 }
 
 static int grow(unsigned char **buf, size_t *cap, size_t need)
@@ -80,11 +69,11 @@ static const char *file_kind(mode_t mode)
 static dg_status check_stat(const struct stat *st, dg_decode_result *res)
 {
     if (!S_ISREG(st->st_mode))
-        return set(res, DG_ST_UNREADABLE, "%s", file_kind(st->st_mode));
+        return dg_decode_set(res, DG_ST_UNREADABLE, "%s", file_kind(st->st_mode));
     if (st->st_size == 0)
-        return set(res, DG_ST_EMPTY, "0 bytes");
+        return dg_decode_set(res, DG_ST_EMPTY, "0 bytes");
     if ((uint64_t)st->st_size > DG_EMBED_MAX_FILE_BYTES)
-        return set(res, DG_ST_TOO_LARGE, "%lld bytes, more than the %zu MiB limit", (long long)st->st_size,
+        return dg_decode_set(res, DG_ST_TOO_LARGE, "%lld bytes, more than the %zu MiB limit", (long long)st->st_size,
                    DG_EMBED_MAX_FILE_BYTES >> 20);
     return DG_ST_OK;
 }
@@ -92,28 +81,28 @@ static dg_status check_stat(const struct stat *st, dg_decode_result *res)
 static dg_status open_error(int e, dg_decode_result *res)
 {
     if (e == ENOENT || e == ENOTDIR)
-        return set(res, DG_ST_MISSING, "%s", strerror(e));
-    return set(res, DG_ST_UNREADABLE, "%s", strerror(e));
+        return dg_decode_set(res, DG_ST_MISSING, "%s", strerror(e));
+    return dg_decode_set(res, DG_ST_UNREADABLE, "%s", strerror(e));
 }
 
 static dg_status read_all(dg_decoder *dec, int fd, size_t size, size_t *len, dg_decode_result *res)
 {
     if (grow(&dec->file, &dec->file_cap, size) != DG_OK)
-        return set(res, DG_ST_TOO_LARGE, "out of memory reading %zu bytes", size);
+        return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory reading %zu bytes", size);
     size_t got = 0;
     while (got < size) {
         ssize_t r = read(fd, dec->file + got, size - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return set(res, DG_ST_UNREADABLE, "read error: %s", strerror(errno));
+            return dg_decode_set(res, DG_ST_UNREADABLE, "read error: %s", strerror(errno));
         if (r == 0)
             break; /* shrank since fstat */
         got += (size_t)r;
     }
     *len = got;
     if (got == 0)
-        return set(res, DG_ST_EMPTY, "0 bytes");
+        return dg_decode_set(res, DG_ST_EMPTY, "0 bytes");
     return DG_ST_OK;
 }
 
@@ -127,7 +116,7 @@ static dg_status read_file(dg_decoder *dec, const char *path, size_t *len, dg_de
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return open_error(errno, res);
-    dg_status s = fstat(fd, &st) != 0 ? set(res, DG_ST_UNREADABLE, "%s", strerror(errno)) : check_stat(&st, res);
+    dg_status s = fstat(fd, &st) != 0 ? dg_decode_set(res, DG_ST_UNREADABLE, "%s", strerror(errno)) : check_stat(&st, res);
     if (s == DG_ST_OK)
         s = read_all(dec, fd, (size_t)st.st_size, len, res);
     close(fd);
@@ -141,15 +130,28 @@ typedef struct frame_info {
     int marker, precision, width, height, components;
 } frame_info;
 
-static const char *guess_format(const unsigned char *b, size_t n)
+/* Image formats known by their first bytes that are not read. */
+static const char *other_image(const unsigned char *b, size_t n)
 {
     static const struct { const char *sig; size_t len; const char *name; } known[] = {
-        {"\x89PNG", 4, "PNG"}, {"GIF8", 4, "GIF"}, {"RIFF", 4, "RIFF (WebP?)"}, {"BM", 2, "BMP"},
-        {"II*", 3, "TIFF"}, {"MM\0*", 4, "TIFF"}, {"%PDF", 4, "PDF"}, {"<", 1, "text/HTML"},
+        {"GIF8", 4, "GIF"}, {"BM", 2, "BMP"}, {"II*\0", 4, "TIFF"}, {"MM\0*", 4, "TIFF"},
+        {"\0\0\0\x0cjP  ", 8, "JPEG 2000"}, {"\xff\x0a", 2, "JPEG XL"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (n >= known[i].len && memcmp(b, known[i].sig, known[i].len) == 0)
             return known[i].name;
+    return NULL;
+}
+
+/* What the bytes look like when they are no image at all, for the reason. */
+static const char *guess_other(const unsigned char *b, size_t n)
+{
+    if (n >= 4 && memcmp(b, "RIFF", 4) == 0)
+        return "RIFF, not WebP";
+    if (n >= 4 && memcmp(b, "%PDF", 4) == 0)
+        return "PDF";
+    if (n >= 1 && b[0] == '<')
+        return "text/HTML";
     return "unknown";
 }
 
@@ -200,19 +202,16 @@ static dg_status check_frame(const dg_decoder *dec, const frame_info *fi, dg_dec
     res->height = fi->height;
     int m = fi->marker;
     if (m == 0xC3 || m == 0xC7 || m == 0xCB || m == 0xCF)
-        return set(res, DG_ST_UNSUPPORTED, "lossless JPEG (SOF%d)", m - 0xC0);
+        return dg_decode_set(res, DG_ST_UNSUPPORTED, "lossless JPEG (SOF%d)", m - 0xC0);
     if (m == 0xC5 || m == 0xC6 || m == 0xCD || m == 0xCE)
-        return set(res, DG_ST_UNSUPPORTED, "hierarchical JPEG (SOF%d)", m - 0xC0);
+        return dg_decode_set(res, DG_ST_UNSUPPORTED, "hierarchical JPEG (SOF%d)", m - 0xC0);
     if (fi->precision != 8)
-        return set(res, DG_ST_UNSUPPORTED, "%d-bit samples", fi->precision);
+        return dg_decode_set(res, DG_ST_UNSUPPORTED, "%d-bit samples", fi->precision);
     if (fi->components != 1 && fi->components != 3 && fi->components != 4)
-        return set(res, DG_ST_UNSUPPORTED, "%d colour components", fi->components);
+        return dg_decode_set(res, DG_ST_UNSUPPORTED, "%d colour components", fi->components);
     if (fi->height == 0)
-        return set(res, DG_ST_UNSUPPORTED, "height defined by a DNL marker");
-    if (dec->max_pixels > 0 && (int64_t)fi->width * fi->height > dec->max_pixels)
-        return set(res, DG_ST_TOO_LARGE, "%d x %d pixels, more than embed.max_pixels = %lld", fi->width,
-                   fi->height, (long long)dec->max_pixels);
-    return DG_ST_OK;
+        return dg_decode_set(res, DG_ST_UNSUPPORTED, "height defined by a DNL marker");
+    return dg_decode_check_size(dec, fi->width, fi->height, res);
 }
 
 /* ---- decoding ------------------------------------------------------------- */
@@ -222,7 +221,7 @@ static dg_status check_frame(const dg_decoder *dec, const frame_info *fi, dg_dec
  * fresh handle after each fatal error is cheap, as errors are rare. */
 static dg_status fatal(dg_decoder *dec, dg_status st, dg_decode_result *res)
 {
-    set(res, st, "%s", tjGetErrorStr2(dec->tj));
+    dg_decode_set(res, st, "%s", tjGetErrorStr2(dec->tj));
     tjDestroy(dec->tj);
     dec->tj = tjInitDecompress();
     return st;
@@ -277,8 +276,8 @@ static dg_status judge_warning(dg_decoder *dec, int w, int h, dg_decode_result *
     const char *why = tjGetErrorStr2(dec->tj);
     int lost = missing_rows(dec->pix, w, h);
     if ((double)lost > DG_EMBED_MAX_MISSING_ROWS * h)
-        return set(res, DG_ST_CORRUPT, "%d of %d rows not decoded (%s)", lost, h, why);
-    return set(res, DG_ST_OK_WITH_WARNING, "%s", why);
+        return dg_decode_set(res, DG_ST_CORRUPT, "%d of %d rows not decoded (%s)", lost, h, why);
+    return dg_decode_set(res, DG_ST_OK_WITH_WARNING, "%s", why);
 }
 
 static dg_status decompress(dg_decoder *dec, const unsigned char *buf, size_t len, int comps,
@@ -288,30 +287,24 @@ static dg_status decompress(dg_decoder *dec, const unsigned char *buf, size_t le
     int w = TJSCALED(res->width, sf), h = TJSCALED(res->height, sf);
     int pf = comps == 4 ? TJPF_CMYK : TJPF_RGB;
     size_t bytes = (size_t)w * (size_t)h * (size_t)tjPixelSize[pf];
-    if (grow(&dec->pix, &dec->pix_cap, bytes) != DG_OK)
-        return set(res, DG_ST_TOO_LARGE, "out of memory for %d x %d pixels", w, h);
+    if (dg_decode_grow(dec, bytes) != DG_OK)
+        return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory for %d x %d pixels", w, h);
     int rc = tjDecompress2(dec->tj, buf, (unsigned long)len, dec->pix, w, 0, h, pf,
                            TJFLAG_FASTUPSAMPLE | TJFLAG_LIMITSCANS);
     if (rc != 0 && tjGetErrorCode(dec->tj) != TJERR_WARNING)
         return fatal(dec, DG_ST_CORRUPT, res);
     if (pf == TJPF_CMYK)
         cmyk_to_rgb(dec->pix, (size_t)w * (size_t)h);
-    res->image.w = w;
-    res->image.h = h;
-    res->image.rgb = dec->pix;
+    dg_decode_take(dec, w, h, res);
     if (rc != 0)
         return judge_warning(dec, w, h, res);
-    return set(res, DG_ST_OK, "%s", "");
+    return dg_decode_set(res, DG_ST_OK, "%s", "");
 }
 
-static dg_status decode(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)
+static dg_status decode_jpeg(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)
 {
     if (!dec->tj && !(dec->tj = tjInitDecompress()))
-        return set(res, DG_ST_UNREADABLE, "cannot create a libjpeg-turbo decompressor (out of memory?)");
-    if (len == 0)
-        return set(res, DG_ST_EMPTY, "0 bytes");
-    if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8)
-        return set(res, DG_ST_NOT_JPEG, "no JPEG SOI marker (looks like %s)", guess_format(buf, len));
+        return dg_decode_set(res, DG_ST_UNREADABLE, "cannot create a libjpeg-turbo decompressor (out of memory?)");
     frame_info fi;
     scan_frame(buf, len, &fi);
     if (check_frame(dec, &fi, res) != DG_ST_OK)
@@ -320,14 +313,29 @@ static dg_status decode(dg_decoder *dec, const unsigned char *buf, size_t len, d
     if (tjDecompressHeader3(dec->tj, buf, (unsigned long)len, &w, &h, &subsamp, &cs) != 0)
         return fatal(dec, DG_ST_CORRUPT, res);
     if (w <= 0 || h <= 0)
-        return set(res, DG_ST_CORRUPT, "no image in the JPEG data");
-    res->width = w;
-    res->height = h;
-    if (dec->max_pixels > 0 && (int64_t)w * h > dec->max_pixels)
-        return set(res, DG_ST_TOO_LARGE, "%d x %d pixels, more than embed.max_pixels = %lld", w, h,
-                   (long long)dec->max_pixels);
+        return dg_decode_set(res, DG_ST_CORRUPT, "no image in the JPEG data");
+    if (dg_decode_check_size(dec, w, h, res) != DG_ST_OK)
+        return res->status;
     int comps = cs == TJCS_CMYK || cs == TJCS_YCCK ? 4 : 3;
     return decompress(dec, buf, len, comps, res);
+}
+
+/* By content: a misnamed file is read as what it is. */
+static dg_status decode(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)
+{
+    if (len == 0)
+        return dg_decode_set(res, DG_ST_EMPTY, "0 bytes");
+    if (len >= 2 && buf[0] == 0xFF && buf[1] == 0xD8)
+        return decode_jpeg(dec, buf, len, res);
+    if (dg_decode_is_png(buf, len))
+        return dg_decode_png(dec, buf, len, res);
+    if (dg_decode_is_webp(buf, len))
+        return dg_decode_webp(dec, buf, len, res);
+    const char *other = other_image(buf, len);
+    if (other)
+        return dg_decode_set(res, DG_ST_UNSUPPORTED, "%s images are not read (JPEG, PNG and WebP are)", other);
+    return dg_decode_set(res, DG_ST_NOT_IMAGE, "no JPEG, PNG or WebP signature (looks like %s)",
+                         guess_other(buf, len));
 }
 
 static void reset(dg_decode_result *res)

@@ -1,7 +1,14 @@
-/* decode.h - decoding one JPEG file with libjpeg-turbo, never fatal for the
- * job: every outcome is a dg_status (decode.c).
+/* decode.h - decoding one image file (JPEG with libjpeg-turbo, PNG with
+ * libspng, WebP with libwebp; chosen by the first bytes, never the name),
+ * never fatal for the job: every outcome is a dg_status (decode.c, and
+ * decode_png.c, decode_webp.c behind it).
  *
-
+ * Every format gives the same result: packed 8-bit RGB reduced to the
+ * smallest size with both sides >= min_side (JPEG in the DCT domain, PNG
+ * and WebP after or while decoding).  Alpha (PNG alpha channels and tRNS,
+ * WebP alpha) is composited over white; 16-bit PNG samples are scaled to 8
+ * bits (the high byte); an animation (APNG, animated WebP) gives its first
+ * frame and DG_ST_OK_WITH_WARNING.
  */
 #ifndef DUPGRAPH_INPUT_DECODE_H
 #define DUPGRAPH_INPUT_DECODE_H
@@ -20,7 +27,9 @@ typedef struct dg_pixels {
     const unsigned char *rgb;
 } dg_pixels;
 
-/* One per rank, reused for every file: the turbojpeg handle and buffers. */
+/* One per rank, reused for every file: the turbojpeg handle and buffers
+ * (PNG and WebP contexts are made per file: they hold no state worth
+ * keeping). */
 typedef struct dg_decoder {
     void *tj;           /* tjhandle */
     int64_t max_pixels; /* <= 0: no limit */
@@ -33,7 +42,7 @@ typedef struct dg_decoder {
 
 typedef struct dg_decode_result {
     dg_status status;
-    int width, height;  /* of the JPEG; 0 when its header was not read */
+    int width, height;  /* of the stored image; 0 when its header was not read */
     dg_pixels image;     /* usable statuses only; valid until the next call */
     char msg[256];      /* reason of a failure or warning, "" for ok */
     double seconds_read, seconds_decode;

@@ -251,9 +251,11 @@ int dg_manifest_read(const char *manifest, int64_t lo, int64_t hi, dg_pathlist *
 
 /* ---- folder ------------------------------------------------------------- */
 
-static int is_jpeg_name(const char *name)
+/* The names a folder walk lists; the decoder then reads each file by its
+ * content, whatever its name says. */
+static int is_image_name(const char *name)
 {
-    static const char *const ext[] = {".jpg", ".jpeg", ".jpe", ".jfif"};
+    static const char *const ext[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp"};
     size_t len = strlen(name);
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
         size_t el = strlen(ext[i]);
@@ -276,7 +278,7 @@ static int walk_entry(const char *path, const char *name, unsigned char type, dg
     }
     if (type == DT_DIR)
         return pathlist_push(sub, sub_cap, path, err);
-    if (!is_jpeg_name(name))
+    if (!is_image_name(name))
         return DG_OK;
     if (type == DT_LNK && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
         return DG_OK; /* dangling, or a link to a folder or device */

@@ -10,7 +10,7 @@
  *     line holding a NUL byte or a path of DG_PATH_MAX bytes or more stops
  *     the job with the line number.
  *   input.dir: the folder is walked recursively; every regular file (or
- *     symbolic link to one) whose name ends in .jpg, .jpeg, .jpe or .jfif
+ *     symbolic link to one) whose name ends in .jpg, .jpeg, .jpe, .jfif, .png or .webp
  *     (any case) is an item.  Symbolic links to folders are not followed (no
  *     loops, no item seen twice).  Items are sorted bytewise by their path,
  *     so the order is the same on every run and every rank count.
