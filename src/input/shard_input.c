@@ -284,8 +284,26 @@ static void take_sidecar(dg_shard_reader *r, const dg_member *m)
     }
 }
 
+/* Reads the rest of the last item's sample (a KEY.json after KEY.jpg), up
+ * to the next image or the next key. */
+static void finish_sample(dg_shard_reader *r)
+{
+    while (r->w && !r->ended && r->last >= 0) {
+        dg_member m;
+        char key[DG_PATH_MAX];
+        if (dg_shard_next(r->w, &m, &r->lst) <= 0)
+            break;
+        dg_shard_key(m.name, key, sizeof key);
+        if (m.kind == DG_MEMBER_IMAGE || strcmp(key, r->meta->key[r->last]) != 0)
+            break;
+        if (m.kind == DG_MEMBER_JSON)
+            take_sidecar(r, &m);
+    }
+}
+
 static void close_shard(dg_shard_reader *r)
 {
+    finish_sample(r);
     dg_shard_close(r->w);
     r->w = NULL;
     r->last = -1;
@@ -393,18 +411,6 @@ void dg_shard_reader_close(dg_shard_reader *r)
 {
     if (!r)
         return;
-    /* the last item's sample may go on: KEY.json after KEY.jpg */
-    while (r->w && !r->ended && r->last >= 0) {
-        dg_member m;
-        char key[DG_PATH_MAX];
-        if (dg_shard_next(r->w, &m, &r->lst) <= 0)
-            break;
-        dg_shard_key(m.name, key, sizeof key);
-        if (m.kind == DG_MEMBER_IMAGE || strcmp(key, r->meta->key[r->last]) != 0)
-            break;
-        if (m.kind == DG_MEMBER_JSON)
-            take_sidecar(r, &m);
-    }
     close_shard(r);
     free(r->buf);
     free(r);

@@ -293,7 +293,16 @@ void dg_shard_open(const char *path, const void *buf, size_t len, dg_shard_walk 
     archive_read_support_format_tar(a);
     int rc = path ? archive_read_open_filename(a, path, 1 << 16) : archive_read_open_memory(a, buf, len);
     if (rc != ARCHIVE_OK) {
-        set_status(lst, DG_ST_UNREADABLE, "%s", archive_error_string(a) ? archive_error_string(a) : "cannot open");
+        /* the open reads the first header: a readable file of another
+         * format fails here (libarchive's format errno is not public) */
+        const char *why = archive_error_string(a) ? archive_error_string(a) : "cannot open";
+        FILE *f = path ? fopen(path, "rb") : NULL;
+        if (path && !f)
+            set_status(lst, DG_ST_UNREADABLE, "%s", strerror(errno));
+        else
+            set_status(lst, DG_ST_UNSUPPORTED, "not a tar archive: %s", why);
+        if (f)
+            fclose(f);
         archive_read_free(a);
         free(sw);
         return;
