@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libspng-dev libwebp-dev
-  libinih-dev libjansson-dev
+  libinih-dev libjansson-dev libarchive-dev
   # tests, benchmarks, notebooks
   libcmocka-dev python3-h5py python3-numpy python3-pandas python3-faiss
   # the example notebook and the report test (headless browser, PNG reader)

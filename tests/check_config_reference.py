@@ -65,7 +65,7 @@ class ConfigReference(unittest.TestCase):
         shown = keys_of(self.reference)
         self.assertEqual(len(shown), len(set(shown)), "a key is shown twice")
         inputs = [k for s, k in shown if s == "input" and f"; {k} = PATH" in self.reference]
-        self.assertEqual(sorted(inputs), ["dir", "embeddings", "manifest"])
+        self.assertEqual(sorted(inputs), ["dir", "embeddings", "manifest", "shards"])
         # the keys the parser knows: the canonical text holds every key but the
         # two inputs not chosen
         known = set()

@@ -23,11 +23,12 @@ typedef enum {
     DG_INPUT_EMBEDDINGS,
     DG_INPUT_MANIFEST,
     DG_INPUT_DIR,
-    DG_INPUT_VECTORS
+    DG_INPUT_VECTORS,
+    DG_INPUT_SHARDS /* WebDataset tar shards (input/shard_input.h) */
 } dg_input_kind;
 
-/* Image input: a manifest or a folder of JPEG files. */
-#define DG_INPUT_IS_IMAGES(kind) ((kind) == DG_INPUT_MANIFEST || (kind) == DG_INPUT_DIR)
+/* Image input: a manifest, a folder of image files or tar shards. */
+#define DG_INPUT_IS_IMAGES(kind) ((kind) == DG_INPUT_MANIFEST || (kind) == DG_INPUT_DIR || (kind) == DG_INPUT_SHARDS)
 typedef enum { DG_KEEP_FIRST = 0, DG_KEEP_CENTRAL } dg_keep_policy;
 typedef enum { DG_EMB_OUT_NONE = 0, DG_EMB_OUT_FLOAT32 } dg_embeddings_output;
 typedef enum { DG_EMBED_DESCRIPTOR = 0, DG_EMBED_MOBILENET_V2 } dg_embed_method;

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Value kinds.  K_INPUT: a path that also chooses the input (the three input
+/* Value kinds.  K_INPUT: a path that also chooses the input (the four input
  * keys are alternatives); K_INT and K_FLOAT store into a field of 4 or 8
  * bytes (int / int64_t, float / double); K_SIZE: bytes with an optional
  * K/M/G/T suffix; K_ENUM: one of `names`; K_STOP_AFTER and K_STOP_AT: a name
@@ -119,6 +119,10 @@ static const key_spec keys[] = {
              "skipped)"},
     {"input", "dir", K_INPUT, F(input_path), 0, 0, NULL,
      .help = "folder of images (.jpg .jpeg .jpe .jfif .png .webp), walked recursively, sorted"},
+    {"input", "shards", K_INPUT, F(input_path), 0, 0, NULL,
+     .help = "WebDataset tar shards as img2dataset writes them: a comma-separated list of files or patterns, "
+             "numeric ranges data/{00000..00099}.tar and globs data/*.tar; every .jpg .jpeg .jpe .png .webp "
+             "member is an item, shards in sorted path order, members in archive order"},
     {"input", "dataset", K_STRING, F(input_dataset), 0, 0, "/embeddings", .help = "dataset inside input.embeddings"},
 
     {"output", "path", K_STRING, F(output_path), 0, 0, "dupgraph.h5", .help = "the output file (`-o` sets it too)"},
@@ -214,7 +218,7 @@ static const key_spec keys[] = {
 static const struct {
     const char *name, *help;
 } section_help[] = {
-    {"input", "exactly one of embeddings, manifest, dir (none is set here: give one in your config or with "
+    {"input", "exactly one of embeddings, manifest, dir, shards (none is set here: give one in your config or with "
               "--set input.X=PATH, which replaces the file's choice)"},
     {"embed", "image input only"},
     {"filter", "image input only: run the network's content head and drop the items of unwanted classes; dropped "
@@ -393,6 +397,7 @@ static int set_value(dg_config *cfg, const key_spec *k, const char *v, dg_err *e
         if (k->type == K_INPUT) {
             cfg->input_kind = strcmp(k->name, "embeddings") == 0 ? DG_INPUT_EMBEDDINGS
                               : strcmp(k->name, "manifest") == 0 ? DG_INPUT_MANIFEST
+                              : strcmp(k->name, "shards") == 0   ? DG_INPUT_SHARDS
                                                                   : DG_INPUT_DIR;
         }
         return DG_OK;
@@ -527,7 +532,7 @@ static int validate(const dg_config *cfg, dg_err *err)
         return dg_failc(err, DG_E_CONFIG, "filter.margin = %g exceeds filter.threshold = %g", (double)cfg->filter_margin,
                        (double)cfg->filter_threshold);
     if ((cfg->filter_enabled || cfg->embed_method == DG_EMBED_MOBILENET_V2) && cfg->input_kind == DG_INPUT_EMBEDDINGS)
-        return dg_failc(err, DG_E_CONFIG, "%s needs image input (input.manifest or input.dir)",
+        return dg_failc(err, DG_E_CONFIG, "%s needs image input (input.manifest, input.dir or input.shards)",
                        cfg->filter_enabled ? "filter.enabled" : "embed.method = mobilenet_v2");
     if (cfg->verify_enabled && cfg->verify_accept_above < cfg->threshold)
         return dg_failc(err, DG_E_CONFIG, "verify.accept_above = %g is below pairs.threshold = %g: every candidate would "
@@ -567,7 +572,7 @@ int dg_config_load_text(dg_config *cfg, const char *text, const char *const *set
         return dg_failc(err, DG_E_CONFIG, "line %d: not a 'key = value' line or a [section]", line);
     if (st.n_inputs > 1)
         return dg_failc(err, DG_E_CONFIG, "more than one input is set: give exactly one of input.embeddings, input.manifest, "
-                            "input.dir");
+                            "input.dir, input.shards");
     for (int i = 0; i < n_set; i++)
         if (apply_set(cfg, sets[i], err) != DG_OK)
             return DG_FAIL;
@@ -724,7 +729,7 @@ static void append_value(char **buf, size_t *len, size_t *cap, const dg_config *
 
 char *dg_config_to_text(const dg_config *cfg)
 {
-    static const char *const input_names[] = {"", "embeddings", "manifest", "dir", ""}; /* vectors: no key */
+    static const char *const input_names[] = {"", "embeddings", "manifest", "dir", "", "shards"}; /* vectors: no key */
     size_t len = 0, cap = 2048;
     char *buf = malloc(cap);
     if (buf)

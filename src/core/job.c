@@ -151,7 +151,7 @@ static int prepare_input(job_state *js, int64_t *n_total, int *d, dg_err *err)
     if (rc != DG_OK || !cfg->filter_enabled)
         return rc;
     if (!e->images)
-        return dg_failc(err, DG_E_CONFIG, "filter.enabled needs image input (input.manifest or input.dir)");
+        return dg_failc(err, DG_E_CONFIG, "filter.enabled needs image input (input.manifest, input.dir or input.shards)");
     js->net = e->net;
     if (!js->net) {
         if (dg_neural_load(js->ctx, cfg, &js->own_net, err) != DG_OK)
@@ -253,7 +253,8 @@ static int filter_stage(job_state *js, dg_err *err)
     js->emb.probs = NULL;
     stage_begin(js, js->probs ? "filter (+ reweight)" : "filter (mobilenet_v2 classes + filter + reweight)");
     dg_neural_stats st;
-    if (!js->probs && dg_neural_classify(js->ctx, cfg, js->net, &js->items, &js->probs, &st, err) != DG_OK) {
+    if (!js->probs && dg_neural_classify(js->ctx, cfg, js->net, &js->items, dg_embedder_shards(&js->emb), &js->probs, &st,
+                                           err) != DG_OK) {
         stage_end(js, "filter");
         return DG_FAIL;
     }
@@ -682,6 +683,10 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
     int rc = DG_OK;
     if (js->emb.datasets) /* the descriptor's /projection/ * */
         rc = js->emb.datasets(&js->emb, extra, MAX_EXTRA, &n_extra, err);
+    dg_extra_column columns[MAX_EXTRA];
+    int n_columns = 0;
+    if (rc == DG_OK && js->emb.columns) /* input.shards: /items/{shard,key,url,caption}, /shards/ * */
+        rc = js->emb.columns(&js->emb, columns, MAX_EXTRA, &n_columns);
     const dg_config *cfg = js->cfg;
     dg_output out = {
         .config_text = config_text,
@@ -709,6 +714,8 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .n_times = js->n_times,
         .extra = extra,
         .n_extra = n_extra,
+        .columns = columns,
+        .n_columns = n_columns,
         .n_failed = counts->failed,
         .n_edges = counts->edges,
         .n_components = counts->components,

@@ -52,8 +52,8 @@ static void log_summary(const dg_ctx *ctx, const dg_embed_model *model)
 
 static int check_config(const dg_config *cfg, dg_err *err)
 {
-    if (cfg->input_kind != DG_INPUT_MANIFEST && cfg->input_kind != DG_INPUT_DIR)
-        return dg_fail(err, "image input needs input.manifest or input.dir");
+    if (!DG_INPUT_IS_IMAGES(cfg->input_kind))
+        return dg_fail(err, "image input needs input.manifest, input.dir or input.shards");
     if (cfg->embed_dim < 1 || cfg->embed_dim > DG_DESC_DIM)
         return dg_fail(err, "embed.dim = %d: must be between 1 and the descriptor length %d", cfg->embed_dim,
                        DG_DESC_DIM);
@@ -236,6 +236,7 @@ void dg_embedder_descriptor(dg_embedder *e)
         .save = descriptor_save,
         .load = descriptor_load,
         .adopt = dg_image_input_adopt,
+        .columns = dg_image_input_columns,
         .datasets = descriptor_datasets,
         .release = descriptor_release,
     };

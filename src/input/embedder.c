@@ -30,7 +30,7 @@ int dg_embedder_choose(dg_embedder *e, const dg_config *cfg, const dg_held_vecto
     else if (DG_INPUT_IS_IMAGES(cfg->input_kind))
         dg_embedder_descriptor(e);
     else
-        return dg_failc(err, DG_E_CONFIG, "no input: set one of input.embeddings, input.manifest, input.dir");
+        return dg_failc(err, DG_E_CONFIG, "no input: set one of input.embeddings, input.manifest, input.dir, input.shards");
     return DG_OK;
 }
 
@@ -43,7 +43,8 @@ int dg_embedder_run_images(dg_embedder *e, const dg_ctx *ctx, const dg_config *c
         rc = DG_FAIL;
     if (rc == DG_OK)
         rc = e->begin(e, cfg, items, err);
-    dg_image_loop loop = {.progress = e->progress, .min_side = e->min_side, .step = e->step, .state = e};
+    dg_image_loop loop = {.progress = e->progress, .min_side = e->min_side, .step = e->step, .state = e,
+                          .shards = dg_embedder_shards(e)};
     if (dg_agree(ctx, rc, err) == DG_OK)
         rc = dg_agree(ctx, dg_image_loop_run(ctx, cfg, items, &loop, err), err);
     if (rc == DG_OK)
@@ -81,8 +82,34 @@ void dg_embedder_release(dg_embedder *e)
 
 /* ---- what the image embedders share -------------------------------------- */
 
+/* input.shards: the collective listing; the items of this rank's range get
+ * their paths, keys, urls and captions from the decode loop. */
+static int shards_prepare(dg_image_input *in, const dg_ctx *ctx, const dg_config *cfg, dg_err *err)
+{
+    dg_shard_source *src = in->shards = dg_calloc(1, sizeof *src, err);
+    if (dg_agree(ctx, src ? DG_OK : DG_FAIL, err) != DG_OK || dg_shard_plan_build(ctx, cfg, &src->plan, err) != DG_OK)
+        return DG_FAIL;
+    int64_t n = src->plan.first[src->plan.n];
+    in->listed.n_total = n;
+    in->listed.lo = dg_range_lo(n, ctx->size, ctx->rank);
+    in->listed.n = dg_range_lo(n, ctx->size, ctx->rank + 1) - in->listed.lo;
+    if (dg_agree(ctx, dg_shard_meta_alloc(&src->meta, in->listed.n, err), err) != DG_OK)
+        return DG_FAIL;
+    /* per item: "SHARD:MEMBER", the key and about 256 bytes of url and
+     * caption (img2dataset's are shorter), each with malloc's overhead */
+    size_t longest = 0;
+    for (int s = 0; s < src->plan.n; s++)
+        if (strlen(src->plan.path[s]) > longest)
+            longest = strlen(src->plan.path[s]);
+    in->path_bytes = (double)in->listed.n * ((double)longest + 64.0 + 32.0 + 256.0 + 4 * 16.0 + 28.0);
+    MPI_Allreduce(MPI_IN_PLACE, &in->path_bytes, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+    return DG_OK;
+}
+
 int dg_image_input_prepare(dg_image_input *in, const dg_ctx *ctx, const dg_config *cfg, dg_err *err)
 {
+    if (cfg->input_kind == DG_INPUT_SHARDS)
+        return shards_prepare(in, ctx, cfg, err);
     int rc = DG_OK;
     struct stat st;
     if (ctx->rank == 0 && stat(cfg->input_path, &st) != 0)
@@ -105,7 +132,12 @@ int dg_image_input_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *
 {
     (void)cfg;
     (void)err;
-    const dg_pathlist *pl = &((dg_image_input *)e->state)->listed;
+    const dg_image_input *in = e->state;
+    if (in->shards) { /* the same on every rank; the items' paths follow from it */
+        *id = dg_shard_plan_identity(&in->shards->plan);
+        return DG_OK;
+    }
+    const dg_pathlist *pl = &in->listed;
     char *const *path = items ? items->path : pl->path;
     int64_t lo = items ? items->lo : pl->lo, n = items ? items->n : pl->n;
     int64_t n_total = items ? items->n_total : pl->n_total;
@@ -117,13 +149,32 @@ int dg_image_input_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *
     return DG_OK;
 }
 
+/* Shards: the items read back get their paths and metadata from a walk
+ * over their members' headers and sidecars (no image is read). */
+static int shards_adopt(dg_shard_source *src, dg_items *items, dg_err *err)
+{
+    dg_shard_reader *r;
+    if (dg_shard_reader_open(&src->plan, &src->meta, items->lo, items->n, 0, &r, err) != DG_OK)
+        return DG_FAIL;
+    dg_shard_item it;
+    while (dg_shard_reader_next(r, &it) > 0) {
+        free(items->path[it.i]);
+        items->path[it.i] = it.path;
+    }
+    dg_shard_reader_close(r);
+    return DG_OK;
+}
+
 /* The listed paths go to the items read back (same ranges by construction). */
 int dg_image_input_adopt(dg_embedder *e, dg_items *items, const char *path, dg_err *err)
 {
-    dg_pathlist *pl = &((dg_image_input *)e->state)->listed;
+    dg_image_input *in = e->state;
+    dg_pathlist *pl = &in->listed;
     if (pl->n_total != items->n_total || pl->lo != items->lo || pl->n != items->n)
         return dg_failc(err, DG_E_CHECKPOINT, "checkpoint %s: holds %lld items, the input lists %lld", path,
                         (long long)items->n_total, (long long)pl->n_total);
+    if (in->shards)
+        return shards_adopt(in->shards, items, err);
     for (int64_t i = 0; i < items->n; i++) {
         items->path[i] = pl->path[i];
         pl->path[i] = NULL;
@@ -146,6 +197,36 @@ void dg_image_input_memory(const dg_image_input *in, const dg_config *cfg, dg_em
 void dg_image_input_free(dg_image_input *in)
 {
     dg_pathlist_free(&in->listed);
+    if (in->shards) {
+        dg_shard_plan_free(&in->shards->plan);
+        dg_shard_meta_free(&in->shards->meta);
+        free(in->shards);
+        in->shards = NULL;
+    }
+}
+
+dg_shard_source *dg_embedder_shards(const dg_embedder *e)
+{
+    return e->images && e->state ? ((const dg_image_input *)e->state)->shards : NULL;
+}
+
+/* Shards: /items/{shard,key,url,caption} and /shards/{path,status}. */
+int dg_image_input_columns(const dg_embedder *e, dg_extra_column *out, int max, int *n_out)
+{
+    const dg_shard_source *src = dg_embedder_shards(e);
+    *n_out = 0;
+    if (!src || max < 6)
+        return DG_OK;
+    const dg_shard_meta *m = &src->meta;
+    const dg_shard_plan *p = &src->plan;
+    out[0] = (dg_extra_column){"/items/shard", DG_COL_INT32, 1, 0, m->shard};
+    out[1] = (dg_extra_column){"/items/key", DG_COL_STRING, 1, 0, m->key};
+    out[2] = (dg_extra_column){"/items/url", DG_COL_STRING, 1, 0, m->url};
+    out[3] = (dg_extra_column){"/items/caption", DG_COL_STRING, 1, 0, m->caption};
+    out[4] = (dg_extra_column){"/shards/path", DG_COL_STRING, 0, p->n, p->path};
+    out[5] = (dg_extra_column){"/shards/status", DG_COL_STATUS, 0, p->n, p->status};
+    *n_out = 6;
+    return DG_OK;
 }
 
 /* ---- input.embeddings ---------------------------------------------------- */

@@ -4,7 +4,7 @@
  * see only this interface; dg_embedder_choose picks one of
  *   embeddings    input.embeddings: the HDF5 vectors file, read
  *                 collectively (embeddings.c);
- *   descriptor    input.manifest / input.dir, embed.method = descriptor:
+ *   descriptor    input.manifest / input.dir / input.shards, embed.method = descriptor:
  *                 decode, describe, PCA over all ranks (embed.c);
  *   mobilenet_v2  the same input with embed.method = mobilenet_v2: decode,
  *                 the network's pooled features (neural.c);
@@ -25,6 +25,7 @@
 #include "input/decode.h"
 #include "input/manifest.h"
 #include "input/mobilenet.h"
+#include "input/shard_input.h"
 #include "io/h5_checkpoint.h"
 #include "io/h5_output.h"
 
@@ -98,6 +99,9 @@ struct dg_embedder {
     int (*adopt)(dg_embedder *e, dg_items *items, const char *path, dg_err *err);
     /* Its extra output datasets (NULL: none); pointers into its state. */
     int (*datasets)(const dg_embedder *e, dg_extra_dataset *out, int max, int *n_out, dg_err *err);
+    /* Its extra output columns (NULL: none; image input: the shards'
+     * /items/{shard,key,url,caption} and /shards/{path,status}). */
+    int (*columns)(const dg_embedder *e, dg_extra_column *out, int max, int *n_out);
     /* Frees the state. */
     void (*release)(dg_embedder *e);
 
@@ -143,10 +147,14 @@ int dg_embedder_vectors(dg_embedder *e, const dg_held_vectors *held, dg_err *err
 /* Shared by the image embedders (embedder.c), whose state begins with a
  * dg_image_input: the listed paths until the items take them, prepare
  * (checks the input exists, lists it), the identity (the listed paths in
- * order), adopt and the memory of image items and the decoder. */
+ * order; for shards their paths, sizes, mtimes and item counts), adopt and
+ * the memory of image items and the decoder.  With input.shards the items'
+ * paths come from the decode loop (listed holds counts only) and `shards`
+ * the plan and this rank's per-item shard, key, url and caption. */
 typedef struct dg_image_input {
     dg_pathlist listed; /* until the items adopt them */
     double path_bytes;  /* the largest rank's path strings, malloc overhead included */
+    dg_shard_source *shards; /* input.shards, else NULL */
 } dg_image_input;
 int dg_image_input_prepare(dg_image_input *in, const dg_ctx *ctx, const dg_config *cfg, dg_err *err);
 int dg_image_input_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, const dg_items *items,
@@ -154,5 +162,8 @@ int dg_image_input_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *
 int dg_image_input_adopt(dg_embedder *e, dg_items *items, const char *path, dg_err *err);
 void dg_image_input_memory(const dg_image_input *in, const dg_config *cfg, dg_embedder_memory *m);
 void dg_image_input_free(dg_image_input *in);
+int dg_image_input_columns(const dg_embedder *e, dg_extra_column *out, int max, int *n_out);
+/* The shard source of an image embedder's input (NULL: files). */
+dg_shard_source *dg_embedder_shards(const dg_embedder *e);
 
 #endif

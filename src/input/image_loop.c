@@ -1,7 +1,44 @@
 /* image_loop.c - the decode loop both image embedders share (descriptor:
- * embed.c, network: neural.c).  See image_loop.h. */
+ * embed.c, network: neural.c), over files or the members of tar shards.
+ * See image_loop.h. */
 #include "input/image_loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "input/signature.h"
+
+/* Item i of the shard reader: decoded from memory (when `decode`), or the
+ * reader's status. */
+static void decode_member(dg_decoder *dec, dg_shard_reader *r, dg_items *items, int64_t i, int decode,
+                          dg_decode_result *res)
+{
+    dg_shard_item it;
+    double t = dg_now();
+    if (dg_shard_reader_next(r, &it) <= 0 || it.i != i) {
+        free(it.path);
+        memset(res, 0, sizeof *res);
+        res->status = DG_ST_MISSING;
+        snprintf(res->msg, sizeof res->msg, "the shard reader lost item %lld", (long long)(items->lo + i));
+        return;
+    }
+    double read = dg_now() - t;
+    if (!items->path[i])
+        items->path[i] = it.path;
+    else
+        free(it.path);
+    if (it.status == DG_ST_OK && !decode) {
+        memset(res, 0, sizeof *res);
+    } else if (it.status == DG_ST_OK) {
+        dg_decode_memory(dec, it.data, it.len, res);
+    } else {
+        memset(res, 0, sizeof *res);
+        res->status = it.status;
+        snprintf(res->msg, sizeof res->msg, "%s", it.msg);
+    }
+    res->seconds_read += read;
+}
 
 int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_image_loop *loop,
                       dg_err *err)
@@ -9,6 +46,12 @@ int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, 
     dg_decoder dec;
     if (dg_decoder_init(&dec, cfg->max_pixels, loop->min_side, err) != DG_OK)
         return DG_FAIL;
+    dg_shard_reader *reader = NULL;
+    if (loop->shards && dg_shard_reader_open(&loop->shards->plan, &loop->shards->meta, items->lo, items->n, 1, &reader,
+                                             err) != DG_OK) {
+        dg_decoder_free(&dec);
+        return DG_FAIL;
+    }
     dg_progress prog;
     dg_progress_begin(&prog, ctx, loop->progress, items->n);
     int rc = DG_OK;
@@ -17,10 +60,17 @@ int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, 
             rc = dg_failc(err, DG_E_STOPPED, DG_STOP_REASON);
             break;
         }
-        if (loop->keep_status && !dg_status_usable(items->status[i]))
-            continue;
         dg_decode_result res;
-        dg_decode_file(&dec, items->path[i], &res);
+        if (reader) { /* the stream goes through every item, usable or not */
+            int skip = loop->keep_status && !dg_status_usable(items->status[i]);
+            decode_member(&dec, reader, items, i, !skip, &res);
+            if (skip)
+                continue;
+        } else {
+            if (loop->keep_status && !dg_status_usable(items->status[i]))
+                continue;
+            dg_decode_file(&dec, items->path[i], &res);
+        }
         loop->seconds_read += res.seconds_read;
         loop->seconds_decode += res.seconds_decode;
         if (!loop->keep_status) {
@@ -30,13 +80,15 @@ int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, 
         }
         int usable = dg_status_usable((int8_t)res.status);
         if (res.status != DG_ST_OK && (!loop->keep_status || !usable))
-            dg_log_rank(ctx, "%s: %s: %s", items->path[i], dg_status_name(res.status), res.msg);
+            dg_log_rank(ctx, "%s: %s: %s", items->path[i] ? items->path[i] : "?", dg_status_name(res.status),
+                        res.msg);
         if (usable && items->sig && !loop->keep_status) /* a second pass decodes at another scale */
             dg_signature_make(&res.image, items->sig + (size_t)i * DG_SIG_BYTES);
         if (usable)
             rc = loop->step(loop->state, i, &res.image, err);
         dg_progress_update(&prog, i + 1);
     }
+    dg_shard_reader_close(reader);
     dg_decoder_free(&dec);
     return rc;
 }

@@ -3,6 +3,9 @@
  * recorded, a log line per bad image, progress, the stop poll; each usable
  * image goes to the embedder's per-image step, and its verification
  * signature (input/signature.h) into items->sig when that is allocated.
+ * The bytes come from each item's file, or with input.shards from the
+ * rank's shard reader (input/shard_input.h), which streams the shards of
+ * its range once, in order, and names the items as it goes.
  */
 #ifndef DUPGRAPH_INPUT_IMAGE_LOOP_H
 #define DUPGRAPH_INPUT_IMAGE_LOOP_H
@@ -13,6 +16,7 @@
 #include "dupgraph/context.h"
 #include "dupgraph/items.h"
 #include "input/decode.h"
+#include "input/shard_input.h"
 
 typedef struct dg_image_loop {
     const char *progress;  /* the progress line's title */
@@ -26,6 +30,9 @@ typedef struct dg_image_loop {
      * local index; a failure ends the loop. */
     int (*step)(void *state, int64_t i, const dg_pixels *image, dg_err *err);
     void *state;
+    /* input.shards: the shards and this rank's per-item metadata, filled as
+     * the members are read (the items' paths too, when NULL); NULL: files */
+    dg_shard_source *shards;
     /* this rank's seconds, added to */
     double seconds_read, seconds_decode;
 } dg_image_loop;

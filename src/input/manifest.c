@@ -22,8 +22,9 @@ int dg_items_from_list(dg_items *items, dg_pathlist *pl, int d, dg_err *err)
     if (dg_items_alloc(items, pl->n_total, pl->lo, pl->n, d, 1, err) != DG_OK)
         return DG_FAIL;
     for (int64_t i = 0; i < pl->n; i++) {
-        items->path[i] = pl->path[i];
-        pl->path[i] = NULL;
+        items->path[i] = pl->path ? pl->path[i] : NULL; /* shards: the decode loop names them */
+        if (pl->path)
+            pl->path[i] = NULL;
     }
     return DG_OK;
 }

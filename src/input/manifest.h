@@ -38,7 +38,8 @@ typedef struct dg_pathlist {
 void dg_pathlist_free(dg_pathlist *pl);
 
 /* Allocates items for this share (d dims, image input) and moves the
- * listed paths into them; pl keeps its counts, its paths become NULL. */
+ * listed paths into them; pl keeps its counts, its paths become NULL (a
+ * list of counts only, pl->path NULL, leaves the items' paths NULL). */
 int dg_items_from_list(dg_items *items, dg_pathlist *pl, int d, dg_err *err);
 
 /* Serial: the manifest's entries with global index in [lo, hi) (hi < 0 for

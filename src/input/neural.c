@@ -118,7 +118,7 @@ int dg_neural_load(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, d
 }
 
 int dg_neural_classify(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, const dg_items *items,
-                       float **probs, dg_neural_stats *st, dg_err *err)
+                       dg_shard_source *shards, float **probs, dg_neural_stats *st, dg_err *err)
 {
     memset(st, 0, sizeof *st);
     st->n_local = items->n;
@@ -128,7 +128,7 @@ int dg_neural_classify(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *ne
     if (rc == DG_OK)
         rc = batch_init(&r.b, net, err);
     dg_image_loop loop = {.progress = "embed (mobilenet_v2)", .min_side = net->size, .keep_status = 1,
-                          .step = classify_step, .state = &r};
+                          .step = classify_step, .state = &r, .shards = shards};
     if (dg_agree(ctx, rc, err) == DG_OK) {
         rc = dg_image_loop_run(ctx, cfg, (dg_items *)items, &loop, err);
         if (rc == DG_OK)
@@ -247,6 +247,7 @@ void dg_embedder_mobilenet(dg_embedder *e, const dg_config *cfg)
         .finish = network_finish,
         .identify = dg_image_input_identify,
         .adopt = dg_image_input_adopt,
+        .columns = dg_image_input_columns,
         .release = network_release,
     };
 }

@@ -14,6 +14,7 @@
 #include "dupgraph/items.h"
 #include "input/manifest.h"
 #include "input/mobilenet.h"
+#include "input/shard_input.h"
 
 typedef struct dg_neural_stats {
     int64_t n_local;     /* items this rank listed */
@@ -31,6 +32,6 @@ int dg_neural_load(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, d
  * method); statuses are left as they are, an item that does not decode now
  * gets a NaN row. */
 int dg_neural_classify(const dg_ctx *ctx, const dg_config *cfg, dg_mobilenet *net, const dg_items *items,
-                       float **probs, dg_neural_stats *st, dg_err *err);
+                       dg_shard_source *shards, float **probs, dg_neural_stats *st, dg_err *err);
 
 #endif

@@ -230,6 +230,14 @@ static int read_paths(const char *path, const row_sel *r, char *buf, size_t stri
     return read_rows(path, &q, r, buf, err);
 }
 
+int dg_h5_read_strings(const char *path, const char *name, int64_t lo, int64_t count, char *buf, size_t stride,
+                       dg_err *err)
+{
+    read_req q = {name, 1, ALL_COLUMNS, 0, string_mtype, &stride, "fixed-length strings that fit the given stride"};
+    row_sel r = {lo, count, NULL};
+    return read_rows(path, &q, &r, buf, err);
+}
+
 int dg_h5_read_item_paths(const char *path, int64_t lo, int64_t count, char *buf, size_t stride, dg_err *err)
 {
     row_sel r = {lo, count, NULL};
@@ -318,6 +326,38 @@ static int stored_rows(hid_t file, const char *path, const char *name, int64_t *
         return dg_failc(err, DG_E_INPUT, "%s: %s claims %llu rows but does not store them (damaged file)", path, name,
                         (unsigned long long)dims[0]);
     *n = (int64_t)dims[0];
+    return DG_OK;
+}
+
+typedef struct string_shape {
+    const char *name;
+    int64_t rows;
+    size_t len;
+} string_shape;
+
+static int string_shape_open(hid_t file, const char *path, void *arg, dg_err *err)
+{
+    string_shape *s = arg;
+    if (stored_rows(file, path, s->name, &s->rows, err) != DG_OK)
+        return DG_FAIL;
+    hid_t dset = H5Dopen2(file, s->name, H5P_DEFAULT);
+    hid_t type = dset < 0 ? -1 : H5Dget_type(dset);
+    int ok = type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) == 0;
+    s->len = ok ? H5Tget_size(type) : 0;
+    if (type >= 0)
+        H5Tclose(type);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return ok ? DG_OK : dg_failc(err, DG_E_INPUT, "%s: %s is not a fixed-length string dataset", path, s->name);
+}
+
+int dg_h5_string_shape(const char *path, const char *name, int64_t *rows, size_t *len, dg_err *err)
+{
+    string_shape s = {name, 0, 0};
+    if (dg_h5_with_output(path, NULL, string_shape_open, &s, err) != DG_OK)
+        return DG_FAIL;
+    *rows = s.rows;
+    *len = s.len;
     return DG_OK;
 }
 

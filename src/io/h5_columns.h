@@ -36,6 +36,13 @@ int dg_h5_read_item_paths(const char *path, int64_t lo, int64_t count, char *buf
 int dg_h5_read_item_paths_at(const char *path, const int64_t *ids, int64_t n, char *buf, size_t stride,
                              dg_err *err);
 
+/* A 1-D fixed-length string dataset (/items/key, /shards/path): its rows
+ * and the bytes of one entry; then rows [lo, lo + count) of it as above
+ * (stride at least len + 1). */
+int dg_h5_string_shape(const char *path, const char *name, int64_t *rows, size_t *len, dg_err *err);
+int dg_h5_read_strings(const char *path, const char *name, int64_t lo, int64_t count, char *buf, size_t stride,
+                       dg_err *err);
+
 /* Rows of /embeddings (N x d, float32) at the n given ids: out is n x d. */
 int dg_h5_read_embeddings_at(const char *path, const int64_t *ids, int64_t n, int d, float *out, dg_err *err);
 

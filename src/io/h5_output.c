@@ -26,7 +26,6 @@ typedef struct layout {
     int64_t n_items;  /* N */
     int64_t n_edges;  /* rows of /edges */
     int64_t edge_lo;  /* first row of /edges written by this rank */
-    size_t path_len;  /* fixed length of /items/path, at least 1 */
 } layout;
 
 typedef struct writer {
@@ -44,15 +43,6 @@ static void note(writer *w)
         dg_h5_detail(w->detail, sizeof w->detail);
 }
 
-
-static size_t max_path_len(const dg_items *it)
-{
-    size_t len = 0;
-    for (int64_t i = 0; it->path && i < it->n; i++)
-        if (it->path[i] && strlen(it->path[i]) > len)
-            len = strlen(it->path[i]);
-    return len;
-}
 
 /* A local array that must be present when this rank has rows for it. */
 static int need(const void *p, int64_t rows, const char *what, dg_err *err)
@@ -94,6 +84,12 @@ static int check_local(const dg_output *out, dg_err *err)
     for (int i = 0; i < out->n_extra; i++)
         if (check_extra(&out->extra[i], err) != DG_OK)
             return DG_FAIL;
+    for (int i = 0; i < out->n_columns; i++) {
+        const dg_extra_column *c = &out->columns[i];
+        if (!c->name || c->name[0] != '/' || c->n_rows < 0 ||
+            need(c->data, c->per_item ? n : c->n_rows, c->name, err) != DG_OK)
+            return dg_failc(err, DG_E_OUTPUT, "output: extra column %d (%s) is malformed", i, c->name ? c->name : "");
+    }
     for (int i = 0; i < out->n_times; i++)
         if (!out->times[i].name || strlen(out->times[i].name) > 100)
             return dg_failc(err, DG_E_OUTPUT, "output: stage time %d has no usable name", i);
@@ -109,13 +105,11 @@ static int make_layout(const dg_ctx *ctx, const dg_output *out, layout *lay, dg_
     const dg_items *it = out->items ? out->items : &none;
     int64_t local[2] = {it->n, out->edges ? out->edges->n : 0};
     int64_t total[2] = {0, 0}, before[2] = {0, 0};
-    unsigned long long len = max_path_len(it), max_len = 0;
     MPI_Allreduce(local, total, 2, MPI_INT64_T, MPI_SUM, ctx->comm);
     MPI_Exscan(local, before, 2, MPI_INT64_T, MPI_SUM, ctx->comm);
-    MPI_Allreduce(&len, &max_len, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, ctx->comm);
     if (ctx->rank == 0)
         before[0] = before[1] = 0;
-    *lay = (layout){total[0], total[1], before[1], max_len > 0 ? (size_t)max_len : 1};
+    *lay = (layout){total[0], total[1], before[1]};
     int rc = out->items ? check_local(out, err) : dg_failc(err, DG_E_OUTPUT, "output: no items");
     if (rc == DG_OK && total[0] != it->n_total)
         rc = dg_failc(err, DG_E_OUTPUT, "output: ranks hold %lld items, expected N = %lld", (long long)total[0],
@@ -195,56 +189,62 @@ static int write_ids(writer *w, const dg_items *it, const layout *lay, dg_err *e
     return rc;
 }
 
-/* Rows [first, first + rows) of the paths as NUL-padded fixed strings. */
-static void fill_paths(const dg_items *it, int64_t first, int64_t rows, size_t len, char *buf)
+/* Rows [first, first + rows) of strs as NUL-padded fixed strings. */
+static void fill_strings(char *const *strs, int64_t first, int64_t rows, size_t len, char *buf)
 {
     memset(buf, 0, (size_t)rows * len);
-    for (int64_t i = 0; it->path && i < rows; i++)
-        if (it->path[first + i])
-            memcpy(buf + (size_t)i * len, it->path[first + i], strlen(it->path[first + i]));
+    for (int64_t i = 0; strs && i < rows; i++)
+        if (strs[first + i])
+            memcpy(buf + (size_t)i * len, strs[first + i], strlen(strs[first + i]));
 }
 
-/* Written in rounds of a bounded number of rows (every rank takes part in
- * every round) so that long paths cannot blow up the buffer. */
-static herr_t write_path_rounds(writer *w, hid_t dset, hid_t type, const dg_items *it, const layout *lay,
-                                char *buf, int64_t per_round)
+/* A string column: n local rows from row_lo of n_global.  Written in rounds
+ * of a bounded number of rows (every rank takes part in every round) so
+ * that long strings cannot blow up the buffer. */
+static int write_strings(writer *w, const char *name, char *const *strs, int64_t n, int64_t row_lo,
+                         int64_t n_global, dg_err *err)
 {
-    long long mine = (it->n + per_round - 1) / per_round, rounds = 0;
-    MPI_Allreduce(&mine, &rounds, 1, MPI_LONG_LONG, MPI_MAX, w->ctx->comm);
-    herr_t st = 0;
-    for (long long r = 0; r < rounds; r++) {
-        int64_t first = r * per_round < it->n ? r * per_round : it->n;
-        int64_t rows = it->n - first < per_round ? it->n - first : per_round;
-        fill_paths(it, first, rows, lay->path_len, buf);
-        dg_h5_rows s = {1, {(hsize_t)lay->n_items, 0, 0}, (hsize_t)(it->lo + first), (hsize_t)rows};
-        if (write_rows(w, dset, type, &s, buf) < 0)
-            st = -1;
-    }
-    return st;
-}
-
-static int write_paths(writer *w, const dg_items *it, const layout *lay, dg_err *err)
-{
-    int64_t per_round = (int64_t)(PATH_BUFFER_BYTES / lay->path_len);
+    unsigned long long mine_len = 0, str_len = 0;
+    for (int64_t i = 0; strs && i < n; i++)
+        if (strs[i] && strlen(strs[i]) > mine_len)
+            mine_len = strlen(strs[i]);
+    MPI_Allreduce(&mine_len, &str_len, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, w->ctx->comm);
+    size_t len = str_len > 0 ? (size_t)str_len : 1;
+    int64_t per_round = (int64_t)(PATH_BUFFER_BYTES / len);
     if (per_round < 1)
         per_round = 1;
-    char *buf = scratch(w, (size_t)(it->n < per_round ? it->n : per_round), lay->path_len, err);
+    char *buf = scratch(w, (size_t)(n < per_round ? n : per_round) + 1, len, err);
     if (!buf)
         return DG_FAIL;
     hid_t type = H5Tcopy(H5T_C_S1);
     herr_t st = type < 0 ? -1 : 0;
     if (st >= 0)
-        st = (H5Tset_size(type, lay->path_len) < 0 || H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 ||
+        st = (H5Tset_size(type, len) < 0 || H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 ||
               H5Tset_cset(type, H5T_CSET_UTF8) < 0) ? -1 : 0;
-    dg_h5_rows s = item_slab(it, lay, 0);
-    hid_t dset = st < 0 ? -1 : create_dataset(w, "/items/path", type, &s);
-    st = dset < 0 ? -1 : write_path_rounds(w, dset, type, it, lay, buf, per_round);
+    dg_h5_rows s = {1, {(hsize_t)n_global, 0, 0}, (hsize_t)row_lo, (hsize_t)n};
+    hid_t dset = st < 0 ? -1 : create_dataset(w, name, type, &s);
+    st = dset < 0 ? -1 : 0;
+    long long mine = (n + per_round - 1) / per_round, rounds = 0;
+    MPI_Allreduce(&mine, &rounds, 1, MPI_LONG_LONG, MPI_MAX, w->ctx->comm);
+    for (long long r = 0; dset >= 0 && r < rounds; r++) {
+        int64_t first = r * per_round < n ? r * per_round : n;
+        int64_t rows = n - first < per_round ? n - first : per_round;
+        fill_strings(strs, first, rows, len, buf);
+        dg_h5_rows part = {1, {(hsize_t)n_global, 0, 0}, (hsize_t)(row_lo + first), (hsize_t)rows};
+        if (write_rows(w, dset, type, &part, buf) < 0)
+            st = -1;
+    }
     if (dset >= 0 && H5Dclose(dset) < 0)
         st = -1;
     if (type >= 0)
         H5Tclose(type);
     free(buf);
-    return dg_agree(w->ctx, st < 0 ? write_failed(w, "/items/path", err) : DG_OK, err);
+    return dg_agree(w->ctx, st < 0 ? write_failed(w, name, err) : DG_OK, err);
+}
+
+static int write_paths(writer *w, const dg_items *it, const layout *lay, dg_err *err)
+{
+    return write_strings(w, "/items/path", it->path, it->n, it->lo, lay->n_items, err);
 }
 
 /* The enum of item statuses over int8, named as dg_status_name. */
@@ -348,6 +348,35 @@ static int write_edges(writer *w, const dg_output *out, const layout *lay, dg_er
     int rc = write_dataset(w, "/edges/verify", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, verify, err);
     free(nan);
     return rc;
+}
+
+/* The extra columns (h5_output.h). */
+static int write_columns(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_items *it = out->items;
+    int root = w->ctx->rank == 0;
+    for (int i = 0; i < out->n_columns; i++) {
+        const dg_extra_column *c = &out->columns[i];
+        int64_t n = c->per_item ? it->n : root ? c->n_rows : 0;
+        int64_t lo = c->per_item ? it->lo : 0, n_global = c->per_item ? lay->n_items : c->n_rows;
+        dg_h5_rows s = {1, {(hsize_t)n_global, 0, 0}, (hsize_t)lo, (hsize_t)n};
+        int rc;
+        if (c->type == DG_COL_STRING) {
+            rc = write_strings(w, c->name, (char *const *)c->data, n, lo, n_global, err);
+        } else if (c->type == DG_COL_INT32) {
+            rc = write_dataset(w, c->name, H5T_STD_I32LE, H5T_NATIVE_INT32, &s, c->data, err);
+        } else {
+            hid_t type = status_type();
+            rc = dg_agree(w->ctx, type < 0 ? write_failed(w, c->name, err) : DG_OK, err);
+            if (rc == DG_OK)
+                rc = write_dataset(w, c->name, type, type, &s, c->data, err);
+            if (type >= 0)
+                H5Tclose(type);
+        }
+        if (rc != DG_OK)
+            return DG_FAIL;
+    }
+    return DG_OK;
 }
 
 /* Centroids, embeddings and the extra datasets. */
@@ -502,6 +531,8 @@ static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, cons
         rc = write_attributes(&w, out, &lay, err);
     if (rc == DG_OK)
         rc = write_items(&w, out, &lay, err);
+    if (rc == DG_OK)
+        rc = write_columns(&w, out, &lay, err);
     if (rc == DG_OK)
         rc = write_edges(&w, out, &lay, err);
     if (rc == DG_OK)

@@ -16,6 +16,11 @@
  *   /centroids            C x K x D float32
  *   /embeddings           N x D float32 (optional)
  *   /projection           optional datasets of the image embedder (see input/pca.h)
+ *   /items/{shard, key, url, caption}, /shards/{path, status}  with
+ *                         input.shards (optional, format 4): the item's shard
+ *                         (int32 index into /shards/path), its WebDataset key
+ *                         and KEY.json's url and caption (strings, "" when
+ *                         absent); per shard its path and listing status
  *   root attributes: format, format_version, program_version, config, seed,
  *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed,
  *   n_filtered (with the filter; filtered items are not counted as failed);
@@ -52,6 +57,18 @@ typedef struct dg_extra_dataset {
     const float *data; /* identical on all ranks; rank 0's copy is written */
 } dg_extra_dataset;
 
+/* Extra columns: per item (this rank's rows, like /items/status) or small
+ * tables identical on every rank (rank 0's rows are written).  Strings are
+ * stored as fixed-length NUL-padded UTF-8, like /items/path. */
+typedef enum { DG_COL_INT32, DG_COL_STATUS, DG_COL_STRING } dg_column_type;
+typedef struct dg_extra_column {
+    const char *name;    /* absolute, e.g. "/items/key" */
+    dg_column_type type; /* DG_COL_STATUS: int8 with the item statuses' enum type */
+    int per_item;        /* 1: items->n local rows; 0: n_rows rows, the same on every rank */
+    int64_t n_rows;
+    const void *data;    /* int32_t *, int8_t * or char ** (a NULL string is written as "") */
+} dg_extra_column;
+
 /* What a finished run writes.  Arrays marked "local" hold this rank's n
  * items; the rest are identical on every rank. */
 typedef struct dg_output {
@@ -83,6 +100,8 @@ typedef struct dg_output {
     int n_times;
     const dg_extra_dataset *extra;
     int n_extra;
+    const dg_extra_column *columns;
+    int n_columns;
     /* global counts */
     int64_t n_failed, n_edges, n_components, n_removed;
     /* the filter and re-weighting (written when write_filter / write_weight

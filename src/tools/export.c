@@ -15,6 +15,7 @@
 #include "dupgraph/config.h"
 #include "io/h5_columns.h"
 #include "io/h5_file.h"
+#include "tools/remove_keys.h"
 
 /* Bytes of item rows (paths, status, keep) read per round. */
 #define ITEM_CHUNK_BYTES ((size_t)16 << 20)
@@ -182,7 +183,10 @@ static int export_open(const char *path, const dg_h5_facts *facts, const dg_expo
         rc = write_edges(path, facts, &edges, counts, err);
     rc = out_close(&keep, rc, err);
     rc = out_close(&removed, rc, err);
-    return out_close(&edges, rc, err);
+    rc = out_close(&edges, rc, err);
+    if (rc == DG_OK && files->remove_keys)
+        rc = dg_export_remove_keys(path, files->remove_keys, &counts->shards, &counts->keys, err);
+    return rc;
 }
 
 int dg_export(const char *path, const dg_export_files *files, dg_export_counts *counts, dg_err *err)
@@ -200,11 +204,13 @@ static int parse_args(int argc, char *const *argv, dg_export_files *files, dg_er
 {
     memset(files, 0, sizeof *files);
     if (argc < 1 || argv[0][0] == '-')
-        return dg_failc(err, DG_E_USAGE, "export needs an output file: export OUT.h5 [--keep-list F] [--removed F] [--edges F]");
+        return dg_failc(err, DG_E_USAGE, "export needs an output file: export OUT.h5 [--keep-list F] [--removed F] [--edges F] "
+                                         "[--remove-keys DIR]");
     for (int i = 1; i < argc; i += 2) {
         const char **slot = !strcmp(argv[i], "--keep-list") ? &files->keep_list
                             : !strcmp(argv[i], "--removed") ? &files->removed
                             : !strcmp(argv[i], "--edges")   ? &files->edges
+                            : !strcmp(argv[i], "--remove-keys") ? &files->remove_keys
                                                             : NULL;
         if (!slot)
             return dg_failc(err, DG_E_USAGE, "export: unknown option '%s' (see dupgraph --help)", argv[i]);
@@ -213,8 +219,9 @@ static int parse_args(int argc, char *const *argv, dg_export_files *files, dg_er
         *slot = argv[i + 1];
     }
     const char *names[3] = {files->keep_list, files->removed, files->edges};
-    if (!names[0] && !names[1] && !names[2])
-        return dg_failc(err, DG_E_USAGE, "export: nothing to write (give --keep-list, --removed and/or --edges)");
+    if (!names[0] && !names[1] && !names[2] && !files->remove_keys)
+        return dg_failc(err, DG_E_USAGE, "export: nothing to write (give --keep-list, --removed, --edges and/or "
+                                         "--remove-keys)");
     for (int a = 0; a < 3; a++)
         for (int b = a + 1; b < 3; b++)
             if (names[a] && names[b] && !strcmp(names[a], names[b]))
@@ -234,5 +241,8 @@ int dg_export_command(int argc, char *const *argv, FILE *out, dg_err *err)
         fprintf(out, "removed: %s (%lld items)\n", files.removed, (long long)counts.removed);
     if (files.edges)
         fprintf(out, "edges: %s (%lld pairs)\n", files.edges, (long long)counts.edges);
+    if (files.remove_keys)
+        fprintf(out, "remove-keys: %s (%lld shards, %lld keys)\n", files.remove_keys, (long long)counts.shards,
+                (long long)counts.keys);
     return DG_OK;
 }
