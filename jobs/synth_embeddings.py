@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 
-def make(n, d, seed, dup_fraction, topic_size, bad_rows, giant_fraction=0.0, spread=1.1):
+def make(n, d, seed, dup_fraction, topic_size, bad_rows, giant_fraction=0.0, spread=1.1, copies=0):
     rng = np.random.default_rng(seed)
     n_topics = max(1, n // topic_size)
     topics = rng.standard_normal((n_topics, d)).astype(np.float32)
@@ -52,6 +52,17 @@ def make(n, d, seed, dup_fraction, topic_size, bad_rows, giant_fraction=0.0, spr
         gid += 1
         pos += size
 
+    if copies:
+        # one photo copied `copies` times (re-encoded: similarities 0.99 and up),
+        # overwriting the first rows of the planted groups' share
+        lo = n_base if n_dup >= copies else n - copies
+        base = x[rng.integers(n_giant, lo)] if lo > n_giant else x[0]
+        base = base / np.linalg.norm(base)
+        eps = rng.uniform(0.01, 0.08, copies).astype(np.float32)
+        noise = rng.standard_normal((copies, d)).astype(np.float32) / np.sqrt(d)
+        x[lo:lo + copies] = base + eps[:, None] * noise
+        group[lo:lo + copies] = group.max() + 1
+
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     perm = rng.permutation(n)
     x = x[perm]
@@ -73,11 +84,13 @@ def main():
                     help="noise around a topic centre: larger is more uniform, harder for clustering")
     ap.add_argument("--giant-fraction", type=float, default=0.0,
                     help="share of items crowded into one dense region (skew test)")
+    ap.add_argument("--copies", type=int, default=0,
+                    help="one more planted group: this many near-identical copies of one item (giant duplicate group)")
     ap.add_argument("--bad-rows", type=int, default=0, help="rows set to NaN / Inf / zero")
     ap.add_argument("--dataset", default="/embeddings")
     ap.add_argument("--float16", action="store_true")
     a = ap.parse_args()
-    x, group = make(a.n, a.d, a.seed, a.dup_fraction, a.topic_size, a.bad_rows, a.giant_fraction, a.spread)
+    x, group = make(a.n, a.d, a.seed, a.dup_fraction, a.topic_size, a.bad_rows, a.giant_fraction, a.spread, a.copies)
     with h5py.File(a.out, "w") as f:
         f.create_dataset(a.dataset, data=x.astype(np.float16) if a.float16 else x)
         f.create_dataset("/planted_group", data=group)

@@ -8,6 +8,7 @@
  * fails the same test and the collectives stay matched (tests/mpi_harness.h).
  */
 #include "graph/graph.h"
+#include "search/forest.h"
 #include "mpi_harness.h"
 
 #include <math.h>
@@ -639,6 +640,74 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* dg_graph_forest on the random graph's edges (dealt twice, flipped)
+ * against the serial maximum spanning forest of all of them: the same
+ * edges for any rank count, n - components of them, and components over
+ * the forest equal the reference (union-find over every edge). */
+static void forest_spans_the_components_of_all_edges(void **state)
+{
+    const dg_ctx *ctx = ctx_of(state);
+    dg_err err = {0};
+    graph g;
+    int64_t n = 3000;
+    graph_init(&g, n, 2600);
+    for (int64_t k = 0; k < 2600; k++) {
+        int64_t a = (int64_t)(hash2(31, (uint64_t)k) % (uint64_t)n);
+        int64_t b = (int64_t)(hash2(32, (uint64_t)k) % (uint64_t)n);
+        if (a != b)
+            graph_add(&g, a, b);
+    }
+    dg_edges e, serial = {0};
+    deal_edges(ctx, &g, 5, 2, &e);
+    for (int64_t k = 0; k < g.m; k++)
+        assert_int_equal(dg_edges_push(&serial, g.a[k], g.b[k], sim_of(g.a[k], g.b[k]), &err), DG_OK);
+    assert_int_equal(dg_edges_sort_unique(&serial, &err), DG_OK);
+    assert_int_equal(dg_edges_spanning_forest(&serial, NULL, &err), DG_OK);
+    assert_int_equal(dg_graph_dedup(ctx, n, &e, &err), DG_OK);
+    int64_t lo = lo_of(ctx, n), nl = n_of(ctx, n);
+    int64_t *label = malloc(((size_t)nl + 1) * sizeof *label);
+    assert_non_null(label);
+    int rounds;
+    float *score = NULL;
+    assert_int_equal(dg_graph_components(ctx, n, lo, nl, &e, label, &rounds, &err), DG_OK);
+    assert_int_equal(dg_graph_forest(ctx, n, lo, nl, label, &e, &score, &err), DG_OK);
+    /* the forest's own components are the reference's */
+    int64_t *ref = reference_labels(&g), roots = 0;
+    for (int64_t i = 0; i < n; i++)
+        roots += ref[i] == i;
+    int64_t *flabel = malloc(((size_t)nl + 1) * sizeof *flabel);
+    assert_non_null(flabel);
+    assert_int_equal(dg_graph_components(ctx, n, lo, nl, &e, flabel, &rounds, &err), DG_OK);
+    int ok = 1;
+    for (int64_t i = 0; i < nl && ok; i++)
+        if (flabel[i] != ref[lo + i])
+            ok = dgt_note("item %lld: forest label %lld, reference %lld", (long long)(lo + i), (long long)flabel[i],
+                          (long long)ref[lo + i]);
+    /* this rank's share is the serial forest's edges with src in its range */
+    int64_t k = 0;
+    for (int64_t i = 0; i < serial.n && ok; i++) {
+        if (serial.src[i] < lo || serial.src[i] >= lo + nl)
+            continue;
+        if (k >= e.n || e.src[k] != serial.src[i] || e.dst[k] != serial.dst[i] || e.sim[k] != serial.sim[i])
+            ok = dgt_note("forest edge %lld differs from the serial forest's (%lld, %lld)", (long long)k,
+                          (long long)serial.src[i], (long long)serial.dst[i]);
+        k++;
+    }
+    if (ok && k != e.n)
+        ok = dgt_note("%lld forest edges here, the serial forest has %lld", (long long)e.n, (long long)k);
+    int64_t total = 0;
+    MPI_Allreduce(&e.n, &total, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
+    assert_true(dgt_all_ranks(ok));
+    assert_int_equal(total, n - roots);
+    assert_true(total < g.m); /* the graph has cycles, so the forest dropped edges */
+    free(ref);
+    free(label);
+    free(flabel);
+    dg_edges_free(&e);
+    dg_edges_free(&serial);
+    graph_free(&g);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +727,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(keep_central_keeps_most_central_ties_to_lowest_id),
         cmocka_unit_test(keep_central_of_one_big_component),
         cmocka_unit_test(keep_rejects_unusable_item_with_edges),
+        cmocka_unit_test(forest_spans_the_components_of_all_edges),
     };
     return DGT_RUN(argc, argv, tests, group_setup, group_teardown);
 }

@@ -349,7 +349,7 @@ static void bucket_equals_naive_per_cluster(void **state)
             dg_edges got = {0};
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, blocks[bi], &got, &st, &err), DG_OK);
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, blocks[bi], NULL, &got, &st, &err), DG_OK);
             sort_unique(&got);
             if (!edges_equal(&got, &ref))
                 fail_msg("bucket: block %d threshold %.2f differs from the naive loop", blocks[bi], thr);
@@ -472,7 +472,7 @@ static void split_cluster_tasks_equal_whole_clusters(void **state)
         dg_pair_stats st = {0, 0.0, 0.0};
         for (int r = 0; r < p; r++) {
             take_tasks(&b, &plan, r);
-            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, split_blocks[bi], &got, &st, &err), DG_OK);
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, split_blocks[bi], NULL, &got, &st, &err), DG_OK);
         }
         sort_unique(&got);
         if (!edges_equal(&got, &ref))

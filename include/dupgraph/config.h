@@ -30,6 +30,8 @@ typedef enum {
 /* Image input: a manifest, a folder of image files or tar shards. */
 #define DG_INPUT_IS_IMAGES(kind) ((kind) == DG_INPUT_MANIFEST || (kind) == DG_INPUT_DIR || (kind) == DG_INPUT_SHARDS)
 typedef enum { DG_KEEP_FIRST = 0, DG_KEEP_CENTRAL } dg_keep_policy;
+/* graph.edges: every pair above the threshold, or a spanning forest of them */
+typedef enum { DG_EDGES_ALL = 0, DG_EDGES_FOREST } dg_edge_output;
 typedef enum { DG_EMB_OUT_NONE = 0, DG_EMB_OUT_FLOAT32 } dg_embeddings_output;
 typedef enum { DG_EMBED_DESCRIPTOR = 0, DG_EMBED_MOBILENET_V2 } dg_embed_method;
 typedef enum { DG_SEEDING_KMEANSPP = 0, DG_SEEDING_KMEANS_PAR } dg_seeding;
@@ -63,6 +65,7 @@ typedef struct dg_config {
 
     /* [graph] */
     dg_keep_policy keep;
+    dg_edge_output edges;
 
     /* [verify] (image input): each candidate pair of the search is confirmed
      * by comparing the items' signatures before it becomes an edge */

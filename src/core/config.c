@@ -56,6 +56,7 @@ typedef struct key_spec {
 /* K_ENUM fields are stored as int. */
 _Static_assert(sizeof(dg_embeddings_output) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_keep_policy) == sizeof(int), "enum field size");
+_Static_assert(sizeof(dg_edge_output) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_embed_method) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_seeding) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_assign_method) == sizeof(int), "enum field size");
@@ -68,6 +69,11 @@ static const enum_name embeddings_output_names[] = {
 static const enum_name keep_names[] = {
     {"first", DG_KEEP_FIRST, "lowest id"},
     {"central", DG_KEEP_CENTRAL, "nearest its centroid"},
+    {NULL, 0, NULL},
+};
+static const enum_name edge_output_names[] = {
+    {"all", DG_EDGES_ALL, "every pair above the threshold"},
+    {"forest", DG_EDGES_FOREST, "a spanning forest of them: O(n) edges for a group of n"},
     {NULL, 0, NULL},
 };
 static const enum_name embed_method_names[] = {
@@ -160,6 +166,10 @@ static const key_spec keys[] = {
 
     {"graph", "keep", K_ENUM, F(keep), 0, 0, "first", .names = keep_names,
      .help = "which item of a duplicate group is kept"},
+    {"graph", "edges", K_ENUM, F(edges), 0, 0, "all", .names = edge_output_names,
+     .help = "edges held, sent and written: every pair at or above the threshold (a group of n near-copies costs "
+             "n(n-1)/2), or a spanning forest of them plus each item's best match (/items/best_match, best_sim): "
+             "the same components and keeps for n - 1 edges per group (README, \"Giant duplicate groups\")"},
 
     {"verify", "enabled", K_BOOL, F(verify_enabled), 0, 0, "true",
      .help = "image input: confirm every pair the search finds (pairs.threshold) by aligning the two images' "

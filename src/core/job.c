@@ -75,6 +75,8 @@ typedef struct job_state {
     dg_job_verify verify;
     int64_t *label;
     int8_t *keep;
+    float *best_sim;     /* local: the best match's similarity, NaN for none */
+    int64_t *best_match; /* local: -1 for none */
     dg_stage_time times[MAX_STAGES];
     int n_times;
     double stage_t0;
@@ -381,8 +383,10 @@ static int alloc_results(job_state *js, dg_err *err)
     js->centrality = dg_calloc(n, sizeof(float), err);
     js->label = dg_alloc(n, sizeof(int64_t), err);
     js->keep = dg_calloc(n, sizeof(int8_t), err);
+    js->best_sim = dg_alloc(n, sizeof(float), err);
+    js->best_match = dg_alloc(n, sizeof(int64_t), err);
     js->figures = dg_calloc((size_t)js->clusterings, sizeof *js->figures, err);
-    if (!js->centroids || !js->cluster || !js->centrality || !js->label || !js->keep || !js->figures)
+    if (!js->centroids || !js->cluster || !js->centrality || !js->label || !js->keep || !js->best_sim || !js->best_match || !js->figures)
         return DG_FAIL;
     for (size_t i = 0; i < cells; i++)
         js->cluster[i] = -1;
@@ -467,6 +471,12 @@ static void record_plan(dg_clustering_figures *fig, const dg_cluster_plan *plan,
     fig->bucket_rows = bucket->n;
 }
 
+/* Whether candidate pairs go through the verification stage. */
+static int verifies(const job_state *js)
+{
+    return js->cfg->verify_enabled && js->emb.images;
+}
+
 /* This clustering's edges into `fresh`, de-duplicated (src in own range). */
 static int search_clustering(job_state *js, int c, const int32_t *near, int m, dg_edges *fresh, dg_err *err)
 {
@@ -487,7 +497,11 @@ static int search_clustering(job_state *js, int c, const int32_t *near, int m, d
                plan.mean_load, plan.mean_load > 0 ? plan.max_load / plan.mean_load : 1.0);
         stage_begin(js, "pairs (blocked sgemm)");
         dg_pair_stats st = {0};
-        rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, fresh, &st, err);
+        /* forest mode: pairs the verifier would reject must not join the
+         * forest, so only those it accepts unverified do (search/forest.h) */
+        float certain = verifies(js) ? js->cfg->verify_accept_above : js->cfg->threshold;
+        const float *forest = js->cfg->edges == DG_EDGES_FOREST ? &certain : NULL;
+        rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, forest, fresh, &st, err);
         fig->pairs = st;
         js->pair_stats.compared += st.compared;
         js->pair_stats.flops += st.flops;
@@ -594,7 +608,7 @@ static int verify_stage(job_state *js, dg_err *err)
     const dg_config *cfg = js->cfg;
     if (!cfg->verify_enabled)
         return DG_OK;
-    if (!js->emb.images) {
+    if (!verifies(js)) {
         dg_log(js->ctx, "verify: the %s input has no pixels, so no signatures: verification is off", js->emb.name);
         return DG_OK;
     }
@@ -637,11 +651,16 @@ static int build_graph(job_state *js, dg_err *err)
 {
     stage_begin(js, "components + keep");
     int rounds = 0;
-    int rc = dg_graph_components(js->ctx, js->items.n_total, js->items.lo, js->items.n, &js->edges, js->label,
-                                 &rounds, err);
+    const dg_items *it = &js->items;
+    /* before the forest is taken: the edges still hold every best match */
+    int rc = dg_graph_best(js->ctx, it->n_total, it->lo, it->n, &js->edges, js->best_sim, js->best_match, err);
     if (rc == DG_OK)
-        rc = dg_graph_keep(js->ctx, js->items.n_total, js->items.lo, js->items.n, js->label, js->items.status,
-                           js->centrality, js->cfg->keep, js->keep, err);
+        rc = dg_graph_components(js->ctx, it->n_total, it->lo, it->n, &js->edges, js->label, &rounds, err);
+    if (rc == DG_OK)
+        rc = dg_graph_keep(js->ctx, it->n_total, it->lo, it->n, js->label, it->status, js->centrality, js->cfg->keep,
+                           js->keep, err);
+    if (rc == DG_OK && js->cfg->edges == DG_EDGES_FOREST)
+        rc = dg_graph_forest(js->ctx, it->n_total, it->lo, it->n, js->label, &js->edges, &js->edge_verify, err);
     stage_end(js, "graph");
     if (rc == DG_OK)
         dg_log(js->ctx, "components found in %d rounds", rounds);
@@ -699,6 +718,9 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .items = &js->items,
         .component = js->label,
         .keep = js->keep,
+        .best_sim = js->best_sim,
+        .best_match = js->best_match,
+        .edge_output = dg_config_enum_name("graph.edges", cfg->edges),
         .cluster = js->cluster,
         .clusterings = js->clusterings,
         .k = js->k,
@@ -780,6 +802,8 @@ static void free_state(job_state *js)
     free(js->centrality);
     free(js->label);
     free(js->keep);
+    free(js->best_sim);
+    free(js->best_match);
     free(js->figures);
 }
 

@@ -5,8 +5,8 @@
  *   items     n (4D + 1): vectors and statuses; the embedder adds its own
  *             (input/embedder.h; image input: 24 n for sizes and path
  *             pointers and the path strings themselves)
- *   results   4 C K D centroids + n (4C + 13): clusters, centrality,
- *             component labels, keep flags
+ *   results   4 C K D centroids + n (4C + 25): clusters, centrality,
+ *             component labels, keep flags, best matches and similarities
  *   probes    8 n m: the nearest clusters and their similarities
  * and on top the largest working set of one stage:
  *   embed     the embedder's working set (dg_embedder_memory), for image
@@ -24,9 +24,16 @@
  *             DG_EXCHANGE_ROUND_BYTES each)
  *   graph     48 n: component and keep state per item
  *   exact     3 n (4D + 8): own and two visiting blocks in the ring
- * Edges come on top (about 80 bytes per edge a rank holds while the graph
- * is built), as does a split giant cluster's extra copies (logged as rows
- * per rank after each exchange). */
+ * graph.edges = forest bounds the edges by the items: each clustering's
+ * bucket pushes at most two per bucket row (a forest edge and a best
+ * match), so with every item a duplicate a rank holds up to 2 n m C edges
+ * at 40 bytes (the list at double capacity), held across clusterings and
+ * so counted in results, and the
+ * search's union-find and best matches take 28 bytes per bucket row,
+ * counted in exchange.  With graph.edges = all, edges come on top (about
+ * 80 bytes per edge a rank holds while the graph is built: a group of g
+ * near-copies is g^2/2 of them), as does a split giant cluster's extra
+ * copies (logged as rows per rank after each exchange). */
 #include "core/job_memory.h"
 
 #include <math.h>
@@ -57,6 +64,7 @@ void dg_memory_inputs_for(const dg_config *cfg, int exact, int ranks, int64_t n_
         .probes = cfg->probes,
         .clusterings = cfg->clusterings,
         .block = cfg->block,
+        .forest = cfg->edges == DG_EDGES_FOREST,
     };
 }
 
@@ -71,7 +79,7 @@ void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
     mm->runtime = 32.0 * 1048576.0;
     const dg_embedder_memory *em = &in->input;
     mm->items = n * (4.0 * d + 1.0) + (em->item_bytes * n + em->item_fixed);
-    mm->results = 4.0 * c * k * d + n * (4.0 * c + 13.0);
+    mm->results = 4.0 * c * k * d + n * (4.0 * c + 25.0) + (in->forest ? 40.0 * 2.0 * n * m * c : 0.0);
     mm->probes = 8.0 * n * m;
     mm->embed = em->work_per_item * n + em->network + em->decoder;
     mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
@@ -81,5 +89,5 @@ void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
     if (in->exact)
         mm->exact = 3.0 * n * (4.0 * d + 8.0) + 4.0 * (double)in->block * in->block;
     else
-        mm->exchange = n * m * (4.0 * d + 41.0) + 2.0 * round;
+        mm->exchange = n * m * (4.0 * d + 41.0 + (in->forest ? 28.0 : 0.0)) + 2.0 * round;
 }

@@ -16,6 +16,7 @@ typedef struct dg_memory_inputs {
     int d;              /* embedding dimension */
     int64_t k, sample;  /* effective K and k-means sample */
     int probes, clusterings, block;
+    int forest;         /* graph.edges = forest: edges bounded by the items */
     dg_embedder_memory input; /* the embedder's items and working set, the filter's network added */
 } dg_memory_inputs;
 

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "search/forest.h"
 
 /* ---- fixed-size record exchange ---------------------------------------- */
 
@@ -782,4 +783,185 @@ int dg_graph_keep(const dg_ctx *ctx, int64_t n_total, int64_t lo, int64_t n, con
     rc = keep_central(ctx, &k, keep, err);
     keep_free(&k);
     return rc;
+}
+
+/* ---- best matches and the spanning forest (graph.edges) ----------------- */
+
+typedef struct match_rec {
+    int64_t id, other;
+    float sim;
+    int32_t pad;
+} match_rec;
+
+static void offer(float *best_sim, int64_t *best_match, int64_t r, int64_t other, float sim)
+{
+    if (sim > best_sim[r] || (sim == best_sim[r] && other < best_match[r])) {
+        best_sim[r] = sim;
+        best_match[r] = other;
+    }
+}
+
+int dg_graph_best(const dg_ctx *ctx, int64_t n_total, int64_t lo, int64_t n, const dg_edges *edges,
+                  float *best_sim, int64_t *best_match, dg_err *err)
+{
+    xchg x;
+    if (xchg_init(&x, ctx, err) != DG_OK)
+        return DG_FAIL;
+    for (int64_t i = 0; i < n; i++) {
+        best_sim[i] = NAN;
+        best_match[i] = -1;
+    }
+    float *bs = dg_alloc((size_t)(n > 0 ? n : 1), sizeof *bs, err);
+    match_rec *send = dg_alloc((size_t)(edges->n > 0 ? edges->n : 1), sizeof *send, err);
+    int64_t *dst = dg_alloc((size_t)(edges->n > 0 ? edges->n : 1), sizeof *dst, err);
+    match_rec *recv = NULL;
+    int rc = bs && send && dst ? check_range(ctx, n_total, lo, n, err) : DG_FAIL;
+    for (int64_t i = 0; rc == DG_OK && i < n; i++)
+        bs[i] = -INFINITY;
+    for (int64_t e = 0; rc == DG_OK && e < edges->n; e++) {
+        if (edges->src[e] < lo || edges->src[e] >= lo + n)
+            rc = dg_fail(err, "graph: edge (%lld, %lld) is not routed to its src's rank", (long long)edges->src[e],
+                         (long long)edges->dst[e]);
+        else
+            offer(bs, best_match, edges->src[e] - lo, edges->dst[e], edges->sim[e]);
+        dst[e] = edges->dst[e];
+    }
+    /* the dst side goes to its owner; edges are sorted by (src, dst), so
+     * group the records by dst's owner */
+    int64_t *next = rc == DG_OK ? dg_calloc((size_t)ctx->size, sizeof *next, err) : NULL;
+    if (rc == DG_OK && !next)
+        rc = DG_FAIL;
+    if (rc == DG_OK) {
+        xchg_count_owners(&x, n_total, dst, edges->n);
+        for (int r = 1; r < ctx->size; r++)
+            next[r] = next[r - 1] + x.scount[r - 1];
+        for (int64_t e = 0; e < edges->n; e++)
+            send[next[dg_range_owner(n_total, ctx->size, dst[e])]++] =
+                (match_rec){edges->dst[e], edges->src[e], edges->sim[e], 0};
+    }
+    free(next);
+    rc = xchg_counts(&x, rc, err);
+    if (rc == DG_OK && !(recv = dg_alloc((size_t)(x.nrecv > 0 ? x.nrecv : 1), sizeof *recv, err)))
+        rc = DG_FAIL;
+    if (dg_agree(ctx, rc, err) == DG_OK) {
+        xchg_run(&x, send, recv, sizeof *recv);
+        for (int64_t k = 0; k < x.nrecv; k++)
+            offer(bs, best_match, recv[k].id - lo, recv[k].other, recv[k].sim);
+        for (int64_t i = 0; i < n; i++)
+            if (best_match[i] >= 0)
+                best_sim[i] = bs[i];
+        rc = DG_OK;
+    } else {
+        rc = DG_FAIL;
+    }
+    free(bs);
+    free(send);
+    free(dst);
+    free(recv);
+    xchg_free(&x);
+    return rc;
+}
+
+typedef struct forest_rec {
+    int64_t src, dst;
+    float sim, score;
+} forest_rec;
+
+/* Collective: edges (with their scores) to the ranks owning owner_id[e];
+ * replaces the local lists.  Returns an agreed status. */
+static int route_edges(const dg_ctx *ctx, int64_t n_total, dg_edges *e, float **score, const int64_t *owner_id,
+                       dg_err *err)
+{
+    xchg x;
+    if (xchg_init(&x, ctx, err) != DG_OK)
+        return DG_FAIL;
+    int p = ctx->size;
+    forest_rec *send = dg_alloc((size_t)(e->n > 0 ? e->n : 1), sizeof *send, err);
+    int64_t *next = dg_calloc((size_t)p, sizeof *next, err);
+    forest_rec *recv = NULL;
+    int rc = send && next ? DG_OK : DG_FAIL;
+    if (rc == DG_OK) {
+        xchg_count_owners(&x, n_total, owner_id, e->n);
+        for (int r = 1; r < p; r++)
+            next[r] = next[r - 1] + x.scount[r - 1];
+        for (int64_t i = 0; i < e->n; i++)
+            send[next[dg_range_owner(n_total, p, owner_id[i])]++] =
+                (forest_rec){e->src[i], e->dst[i], e->sim[i], *score ? (*score)[i] : NAN};
+    }
+    rc = xchg_counts(&x, rc, err);
+    if (rc == DG_OK && !(recv = dg_alloc((size_t)(x.nrecv > 0 ? x.nrecv : 1), sizeof *recv, err)))
+        rc = DG_FAIL;
+    float *sc = NULL;
+    if (rc == DG_OK && *score && !(sc = dg_alloc((size_t)(x.nrecv > 0 ? x.nrecv : 1), sizeof *sc, err)))
+        rc = DG_FAIL;
+    if (dg_agree(ctx, rc, err) == DG_OK) {
+        xchg_run(&x, send, recv, sizeof *recv);
+        free(send);
+        send = NULL;
+        dg_edges_free(e);
+        e->src = dg_alloc((size_t)(x.nrecv > 0 ? x.nrecv : 1), sizeof *e->src, err);
+        e->dst = dg_alloc((size_t)(x.nrecv > 0 ? x.nrecv : 1), sizeof *e->dst, err);
+        e->sim = dg_alloc((size_t)(x.nrecv > 0 ? x.nrecv : 1), sizeof *e->sim, err);
+        rc = e->src && e->dst && e->sim ? DG_OK : DG_FAIL;
+        for (int64_t k = 0; rc == DG_OK && k < x.nrecv; k++) {
+            e->src[k] = recv[k].src;
+            e->dst[k] = recv[k].dst;
+            e->sim[k] = recv[k].sim;
+            if (sc)
+                sc[k] = recv[k].score;
+        }
+        e->n = e->cap = rc == DG_OK ? x.nrecv : 0;
+        if (*score) {
+            free(*score);
+            *score = sc;
+            sc = NULL;
+        }
+    } else {
+        rc = DG_FAIL;
+    }
+    free(sc);
+    free(send);
+    free(next);
+    free(recv);
+    xchg_free(&x);
+    return dg_agree(ctx, rc, err);
+}
+
+/* A component's edges all meet on the rank owning its label, where the
+ * maximum spanning forest is taken (search/forest.h), then every kept edge
+ * goes back to its src's rank.  Components were found distributed; only
+ * the edges of each component, O(its size) in forest mode, meet on one
+ * rank. */
+int dg_graph_forest(const dg_ctx *ctx, int64_t n_total, int64_t lo, int64_t n, const int64_t *label,
+                    dg_edges *edges, float **score, dg_err *err)
+{
+    int64_t *to = dg_alloc((size_t)(edges->n > 0 ? edges->n : 1), sizeof *to, err);
+    int rc = to ? check_range(ctx, n_total, lo, n, err) : DG_FAIL;
+    for (int64_t i = 0; rc == DG_OK && i < edges->n; i++) {
+        if (edges->src[i] < lo || edges->src[i] >= lo + n)
+            rc = dg_fail(err, "graph: edge (%lld, %lld) is not routed to its src's rank", (long long)edges->src[i],
+                         (long long)edges->dst[i]);
+        else
+            to[i] = label[edges->src[i] - lo];
+    }
+    if (dg_agree(ctx, rc, err) != DG_OK || route_edges(ctx, n_total, edges, score, to, err) != DG_OK) {
+        free(to);
+        return DG_FAIL;
+    }
+    free(to);
+    rc = dg_edges_spanning_forest(edges, *score, err);
+    if (dg_agree(ctx, rc, err) != DG_OK)
+        return DG_FAIL;
+    to = dg_alloc((size_t)(edges->n > 0 ? edges->n : 1), sizeof *to, err);
+    rc = to ? DG_OK : DG_FAIL;
+    for (int64_t i = 0; rc == DG_OK && i < edges->n; i++)
+        to[i] = edges->src[i];
+    if (dg_agree(ctx, rc, err) != DG_OK || route_edges(ctx, n_total, edges, score, to, err) != DG_OK) {
+        free(to);
+        return DG_FAIL;
+    }
+    free(to);
+    /* edges from several ranks arrive in rank order: sort by (src, dst) */
+    rc = dg_edges_spanning_forest(edges, *score, err);
+    return dg_agree(ctx, rc, err);
 }

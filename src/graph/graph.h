@@ -29,4 +29,17 @@ int dg_graph_keep(const dg_ctx *ctx, int64_t n_total, int64_t lo, int64_t n, con
                   const int8_t *status, const float *centrality, dg_keep_policy policy, int8_t *keep,
                   dg_err *err);
 
+/* Every owned item's best match over the edges (highest sim, ties to the
+ * lowest id): best_match -1 and best_sim NaN when it has none.  Edges as
+ * after dg_graph_dedup (src in this rank's range). */
+int dg_graph_best(const dg_ctx *ctx, int64_t n_total, int64_t lo, int64_t n, const dg_edges *edges,
+                  float *best_sim, int64_t *best_match, dg_err *err);
+
+/* graph.edges = forest: reduces the edges (src in this rank's range, with
+ * their verifier scores *score or NULL) to the maximum spanning forest of
+ * each component (labels from dg_graph_components), returned the same way,
+ * sorted by (src, dst). */
+int dg_graph_forest(const dg_ctx *ctx, int64_t n_total, int64_t lo, int64_t n, const int64_t *label,
+                    dg_edges *edges, float **score, dg_err *err);
+
 #endif

@@ -317,6 +317,10 @@ static int write_items(writer *w, const dg_output *out, const layout *lay, dg_er
         write_dataset(w, "/items/component", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, out->component, err) != DG_OK ||
         write_dataset(w, "/items/keep", H5T_STD_I8LE, H5T_NATIVE_INT8, &s, out->keep, err) != DG_OK)
         return DG_FAIL;
+    if (out->best_match &&
+        (write_dataset(w, "/items/best_match", H5T_STD_I64LE, H5T_NATIVE_INT64, &s, out->best_match, err) != DG_OK ||
+         write_dataset(w, "/items/best_sim", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &s, out->best_sim, err) != DG_OK))
+        return DG_FAIL;
     if (out->clusterings > 0) {
         dg_h5_rows c = item_slab(it, lay, out->clusterings);
         if (write_dataset(w, "/items/cluster", H5T_STD_I32LE, H5T_NATIVE_INT32, &c, out->cluster, err) != DG_OK)
@@ -480,7 +484,8 @@ static int write_attributes(writer *w, const dg_output *out, const layout *lay, 
               attr_string(w, "embedder", out->embedder ? out->embedder : "") ||
               attr_write(w, "pairs_threshold", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &out->threshold) ||
               attr_int64(w, "cluster_k", out->k) || attr_int64(w, "cluster_clusterings", out->clusterings) ||
-              attr_int64(w, "cluster_probes", out->probes) || attr_string(w, "graph_keep", out->keep_policy ? out->keep_policy : ""))
+              attr_int64(w, "cluster_probes", out->probes) || attr_string(w, "graph_keep", out->keep_policy ? out->keep_policy : "") ||
+              attr_string(w, "graph_edges", out->edge_output ? out->edge_output : "all"))
                  ? DG_FAIL
                  : DG_OK;
     }

@@ -30,7 +30,10 @@
  *   cluster_probes (int64; K, C and m the search used) and graph_keep;
  *   format 4 adds /edges/verify and verify_enabled (int32 0/1),
  *   verify_threshold (float32), n_candidates, n_verified, n_rejected (int64;
- *   without verification n_candidates = n_verified = n_edges)
+ *   without verification n_candidates = n_verified = n_edges); optional in
+ *   format 4 (readers of older files find neither): /items/best_match (int64,
+ *   -1 for none), /items/best_sim (float32, NaN for none) and graph_edges
+ *   ("all": /edges holds every pair; "forest": a spanning forest of them)
  *
  * The output is written collectively (MPI-IO) to "<path>.tmp" and renamed by
  * rank 0 once closed, so a reader never sees a half-written file.
@@ -83,6 +86,9 @@ typedef struct dg_output {
     const dg_items *items;      /* local: status, width/height, path, vec */
     const int64_t *component;   /* local */
     const int8_t *keep;         /* local */
+    const float *best_sim;      /* local: the best match's similarity, NaN for none */
+    const int64_t *best_match;  /* local: -1 for none */
+    const char *edge_output;    /* graph.edges: "all" or "forest" */
     const int32_t *cluster;     /* local, n x clusterings */
     int clusterings;
     int64_t k;

@@ -26,6 +26,7 @@
 #include "search/pairs.h"
 
 #include "search/edges.h"
+#include "search/forest.h"
 
 /* Rows and columns per block when the caller passes block <= 0.  Measured
  * here (one core, sgemm of 512 x 512 blocks at ~120 GFLOP/s): the 1 MiB
@@ -59,6 +60,7 @@ typedef struct rect {
     const int64_t *cid;
     int64_t nc;
     int d;
+    const int64_t *rix, *cix; /* forest mode: rows' and columns' indices in the forest's ids */
 } rect;
 
 typedef struct search {
@@ -67,6 +69,7 @@ typedef struct search {
     int64_t block;
     float *sims; /* block x block */
     dg_edges *out;
+    dg_forest *forest; /* graph.edges = forest: NULL for every pair */
     int64_t compared;
     double flops;
 } search;
@@ -78,6 +81,7 @@ static int search_init(search *s, float threshold, int block, int64_t max_rows, 
     s->candidate = threshold - DG_SIM_RESCORE_EPS;
     s->block = effective_block(block);
     s->out = out;
+    s->forest = NULL;
     s->compared = 0;
     s->flops = 0.0;
     int64_t br = max_rows < s->block ? max_rows : s->block;
@@ -127,6 +131,54 @@ static int rescore_row(const search *s, const rect *r, int64_t i, const float *r
     return DG_OK;
 }
 
+/* Item x's best so far loses to (other, sim)? Higher sim, ties lower id. */
+static void forest_offer(dg_forest *f, int64_t x, int64_t other, float sim)
+{
+    if (sim > f->best_sim[x] || (sim == f->best_sim[x] && other < f->best_id[x])) {
+        f->best_sim[x] = sim;
+        f->best_id[x] = other;
+    }
+}
+
+/* The forest-mode scan of one row.  A certain pair (sgemm sim sure to be at
+ * or above f->certain after re-scoring) is re-scored only when it could
+ * join two sets or change an end's best match, which after the first rows
+ * of a big group is almost never: the cost per pair is then a comparison
+ * and two finds.  Other candidates are re-scored and handled as in all
+ * mode, except that a certain one joins the forest. */
+static int forest_row(const search *s, const rect *r, int64_t i, const float *row, int64_t c0, int64_t lo,
+                      int64_t hi, dg_err *err)
+{
+    dg_forest *f = s->forest;
+    const float *a = r->rows + (size_t)i * (size_t)r->d;
+    float sure = f->certain > s->threshold ? f->certain + DG_SIM_RESCORE_EPS : s->candidate;
+    int64_t ua = r->rix[i];
+    for (int64_t j = lo; j < hi; j++) {
+        float v = row[j];
+        if (v < s->candidate)
+            continue;
+        int64_t jc = c0 + j, ub = r->cix[jc];
+        if (ua == ub)
+            continue;
+        if (v >= sure && v + f->best_slack < f->best_sim[ua] && v + f->best_slack < f->best_sim[ub] &&
+            dg_uf_find(&f->uf, ua) == dg_uf_find(&f->uf, ub))
+            continue;
+        float sim = dg_sim_exact(a, r->cols + (size_t)jc * (size_t)r->d, r->d);
+        if (sim < s->threshold)
+            continue;
+        if (sim < f->certain) {
+            if (dg_edges_push(s->out, r->rid[i], r->cid[jc], sim, err) != DG_OK)
+                return DG_FAIL;
+            continue;
+        }
+        forest_offer(f, ua, r->cid[jc], sim);
+        forest_offer(f, ub, r->rid[i], sim);
+        if (dg_uf_union(&f->uf, ua, ub) && dg_edges_push(s->out, r->rid[i], r->cid[jc], sim, err) != DG_OK)
+            return DG_FAIL;
+    }
+    return DG_OK;
+}
+
 /* Rows [r0, r1) against columns [c0, c1): one sgemm, then the scan. */
 static int search_block(search *s, const rect *r, int64_t r0, int64_t r1, int64_t c0, int64_t c1, dg_err *err)
 {
@@ -143,7 +195,10 @@ static int search_block(search *s, const rect *r, int64_t r0, int64_t r1, int64_
         if (lo >= nc)
             continue;
         s->compared += nc - lo;
-        if (row_has_candidate(row, lo, nc, s->candidate) && rescore_row(s, r, i, row, c0, lo, nc, err) != DG_OK)
+        if (!row_has_candidate(row, lo, nc, s->candidate))
+            continue;
+        int rc = s->forest ? forest_row(s, r, i, row, c0, lo, nc, err) : rescore_row(s, r, i, row, c0, lo, nc, err);
+        if (rc != DG_OK)
             return DG_FAIL;
     }
     return DG_OK;
@@ -197,7 +252,7 @@ int dg_pairs_within(const float *x, const int64_t *ids, int64_t n, int d, float 
     search s;
     if (check_sizes(n, n, d, err) != DG_OK || search_init(&s, threshold, block, n, n, out, err) != DG_OK)
         return DG_FAIL;
-    rect r = {x, ids, n, n, x, ids, n, d};
+    rect r = {x, ids, n, n, x, ids, n, d, NULL, NULL};
     int rc = search_rect(&s, &r, err);
     search_done(&s, st, t);
     return rc;
@@ -211,7 +266,7 @@ int dg_pairs_between(const float *a, const int64_t *ida, int64_t na, const float
     search s;
     if (check_sizes(na, nb, d, err) != DG_OK || search_init(&s, threshold, block, na, nb, out, err) != DG_OK)
         return DG_FAIL;
-    rect r = {a, ida, na, 0, b, idb, nb, d};
+    rect r = {a, ida, na, 0, b, idb, nb, d, NULL, NULL};
     int rc = search_rect(&s, &r, err);
     search_done(&s, st, t);
     return rc;
@@ -247,10 +302,12 @@ static unit find_unit(const dg_bucket *b, int32_t c, int8_t q, int32_t part)
     return (unit){first, lower_bound(b, c, q, part + 1) - first};
 }
 
-static rect unit_rect(const dg_bucket *b, unit rows, unit cols, int same)
+static rect unit_rect(const search *s, const dg_bucket *b, unit rows, unit cols, int same)
 {
     const float *rv = b->vec + (size_t)rows.first * (size_t)b->d, *cv = b->vec + (size_t)cols.first * (size_t)b->d;
-    return (rect){rv, b->id + rows.first, rows.n, same ? rows.n : 0, cv, b->id + cols.first, cols.n, b->d};
+    const int64_t *ix = s->forest ? s->forest->row_ix : NULL;
+    return (rect){rv, b->id + rows.first, rows.n, same ? rows.n : 0, cv, b->id + cols.first, cols.n, b->d,
+                  ix ? ix + rows.first : NULL, ix ? ix + cols.first : NULL};
 }
 
 /* A whole cluster: its members, then its queries.  A small cluster is one
@@ -260,12 +317,12 @@ static rect unit_rect(const dg_bucket *b, unit rows, unit cols, int same)
 static int search_cluster(search *s, const dg_bucket *b, unit members, unit queries, dg_err *err)
 {
     if (members.n < 2 * MIN_DIAGONAL_SPLIT) {
-        rect all = unit_rect(b, (unit){members.first, members.n + queries.n}, members, 0);
+        rect all = unit_rect(s, b, (unit){members.first, members.n + queries.n}, members, 0);
         all.tri = members.n;
         return search_rect(s, &all, err);
     }
-    rect within = unit_rect(b, members, members, 1);
-    rect against = unit_rect(b, queries, members, 0);
+    rect within = unit_rect(s, b, members, members, 1);
+    rect against = unit_rect(s, b, queries, members, 0);
     if (search_rect(s, &within, err) != DG_OK)
         return DG_FAIL;
     return search_rect(s, &against, err);
@@ -298,18 +355,26 @@ static int search_task(search *s, const dg_bucket *b, const dg_task *t, dg_err *
     task_units(b, t, &rows, &cols);
     if (t->kind == DG_TASK_CLUSTER)
         return search_cluster(s, b, rows, cols, err);
-    rect r = unit_rect(b, rows, cols, t->kind == DG_TASK_MEMBERS && t->a == t->b);
+    rect r = unit_rect(s, b, rows, cols, t->kind == DG_TASK_MEMBERS && t->a == t->b);
     return search_rect(s, &r, err);
 }
 
-int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, dg_edges *out,
-                    dg_pair_stats *st, dg_err *err)
+int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, const float *certain,
+                    dg_edges *out, dg_pair_stats *st, dg_err *err)
 {
     double t = dg_now();
     search s;
+    dg_forest forest;
     if (check_sizes(b->n, b->n, b->d, err) != DG_OK ||
         search_init(&s, threshold, block, b->n, b->n, out, err) != DG_OK)
         return DG_FAIL;
+    /* One forest for all of the rank's tasks: fewer edges than one per task,
+     * and the same components. */
+    if (certain && dg_forest_init(&forest, b->id, b->n, b->d, *certain, err) != DG_OK) {
+        search_done(&s, st, t);
+        return DG_FAIL;
+    }
+    s.forest = certain ? &forest : NULL;
     double total = 0.0;
     unit rows, cols;
     for (int64_t i = 0; i < b->n_tasks; i++) {
@@ -326,6 +391,11 @@ int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int 
         }
         rc = search_task(&s, b, &b->task[i], err);
         dg_progress_update(&prog, s.compared);
+    }
+    if (certain) {
+        if (rc == DG_OK)
+            rc = dg_forest_push_best(&forest, out, err);
+        dg_forest_free(&forest);
     }
     search_done(&s, st, t);
     return rc;

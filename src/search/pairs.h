@@ -38,9 +38,12 @@ int dg_pairs_between(const float *a, const int64_t *ida, int64_t na, const float
                      int64_t nb, int d, float threshold, int block, dg_edges *out, dg_pair_stats *st,
                      dg_err *err);
 
-/* Every cluster of a bucket: members x members and queries x members. */
-int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, dg_edges *out,
-                    dg_pair_stats *st, dg_err *err);
+/* Every cluster of a bucket: members x members and queries x members.
+ * certain NULL: every pair at or above the threshold; else graph.edges =
+ * forest (search/forest.h) with *certain the similarity from which pairs
+ * join the forest unverified. */
+int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, const float *certain,
+                    dg_edges *out, dg_pair_stats *st, dg_err *err);
 
 /* Collective: rank 0 logs each rank's compared pairs, seconds and `rows`
  * (bucket rows, or any per-rank size worth seeing) as "<what>: pairs per
