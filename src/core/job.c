@@ -660,6 +660,9 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
     int rc = DG_OK;
     if (js->emb.datasets) /* the descriptor's /projection/ * */
         rc = js->emb.datasets(&js->emb, extra, MAX_EXTRA, &n_extra, err);
+    dg_input_files inputs = {NULL, NULL, 0};
+    if (js->emb.inputs)
+        js->emb.inputs(&js->emb, &inputs);
     const dg_config *cfg = js->cfg;
     dg_output out = {
         .config_text = config_text,
@@ -687,6 +690,7 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .n_times = js->n_times,
         .extra = extra,
         .n_extra = n_extra,
+        .inputs = inputs,
         .n_failed = counts->failed,
         .n_edges = counts->edges,
         .n_components = counts->components,

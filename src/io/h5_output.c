@@ -350,6 +350,73 @@ static int write_edges(writer *w, const dg_output *out, const layout *lay, dg_er
     return rc;
 }
 
+/* A fixed-length UTF-8 string type of len bytes (at least 1). */
+static hid_t string_type(size_t len)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    if (type >= 0 && (H5Tset_size(type, len) < 0 || H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 ||
+                      H5Tset_cset(type, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(type);
+        type = -1;
+    }
+    return type;
+}
+
+/* /inputs/path: the listed files as fixed-length strings, written by rank 0. */
+static int write_input_paths(writer *w, const dg_input_files *in, dg_err *err)
+{
+    size_t len = 1;
+    for (int f = 0; f < in->n; f++)
+        if (strlen(in->path[f]) > len)
+            len = strlen(in->path[f]);
+    char *buf = scratch(w, (size_t)in->n, len, err);
+    if (!buf)
+        return DG_FAIL;
+    for (int f = 0; f < in->n; f++)
+        memcpy(buf + (size_t)f * len, in->path[f], strlen(in->path[f]));
+    hid_t type = string_type(len);
+    dg_h5_rows s = {1, {(hsize_t)in->n, 0, 0}, 0, w->ctx->rank == 0 ? (hsize_t)in->n : 0};
+    int rc = type < 0 ? dg_agree(w->ctx, write_failed(w, "/inputs/path", err), err)
+                      : write_dataset(w, "/inputs/path", type, type, &s, buf, err);
+    if (type >= 0)
+        H5Tclose(type);
+    free(buf);
+    return rc;
+}
+
+/* /inputs/{path, rows} and each item's file, /items/shard. */
+static int write_inputs(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_input_files *in = &out->inputs;
+    const dg_items *it = out->items;
+    if (in->n < 1)
+        return DG_OK;
+    int64_t *rows = scratch(w, (size_t)in->n, sizeof *rows, err);
+    int32_t *shard = rows ? scratch(w, (size_t)it->n + 1, sizeof *shard, err) : NULL;
+    if (!shard) {
+        free(rows);
+        return DG_FAIL;
+    }
+    for (int f = 0; f < in->n; f++)
+        rows[f] = in->first[f + 1] - in->first[f];
+    int f = 0;
+    for (int64_t i = 0; i < it->n; i++) {
+        while (f + 1 < in->n && in->first[f + 1] <= it->lo + i)
+            f++;
+        shard[i] = f;
+    }
+    dg_h5_rows r = {1, {(hsize_t)in->n, 0, 0}, 0, w->ctx->rank == 0 ? (hsize_t)in->n : 0};
+    dg_h5_rows s = item_slab(it, lay, 0);
+    int rc = write_input_paths(w, in, err);
+    if (rc == DG_OK)
+        rc = write_dataset(w, "/inputs/rows", H5T_STD_I64LE, H5T_NATIVE_INT64, &r, rows, err);
+    if (rc == DG_OK)
+        rc = write_dataset(w, "/items/shard", H5T_STD_I32LE, H5T_NATIVE_INT32, &s, shard, err);
+    free(rows);
+    free(shard);
+    return rc;
+}
+
 /* Centroids, embeddings and the extra datasets. */
 static int write_vectors(writer *w, const dg_output *out, const layout *lay, dg_err *err)
 {
@@ -506,6 +573,8 @@ static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, cons
         rc = write_edges(&w, out, &lay, err);
     if (rc == DG_OK)
         rc = write_vectors(&w, out, &lay, err);
+    if (rc == DG_OK)
+        rc = write_inputs(&w, out, &lay, err);
     return writer_close(&w, rc, err);
 }
 

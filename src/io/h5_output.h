@@ -16,6 +16,9 @@
  *   /centroids            C x K x D float32
  *   /embeddings           N x D float32 (optional)
  *   /projection           optional datasets of the image embedder (see input/pca.h)
+ *   /inputs/{path, rows}  input.embeddings: the files in id order and their
+ *                         rows; /items/shard int32: each item's file (index
+ *                         into /inputs/path).  Optional, no format change.
  *   root attributes: format, format_version, program_version, config, seed,
  *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed,
  *   n_filtered (with the filter; filtered items are not counted as failed);
@@ -52,6 +55,14 @@ typedef struct dg_extra_dataset {
     const float *data; /* identical on all ranks; rank 0's copy is written */
 } dg_extra_dataset;
 
+/* The input's files in id order (input.embeddings): file f holds ids
+ * first[f] .. first[f + 1] - 1.  Identical on all ranks. */
+typedef struct dg_input_files {
+    const char *const *path;
+    const int64_t *first; /* n + 1 */
+    int n;
+} dg_input_files;
+
 /* What a finished run writes.  Arrays marked "local" hold this rank's n
  * items; the rest are identical on every rank. */
 typedef struct dg_output {
@@ -83,6 +94,7 @@ typedef struct dg_output {
     int n_times;
     const dg_extra_dataset *extra;
     int n_extra;
+    dg_input_files inputs; /* n = 0: none (no /inputs, no /items/shard) */
     /* global counts */
     int64_t n_failed, n_edges, n_components, n_removed;
     /* the filter and re-weighting (written when write_filter / write_weight
