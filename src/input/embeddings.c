@@ -194,6 +194,7 @@ static int read_map(hid_t dcpl, size_t i, int d, vds_map *m)
 {
     hid_t vspace = H5Pget_virtual_vspace(dcpl, i), sspace = H5Pget_virtual_srcspace(dcpl, i);
     int64_t src_rows = 0;
+    m->src_lo = 0;
     int ok = vspace >= 0 && sspace >= 0 && row_block(vspace, d, &m->lo, &m->rows);
     m->whole = ok && H5Sget_select_type(sspace) == H5S_SEL_ALL;
     if (ok && !m->whole)
