@@ -545,7 +545,7 @@ static int read_sources(const dg_ctx *ctx, const dg_emb_sources *s, dg_items *it
             continue;
         int64_t a = seg->lo > lo ? seg->lo : lo, b = seg->lo + seg->rows < hi ? seg->lo + seg->rows : hi;
         part p = {(hsize_t)(seg->src_lo + a - seg->lo), (hsize_t)(b > a ? b - a : 0),
-                  items->vec + (size_t)(a - lo) * (size_t)s->d, s->d};
+                  b > a ? items->vec + (size_t)(a - lo) * (size_t)s->d : NULL, s->d};
         MPI_Comm comm;
         if (segment_comm(ctx, r0, r1, i % 32768, &comm) != DG_OK) {
             /* MPI's default handler aborts first; kept for MPI_ERRORS_RETURN */
