@@ -4,7 +4,8 @@
  * Embeddings files (float32 and float16, with NaN/Inf/zero rows) are written
  * serially by rank 0 and read back collectively: every rank's rows must equal
  * the L2-normalised reference.  The probe must name the file, the dataset and
- * the problem.  Output files are written collectively from data that is a
+ * the problem.  Several files (a list, a glob pattern, a virtual dataset
+ * over them) must read exactly as one file would.  Output files are written collectively from data that is a
  * function of the global id alone, then rank 0 reads every dataset and
  * attribute back serially and compares them with that reference, so the
  * result cannot depend on the number of ranks.  Failing writes must leave no
@@ -339,6 +340,153 @@ static void read_embeddings_fails_on_every_rank(void **state)
     expect(&ck, rc == DG_FAIL && strstr(err.msg, path), "rc %d, message '%s'", rc, err.msg);
     expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
     assert_true(dgt_all_ranks(ck.failures == 0));
+}
+
+/* ---- several files, glob patterns, virtual datasets ----------------------- */
+
+enum { PARTS = 3 };
+static const int64_t part_rows[PARTS] = {10, 1, 26}; /* 37 rows: parts straddle every rank boundary */
+
+/* Rank 0 writes a virtual dataset /embeddings in `path` that maps the parts'
+ * /embeddings in order, by names relative to path's folder. */
+static void write_vds(const char *path, char parts[][512], int d)
+{
+    int me;
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    int ok = 1;
+    if (me == 0) {
+        hsize_t total[2] = {0, (hsize_t)d};
+        for (int i = 0; i < PARTS; i++)
+            total[0] += (hsize_t)part_rows[i];
+        hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t vspace = H5Screate_simple(2, total, NULL);
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        hsize_t lo = 0;
+        for (int i = 0; i < PARTS; i++) {
+            hsize_t start[2] = {lo, 0}, count[2] = {(hsize_t)part_rows[i], (hsize_t)d};
+            hid_t src = H5Screate_simple(2, count, NULL);
+            ok &= H5Sselect_hyperslab(vspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+                  H5Pset_virtual(dcpl, vspace, strrchr(parts[i], '/') + 1, "/embeddings", src) >= 0;
+            H5Sclose(src);
+            lo += count[0];
+        }
+        H5Sselect_all(vspace);
+        hid_t dset = H5Dcreate2(file, "/embeddings", H5T_IEEE_F32LE, vspace, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        ok &= file >= 0 && dset >= 0;
+        H5Dclose(dset);
+        H5Pclose(dcpl);
+        H5Sclose(vspace);
+        H5Fclose(file);
+    }
+    assert_true(dgt_all_ranks(ok));
+}
+
+/* The parts shard_0.h5 .. shard_2.h5 of raw (n x d), written in reverse
+ * order (glob must sort). */
+static void write_parts(const float *raw, int d, char parts[][512])
+{
+    int64_t lo[PARTS] = {0, part_rows[0], part_rows[0] + part_rows[1]};
+    for (int i = PARTS - 1; i >= 0; i--) {
+        char name[32];
+        snprintf(name, sizeof name, "shard_%d.h5", i);
+        file_in_dir(parts[i], 512, name);
+        hsize_t dims[2] = {(hsize_t)part_rows[i], (hsize_t)d};
+        write_input(parts[i], "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, raw + lo[i] * d);
+    }
+}
+
+static void embeddings_list_glob_and_vds_read_as_one_file(void **state)
+{
+    (void)state;
+    const int64_t n = 37;
+    const int d = 5;
+    float *raw = raw_rows(n, d);
+    char parts[PARTS][512], list[3 * 512 + 4], pattern[512], vds[512];
+    write_parts(raw, d, parts);
+    snprintf(list, sizeof list, "%s,%s,%s", parts[0], parts[1], parts[2]);
+    file_in_dir(pattern, sizeof pattern, "shard_*.h5");
+    file_in_dir(vds, sizeof vds, "all_vds.h5");
+    write_vds(vds, parts, d);
+    expect_rows(list, "/embeddings", raw, n, d);
+    expect_rows(pattern, "/embeddings", raw, n, d);
+    expect_rows(vds, "/embeddings", raw, n, d);
+
+    checker ck = {0};
+    dg_err err = {0};
+    dg_emb_sources s;
+    int rc = dg_h5_probe_sources(pattern, "/embeddings", &s, &err);
+    expect(&ck, rc == DG_OK && s.n_inputs == PARTS && s.n_segments == PARTS && s.n_total == n && s.d == d,
+           "glob: rc %d, %d files, %d segments, %lld x %d (%s)", rc, s.n_inputs, s.n_segments, (long long)s.n_total,
+           s.d, err.msg);
+    if (rc == DG_OK) {
+        expect(&ck, strcmp(s.inputs[0], parts[0]) == 0 && strcmp(s.inputs[2], parts[2]) == 0, "glob order: %s, ...",
+               s.inputs[0]);
+        int64_t ids[5] = {0, 9, 10, 11, 36};
+        int want[5] = {0, 0, 1, 2, 2};
+        for (int i = 0; i < 5; i++)
+            expect(&ck, dg_emb_sources_input_of(&s, ids[i]) == want[i], "id %lld in file %d, expected %d",
+                   (long long)ids[i], dg_emb_sources_input_of(&s, ids[i]), want[i]);
+        dg_emb_sources_free(&s);
+    }
+    rc = dg_h5_probe_sources(vds, "/embeddings", &s, &err);
+    /* the virtual file and its three sources are what the rows depend on */
+    expect(&ck, rc == DG_OK && s.n_inputs == 1 && s.n_segments == PARTS && s.n_deps == PARTS + 1 &&
+                    strcmp(s.seg[1].path, parts[1]) == 0 && s.seg[2].lo == 11,
+           "vds: rc %d, %d files, %d segments, %d deps (%s)", rc, s.n_inputs, s.n_segments, s.n_deps, err.msg);
+    if (rc == DG_OK)
+        dg_emb_sources_free(&s);
+    expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
+    assert_true(dgt_all_ranks(ck.failures == 0));
+    free(raw);
+}
+
+/* Probes spec and expects failure with `code` and both fragments. */
+static void expect_spec_error(const char *spec, dg_code code, const char *frag1, const char *frag2)
+{
+    dg_err err = {0};
+    int64_t n = -1;
+    int d = -1;
+    int rc = dg_h5_probe_embeddings(spec, "/embeddings", &n, &d, &err);
+    checker ck = {0};
+    expect(&ck, rc == DG_FAIL && err.code == code, "probe of %s: rc %d, code %d, expected %d", spec, rc, err.code, code);
+    expect(&ck, strstr(err.msg, frag1) && strstr(err.msg, frag2), "message '%s' lacks '%s' / '%s'", err.msg, frag1,
+           frag2);
+    expect(&ck, open_hdf5_objects() == 0, "HDF5 objects left open");
+    assert_true(dgt_all_ranks(ck.failures == 0));
+}
+
+static void embeddings_list_errors_name_the_file(void **state)
+{
+    (void)state;
+    const int d = 5;
+    float *raw = raw_rows(37, d);
+    char parts[PARTS][512], other[512], missing[512], spec[2 * 512 + 4], vds[512];
+    write_parts(raw, d, parts);
+    file_in_dir(other, sizeof other, "other_d.h5");
+    hsize_t dims[2] = {4, 4};
+    write_input(other, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, raw);
+    snprintf(spec, sizeof spec, "%s,%s", parts[0], other);
+    expect_spec_error(spec, DG_E_INPUT, other, "has D = 4");
+
+    file_in_dir(missing, sizeof missing, "gone.h5");
+    snprintf(spec, sizeof spec, "%s,%s", parts[0], missing);
+    expect_spec_error(spec, DG_E_INPUT, missing, "No such file");
+
+    file_in_dir(spec, sizeof spec, "nothing_*.h5");
+    expect_spec_error(spec, DG_E_INPUT, "nothing_*.h5", "no file matches");
+    snprintf(spec, sizeof spec, "%s,,%s", parts[0], parts[1]);
+    expect_spec_error(spec, DG_E_CONFIG, "empty entry", parts[1]);
+    snprintf(spec, sizeof spec, "%s,%s", parts[1], parts[1]);
+    expect_spec_error(spec, DG_E_CONFIG, parts[1], "listed twice");
+
+    /* a virtual dataset whose source is gone */
+    char gone_parts[PARTS][512];
+    memcpy(gone_parts, parts, sizeof parts);
+    snprintf(gone_parts[1], sizeof gone_parts[1], "%s", missing);
+    file_in_dir(vds, sizeof vds, "gone_vds.h5");
+    write_vds(vds, gone_parts, d);
+    expect_spec_error(vds, DG_E_INPUT, missing, "No such file");
+    free(raw);
 }
 
 /* ---- output: reference data, a function of the global id ---------------- */
@@ -1066,6 +1214,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(embeddings_fewer_rows_than_ranks),
         cmocka_unit_test(probe_names_file_dataset_and_problem),
         cmocka_unit_test(read_embeddings_fails_on_every_rank),
+        cmocka_unit_test(embeddings_list_glob_and_vds_read_as_one_file),
+        cmocka_unit_test(embeddings_list_errors_name_the_file),
         cmocka_unit_test(output_round_trip_every_dataset_and_attribute),
         cmocka_unit_test(output_without_edges_clusterings_or_paths),
         cmocka_unit_test(output_with_fewer_items_than_ranks),

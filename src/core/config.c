@@ -119,7 +119,9 @@ static const enum_name stop_stage_names[] = {
  * configs/default.ini is `dupgraph config --defaults` (tests/check_config_reference.py). */
 static const key_spec keys[] = {
     {"input", "embeddings", K_INPUT, F(input_path), 0, 0, NULL,
-     .help = "HDF5 file holding an N x D float32 or float16 dataset (input.dataset)"},
+     .help = "HDF5 file holding an N x D float32 or float16 dataset (input.dataset), or several: a comma-separated "
+             "list whose entries may be glob patterns (sorted), one D; items in file order, then row order; a "
+             "virtual dataset (jobs/npy_to_h5.py) is read through its sources"},
     {"input", "manifest", K_INPUT, F(input_path), 0, 0, NULL,
      .help = "text file, one image path per line (relative to the manifest's folder; blank lines and # lines "
              "skipped)"},
@@ -129,7 +131,7 @@ static const key_spec keys[] = {
      .help = "WebDataset tar shards as img2dataset writes them: a comma-separated list of files or patterns, "
              "numeric ranges data/{00000..00099}.tar and globs data/*.tar; every .jpg .jpeg .jpe .png .webp "
              "member is an item, shards in sorted path order, members in archive order"},
-    {"input", "dataset", K_STRING, F(input_dataset), 0, 0, "/embeddings", .help = "dataset inside input.embeddings"},
+    {"input", "dataset", K_STRING, F(input_dataset), 0, 0, "/embeddings", .help = "dataset inside each input.embeddings file"},
 
     {"output", "path", K_STRING, F(output_path), 0, 0, "dupgraph.h5", .help = "the output file (`-o` sets it too)"},
     {"output", "embeddings", K_ENUM, F(output_embeddings), 0, 0, "none", .names = embeddings_output_names,

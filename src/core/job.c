@@ -706,6 +706,9 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
     int n_columns = 0;
     if (rc == DG_OK && js->emb.columns) /* input.shards: /items/{shard,key,url,caption}, /shards/ * */
         rc = js->emb.columns(&js->emb, columns, MAX_EXTRA, &n_columns);
+    dg_input_files inputs = {NULL, NULL, 0};
+    if (js->emb.inputs)
+        js->emb.inputs(&js->emb, &inputs);
     const dg_config *cfg = js->cfg;
     dg_output out = {
         .config_text = config_text,
@@ -738,6 +741,7 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .n_extra = n_extra,
         .columns = columns,
         .n_columns = n_columns,
+        .inputs = inputs,
         .n_failed = counts->failed,
         .n_edges = counts->edges,
         .n_components = counts->components,

@@ -231,45 +231,66 @@ int dg_image_input_columns(const dg_embedder *e, dg_extra_column *out, int max, 
 
 /* ---- input.embeddings ---------------------------------------------------- */
 
+/* The list of files and segments (emb_sources.h), the same on every rank. */
 static int embeddings_prepare(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, int64_t *n_total, int *d,
                               dg_err *err)
 {
-    (void)e;
-    int rc = DG_OK;
-    if (ctx->rank == 0)
-        rc = dg_h5_probe_embeddings(cfg->input_path, cfg->input_dataset, n_total, d, err);
-    if (dg_agree(ctx, rc, err) != DG_OK)
+    dg_emb_sources *s = dg_calloc(1, sizeof *s, err);
+    if (dg_agree(ctx, s ? DG_OK : DG_FAIL, err) != DG_OK)
         return DG_FAIL;
-    MPI_Bcast(n_total, 1, MPI_INT64_T, 0, ctx->comm);
-    MPI_Bcast(d, 1, MPI_INT, 0, ctx->comm);
+    e->state = s;
+    if (dg_h5_embeddings_sources(ctx, cfg->input_path, cfg->input_dataset, s, err) != DG_OK)
+        return DG_FAIL;
+    *n_total = s->n_total;
+    *d = s->d;
+    if (s->n_inputs > 1 || s->n_segments > 1)
+        dg_log(ctx, "input.embeddings: %d files, %d source datasets, %lld x %d", s->n_inputs, s->n_segments,
+               (long long)s->n_total, s->d);
     return DG_OK;
 }
 
 static int embeddings_read(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_err *err)
 {
-    (void)e;
-    return dg_agree(ctx, dg_h5_read_embeddings(ctx, cfg->input_path, cfg->input_dataset, items, err), err);
+    (void)cfg;
+    return dg_agree(ctx, dg_h5_read_sources(ctx, e->state, items, err), err);
 }
 
-/* The file's size and modification time, stat'ed by rank 0. */
+/* Every file the rows depend on (the listed files, a virtual dataset's
+ * sources, external storage), by path, size and modification time, stat'ed
+ * by rank 0. */
 static int embeddings_identify(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, const dg_items *items,
                                uint64_t *id, dg_err *err)
 {
-    (void)e;
+    (void)cfg;
     (void)items;
+    const dg_emb_sources *s = e->state;
     int rc = DG_OK;
     *id = 0;
-    if (ctx->rank == 0) {
+    for (int i = 0; ctx->rank == 0 && rc == DG_OK && i < s->n_deps; i++) {
         struct stat st;
-        if (stat(cfg->input_path, &st) != 0)
-            rc = dg_failc(err, DG_E_INPUT, "input %s: %s", cfg->input_path, strerror(errno));
+        if (stat(s->deps[i], &st) != 0) {
+            rc = dg_failc(err, DG_E_INPUT, "input %s: %s", s->deps[i], strerror(errno));
+            break;
+        }
         int64_t fields[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
-        *id = rc == DG_OK ? dg_hash_bytes(0, fields, sizeof fields) : 0;
+        *id = dg_hash_bytes(dg_hash_string(*id, s->deps[i]), fields, sizeof fields);
     }
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
     MPI_Bcast(id, 1, MPI_UINT64_T, 0, ctx->comm);
     return DG_OK;
+}
+
+static void embeddings_inputs(const dg_embedder *e, dg_input_files *out)
+{
+    const dg_emb_sources *s = e->state;
+    *out = (dg_input_files){(const char *const *)s->inputs, s->input_lo, s->n_inputs};
+}
+
+static void embeddings_release(dg_embedder *e)
+{
+    if (e->state)
+        dg_emb_sources_free(e->state);
 }
 
 static void no_memory(const dg_embedder *e, const dg_config *cfg, dg_embedder_memory *m)
@@ -291,6 +312,8 @@ void dg_embedder_embeddings(dg_embedder *e)
         .memory = no_memory,
         .embed = embeddings_read,
         .identify = embeddings_identify,
+        .inputs = embeddings_inputs,
+        .release = embeddings_release,
     };
 }
 

@@ -97,6 +97,9 @@ struct dg_embedder {
     void (*save)(const dg_embedder *e, const dg_ctx *ctx, dg_embedder_saved *s);
     int (*load)(dg_embedder *e, const dg_ck_file *f, dg_err *err);
     int (*adopt)(dg_embedder *e, dg_items *items, const char *path, dg_err *err);
+    /* The input files in id order for /inputs/path and /items/shard (NULL:
+     * none, as for image input); pointers into its state. */
+    void (*inputs)(const dg_embedder *e, dg_input_files *out);
     /* Its extra output datasets (NULL: none); pointers into its state. */
     int (*datasets)(const dg_embedder *e, dg_extra_dataset *out, int max, int *n_out, dg_err *err);
     /* Its extra output columns (NULL: none; image input: the shards'

@@ -383,6 +383,46 @@ static int write_columns(writer *w, const dg_output *out, const layout *lay, dg_
     return DG_OK;
 }
 
+/* /inputs/path: the listed files, rank 0's copy (identical on every rank). */
+static int write_input_paths(writer *w, const dg_input_files *in, dg_err *err)
+{
+    int64_t n = w->ctx->rank == 0 ? in->n : 0;
+    return write_strings(w, "/inputs/path", (char *const *)in->path, n, 0, in->n, err);
+}
+
+/* /inputs/{path, rows} and each item's file, /items/shard. */
+static int write_inputs(writer *w, const dg_output *out, const layout *lay, dg_err *err)
+{
+    const dg_input_files *in = &out->inputs;
+    const dg_items *it = out->items;
+    if (in->n < 1)
+        return DG_OK;
+    int64_t *rows = scratch(w, (size_t)in->n, sizeof *rows, err);
+    int32_t *shard = rows ? scratch(w, (size_t)it->n + 1, sizeof *shard, err) : NULL;
+    if (!shard) {
+        free(rows);
+        return DG_FAIL;
+    }
+    for (int f = 0; f < in->n; f++)
+        rows[f] = in->first[f + 1] - in->first[f];
+    int f = 0;
+    for (int64_t i = 0; i < it->n; i++) {
+        while (f + 1 < in->n && in->first[f + 1] <= it->lo + i)
+            f++;
+        shard[i] = f;
+    }
+    dg_h5_rows r = {1, {(hsize_t)in->n, 0, 0}, 0, w->ctx->rank == 0 ? (hsize_t)in->n : 0};
+    dg_h5_rows s = item_slab(it, lay, 0);
+    int rc = write_input_paths(w, in, err);
+    if (rc == DG_OK)
+        rc = write_dataset(w, "/inputs/rows", H5T_STD_I64LE, H5T_NATIVE_INT64, &r, rows, err);
+    if (rc == DG_OK)
+        rc = write_dataset(w, "/items/shard", H5T_STD_I32LE, H5T_NATIVE_INT32, &s, shard, err);
+    free(rows);
+    free(shard);
+    return rc;
+}
+
 /* Centroids, embeddings and the extra datasets. */
 static int write_vectors(writer *w, const dg_output *out, const layout *lay, dg_err *err)
 {
@@ -542,6 +582,8 @@ static int write_file(const dg_ctx *ctx, const char *path, const char *tmp, cons
         rc = write_edges(&w, out, &lay, err);
     if (rc == DG_OK)
         rc = write_vectors(&w, out, &lay, err);
+    if (rc == DG_OK)
+        rc = write_inputs(&w, out, &lay, err);
     return writer_close(&w, rc, err);
 }
 

@@ -21,6 +21,9 @@
  *                         (int32 index into /shards/path), its WebDataset key
  *                         and KEY.json's url and caption (strings, "" when
  *                         absent); per shard its path and listing status
+ *   /inputs/{path, rows}  input.embeddings: the files in id order and their
+ *                         rows; /items/shard int32: each item's file (index
+ *                         into /inputs/path).  Optional, no format change.
  *   root attributes: format, format_version, program_version, config, seed,
  *   ranks, seconds_<stage>, n_items, n_failed, n_edges, n_components, n_removed,
  *   n_filtered (with the filter; filtered items are not counted as failed);
@@ -71,6 +74,13 @@ typedef struct dg_extra_column {
     int64_t n_rows;
     const void *data;    /* int32_t *, int8_t * or char ** (a NULL string is written as "") */
 } dg_extra_column;
+/* The input's files in id order (input.embeddings): file f holds ids
+ * first[f] .. first[f + 1] - 1.  Identical on all ranks. */
+typedef struct dg_input_files {
+    const char *const *path;
+    const int64_t *first; /* n + 1 */
+    int n;
+} dg_input_files;
 
 /* What a finished run writes.  Arrays marked "local" hold this rank's n
  * items; the rest are identical on every rank. */
@@ -108,6 +118,7 @@ typedef struct dg_output {
     int n_extra;
     const dg_extra_column *columns;
     int n_columns;
+    dg_input_files inputs; /* n = 0: none (no /inputs, no /items/shard) */
     /* global counts */
     int64_t n_failed, n_edges, n_components, n_removed;
     /* the filter and re-weighting (written when write_filter / write_weight
