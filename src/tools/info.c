@@ -47,6 +47,9 @@ static void print_search(FILE *out, const dg_h5_facts *f)
     else
         fprintf(out, "threshold = %.9g", (double)f->settings.threshold);
     fprintf(out, "%s\n", c == 0 ? " (exact search)" : "");
+    if (f->settings.verify_enabled)
+        fprintf(out, "  verify        candidates below verify.accept_above need a verifier score >= %.9g\n",
+                (double)f->settings.verify_threshold);
 }
 
 /* Stage times in the order written. */
