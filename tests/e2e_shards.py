@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dgtest  # noqa: E402
+from dgtools import frame  # noqa: E402
 
 PACKAGE = "lomiri-wallpapers-16.04"
 MKBENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "dg-mkbench")
@@ -209,6 +210,10 @@ class ShardJob(unittest.TestCase):
             shard = paths[out["shard"][i]]
             self.assertTrue(items_path[i].startswith(shard + ":"), items_path[i])
         self.assertTrue(items_path[0].endswith(":000000000.jpg"))
+        # the notebook's reader gives them as text too
+        items = frame.load(os.path.join(self.dir, "s4.h5")).items
+        self.assertEqual(list(items["key"]), keys)
+        self.assertEqual(list(items["caption"]), caps)
 
     def test_bad_shards_and_members_are_logged(self):
         log = self.log[2]

@@ -38,7 +38,7 @@ __all__ = ["FORMAT", "FORMAT_VERSIONS", "STATUS_NAMES", "USABLE", "FormatError",
 def _read_items(group):
     cols = {}
     for key, dset in group.items():
-        if key == "path":
+        if dset.dtype.kind == "S":  # path, and key / url / caption of shard input
             cols[key] = dset.asstr(errors="surrogateescape")[:]
         elif key == "cluster":
             clusters = dset[:]
