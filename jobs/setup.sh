@@ -11,6 +11,8 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
   libopenblas-dev libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libspng-dev libwebp-dev
   libinih-dev libjansson-dev libarchive-dev
+  # what `pkg-config --static dupgraph` names through libarchive (the installed static library, e2e_install)
+  libacl1-dev libzstd-dev liblz4-dev
   # tests, benchmarks, notebooks
   libcmocka-dev python3-h5py python3-numpy python3-pandas python3-faiss
   # the example notebook and the report test (headless browser, PNG reader)
