@@ -12,7 +12,7 @@ PACKAGES=(
   libopenblas-dev libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libspng-dev libwebp-dev
   libinih-dev libjansson-dev libarchive-dev
   # what `pkg-config --static dupgraph` names through libarchive (the installed static library, e2e_install)
-  libacl1-dev libzstd-dev liblz4-dev
+  nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   # tests, benchmarks, notebooks
   libcmocka-dev python3-h5py python3-numpy python3-pandas python3-faiss
   # the example notebook and the report test (headless browser, PNG reader)
