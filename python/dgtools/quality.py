@@ -138,20 +138,27 @@ def hamming(a, b):
     return _POP16[x.view(np.uint16).reshape(x.shape + (4,))].sum(axis=-1, dtype=np.int64)
 
 
+def _pairs_by_block(n, block, score, keep, dtype):
+    """(i, j, score) of every pair i < j of n rows whose score keep() accepts;
+    score(lo, hi) gives rows lo..hi-1 against all n rows."""
+    out_i, out_j, out_s = [], [], []
+    for lo in range(0, n, block):
+        s = score(lo, min(lo + block, n))
+        ii, jj = np.nonzero(keep(s))
+        ii = ii + lo
+        upper = ii < jj
+        out_i.append(ii[upper])
+        out_j.append(jj[upper])
+        out_s.append(s[ii[upper] - lo, jj[upper]])
+    cat = (lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, t))
+    return cat(out_i, np.int64), cat(out_j, np.int64), cat(out_s, dtype)
+
+
 def pairs_below(hashes, max_dist, block=2048):
     """(i, j, distance) of every pair i < j with Hamming distance <= max_dist."""
     h = np.asarray(hashes, np.uint64)
-    out_i, out_j, out_d = [], [], []
-    for lo in range(0, len(h), block):
-        d = hamming(h[lo:lo + block, None], h[None, :])
-        ii, jj = np.nonzero(d <= max_dist)
-        ii = ii + lo
-        keep = ii < jj
-        out_i.append(ii[keep])
-        out_j.append(jj[keep])
-        out_d.append(d[ii[keep] - lo, jj[keep]])
-    cat = (lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, t))
-    return cat(out_i, np.int64), cat(out_j, np.int64), cat(out_d, np.int64)
+    return _pairs_by_block(len(h), block, lambda lo, hi: hamming(h[lo:hi, None], h[None, :]),
+                           lambda d: d <= max_dist, np.int64)
 
 
 def cosine_pairs_above(emb, min_sim, block=2048):
@@ -160,14 +167,4 @@ def cosine_pairs_above(emb, min_sim, block=2048):
     e = np.asarray(emb, np.float64)
     norm = np.linalg.norm(e, axis=1)
     e = e / np.where(norm > 0, norm, 1.0)[:, None]
-    out_i, out_j, out_s = [], [], []
-    for lo in range(0, len(e), block):
-        s = e[lo:lo + block] @ e.T
-        ii, jj = np.nonzero(s >= min_sim)
-        ii = ii + lo
-        keep = ii < jj
-        out_i.append(ii[keep])
-        out_j.append(jj[keep])
-        out_s.append(s[ii[keep] - lo, jj[keep]])
-    cat = (lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, t))
-    return cat(out_i, np.int64), cat(out_j, np.int64), cat(out_s, np.float64)
+    return _pairs_by_block(len(e), block, lambda lo, hi: e[lo:hi] @ e.T, lambda s: s >= min_sim, np.float64)
