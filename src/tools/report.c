@@ -930,8 +930,8 @@ static int write_page(const report *r, dg_err *err)
 /* The rules of the table: the run's own first (it must remove what the run
  * removed), then stricter similarities at the run's verifier threshold,
  * then, for a verified run, stricter verifier scores at its similarity.
- * The second group restarts from the run's rule, so its first dropped
- * sample is taken against the run's rule too. */
+ * The second group restarts from the run's rule (a copy of the first row),
+ * so its first dropped sample is taken against the run's rule too. */
 static int sweep(report *r, dg_err *err)
 {
     const dg_h5_settings *st = &r->facts.settings;
@@ -942,7 +942,7 @@ static int sweep(report *r, dg_err *err)
     for (int k = 1; k <= SWEEP_STEPS && r->threshold + k * SWEEP_STEP < 1.0f; k++)
         row[n++] = (dg_sweep_row){.rule = {r->threshold + k * SWEEP_STEP, v0}};
     r->n_sim_rows = n;
-    if (dg_sweep_file(r->path, r->n, r->facts.n_edges, row, n, err) != DG_OK)
+    if (dg_sweep_file(r->path, r->n, r->facts.n_edges, row, 0, n, err) != DG_OK)
         return DG_FAIL;
     if (!st->verify_enabled)
         return DG_OK;
@@ -954,7 +954,8 @@ static int sweep(report *r, dg_err *err)
     if (m == 1)
         return DG_OK;
     r->n_verify_rows = m;
-    return dg_sweep_file(r->path, r->n, r->facts.n_edges, vrow, m, err);
+    /* vrow[0], the run's rule, is counted above already */
+    return dg_sweep_file(r->path, r->n, r->facts.n_edges, vrow, 1, m, err);
 }
 
 /* ---- the whole report --------------------------------------------------- */

@@ -71,7 +71,8 @@ static void offer_dropped(void *arg, int64_t src, int64_t dst, float sim, float 
     row->dropped[at] = (dg_sweep_pair){src, dst, sim, verify, h};
 }
 
-int dg_sweep_file(const char *path, int64_t n_items, int64_t n_edges, dg_sweep_row *rows, int n_rows, dg_err *err)
+int dg_sweep_file(const char *path, int64_t n_items, int64_t n_edges, dg_sweep_row *rows, int first, int n_rows,
+                  dg_err *err)
 {
     int64_t cap = n_edges < CHUNK_ROWS ? (n_edges > 0 ? n_edges : 1) : CHUNK_ROWS;
     int64_t *parent = dg_alloc((size_t)(n_items > 0 ? n_items : 1), sizeof *parent, err);
@@ -80,7 +81,7 @@ int dg_sweep_file(const char *path, int64_t n_items, int64_t n_edges, dg_sweep_r
     float *sim = dst ? dg_alloc((size_t)cap, sizeof *sim, err) : NULL;
     float *verify = sim ? dg_alloc((size_t)cap, sizeof *verify, err) : NULL;
     int rc = verify ? DG_OK : DG_FAIL;
-    for (int r = 0; rc == DG_OK && r < n_rows; r++) {
+    for (int r = first; rc == DG_OK && r < n_rows; r++) {
         dg_sweep_row *row = &rows[r];
         const dg_edge_rule *looser = r > 0 ? &rows[r - 1].rule : NULL;
         row->edges = row->removed = 0;

@@ -55,9 +55,11 @@ typedef struct dg_sweep_row {
     dg_sweep_pair dropped[DG_SWEEP_SAMPLE];
 } dg_sweep_row;
 
-/* Fills rows[i].edges, .removed and .dropped for rows[i].rule (each row
- * stricter than the one before) from the output file at path (n_items
- * items, n_edges edges), reading the edges once per row in bounded chunks. */
-int dg_sweep_file(const char *path, int64_t n_items, int64_t n_edges, dg_sweep_row *rows, int n_rows, dg_err *err);
+/* Fills rows[i].edges, .removed and .dropped for rows[i].rule, i from
+ * `first` (rows before it are already counted), each row stricter than the
+ * one before, from the output file at path (n_items items, n_edges edges),
+ * reading the edges once per row in bounded chunks. */
+int dg_sweep_file(const char *path, int64_t n_items, int64_t n_edges, dg_sweep_row *rows, int first, int n_rows,
+                  dg_err *err);
 
 #endif
