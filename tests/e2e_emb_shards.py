@@ -133,10 +133,10 @@ class EmbeddingShards(unittest.TestCase):
                 with h5py.File(self.out[name, ranks], "r") as f:
                     self.assertEqual(list(f["inputs/path"].asstr()[:]), self.parts)
                     np.testing.assert_array_equal(f["inputs/rows"][:], np.diff(CUTS))
-                    np.testing.assert_array_equal(f["items/shard"][:], want, err_msg=f"{name} at {ranks} ranks")
+                    np.testing.assert_array_equal(f["items/input"][:], want, err_msg=f"{name} at {ranks} ranks")
             with h5py.File(self.out["vds_external", ranks], "r") as f:
                 self.assertEqual(list(f["inputs/path"].asstr()[:]), [self.external])
-                self.assertTrue((f["items/shard"][:] == 0).all())
+                self.assertTrue((f["items/input"][:] == 0).all())
 
     def test_other_dimension_fails_before_work_naming_the_file(self):
         other = os.path.join(self.dir, "other_d.h5")

@@ -390,7 +390,8 @@ static int write_input_paths(writer *w, const dg_input_files *in, dg_err *err)
     return write_strings(w, "/inputs/path", (char *const *)in->path, n, 0, in->n, err);
 }
 
-/* /inputs/{path, rows} and each item's file, /items/shard. */
+/* /inputs/{path, rows} and each item's file, /items/input (not /items/shard,
+ * which indexes tar shards). */
 static int write_inputs(writer *w, const dg_output *out, const layout *lay, dg_err *err)
 {
     const dg_input_files *in = &out->inputs;
@@ -398,8 +399,8 @@ static int write_inputs(writer *w, const dg_output *out, const layout *lay, dg_e
     if (in->n < 1)
         return DG_OK;
     int64_t *rows = scratch(w, (size_t)in->n, sizeof *rows, err);
-    int32_t *shard = rows ? scratch(w, (size_t)it->n + 1, sizeof *shard, err) : NULL;
-    if (!shard) {
+    int32_t *file = rows ? scratch(w, (size_t)it->n + 1, sizeof *file, err) : NULL;
+    if (!file) {
         free(rows);
         return DG_FAIL;
     }
@@ -409,7 +410,7 @@ static int write_inputs(writer *w, const dg_output *out, const layout *lay, dg_e
     for (int64_t i = 0; i < it->n; i++) {
         while (f + 1 < in->n && in->first[f + 1] <= it->lo + i)
             f++;
-        shard[i] = f;
+        file[i] = f;
     }
     dg_h5_rows r = {1, {(hsize_t)in->n, 0, 0}, 0, w->ctx->rank == 0 ? (hsize_t)in->n : 0};
     dg_h5_rows s = item_slab(it, lay, 0);
@@ -417,9 +418,9 @@ static int write_inputs(writer *w, const dg_output *out, const layout *lay, dg_e
     if (rc == DG_OK)
         rc = write_dataset(w, "/inputs/rows", H5T_STD_I64LE, H5T_NATIVE_INT64, &r, rows, err);
     if (rc == DG_OK)
-        rc = write_dataset(w, "/items/shard", H5T_STD_I32LE, H5T_NATIVE_INT32, &s, shard, err);
+        rc = write_dataset(w, "/items/input", H5T_STD_I32LE, H5T_NATIVE_INT32, &s, file, err);
     free(rows);
-    free(shard);
+    free(file);
     return rc;
 }
 
