@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "input/embeddings.h"
+#include "input/float16.h"
 #include "io/h5_output.h"
 #include "io/h5_columns.h"
 #include "io/h5_file.h"
@@ -240,6 +241,67 @@ static void embeddings_float16_converted_and_normalised(void **state)
     int rc = dg_h5_probe_embeddings(path, "emb16", &pn, &pd, &err);
     assert_true(dgt_all_ranks(rc == DG_OK && pn == n && pd == d));
     expect_rows(path, "emb16", raw, n, d);
+    free(bits);
+    free(raw);
+}
+
+/* float16.c widens every binary16 value to the float HDF5's own conversion
+ * gives (NaN to some NaN), also in place from the buffer's second half as
+ * embeddings.c uses it. */
+static void float16_widening_matches_hdf5_for_every_value(void **state)
+{
+    (void)state;
+    enum { ALL = 65536 };
+    uint16_t *bits = malloc(sizeof(uint16_t) * ALL);
+    float *ours = malloc(sizeof(float) * ALL), *ref = malloc(sizeof(float) * ALL), *in_place = malloc(sizeof(float) * ALL);
+    assert_non_null(bits && ours && ref && in_place);
+    for (int i = 0; i < ALL; i++)
+        bits[i] = (uint16_t)i;
+    dg_half_to_float(bits, ours, ALL);
+    memcpy(ref, bits, sizeof(uint16_t) * ALL);
+    hid_t f16 = float16_type();
+    assert_true(H5Tconvert(f16, H5T_NATIVE_FLOAT, ALL, ref, NULL, H5P_DEFAULT) >= 0);
+    H5Tclose(f16);
+    memcpy((uint16_t *)in_place + ALL, bits, sizeof(uint16_t) * ALL);
+    dg_half_to_float((const uint16_t *)in_place + ALL, in_place, ALL);
+    int differ = 0;
+    for (int i = 0; i < ALL; i++) {
+        int same = isnan(ref[i]) ? isnan(ours[i]) : memcmp(&ours[i], &ref[i], sizeof(float)) == 0;
+        differ += !same || memcmp(&ours[i], &in_place[i], sizeof(float)) != 0;
+    }
+    assert_int_equal(differ, 0);
+    free(bits);
+    free(ours);
+    free(ref);
+    free(in_place);
+}
+
+/* A 16-bit float that is not IEEE binary16 (bfloat16: 8 exponent bits) is
+ * not taken for one: HDF5 converts it. */
+static void embeddings_bfloat16_converted_by_hdf5(void **state)
+{
+    (void)state;
+    const int64_t n = 11;
+    const int d = 5;
+    char path[512];
+    file_in_dir(path, sizeof path, "bf16.h5");
+    uint16_t *bits = malloc(sizeof(uint16_t) * (size_t)(n * d));
+    float *raw = malloc(sizeof(float) * (size_t)(n * d));
+    for (int64_t i = 0; i < n * d; i++) {
+        uint64_t h = dg_mix64(SEED * 11 + (uint64_t)i);
+        bits[i] = (uint16_t)(((h & 1) << 15) | ((100 + (h >> 1) % 50) << 7) | ((h >> 8) & 0x7f));
+        uint32_t wide = (uint32_t)bits[i] << 16; /* bfloat16 is float32's high half */
+        memcpy(&raw[i], &wide, sizeof wide);
+    }
+    hid_t bf16 = H5Tcopy(H5T_IEEE_F32LE);
+    H5Tset_fields(bf16, 15, 7, 8, 0, 7);
+    H5Tset_size(bf16, 2);
+    H5Tset_precision(bf16, 16);
+    H5Tset_ebias(bf16, 127);
+    hsize_t dims[2] = {(hsize_t)n, (hsize_t)d};
+    write_input(path, "bf16", bf16, bf16, 2, dims, bits);
+    H5Tclose(bf16);
+    expect_rows(path, "bf16", raw, n, d);
     free(bits);
     free(raw);
 }
@@ -1211,6 +1273,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(embeddings_float32_rows_equal_normalised_reference),
         cmocka_unit_test(embeddings_float16_converted_and_normalised),
+        cmocka_unit_test(float16_widening_matches_hdf5_for_every_value),
+        cmocka_unit_test(embeddings_bfloat16_converted_by_hdf5),
         cmocka_unit_test(embeddings_fewer_rows_than_ranks),
         cmocka_unit_test(probe_names_file_dataset_and_problem),
         cmocka_unit_test(read_embeddings_fails_on_every_rank),

@@ -2,7 +2,8 @@
  * that checks every listed file, its dataset, shape and dtype before any
  * work starts and resolves virtual datasets into their sources, and the
  * collective read in which each rank takes its own row range as hyperslabs
- * of the files it overlaps, converted to float32 by HDF5 and L2-normalised.
+ * of the files it overlaps, converted to float32 (float16 by float16.c, other
+ * types by HDF5) and L2-normalised.
  * The list itself is emb_sources.c's; the output file is h5_output.c's.
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "input/embeddings.h"
+#include "input/float16.h"
 
 #include "io/h5_open.h"
 
@@ -424,8 +426,34 @@ typedef struct part {
     int d;
 } part;
 
+/* IEEE binary16 in the machine's byte order: read raw and widened by
+ * dg_half_to_float (float16.h says why).  Any other 16-bit float (bfloat16,
+ * the other byte order) is left to HDF5's conversion. */
+static int is_native_half(hid_t dset)
+{
+    hid_t t = H5Dget_type(dset);
+    if (t < 0)
+        return 0;
+    size_t spos = 0, epos = 0, esize = 0, mpos = 0, msize = 0;
+    int half = H5Tget_class(t) == H5T_FLOAT && H5Tget_size(t) == 2 &&
+               H5Tget_order(t) == H5Tget_order(H5T_NATIVE_FLOAT) &&
+               H5Tget_fields(t, &spos, &epos, &esize, &mpos, &msize) >= 0 && spos == 15 && epos == 10 && esize == 5 &&
+               mpos == 0 && msize == 10 && H5Tget_ebias(t) == 15 && H5Tget_norm(t) == H5T_NORM_IMPLIED;
+    H5Tclose(t);
+    return half;
+}
+
+/* Where the part's rows land: float32 rows in place, or raw halves in the
+ * second half of the same bytes, widened in place after the read. */
+typedef struct landing {
+    hid_t mem_type;
+    size_t elem;
+    char *base;
+} landing;
+
 /* One collective read of rows [first, first + rows) of the part. */
-static herr_t read_block(hid_t dset, hid_t fspace, hid_t dxpl, const part *p, hsize_t first, hsize_t rows)
+static herr_t read_block(hid_t dset, hid_t fspace, hid_t dxpl, const part *p, const landing *to, hsize_t first,
+                         hsize_t rows)
 {
     hsize_t start[2] = {p->src + first, 0};
     hsize_t count[2] = {rows, (hsize_t)p->d};
@@ -436,9 +464,9 @@ static herr_t read_block(hid_t dset, hid_t fspace, hid_t dxpl, const part *p, hs
     else if (st >= 0)
         st = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
     float dummy = 0.0f;
-    float *buf = rows ? p->dst + (size_t)first * (size_t)p->d : &dummy;
+    void *buf = rows ? (void *)(to->base + (size_t)first * (size_t)p->d * to->elem) : (void *)&dummy;
     if (st >= 0)
-        st = H5Dread(dset, H5T_NATIVE_FLOAT, mspace, fspace, dxpl, buf);
+        st = H5Dread(dset, to->mem_type, mspace, fspace, dxpl, buf);
     if (mspace >= 0)
         H5Sclose(mspace);
     return st;
@@ -454,7 +482,14 @@ static int read_rows(const dg_ctx *ctx, hid_t dset, const part *p, const dg_emb_
     MPI_Allreduce(&mine, &reads, 1, MPI_LONG_LONG, MPI_MAX, ctx->comm);
     hid_t fspace = H5Dget_space(dset);
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    int ready = fspace >= 0 && dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
+    size_t values = (size_t)p->rows * (size_t)p->d;
+    int half = is_native_half(dset);
+    landing to = {H5T_NATIVE_FLOAT, sizeof(float), (char *)p->dst};
+    if (half && p->dst)
+        to = (landing){-1, sizeof(uint16_t), (char *)((uint16_t *)p->dst + values)};
+    if (half)
+        to.mem_type = H5Dget_type(dset);
+    int ready = fspace >= 0 && dxpl >= 0 && to.mem_type >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
     /* No rank may skip a collective read that the others enter. */
     int rc = dg_agree(ctx, ready ? DG_OK : dg_failc(err, DG_E_INPUT, "input.embeddings %s: HDF5 setup failed", seg->path),
                       err);
@@ -463,7 +498,7 @@ static int read_rows(const dg_ctx *ctx, hid_t dset, const part *p, const dg_emb_
         hsize_t first = (hsize_t)r * step < n ? (hsize_t)r * step : n;
         hsize_t rows = n - first < step ? n - first : step;
         /* After a failure the rank still joins the remaining reads, with none. */
-        if (read_block(dset, fspace, dxpl, p, first, st < 0 ? 0 : rows) < 0 && st >= 0) {
+        if (read_block(dset, fspace, dxpl, p, &to, first, st < 0 ? 0 : rows) < 0 && st >= 0) {
             dg_h5_detail(detail, sizeof detail);
             st = -1;
         }
@@ -471,6 +506,10 @@ static int read_rows(const dg_ctx *ctx, hid_t dset, const part *p, const dg_emb_
     if (rc == DG_OK && st < 0)
         rc = dg_failc(err, DG_E_INPUT, "input.embeddings %s: reading rows %lld..%lld of dataset %s failed (%s)", seg->path,
                      (long long)p->src, (long long)(p->src + p->rows), seg->dataset, detail);
+    if (rc == DG_OK && half && values)
+        dg_half_to_float((const uint16_t *)to.base, p->dst, values);
+    if (half && to.mem_type >= 0)
+        H5Tclose(to.mem_type);
     if (dxpl >= 0)
         H5Pclose(dxpl);
     if (fspace >= 0)
