@@ -28,6 +28,8 @@
 #define SWEEP_STEPS 8
 #define SWEEP_STEP 0.05f
 #define SWEEP_ROWS (2 * (SWEEP_STEPS + 1))
+/* Bytes of a thumbnail's path, OUTDIR/thumbs/ID.jpg. */
+#define THUMB_DST_MAX (DG_PATH_MAX + 64)
 
 void dg_report_params_default(dg_report_params *p)
 {
@@ -565,7 +567,7 @@ static void count_thumb(report *r, const thumb *th, const char *why)
 
 static void make_thumb(report *r, dg_thumbnailer *t, thumb *th)
 {
-    char dst[DG_PATH_MAX + 64];
+    char dst[THUMB_DST_MAX];
     const char *src = th->path;
     dg_err e = {0};
     if (src[0] == '\0')
@@ -605,27 +607,27 @@ static int shard_thumbs(report *r, dg_thumbnailer *t, const char *shard_path, in
     if (n == 0)
         return DG_OK;
     dg_member_thumb *want = dg_calloc((size_t)n, sizeof *want, err);
-    char *dsts = want ? dg_alloc((size_t)n, DG_PATH_MAX + 64, err) : NULL;
-    int *index = dsts ? dg_alloc((size_t)n, sizeof *index, err) : NULL;
-    int rc = index ? DG_OK : DG_FAIL;
+    char *dsts = want ? dg_alloc((size_t)n, THUMB_DST_MAX, err) : NULL;
+    int *item = dsts ? dg_alloc((size_t)n, sizeof *item, err) : NULL;
+    int rc = item ? DG_OK : DG_FAIL;
     int k = 0;
     for (int i = 0; rc == DG_OK && i < r->n_thumbs; i++) {
         if (shard[i] != s)
             continue;
-        char *dst = dsts + (size_t)k * (DG_PATH_MAX + 64);
+        char *dst = dsts + (size_t)k * THUMB_DST_MAX;
         dg_err e = {0};
-        if (thumb_dst(r, r->thumbs[i].id, dst, DG_PATH_MAX + 64, &e) != DG_OK) {
+        if (thumb_dst(r, r->thumbs[i].id, dst, THUMB_DST_MAX, &e) != DG_OK) {
             count_thumb(r, &r->thumbs[i], e.msg);
             continue;
         }
         want[k].member = member[i];
         want[k].dst = dst;
-        index[k++] = i;
+        item[k++] = i;
     }
     if (rc == DG_OK && k > 0)
         dg_thumbnail_shard(t, shard_path, want, k);
     for (int j = 0; rc == DG_OK && j < k; j++) {
-        thumb *th = &r->thumbs[index[j]];
+        thumb *th = &r->thumbs[item[j]];
         th->ok = want[j].ok;
         th->w = want[j].w;
         th->h = want[j].h;
@@ -633,9 +635,10 @@ static int shard_thumbs(report *r, dg_thumbnailer *t, const char *shard_path, in
     }
     free(want);
     free(dsts);
-    free(index);
+    free(item);
     return rc;
 }
+
 /* /shards/path of an input.shards run; none (*n = 0) in other outputs. */
 static int read_shard_paths(const report *r, char **buf, size_t *stride, int64_t *n, dg_err *err)
 {
