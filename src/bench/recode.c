@@ -11,7 +11,7 @@
 const char *dg_recode_name(dg_recode_format f)
 {
     static const char *names[DG_RECODE_COUNT] = {"jpeg", "png", "webp_lossless", "webp_lossy"};
-    return f >= 0 && f < DG_RECODE_COUNT ? names[f] : "?";
+    return (unsigned)f < DG_RECODE_COUNT ? names[f] : "?";
 }
 
 static int encode_png(const dg_image *im, uint8_t **out, size_t *len, dg_err *err)
