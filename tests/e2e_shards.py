@@ -7,14 +7,17 @@ status) + KEY.txt, the sidecar before the image in some shards and after it
 in others, plus: a member larger than the cap embed.max_pixels gives
 (too_large), a non-image member, a shard truncated in the middle of an image
 (the members before it kept, that image corrupt) and a file that is not a tar
-(recorded in /shards/status, no items).  Checked: with 1, 2 and 4 ranks the
+(recorded in /shards/status, no items); the first two photos of shard 00000
+are stored as a lossless PNG and a lossless WebP of the JPEG (python3-pil),
+by content under their .png/.webp member names.  Checked: with 1, 2 and 4 ranks the
 statuses, embeddings, edges, components and keeps are identical, and identical
 to a manifest run over the same photos as loose files (same bytes, same ids);
 a brace pattern names the same shards as the glob; /items/{shard,key,url,
 caption} and /items/path match what was packed; `export --remove-keys` writes
 one sorted key file per shard (empty when nothing is removed) equal to the
 removed items; a resumed run reuses the checkpoint and still fills the
-metadata columns.
+metadata columns; `dupgraph report` shows thumbnails of shard members
+(JPEG, PNG and WebP, read from the tar) and no "no preview" box.
 
 usage: e2e_shards.py PATH/TO/dg-mkbench
 """
@@ -22,6 +25,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +34,7 @@ import unittest
 
 import h5py
 import numpy as np
+from PIL import Image, features
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dgtest  # noqa: E402
@@ -41,6 +46,19 @@ CONFIG = os.path.join(dgtest.SOURCE_ROOT, "configs", "demo.ini")
 RANKS = (1, 2, 4)
 MAX_PIXELS = 100000  # member cap: 8 x 100000 + 1 MiB = 1,848,576 bytes
 BIG_MEMBER = 2_500_000
+
+
+# Members of shard 00000 re-encoded losslessly from their JPEG's pixels (index: format).
+RECODED = {0: "png", 1: "webp"}
+
+
+def recode(src, folder, fmt):
+    """A lossless PNG or WebP of the JPEG at src, written to folder; its path."""
+    path = os.path.join(folder, os.path.splitext(os.path.basename(src))[0] + "." + fmt)
+    with Image.open(src) as im:
+        rgb = im.convert("RGB")
+    rgb.save(path, lossless=True)  # PNG is always lossless; WebP is when asked
+    return path
 
 
 def package_photos():
@@ -76,6 +94,8 @@ def text(col):
 class ShardJob(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        if not features.check("webp"):
+            raise unittest.SkipTest("python3-pil with WebP support is needed")
         photos = package_photos()
         cls.dir = dgtest.workdir("shards")
         listing = os.path.join(cls.dir, "photos.txt")
@@ -104,24 +124,30 @@ class ShardJob(unittest.TestCase):
         cls.shard_dir = os.path.join(cls.dir, "shards")
         os.makedirs(cls.shard_dir)
         cls.expected = []
+        recoded = os.path.join(cls.dir, "recoded")
+        os.makedirs(recoded)
         cls.manifest = os.path.join(cls.dir, "loose.txt")
         chunks = [rel[0:30], rel[30:52], rel[52:90], rel[90:]]
         for s, chunk in enumerate(chunks):
             with tarfile.open(os.path.join(cls.shard_dir, f"{s:05d}.tar"), "w", format=tarfile.GNU_FORMAT) as tar:
                 for j, path in enumerate(chunk):
                     key = f"{s:05d}{j:04d}"
-                    with open(os.path.join(corpus, path), "rb") as f:
+                    fmt = RECODED.get(j, "jpg") if s == 0 else "jpg"
+                    source = os.path.join(corpus, path)
+                    if fmt != "jpg":
+                        source = recode(source, recoded, fmt)
+                    with open(source, "rb") as f:
                         data = f.read()
                     meta = {"url": f"https://example.org/{path}", "caption": f"photo {path} \u00e9",
                             "key": key, "status": "success"}
                     sidecar = json.dumps(meta).encode()
                     if s % 2:
                         add(tar, key + ".json", sidecar)
-                    add(tar, key + ".jpg", data)
+                    add(tar, key + "." + fmt, data)
                     if not s % 2:
                         add(tar, key + ".json", sidecar)
                     add(tar, key + ".txt", meta["caption"].encode())
-                    cls.expected.append((key, meta["url"], meta["caption"], os.path.join(corpus, path), None))
+                    cls.expected.append((key, meta["url"], meta["caption"], source, None))
                     if s == 1 and j == 5:
                         add(tar, "big0001.jpg", os.urandom(BIG_MEMBER))
                         add(tar, "readme.md", b"not an image\n")
@@ -209,7 +235,8 @@ class ShardJob(unittest.TestCase):
             self.assertEqual(caps[i], caption)
             shard = paths[out["shard"][i]]
             self.assertTrue(items_path[i].startswith(shard + ":"), items_path[i])
-        self.assertTrue(items_path[0].endswith(":000000000.jpg"))
+        self.assertTrue(items_path[0].endswith(":000000000.png"))
+        self.assertTrue(items_path[1].endswith(":000000001.webp"))
         # the notebook's reader gives them as text too
         items = frame.load(os.path.join(self.dir, "s4.h5")).items
         self.assertEqual(list(items["key"]), keys)
@@ -241,6 +268,24 @@ class ShardJob(unittest.TestCase):
             with open(os.path.join(keys_dir, name)) as f:
                 self.assertEqual(f.read(), "".join(k + "\n" for k in sorted(want)), name)
         self.assertEqual(os.path.getsize(os.path.join(keys_dir, "00005.txt")), 0)
+
+    def test_report_shows_thumbnails_of_shard_members(self):
+        h5 = os.path.join(self.dir, "s2.h5")
+        report = os.path.join(self.dir, "report")
+        proc = dgtest.dupgraph(["report", h5, "-o", report])
+        self.assertNotIn("without a preview", proc.stdout)
+        with open(os.path.join(report, "index.html")) as f:
+            html = f.read()
+        self.assertNotIn("no preview", html)
+        refs = set(re.findall(r'<img src="thumbs/(\d+)\.jpg"', html))
+        self.assertGreater(len(refs), 20)
+        # the PNG and WebP members (ids 0 and 1) are in their photo's group, shown first by id
+        self.assertLessEqual({"0", "1"}, refs)
+        for ref in refs:
+            with Image.open(os.path.join(report, "thumbs", ref + ".jpg")) as im:
+                self.assertEqual(im.format, "JPEG")
+                self.assertLessEqual(max(im.size), 160)
+                self.assertGreater(np.asarray(im.convert("L")).std(), 5.0, ref)
 
     def test_resumed_run_keeps_the_metadata(self):
         pattern = os.path.join(self.shard_dir, "*.tar")

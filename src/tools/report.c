@@ -28,6 +28,8 @@
 #define SWEEP_STEPS 8
 #define SWEEP_STEP 0.05f
 #define SWEEP_ROWS (2 * (SWEEP_STEPS + 1))
+/* Bytes of a thumbnail's path, OUTDIR/thumbs/ID.jpg. */
+#define THUMB_DST_MAX (DG_PATH_MAX + 64)
 
 void dg_report_params_default(dg_report_params *p)
 {
@@ -545,23 +547,136 @@ static int make_dir(const char *dir, dg_err *err)
     return DG_OK;
 }
 
-static void make_thumb(report *r, dg_thumbnailer *t, thumb *th)
+static int thumb_dst(const report *r, int64_t id, char *dst, size_t cap, dg_err *e)
 {
-    char dst[DG_PATH_MAX + 64];
-    const char *src = th->path;
-    dg_err e = {0};
-    if (src[0] == '\0')
-        snprintf(e.msg, sizeof e.msg, "item %lld has no image path (embedding input)", (long long)th->id);
-    else if ((size_t)snprintf(dst, sizeof dst, "%s/thumbs/%lld.jpg", r->outdir, (long long)th->id) >= sizeof dst)
-        snprintf(e.msg, sizeof e.msg, "%s: path too long", r->outdir);
-    else
-        th->ok = dg_thumbnail_write(t, src, dst, &th->w, &th->h, &e) == DG_OK;
+    if ((size_t)snprintf(dst, cap, "%s/thumbs/%lld.jpg", r->outdir, (long long)id) < cap)
+        return DG_OK;
+    snprintf(e->msg, sizeof e->msg, "%s: path too long", r->outdir);
+    return DG_FAIL;
+}
+
+static void count_thumb(report *r, const thumb *th, const char *why)
+{
     if (th->ok) {
         r->counts->thumbnails++;
         return;
     }
     if (r->counts->thumbnails_failed++ == 0)
-        snprintf(r->counts->first_failure, sizeof r->counts->first_failure, "%s", e.msg);
+        snprintf(r->counts->first_failure, sizeof r->counts->first_failure, "%s", why);
+}
+
+static void make_thumb(report *r, dg_thumbnailer *t, thumb *th)
+{
+    char dst[THUMB_DST_MAX];
+    const char *src = th->path;
+    dg_err e = {0};
+    if (src[0] == '\0')
+        snprintf(e.msg, sizeof e.msg, "item %lld has no image path (embedding input)", (long long)th->id);
+    else if (thumb_dst(r, th->id, dst, sizeof dst, &e) == DG_OK)
+        th->ok = dg_thumbnail_write(t, src, dst, &th->w, &th->h, &e) == DG_OK;
+    count_thumb(r, th, e.msg);
+}
+
+/* The shard an item path "SHARD:MEMBER" names (input.shards runs): the
+ * longest of the n shard paths followed by ':' that starts it, and its
+ * member; -1 for a file path. */
+static int shard_of(const char *path, const char *shards, size_t stride, int64_t n, const char **member)
+{
+    int best = -1;
+    size_t best_len = 0;
+    for (int64_t s = 0; s < n; s++) {
+        const char *sp = shards + (size_t)s * stride;
+        size_t len = strlen(sp);
+        if (len >= best_len && strncmp(path, sp, len) == 0 && path[len] == ':') {
+            best = (int)s;
+            best_len = len;
+        }
+    }
+    *member = best >= 0 ? path + best_len + 1 : NULL;
+    return best;
+}
+
+/* The thumbnails of the items in shard s (shard[i] == s, member[i] their
+ * member names): one walk of it. */
+static int shard_thumbs(report *r, dg_thumbnailer *t, const char *shard_path, int s, const int *shard,
+                        const char **member, dg_err *err)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_thumbs; i++)
+        n += shard[i] == s;
+    if (n == 0)
+        return DG_OK;
+    dg_member_thumb *want = dg_calloc((size_t)n, sizeof *want, err);
+    char *dsts = want ? dg_alloc((size_t)n, THUMB_DST_MAX, err) : NULL;
+    int *item = dsts ? dg_alloc((size_t)n, sizeof *item, err) : NULL;
+    int rc = item ? DG_OK : DG_FAIL;
+    int k = 0;
+    for (int i = 0; rc == DG_OK && i < r->n_thumbs; i++) {
+        if (shard[i] != s)
+            continue;
+        char *dst = dsts + (size_t)k * THUMB_DST_MAX;
+        dg_err e = {0};
+        if (thumb_dst(r, r->thumbs[i].id, dst, THUMB_DST_MAX, &e) != DG_OK) {
+            count_thumb(r, &r->thumbs[i], e.msg);
+            continue;
+        }
+        want[k].member = member[i];
+        want[k].dst = dst;
+        item[k++] = i;
+    }
+    if (rc == DG_OK && k > 0)
+        dg_thumbnail_shard(t, shard_path, want, k);
+    for (int j = 0; rc == DG_OK && j < k; j++) {
+        thumb *th = &r->thumbs[item[j]];
+        th->ok = want[j].ok;
+        th->w = want[j].w;
+        th->h = want[j].h;
+        count_thumb(r, th, want[j].why);
+    }
+    free(want);
+    free(dsts);
+    free(item);
+    return rc;
+}
+
+/* /shards/path of an input.shards run; none (*n = 0) in other outputs. */
+static int read_shard_paths(const report *r, char **buf, size_t *stride, int64_t *n, dg_err *err)
+{
+    size_t len = 0;
+    dg_err absent = {0};
+    *buf = NULL;
+    *n = 0;
+    if (dg_h5_string_shape(r->path, "/shards/path", n, &len, &absent) != DG_OK || *n == 0) {
+        *n = 0;
+        return DG_OK;
+    }
+    *stride = len + 1;
+    *buf = dg_alloc((size_t)*n, *stride, err);
+    if (!*buf)
+        return DG_FAIL;
+    return dg_h5_read_strings(r->path, "/shards/path", 0, *n, *buf, *stride, err);
+}
+
+/* Thumbnails of files one by one, then of shard members one shard walk at a time. */
+static int fill_thumbs(report *r, dg_thumbnailer *t, dg_err *err)
+{
+    char *shards = NULL;
+    size_t stride = 0;
+    int64_t n_shards = 0;
+    int *shard = dg_alloc((size_t)r->n_thumbs + 1, sizeof *shard, err);
+    const char **member = shard ? dg_alloc((size_t)r->n_thumbs + 1, sizeof *member, err) : NULL;
+    int rc = member ? read_shard_paths(r, &shards, &stride, &n_shards, err) : DG_FAIL;
+    for (int i = 0; rc == DG_OK && i < r->n_thumbs; i++) {
+        shard[i] = shard_of(r->thumbs[i].path, shards, stride, n_shards, &member[i]);
+        if (shard[i] < 0)
+            make_thumb(r, t, &r->thumbs[i]);
+    }
+    for (int64_t s = 0; rc == DG_OK && s < n_shards; s++)
+        rc = shard_thumbs(r, t, shards + (size_t)s * stride, (int)s, shard, member, err);
+    free(shards);
+    free(shard);
+    free(member);
+    return rc;
 }
 
 static int make_thumbs(report *r, dg_err *err)
@@ -580,17 +695,17 @@ static int make_thumbs(report *r, dg_err *err)
         rc = make_dir(dir, err);
     if (rc == DG_OK)
         rc = dg_h5_read_item_paths_at(r->path, ids, n, paths, stride, err);
-    if (rc == DG_OK)
-        rc = dg_thumbnailer_init(&t, r->p->thumb_size, r->p->thumb_quality, err);
     for (int i = 0; rc == DG_OK && i < n; i++) {
         r->thumbs[i].id = ids[i];
         r->thumbs[i].path = strdup(paths + (size_t)i * stride);
         r->n_thumbs = i + 1;
         if (!r->thumbs[i].path)
             rc = dg_fail(err, "out of memory");
-        else
-            make_thumb(r, &t, &r->thumbs[i]);
     }
+    if (rc == DG_OK)
+        rc = dg_thumbnailer_init(&t, r->p->thumb_size, r->p->thumb_quality, err);
+    if (rc == DG_OK)
+        rc = fill_thumbs(r, &t, err);
     dg_thumbnailer_free(&t);
     free(ids);
     free(paths);

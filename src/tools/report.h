@@ -10,7 +10,10 @@
  * are OUTDIR/thumbs/<id>.jpg, referenced by relative links; an item whose
  * image cannot be read at report time gets a "no preview" box instead.
  * Item paths are opened as stored in the output file (relative ones against
- * the working directory, like the job) and are HTML-escaped on the page.
+ * the working directory, like the job) and are HTML-escaped on the page;
+ * an input.shards item's path "SHARD:MEMBER" (SHARD one of /shards/path) is
+ * read from the tar, one walk per shard, and every format the job reads
+ * (JPEG, PNG, WebP) gets a thumbnail.
  *
  * Pairs below the threshold are not in the output file: the report finds
  * them among items that share a home cluster (of clustering 0; all items in
