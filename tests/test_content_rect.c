@@ -1,9 +1,8 @@
 /* test_content_rect.c - the photo inside a frame (src/input/content_rect.c)
  * on real photographs (lomiri-wallpapers-16.04 in /usr/share/backgrounds)
  * framed by dg-mkbench's own compositing (src/bench/compose.c), at the size
- * the job's decoder hands the descriptor (longer side 160 px).  Screenshot
- * copies are not asserted: area-resized ones are missed here although the
- * JPEG corpus of quality_bench finds half of them (see content_rect.c). */
+ * the job's decoder hands the descriptor (longer side 160 px): unframed
+ * photos, phone-story letterboxes and application-window screenshots. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,13 +15,16 @@
 #include <string.h>
 
 #include "bench/compose.h"
+#include "bench/edits.h"
 #include "input/content_rect.h"
+#include "input/descriptor.h"
 #include "tools/raster.h"
 
 #define PHOTO_DIR "/usr/share/backgrounds/"
 #define SIDE 640 /* dg-mkbench --size */
 #define SEEN 160 /* longer side as the job decodes such a corpus */
 #define TOL 0.04 /* of the image side */
+#define MIN_SCREENSHOTS 14 /* of 32: 7 before the closed-frame rules (DG_DESC_VERSION 3), 16 with them */
 
 static const char *const photos[] = {
     "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Wine_by_Jakkub_Mede.jpg",
@@ -111,11 +113,80 @@ static void letterboxed_copy_gives_the_photo(void **state)
     assert_true(found >= 3); /* 3 of 8 when written: photos of sky or smooth blur are missed */
 }
 
+/* Where compose puts the photo in a w x h screenshot: the box of a flat
+ * stand-in of the photo's size in a marker colour the chrome never uses. */
+static void pasted_box(const dg_image *photo, double frac, int panel, int dark, double box[4])
+{
+    static const uint8_t marker[3] = {1, 254, 3};
+    dg_image flat, shot;
+    dg_err err;
+    assert_int_equal(dg_image_alloc(&flat, photo->w, photo->h, &err), DG_OK);
+    dg_img_fill_rect(&flat, 0, 0, flat.w, flat.h, marker, 1.0);
+    assert_int_equal(dg_compose_screenshot(&flat, frac, panel, dark, "GALLERY", &shot, &err), DG_OK);
+    int x0 = shot.w, y0 = shot.h, x1 = 0, y1 = 0;
+    for (int y = 0; y < shot.h; y++)
+        for (int x = 0; x < shot.w; x++) {
+            const uint8_t *p = shot.px + ((size_t)y * (size_t)shot.w + (size_t)x) * 3;
+            if (p[0] == marker[0] && p[1] == marker[1] && p[2] == marker[2]) {
+                x0 = x < x0 ? x : x0;
+                y0 = y < y0 ? y : y0;
+                x1 = x + 1 > x1 ? x + 1 : x1;
+                y1 = y + 1 > y1 ? y + 1 : y1;
+            }
+        }
+    assert_true(x1 > x0 && y1 > y0);
+    box[0] = (double)x0 / shot.w;
+    box[1] = (double)y0 / shot.h;
+    box[2] = (double)x1 / shot.w;
+    box[3] = (double)y1 / shot.h;
+    dg_image_free(&flat);
+    dg_image_free(&shot);
+}
+
+/* Application windows around the photo, light and dark, with and without a
+ * side panel and caption lines (dg-mkbench's mild and strong screenshots). */
+static void screenshot_gives_the_photo(void **state)
+{
+    (void)state;
+    static const struct {
+        double frac;
+        int panel;
+    } kinds[] = {{0.85, 0}, {0.62, 1}};
+    int found = 0, tried = 0;
+    for (int i = 0; i < N_PHOTOS; i++) {
+        dg_image im;
+        load(photos[i], &im);
+        for (int k = 0; k < 2; k++)
+            for (int dark = 0; dark < 2; dark++) {
+                dg_image shot;
+                dg_err err;
+                double box[4];
+                pasted_box(&im, kinds[k].frac, kinds[k].panel, dark, box);
+                assert_int_equal(dg_compose_screenshot(&im, kinds[k].frac, kinds[k].panel, dark, "GALLERY", &shot, &err),
+                                 DG_OK);
+                shrink(&shot);
+                dg_pixels px = {shot.w, shot.h, shot.px};
+                int b[4];
+                dg_content_box(&px, b); /* with the border trimming, as the descriptor uses it */
+                int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &shot, box[0], box[1], box[2], box[3]);
+                printf("screenshot %-40s panel %d %s: %s\n", photos[i], kinds[k].panel, dark ? "dark " : "light",
+                       ok ? "found" : "not found");
+                found += ok;
+                tried++;
+                dg_image_free(&shot);
+            }
+        dg_image_free(&im);
+    }
+    printf("screenshot: %d of %d\n", found, tried);
+    assert_true(found >= MIN_SCREENSHOTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unframed_photo_gives_the_whole_image),
         cmocka_unit_test(letterboxed_copy_gives_the_photo),
+        cmocka_unit_test(screenshot_gives_the_photo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

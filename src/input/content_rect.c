@@ -13,11 +13,15 @@
  *   - covers AREA_MIN..AREA_MAX of the region,
  *   - and holds clearly more detail than its frame (cells whose local
  *     gradient reaches DETAIL_STEP: inside at least DETAIL_GAP more, and
- *     DETAIL_RATIO times, the frame's share; the frame at most FRAME_MAX).
+ *     DETAIL_RATIO times, the frame's share), or, framed on all four
+ *     sides, CLOSED_GAP more or a crisp outline (a smooth photo in busy
+ *     chrome); beside a flat frame (a blurred fill, a plain page) a little
+ *     detail inside is enough.
  * Candidate sides are the grid lines crossed by the longest straight runs
  * of edge cells (at most CANDIDATES per direction, plus the region's
- * bounds); of the accepted rectangles the one with the largest detail
- * contrast wins.
+ * bounds); of the accepted rectangles a closed one (framed on all four
+ * sides) wins over an open one, then the largest detail contrast; a closed
+ * winner is tightened (see tighten()).
  */
 #include "input/content_rect.h"
 
@@ -35,7 +39,14 @@
 #define DETAIL_MIN 0.45    /* inside share, at least */
 #define OUTWARD 3          /* parallel lines beyond a side, one must be smooth */
 #define BEYOND_SHARE 0.3   /* of that line's cells that may step */
-#define CLOSED_GAP 0.2     /* inside minus frame share, frame on all four sides */
+#define CLOSED_GAP 0.05    /* inside minus frame share, frame on all four sides */
+#define CLOSED_MIN 0.1     /* inside share, frame on all four sides */
+#define FLAT_FRAME 0.05    /* detail share of a frame that counts as flat */
+#define FLAT_MIN 0.15      /* inside share, flat frame */
+#define FLAT_OPEN_SIDE_MIN 0.1 /* detail share along an open side, flat frame */
+#define CRISP_SHARE 0.9    /* of every side's cells that step: a crisp outline */
+#define TIGHTEN_MAX 0.25   /* of a closed frame's side, how far tighten() moves a side in */
+#define CLOSED_BONUS 3.0   /* score of a closed frame over an open one's 1 (din - dout in -1..1) */
 #define OPEN_SIDE_MIN 0.3  /* detail share along a side at the region's bound */
 #define AREA_MIN 0.18
 #define AREA_MAX 0.9
@@ -231,26 +242,27 @@ static int side(const grid *g, int line, int out, int a, int b, int vertical)
     return 0;
 }
 
+/* Whether every side of a closed rectangle steps along CRISP_SHARE of its
+ * length: a pasted photo's outline, which needs no detail contrast (a
+ * smooth photo inside busy application chrome). */
+static int crisp(const grid *g, int x0, int y0, int x1, int y1)
+{
+    return edges(g, y0, x0, x1, 0) >= CRISP_SHARE * (x1 - x0) && edges(g, y1, x0, x1, 0) >= CRISP_SHARE * (x1 - x0) &&
+           edges(g, x0, y0, y1, 1) >= CRISP_SHARE * (y1 - y0) && edges(g, x1, y0, y1, 1) >= CRISP_SHARE * (y1 - y0);
+}
+
 /* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
  * negative value when it is no framed photo (see the file comment). */
-static double framed(const grid *g, int x0, int y0, int x1, int y1)
+static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min)
 {
     double area = (double)(x1 - x0) * (y1 - y0), all = (double)g->w * g->h;
-    if (area < AREA_MIN * all || area > AREA_MAX * all)
+    if (area < area_min * all || area > AREA_MAX * all)
         return -1;
     int top = y0 > 0, bottom = y1 < g->h, left = x0 > 0, right = x1 < g->w;
     if (!(top && bottom) && !(left && right))
         return -1;
     if ((top && !side(g, y0, -1, x0, x1, 0)) || (bottom && !side(g, y1, 1, x0, x1, 0)) ||
         (left && !side(g, x0, -1, y0, y1, 1)) || (right && !side(g, x1, 1, y0, y1, 1)))
-        return -1;
-    /* An unframed side must run through the photo itself, not through the
-     * frame's own flat bars (a title bar above a photo framed left and right). */
-    int strip = BAND + 1;
-    if ((!top && detail_in(g, x0, y0, x1, y0 + strip) < OPEN_SIDE_MIN * strip * (x1 - x0)) ||
-        (!bottom && detail_in(g, x0, y1 - strip, x1, y1) < OPEN_SIDE_MIN * strip * (x1 - x0)) ||
-        (!left && detail_in(g, x0, y0, x0 + strip, y1) < OPEN_SIDE_MIN * strip * (y1 - y0)) ||
-        (!right && detail_in(g, x1 - strip, y0, x1, y1) < OPEN_SIDE_MIN * strip * (y1 - y0)))
         return -1;
     int ix0 = x0 + BAND * left, iy0 = y0 + BAND * top, ix1 = x1 - BAND * right, iy1 = y1 - BAND * bottom;
     int ox0 = x0 - BAND * left, oy0 = y0 - BAND * top, ox1 = x1 + BAND * right, oy1 = y1 + BAND * bottom;
@@ -260,10 +272,60 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1)
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
-    int closed = top && bottom && left && right;
-    if (din < DETAIL_MIN || (closed ? din < dout + CLOSED_GAP : din < dout + DETAIL_GAP || din < DETAIL_RATIO * dout))
+    /* An unframed side must run through the photo itself, not through the
+     * frame's own flat bars (a title bar above a photo framed left and right);
+     * less of it beside a flat frame. */
+    int strip = BAND + 1;
+    double open_min = dout <= FLAT_FRAME ? FLAT_OPEN_SIDE_MIN : OPEN_SIDE_MIN;
+    if ((!top && detail_in(g, x0, y0, x1, y0 + strip) < open_min * strip * (x1 - x0)) ||
+        (!bottom && detail_in(g, x0, y1 - strip, x1, y1) < open_min * strip * (x1 - x0)) ||
+        (!left && detail_in(g, x0, y0, x0 + strip, y1) < open_min * strip * (y1 - y0)) ||
+        (!right && detail_in(g, x1 - strip, y0, x1, y1) < open_min * strip * (y1 - y0)))
         return -1;
-    return din - dout;
+    int closed = top && bottom && left && right;
+    /* A frame with (almost) no detail of its own, a blurred fill or a flat
+     * page, asks less of the photo: a smooth photo still stands out. */
+    double need = dout <= FLAT_FRAME ? FLAT_MIN : closed ? CLOSED_MIN : DETAIL_MIN;
+    if (din < need)
+        return -1;
+    if (closed ? din < dout + CLOSED_GAP && !crisp(g, x0, y0, x1, y1)
+               : dout > FLAT_FRAME && (din < dout + DETAIL_GAP || din < DETAIL_RATIO * dout))
+        return -1;
+    return din - dout + (closed ? CLOSED_BONUS : 1.0); /* din - dout > -1: positive */
+}
+
+/* A closed frame whose side runs along the chrome's last bar (the photo
+ * sits a cell or two below a toolbar, too close for both to be candidate
+ * peaks of one frame) has that side moved in to the first candidate line
+ * within TIGHTEN_MAX that still gives a crisp closed frame.  It keeps
+ * three sides of a frame already accepted, so it may be smaller. */
+static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx, int *x0, int *y0, int *x1, int *y1)
+{
+    int dy = (int)(TIGHTEN_MAX * (*y1 - *y0)), dx = (int)(TIGHTEN_MAX * (*x1 - *x0));
+    for (int i = 0; i < ny && ys[i] < *y1; i++)
+        if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2) > 0 &&
+            crisp(g, *x0, ys[i], *x1, *y1)) {
+            *y0 = ys[i];
+            break;
+        }
+    for (int i = ny - 1; i >= 0 && ys[i] > *y0; i--)
+        if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2) > 0 &&
+            crisp(g, *x0, *y0, *x1, ys[i])) {
+            *y1 = ys[i];
+            break;
+        }
+    for (int i = 0; i < nx && xs[i] < *x1; i++)
+        if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2) > 0 &&
+            crisp(g, xs[i], *y0, *x1, *y1)) {
+            *x0 = xs[i];
+            break;
+        }
+    for (int i = nx - 1; i >= 0 && xs[i] > *x0; i--)
+        if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2) > 0 &&
+            crisp(g, *x0, *y0, xs[i], *y1)) {
+            *x1 = xs[i];
+            break;
+        }
 }
 
 /* One level of framing: the best framed rectangle inside `within`. */
@@ -286,12 +348,14 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within)
         for (int b = a + 1; b < ny; b++)
             for (int c = 0; c < nx; c++)
                 for (int d = c + 1; d < nx; d++) {
-                    double s = framed(&g, xs[c], ys[a], xs[d], ys[b]);
+                    double s = framed(&g, xs[c], ys[a], xs[d], ys[b], AREA_MIN);
                     if (s > best) {
                         best = s;
                         bx0 = xs[c], by0 = ys[a], bx1 = xs[d], by1 = ys[b];
                     }
                 }
+    if (best > 0 && bx0 > 0 && by0 > 0 && bx1 < g.w && by1 < g.h)
+        tighten(&g, ys, ny, xs, nx, &bx0, &by0, &bx1, &by1);
     dg_rect r = {within.x0 + bx0 * f, within.y0 + by0 * f, bx1 == g.w ? within.x1 : within.x0 + bx1 * f,
                  by1 == g.h ? within.y1 : within.y0 + by1 * f};
     return r;

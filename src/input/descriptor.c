@@ -142,9 +142,26 @@ static dg_rect trim_borders(const dg_pixels *img)
     return r;
 }
 
+/* The photo: a frame inside the image without its uniform borders.  Bars
+ * come in opposite pairs (letterbox, border); a bar on one side only is
+ * more likely the flat side of an application window (dark chrome is
+ * uniform within TRIM_TOL), and trimming it would leave that frame open on
+ * that side, so the frame is first looked for in the whole image. */
+static dg_rect content(const dg_pixels *img)
+{
+    dg_rect all = {0, 0, img->w, img->h}, t = trim_borders(img);
+    int sides = (t.x0 > 0) + (t.y0 > 0) + (t.x1 < img->w) + (t.y1 < img->h);
+    if (sides == 1) {
+        dg_rect r = dg_content_rect(img, all);
+        if (r.x0 != all.x0 || r.y0 != all.y0 || r.x1 != all.x1 || r.y1 != all.y1)
+            return r;
+    }
+    return dg_content_rect(img, t);
+}
+
 void dg_content_box(const dg_pixels *img, int box[4])
 {
-    dg_rect r = dg_content_rect(img, trim_borders(img));
+    dg_rect r = content(img);
     box[0] = r.x0;
     box[1] = r.y0;
     box[2] = r.x1;
@@ -393,8 +410,7 @@ static void mirror_color(float *v)
 void dg_descriptor(const dg_pixels *img, int flip, float *out)
 {
     float luma[S * S], cb[S * S], cr[S * S];
-    dg_rect r = trim_borders(img);
-    r = dg_content_rect(img, r);
+    dg_rect r = content(img);
     leave_margin(&r);
     resample(img, &r, luma, cb, cr);
     equalise(luma, S * S);
