@@ -23,7 +23,7 @@ import dgtest  # noqa: E402
 N, D, K = 60000, 64, 16
 MAX_OVER_MEAN = 1.5
 # job.max_memory per rank count: a few MiB above the fixed buffers (runtime,
-# items, results, probes), so the exchanged bucket needs 4 or more rounds
+# items, results, probes), so the exchanged bucket needs several rounds
 ROUND_CAP = {1: "70M", 2: "60M", 4: "48M"}
 
 
