@@ -748,6 +748,86 @@ static void exchanged_tasks_search_every_pair_once(void **state)
     free_dataset(&s);
 }
 
+/* With max_rows, the plan's task rounds: every (rank, round) bucket holds
+ * at most max_rows rows, there are several rounds, and over all rounds the
+ * tasks of all ranks still name every pair exactly once, from the rows
+ * their round's bucket holds.  The same at 1, 2 and 4 ranks. */
+static void rounds_fit_max_rows_and_search_every_pair_once(void **state)
+{
+    (void)state;
+    enum { MAX_ROWS = 400 };
+    dataset s;
+    make_dataset(&s, 900, 4, 3, 11, 31);
+    dg_items items;
+    const int32_t *near;
+    own_range(&s, &items, &near);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
+    dg_cluster_plan plan;
+    dg_err err;
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, MAX_ROWS, 100.0, &plan, &err);
+    assert_true(dgt_all_ranks(rc == DG_OK));
+    /* 2700 records in all: a rank needs several rounds */
+    assert_true(dgt_all_ranks(plan.rounds >= 2 && plan.round_rows <= MAX_ROWS));
+    pair_list mine = {0}, all = {0}, want = {0};
+    int ok = 1;
+    int64_t sent = 0;
+    for (int r = 0; r < plan.rounds; r++) {
+        dg_bucket b;
+        int64_t bytes;
+        rc = dg_exchange(&ctx, &items, near, s.m, &plan, r, &b, &bytes, &err);
+        assert_true(dgt_all_ranks(rc == DG_OK));
+        ok = ok && b.n <= MAX_ROWS;
+        sent += bytes;
+        for (int64_t t = 0; t < b.n_tasks; t++) {
+            ok = ok && b.task[t].round == r && b.task[t].owner == ctx.rank;
+            task_pairs(&b, &b.task[t], &mine);
+        }
+        dg_bucket_free(&b);
+    }
+    assert_true(dgt_all_ranks(ok));
+    gather_pairs(&mine, &all);
+    if (ctx.rank == 0) {
+        naive_pairs(&s, &want);
+        qsort(all.key, (size_t)all.n, sizeof *all.key, cmp_pair_key);
+        qsort(want.key, (size_t)want.n, sizeof *want.key, cmp_pair_key);
+        ok = all.n == want.n && !memcmp(all.key, want.key, sizeof *all.key * (size_t)all.n);
+        if (!ok)
+            fprintf(dgt_diag(), "tasks over rounds name %lld pairs, expected %lld\n", (long long)all.n,
+                    (long long)want.n);
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    assert_true(dgt_all_ranks(ok));
+    free(mine.key);
+    free(all.key);
+    free(want.key);
+    dg_cluster_plan_free(&plan);
+    dg_items_free(&items);
+    free_dataset(&s);
+}
+
+/* A budget no task can fit (a split task reads two rows at least): refused
+ * on every rank with DG_E_MEMORY naming a cluster. */
+static void rounds_refuse_a_task_larger_than_max_rows(void **state)
+{
+    (void)state;
+    dataset s;
+    make_dataset(&s, 300, 4, 2, 7, 5);
+    dg_items items;
+    const int32_t *near;
+    own_range(&s, &items, &near);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
+    dg_cluster_plan plan;
+    dg_err err = {0};
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 1, 100.0, &plan, &err);
+    assert_true(dgt_all_ranks(rc == DG_FAIL));
+    if (ctx.rank == 0)
+        fprintf(dgt_diag(), "refused: %s\n", err.msg);
+    assert_true(dgt_all_ranks(err.code == DG_E_MEMORY && strstr(err.msg, "cluster ") &&
+                              strstr(err.msg, "job.max_memory")));
+    dg_items_free(&items);
+    free_dataset(&s);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +843,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(exchange_handles_ranks_without_items),
         cmocka_unit_test(exchange_single_probe),
         cmocka_unit_test(exchanged_tasks_search_every_pair_once),
+        cmocka_unit_test(rounds_fit_max_rows_and_search_every_pair_once),
+        cmocka_unit_test(rounds_refuse_a_task_larger_than_max_rows),
     };
     return DGT_RUN(argc, argv, tests, NULL, NULL);
 }
