@@ -24,7 +24,7 @@
  *                round_bytes (per rank and MPI_Alltoallv round), rounds (task
  *                rounds, job.max_memory)}
  *   pairs        {compared, seconds, flops_executed: [per rank]}
- *   exchange     {bytes_sent, bucket_rows: [per rank]}
+ *   exchange     {bytes_sent, bucket_rows (the largest round's): [per rank]}
  * In exact mode the one clustering only gives /items/cluster: plan, pairs
  * and exchange are null (the run's pairs are the totals above). */
 #include "core/job_summary.h"

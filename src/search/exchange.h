@@ -62,7 +62,7 @@ typedef struct dg_cluster_plan {
     dg_task *task;           /* ordered by (cluster, kind, a, b) */
     int64_t split;           /* clusters split into several tasks */
     double unsplit_max_load; /* max_load had no cluster been split */
-    int64_t round_bytes;     /* bytes a rank sends per MPI_Alltoallv round */
+    int64_t round_bytes;     /* bytes a rank sends (with max_rows: and receives) per MPI_Alltoallv round */
     int64_t max_rows;        /* bucket rows a round may hold; 0: one round, no limit */
     double row_bytes;        /* memory per bucket row, for messages */
     int32_t rounds;          /* task rounds, the same on every rank (1 without max_rows) */
