@@ -748,60 +748,92 @@ static void exchanged_tasks_search_every_pair_once(void **state)
     free_dataset(&s);
 }
 
-/* With max_rows, the plan's task rounds: every (rank, round) bucket holds
- * at most max_rows rows, there are several rounds, and over all rounds the
- * tasks of all ranks still name every pair exactly once, from the rows
- * their round's bucket holds.  The same at 1, 2 and 4 ranks. */
-static void rounds_fit_max_rows_and_search_every_pair_once(void **state)
+/* Plans with max_rows and runs every round's exchange: the tasks' pairs
+ * (from the rows each round's bucket holds) into mine, this rank's bytes
+ * summed over the rounds into *sent; 0 when a bucket held more than
+ * max_rows rows or a task of another round or rank. */
+static int exchange_rounds(const dataset *s, int64_t max_rows, int32_t *rounds, pair_list *mine, int64_t *sent)
 {
-    (void)state;
-    enum { MAX_ROWS = 400 };
-    dataset s;
-    make_dataset(&s, 900, 4, 3, 11, 31);
     dg_items items;
     const int32_t *near;
-    own_range(&s, &items, &near);
+    own_range(s, &items, &near);
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err;
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, MAX_ROWS, 100.0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s->m, s->k, max_rows, 100.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
-    /* 2700 records in all: a rank needs several rounds */
-    assert_true(dgt_all_ranks(plan.rounds >= 2 && plan.round_rows <= MAX_ROWS));
-    pair_list mine = {0}, all = {0}, want = {0};
-    int ok = 1;
-    int64_t sent = 0;
+    int ok = max_rows == 0 ? plan.rounds == 1 : plan.round_rows <= max_rows;
+    *rounds = plan.rounds;
+    *sent = 0;
     for (int r = 0; r < plan.rounds; r++) {
         dg_bucket b;
         int64_t bytes;
-        rc = dg_exchange(&ctx, &items, near, s.m, &plan, r, &b, &bytes, &err);
+        rc = dg_exchange(&ctx, &items, near, s->m, &plan, r, &b, &bytes, &err);
         assert_true(dgt_all_ranks(rc == DG_OK));
-        ok = ok && b.n <= MAX_ROWS;
-        sent += bytes;
+        ok = ok && (max_rows == 0 || b.n <= max_rows);
+        *sent += bytes;
         for (int64_t t = 0; t < b.n_tasks; t++) {
             ok = ok && b.task[t].round == r && b.task[t].owner == ctx.rank;
-            task_pairs(&b, &b.task[t], &mine);
+            task_pairs(&b, &b.task[t], mine);
         }
         dg_bucket_free(&b);
     }
-    assert_true(dgt_all_ranks(ok));
-    gather_pairs(&mine, &all);
-    if (ctx.rank == 0) {
-        naive_pairs(&s, &want);
-        qsort(all.key, (size_t)all.n, sizeof *all.key, cmp_pair_key);
-        qsort(want.key, (size_t)want.n, sizeof *want.key, cmp_pair_key);
-        ok = all.n == want.n && !memcmp(all.key, want.key, sizeof *all.key * (size_t)all.n);
-        if (!ok)
-            fprintf(dgt_diag(), "tasks over rounds name %lld pairs, expected %lld\n", (long long)all.n,
-                    (long long)want.n);
-    }
-    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    assert_true(dgt_all_ranks(ok));
-    free(mine.key);
-    free(all.key);
-    free(want.key);
     dg_cluster_plan_free(&plan);
     dg_items_free(&items);
+    return ok;
+}
+
+/* With max_rows, the plan's task rounds: every (rank, round) bucket holds
+ * at most max_rows rows, there are several rounds, and over all rounds the
+ * tasks of all ranks still name every pair exactly once, from the rows
+ * their round's bucket holds.  When no cluster is larger than a round,
+ * the rounds send exactly the bytes of one round.  At 1, 2 and 4 ranks. */
+static void rounds_fit_max_rows_and_search_every_pair_once(void **state)
+{
+    (void)state;
+    dataset s;
+    make_dataset(&s, 900, 4, 3, 11, 31);
+    int64_t *members = malloc(sizeof(int64_t) * (size_t)s.k), *queries = malloc(sizeof(int64_t) * (size_t)s.k);
+    assert_true(members && queries);
+    naive_counts(&s, members, queries);
+    int64_t largest = 0;
+    for (int64_t c = 0; c < s.k; c++)
+        largest = members[c] + queries[c] > largest ? members[c] + queries[c] : largest;
+    free(members);
+    free(queries);
+    /* 2700 records in all; the skewed cluster 0 alone has more than 400 */
+    const int64_t caps[] = {400, largest};
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int64_t one_round_sent;
+    int32_t rounds;
+    pair_list mine = {0};
+    assert_true(dgt_all_ranks(exchange_rounds(&s, 0, &rounds, &mine, &one_round_sent)));
+    free(mine.key);
+    for (size_t ci = 0; ci < sizeof caps / sizeof *caps; ci++) {
+        pair_list got = {0}, all = {0}, want = {0};
+        int64_t sent;
+        int ok = exchange_rounds(&s, caps[ci], &rounds, &got, &sent);
+        assert_true(dgt_all_ranks(ok));
+        assert_true(dgt_all_ranks(rounds >= 2 || (ci == 1 && size > 1)));
+        if (ci == 1) /* no cluster larger than a round: each record travels once */
+            assert_true(dgt_all_ranks(sent == one_round_sent));
+        gather_pairs(&got, &all);
+        if (dgt_world_rank() == 0) {
+            naive_pairs(&s, &want);
+            qsort(all.key, (size_t)all.n, sizeof *all.key, cmp_pair_key);
+            qsort(want.key, (size_t)want.n, sizeof *want.key, cmp_pair_key);
+            ok = all.n == want.n && !memcmp(all.key, want.key, sizeof *all.key * (size_t)all.n);
+            if (!ok)
+                fprintf(dgt_diag(), "max_rows %lld: tasks over %d rounds name %lld pairs, expected %lld\n",
+                        (long long)caps[ci], rounds, (long long)all.n, (long long)want.n);
+        }
+        MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        assert_true(dgt_all_ranks(ok));
+        free(got.key);
+        free(all.key);
+        free(want.key);
+    }
     free_dataset(&s);
 }
 

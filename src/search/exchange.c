@@ -382,27 +382,55 @@ static int task_too_big(const dg_cluster_plan *plan, const dg_task *t, int64_t r
                     (long long)plan->max_rows, (double)plan->max_rows * plan->row_bytes / mib);
 }
 
+/* Distinct rows of the tasks order[i, j) (one cluster's on one rank),
+ * counted under a fresh tag.  Only that cluster's tasks read its units, so
+ * the current round's stamps are not disturbed. */
+static int64_t group_rows(const dg_cluster_plan *plan, const int64_t *order, int64_t i, int64_t j, int64_t *stamp,
+                          int64_t *tag)
+{
+    int64_t rows = 0, scratch = ++*tag;
+    for (; i < j; i++) {
+        const dg_task *t = &plan->task[order[i]];
+        rows += new_rows(plan, t, stamp, scratch);
+        stamp_units(plan, t, stamp, scratch);
+    }
+    return rows;
+}
+
 /* The rounds of rank r's tasks (order[lo, hi), in plan order); tags are
- * unique per (rank, round), *tag the last one used. */
+ * unique per (rank, round), *tag the last one used.  A cluster's tasks on
+ * the rank start a new round when they would fit one but not what is left
+ * of the current one, so their parts travel once; only a cluster larger
+ * than a round has parts sent to the rank in more than one round. */
 static int rank_rounds(dg_cluster_plan *plan, const int64_t *order, int64_t lo, int64_t hi, int64_t *stamp,
                        int64_t *tag, dg_err *err)
 {
     int32_t round = 0;
-    int64_t rows = 0;
-    ++*tag;
+    int64_t rows = 0, round_tag = ++*tag;
     for (int64_t i = lo; i < hi; i++) {
         dg_task *t = &plan->task[order[i]];
         int64_t alone = new_rows(plan, t, NULL, 0);
         if (alone > plan->max_rows)
             return task_too_big(plan, t, alone, err);
-        int64_t add = new_rows(plan, t, stamp, *tag);
+        if (i == lo || plan->task[order[i - 1]].cluster != t->cluster) {
+            int64_t j = i + 1;
+            while (j < hi && plan->task[order[j]].cluster == t->cluster)
+                j++;
+            int64_t group = group_rows(plan, order, i, j, stamp, tag);
+            if (rows > 0 && group <= plan->max_rows && rows + group > plan->max_rows) {
+                round++;
+                rows = 0;
+                round_tag = ++*tag;
+            }
+        }
+        int64_t add = new_rows(plan, t, stamp, round_tag);
         if (rows > 0 && rows + add > plan->max_rows) {
             round++;
             rows = 0;
-            ++*tag;
+            round_tag = ++*tag;
             add = alone;
         }
-        stamp_units(plan, t, stamp, *tag);
+        stamp_units(plan, t, stamp, round_tag);
         rows += add;
         t->round = round;
         plan->round_rows = rows > plan->round_rows ? rows : plan->round_rows;
