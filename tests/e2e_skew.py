@@ -7,7 +7,8 @@ the edges equal those of 1 rank (nothing is split on one rank) and of 2
 ranks, hold no pair `exact` does not find, and include every exact pair of
 items that share a home cluster.  A small job.max_memory runs each
 clustering in several task rounds at 1, 2 and 4 ranks and gives exactly
-the same edges and components; one that leaves nothing for the exchanged
+the same edges and components (in forest mode, the same components and
+keeps, with every rank's peak RSS under the cap); one that leaves nothing for the exchanged
 bucket (of the JSON summary, output.summary) stops the job before any work.  Figures
 come from the summary, the splits and the pairs per rank of each clustering
 from its per_clustering entries."""
@@ -25,6 +26,7 @@ MAX_OVER_MEAN = 1.5
 # job.max_memory per rank count: a few MiB above the fixed buffers (runtime,
 # items, results, probes), so the exchanged bucket needs several rounds
 ROUND_CAP = {1: "70M", 2: "60M", 4: "48M"}
+FOREST_CAP = "80M"
 
 
 def pairs_per_rank(s):
@@ -60,6 +62,12 @@ class SkewEndToEnd(unittest.TestCase):
             dgtest.dupgraph(["run", "-c", cls.config, "-o", path, *cls.sets, "--set", f"job.max_memory={cap}",
                              *dgtest.summary.set_args(js)], ranks=ranks)
             cls.capped[ranks], cls.capped_summary[ranks] = path, dgtest.summary.read(js)
+        # forest mode bounds the edges too, so the whole run stays under the cap
+        cls.forest = os.path.join(cls.dir, "forest_capped_np2.h5")
+        js = os.path.join(cls.dir, "forest_capped_np2.json")
+        dgtest.dupgraph(["run", "-c", cls.config, "-o", cls.forest, *cls.sets, "--set", "graph.edges=forest",
+                         "--set", f"job.max_memory={FOREST_CAP}", *dgtest.summary.set_args(js)], ranks=2)
+        cls.forest_summary = dgtest.summary.read(js)
         cls.exact = os.path.join(cls.dir, "exact_np2.h5")
         dgtest.dupgraph(["exact", "-c", cls.config, "-o", cls.exact, *cls.sets], ranks=2)
 
@@ -158,6 +166,21 @@ class SkewEndToEnd(unittest.TestCase):
                 self.assertTrue(np.array_equal(dgtest.read_items(self.capped[ranks])["component"], components))
                 est = s["memory"]["estimate_bytes"]
                 self.assertLessEqual(est, int(ROUND_CAP[ranks][:-1]) * 2**20, "the estimate fits the cap")
+
+    def test_forest_mode_in_rounds_stays_under_the_cap_with_the_same_components(self):
+        s = self.forest_summary
+        rounds = [c["plan"]["rounds"] for c in s["per_clustering"]]
+        rss = s["memory"]["peak_rss_bytes"]
+        print(f"forest mode, 2 ranks, job.max_memory={FOREST_CAP}: rounds per clustering {rounds}, peak RSS "
+              f"{' '.join(f'{v / 2**20:.0f}' for v in rss)} MiB, "
+              f"estimate {s['memory']['estimate_bytes'] / 2**20:.0f} MiB")
+        self.assertTrue(all(r >= 2 for r in rounds), rounds)
+        cap = int(FOREST_CAP[:-1]) * 2**20
+        self.assertLessEqual(s["memory"]["estimate_bytes"], cap)
+        self.assertLessEqual(max(rss), cap, "a rank went over job.max_memory")
+        base, got = dgtest.read_items(self.out[1]), dgtest.read_items(self.forest)
+        for key in ("component", "keep"):
+            self.assertTrue(np.array_equal(got[key], base[key]), key)
 
     def test_max_memory_below_the_fixed_buffers_fails_before_work(self):
         path = os.path.join(self.dir, "too_small.h5")

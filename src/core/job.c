@@ -368,8 +368,9 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
          * handful of rows each */
         if (mm->bucket_budget < mib)
             return dg_failc(err, DG_E_MEMORY,
-                            "job.max_memory = %.1f MiB leaves %.1f MiB per rank for the exchanged bucket after the "
-                            "fixed terms (runtime, items, results, probes) and the headroom: raise it or use more ranks",
+                            "job.max_memory = %.1f MiB leaves %.1f MiB per rank for the exchanged bucket after "
+                            "the fixed terms (runtime, items, results, probes) and the headroom: raise it or use "
+                            "more ranks",
                             (double)cfg->max_memory / mib, mm->bucket_budget / mib);
         js->max_rows = (int64_t)(mm->bucket_budget / mm->row_bytes);
         js->net_round_bytes = (int64_t)mm->net_round_bytes;
