@@ -15,6 +15,16 @@
  * about a quarter of the fair share.  Tasks are given to ranks like whole
  * clusters, and an item goes once to every rank holding a task that needs
  * its part.  Each pair of the cluster is still searched exactly once.
+ *
+ * Rounds (job.max_memory set): a plan with max_rows > 0 also groups each
+ * rank's tasks, in plan order, into rounds whose received rows (the
+ * distinct parts its tasks read) stay within max_rows; a cluster with more
+ * rows than that is split (as above) so that any one task fits.  Every
+ * rank takes part in each of the plan's `rounds` exchanges (the most any
+ * rank needs), and a round moves only the records of its own tasks, so a
+ * rank holds one round's bucket at a time.  An item goes again to a rank
+ * only when two of that rank's tasks reading its part fell in different
+ * rounds.
  */
 #ifndef DUPGRAPH_EXCHANGE_H
 #define DUPGRAPH_EXCHANGE_H
@@ -36,6 +46,7 @@ typedef struct dg_task {
     int32_t a, b;  /* parts */
     int32_t owner; /* rank that runs it */
     double work;   /* expected pair comparisons */
+    int32_t round; /* of its owner's rounds (0 without rounds) */
 } dg_task;
 
 typedef struct dg_cluster_plan {
@@ -51,22 +62,43 @@ typedef struct dg_cluster_plan {
     dg_task *task;           /* ordered by (cluster, kind, a, b) */
     int64_t split;           /* clusters split into several tasks */
     double unsplit_max_load; /* max_load had no cluster been split */
-    int64_t round_bytes;     /* bytes a rank sends per MPI_Alltoallv round */
+    int64_t round_bytes;     /* bytes a rank sends (with max_rows: and receives) per MPI_Alltoallv round */
+    int64_t max_rows;        /* bucket rows a round may hold; 0: one round, no limit */
+    double row_bytes;        /* memory per bucket row, for messages */
+    int32_t rounds;          /* task rounds, the same on every rank (1 without max_rows) */
+    int64_t round_rows;      /* most rows any (rank, round) receives (0 without max_rows) */
+    /* Units: one part of a split cluster in one role.  Cluster c's member
+     * parts are units unit_base[c] .. + parts[c] - 1, its query parts the
+     * next query_parts[c]; unit_base[c] is -1 for a whole cluster. */
+    int64_t n_units;
+    int64_t *unit_base; /* k */
+    int64_t *unit_rows; /* n_units: global items in each unit (rounds only) */
 } dg_cluster_plan;
 
 /* Default round_bytes: the exchange's send and receive buffers stay near
  * this size however many records a rank moves. */
 #define DG_EXCHANGE_ROUND_BYTES ((int64_t)64 << 20)
 
-/* near is items->n x m cluster indices (rows of unusable items ignored). */
+/* near is items->n x m cluster indices (rows of unusable items ignored).
+ * max_rows > 0: tasks in rounds of at most max_rows received rows per rank
+ * (fails with DG_E_MEMORY, naming the cluster, when one task cannot fit;
+ * row_bytes, the memory of a bucket row, only sizes that message). */
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
-                     dg_cluster_plan *plan, dg_err *err);
+                     int64_t max_rows, double row_bytes, dg_cluster_plan *plan, dg_err *err);
 void dg_cluster_plan_free(dg_cluster_plan *plan);
 
 /* Pure part of dg_plan_clusters (unit-testable): from plan->k,
- * plan->members and plan->queries (set by the caller), decides the splits
- * for p ranks and fills every other field. */
+ * plan->members, plan->queries and plan->max_rows (set by the caller),
+ * decides the splits for p ranks and fills the tasks and units; rounds
+ * stay 1 until dg_plan_rounds. */
 int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err);
+
+/* Pure: with plan->max_rows > 0 and plan->unit_rows filled, puts each
+ * rank's tasks, in plan order, into rounds (a new round when the next task's
+ * new rows would overflow max_rows) and sets rounds and round_rows; a task
+ * that alone has more than max_rows rows fails with DG_E_MEMORY.  Without
+ * max_rows: one round. */
+int dg_plan_rounds(dg_cluster_plan *plan, int p, dg_err *err);
 
 /* The part (0 .. parts-1) of a split cluster that item `id` falls in, as a
  * member (parts = plan->parts[cluster]) or as a query (query_parts). */
@@ -93,13 +125,15 @@ typedef struct dg_bucket {
 } dg_bucket;
 
 /* Collective; on failure every rank returns DG_FAIL and out is empty.
+ * Moves the records of the tasks of task round `round` (0 .. plan->rounds
+ * - 1) and leaves those tasks in out.
  * Records move in rounds of plan->round_bytes per rank, each arriving
  * vector going straight to its row of the bucket, so the exchange holds
  * little more than the bucket itself.
  * *bytes_sent: bytes this rank sent to other ranks (its own records that
  * stay local are not counted). */
 int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m,
-                const dg_cluster_plan *plan, dg_bucket *out, int64_t *bytes_sent, dg_err *err);
+                const dg_cluster_plan *plan, int round, dg_bucket *out, int64_t *bytes_sent, dg_err *err);
 void dg_bucket_free(dg_bucket *b);
 
 #endif
