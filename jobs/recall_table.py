@@ -594,13 +594,12 @@ def model(costs, n, d, p, c, m, a, scale=False):
     mem["seeding pool share"] = pool / p * (4 * d + 2 * d + 16)
     rounds = 1
     if scale:
-        cap = a.scale_max_memory_gib * GIB
-        rest = mem["total"] - mem["exchange"] + mem["edges"]
-        room = cap - rest
-        rounds = math.ceil(mem["exchange"] / room) if room > 0 else None  # None: the rest alone exceeds the cap
-        if room > 0:
-            mem["exchange"] = min(mem["exchange"], room)
-            mem["total"] = rest - mem["edges"] + mem["exchange"]
+        # the job's own budget for a round (job_memory.c); None: it does not fit the cap at all
+        capped = memory_per_rank(estimate(a, n, d, p, run_sets("auto", c, m) + [
+            "cluster.sample=auto", f"job.max_memory={int(a.scale_max_memory_gib * GIB)}"]))
+        fits = capped["total"] <= a.scale_max_memory_gib * GIB
+        rounds = math.ceil(mem["exchange"] / capped["exchange"]) if fits and capped["exchange"] > 0 else None
+        mem.update({k: v for k, v in capped.items()})
     total = sum(t.values())
     return {"k": k, "sample": sample, "items_per_cluster": n / k, "pairs": c * pairs_per_clustering,
             "centroids_per_item": compared, "exchange_rounds": rounds,
