@@ -33,6 +33,7 @@ class ForestEndToEnd(unittest.TestCase):
         dgtest.synth(corpus, N, D, seed=11, extra=["--copies", str(COPIES)])
         config = os.path.join(dgtest.SOURCE_ROOT, "configs", "default.ini")
         cls.out = {}
+        cls.paths = {}
         for keep in ("first", "central"):
             for mode, ranks_list in (("all", (2,)), ("forest", (1, 2, 4))):
                 for ranks in ranks_list:
@@ -40,6 +41,7 @@ class ForestEndToEnd(unittest.TestCase):
                     dgtest.dupgraph(["run", "-c", config, "-o", path, "--set", f"input.embeddings={corpus}",
                                      "--set", f"graph.edges={mode}", "--set", f"graph.keep={keep}"], ranks=ranks)
                     cls.out[mode, keep, ranks] = read(path)
+                    cls.paths[mode, keep, ranks] = path
 
     def test_forest_components_keeps_and_best_equal_all(self):
         for keep in ("first", "central"):
@@ -80,6 +82,151 @@ class ForestEndToEnd(unittest.TestCase):
         has = items["best_match"] >= 0
         np.testing.assert_array_equal(has, np.isfinite(best))
         np.testing.assert_array_equal(items["best_sim"][has], best[has].astype(np.float32))
+
+    def compare(self, a, b):
+        proc = dgtest.dupgraph(["compare", self.paths[a], self.paths[b]])
+        return dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
+
+    def test_compare_forest_against_all_by_components(self):
+        n_all = len(self.out["all", "first", 2][1]["src"])
+        for ranks in (1, 2, 4):
+            n_forest = len(self.out["forest", "first", ranks][1]["src"])
+            for a, b in ((("forest", "first", ranks), ("all", "first", 2)),
+                         (("all", "first", 2), ("forest", "first", ranks))):
+                c = self.compare(a, b)
+                self.assertEqual(c["rule"], "components")
+                self.assertEqual(c["forest"], "a" if a[0] == "forest" else "b")
+                self.assertEqual(float(c["recall"]), 1.0)
+                self.assertEqual(float(c["precision"]), 1.0)
+                self.assertEqual(int(c["items_component_differs"]), 0)
+                self.assertEqual(int(c["pairs_together_a_apart_b"]), 0)
+                self.assertEqual(int(c["pairs_together_b_apart_a"]), 0)
+                # the giant group alone: COPIES (COPIES + 1) / 2 item pairs together
+                self.assertGreaterEqual(int(c["pairs_together_a"]), COPIES * (COPIES + 1) // 2)
+                self.assertEqual(int(c["edges_both"]), n_forest)  # every forest edge is an all-mode pair
+                self.assertEqual(sorted((int(c["edges_a"]), int(c["edges_b"]))), sorted((n_all, n_forest)))
+
+    def test_compare_counts_component_disagreements(self):
+        """A file whose components differ: items moved out of the giant group
+        show up as pairs together in one file and apart in the other."""
+        import shutil
+        path = os.path.join(self.dir, "split.h5")
+        shutil.copy(self.paths["forest", "first", 2], path)
+        with h5py.File(path, "r+") as f:
+            comp = f["items"]["component"][:]
+            label = np.bincount(comp).argmax()
+            moved = np.flatnonzero(comp == label)[-10:]
+            comp[moved] = moved  # ten members made singletons (labels stay the lowest id)
+            f["items"]["component"][:] = comp
+        self.paths["split"] = path
+        c = self.compare("split", ("all", "first", 2))
+        g = int((self.out["all", "first", 2][0]["component"] == label).sum())
+        self.assertEqual(int(c["items_component_differs"]), 10)
+        self.assertEqual(int(c["pairs_together_a_apart_b"]), 0)
+        # each moved item parted from the g - 1 others, minus the pairs among the ten counted twice
+        self.assertEqual(int(c["pairs_together_b_apart_a"]), 10 * (g - 1) - 45)
+        self.assertLess(float(c["recall"]), 1.0)
+
+    def test_compare_all_against_all_still_matches_edges(self):
+        c = self.compare(("all", "first", 2), ("all", "central", 2))
+        self.assertEqual(set(c), {"edges_a", "edges_b", "edges_both", "recall", "precision", "max_sim_diff"})
+        self.assertEqual(float(c["recall"]), 1.0)
+        self.assertEqual(int(c["edges_both"]), len(self.out["all", "first", 2][1]["src"]))
+
+    def test_info_says_forest(self):
+        self.assertIn("graph.edges = forest", dgtest.dupgraph(["info", self.paths["forest", "first", 2]]).stdout)
+        self.assertNotIn("graph.edges = forest", dgtest.dupgraph(["info", self.paths["all", "first", 2]]).stdout)
+
+    def test_export_keep_lists_equal_all_mode(self):
+        got = {}
+        for key in (("all", "first", 2), ("forest", "first", 1), ("forest", "first", 4),
+                    ("all", "central", 2), ("forest", "central", 2)):
+            base = os.path.join(self.dir, "export_" + "_".join(map(str, key)))
+            proc = dgtest.dupgraph(["export", self.paths[key], "--keep-list", base + ".keep",
+                                    "--removed", base + ".removed", "--edges", base + ".csv"])
+            self.assertEqual("spanning forest" in proc.stdout, key[0] == "forest", proc.stdout)
+            with open(base + ".keep") as k, open(base + ".removed") as r:
+                got[key] = (k.read(), r.read())
+        self.assertGreater(len(got["all", "first", 2][1]), 0)
+        for keep in ("first", "central"):
+            for key in got:
+                if key[1] == keep:
+                    self.assertEqual(got[key], got["all", keep, 2], key)
+
+    def sweep_rows(self, html):
+        import re
+        table = html[html.index('id="sweep"'):]
+        table = table[:table.index("</table>")]
+        return [(float(v), int(e), int(r)) for v, e, r in
+                re.findall(r"<tr><td>([0-9.]+)[^<]*</td><td>(\d+)</td><td>(\d+)</td>", table)]
+
+    def test_report_removal_at_the_run_threshold_equals_all_mode(self):
+        rows = {}
+        for mode in ("all", "forest"):
+            out = os.path.join(self.dir, f"report_{mode}")
+            dgtest.dupgraph(["report", self.paths[mode, "first", 2], "-o", out])
+            with open(os.path.join(out, "index.html")) as f:
+                html = f.read()
+            rows[mode] = self.sweep_rows(html)
+            self.assertEqual("lower bound" in html, mode == "forest")
+        self.assertGreater(len(rows["forest"]), 1)
+        self.assertEqual(rows["forest"][0][2], rows["all"][0][2])  # the run's row: the same removals
+        self.assertEqual(rows["forest"][0][2], int((~self.out["all", "first", 2][0]["keep"].astype(bool)).sum()))
+        for (vf, _, rf), (va, _, ra) in zip(rows["forest"], rows["all"]):
+            self.assertEqual(vf, va)
+            self.assertLessEqual(rf, ra)  # a stricter row over a forest: a lower bound
+
+    def test_dgtools_on_forest_equal_all_mode_at_the_run_threshold(self):
+        sys.path.insert(0, os.path.join(dgtest.SOURCE_ROOT, "python"))
+        sys.path.insert(0, os.path.join(dgtest.SOURCE_ROOT, "jobs", "notebooks"))
+        import dupgraph_reader
+        from dgtools import output
+        res = {m: dupgraph_reader.load(self.paths[m, "first", 2]) for m in ("all", "forest")}
+        self.assertTrue(res["forest"].forest)
+        self.assertFalse(res["all"].forest)
+        self.assertTrue(output.read(self.paths["forest", "first", 2]).forest)
+        self.assertFalse(output.read(self.paths["all", "first", 2]).forest)
+        n_removed = int(res["all"].attrs["n_removed"])
+        self.assertGreater(n_removed, 0)
+        for m in ("all", "forest"):
+            self.assertEqual(res[m].removed_at(), n_removed)
+            self.assertEqual(res[m].keep_list(), res["all"].keep_list())
+        pd_equal = res["forest"].components[["size", "kept"]].equals(res["all"].components[["size", "kept"]])
+        self.assertTrue(pd_equal)
+        tf, ta = res["forest"].threshold_table(), res["all"].threshold_table()
+        self.assertEqual(tf["removed"].iloc[0], ta["removed"].iloc[0])
+        self.assertEqual(list(tf["exact"]), [True] + [False] * (len(tf) - 1))
+        self.assertTrue(ta["exact"].all())
+        self.assertTrue((tf["removed"] <= ta["removed"]).all())
+        self.assertEqual(res["forest"].summary()["edges are"], "a spanning forest")
+
+    def test_notebook_runs_on_a_forest_file_and_keeps_what_all_mode_keeps(self):
+        import nbclient
+        import nbformat
+        notebooks = os.path.join(dgtest.SOURCE_ROOT, "jobs", "notebooks")
+        figures = os.path.join(self.dir, "nb_figures")
+        os.makedirs(figures, exist_ok=True)
+        keep = os.path.join(self.dir, "nb_keep.txt")
+        env = {"DUPGRAPH_RESULT": self.paths["forest", "first", 2], "DUPGRAPH_KEEP_LIST": keep,
+               "DUPGRAPH_FIGURES": figures, "DUPGRAPH_HEADLESS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # the kernel inherits them
+        try:
+            nb = nbformat.read(os.path.join(notebooks, "explore.ipynb"), as_version=4)
+            nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                    resources={"metadata": {"path": notebooks}}).execute()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        self.assertEqual(errors, [])
+        base = os.path.join(self.dir, "nb_all")
+        dgtest.dupgraph(["export", self.paths["all", "first", 2], "--keep-list", base + ".keep"])
+        with open(keep) as a, open(base + ".keep") as b:
+            self.assertEqual(a.read(), b.read())
 
 
 if __name__ == "__main__":

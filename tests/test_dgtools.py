@@ -96,7 +96,9 @@ class OutputFile(unittest.TestCase):
     def test_settings_typed_from_format_3_else_from_the_config(self):
         old = output.read(self.path)
         self.assertEqual(old.settings, {"mode": None, "embedder": None, "pairs_threshold": 0.9, "cluster_k": None,
-                                        "cluster_clusterings": 2, "cluster_probes": None, "graph_keep": None})
+                                        "cluster_clusterings": 2, "cluster_probes": None, "graph_keep": None,
+                                        "graph_edges": "all"})
+        self.assertFalse(old.forest)
         path = os.path.join(self.dir, "out3.h5")
         with h5py.File(self.path, "r") as a, h5py.File(path, "w") as b:
             for name in ("items", "edges"):
@@ -110,6 +112,21 @@ class OutputFile(unittest.TestCase):
         self.assertEqual(new.threshold, float(np.float32(0.8)))
         self.assertEqual((new.settings["cluster_k"], new.settings["cluster_clusterings"], new.settings["embedder"]),
                          (5, 3, "embeddings"))
+        self.assertFalse(new.forest)  # format 3: every pair
+
+    def test_forest_mode_is_read_from_graph_edges(self):
+        path = os.path.join(self.dir, "out4.h5")
+        with h5py.File(self.path, "r") as a, h5py.File(path, "w") as b:
+            for name in ("items", "edges"):
+                a.copy(name, b)
+            b.attrs.update(dict(a.attrs))
+            b.attrs.update({"format_version": np.int32(4), "graph_edges": "forest"})
+        out = output.read(path)
+        self.assertTrue(out.forest)
+        self.assertEqual(out.settings["graph_edges"], "forest")
+        with h5py.File(path, "r+") as b:
+            b.attrs["graph_edges"] = "all"
+        self.assertFalse(output.read(path).forest)
 
     def test_other_formats_are_refused(self):
         self.assertIsNone(output.check_format("f.h5", {"format": b"dupgraph", "format_version": 1}))

@@ -14,8 +14,12 @@ format or version is refused with FormatError.
     res.edges        # src, dst, sim, verify: each duplicate pair once, src < dst
                      # (verify: the verifier's score, NaN when the edge stood
                      # on its similarity alone; format 4)
+    res.forest       # graph.edges = forest: res.edges is then a spanning forest
+                     # of the pairs, not every pair; components and keeps are
+                     # the same as all mode's, the edge counts are not
     res.components   # one row per component of usable items, largest first:
                      # size, kept (id), kept_path, edges, sim_min, sim_max
+                     # (edges and similarities of the stored edges only)
     res.attrs        # root attributes (counts, seed, ranks, seconds_<stage>, ...)
     res.threshold    # pairs.threshold of the run
     res.verify_threshold     # verify.threshold of the run (NaN: not verified)
@@ -30,7 +34,7 @@ import pandas as pd
 
 from . import components as comps
 from .output import FORMAT, FORMAT_VERSIONS, STATUS_NAMES, USABLE, FormatError  # noqa: F401
-from .output import check_format, parse_config, read_attrs, status_names
+from .output import check_format, parse_config, read_attrs, status_names, text
 
 __all__ = ["FORMAT", "FORMAT_VERSIONS", "STATUS_NAMES", "USABLE", "FormatError", "Result", "load"]
 
@@ -92,6 +96,7 @@ class Result:
             float(self.config.get("pairs", {}).get("threshold", float("nan")))
         self.verify_threshold = float(attrs["verify_threshold"]) if int(attrs.get("verify_enabled", 0)) \
             else float("nan")
+        self.forest = text(attrs.get("graph_edges", "all")) == "forest"
 
     def __repr__(self):
         a = self.attrs
@@ -106,7 +111,8 @@ class Result:
         groups = self.components[self.components["size"] >= 2]
         return pd.Series({
             "items": int(a["n_items"]), "usable": usable, "failed": int(a["n_failed"]),
-            "edges": int(a["n_edges"]), "components": int(a["n_components"]),
+            "edges": int(a["n_edges"]), "edges are": "a spanning forest" if self.forest else "every pair",
+            "components": int(a["n_components"]),
             "duplicate groups": len(groups), "items in groups": int(groups["size"].sum()),
             "removed": int(a["n_removed"]),
             "removed %": 100.0 * int(a["n_removed"]) / usable if usable else 0.0,
@@ -122,7 +128,10 @@ class Result:
         verify >= verify (default: the run's verify.threshold); an edge with
         NaN verify stood on its similarity alone and stays.  Usable items
         minus the components they form.  Edges below the run's thresholds are
-        not stored, so looser rules cannot be answered."""
+        not stored, so looser rules cannot be answered.  In forest mode
+        (self.forest) the run's own rule gives all mode's count exactly; a
+        stricter one counts only the forest's edges that pass it, a lower
+        bound on all mode's (every pair passing it joins at least as much)."""
         threshold = self.threshold if threshold is None else threshold
         if threshold < self.threshold - 1e-7:
             raise ValueError(f"edges below the run's threshold {self.threshold:g} are not stored")
@@ -141,8 +150,10 @@ class Result:
     def threshold_table(self, step=0.05, steps=8):
         """Removed items under the run's rule and stricter ones, as
         `dupgraph report` shows them: rows (kind, value, removed, removed %,
-        vs the run) for stricter similarities, then, for a verified run,
-        stricter verifier scores."""
+        vs the run, exact) for stricter similarities, then, for a verified
+        run, stricter verifier scores.  exact is False where the count is
+        only a lower bound on all mode's: stricter rows of a forest-mode file
+        (see removed_at)."""
         usable = int(self.items["usable"].sum())
         base = self.removed_at()
         rows = []
@@ -157,7 +168,8 @@ class Result:
                 value = float(value)
                 n = self.removed_at(value) if kind == "similarity" else self.removed_at(verify=value)
                 rows.append({"kind": kind, "value": round(value, 4), "removed": n,
-                             "removed %": 100.0 * n / usable if usable else 0.0, "vs the run": n - base})
+                             "removed %": 100.0 * n / usable if usable else 0.0, "vs the run": n - base,
+                             "exact": not self.forest or k == 0})
         return pd.DataFrame(rows)
 
     def member_paths(self, component):

@@ -4,6 +4,8 @@ versions 1 to 3) with h5py and numpy.
     out = output.read("build/demo.h5")
     out.items["status"], out.items["component"], out.items["keep"]   # numpy arrays by id
     out.src, out.dst, out.sim                                          # the edges, src < dst
+    out.forest                     # graph.edges = forest: the edges are a spanning forest of the
+                                   # pairs (same components and keeps as all mode), not every pair
     out.attrs["n_edges"], out.attrs["seconds_pairs"]                   # python int / float / str
     out.config["pairs"]["threshold"], out.threshold                    # the stored config, typed
     out.settings["cluster_k"], out.settings["embedder"]                # the run's settings
@@ -101,9 +103,9 @@ def settings(attrs, config, centroids_shape=None):
     """{name: value} of SETTINGS: the typed attributes when the file has them,
     else the config text's values (cluster_k from the /centroids shape when
     the file has one; None where neither says)."""
+    out = {"graph_edges": text(attrs.get("graph_edges", "all"))}  # format 4; every pair before it
     if all(name in attrs for name in SETTINGS):
-        return {name: attrs[name] for name in SETTINGS}
-    out = {}
+        return {**out, **{name: attrs[name] for name in SETTINGS}}
     for name, where in SETTINGS.items():
         out[name] = config.get(where[0], {}).get(where[1]) if where else None
     if centroids_shape is not None and len(centroids_shape) == 3:
@@ -159,6 +161,11 @@ class Output:
     @property
     def usable(self):
         return usable(self.items["status"])
+
+    @property
+    def forest(self):
+        """True when /edges is a spanning forest of the pairs (graph.edges = forest)."""
+        return self.settings["graph_edges"] == "forest"
 
     def setting(self, section, key, default=None):
         return self.config.get(section, {}).get(key, default)

@@ -192,6 +192,9 @@ static int typed_settings(hid_t file, dg_h5_settings *s)
     attr_into(file, "mode", s->mode, sizeof s->mode);
     attr_into(file, "embedder", s->embedder, sizeof s->embedder);
     attr_into(file, "graph_keep", s->keep, sizeof s->keep);
+    char edges[16];
+    attr_into(file, "graph_edges", edges, sizeof edges); /* format 4; "all" files before it */
+    s->forest = !strcmp(edges, "forest");
     s->typed = 1;
     return DG_OK;
 }
@@ -204,7 +207,7 @@ static int typed_settings(hid_t file, dg_h5_settings *s)
 static void settings_from_config(const char *config, const dg_h5_facts *f, dg_h5_settings *s)
 {
     static const char key[] = "\nthreshold = ";
-    *s = (dg_h5_settings){0, "?", "?", "?", NAN, f->centroid_dims[1], f->clusterings, -1, 0, NAN};
+    *s = (dg_h5_settings){0, "?", "?", "?", NAN, f->centroid_dims[1], f->clusterings, -1, 0, NAN, 0};
     dg_config cfg;
     dg_err inner = {0};
     if (dg_config_load_text(&cfg, config, NULL, 0, &inner) == DG_OK) {

@@ -162,6 +162,7 @@ static int write_edges(const char *path, const dg_h5_facts *facts, out_file *o, 
             fprintf(o->f, "%lld,%lld,%.9g\n", (long long)src[i], (long long)dst[i], (double)sim[i]);
         counts->edges += rc == DG_OK ? count : 0;
     }
+    counts->forest = facts->settings.forest;
     free(src);
     free(dst);
     free(sim);
@@ -240,7 +241,8 @@ int dg_export_command(int argc, char *const *argv, FILE *out, dg_err *err)
     if (files.removed)
         fprintf(out, "removed: %s (%lld items)\n", files.removed, (long long)counts.removed);
     if (files.edges)
-        fprintf(out, "edges: %s (%lld pairs)\n", files.edges, (long long)counts.edges);
+        fprintf(out, "edges: %s (%lld pairs%s)\n", files.edges, (long long)counts.edges,
+                counts.forest ? ", a spanning forest of the duplicate pairs: graph.edges = forest" : "");
     if (files.remove_keys)
         fprintf(out, "remove-keys: %s (%lld shards, %lld keys)\n", files.remove_keys, (long long)counts.shards,
                 (long long)counts.keys);

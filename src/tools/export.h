@@ -41,6 +41,7 @@ typedef struct dg_export_counts {
     int64_t edges;   /* rows of the edge CSV, header not counted */
     int64_t shards;  /* key files written */
     int64_t keys;    /* keys in them */
+    int forest;      /* graph.edges = forest: the CSV holds a spanning forest of the pairs */
 } dg_export_counts;
 
 /* Writes the requested files from the output file at `path`.  A path that

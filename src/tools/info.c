@@ -23,7 +23,8 @@ static void print_size(FILE *out, const char *path)
 static void print_counts(FILE *out, const dg_h5_facts *f)
 {
     fprintf(out, "  items         %lld (%lld failed)\n", (long long)f->n_items, (long long)f->n_failed);
-    fprintf(out, "  edges         %lld\n", (long long)f->n_edges);
+    fprintf(out, "  edges         %lld%s\n", (long long)f->n_edges,
+            f->settings.forest ? " (graph.edges = forest: a spanning forest of the pairs, not every pair)" : "");
     fprintf(out, "  components    %lld\n", (long long)f->n_components);
     fprintf(out, "  removed       %lld (%.2f%% of items)\n", (long long)f->n_removed,
             f->n_items > 0 ? 100.0 * (double)f->n_removed / (double)f->n_items : 0.0);

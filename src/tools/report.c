@@ -842,7 +842,11 @@ static void write_facts(FILE *f, const report *r)
     fputs("</p>\n<table class=\"facts\">\n", f);
     write_fact(f, "items", "%lld (%lld usable)", (long long)r->n, (long long)r->usable);
     write_failures(f, r);
-    write_fact(f, "duplicate pairs (edges)", "%lld", (long long)x->n_edges);
+    if (x->settings.forest)
+        write_fact(f, "edges", "%lld: a spanning forest of the duplicate pairs (<code>graph.edges = forest</code>), "
+                   "enough for the components and keeps but not every pair", (long long)x->n_edges);
+    else
+        write_fact(f, "duplicate pairs (edges)", "%lld", (long long)x->n_edges);
     write_fact(f, "components", "%lld, of which %lld duplicate groups of 2 or more items holding %lld items",
                (long long)x->n_components, (long long)r->n_groups, (long long)r->grouped);
     write_fact(f, "removed", "%lld (%.2f%% of usable items)", (long long)x->n_removed,
@@ -897,8 +901,8 @@ static void write_group(FILE *f, const report *r, int g)
 {
     const group *gr = &r->groups[g];
     char caption[160];
-    fprintf(f, "<h3>Group %d: %lld items (component %lld), %lld edges", g + 1, (long long)gr->size,
-            (long long)gr->label, (long long)gr->edges);
+    fprintf(f, "<h3>Group %d: %lld items (component %lld), %lld %sedges", g + 1, (long long)gr->size,
+            (long long)gr->label, (long long)gr->edges, r->facts.settings.forest ? "forest " : "");
     if (gr->edges > 0)
         fprintf(f, ", similarity %.4f&ndash;%.4f", (double)gr->sim_min, (double)gr->sim_max);
     fputs("</h3>\n<div class=\"items\">\n", f);
@@ -950,6 +954,10 @@ static void write_samples(FILE *f, const report *r)
 {
     double t = r->threshold, band = r->p->band;
     fprintf(f, "<h2 id=\"above\">Pairs just above the threshold (%.4f to %.4f)</h2>\n", t, t + band);
+    if (r->facts.settings.forest)
+        fputs("<p class=\"note\">Sampled from the spanning forest the run stored (<code>graph.edges = "
+              "forest</code>), not from every duplicate pair.</p>\n",
+              f);
     if (r->above.n == 0)
         fputs("<p class=\"note\">No duplicate pair lies in this range.</p>\n", f);
     else
@@ -1002,6 +1010,12 @@ static void write_sweep(FILE *f, const report *r)
           "counted from the stored edges (a looser rule needs a new run: weaker pairs are not stored; the pairs "
           "just below the threshold further down show what it would add).",
           f);
+    if (r->facts.settings.forest)
+        fputs(" This run stored a spanning forest of its pairs (<code>graph.edges = forest</code>): the row of the "
+              "run is exact, but a stricter row counts only the forest's edges that pass it, while every pair "
+              "passing it would join at least as much, so its removed items are a lower bound on what the same "
+              "run in <code>graph.edges = all</code> mode would show, and its edges are forest edges.",
+              f);
     if (r->n_verify_rows)
         fputs(" Candidate pairs below <code>verify.accept_above</code> became edges only when the verifier scored "
               "them at least <code>verify.threshold</code>; the second table raises that score.",
