@@ -392,7 +392,7 @@ static void plan_counts_equal_naive_count(void **state)
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err;
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
 
     int64_t *members = malloc(sizeof(int64_t) * (size_t)s.k), *queries = malloc(sizeof(int64_t) * (size_t)s.k);
@@ -427,7 +427,7 @@ static void out_of_range_probe_fails_every_rank(void **state)
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err = {0};
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_FAIL && strstr(err.msg, "item 299") && plan.owner == NULL));
     dg_items_free(&items);
     free_dataset(&s);
@@ -557,7 +557,7 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed, int
     dg_bucket b;
     dg_err err;
     int64_t bytes = -1;
-    int rc = dg_plan_clusters(&ctx, &items, near, m, k, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, m, k, 0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     if (round_bytes > 0)
         plan.round_bytes = round_bytes;
@@ -718,7 +718,7 @@ static void exchanged_tasks_search_every_pair_once(void **state)
     dg_bucket b;
     dg_err err;
     int64_t bytes;
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     rc = dg_exchange(&ctx, &items, near, s.m, &plan, &b, &bytes, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));

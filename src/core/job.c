@@ -486,7 +486,9 @@ static int search_clustering(job_state *js, int c, const int32_t *near, int m, d
     dg_clustering_figures *fig = &js->figures[c];
     stage_begin(js, "exchange (MPI_Alltoallv)");
     dg_stop_poll(js->ctx, DG_STOP_EXCHANGE);
-    int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, &plan, err);
+    /* forest mode: the same tasks for any rank count, so the same forest */
+    int32_t split_ranks = js->cfg->edges == DG_EDGES_FOREST ? dg_fixed_split_ranks(js->k) : 0;
+    int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, split_ranks, &plan, err);
     if (rc == DG_OK)
         rc = dg_exchange(js->ctx, &js->items, near, m, &plan, &bucket, &bytes, err);
     stage_end(js, "exchange");

@@ -201,9 +201,18 @@ static void add_cluster_tasks(dg_cluster_plan *plan, int64_t c)
                 add_task(plan, c, DG_TASK_QUERIES, a, b, qsize * size);
 }
 
-/* Marks the clusters to split (owner -1) and sets their parts. */
+int32_t dg_fixed_split_ranks(int64_t k)
+{
+    int64_t r = k / DG_CLUSTERS_PER_SPLIT_RANK;
+    return (int32_t)(r < 1 ? 1 : r < INT32_MAX ? r : INT32_MAX);
+}
+
+/* Marks the clusters to split (owner -1) and sets their parts, for p ranks
+ * (plan->split_ranks instead when set, see exchange.h). */
 static void choose_splits(dg_cluster_plan *plan, int p)
 {
+    if (plan->split_ranks > 0)
+        p = plan->split_ranks;
     double total = 0.0;
     for (int64_t c = 0; c < plan->k; c++)
         total += cluster_work(plan->members[c], plan->queries[c]);
@@ -360,9 +369,10 @@ static void log_splits(const dg_ctx *ctx, const dg_cluster_plan *plan)
 }
 
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
-                     dg_cluster_plan *plan, dg_err *err)
+                     int32_t split_ranks, dg_cluster_plan *plan, dg_err *err)
 {
     memset(plan, 0, sizeof *plan);
+    plan->split_ranks = split_ranks;
     int rc = DG_OK;
     if (k < 1 || k > INT_MAX || m < 1)
         rc = dg_fail(err, "bad cluster plan: k = %lld, %d probes", (long long)k, m);

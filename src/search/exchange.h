@@ -15,6 +15,22 @@
  * about a quarter of the fair share.  Tasks are given to ranks like whole
  * clusters, and an item goes once to every rank holding a task that needs
  * its part.  Each pair of the cluster is still searched exactly once.
+ *
+ * graph.edges = forest needs the same tasks for any P, because each task
+ * drops the pairs its own union-find finds redundant (search/forest.h): it
+ * splits as if for split_ranks = dg_fixed_split_ranks(K) = K / 16 ranks (at
+ * least 1), whatever P is, also at P = 1.  Up to P = K / 16 (16 clusters a
+ * rank; K ~ sqrt(2.5 N) is 2^17 at N = 5e9, so 8192 ranks) that splits at
+ * least as finely as the rule for P, so the busiest rank keeps within
+ * 1.5 x the mean.  Beyond it, clusters of up to 8 x the mean cluster work
+ * stay whole and the imbalance can reach 8 P / K - but then there are too
+ * few clusters per rank for whole clusters to balance well anyway, and
+ * more clusters (cluster.k) is the remedy.  The price at small P is more
+ * splitting than needed: a split cluster's items travel to up to min(P,
+ * parts) ranks and a near-copy group in it costs up to (parts + 1) x its
+ * size in pushed edges (still O(n)), before the cut to one spanning forest.
+ * graph.edges = all keeps the rule for P (its edges never depend on the
+ * split).
  */
 #ifndef DUPGRAPH_EXCHANGE_H
 #define DUPGRAPH_EXCHANGE_H
@@ -52,20 +68,30 @@ typedef struct dg_cluster_plan {
     int64_t split;           /* clusters split into several tasks */
     double unsplit_max_load; /* max_load had no cluster been split */
     int64_t round_bytes;     /* bytes a rank sends per MPI_Alltoallv round */
+    int32_t split_ranks;     /* input: split as if for this many ranks; 0: for P */
 } dg_cluster_plan;
+
+/* Clusters per rank of the rank-count-free split rule (see above). */
+#define DG_CLUSTERS_PER_SPLIT_RANK 16
+
+/* split_ranks for graph.edges = forest: K / 16, at least 1. */
+int32_t dg_fixed_split_ranks(int64_t k);
 
 /* Default round_bytes: the exchange's send and receive buffers stay near
  * this size however many records a rank moves. */
 #define DG_EXCHANGE_ROUND_BYTES ((int64_t)64 << 20)
 
-/* near is items->n x m cluster indices (rows of unusable items ignored). */
+/* near is items->n x m cluster indices (rows of unusable items ignored);
+ * split_ranks: 0 to split for the communicator's size, else as if for that
+ * many ranks (dg_fixed_split_ranks). */
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
-                     dg_cluster_plan *plan, dg_err *err);
+                     int32_t split_ranks, dg_cluster_plan *plan, dg_err *err);
 void dg_cluster_plan_free(dg_cluster_plan *plan);
 
 /* Pure part of dg_plan_clusters (unit-testable): from plan->k,
- * plan->members and plan->queries (set by the caller), decides the splits
- * for p ranks and fills every other field. */
+ * plan->members, plan->queries and plan->split_ranks (set by the caller),
+ * decides the splits for p ranks (or split_ranks) and fills every other
+ * field. */
 int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err);
 
 /* The part (0 .. parts-1) of a split cluster that item `id` falls in, as a
