@@ -196,10 +196,12 @@ static void naive_counts(const dataset *s, int64_t *members, int64_t *queries)
 
 /* ---- dg_plan_from_counts: splitting ------------------------------------------ */
 
-static void plan_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, const int64_t *queries, int p)
+static void plan_split_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, const int64_t *queries, int p,
+                          int32_t split_ranks)
 {
     memset(plan, 0, sizeof *plan);
     plan->k = k;
+    plan->split_ranks = split_ranks;
     plan->members = malloc(sizeof(int64_t) * (size_t)k);
     plan->queries = malloc(sizeof(int64_t) * (size_t)k);
     assert_true(plan->members && plan->queries);
@@ -207,6 +209,11 @@ static void plan_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, co
     memcpy(plan->queries, queries, sizeof(int64_t) * (size_t)k);
     dg_err err;
     assert_int_equal(dg_plan_from_counts(plan, p, &err), DG_OK);
+}
+
+static void plan_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, const int64_t *queries, int p)
+{
+    plan_split_of(plan, k, members, queries, p, 0);
 }
 
 static int plans_equal(const dg_cluster_plan *a, const dg_cluster_plan *b)
@@ -357,6 +364,54 @@ static void split_tasks_cover_every_pair_once(void **state)
         }
         dg_cluster_plan_free(&plan);
     }
+}
+
+/* graph.edges = forest: split as if for K / 16 ranks, so that the tasks
+ * (cluster, kind, parts, work) are the same for any rank count, 1 included,
+ * and cover every pair once; only their owners follow P.  At P = K / 16
+ * the plan is the one of the rule for P. */
+static void fixed_split_gives_the_same_tasks_for_any_rank_count(void **state)
+{
+    (void)state;
+    assert_int_equal(dg_fixed_split_ranks(1), 1);
+    assert_int_equal(dg_fixed_split_ranks(31), 1);
+    assert_int_equal(dg_fixed_split_ranks(32), 2);
+    assert_int_equal(dg_fixed_split_ranks(128), 8);
+    assert_int_equal(dg_fixed_split_ranks((int64_t)1 << 17), 8192);
+    assert_int_equal(dg_fixed_split_ranks((int64_t)1 << 40), INT32_MAX);
+    enum { K = 64 };
+    int64_t members[K], queries[K];
+    for (int c = 0; c < K; c++) {
+        uint64_t h = dg_mix64((uint64_t)c + 5);
+        members[c] = 20 + (int64_t)(h % 30);
+        queries[c] = (int64_t)((h >> 16) % 60);
+    }
+    members[7] = 600; /* a near-copy group */
+    queries[40] = 900;
+    int32_t split_ranks = dg_fixed_split_ranks(K);
+    dg_cluster_plan one, plan, for_p;
+    plan_split_of(&one, K, members, queries, 1, split_ranks);
+    assert_true(one.split >= 1 && one.owner[7] == -1 && one.parts[7] > 1);
+    check_cluster_coverage(&one, 7);
+    check_cluster_coverage(&one, 40);
+    const int ranks[] = {2, 3, 4, 7, 16};
+    for (size_t i = 0; i < sizeof ranks / sizeof *ranks; i++) {
+        plan_split_of(&plan, K, members, queries, ranks[i], split_ranks);
+        assert_true(plan.split == one.split && plan.n_tasks == one.n_tasks);
+        assert_memory_equal(plan.parts, one.parts, K * sizeof *one.parts);
+        assert_memory_equal(plan.query_parts, one.query_parts, K * sizeof *one.query_parts);
+        for (int64_t t = 0; t < one.n_tasks; t++) {
+            const dg_task *x = &plan.task[t], *y = &one.task[t];
+            assert_true(x->cluster == y->cluster && x->kind == y->kind && x->a == y->a && x->b == y->b &&
+                        x->work == y->work);
+        }
+        plan_of(&for_p, K, members, queries, ranks[i]);
+        if (ranks[i] == split_ranks)
+            assert_true(plans_equal(&plan, &for_p));
+        dg_cluster_plan_free(&for_p);
+        dg_cluster_plan_free(&plan);
+    }
+    dg_cluster_plan_free(&one);
 }
 
 static void item_parts_are_in_range_and_even(void **state)
@@ -755,6 +810,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(owners_equal_naive_greedy_on_random_counts),
         cmocka_unit_test(plan_keeps_clusters_whole_without_skew),
         cmocka_unit_test(split_tasks_cover_every_pair_once),
+        cmocka_unit_test(fixed_split_gives_the_same_tasks_for_any_rank_count),
         cmocka_unit_test(item_parts_are_in_range_and_even),
         cmocka_unit_test(plan_counts_equal_naive_count),
         cmocka_unit_test(out_of_range_probe_fails_every_rank),
