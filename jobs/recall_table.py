@@ -20,7 +20,7 @@
   4. The table as markdown (printed, and saved to --out) and the cheapest run
      reaching each of a few recall levels.
   5. The scaling model: per-rank rates measured in these runs (k-means
-     seeding on rank 0, Lloyd iterations, assignment and pair rates, exchange
+     seeding rate, Lloyd iterations, assignment and pair rates, exchange
      handling per byte, graph per item) extrapolated to --model-n items of
      --model-d dims on each of --model-ranks ranks with the auto K rule and
      the default C and m, with stated network and file-system bandwidths;
@@ -44,6 +44,7 @@ re-rendering one).  Nothing fails on the figures.
 """
 import argparse
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -57,7 +58,7 @@ from dgtools.machine import git_state, utc_now, wait_idle  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MIB = 1048576.0
 GIB = 1073741824.0
-POOL_PER_K, POOL_MIN = 4, 1024  # k-means++ pool on rank 0 (kmeans.c)
+POOL_PER_K, POOL_MIN = 4, 1024  # k-means++ pool (kmeans_seed.c)
 FORMAT, FORMAT_VERSION = "dupgraph-recall-table", 1
 
 
@@ -93,6 +94,12 @@ def parse_args():
     ap.add_argument("--net-gbs", type=float, default=10.0, help="network GB/s per rank (Alltoallv, Allreduce)")
     ap.add_argument("--read-gbs", type=float, default=5.0, help="aggregate parallel HDF5 read GB/s")
     ap.add_argument("--write-gbs", type=float, default=5.0, help="aggregate parallel HDF5 write GB/s")
+    ap.add_argument("--collective-us", type=float, default=5.0,
+                    help="latency of one small collective per tree level (x log2 P), microseconds")
+    ap.add_argument("--scale-coarse-probes", type=int, default=8,
+                    help="the scale settings' cluster.coarse_probes (two_level assignment)")
+    ap.add_argument("--scale-max-memory-gib", type=float, default=8.0,
+                    help="the scale settings' job.max_memory per rank, GiB")
     a = ap.parse_args()
     if a.quick:
         a.n, a.ks, a.cs, a.ms = 20000, "64,256", "1,2", "1,3"
@@ -548,22 +555,35 @@ def measured_costs(data):
     }
 
 
-def model(costs, n, d, p, c, m, a):
-    """Seconds per stage and memory per rank for n items of d dims on p ranks."""
+def collective_s(a, p):
+    """One small collective (a seed's Allgather or Bcast) on p ranks: a tree."""
+    return a.collective_us * 1e-6 * max(1.0, math.log2(p))
+
+
+def model(costs, n, d, p, c, m, a, scale=False):
+    """Seconds per stage and memory per rank for n items of d dims on p ranks,
+    with today's defaults (k-means++ seeding spread over the ranks, flat
+    assignment, no memory cap) or, with scale, the settings for scale
+    (two_level assignment with --scale-coarse-probes, job.max_memory =
+    --scale-max-memory-gib: the exchanged bucket handled in rounds)."""
     est = estimate(a, n, d, p, run_sets("auto", c, m) + ["cluster.sample=auto"])
     k, sample = est["k"], est["sample"]
     nr = n / p
     net, rec = a.net_gbs * 1e9, record_bytes(d)
     pool = seed_pool(k, sample)
-    seed = pool * k * d / costs["seed_macs_per_s"] + pool * 4 * d / net
+    # kmeans_seed.c: each rank scores its share of the pool; per seed one
+    # MPI_Allgather of the ranks' totals and one MPI_Bcast of the point
+    seed = pool / p * k * d / costs["seed_macs_per_s"] + 2 * k * collective_s(a, p) + k * 4 * d / net
     lloyd = sample / p * k * 2 * d / costs["lloyd_flops_per_s"] + 2 * 8 * (k * (d + 1) + 1) / net
+    groups = max(1, round(math.sqrt(k)))
+    compared = groups + a.scale_coarse_probes * k / groups if scale else k  # centroids per item (centroid_index.c)
     pairs_per_clustering = n * (n / k) * (2 * m - 1) / 2
     edges = costs["edges_per_item"] * n
     t = {
         "read": max(nr * 4 * d * costs["read_s_per_byte"], n * 4 * d / (a.read_gbs * 1e9)),
-        "kmeans seeding (rank 0)": c * seed,
+        "kmeans seeding": c * seed,
         "kmeans Lloyd": c * costs["iterations"] * lloyd,
-        "assign": c * nr * k * 2 * d / costs["assign_flops_per_s"],
+        "assign": c * nr * compared * 2 * d / costs["assign_flops_per_s"],
         "exchange": c * nr * m * rec * (costs["exchange_s_per_byte"] + (p - 1) / p / net),
         "pairs": c * pairs_per_clustering / p * 2 * d / costs["pair_flops_per_s"] * costs["plan_imbalance"],
         "graph": nr * costs["graph_s_per_item"],
@@ -571,9 +591,18 @@ def model(costs, n, d, p, c, m, a):
     }
     mem = memory_per_rank(est)
     mem["edges"] = 80.0 * edges / p
-    mem["rank0 seeding pool"] = pool * (4 * d + 2 * d + 16)
+    mem["seeding pool share"] = pool / p * (4 * d + 2 * d + 16)
+    rounds = 1
+    if scale:
+        # the job's own budget for a round (job_memory.c); None: it does not fit the cap at all
+        capped = memory_per_rank(estimate(a, n, d, p, run_sets("auto", c, m) + [
+            "cluster.sample=auto", f"job.max_memory={int(a.scale_max_memory_gib * GIB)}"]))
+        fits = capped["total"] <= a.scale_max_memory_gib * GIB
+        rounds = math.ceil(mem["exchange"] / capped["exchange"]) if fits and capped["exchange"] > 0 else None
+        mem.update({k: v for k, v in capped.items()})
     total = sum(t.values())
     return {"k": k, "sample": sample, "items_per_cluster": n / k, "pairs": c * pairs_per_clustering,
+            "centroids_per_item": compared, "exchange_rounds": rounds,
             "read_bytes": n * 4 * d, "seconds": t, "seconds_total": total,
             "assign_pairs_share": (t["assign"] + t["pairs"]) / total, "memory_bytes": mem}
 
@@ -599,6 +628,7 @@ def model_text(data, a, readme, say):
     ranks = ints(a.model_ranks)
     n, d = a.model_n, a.model_d
     res = {p: model(costs, n, d, p, c, m, a) for p in ranks}
+    res_scale = {p: model(costs, n, d, p, c, m, a, scale=True) for p in ranks}
     r0 = res[ranks[0]]
     k = r0["k"]
     readme.update(
@@ -614,21 +644,31 @@ def model_text(data, a, readme, say):
         rate_quiet_runs=f"{costs['quiet_runs']} of {costs['runs']}",
         edges_per_item=f"{costs['edges_per_item']:.2f}", plan_imbalance=f"{costs['plan_imbalance']:.2f}",
         assumed_net=f"{a.net_gbs:g} GB/s", assumed_read=f"{a.read_gbs:g} GB/s", assumed_write=f"{a.write_gbs:g} GB/s",
-        model_pool=f_gib(r0["memory_bytes"]["rank0 seeding pool"]))
+        model_pool=f_gib(r0["memory_bytes"]["seeding pool share"] * ranks[0]),
+        collective_us=f"{a.collective_us:g} µs", scale_coarse_probes=str(a.scale_coarse_probes),
+        scale_max_memory=f"{a.scale_max_memory_gib:g} GiB",
+        scale_centroids_per_item=f"{res_scale[ranks[0]]['centroids_per_item']:.0f}")
     for p in ranks:
         r = res[p]
         t, mem = r["seconds"], r["memory_bytes"]
         readme.update({f"P{p}": str(p), f"P{p}_read": human_s(t["read"]), f"P{p}_write": human_s(t["write"]),
-                       f"P{p}_seeding": human_s(t["kmeans seeding (rank 0)"]),
+                       f"P{p}_seeding": human_s(t["kmeans seeding"]),
                        f"P{p}_lloyd": human_s(t["kmeans Lloyd"]), f"P{p}_assign": human_s(t["assign"]),
                        f"P{p}_exchange": human_s(t["exchange"]), f"P{p}_pairs": human_s(t["pairs"]),
                        f"P{p}_graph": human_s(t["graph"]), f"P{p}_total": human_s(r["seconds_total"]),
                        f"P{p}_memory": f_gib(mem["total"]), f"P{p}_memory_exchange": f_gib(mem["exchange"]),
                        f"P{p}_memory_edges": f_gib(mem["edges"]),
                        f"P{p}_assign_pairs_share": f_share(r["assign_pairs_share"])})
+        r = res_scale[p]
+        t, mem = r["seconds"], r["memory_bytes"]
+        readme.update({f"S{p}_seeding": human_s(t["kmeans seeding"]), f"S{p}_lloyd": human_s(t["kmeans Lloyd"]),
+                       f"S{p}_assign": human_s(t["assign"]), f"S{p}_exchange": human_s(t["exchange"]),
+                       f"S{p}_pairs": human_s(t["pairs"]), f"S{p}_total": human_s(r["seconds_total"]),
+                       f"S{p}_memory": f_gib(mem["total"] + mem["edges"]),
+                       f"S{p}_rounds": str(r["exchange_rounds"] or "does not fit")})
     out = [f"Measured per rank on this machine ({data['corpus']['n']} x {d0}, {data['ranks']} ranks; rates in "
            f"flops of 2 per multiply-add):",
-           f"- k-means++ seeding on rank 0 at K={costs['k_seed']}: "
+           f"- k-means++ seeding (measured when it ran on rank 0 alone) at K={costs['k_seed']}: "
            f"{costs['seed_macs_per_s'] / 1e9:.2f} G int16 multiply-adds/s (pool 4K points x K seeds x D)",
            f"- Lloyd iterations at K={costs['k_seed']}: {costs['lloyd_flops_per_s'] / 1e9:.1f} GFLOP/s "
            f"(sample/P x K x 2D per iteration)",
@@ -644,18 +684,23 @@ def model_text(data, a, readme, say):
            f"Model: N = {n:.3g}, D = {d}, auto K = {k}, sample {r0['sample']:.3g}, C = {c}, m = {m}; "
            f"{r0['pairs']:.3g} candidate pairs; network {a.net_gbs:g} GB/s per rank, HDF5 read "
            f"{a.read_gbs:g} GB/s and write {a.write_gbs:g} GB/s aggregate.",
-           "",
-           "| stage | " + " | ".join(f"P = {p}" for p in ranks) + " |",
-           "|---|" + "---:|" * len(ranks)]
-    for st in r0["seconds"]:
-        out.append(f"| {st} | " + " | ".join(human_s(res[p]["seconds"][st]) for p in ranks) + " |")
-    out.append("| **total** | " + " | ".join(f"**{human_s(res[p]['seconds_total'])}**" for p in ranks) + " |")
-    for term in ("items", "results", "probes", "kmeans", "exchange", "graph", "total", "edges",
-                 "rank0 seeding pool"):
-        label = {"total": "**memory per rank (printed estimate)**", "edges": "+ edges (80 B each)",
-                 "rank0 seeding pool": "+ rank 0 seeding pool"}.get(term, f"memory: {term}")
-        out.append(f"| {label} | " + " | ".join(f"{res[p]['memory_bytes'][term] / GIB:.2f} GiB" for p in ranks)
-                   + " |")
+           ]
+    for name, rs in (("today's defaults (kmeans++ over the ranks, flat assignment, no memory cap)", res),
+                     (f"scale settings (cluster.assign = two_level, coarse_probes {a.scale_coarse_probes}, "
+                      f"job.max_memory = {a.scale_max_memory_gib:g}G)", res_scale)):
+        out += ["", f"{name}:", "", "| stage | " + " | ".join(f"P = {p}" for p in ranks) + " |",
+                "|---|" + "---:|" * len(ranks)]
+        for st in r0["seconds"]:
+            out.append(f"| {st} | " + " | ".join(human_s(rs[p]["seconds"][st]) for p in ranks) + " |")
+        out.append("| **total** | " + " | ".join(f"**{human_s(rs[p]['seconds_total'])}**" for p in ranks) + " |")
+        for term in ("items", "results", "probes", "kmeans", "exchange", "graph", "total", "edges",
+                     "seeding pool share"):
+            label = {"total": "**memory per rank (printed estimate)**", "edges": "+ edges (80 B each)",
+                     "seeding pool share": "+ seeding pool share"}.get(term, f"memory: {term}")
+            out.append(f"| {label} | " + " | ".join(f"{rs[p]['memory_bytes'][term] / GIB:.2f} GiB" for p in ranks)
+                       + " |")
+        out.append("| exchange rounds | " + " | ".join(str(rs[p]["exchange_rounds"] or "cap too small")
+                                                        for p in ranks) + " |")
     text = "\n".join(out)
     say(text)
     assumptions = {"n": n, "d": d, "ranks": ranks, "clusterings": c, "probes": m, "auto_k": k,
@@ -666,7 +711,12 @@ def model_text(data, a, readme, say):
                              "edge held"}
     outputs = {str(p): {**res[p], "seconds_human": {st: human_s(v) for st, v in res[p]["seconds"].items()}}
                for p in ranks}
-    return text, {"inputs": {"measured": costs, "assumed": assumptions}, "outputs": outputs}
+    outputs_scale = {str(p): {**res_scale[p], "seconds_human": {st: human_s(v) for st, v in
+                                                                 res_scale[p]["seconds"].items()}} for p in ranks}
+    assumptions.update(collective_us_per_level=a.collective_us, scale_coarse_probes=a.scale_coarse_probes,
+                       scale_max_memory_gib=a.scale_max_memory_gib)
+    return text, {"inputs": {"measured": costs, "assumed": assumptions}, "outputs": outputs,
+                  "outputs_scale_settings": outputs_scale}
 
 
 # ---- the result file -------------------------------------------------------------

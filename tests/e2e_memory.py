@@ -4,6 +4,9 @@ before any work, against the peak RSS every rank measures (output.summary):
 within 25% on an embeddings run of hundreds of MiB at 2 and 4 ranks, and an
 upper bound for image input, whose estimate carries the JPEG decoder's
 worst case; image input is refused before the first image is decoded.
+With job.max_memory below that estimate the exchange runs in task rounds:
+the estimate then fits the cap and every rank's peak stays within the cap
+and within 25% of the estimate.
 `dupgraph estimate` gives the very estimate (and K) the job printed, without
 running anything.  Registered for the plain build only: ASan's shadow memory
 is not the job's."""
@@ -69,6 +72,22 @@ class MemoryEstimate(unittest.TestCase):
         self.assertEqual(e["sample"], min(64 * e["k"], N), "cluster.sample = auto: 64 x K")
         self.assertEqual(e["memory"]["estimate_parts_bytes"], s["memory"]["estimate_parts_bytes"])
         self.assertEqual(e["memory"]["estimate_bytes"], s["memory"]["estimate_bytes"])
+
+    def test_rounds_keep_every_ranks_peak_within_max_memory(self):
+        cap = 300 * 2**20
+        _, s = self.run_job("capped2", 2, [f"input.embeddings={self.corpus}", f"job.max_memory={cap}"])
+        rounds = [c["plan"]["rounds"] for c in s["per_clustering"]]
+        est = s["memory"]["estimate_bytes"]
+        print(f"job.max_memory = 300 MiB, 2 ranks: rounds per clustering {rounds}, estimate {est / 2**20:.0f} MiB")
+        self.assertTrue(all(r >= 2 for r in rounds), rounds)
+        self.assertLessEqual(est, cap)
+        for r, peak in enumerate(s["memory"]["peak_rss_bytes"]):
+            print(f"rank {r}: peak RSS {peak / 2**20:.0f} MiB, ratio to estimate {peak / est:.2f}")
+            self.assertLessEqual(peak, cap, f"rank {r} went over job.max_memory")
+            self.assertLess(abs(peak / est - 1.0), 0.25, f"rank {r}: peak/estimate {peak / est:.2f}")
+        e = json.loads(dgtest.dupgraph(["estimate", "--items", str(N), "--dim", str(D), "--ranks", "2", "-c",
+                                        self.config, "--set", f"job.max_memory={cap}"]).stdout)
+        self.assertEqual(e["memory"]["estimate_bytes"], est, "dupgraph estimate prints the capped estimate")
 
     def test_image_input_estimate_bounds_the_peak_rss(self):
         for method in ("descriptor", "mobilenet_v2"):

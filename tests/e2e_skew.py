@@ -5,8 +5,11 @@ K = 16 so that k-means leaves a giant cluster.  With 4 ranks the plan splits
 it into tasks and the compared pairs per rank stay within 1.5 x the mean;
 the edges equal those of 1 rank (nothing is split on one rank) and of 2
 ranks, hold no pair `exact` does not find, and include every exact pair of
-items that share a home cluster.  A job.max_memory below the estimate (of
-the JSON summary, output.summary) stops the job before any work.  Figures
+items that share a home cluster.  A small job.max_memory runs each
+clustering in several task rounds at 1, 2 and 4 ranks and gives exactly
+the same edges and components (in forest mode, the same components and
+keeps, with every rank's peak RSS under the cap); one that leaves nothing for the exchanged
+bucket (of the JSON summary, output.summary) stops the job before any work.  Figures
 come from the summary, the splits and the pairs per rank of each clustering
 from its per_clustering entries."""
 import os
@@ -20,6 +23,10 @@ import dgtest  # noqa: E402
 
 N, D, K = 60000, 64, 16
 MAX_OVER_MEAN = 1.5
+# job.max_memory per rank count: a few MiB above the fixed buffers (runtime,
+# items, results, probes), so the exchanged bucket needs several rounds
+ROUND_CAP = {1: "70M", 2: "60M", 4: "48M"}
+FOREST_CAP = "80M"
 
 
 def pairs_per_rank(s):
@@ -48,6 +55,19 @@ class SkewEndToEnd(unittest.TestCase):
             proc = dgtest.dupgraph(["run", "-c", cls.config, "-o", path, *cls.sets, *dgtest.summary.set_args(js)],
                                    ranks=ranks)
             cls.out[ranks], cls.log[ranks], cls.summary[ranks] = path, proc.stderr, dgtest.summary.read(js)
+        cls.capped, cls.capped_summary = {}, {}
+        for ranks, cap in ROUND_CAP.items():
+            path = os.path.join(cls.dir, f"capped_np{ranks}.h5")
+            js = os.path.join(cls.dir, f"capped_np{ranks}.json")
+            dgtest.dupgraph(["run", "-c", cls.config, "-o", path, *cls.sets, "--set", f"job.max_memory={cap}",
+                             *dgtest.summary.set_args(js)], ranks=ranks)
+            cls.capped[ranks], cls.capped_summary[ranks] = path, dgtest.summary.read(js)
+        # forest mode bounds the edges too, so the whole run stays under the cap
+        cls.forest = os.path.join(cls.dir, "forest_capped_np2.h5")
+        js = os.path.join(cls.dir, "forest_capped_np2.json")
+        dgtest.dupgraph(["run", "-c", cls.config, "-o", cls.forest, *cls.sets, "--set", "graph.edges=forest",
+                         "--set", f"job.max_memory={FOREST_CAP}", *dgtest.summary.set_args(js)], ranks=2)
+        cls.forest_summary = dgtest.summary.read(js)
         cls.exact = os.path.join(cls.dir, "exact_np2.h5")
         dgtest.dupgraph(["exact", "-c", cls.config, "-o", cls.exact, *cls.sets], ranks=2)
 
@@ -131,20 +151,46 @@ class SkewEndToEnd(unittest.TestCase):
             self.assertEqual(sum(pairs["compared"]), sum(self.summary[1]["pairs"]["compared"]))
             self.assertLessEqual(abs(pairs["compared_total"] - total), 1e-9 * total)
 
-    def test_max_memory_below_estimate_fails_before_work(self):
-        est = self.summary[2]["memory"]["estimate_bytes"] / 2**20
+    def test_rounds_under_max_memory_give_the_same_edges_and_components(self):
+        base = dgtest.edge_dict(self.out[1])
+        components = dgtest.read_items(self.out[1])["component"]
+        for ranks in ROUND_CAP:
+            with self.subTest(ranks=ranks):
+                s = self.capped_summary[ranks]
+                rounds = [c["plan"]["rounds"] for c in s["per_clustering"]]
+                print(f"{ranks} ranks, job.max_memory={ROUND_CAP[ranks]}: rounds per clustering {rounds}, "
+                      f"peak RSS {max(s['memory']['peak_rss_bytes']) / 2**20:.0f} MiB")
+                self.assertTrue(all(r >= 2 for r in rounds), rounds)
+                self.assertEqual([c["plan"]["rounds"] for c in self.summary[ranks]["per_clustering"]], [1, 1])
+                self.assertEqual(dgtest.edge_dict(self.capped[ranks]), base, f"edges differ with {ranks} ranks")
+                self.assertTrue(np.array_equal(dgtest.read_items(self.capped[ranks])["component"], components))
+                est = s["memory"]["estimate_bytes"]
+                self.assertLessEqual(est, int(ROUND_CAP[ranks][:-1]) * 2**20, "the estimate fits the cap")
+
+    def test_forest_mode_in_rounds_stays_under_the_cap_with_the_same_components(self):
+        s = self.forest_summary
+        rounds = [c["plan"]["rounds"] for c in s["per_clustering"]]
+        rss = s["memory"]["peak_rss_bytes"]
+        print(f"forest mode, 2 ranks, job.max_memory={FOREST_CAP}: rounds per clustering {rounds}, peak RSS "
+              f"{' '.join(f'{v / 2**20:.0f}' for v in rss)} MiB, "
+              f"estimate {s['memory']['estimate_bytes'] / 2**20:.0f} MiB")
+        self.assertTrue(all(r >= 2 for r in rounds), rounds)
+        cap = int(FOREST_CAP[:-1]) * 2**20
+        self.assertLessEqual(s["memory"]["estimate_bytes"], cap)
+        self.assertLessEqual(max(rss), cap, "a rank went over job.max_memory")
+        base, got = dgtest.read_items(self.out[1]), dgtest.read_items(self.forest)
+        for key in ("component", "keep"):
+            self.assertTrue(np.array_equal(got[key], base[key]), key)
+
+    def test_max_memory_below_the_fixed_buffers_fails_before_work(self):
         path = os.path.join(self.dir, "too_small.h5")
-        limit = f"{est / 2:.0f}M"
-        proc = dgtest.dupgraph(["run", "-c", self.config, "-o", path, *self.sets, "--set", f"job.max_memory={limit}"],
+        proc = dgtest.dupgraph(["run", "-c", self.config, "-o", path, *self.sets, "--set", "job.max_memory=40M"],
                                ranks=2, check=False)
-        self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("exceeds job.max_memory", proc.stderr)
+        self.assertEqual(proc.returncode, dgtest.EXIT["memory"])
+        self.assertIn("job.max_memory = 40.0 MiB leaves", proc.stderr)
         for stage in ("stage read", "stage k-means", "stage exchange"):
             self.assertNotIn(stage, proc.stderr)
         self.assertFalse(os.path.exists(path))
-        ok = dgtest.dupgraph(["run", "-c", self.config, "-o", path, *self.sets,
-                              "--set", f"job.max_memory={est * 2:.0f}M"], ranks=2)
-        self.assertIn("summary:", ok.stderr)
 
 
 if __name__ == "__main__":

@@ -447,7 +447,7 @@ static void plan_counts_equal_naive_count(void **state)
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err;
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
 
     int64_t *members = malloc(sizeof(int64_t) * (size_t)s.k), *queries = malloc(sizeof(int64_t) * (size_t)s.k);
@@ -482,7 +482,7 @@ static void out_of_range_probe_fails_every_rank(void **state)
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err = {0};
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_FAIL && strstr(err.msg, "item 299") && plan.owner == NULL));
     dg_items_free(&items);
     free_dataset(&s);
@@ -612,11 +612,11 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed, int
     dg_bucket b;
     dg_err err;
     int64_t bytes = -1;
-    int rc = dg_plan_clusters(&ctx, &items, near, m, k, 0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, m, k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     if (round_bytes > 0)
         plan.round_bytes = round_bytes;
-    rc = dg_exchange(&ctx, &items, near, m, &plan, &b, &bytes, &err);
+    rc = dg_exchange(&ctx, &items, near, m, &plan, 0, &b, &bytes, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     int64_t n_want, remote, want_all;
     expected *e = expected_bucket(&s, &plan, ctx.rank, ctx.size, &n_want, &remote, &want_all);
@@ -773,9 +773,9 @@ static void exchanged_tasks_search_every_pair_once(void **state)
     dg_bucket b;
     dg_err err;
     int64_t bytes;
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
-    rc = dg_exchange(&ctx, &items, near, s.m, &plan, &b, &bytes, &err);
+    rc = dg_exchange(&ctx, &items, near, s.m, &plan, 0, &b, &bytes, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     /* The skew makes cluster 0 heavy enough to split on more than one rank. */
     assert_true(dgt_all_ranks(ctx.size == 1 ? plan.split == 0 : plan.owner[0] == -1));
@@ -803,6 +803,118 @@ static void exchanged_tasks_search_every_pair_once(void **state)
     free_dataset(&s);
 }
 
+/* Plans with max_rows and runs every round's exchange: the tasks' pairs
+ * (from the rows each round's bucket holds) into mine, this rank's bytes
+ * summed over the rounds into *sent; 0 when a bucket held more than
+ * max_rows rows or a task of another round or rank. */
+static int exchange_rounds(const dataset *s, int64_t max_rows, int32_t *rounds, pair_list *mine, int64_t *sent)
+{
+    dg_items items;
+    const int32_t *near;
+    own_range(s, &items, &near);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
+    dg_cluster_plan plan;
+    dg_err err;
+    int rc = dg_plan_clusters(&ctx, &items, near, s->m, s->k, 0, max_rows, 100.0, &plan, &err);
+    assert_true(dgt_all_ranks(rc == DG_OK));
+    int ok = max_rows == 0 ? plan.rounds == 1 : plan.round_rows <= max_rows;
+    *rounds = plan.rounds;
+    *sent = 0;
+    for (int r = 0; r < plan.rounds; r++) {
+        dg_bucket b;
+        int64_t bytes;
+        rc = dg_exchange(&ctx, &items, near, s->m, &plan, r, &b, &bytes, &err);
+        assert_true(dgt_all_ranks(rc == DG_OK));
+        ok = ok && (max_rows == 0 || b.n <= max_rows);
+        *sent += bytes;
+        for (int64_t t = 0; t < b.n_tasks; t++) {
+            ok = ok && b.task[t].round == r && b.task[t].owner == ctx.rank;
+            task_pairs(&b, &b.task[t], mine);
+        }
+        dg_bucket_free(&b);
+    }
+    dg_cluster_plan_free(&plan);
+    dg_items_free(&items);
+    return ok;
+}
+
+/* With max_rows, the plan's task rounds: every (rank, round) bucket holds
+ * at most max_rows rows, there are several rounds, and over all rounds the
+ * tasks of all ranks still name every pair exactly once, from the rows
+ * their round's bucket holds.  When no cluster is larger than a round,
+ * the rounds send exactly the bytes of one round.  At 1, 2 and 4 ranks. */
+static void rounds_fit_max_rows_and_search_every_pair_once(void **state)
+{
+    (void)state;
+    dataset s;
+    make_dataset(&s, 900, 4, 3, 11, 31);
+    int64_t *members = malloc(sizeof(int64_t) * (size_t)s.k), *queries = malloc(sizeof(int64_t) * (size_t)s.k);
+    assert_true(members && queries);
+    naive_counts(&s, members, queries);
+    int64_t largest = 0;
+    for (int64_t c = 0; c < s.k; c++)
+        largest = members[c] + queries[c] > largest ? members[c] + queries[c] : largest;
+    free(members);
+    free(queries);
+    /* 2700 records in all; the skewed cluster 0 alone has more than 400 */
+    const int64_t caps[] = {400, largest};
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int64_t one_round_sent;
+    int32_t rounds;
+    pair_list mine = {0};
+    assert_true(dgt_all_ranks(exchange_rounds(&s, 0, &rounds, &mine, &one_round_sent)));
+    free(mine.key);
+    for (size_t ci = 0; ci < sizeof caps / sizeof *caps; ci++) {
+        pair_list got = {0}, all = {0}, want = {0};
+        int64_t sent;
+        int ok = exchange_rounds(&s, caps[ci], &rounds, &got, &sent);
+        assert_true(dgt_all_ranks(ok));
+        assert_true(dgt_all_ranks(rounds >= 2 || (ci == 1 && size > 1)));
+        if (ci == 1) /* no cluster larger than a round: each record travels once */
+            assert_true(dgt_all_ranks(sent == one_round_sent));
+        gather_pairs(&got, &all);
+        if (dgt_world_rank() == 0) {
+            naive_pairs(&s, &want);
+            qsort(all.key, (size_t)all.n, sizeof *all.key, cmp_pair_key);
+            qsort(want.key, (size_t)want.n, sizeof *want.key, cmp_pair_key);
+            ok = all.n == want.n && !memcmp(all.key, want.key, sizeof *all.key * (size_t)all.n);
+            if (!ok)
+                fprintf(dgt_diag(), "max_rows %lld: tasks over %d rounds name %lld pairs, expected %lld\n",
+                        (long long)caps[ci], rounds, (long long)all.n, (long long)want.n);
+        }
+        MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        assert_true(dgt_all_ranks(ok));
+        free(got.key);
+        free(all.key);
+        free(want.key);
+    }
+    free_dataset(&s);
+}
+
+/* A budget no task can fit (a split task reads two rows at least): refused
+ * on every rank with DG_E_MEMORY naming a cluster. */
+static void rounds_refuse_a_task_larger_than_max_rows(void **state)
+{
+    (void)state;
+    dataset s;
+    make_dataset(&s, 300, 4, 2, 7, 5);
+    dg_items items;
+    const int32_t *near;
+    own_range(&s, &items, &near);
+    dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
+    dg_cluster_plan plan;
+    dg_err err = {0};
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 1, 100.0, &plan, &err);
+    assert_true(dgt_all_ranks(rc == DG_FAIL));
+    if (ctx.rank == 0)
+        fprintf(dgt_diag(), "refused: %s\n", err.msg);
+    assert_true(dgt_all_ranks(err.code == DG_E_MEMORY && strstr(err.msg, "cluster ") &&
+                              strstr(err.msg, "job.max_memory")));
+    dg_items_free(&items);
+    free_dataset(&s);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -819,6 +931,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(exchange_handles_ranks_without_items),
         cmocka_unit_test(exchange_single_probe),
         cmocka_unit_test(exchanged_tasks_search_every_pair_once),
+        cmocka_unit_test(rounds_fit_max_rows_and_search_every_pair_once),
+        cmocka_unit_test(rounds_refuse_a_task_larger_than_max_rows),
     };
     return DGT_RUN(argc, argv, tests, NULL, NULL);
 }

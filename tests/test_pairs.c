@@ -297,7 +297,7 @@ static void make_bucket(dg_bucket *b, const float *x, int64_t n_data, int d, con
     assert_true(b->id && b->cluster && b->is_query && b->vec && b->part && b->task);
     int64_t row = 0, next_member = 0;
     for (int c = 0; c < k; c++) {
-        b->task[c] = (dg_task){3 * c + 1, DG_TASK_CLUSTER, 0, 0, 0, 0.0};
+        b->task[c] = (dg_task){3 * c + 1, DG_TASK_CLUSTER, 0, 0, 0, 0.0, 0};
         for (int i = 0; i < shape[c].members + shape[c].queries; i++, row++) {
             int q = i >= shape[c].members;
             int64_t src = q ? (int64_t)(dg_mix64((uint64_t)row) % (uint64_t)n_data) : next_member++;

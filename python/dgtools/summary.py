@@ -29,9 +29,10 @@ rank]; per_clustering, one entry per clustering in order (added in version 2):
   plan         {max_load, mean_load (expected pair comparisons per rank),
                imbalance (max/mean), clusters_split, tasks, unsplit_max_load
                (max_load had nothing been split), round_bytes (per rank and
-               exchange round)}
+               exchange round), rounds (task rounds under job.max_memory;
+               1 without it)}
   pairs        {compared, seconds, flops_executed: [per rank]}
-  exchange     {bytes_sent, bucket_rows: [per rank]}
+  exchange     {bytes_sent, bucket_rows (the largest round's): [per rank]}
 In exact mode the one clustering only places items (/items/cluster): its
 plan, pairs and exchange are null; the pairs are the run's totals.
 Version 1 (without per_clustering) is refused: its figures were in the log.

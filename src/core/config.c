@@ -213,7 +213,8 @@ static const key_spec keys[] = {
     {"job", "progress_seconds", K_FLOAT, F(progress_seconds), 0.0, 86400.0, "10",
      .help = "seconds between progress lines"},
     {"job", "max_memory", K_SIZE, F(max_memory), 0, 1e18, "0",
-     .help = "per-rank memory limit checked against the printed estimate (e.g. 8G); 0 = none"},
+     .help = "per-rank memory limit (e.g. 8G); 0 = none.  The exchange and pair search then run in task rounds "
+             "that fit it, and a run whose printed estimate still exceeds it is refused before work"},
     {"job", "resume", K_BOOL, F(resume), 0, 0, "true",
      .help = "reuse the finished stages saved in <output.path>.ckpt/ by an interrupted run with the same input "
              "and config (see README, \"Running on a Slurm cluster\")"},

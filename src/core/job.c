@@ -84,6 +84,8 @@ typedef struct job_state {
     dg_pair_stats pair_stats;
     dg_clustering_figures *figures; /* one per clustering, for the summary */
     dg_memory_model memory; /* per rank, as printed before work */
+    int64_t max_rows;       /* job.max_memory set: bucket rows per task round (exchange.h); else 0 */
+    int64_t net_round_bytes; /* job.max_memory set: bytes per MPI_Alltoallv round; else 0 */
     dg_ckpt ckpt;
     const char *stage; /* the running stage, for the stop message */
     int in_clustering; /* c + 1 while clustering c runs, else 0 */
@@ -361,6 +363,20 @@ static int check_memory(job_state *js, int64_t n_total, int d, dg_err *err)
            est / mib, mm->runtime / mib, mm->items / mib, mm->results / mib, mm->probes / mib, mm->embed / mib,
            mm->kmeans / mib, in.exact ? "exact ring" : "exchange", (mm->exchange + mm->exact) / mib,
            mm->graph / mib);
+    if (cfg->max_memory > 0 && !in.exact) {
+        /* below one MiB the rounds would be a pass over every item for a
+         * handful of rows each */
+        if (mm->bucket_budget < mib)
+            return dg_failc(err, DG_E_MEMORY,
+                            "job.max_memory = %.1f MiB leaves %.1f MiB per rank for the exchanged bucket after "
+                            "the fixed terms (runtime, items, results, probes) and the headroom: raise it or use "
+                            "more ranks",
+                            (double)cfg->max_memory / mib, mm->bucket_budget / mib);
+        js->max_rows = (int64_t)(mm->bucket_budget / mm->row_bytes);
+        js->net_round_bytes = (int64_t)mm->net_round_bytes;
+        dg_log(js->ctx, "memory: the exchange runs in rounds of at most %lld bucket rows (%.1f MiB) per rank",
+               (long long)js->max_rows, mm->bucket_budget / mib);
+    }
     if (cfg->max_memory <= 0 || est <= (double)cfg->max_memory)
         return DG_OK;
     double decoder = in.input.decoder; /* job_memory.c */
@@ -456,9 +472,8 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
     return dg_agree(js->ctx, rc, err);
 }
 
-/* The plan's figures and this rank's share of the exchange, for the summary. */
-static void record_plan(dg_clustering_figures *fig, const dg_cluster_plan *plan, const dg_bucket *bucket,
-                        int64_t bytes)
+/* The plan's figures, for the summary. */
+static void record_plan(dg_clustering_figures *fig, const dg_cluster_plan *plan)
 {
     fig->searched = 1;
     fig->max_load = plan->max_load;
@@ -467,8 +482,7 @@ static void record_plan(dg_clustering_figures *fig, const dg_cluster_plan *plan,
     fig->clusters_split = plan->split;
     fig->tasks = plan->n_tasks;
     fig->round_bytes = plan->round_bytes;
-    fig->bytes_sent = bytes;
-    fig->bucket_rows = bucket->n;
+    fig->rounds = plan->rounds;
 }
 
 /* Whether candidate pairs go through the verification stage. */
@@ -477,45 +491,70 @@ static int verifies(const job_state *js)
     return js->cfg->verify_enabled && js->emb.images;
 }
 
+/* Task round r of the plan: its exchange, then its pair search into
+ * `fresh`; the bucket is freed before the next round.  This rank's bytes,
+ * pairs and largest bucket go to fig. */
+static int search_round(job_state *js, const dg_cluster_plan *plan, int r, const int32_t *near, int m,
+                        dg_clustering_figures *fig, dg_edges *fresh, dg_err *err)
+{
+    dg_bucket bucket = {0};
+    int64_t bytes = 0;
+    if (r > 0) /* round 0's exchange goes on from the plan's stage */
+        stage_begin(js, "exchange (MPI_Alltoallv)");
+    int rc = dg_exchange(js->ctx, &js->items, near, m, plan, r, &bucket, &bytes, err);
+    stage_end(js, "exchange");
+    js->exchanged_bytes += bytes;
+    fig->bytes_sent += bytes;
+    fig->bucket_rows = bucket.n > fig->bucket_rows ? bucket.n : fig->bucket_rows;
+    if (dg_agree(js->ctx, rc, err) != DG_OK) {
+        dg_bucket_free(&bucket);
+        return DG_FAIL;
+    }
+    stage_begin(js, "pairs (blocked sgemm)");
+    dg_pair_stats st = {0};
+    /* forest mode: pairs the verifier would reject must not join the
+     * forest, so only those it accepts unverified do (search/forest.h) */
+    float certain = verifies(js) ? js->cfg->verify_accept_above : js->cfg->threshold;
+    const float *forest = js->cfg->edges == DG_EDGES_FOREST ? &certain : NULL;
+    rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, forest, fresh, &st, err);
+    fig->pairs.compared += st.compared;
+    fig->pairs.flops += st.flops;
+    fig->pairs.seconds += st.seconds;
+    js->pair_stats.compared += st.compared;
+    js->pair_stats.flops += st.flops;
+    js->pair_stats.seconds += st.seconds;
+    stage_end(js, "pairs");
+    dg_bucket_free(&bucket);
+    return dg_agree(js->ctx, rc, err);
+}
+
 /* This clustering's edges into `fresh`, de-duplicated (src in own range). */
 static int search_clustering(job_state *js, int c, const int32_t *near, int m, dg_edges *fresh, dg_err *err)
 {
     dg_cluster_plan plan = {0};
-    dg_bucket bucket = {0};
-    int64_t bytes = 0;
     dg_clustering_figures *fig = &js->figures[c];
     stage_begin(js, "exchange (MPI_Alltoallv)");
     dg_stop_poll(js->ctx, DG_STOP_EXCHANGE);
     /* forest mode: the same tasks for any rank count, so the same forest */
     int32_t split_ranks = js->cfg->edges == DG_EDGES_FOREST ? dg_fixed_split_ranks(js->k) : 0;
-    int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, split_ranks, &plan, err);
-    if (rc == DG_OK)
-        rc = dg_exchange(js->ctx, &js->items, near, m, &plan, &bucket, &bytes, err);
-    stage_end(js, "exchange");
-    js->exchanged_bytes += bytes;
-    if (dg_agree(js->ctx, rc, err) == DG_OK) {
-        record_plan(fig, &plan, &bucket, bytes);
+    int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, split_ranks, js->max_rows, js->memory.row_bytes,
+                              &plan, err);
+    if (rc != DG_OK)
+        stage_end(js, "exchange");
+    if (rc == DG_OK && js->net_round_bytes > 0)
+        plan.round_bytes = js->net_round_bytes;
+    if (rc == DG_OK) {
+        record_plan(fig, &plan);
         dg_log(js->ctx, "plan: max rank load %.3g pairs, mean %.3g (imbalance %.2f)", plan.max_load,
                plan.mean_load, plan.mean_load > 0 ? plan.max_load / plan.mean_load : 1.0);
-        stage_begin(js, "pairs (blocked sgemm)");
-        dg_pair_stats st = {0};
-        /* forest mode: pairs the verifier would reject must not join the
-         * forest, so only those it accepts unverified do (search/forest.h) */
-        float certain = verifies(js) ? js->cfg->verify_accept_above : js->cfg->threshold;
-        const float *forest = js->cfg->edges == DG_EDGES_FOREST ? &certain : NULL;
-        rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, forest, fresh, &st, err);
-        fig->pairs = st;
-        js->pair_stats.compared += st.compared;
-        js->pair_stats.flops += st.flops;
-        js->pair_stats.seconds += st.seconds;
-        stage_end(js, "pairs");
-        rc = dg_agree(js->ctx, rc, err);
-        if (rc == DG_OK)
-            dg_pair_stats_log(js->ctx, "pairs", &st, bucket.n);
-    } else {
-        rc = DG_FAIL;
     }
-    dg_bucket_free(&bucket);
+    for (int r = 0; rc == DG_OK && r < plan.rounds; r++) {
+        if (plan.rounds > 1)
+            dg_log(js->ctx, "round %d of %d", r + 1, plan.rounds);
+        rc = search_round(js, &plan, r, near, m, fig, fresh, err);
+    }
+    if (rc == DG_OK)
+        dg_pair_stats_log(js->ctx, "pairs", &fig->pairs, fig->bucket_rows);
     dg_cluster_plan_free(&plan);
     if (rc != DG_OK)
         return DG_FAIL;

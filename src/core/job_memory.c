@@ -21,7 +21,15 @@
  *   exchange  r (4D + 41): received vectors (they become the bucket) and
  *             sort keys, then the bucket's id/cluster/part columns; + the
  *             send and receive buffers of one round (at most
- *             DG_EXCHANGE_ROUND_BYTES each)
+ *             DG_EXCHANGE_ROUND_BYTES each).  With job.max_memory set the
+ *             bucket is searched in task rounds (search/exchange.h): the
+ *             fixed terms above, the two network buffers and the pair
+ *             search's similarity block (4 block^2) are taken from
+ *             15/16 of job.max_memory (the rest is headroom); of what is left the two network buffers take
+ *             at most an eighth each (the MPI_Alltoallv rounds shrink to
+ *             fit) and the rest is the budget of one task round's bucket,
+ *             so the exchange term is the smaller of r rows and that
+ *             budget, and the total stays within job.max_memory
  *   graph     48 n: component and keep state per item
  *   exact     3 n (4D + 8): own and two visiting blocks in the ring
  * graph.edges = forest bounds the edges by the items: each clustering's
@@ -65,6 +73,7 @@ void dg_memory_inputs_for(const dg_config *cfg, int exact, int ranks, int64_t n_
         .clusterings = cfg->clusterings,
         .block = cfg->block,
         .forest = cfg->edges == DG_EDGES_FOREST,
+        .max_memory = (double)cfg->max_memory,
     };
 }
 
@@ -86,8 +95,23 @@ void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
     mm->graph = 48.0 * n;
     double round = n * m * (4.0 * d + 16.0);
     round = round < (double)DG_EXCHANGE_ROUND_BYTES ? round : (double)DG_EXCHANGE_ROUND_BYTES;
-    if (in->exact)
+    mm->row_bytes = 4.0 * d + 41.0 + (in->forest ? 28.0 : 0.0);
+    if (in->exact) {
         mm->exact = 3.0 * n * (4.0 * d + 8.0) + 4.0 * (double)in->block * in->block;
-    else
-        mm->exchange = n * m * (4.0 * d + 41.0 + (in->forest ? 28.0 : 0.0)) + 2.0 * round;
+        return;
+    }
+    double bucket = n * m * mm->row_bytes;
+    if (in->max_memory > 0) {
+        double block = in->block > 0 ? in->block : 512.0; /* pairs.c's default */
+        /* The model is within a few percent of the measured peak (e2e_memory);
+         * a sixteenth of the cap is kept for what it leaves out (allocator
+         * slack, a round's edges, small tables) so the peak stays under it. */
+        double avail = in->max_memory * (15.0 / 16.0) -
+                       (mm->runtime + mm->items + mm->results + mm->probes + 4.0 * block * block);
+        round = round < avail / 8.0 ? round : max2(avail / 8.0, 0.0);
+        mm->net_round_bytes = round;
+        mm->bucket_budget = avail - 2.0 * round;
+        bucket = bucket < mm->bucket_budget ? bucket : max2(mm->bucket_budget, 0.0);
+    }
+    mm->exchange = bucket + 2.0 * round;
 }

@@ -17,6 +17,7 @@ typedef struct dg_memory_inputs {
     int64_t k, sample;  /* effective K and k-means sample */
     int probes, clusterings, block;
     int forest;         /* graph.edges = forest: edges bounded by the items */
+    double max_memory;  /* job.max_memory, bytes; > 0: the exchange runs in rounds within it */
     dg_embedder_memory input; /* the embedder's items and working set, the filter's network added */
 } dg_memory_inputs;
 
@@ -25,6 +26,9 @@ typedef struct dg_memory_inputs {
 typedef struct dg_memory_model {
     double runtime, items, results, probes;
     double embed, kmeans, exchange, graph, exact;
+    double row_bytes;     /* one exchanged bucket row, with the pair stage's share */
+    double bucket_budget; /* rounds: bytes one round's bucket may take (<= 0: none left); else 0 */
+    double net_round_bytes; /* rounds: bytes per MPI_Alltoallv round and buffer; else 0 */
 } dg_memory_model;
 
 /* The inputs of a job on n_total items of d dimensions over `ranks` ranks

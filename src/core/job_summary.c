@@ -21,9 +21,10 @@
  *   plan         {max_load, mean_load (expected pair comparisons per rank),
  *                imbalance (max/mean), clusters_split, tasks,
  *                unsplit_max_load (max_load had nothing been split),
- *                round_bytes (per rank and MPI_Alltoallv round)}
+ *                round_bytes (per rank and MPI_Alltoallv round), rounds (task
+ *                rounds, job.max_memory)}
  *   pairs        {compared, seconds, flops_executed: [per rank]}
- *   exchange     {bytes_sent, bucket_rows: [per rank]}
+ *   exchange     {bytes_sent, bucket_rows (the largest round's): [per rank]}
  * In exact mode the one clustering only gives /items/cluster: plan, pairs
  * and exchange are null (the run's pairs are the totals above). */
 #include "core/job_summary.h"
@@ -168,10 +169,10 @@ static json_t *kmeans_json(const dg_job_report *r, const dg_kmeans_totals *t)
 
 static json_t *plan_json(const dg_clustering_figures *f)
 {
-    return json_pack("{s:f,s:f,s:f,s:I,s:I,s:f,s:I}", "max_load", f->max_load, "mean_load", f->mean_load,
+    return json_pack("{s:f,s:f,s:f,s:I,s:I,s:f,s:I,s:i}", "max_load", f->max_load, "mean_load", f->mean_load,
                      "imbalance", f->mean_load > 0 ? f->max_load / f->mean_load : 1.0, "clusters_split",
                      (json_int_t)f->clusters_split, "tasks", (json_int_t)f->tasks, "unsplit_max_load",
-                     f->unsplit_max_load, "round_bytes", (json_int_t)f->round_bytes);
+                     f->unsplit_max_load, "round_bytes", (json_int_t)f->round_bytes, "rounds", f->rounds);
 }
 
 /* Clustering c; its per-rank rows start at crows + c * G_COUNT, with a

@@ -25,6 +25,7 @@ typedef struct dg_clustering_figures {
     double max_load, mean_load; /* the pair plan (search/exchange.h), in expected pair comparisons */
     double unsplit_max_load;
     int64_t clusters_split, tasks, round_bytes;
+    int rounds;                /* task rounds of the exchange and pairs (job.max_memory) */
     dg_pair_stats pairs;
     int64_t bytes_sent, bucket_rows;
 } dg_clustering_figures;

@@ -180,7 +180,7 @@ static int64_t cluster_tasks(const dg_cluster_plan *plan, int64_t c)
 
 static void add_task(dg_cluster_plan *plan, int64_t c, int32_t kind, int32_t a, int32_t b, double work)
 {
-    plan->task[plan->n_tasks++] = (dg_task){(int32_t)c, kind, a, b, -1, work};
+    plan->task[plan->n_tasks++] = (dg_task){(int32_t)c, kind, a, b, -1, work, 0};
 }
 
 /* The tasks of cluster c, in (kind, a, b) order. */
@@ -207,8 +207,22 @@ int32_t dg_fixed_split_ranks(int64_t k)
     return (int32_t)(r < 1 ? 1 : r < INT32_MAX ? r : INT32_MAX);
 }
 
-/* Marks the clusters to split (owner -1) and sets their parts, for p ranks
- * (plan->split_ranks instead when set, see exchange.h). */
+/* Rounds: parts of cluster c of at most a quarter of max_rows each, so a
+ * task (two parts) has about half of max_rows rows; the other half is slack
+ * for the hash's unevenness.  Never fewer parts than the load split chose. */
+static void split_rows(dg_cluster_plan *plan, int64_t c)
+{
+    double quarter = (double)plan->max_rows / 4.0;
+    int32_t b = ceil_parts((double)plan->members[c], quarter, plan->members[c]);
+    int32_t qb = ceil_parts((double)plan->queries[c], quarter, plan->queries[c]);
+    plan->parts[c] = b > plan->parts[c] ? b : plan->parts[c];
+    plan->query_parts[c] = qb > plan->query_parts[c] ? qb : plan->query_parts[c];
+}
+
+/* Marks the clusters to split (owner -1) and sets their parts: those with
+ * too much work for one rank (for p ranks, or plan->split_ranks when set,
+ * see exchange.h), and with rounds those with more rows than one round
+ * holds. */
 static void choose_splits(dg_cluster_plan *plan, int p)
 {
     if (plan->split_ranks > 0)
@@ -222,12 +236,46 @@ static void choose_splits(dg_cluster_plan *plan, int p)
         plan->parts[c] = 1;
         plan->query_parts[c] = 1;
         plan->owner[c] = 0;
-        if (p > 1 && cluster_work(plan->members[c], plan->queries[c]) > SPLIT_SHARE * fair) {
-            plan->owner[c] = -1;
+        int by_load = p > 1 && cluster_work(plan->members[c], plan->queries[c]) > SPLIT_SHARE * fair;
+        int by_rows = plan->max_rows > 0 && plan->members[c] + plan->queries[c] > plan->max_rows;
+        if (!by_load && !by_rows)
+            continue;
+        plan->owner[c] = -1;
+        if (by_load)
             split_cluster(plan, c, TASK_SHARE * fair);
-            plan->split++;
-        }
+        if (by_rows)
+            split_rows(plan, c);
+        plan->split++;
     }
+}
+
+/* Numbers the units of the split clusters (exchange.h). */
+static int build_units(dg_cluster_plan *plan, dg_err *err)
+{
+    plan->unit_base = dg_alloc((size_t)plan->k, sizeof *plan->unit_base, err);
+    if (!plan->unit_base)
+        return DG_FAIL;
+    int64_t units = 0;
+    for (int64_t c = 0; c < plan->k; c++) {
+        plan->unit_base[c] = plan->owner[c] >= 0 ? -1 : units;
+        units += plan->owner[c] >= 0 ? 0 : (int64_t)plan->parts[c] + plan->query_parts[c];
+    }
+    plan->n_units = units;
+    return DG_OK;
+}
+
+/* The (at most two) units a task of a split cluster reads. */
+static int task_units(const dg_cluster_plan *plan, const dg_task *t, int64_t unit[2])
+{
+    int64_t base = plan->unit_base[t->cluster];
+    if (t->kind == DG_TASK_QUERIES) {
+        unit[0] = base + plan->parts[t->cluster] + t->a;
+        unit[1] = base + t->b;
+        return 2;
+    }
+    unit[0] = base + t->a;
+    unit[1] = base + t->b;
+    return t->a == t->b ? 1 : 2;
 }
 
 static int build_tasks(dg_cluster_plan *plan, dg_err *err)
@@ -296,10 +344,142 @@ int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err)
     if (plan_tables_alloc(plan, err) != DG_OK)
         return DG_FAIL;
     plan->round_bytes = DG_EXCHANGE_ROUND_BYTES;
+    plan->rounds = 1;
     choose_splits(plan, p);
-    if (build_tasks(plan, err) != DG_OK || assign_tasks(plan, p, err) != DG_OK)
+    if (build_units(plan, err) != DG_OK || build_tasks(plan, err) != DG_OK || assign_tasks(plan, p, err) != DG_OK)
         return DG_FAIL;
     return unsplit_load(plan, p, err);
+}
+
+/* ---- rounds --------------------------------------------------------------- */
+
+/* Rows task t adds to a round whose units so far carry `tag` in stamp
+ * (stamp NULL: all of its rows); a whole cluster is a unit of its own. */
+static int64_t new_rows(const dg_cluster_plan *plan, const dg_task *t, const int64_t *stamp, int64_t tag)
+{
+    if (t->kind == DG_TASK_CLUSTER)
+        return plan->members[t->cluster] + plan->queries[t->cluster];
+    int64_t unit[2], rows = 0;
+    for (int i = task_units(plan, t, unit); i-- > 0;)
+        if (!stamp || stamp[unit[i]] != tag)
+            rows += plan->unit_rows[unit[i]];
+    return rows;
+}
+
+static void stamp_units(const dg_cluster_plan *plan, const dg_task *t, int64_t *stamp, int64_t tag)
+{
+    int64_t unit[2];
+    if (t->kind != DG_TASK_CLUSTER)
+        for (int i = task_units(plan, t, unit); i-- > 0;)
+            stamp[unit[i]] = tag;
+}
+
+static const char *task_kind_name(int32_t kind)
+{
+    return kind == DG_TASK_CLUSTER ? "whole" : kind == DG_TASK_MEMBERS ? "members x members" : "queries x members";
+}
+
+static int task_too_big(const dg_cluster_plan *plan, const dg_task *t, int64_t rows, dg_err *err)
+{
+    double mib = 1048576.0;
+    return dg_failc(err, DG_E_MEMORY,
+                    "cluster %d (%lld members, %lld queries): one of its tasks (%s, parts %d x %d) needs %lld "
+                    "bucket rows = %.1f MiB on one rank, more than the %lld rows = %.1f MiB job.max_memory leaves "
+                    "for one round of the exchange: raise job.max_memory",
+                    t->cluster, (long long)plan->members[t->cluster], (long long)plan->queries[t->cluster],
+                    task_kind_name(t->kind), t->a, t->b, (long long)rows, (double)rows * plan->row_bytes / mib,
+                    (long long)plan->max_rows, (double)plan->max_rows * plan->row_bytes / mib);
+}
+
+/* Distinct rows of the tasks order[i, j) (one cluster's on one rank),
+ * counted under a fresh tag.  Only that cluster's tasks read its units, so
+ * the current round's stamps are not disturbed. */
+static int64_t group_rows(const dg_cluster_plan *plan, const int64_t *order, int64_t i, int64_t j, int64_t *stamp,
+                          int64_t *tag)
+{
+    int64_t rows = 0, scratch = ++*tag;
+    for (; i < j; i++) {
+        const dg_task *t = &plan->task[order[i]];
+        rows += new_rows(plan, t, stamp, scratch);
+        stamp_units(plan, t, stamp, scratch);
+    }
+    return rows;
+}
+
+/* The rounds of rank r's tasks (order[lo, hi), in plan order); tags are
+ * unique per (rank, round), *tag the last one used.  A cluster's tasks on
+ * the rank start a new round when they would fit one but not what is left
+ * of the current one, so their parts travel once; only a cluster larger
+ * than a round has parts sent to the rank in more than one round. */
+static int rank_rounds(dg_cluster_plan *plan, const int64_t *order, int64_t lo, int64_t hi, int64_t *stamp,
+                       int64_t *tag, dg_err *err)
+{
+    int32_t round = 0;
+    int64_t rows = 0, round_tag = ++*tag;
+    for (int64_t i = lo; i < hi; i++) {
+        dg_task *t = &plan->task[order[i]];
+        int64_t alone = new_rows(plan, t, NULL, 0);
+        if (alone > plan->max_rows)
+            return task_too_big(plan, t, alone, err);
+        if (i == lo || plan->task[order[i - 1]].cluster != t->cluster) {
+            int64_t j = i + 1;
+            while (j < hi && plan->task[order[j]].cluster == t->cluster)
+                j++;
+            int64_t group = group_rows(plan, order, i, j, stamp, tag);
+            if (rows > 0 && group <= plan->max_rows && rows + group > plan->max_rows) {
+                round++;
+                rows = 0;
+                round_tag = ++*tag;
+            }
+        }
+        int64_t add = new_rows(plan, t, stamp, round_tag);
+        if (rows > 0 && rows + add > plan->max_rows) {
+            round++;
+            rows = 0;
+            round_tag = ++*tag;
+            add = alone;
+        }
+        stamp_units(plan, t, stamp, round_tag);
+        rows += add;
+        t->round = round;
+        plan->round_rows = rows > plan->round_rows ? rows : plan->round_rows;
+    }
+    plan->rounds = round + 1 > plan->rounds ? round + 1 : plan->rounds;
+    return DG_OK;
+}
+
+int dg_plan_rounds(dg_cluster_plan *plan, int p, dg_err *err)
+{
+    plan->rounds = 1;
+    plan->round_rows = 0;
+    if (plan->max_rows <= 0)
+        return DG_OK;
+    int64_t n = plan->n_tasks;
+    int64_t *first = dg_calloc((size_t)p + 1, sizeof *first, err);
+    int64_t *fill = dg_alloc((size_t)p, sizeof *fill, err);
+    int64_t *order = dg_alloc((size_t)(n > 0 ? n : 1), sizeof *order, err);
+    int64_t *stamp = dg_alloc((size_t)(plan->n_units > 0 ? plan->n_units : 1), sizeof *stamp, err);
+    int rc = first && fill && order && stamp ? DG_OK : DG_FAIL;
+    if (rc == DG_OK) {
+        /* tasks by owner, each rank's in plan order */
+        for (int64_t t = 0; t < n; t++)
+            first[plan->task[t].owner + 1]++;
+        for (int r = 0; r < p; r++)
+            first[r + 1] += first[r];
+        memcpy(fill, first, (size_t)p * sizeof *fill);
+        for (int64_t t = 0; t < n; t++)
+            order[fill[plan->task[t].owner]++] = t;
+        for (int64_t u = 0; u < plan->n_units; u++)
+            stamp[u] = -1;
+    }
+    int64_t tag = -1;
+    for (int r = 0; rc == DG_OK && r < p; r++)
+        rc = rank_rounds(plan, order, first[r], first[r + 1], stamp, &tag, err);
+    free(first);
+    free(fill);
+    free(order);
+    free(stamp);
+    return rc;
 }
 
 /* ---- plan --------------------------------------------------------------- */
@@ -312,6 +492,8 @@ void dg_cluster_plan_free(dg_cluster_plan *plan)
     free(plan->parts);
     free(plan->query_parts);
     free(plan->task);
+    free(plan->unit_base);
+    free(plan->unit_rows);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -368,8 +550,31 @@ static void log_splits(const dg_ctx *ctx, const dg_cluster_plan *plan)
            plan->max_load, plan->unsplit_max_load);
 }
 
+/* Rounds: the global size of every unit, for dg_plan_rounds.  Collective. */
+static int count_units(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m,
+                       dg_cluster_plan *plan, dg_err *err)
+{
+    if (plan->n_units > INT_MAX)
+        return dg_agree(ctx, dg_fail(err, "plan: %lld parts of split clusters", (long long)plan->n_units), err);
+    plan->unit_rows = dg_calloc((size_t)(plan->n_units > 0 ? plan->n_units : 1), sizeof *plan->unit_rows, err);
+    if (dg_agree(ctx, plan->unit_rows ? DG_OK : DG_FAIL, err) != DG_OK)
+        return DG_FAIL;
+    for (int64_t i = 0; i < items->n; i++) {
+        if (!dg_status_usable(items->status[i]))
+            continue;
+        for (int j = 0; j < m; j++) {
+            int32_t c = near[i * m + j];
+            if (plan->unit_base[c] >= 0)
+                plan->unit_rows[plan->unit_base[c] + (j > 0 ? plan->parts[c] : 0) +
+                                dg_item_part(items->lo + i, c, j > 0 ? plan->query_parts[c] : plan->parts[c])]++;
+        }
+    }
+    MPI_Allreduce(MPI_IN_PLACE, plan->unit_rows, (int)plan->n_units, MPI_INT64_T, MPI_SUM, ctx->comm);
+    return DG_OK;
+}
+
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
-                     int32_t split_ranks, dg_cluster_plan *plan, dg_err *err)
+                     int32_t split_ranks, int64_t max_rows, double row_bytes, dg_cluster_plan *plan, dg_err *err)
 {
     memset(plan, 0, sizeof *plan);
     plan->split_ranks = split_ranks;
@@ -388,64 +593,70 @@ int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *ne
     }
     MPI_Allreduce(MPI_IN_PLACE, plan->members, (int)k, MPI_INT64_T, MPI_SUM, ctx->comm);
     MPI_Allreduce(MPI_IN_PLACE, plan->queries, (int)k, MPI_INT64_T, MPI_SUM, ctx->comm);
-    if (dg_agree(ctx, dg_plan_from_counts(plan, ctx->size, err), err) != DG_OK) {
+    plan->max_rows = max_rows > 0 ? max_rows : 0;
+    plan->row_bytes = row_bytes;
+    rc = dg_agree(ctx, dg_plan_from_counts(plan, ctx->size, err), err);
+    if (rc == DG_OK && plan->max_rows > 0) {
+        rc = count_units(ctx, items, near, m, plan, err);
+        /* the same plan everywhere: every rank fails alike */
+        if (rc == DG_OK)
+            rc = dg_agree(ctx, dg_plan_rounds(plan, ctx->size, err), err);
+    }
+    if (rc != DG_OK) {
         dg_cluster_plan_free(plan);
         return DG_FAIL;
     }
     log_splits(ctx, plan);
+    if (plan->max_rows > 0)
+        dg_log(ctx, "plan: %d round%s of at most %lld bucket rows (%.1f MiB) per rank; largest %lld rows", plan->rounds,
+               plan->rounds == 1 ? "" : "s", (long long)plan->max_rows, (double)plan->max_rows * row_bytes / 1048576.0,
+               (long long)plan->round_rows);
     return DG_OK;
 }
 
 /* ---- routes ----------------------------------------------------------- */
 
-/* Where the records of a split cluster go.  A unit is one part of a split
- * cluster in one role: units unit_base[c] .. + parts[c] - 1 are its member
- * parts, the next query_parts[c] its query parts.  A unit's ranks (sorted,
- * distinct) are rank[start[u] .. start[u+1]). */
+/* Where a record goes: a rank, in one task round. */
+typedef struct dest {
+    int32_t rank, round;
+} dest;
+
+/* Where the records of a split cluster go: unit u's (rank, round) pairs,
+ * sorted and distinct, are to[start[u] .. start[u+1]).  A whole cluster's
+ * records go to its owner in the round of its one task, round[c]. */
 typedef struct routes {
-    int64_t *unit_base; /* k: first unit of a split cluster, -1 otherwise */
-    int64_t *start;     /* units + 1 */
-    int32_t *rank;
+    int64_t *start; /* units + 1 */
+    dest *to;
+    int32_t *round; /* k */
 } routes;
 
 static void routes_free(routes *rt)
 {
-    free(rt->unit_base);
     free(rt->start);
-    free(rt->rank);
+    free(rt->to);
+    free(rt->round);
 }
 
-/* The (at most two) units a task of a split cluster reads. */
-static int task_units(const dg_cluster_plan *plan, const routes *rt, const dg_task *t, int64_t unit[2])
+static int cmp_dest(const void *pa, const void *pb)
 {
-    int64_t base = rt->unit_base[t->cluster];
-    if (t->kind == DG_TASK_QUERIES) {
-        unit[0] = base + plan->parts[t->cluster] + t->a;
-        unit[1] = base + t->b;
-        return 2;
-    }
-    unit[0] = base + t->a;
-    unit[1] = base + t->b;
-    return t->a == t->b ? 1 : 2;
+    const dest *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return (a->rank > b->rank) - (a->rank < b->rank);
+    return (a->round > b->round) - (a->round < b->round);
 }
 
-static int cmp_int32(const void *pa, const void *pb)
-{
-    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
-    return (a > b) - (a < b);
-}
-
-/* Sorts each unit's ranks and drops repeats, compacting rank[] in place. */
+/* Sorts each unit's destinations and drops repeats, compacting to[] in
+ * place. */
 static void routes_unique(routes *rt, int64_t units)
 {
     int64_t out = 0, from = 0;
     for (int64_t u = 0; u < units; u++) {
         int64_t to = rt->start[u + 1];
-        qsort(rt->rank + from, (size_t)(to - from), sizeof *rt->rank, cmp_int32);
+        qsort(rt->to + from, (size_t)(to - from), sizeof *rt->to, cmp_dest);
         rt->start[u] = out;
         for (int64_t i = from; i < to; i++)
-            if (i == from || rt->rank[i] != rt->rank[i - 1])
-                rt->rank[out++] = rt->rank[i];
+            if (i == from || cmp_dest(&rt->to[i], &rt->to[i - 1]) != 0)
+                rt->to[out++] = rt->to[i];
         from = to;
     }
     rt->start[units] = out;
@@ -454,35 +665,32 @@ static void routes_unique(routes *rt, int64_t units)
 static int routes_build(const dg_cluster_plan *plan, routes *rt, dg_err *err)
 {
     memset(rt, 0, sizeof *rt);
-    rt->unit_base = dg_alloc((size_t)plan->k, sizeof *rt->unit_base, err);
-    if (!rt->unit_base)
-        return DG_FAIL;
-    int64_t units = 0;
-    for (int64_t c = 0; c < plan->k; c++) {
-        rt->unit_base[c] = plan->owner[c] >= 0 ? -1 : units;
-        units += plan->owner[c] >= 0 ? 0 : (int64_t)plan->parts[c] + plan->query_parts[c];
-    }
+    int64_t units = plan->n_units;
     rt->start = dg_calloc((size_t)units + 1, sizeof *rt->start, err);
-    if (!rt->start)
+    rt->round = dg_calloc((size_t)plan->k, sizeof *rt->round, err);
+    if (!rt->start || !rt->round)
         return DG_FAIL;
     int64_t unit[2];
-    for (int64_t t = 0; t < plan->n_tasks; t++)
-        if (plan->task[t].kind != DG_TASK_CLUSTER)
-            for (int i = task_units(plan, rt, &plan->task[t], unit); i-- > 0;)
+    for (int64_t t = 0; t < plan->n_tasks; t++) {
+        if (plan->task[t].kind == DG_TASK_CLUSTER)
+            rt->round[plan->task[t].cluster] = plan->task[t].round;
+        else
+            for (int i = task_units(plan, &plan->task[t], unit); i-- > 0;)
                 rt->start[unit[i] + 1]++;
+    }
     for (int64_t u = 0; u < units; u++)
         rt->start[u + 1] += rt->start[u];
-    rt->rank = dg_alloc((size_t)rt->start[units], sizeof *rt->rank, err);
-    int64_t *fill = dg_alloc((size_t)units, sizeof *fill, err);
-    if (!rt->rank || !fill) {
+    rt->to = dg_alloc((size_t)(rt->start[units] > 0 ? rt->start[units] : 1), sizeof *rt->to, err);
+    int64_t *fill = dg_alloc((size_t)(units > 0 ? units : 1), sizeof *fill, err);
+    if (!rt->to || !fill) {
         free(fill);
         return DG_FAIL;
     }
     memcpy(fill, rt->start, (size_t)units * sizeof *fill);
     for (int64_t t = 0; t < plan->n_tasks; t++)
         if (plan->task[t].kind != DG_TASK_CLUSTER)
-            for (int i = task_units(plan, rt, &plan->task[t], unit); i-- > 0;)
-                rt->rank[fill[unit[i]]++] = plan->task[t].owner;
+            for (int i = task_units(plan, &plan->task[t], unit); i-- > 0;)
+                rt->to[fill[unit[i]]++] = (dest){plan->task[t].owner, plan->task[t].round};
     free(fill);
     routes_unique(rt, units);
     return DG_OK;
@@ -496,20 +704,20 @@ static int32_t part_in(const dg_cluster_plan *plan, int64_t id, int32_t c, int i
     return dg_item_part(id, c, is_query ? plan->query_parts[c] : plan->parts[c]);
 }
 
-/* The ranks an item's record for cluster c in one role goes to: *count
- * ranks starting at the returned pointer (`one` holds a whole cluster's
- * owner). */
-static const int32_t *destinations(const dg_cluster_plan *plan, const routes *rt, int64_t id, int32_t c,
-                                   int is_query, int32_t *one, int64_t *count)
+/* Where an item's record for cluster c in one role goes: *count
+ * destinations starting at the returned pointer (`one` holds a whole
+ * cluster's). */
+static const dest *destinations(const dg_cluster_plan *plan, const routes *rt, int64_t id, int32_t c,
+                                int is_query, dest *one, int64_t *count)
 {
     if (plan->owner[c] >= 0) {
-        *one = plan->owner[c];
+        *one = (dest){plan->owner[c], rt->round[c]};
         *count = 1;
         return one;
     }
-    int64_t u = rt->unit_base[c] + (is_query ? plan->parts[c] : 0) + part_in(plan, id, c, is_query);
+    int64_t u = plan->unit_base[c] + (is_query ? plan->parts[c] : 0) + part_in(plan, id, c, is_query);
     *count = rt->start[u + 1] - rt->start[u];
-    return rt->rank + rt->start[u];
+    return rt->to + rt->start[u];
 }
 
 /* ---- exchange ----------------------------------------------------------- */
@@ -532,6 +740,7 @@ typedef struct wire {
     int m;
     const dg_cluster_plan *plan;
     const routes *rt;
+    int32_t round; /* the task round being moved */
     size_t rec; /* bytes per record */
     int64_t *count; /* p: records per destination */
     int *send_count, *send_displ, *recv_count, *recv_displ; /* one round, in records */
@@ -607,15 +816,16 @@ static void pack_record(char *at, int64_t id, int32_t cluster, int8_t is_query, 
 static void count_range(wire *w, int64_t lo, int64_t hi)
 {
     memset(w->count, 0, (size_t)w->ctx->size * sizeof *w->count);
-    int32_t one;
+    dest one;
     int64_t n_to;
     const dg_items *it = w->items;
     for (int64_t i = lo; i < hi; i++)
         if (dg_status_usable(it->status[i]))
             for (int j = 0; j < w->m; j++) {
-                const int32_t *to = destinations(w->plan, w->rt, it->lo + i, w->near[i * w->m + j], j > 0, &one, &n_to);
+                const dest *to = destinations(w->plan, w->rt, it->lo + i, w->near[i * w->m + j], j > 0, &one, &n_to);
                 for (int64_t t = 0; t < n_to; t++)
-                    w->count[to[t]]++;
+                    if (to[t].round == w->round)
+                        w->count[to[t].rank]++;
             }
 }
 
@@ -631,7 +841,7 @@ static int pack_range(wire *w, int64_t lo, int64_t hi, dg_err *err)
         return DG_FAIL;
     }
     memcpy(cursor, w->send_displ, (size_t)p * sizeof *cursor);
-    int32_t one;
+    dest one;
     int64_t n_to;
     const dg_items *it = w->items;
     for (int64_t i = lo; i < hi; i++) {
@@ -640,9 +850,11 @@ static int pack_range(wire *w, int64_t lo, int64_t hi, dg_err *err)
         const float *vec = it->vec + (size_t)i * (size_t)it->d;
         for (int j = 0; j < w->m; j++) {
             int32_t c = w->near[i * w->m + j];
-            const int32_t *to = destinations(w->plan, w->rt, it->lo + i, c, j > 0, &one, &n_to);
+            const dest *to = destinations(w->plan, w->rt, it->lo + i, c, j > 0, &one, &n_to);
             for (int64_t t = 0; t < n_to; t++)
-                pack_record(w->send + (size_t)cursor[to[t]]++ * w->rec, it->lo + i, c, j > 0, vec, it->d);
+                if (to[t].round == w->round)
+                    pack_record(w->send + (size_t)cursor[to[t].rank]++ * w->rec, it->lo + i, c, j > 0, vec,
+                                it->d);
         }
     }
     free(cursor);
@@ -734,6 +946,9 @@ static int plan_totals(wire *w, int64_t *remote, int *rounds, dg_err *err)
     free(in);
     int64_t round = w->plan->round_bytes > (int64_t)w->rec ? w->plan->round_bytes : (int64_t)w->rec;
     int64_t need = ((int64_t)w->rec * sent + round - 1) / round;
+    /* rounds (job.max_memory): the receive buffer is bounded too */
+    if (w->plan->max_rows > 0 && ((int64_t)w->rec * received + round - 1) / round > need)
+        need = ((int64_t)w->rec * received + round - 1) / round;
     MPI_Allreduce(MPI_IN_PLACE, &need, 1, MPI_INT64_T, MPI_MAX, w->ctx->comm);
     *rounds = (int)(need < 1 ? 1 : need < INT_MAX ? need : INT_MAX);
     w->cap = received;
@@ -788,17 +1003,17 @@ void dg_bucket_free(dg_bucket *b)
     memset(b, 0, sizeof *b);
 }
 
-/* The plan's tasks that this rank runs. */
-static int bucket_tasks(dg_bucket *b, const dg_cluster_plan *plan, int rank, dg_err *err)
+/* The plan's tasks that this rank runs in task round `round`. */
+static int bucket_tasks(dg_bucket *b, const dg_cluster_plan *plan, int rank, int32_t round, dg_err *err)
 {
     int64_t n = 0;
     for (int64_t t = 0; t < plan->n_tasks; t++)
-        n += plan->task[t].owner == rank;
+        n += plan->task[t].owner == rank && plan->task[t].round == round;
     b->task = dg_alloc((size_t)n, sizeof *b->task, err);
     if (!b->task)
         return DG_FAIL;
     for (int64_t t = 0; t < plan->n_tasks; t++)
-        if (plan->task[t].owner == rank)
+        if (plan->task[t].owner == rank && plan->task[t].round == round)
             b->task[b->n_tasks++] = plan->task[t];
     return DG_OK;
 }
@@ -848,7 +1063,7 @@ static int check_owners(const dg_cluster_plan *plan, int p, dg_err *err)
 }
 
 int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m,
-                const dg_cluster_plan *plan, dg_bucket *out, int64_t *bytes_sent, dg_err *err)
+                const dg_cluster_plan *plan, int round, dg_bucket *out, int64_t *bytes_sent, dg_err *err)
 {
     memset(out, 0, sizeof *out);
     *bytes_sent = 0;
@@ -859,8 +1074,11 @@ int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, i
     w.m = m;
     w.plan = plan;
     w.rt = &rt;
+    w.round = round;
     if (rc == DG_OK && m < 1)
         rc = dg_fail(err, "exchange: %d probes", m);
+    if (rc == DG_OK && (round < 0 || round >= plan->rounds))
+        rc = dg_fail(err, "exchange: round %d of %d", round, plan->rounds);
     if (rc == DG_OK)
         rc = check_owners(plan, ctx->size, err);
     if (rc == DG_OK)
@@ -879,7 +1097,7 @@ int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, i
         *bytes_sent = remote * (int64_t)w.rec;
         rc = bucket_from_keys(&w, out, err);
         if (rc == DG_OK)
-            rc = bucket_tasks(out, plan, ctx->rank, err);
+            rc = bucket_tasks(out, plan, ctx->rank, round, err);
         rc = dg_agree(ctx, rc, err);
     }
     routes_free(&rt);

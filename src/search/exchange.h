@@ -30,7 +30,18 @@
  * parts) ranks and a near-copy group in it costs up to (parts + 1) x its
  * size in pushed edges (still O(n)), before the cut to one spanning forest.
  * graph.edges = all keeps the rule for P (its edges never depend on the
- * split).
+ * split).  A split by rows for rounds (below) depends on P through
+ * job.max_memory, so a forest cut that way can still differ with P.
+ *
+ * Rounds (job.max_memory set): a plan with max_rows > 0 also groups each
+ * rank's tasks, in plan order, into rounds whose received rows (the
+ * distinct parts its tasks read) stay within max_rows; a cluster with more
+ * rows than that is split (as above) so that any one task fits.  Every
+ * rank takes part in each of the plan's `rounds` exchanges (the most any
+ * rank needs), and a round moves only the records of its own tasks, so a
+ * rank holds one round's bucket at a time.  An item goes again to a rank
+ * only when two of that rank's tasks reading its part fell in different
+ * rounds.
  */
 #ifndef DUPGRAPH_EXCHANGE_H
 #define DUPGRAPH_EXCHANGE_H
@@ -52,6 +63,7 @@ typedef struct dg_task {
     int32_t a, b;  /* parts */
     int32_t owner; /* rank that runs it */
     double work;   /* expected pair comparisons */
+    int32_t round; /* of its owner's rounds (0 without rounds) */
 } dg_task;
 
 typedef struct dg_cluster_plan {
@@ -67,8 +79,18 @@ typedef struct dg_cluster_plan {
     dg_task *task;           /* ordered by (cluster, kind, a, b) */
     int64_t split;           /* clusters split into several tasks */
     double unsplit_max_load; /* max_load had no cluster been split */
-    int64_t round_bytes;     /* bytes a rank sends per MPI_Alltoallv round */
-    int32_t split_ranks;     /* input: split as if for this many ranks; 0: for P */
+    int64_t round_bytes;     /* bytes a rank sends (with max_rows: and receives) per MPI_Alltoallv round */
+    int64_t max_rows;        /* bucket rows a round may hold; 0: one round, no limit */
+    double row_bytes;        /* memory per bucket row, for messages */
+    int32_t rounds;          /* task rounds, the same on every rank (1 without max_rows) */
+    int64_t round_rows;      /* most rows any (rank, round) receives (0 without max_rows) */
+    /* Units: one part of a split cluster in one role.  Cluster c's member
+     * parts are units unit_base[c] .. + parts[c] - 1, its query parts the
+     * next query_parts[c]; unit_base[c] is -1 for a whole cluster. */
+    int64_t n_units;
+    int64_t *unit_base; /* k */
+    int64_t *unit_rows; /* n_units: global items in each unit (rounds only) */
+    int32_t split_ranks; /* input: split for load as if for this many ranks; 0: for P */
 } dg_cluster_plan;
 
 /* Clusters per rank of the rank-count-free split rule (see above). */
@@ -81,18 +103,28 @@ int32_t dg_fixed_split_ranks(int64_t k);
  * this size however many records a rank moves. */
 #define DG_EXCHANGE_ROUND_BYTES ((int64_t)64 << 20)
 
-/* near is items->n x m cluster indices (rows of unusable items ignored);
- * split_ranks: 0 to split for the communicator's size, else as if for that
- * many ranks (dg_fixed_split_ranks). */
+/* near is items->n x m cluster indices (rows of unusable items ignored).
+ * split_ranks: 0 to split for load for the communicator's size, else as if
+ * for that many ranks (dg_fixed_split_ranks).
+ * max_rows > 0: tasks in rounds of at most max_rows received rows per rank
+ * (fails with DG_E_MEMORY, naming the cluster, when one task cannot fit;
+ * row_bytes, the memory of a bucket row, only sizes that message). */
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
-                     int32_t split_ranks, dg_cluster_plan *plan, dg_err *err);
+                     int32_t split_ranks, int64_t max_rows, double row_bytes, dg_cluster_plan *plan, dg_err *err);
 void dg_cluster_plan_free(dg_cluster_plan *plan);
 
 /* Pure part of dg_plan_clusters (unit-testable): from plan->k,
- * plan->members, plan->queries and plan->split_ranks (set by the caller),
- * decides the splits for p ranks (or split_ranks) and fills every other
- * field. */
+ * plan->members, plan->queries, plan->split_ranks and plan->max_rows (set
+ * by the caller), decides the splits for p ranks (or split_ranks) and fills
+ * the tasks and units; rounds stay 1 until dg_plan_rounds. */
 int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err);
+
+/* Pure: with plan->max_rows > 0 and plan->unit_rows filled, puts each
+ * rank's tasks, in plan order, into rounds (a new round when the next task's
+ * new rows would overflow max_rows) and sets rounds and round_rows; a task
+ * that alone has more than max_rows rows fails with DG_E_MEMORY.  Without
+ * max_rows: one round. */
+int dg_plan_rounds(dg_cluster_plan *plan, int p, dg_err *err);
 
 /* The part (0 .. parts-1) of a split cluster that item `id` falls in, as a
  * member (parts = plan->parts[cluster]) or as a query (query_parts). */
@@ -119,13 +151,15 @@ typedef struct dg_bucket {
 } dg_bucket;
 
 /* Collective; on failure every rank returns DG_FAIL and out is empty.
+ * Moves the records of the tasks of task round `round` (0 .. plan->rounds
+ * - 1) and leaves those tasks in out.
  * Records move in rounds of plan->round_bytes per rank, each arriving
  * vector going straight to its row of the bucket, so the exchange holds
  * little more than the bucket itself.
  * *bytes_sent: bytes this rank sent to other ranks (its own records that
  * stay local are not counted). */
 int dg_exchange(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m,
-                const dg_cluster_plan *plan, dg_bucket *out, int64_t *bytes_sent, dg_err *err);
+                const dg_cluster_plan *plan, int round, dg_bucket *out, int64_t *bytes_sent, dg_err *err);
 void dg_bucket_free(dg_bucket *b);
 
 #endif
