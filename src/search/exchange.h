@@ -27,8 +27,10 @@
  * few clusters per rank for whole clusters to balance well anyway, and
  * more clusters (cluster.k) is the remedy.  The price at small P is more
  * splitting than needed: a split cluster's items travel to up to min(P,
- * parts) ranks and a near-copy group in it costs up to (parts + 1) x its
- * size in pushed edges (still O(n)), before the cut to one spanning forest.
+ * parts) ranks and a near-copy group in it costs up to 2 (parts + query
+ * parts) edges a copy (a forest edge and a best match from each task that
+ * reads its part; parts are at most about sqrt(K / 2)), still O(n), before
+ * the cut to one spanning forest.
  * graph.edges = all keeps the rule for P (its edges never depend on the
  * split).  A split by rows for rounds (below) depends on P through
  * job.max_memory, so a forest cut that way can still differ with P.
