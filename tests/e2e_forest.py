@@ -4,8 +4,10 @@ ranks, on synthetic embeddings with planted groups and one group of 3000
 near-identical copies: the same components, keeps (first and central) and
 best matches as all mode, at most n_items - n_components edges, every one
 of them a pair all mode found with the same similarity, and the same
-components, keeps and best matches for 1, 2 and 4 ranks."""
+components, keeps, best matches and forest (/edges) for 1, 2 and 4 ranks,
+with the group's cluster split into the same tasks at every rank count."""
 import os
+import re
 import sys
 import unittest
 
@@ -32,16 +34,17 @@ class ForestEndToEnd(unittest.TestCase):
         corpus = os.path.join(cls.dir, "corpus.h5")
         dgtest.synth(corpus, N, D, seed=11, extra=["--copies", str(COPIES)])
         config = os.path.join(dgtest.SOURCE_ROOT, "configs", "default.ini")
-        cls.out = {}
-        cls.paths = {}
+        cls.out, cls.log, cls.paths = {}, {}, {}
         for keep in ("first", "central"):
             for mode, ranks_list in (("all", (2,)), ("forest", (1, 2, 4))):
                 for ranks in ranks_list:
                     path = os.path.join(cls.dir, f"{mode}_{keep}_np{ranks}.h5")
-                    dgtest.dupgraph(["run", "-c", config, "-o", path, "--set", f"input.embeddings={corpus}",
-                                     "--set", f"graph.edges={mode}", "--set", f"graph.keep={keep}"], ranks=ranks)
+                    proc = dgtest.dupgraph(["run", "-c", config, "-o", path, "--set", f"input.embeddings={corpus}",
+                                            "--set", f"graph.edges={mode}", "--set", f"graph.keep={keep}"],
+                                           ranks=ranks)
                     cls.out[mode, keep, ranks] = read(path)
                     cls.paths[mode, keep, ranks] = path
+                    cls.log[mode, keep, ranks] = proc.stderr + proc.stdout
 
     def test_forest_components_keeps_and_best_equal_all(self):
         for keep in ("first", "central"):
@@ -53,6 +56,29 @@ class ForestEndToEnd(unittest.TestCase):
                 for k in ("component", "keep", "best_match"):
                     np.testing.assert_array_equal(a[k], f[k], err_msg=f"{k}, keep={keep}, {ranks} ranks")
                 np.testing.assert_array_equal(a["best_sim"], f["best_sim"])
+
+    def test_forest_edges_equal_for_1_2_4_ranks(self):
+        for keep in ("first", "central"):
+            _, ref, _ = self.out["forest", keep, 1]
+            for ranks in (2, 4):
+                _, e, _ = self.out["forest", keep, ranks]
+                for k in ("src", "dst", "sim"):
+                    np.testing.assert_array_equal(ref[k], e[k], err_msg=f"edges/{k}, keep={keep}, {ranks} ranks")
+
+    def test_giant_cluster_split_into_the_same_tasks_at_every_rank_count(self):
+        split = re.compile(r"plan: (\d+) of (\d+) clusters split, (\d+) tasks in all; largest: cluster \d+ "
+                           r"\((\d+) members, \d+ queries\) in (\d+) member x (\d+) query parts")
+        plans = {}
+        for ranks in (1, 2, 4):
+            log = self.log["forest", "first", ranks]
+            plans[ranks] = split.findall(log)
+            self.assertTrue(plans[ranks], f"no cluster split on {ranks} ranks:\n{log[-3000:]}")
+            # the group's cluster, cut into several member parts
+            self.assertTrue(any(int(members) >= COPIES and int(parts) > 1
+                                for _, _, _, members, parts, _ in plans[ranks]), plans[ranks])
+        print(f"plans (split, k, tasks, members, parts, query parts): {plans[1]}")
+        self.assertEqual(plans[1], plans[2])
+        self.assertEqual(plans[1], plans[4])
 
     def test_giant_group_is_one_component(self):
         items, _, _ = self.out["forest", "first", 2]

@@ -196,10 +196,12 @@ static void naive_counts(const dataset *s, int64_t *members, int64_t *queries)
 
 /* ---- dg_plan_from_counts: splitting ------------------------------------------ */
 
-static void plan_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, const int64_t *queries, int p)
+static void plan_split_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, const int64_t *queries, int p,
+                          int32_t split_ranks)
 {
     memset(plan, 0, sizeof *plan);
     plan->k = k;
+    plan->split_ranks = split_ranks;
     plan->members = malloc(sizeof(int64_t) * (size_t)k);
     plan->queries = malloc(sizeof(int64_t) * (size_t)k);
     assert_true(plan->members && plan->queries);
@@ -207,6 +209,11 @@ static void plan_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, co
     memcpy(plan->queries, queries, sizeof(int64_t) * (size_t)k);
     dg_err err;
     assert_int_equal(dg_plan_from_counts(plan, p, &err), DG_OK);
+}
+
+static void plan_of(dg_cluster_plan *plan, int64_t k, const int64_t *members, const int64_t *queries, int p)
+{
+    plan_split_of(plan, k, members, queries, p, 0);
 }
 
 static int plans_equal(const dg_cluster_plan *a, const dg_cluster_plan *b)
@@ -359,6 +366,54 @@ static void split_tasks_cover_every_pair_once(void **state)
     }
 }
 
+/* graph.edges = forest: split as if for K / 16 ranks, so that the tasks
+ * (cluster, kind, parts, work) are the same for any rank count, 1 included,
+ * and cover every pair once; only their owners follow P.  At P = K / 16
+ * the plan is the one of the rule for P. */
+static void fixed_split_gives_the_same_tasks_for_any_rank_count(void **state)
+{
+    (void)state;
+    assert_int_equal(dg_fixed_split_ranks(1), 1);
+    assert_int_equal(dg_fixed_split_ranks(31), 1);
+    assert_int_equal(dg_fixed_split_ranks(32), 2);
+    assert_int_equal(dg_fixed_split_ranks(128), 8);
+    assert_int_equal(dg_fixed_split_ranks((int64_t)1 << 17), 8192);
+    assert_int_equal(dg_fixed_split_ranks((int64_t)1 << 40), INT32_MAX);
+    enum { K = 64 };
+    int64_t members[K], queries[K];
+    for (int c = 0; c < K; c++) {
+        uint64_t h = dg_mix64((uint64_t)c + 5);
+        members[c] = 20 + (int64_t)(h % 30);
+        queries[c] = (int64_t)((h >> 16) % 60);
+    }
+    members[7] = 600; /* a near-copy group */
+    queries[40] = 900;
+    int32_t split_ranks = dg_fixed_split_ranks(K);
+    dg_cluster_plan one, plan, for_p;
+    plan_split_of(&one, K, members, queries, 1, split_ranks);
+    assert_true(one.split >= 1 && one.owner[7] == -1 && one.parts[7] > 1);
+    check_cluster_coverage(&one, 7);
+    check_cluster_coverage(&one, 40);
+    const int ranks[] = {2, 3, 4, 7, 16};
+    for (size_t i = 0; i < sizeof ranks / sizeof *ranks; i++) {
+        plan_split_of(&plan, K, members, queries, ranks[i], split_ranks);
+        assert_true(plan.split == one.split && plan.n_tasks == one.n_tasks);
+        assert_memory_equal(plan.parts, one.parts, K * sizeof *one.parts);
+        assert_memory_equal(plan.query_parts, one.query_parts, K * sizeof *one.query_parts);
+        for (int64_t t = 0; t < one.n_tasks; t++) {
+            const dg_task *x = &plan.task[t], *y = &one.task[t];
+            assert_true(x->cluster == y->cluster && x->kind == y->kind && x->a == y->a && x->b == y->b &&
+                        x->work == y->work);
+        }
+        plan_of(&for_p, K, members, queries, ranks[i]);
+        if (ranks[i] == split_ranks)
+            assert_true(plans_equal(&plan, &for_p));
+        dg_cluster_plan_free(&for_p);
+        dg_cluster_plan_free(&plan);
+    }
+    dg_cluster_plan_free(&one);
+}
+
 static void item_parts_are_in_range_and_even(void **state)
 {
     (void)state;
@@ -392,7 +447,7 @@ static void plan_counts_equal_naive_count(void **state)
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err;
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0.0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
 
     int64_t *members = malloc(sizeof(int64_t) * (size_t)s.k), *queries = malloc(sizeof(int64_t) * (size_t)s.k);
@@ -427,7 +482,7 @@ static void out_of_range_probe_fails_every_rank(void **state)
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err = {0};
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0.0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_FAIL && strstr(err.msg, "item 299") && plan.owner == NULL));
     dg_items_free(&items);
     free_dataset(&s);
@@ -557,7 +612,7 @@ static void exchange_case(int64_t n, int d, int m, int64_t k, uint64_t seed, int
     dg_bucket b;
     dg_err err;
     int64_t bytes = -1;
-    int rc = dg_plan_clusters(&ctx, &items, near, m, k, 0, 0.0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, m, k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     if (round_bytes > 0)
         plan.round_bytes = round_bytes;
@@ -718,7 +773,7 @@ static void exchanged_tasks_search_every_pair_once(void **state)
     dg_bucket b;
     dg_err err;
     int64_t bytes;
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0.0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 0, 0.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     rc = dg_exchange(&ctx, &items, near, s.m, &plan, 0, &b, &bytes, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
@@ -760,7 +815,7 @@ static int exchange_rounds(const dataset *s, int64_t max_rows, int32_t *rounds, 
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err;
-    int rc = dg_plan_clusters(&ctx, &items, near, s->m, s->k, max_rows, 100.0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s->m, s->k, 0, max_rows, 100.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_OK));
     int ok = max_rows == 0 ? plan.rounds == 1 : plan.round_rows <= max_rows;
     *rounds = plan.rounds;
@@ -850,7 +905,7 @@ static void rounds_refuse_a_task_larger_than_max_rows(void **state)
     dg_ctx ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
     dg_cluster_plan plan;
     dg_err err = {0};
-    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 1, 100.0, &plan, &err);
+    int rc = dg_plan_clusters(&ctx, &items, near, s.m, s.k, 0, 1, 100.0, &plan, &err);
     assert_true(dgt_all_ranks(rc == DG_FAIL));
     if (ctx.rank == 0)
         fprintf(dgt_diag(), "refused: %s\n", err.msg);
@@ -867,6 +922,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(owners_equal_naive_greedy_on_random_counts),
         cmocka_unit_test(plan_keeps_clusters_whole_without_skew),
         cmocka_unit_test(split_tasks_cover_every_pair_once),
+        cmocka_unit_test(fixed_split_gives_the_same_tasks_for_any_rank_count),
         cmocka_unit_test(item_parts_are_in_range_and_even),
         cmocka_unit_test(plan_counts_equal_naive_count),
         cmocka_unit_test(out_of_range_probe_fails_every_rank),

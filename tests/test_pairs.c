@@ -19,6 +19,7 @@
 #include "mpi_harness.h"
 #include "search/edges.h"
 #include "search/exact.h"
+#include "search/forest.h"
 #include "search/pairs.h"
 
 enum { SEED = 20240611 };
@@ -486,6 +487,103 @@ static void split_cluster_tasks_equal_whole_clusters(void **state)
     free(x);
 }
 
+/* The plan for p ranks of clusters shaped like `shape`, split as if for
+ * split_ranks ranks (graph.edges = forest). */
+static void fixed_split_plan(dg_cluster_plan *plan, const cluster_shape *shape, int k, int p, int32_t split_ranks)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->k = k;
+    plan->split_ranks = split_ranks;
+    plan->members = calloc((size_t)k, sizeof(int64_t));
+    plan->queries = calloc((size_t)k, sizeof(int64_t));
+    assert_true(plan->members && plan->queries);
+    for (int c = 0; c < k; c++) {
+        plan->members[c] = shape[c].members;
+        plan->queries[c] = shape[c].queries;
+    }
+    dg_err err;
+    assert_int_equal(dg_plan_from_counts(plan, p, &err), DG_OK);
+}
+
+/* graph.edges = forest: with the split fixed, the edges pushed over all
+ * ranks (forest edges, best matches, sorted and de-duplicated) are the same
+ * whether the tasks run on 1, 2 or 4 ranks or in reverse order, because
+ * each task has its own union-find and best matches; and they are fewer
+ * than all mode's, all among them, spanning the same components. */
+static void forest_edges_do_not_depend_on_which_tasks_share_a_rank(void **state)
+{
+    (void)state;
+    const int d = 24;
+    const cluster_shape shape[] = {{1500, 400}, {300, 100}, {50, 20}, {0, 5}, {40, 0}, {1, 900}};
+    const int k = (int)(sizeof shape / sizeof shape[0]);
+    int64_t n_data = 0;
+    for (int c = 0; c < k; c++)
+        n_data += shape[c].members;
+    float *x = make_data(SEED + 5, n_data, d);
+    dg_cluster_plan plan;
+    fixed_split_plan(&plan, shape, k, 1, 4);
+    assert_true(plan.owner[0] == -1 && plan.parts[0] > 1);
+    dg_bucket b;
+    make_parted_bucket(&b, x, n_data, d, shape, &plan);
+    dg_cluster_plan_free(&plan);
+    dg_ctx ctx;
+    dg_ctx_init(&ctx, MPI_COMM_SELF, 1e9);
+    ctx.quiet = 1;
+    dg_err err;
+    const float thr = 0.9f;
+    dg_edges ref = {0}, all = {0};
+    const int ranks[] = {1, 2, 4};
+    for (int i = 0; i < 3; i++) {
+        fixed_split_plan(&plan, shape, k, ranks[i], 4);
+        dg_edges got = {0};
+        for (int r = 0; r < ranks[i]; r++) {
+            take_tasks(&b, &plan, r);
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, 0, &thr, &got, NULL, &err), DG_OK);
+        }
+        dg_cluster_plan_free(&plan);
+        sort_unique(&got);
+        if (i == 0) {
+            ref = got;
+            continue;
+        }
+        if (!edges_equal(&got, &ref))
+            fail_msg("forest edges of %d ranks differ from 1 rank", ranks[i]);
+        dg_edges_free(&got);
+    }
+    /* every task on one rank, backwards */
+    fixed_split_plan(&plan, shape, k, 1, 4);
+    take_tasks(&b, &plan, 0);
+    for (int64_t t = 0; t < b.n_tasks / 2; t++) {
+        dg_task swap = b.task[t];
+        b.task[t] = b.task[b.n_tasks - 1 - t];
+        b.task[b.n_tasks - 1 - t] = swap;
+    }
+    dg_edges back = {0};
+    assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, 0, &thr, &back, NULL, &err), DG_OK);
+    sort_unique(&back);
+    if (!edges_equal(&back, &ref))
+        fail_msg("forest edges of tasks in reverse order differ");
+    naive_bucket(&b, thr, &all);
+    sort_unique(&all);
+    assert_true(ref.n > 0 && ref.n < all.n);
+    /* pairs all mode finds, with its similarities; as many spanning-forest
+     * edges (so the same components) */
+    for (int64_t i = 0, j = 0; i < ref.n; i++) {
+        while (j < all.n && (all.src[j] < ref.src[i] || (all.src[j] == ref.src[i] && all.dst[j] < ref.dst[i])))
+            j++;
+        assert_true(j < all.n && all.src[j] == ref.src[i] && all.dst[j] == ref.dst[i] && all.sim[j] == ref.sim[i]);
+    }
+    assert_int_equal(dg_edges_spanning_forest(&ref, NULL, &err), DG_OK);
+    assert_int_equal(dg_edges_spanning_forest(&all, NULL, &err), DG_OK);
+    assert_int_equal(ref.n, all.n);
+    dg_edges_free(&back);
+    dg_edges_free(&all);
+    dg_edges_free(&ref);
+    dg_bucket_free(&b);
+    dg_cluster_plan_free(&plan);
+    free(x);
+}
+
 /* ---- exact mode over MPI_COMM_WORLD ------------------------------------------- */
 
 /* Unusable items are exact copies of usable ones (so they would form edges
@@ -614,6 +712,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(empty_sets_give_no_edges),
         cmocka_unit_test(bucket_equals_naive_per_cluster),
         cmocka_unit_test(split_cluster_tasks_equal_whole_clusters),
+        cmocka_unit_test(forest_edges_do_not_depend_on_which_tasks_share_a_rank),
         cmocka_unit_test(exact_over_all_ranks_equals_naive_global_loop),
     };
     return DGT_RUN(argc, argv, tests, NULL, NULL);

@@ -535,7 +535,10 @@ static int search_clustering(job_state *js, int c, const int32_t *near, int m, d
     dg_clustering_figures *fig = &js->figures[c];
     stage_begin(js, "exchange (MPI_Alltoallv)");
     dg_stop_poll(js->ctx, DG_STOP_EXCHANGE);
-    int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, js->max_rows, js->memory.row_bytes, &plan, err);
+    /* forest mode: the same tasks for any rank count, so the same forest */
+    int32_t split_ranks = js->cfg->edges == DG_EDGES_FOREST ? dg_fixed_split_ranks(js->k) : 0;
+    int rc = dg_plan_clusters(js->ctx, &js->items, near, m, js->k, split_ranks, js->max_rows, js->memory.row_bytes,
+                              &plan, err);
     if (rc != DG_OK)
         stage_end(js, "exchange");
     if (rc == DG_OK && js->net_round_bytes > 0)

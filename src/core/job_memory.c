@@ -32,11 +32,17 @@
  *             budget, and the total stays within job.max_memory
  *   graph     48 n: component and keep state per item
  *   exact     3 n (4D + 8): own and two visiting blocks in the ring
- * graph.edges = forest bounds the edges by the items: each clustering's
- * bucket pushes at most two per bucket row (a forest edge and a best
- * match), so with every item a duplicate a rank holds up to 2 n m C edges
- * at 40 bytes (the list at double capacity), held across clusterings and
- * so counted in results, and the
+ * graph.edges = forest bounds the edges by the items: each task pushes at
+ * most two per row it reads (a forest edge and a best match), and a whole
+ * cluster's task reads each of its bucket rows once, so with every item a
+ * duplicate a rank holds up to 2 n m C edges at 40 bytes (the list at
+ * double capacity), held across clusterings and so counted in results.  A
+ * split cluster's part is read by each of its tasks that uses it, so a
+ * near-copy group in a split cluster costs up to 2 (parts + query parts)
+ * edges a copy (parts at most about sqrt(K / 2) under forest mode's split,
+ * search/exchange.h): not
+ * in the estimate, which takes split clusters to hold a small share of the
+ * items.  The
  * search's union-find and best matches take 28 bytes per bucket row,
  * counted in exchange.  With graph.edges = all, edges come on top (about
  * 80 bytes per edge a rank holds while the graph is built: a group of g

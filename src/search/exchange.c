@@ -201,6 +201,12 @@ static void add_cluster_tasks(dg_cluster_plan *plan, int64_t c)
                 add_task(plan, c, DG_TASK_QUERIES, a, b, qsize * size);
 }
 
+int32_t dg_fixed_split_ranks(int64_t k)
+{
+    int64_t r = k / DG_CLUSTERS_PER_SPLIT_RANK;
+    return (int32_t)(r < 1 ? 1 : r < INT32_MAX ? r : INT32_MAX);
+}
+
 /* Rounds: parts of cluster c of at most a quarter of max_rows each, so a
  * task (two parts) has about half of max_rows rows; the other half is slack
  * for the hash's unevenness.  Never fewer parts than the load split chose. */
@@ -214,10 +220,13 @@ static void split_rows(dg_cluster_plan *plan, int64_t c)
 }
 
 /* Marks the clusters to split (owner -1) and sets their parts: those with
- * too much work for one rank, and with rounds those with more rows than
- * one round holds. */
+ * too much work for one rank (for p ranks, or plan->split_ranks when set,
+ * see exchange.h), and with rounds those with more rows than one round
+ * holds. */
 static void choose_splits(dg_cluster_plan *plan, int p)
 {
+    if (plan->split_ranks > 0)
+        p = plan->split_ranks;
     double total = 0.0;
     for (int64_t c = 0; c < plan->k; c++)
         total += cluster_work(plan->members[c], plan->queries[c]);
@@ -565,9 +574,10 @@ static int count_units(const dg_ctx *ctx, const dg_items *items, const int32_t *
 }
 
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
-                     int64_t max_rows, double row_bytes, dg_cluster_plan *plan, dg_err *err)
+                     int32_t split_ranks, int64_t max_rows, double row_bytes, dg_cluster_plan *plan, dg_err *err)
 {
     memset(plan, 0, sizeof *plan);
+    plan->split_ranks = split_ranks;
     int rc = DG_OK;
     if (k < 1 || k > INT_MAX || m < 1)
         rc = dg_fail(err, "bad cluster plan: k = %lld, %d probes", (long long)k, m);

@@ -16,6 +16,25 @@
  * clusters, and an item goes once to every rank holding a task that needs
  * its part.  Each pair of the cluster is still searched exactly once.
  *
+ * graph.edges = forest needs the same tasks for any P, because each task
+ * drops the pairs its own union-find finds redundant (search/forest.h): it
+ * splits as if for split_ranks = dg_fixed_split_ranks(K) = K / 16 ranks (at
+ * least 1), whatever P is, also at P = 1.  Up to P = K / 16 (16 clusters a
+ * rank; K ~ sqrt(2.5 N) is 2^17 at N = 5e9, so 8192 ranks) that splits at
+ * least as finely as the rule for P, so the busiest rank keeps within
+ * 1.5 x the mean.  Beyond it, clusters of up to 8 x the mean cluster work
+ * stay whole and the imbalance can reach 8 P / K - but then there are too
+ * few clusters per rank for whole clusters to balance well anyway, and
+ * more clusters (cluster.k) is the remedy.  The price at small P is more
+ * splitting than needed: a split cluster's items travel to up to min(P,
+ * parts) ranks and a near-copy group in it costs up to 2 (parts + query
+ * parts) edges a copy (a forest edge and a best match from each task that
+ * reads its part; parts are at most about sqrt(K / 2)), still O(n), before
+ * the cut to one spanning forest.
+ * graph.edges = all keeps the rule for P (its edges never depend on the
+ * split).  A split by rows for rounds (below) depends on P through
+ * job.max_memory, so a forest cut that way can still differ with P.
+ *
  * Rounds (job.max_memory set): a plan with max_rows > 0 also groups each
  * rank's tasks, in plan order, into rounds whose received rows (the
  * distinct parts its tasks read) stay within max_rows; a cluster with more
@@ -73,24 +92,33 @@ typedef struct dg_cluster_plan {
     int64_t n_units;
     int64_t *unit_base; /* k */
     int64_t *unit_rows; /* n_units: global items in each unit (rounds only) */
+    int32_t split_ranks; /* input: split for load as if for this many ranks; 0: for P */
 } dg_cluster_plan;
+
+/* Clusters per rank of the rank-count-free split rule (see above). */
+#define DG_CLUSTERS_PER_SPLIT_RANK 16
+
+/* split_ranks for graph.edges = forest: K / 16, at least 1. */
+int32_t dg_fixed_split_ranks(int64_t k);
 
 /* Default round_bytes: the exchange's send and receive buffers stay near
  * this size however many records a rank moves. */
 #define DG_EXCHANGE_ROUND_BYTES ((int64_t)64 << 20)
 
 /* near is items->n x m cluster indices (rows of unusable items ignored).
+ * split_ranks: 0 to split for load for the communicator's size, else as if
+ * for that many ranks (dg_fixed_split_ranks).
  * max_rows > 0: tasks in rounds of at most max_rows received rows per rank
  * (fails with DG_E_MEMORY, naming the cluster, when one task cannot fit;
  * row_bytes, the memory of a bucket row, only sizes that message). */
 int dg_plan_clusters(const dg_ctx *ctx, const dg_items *items, const int32_t *near, int m, int64_t k,
-                     int64_t max_rows, double row_bytes, dg_cluster_plan *plan, dg_err *err);
+                     int32_t split_ranks, int64_t max_rows, double row_bytes, dg_cluster_plan *plan, dg_err *err);
 void dg_cluster_plan_free(dg_cluster_plan *plan);
 
 /* Pure part of dg_plan_clusters (unit-testable): from plan->k,
- * plan->members, plan->queries and plan->max_rows (set by the caller),
- * decides the splits for p ranks and fills the tasks and units; rounds
- * stay 1 until dg_plan_rounds. */
+ * plan->members, plan->queries, plan->split_ranks and plan->max_rows (set
+ * by the caller), decides the splits for p ranks (or split_ranks) and fills
+ * the tasks and units; rounds stay 1 until dg_plan_rounds. */
 int dg_plan_from_counts(dg_cluster_plan *plan, int p, dg_err *err);
 
 /* Pure: with plan->max_rows > 0 and plan->unit_rows filled, puts each

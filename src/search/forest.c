@@ -187,10 +187,19 @@ void dg_forest_free(dg_forest *f)
     memset(f, 0, sizeof *f);
 }
 
-int dg_forest_push_best(const dg_forest *f, dg_edges *out, dg_err *err)
+void dg_forest_task_begin(dg_forest *f, const int64_t *ix, int64_t n)
 {
-    for (int64_t i = 0; i < f->n_ids; i++) {
-        int64_t j = f->best_id[i];
+    for (int64_t i = 0; i < n; i++) {
+        f->uf.parent[ix[i]] = ix[i];
+        f->best_sim[ix[i]] = -INFINITY;
+        f->best_id[ix[i]] = -1;
+    }
+}
+
+int dg_forest_push_best(const dg_forest *f, const int64_t *ix, int64_t n, dg_edges *out, dg_err *err)
+{
+    for (int64_t k = 0; k < n; k++) {
+        int64_t i = ix[k], j = f->best_id[i];
         if (j < 0)
             continue;
         /* a mutual pair is pushed once, from its lower id */

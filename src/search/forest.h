@@ -1,12 +1,13 @@
 /* forest.h - graph.edges = forest inside the pair search (forest.c).
  *
- * A rank's pair search over one bucket keeps a union-find over the bucket's
- * distinct items and pushes an edge only when it joins two of its sets, so
- * a group of g near-copies costs at most g - 1 edges per bucket instead of
- * g (g - 1) / 2.  Beside it, every item's best match in the bucket (highest
- * exact similarity, ties to the lowest id) is tracked and pushed as an edge
- * at the end: the union of these over buckets and clusterings holds every
- * item's global best match, so /items/best_match is the same as in all mode.
+ * Each task of a rank's pair search (a whole cluster or one block of a
+ * split one, exchange.h) keeps a union-find over its items and pushes an
+ * edge only when it joins two of its sets, so a group of g near-copies
+ * costs at most g - 1 edges per task instead of g (g - 1) / 2.  Beside it,
+ * every item's best match in the task (highest exact similarity, ties to
+ * the lowest id) is tracked and pushed as an edge at the task's end: the
+ * union of these over tasks and clusterings holds every item's global best
+ * match, so /items/best_match is the same as in all mode.
  *
  * Verification: only pairs at or above `certain` (verify.accept_above, which
  * the verifier never rejects; pairs.threshold without verification) are
@@ -40,7 +41,12 @@ int dg_uf_union(dg_uf *u, int64_t x, int64_t y);
  * unique one of that order, so it does not depend on e's order. */
 int dg_edges_spanning_forest(dg_edges *e, float *score, dg_err *err);
 
-/* The state of one bucket's forest search. */
+/* The state of one bucket's forest search.  The union-find and the best
+ * matches are started afresh for every task (dg_forest_task_begin), so what
+ * a task pushes depends only on its own pairs, never on which other tasks
+ * ran before it on the same rank: with a split rule that does not depend on
+ * the rank count (exchange.h), the pushed edges and so the final maximum
+ * spanning forest are the same for any number of ranks. */
 typedef struct dg_forest {
     float certain;    /* pairs at or above are united; below are pushed as they come */
     float best_slack; /* bound on |sgemm - exact| for unit vectors of d dims */
@@ -54,7 +60,11 @@ typedef struct dg_forest {
 
 int dg_forest_init(dg_forest *f, const int64_t *row_ids, int64_t rows, int d, float certain, dg_err *err);
 void dg_forest_free(dg_forest *f);
-/* Pushes every item's best match (once per pair). */
-int dg_forest_push_best(const dg_forest *f, dg_edges *out, dg_err *err);
+/* Makes each of the indices ix[0..n) (into f->ids) a set of its own with no
+ * best match, before a task whose items they are. */
+void dg_forest_task_begin(dg_forest *f, const int64_t *ix, int64_t n);
+/* Pushes the best match of each of ix[0..n) (once per mutual pair), after
+ * the task: the union over tasks holds every item's global best match. */
+int dg_forest_push_best(const dg_forest *f, const int64_t *ix, int64_t n, dg_edges *out, dg_err *err);
 
 #endif

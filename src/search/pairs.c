@@ -349,14 +349,33 @@ static double task_pairs(const dg_task *t, unit rows, unit cols)
     return t->kind == DG_TASK_MEMBERS && t->a == t->b ? r * (r - 1) / 2 : r * c;
 }
 
+static int search_units(search *s, const dg_bucket *b, const dg_task *t, unit rows, unit cols, int same,
+                        dg_err *err)
+{
+    if (t->kind == DG_TASK_CLUSTER)
+        return search_cluster(s, b, rows, cols, err);
+    rect r = unit_rect(s, b, rows, cols, same);
+    return search_rect(s, &r, err);
+}
+
+/* Forest mode starts every task with its own union-find and best matches
+ * and pushes its best matches at its end (search/forest.h). */
 static int search_task(search *s, const dg_bucket *b, const dg_task *t, dg_err *err)
 {
     unit rows, cols;
     task_units(b, t, &rows, &cols);
-    if (t->kind == DG_TASK_CLUSTER)
-        return search_cluster(s, b, rows, cols, err);
-    rect r = unit_rect(s, b, rows, cols, t->kind == DG_TASK_MEMBERS && t->a == t->b);
-    return search_rect(s, &r, err);
+    int same = t->kind == DG_TASK_MEMBERS && t->a == t->b;
+    dg_forest *f = s->forest;
+    if (!f)
+        return search_units(s, b, t, rows, cols, same, err);
+    const int64_t *rix = f->row_ix + rows.first, *cix = f->row_ix + cols.first;
+    int64_t ncols = same ? 0 : cols.n;
+    dg_forest_task_begin(f, rix, rows.n);
+    dg_forest_task_begin(f, cix, ncols);
+    if (search_units(s, b, t, rows, cols, same, err) != DG_OK ||
+        dg_forest_push_best(f, rix, rows.n, s->out, err) != DG_OK)
+        return DG_FAIL;
+    return dg_forest_push_best(f, cix, ncols, s->out, err);
 }
 
 int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, const float *certain,
@@ -368,8 +387,6 @@ int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int 
     if (check_sizes(b->n, b->n, b->d, err) != DG_OK ||
         search_init(&s, threshold, block, b->n, b->n, out, err) != DG_OK)
         return DG_FAIL;
-    /* One forest for all of the rank's tasks: fewer edges than one per task,
-     * and the same components. */
     if (certain && dg_forest_init(&forest, b->id, b->n, b->d, *certain, err) != DG_OK) {
         search_done(&s, st, t);
         return DG_FAIL;
@@ -392,11 +409,8 @@ int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int 
         rc = search_task(&s, b, &b->task[i], err);
         dg_progress_update(&prog, s.compared);
     }
-    if (certain) {
-        if (rc == DG_OK)
-            rc = dg_forest_push_best(&forest, out, err);
+    if (certain)
         dg_forest_free(&forest);
-    }
     search_done(&s, st, t);
     return rc;
 }
