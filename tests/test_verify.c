@@ -132,6 +132,42 @@ static void tiles_of_one_photo_are_rejected(void **state)
     dg_image_free(&right);
 }
 
+/* The box (x0, y0)..(x1, y1) of im in fractions of its sides. */
+static void crop_frac(const dg_image *im, double x0, double y0, double x1, double y1, dg_image *out)
+{
+    dg_err err;
+    int px = (int)(x0 * im->w), py = (int)(y0 * im->h);
+    assert_int_equal(dg_img_crop(im, px, py, (int)(x1 * im->w) - px, (int)(y1 * im->h) - py, out, &err), DG_OK);
+}
+
+/* dg-mkbench's pan:3 hard negatives (each 0.4 of the width and 0.9 of the
+ * height, neighbours sharing a quarter of their area) are rejected, while
+ * an off-centre crop keeping 75% of the area and a centre crop pass: a copy
+ * contains most of the other image, two pan crops only overlap.  (The
+ * verifier places one image inside the other, so a partial overlap is
+ * never an alignment it can score high.) */
+static void pan_crops_are_rejected_crops_pass(void **state)
+{
+    (void)state;
+    if (!have_photos())
+        skip();
+    dg_image a, pan1, pan2, pan3, off, centre;
+    load(PHOTO_A, &a);
+    crop_frac(&a, 0.0, 0.0, 0.4, 0.9, &pan1);
+    crop_frac(&a, 0.3, 0.05, 0.7, 0.95, &pan2);
+    crop_frac(&a, 0.6, 0.1, 1.0, 1.0, &pan3);
+    crop_frac(&a, 0.134, 0.134, 1.0, 1.0, &off); /* 0.866^2 = 75% of the area, a corner kept */
+    crop_frac(&a, 0.1, 0.1, 0.9, 0.9, &centre);
+    assert_true(score_of(&pan1, &pan2) < THRESHOLD);
+    assert_true(score_of(&pan2, &pan3) < THRESHOLD);
+    assert_true(score_of(&pan1, &pan3) < THRESHOLD);
+    assert_true(score_of(&a, &off) >= THRESHOLD);
+    assert_true(score_of(&a, &centre) >= THRESHOLD);
+    dg_image *all[] = {&a, &pan1, &pan2, &pan3, &off, &centre};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        dg_image_free(all[i]);
+}
+
 static void different_photos_are_rejected(void **state)
 {
     (void)state;
@@ -225,6 +261,7 @@ int main(void)
         cmocka_unit_test(mirrored_copy_passes),
         cmocka_unit_test(text_band_copy_passes),
         cmocka_unit_test(tiles_of_one_photo_are_rejected),
+        cmocka_unit_test(pan_crops_are_rejected_crops_pass),
         cmocka_unit_test(different_photos_are_rejected),
         cmocka_unit_test(scores_equal_the_reference),
         cmocka_unit_test(missing_signature_scores_minus_one),
