@@ -20,6 +20,7 @@
 typedef struct dg_verify_params {
     float threshold;     /* verifier score an edge needs */
     float accept_above;  /* edges of sim >= this are kept unverified (score NaN) */
+    float max_detail_diff; /* verified edges need dg_verify_match.detail_diff <= this (1: off) */
     int64_t round_bytes; /* signatures a rank receives per round, at most */
 } dg_verify_params;
 
