@@ -28,6 +28,10 @@
 #define PHOTO_B "/usr/share/backgrounds/Wine_by_Jakkub_Mede.jpg"
 #define PHOTO_C "/usr/share/backgrounds/Dragonfly_by_Bolly.jpg"
 #define THRESHOLD 0.6f /* verify.threshold's default */
+/* a tune-split scene of the quality benchmark (jobs/quality/scenes.tsv):
+ * water ripples, whose 2 x 2 tiles agree block by block */
+#define PHOTO_TEXTURE "/usr/share/wallpapers/ColdRipple/contents/images/2560x1600.jpg"
+#define MAX_DETAIL_DIFF 0.5f /* verify.max_detail_diff's default */
 
 static int have_photos(void)
 {
@@ -132,6 +136,91 @@ static void tiles_of_one_photo_are_rejected(void **state)
     dg_image_free(&right);
 }
 
+/* The box (x0, y0)..(x1, y1) of im in fractions of its sides. */
+static void crop_frac(const dg_image *im, double x0, double y0, double x1, double y1, dg_image *out)
+{
+    dg_err err;
+    int px = (int)(x0 * im->w), py = (int)(y0 * im->h);
+    assert_int_equal(dg_img_crop(im, px, py, (int)(x1 * im->w) - px, (int)(y1 * im->h) - py, out, &err), DG_OK);
+}
+
+/* dg-mkbench's pan:3 hard negatives (each 0.4 of the width and 0.9 of the
+ * height, neighbours sharing a quarter of their area) are rejected, while
+ * an off-centre crop keeping 75% of the area and a centre crop pass: a copy
+ * contains most of the other image, two pan crops only overlap.  (The
+ * verifier places one image inside the other, so a partial overlap is
+ * never an alignment it can score high.) */
+static void pan_crops_are_rejected_crops_pass(void **state)
+{
+    (void)state;
+    if (!have_photos())
+        skip();
+    dg_image a, pan1, pan2, pan3, off, centre;
+    load(PHOTO_A, &a);
+    crop_frac(&a, 0.0, 0.0, 0.4, 0.9, &pan1);
+    crop_frac(&a, 0.3, 0.05, 0.7, 0.95, &pan2);
+    crop_frac(&a, 0.6, 0.1, 1.0, 1.0, &pan3);
+    crop_frac(&a, 0.134, 0.134, 1.0, 1.0, &off); /* 0.866^2 = 75% of the area, a corner kept */
+    crop_frac(&a, 0.1, 0.1, 0.9, 0.9, &centre);
+    assert_true(score_of(&pan1, &pan2) < THRESHOLD);
+    assert_true(score_of(&pan2, &pan3) < THRESHOLD);
+    assert_true(score_of(&pan1, &pan3) < THRESHOLD);
+    assert_true(score_of(&a, &off) >= THRESHOLD);
+    assert_true(score_of(&a, &centre) >= THRESHOLD);
+    dg_image *all[] = {&a, &pan1, &pan2, &pan3, &off, &centre};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        dg_image_free(all[i]);
+}
+
+static float detail_diff_of(const dg_image *a, const dg_image *b, float *score)
+{
+    uint8_t sa[DG_SIG_BYTES], sb[DG_SIG_BYTES];
+    dg_verify_match m;
+    signature(a, sa);
+    signature(b, sb);
+    *score = dg_verify_score(sa, sb, &m);
+    assert_true(m.score == *score);
+    assert_true(m.detail_diff >= 0.0f && m.detail_diff <= 1.0f);
+    print_message("      score %.3f detail_diff %.3f\n", (double)*score, (double)m.detail_diff);
+    return m.detail_diff;
+}
+
+/* Two tiles of a ripple texture that share no pixel pass the block score
+ * but not the detail check (verify.max_detail_diff); copies of a photo pass
+ * both: a mirror, a 75%-area off-centre crop, a centre crop, a text band,
+ * crop + rotation. */
+static void texture_tiles_fail_the_detail_check(void **state)
+{
+    (void)state;
+    if (!have_photos() || access(PHOTO_TEXTURE, R_OK) != 0)
+        skip();
+    dg_image t, t1, t2, a, flip, off, centre, text, crop, rot;
+    dg_err err;
+    float s;
+    load(PHOTO_TEXTURE, &t);
+    crop_frac(&t, 0.015, 0.015, 0.485, 0.485, &t1); /* dg-mkbench's tiles:2x2 */
+    crop_frac(&t, 0.515, 0.015, 0.985, 0.485, &t2);
+    assert_true(detail_diff_of(&t1, &t2, &s) > MAX_DETAIL_DIFF);
+    assert_true(s >= THRESHOLD); /* what the block score alone lets through */
+    load(PHOTO_A, &a);
+    assert_int_equal(dg_img_hflip(&a, &flip, &err), DG_OK);
+    crop_frac(&a, 0.134, 0.0, 1.0, 0.866, &off);
+    crop_frac(&a, 0.1, 0.1, 0.9, 0.9, &centre);
+    assert_int_equal(dg_image_copy(&a, &text, &err), DG_OK);
+    const uint8_t bg[3] = {250, 250, 250}, fg[3] = {20, 20, 20};
+    dg_img_text_band(&text, text.h - text.h / 8, text.h / 8, bg, fg, "WEEKEND TRIP 07-2018");
+    crop_frac(&a, 0.2, 0.1, 1.0, 0.9, &crop);
+    assert_int_equal(dg_img_rotate(&crop, 7.0, &rot, &err), DG_OK);
+    const dg_image *copies[] = {&flip, &off, &centre, &text, &rot};
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++) {
+        assert_true(detail_diff_of(&a, copies[i], &s) <= MAX_DETAIL_DIFF);
+        assert_true(s >= THRESHOLD);
+    }
+    dg_image *all[] = {&t, &t1, &t2, &a, &flip, &off, &centre, &text, &crop, &rot};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        dg_image_free(all[i]);
+}
+
 static void different_photos_are_rejected(void **state)
 {
     (void)state;
@@ -225,6 +314,8 @@ int main(void)
         cmocka_unit_test(mirrored_copy_passes),
         cmocka_unit_test(text_band_copy_passes),
         cmocka_unit_test(tiles_of_one_photo_are_rejected),
+        cmocka_unit_test(pan_crops_are_rejected_crops_pass),
+        cmocka_unit_test(texture_tiles_fail_the_detail_check),
         cmocka_unit_test(different_photos_are_rejected),
         cmocka_unit_test(scores_equal_the_reference),
         cmocka_unit_test(missing_signature_scores_minus_one),

@@ -307,7 +307,7 @@ float verify_reference_score(const uint8_t *a, const uint8_t *b, dg_verify_match
         if (s > best) {
             best = s;
             if (match)
-                *match = (dg_verify_match){s, pl.dir, pl.mirror, pl.s, pl.deg, pl.tx, pl.ty};
+                *match = (dg_verify_match){s, pl.dir, pl.mirror, pl.s, pl.deg, pl.tx, pl.ty, 0.0f /* not compared */};
         }
     }
     return best;

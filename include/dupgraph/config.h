@@ -72,6 +72,7 @@ typedef struct dg_config {
     bool verify_enabled;
     float verify_threshold;
     float verify_accept_above; /* candidates this similar are edges unverified */
+    float verify_max_detail_diff; /* verified pairs whose aligned details differ more are rejected */
 
     /* [embed] (image input) */
     int embed_dim;

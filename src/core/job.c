@@ -655,7 +655,8 @@ static int verify_stage(job_state *js, dg_err *err)
     }
     stage_begin(js, "verify (candidate pairs, aligned thumbnails)");
     dg_verify_stats st = {0};
-    dg_verify_params vp = {cfg->verify_threshold, cfg->verify_accept_above, DG_VERIFY_ROUND_BYTES};
+    dg_verify_params vp = {cfg->verify_threshold, cfg->verify_accept_above, cfg->verify_max_detail_diff,
+                           DG_VERIFY_ROUND_BYTES};
     int rc = dg_verify_edges(js->ctx, &js->items, &vp, &js->edges, &js->edge_verify, &st, err);
     stage_end(js, "verify");
     if (dg_agree(js->ctx, rc, err) != DG_OK)

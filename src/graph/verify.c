@@ -17,6 +17,8 @@
  *      blocks that lie inside the reference and agree (similar values, or
  *      correlated texture where both are textured), so an overlay or a
  *      changed region only costs its own blocks; the higher score wins.
+ * With a match, also the detail difference at the winning placement
+ * (detail_diff; verify.max_detail_diff rejects on it).
  * Samples are bilinear.  The shortcuts (column positions shared by the
  * rows and the coarse placements, a cost that stops once it cannot win)
  * keep every sum term by term, so the scores are those of the plain method
@@ -435,6 +437,32 @@ static float block_score(const plane *ref, const plane *probe, const placement *
     return agree / total;
 }
 
+/* The detail difference at the placement: over the probe's pixels that lie
+ * on the reference, sum |probe detail - reference detail| over the sum of
+ * |probe detail| + |reference detail|: near 0 for the same content, near
+ * 0.7 for unrelated texture of the same strength.  Two tiles of one texture
+ * (water, bark) can agree block by block at a placement that shares no
+ * pixel; their details, unlike a copy's, do not match point by point.  At
+ * most 1 (triangle inequality); 1 when nothing overlaps, 0 when both are
+ * flat there (nothing differs). */
+static float detail_diff(const plane *ref, const plane *probe, const placement *pl)
+{
+    affine t = map_of(pl, probe->w, probe->h, 1.0f);
+    float diff = 0.0f, mass = 0.0f;
+    int on = 0;
+    for (int y = 0; y < probe->h; y++)
+        for (int x = 0; x < probe->w; x++) {
+            float r, p = probe->d[y * probe->w + x];
+            float X = t.x0 + (float)x * t.dxx + (float)y * t.dxy, Y = t.y0 + (float)x * t.dyx + (float)y * t.dyy;
+            if (!sample(ref, ref->d, X, Y, &r))
+                continue;
+            diff += fabsf(p - r);
+            mass += fabsf(p) + fabsf(r);
+            on++;
+        }
+    return on == 0 ? 1.0f : mass > 0.0f ? diff / mass : 0.0f;
+}
+
 float dg_verify_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match)
 {
     if (match)
@@ -468,15 +496,18 @@ float dg_verify_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match
                 cand[j] = t;
             }
     float best = -1.0f;
+    placement win = cand[0];
     for (int i = 0; i < N_REFINE; i++) {
         const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
         placement pl = refine(ref, probe, cand[i]);
         float s = block_score(ref, probe, &pl);
         if (s > best) {
             best = s;
-            if (match)
-                *match = (dg_verify_match){s, pl.dir, pl.mirror, pl.s, pl.deg, pl.tx, pl.ty};
+            win = pl;
         }
     }
+    if (match)
+        *match = (dg_verify_match){best, win.dir, win.mirror, win.s, win.deg, win.tx, win.ty,
+                                   detail_diff(&full[1 - win.dir], &full[win.dir], &win)};
     return best;
 }

@@ -137,12 +137,12 @@ static int fetch(const dg_ctx *ctx, const dg_items *items, const int64_t *ids, i
 /* Scores the edges whose dst index lies in [k0, k0 + k) (k0 = -1: the
  * local ones) with the fetched signatures. */
 static void score_edges(const dg_items *items, const dg_edges *e, const int64_t *where, int64_t k0, int64_t k,
-                        const uint8_t *fetched, float accept_above, float *score, dg_verify_stats *st)
+                        const uint8_t *fetched, const dg_verify_params *vp, float *score, dg_verify_stats *st)
 {
     double t0 = dg_now();
     for (int64_t i = 0; i < e->n; i++) {
         const uint8_t *b;
-        if (e->sim[i] >= accept_above)
+        if (e->sim[i] >= vp->accept_above)
             continue;
         if (k0 < 0 && where[i] < 0)
             b = items->sig + (size_t)(e->dst[i] - items->lo) * DG_SIG_BYTES;
@@ -151,7 +151,11 @@ static void score_edges(const dg_items *items, const dg_edges *e, const int64_t 
         else
             continue;
         const uint8_t *a = items->sig + (size_t)(e->src[i] - items->lo) * DG_SIG_BYTES;
-        score[i] = dg_verify_score(a, b, NULL);
+        dg_verify_match m;
+        score[i] = dg_verify_score(a, b, &m);
+        /* details that differ point by point: rejected whatever the score (NaN fails the threshold) */
+        if (score[i] >= 0.0f && m.detail_diff > vp->max_detail_diff)
+            score[i] = NAN;
     }
     st->seconds_scoring += dg_now() - t0;
 }
@@ -196,13 +200,13 @@ int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_pa
         rc = DG_FAIL;
     MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX, ctx->comm);
     if (dg_agree(ctx, rc, err) == DG_OK) {
-        score_edges(items, edges, where, -1, 0, NULL, vp->accept_above, sc, st);
+        score_edges(items, edges, where, -1, 0, NULL, vp, sc, st);
         for (int64_t r = 0; rc == DG_OK && r < rounds; r++) {
             int64_t k0 = r * per_round < m ? r * per_round : m;
             int64_t k = m - k0 < per_round ? m - k0 : per_round;
             rc = fetch(ctx, items, m ? ids + k0 : NULL, k, fetched, st, err);
             if (rc == DG_OK)
-                score_edges(items, edges, where, k0, k, fetched, vp->accept_above, sc, st);
+                score_edges(items, edges, where, k0, k, fetched, vp, sc, st);
         }
     }
     if (rc == DG_OK) {

@@ -20,6 +20,7 @@
 typedef struct dg_verify_params {
     float threshold;     /* verifier score an edge needs */
     float accept_above;  /* edges of sim >= this are kept unverified (score NaN) */
+    float max_detail_diff; /* verified edges need dg_verify_match.detail_diff <= this (1: off) */
     int64_t round_bytes; /* signatures a rank receives per round, at most */
 } dg_verify_params;
 
@@ -36,7 +37,9 @@ typedef struct dg_verify_stats {
 
 /* Collective.  edges: sorted and unique with src in this rank's item range
  * (after dg_graph_dedup); items->sig on every rank that holds items.  Keeps
- * the edges scoring >= threshold, in order, and their scores in *score
+ * the edges scoring >= threshold whose detail_diff (verify.h) is at most
+ * max_detail_diff, and those of sim >= accept_above, in order, and their
+ * scores in *score
  * (malloc'd, edges->n after the call; NULL for none). */
 int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_params *vp, dg_edges *edges,
                     float **score, dg_verify_stats *st, dg_err *err);
