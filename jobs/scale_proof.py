@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Proof at size: N x 64 float16 synthetic embeddings with planted groups (a
+"""Proof at size: N x 64 float16 (or float32) synthetic embeddings with planted groups (a
 tenth of the items in small groups, plus one giant group of COPIES copies),
 one run of the job in forest mode on RANKS ranks, and what it must show:
 seconds per stage, peak RSS per rank against the estimate printed before
@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--queries", type=int, default=20_000, help="recall sample; 0 = no recall")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--dtype", choices=("float16", "float32"), default="float16")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra job setting")
     ap.add_argument("--out", required=True)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -133,7 +134,8 @@ def main():
     corpus = os.path.join(work, "corpus.h5")
     t0 = time.monotonic()
     subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "jobs", "synth_embeddings.py"), corpus, "--n", str(a.n),
-                    "--d", "64", "--seed", str(a.seed), "--copies", str(a.copies), "--float16"], check=True)
+                    "--d", "64", "--seed", str(a.seed), "--copies", str(a.copies)]
+                   + (["--float16"] if a.dtype == "float16" else []), check=True)
     synth_s = time.monotonic() - t0
     cmd, wall, rss = run_job(work, corpus, a.ranks, a.set)
     summary = json.load(open(os.path.join(work, "summary.json")))
@@ -149,7 +151,7 @@ def main():
     recall_s = time.monotonic() - t0
     res = {
         "command": "jobs/scale_proof.py " + " ".join(sys.argv[1:]),
-        "run": cmd, "items": a.n, "dim": 64, "dtype": "float16", "copies": a.copies, "ranks": a.ranks,
+        "run": cmd, "items": a.n, "dim": 64, "dtype": a.dtype, "copies": a.copies, "ranks": a.ranks,
         "edges_written": attrs["n_edges"], "components": attrs["n_components"], "largest_component": largest,
         "all_mode_edges_of_the_group": a.copies * (a.copies - 1) // 2,
         "peak_rss_bytes_per_rank": rss, "memory_estimate_bytes_per_rank": est,
