@@ -34,6 +34,7 @@ import unittest
 
 import h5py
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dgtest  # noqa: E402
@@ -41,6 +42,7 @@ import dgtest  # noqa: E402
 STATUS = {name: i for i, name in enumerate(["ok", "ok_with_warning", "missing", "unreadable", "empty", "corrupt",
                                              "not_image", "unsupported", "too_large", "bad_vector"])}
 RANKS = (1, 2, 4)
+PHOTO_PACKAGE = "lomiri-wallpapers-16.04"  # real photographs (jobs/setup.sh installs it)
 TIMEOUT = 300
 
 
@@ -48,6 +50,18 @@ def ppm(w, h, seed):
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
     img = np.kron(base, np.ones((8, 8, 1), dtype=np.uint8))[:h, :w]
+    return b"P6 %d %d 255\n" % (w, h) + img.tobytes()
+
+
+def photo_ppm(w, h):
+    """A real photograph from PHOTO_PACKAGE, resized, as PPM bytes: the near
+    copy must be a copy of a photo, not of random blocks, whose re-encode at
+    quality 60 is not a near copy for any descriptor."""
+    out = subprocess.run(["dpkg", "-L", PHOTO_PACKAGE], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise unittest.SkipTest(f"Debian package {PHOTO_PACKAGE} is not installed (jobs/setup.sh installs it)")
+    path = sorted(p for p in out.stdout.split() if p.lower().endswith(".jpg"))[0]
+    img = Image.open(path).convert("RGB").resize((w, h), Image.LANCZOS)
     return b"P6 %d %d 255\n" % (w, h) + img.tobytes()
 
 
@@ -72,8 +86,9 @@ def patched(data, at, new):
 
 def good_files():
     """name -> JPEG bytes of usable images (all 'ok')."""
-    files = {f"good{i}.jpg": cjpeg(ppm(96, 72, i), "-quality", "85") for i in range(10)}
-    files["near_copy_of_good0.jpg"] = cjpeg(ppm(96, 72, 0), "-quality", "60")
+    files = {f"good{i}.jpg": cjpeg(ppm(96, 72, i), "-quality", "85") for i in range(1, 10)}
+    files["good0.jpg"] = cjpeg(photo_ppm(96, 72), "-quality", "85")
+    files["near_copy_of_good0.jpg"] = cjpeg(photo_ppm(96, 72), "-quality", "60")
     files["progressive.jpg"] = cjpeg(ppm(80, 80, 20), "-progressive")
     files["arithmetic.jpg"] = cjpeg(ppm(80, 80, 21), "-arithmetic")
     files["grayscale.jpg"] = cjpeg(ppm(64, 64, 22), "-grayscale")
