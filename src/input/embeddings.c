@@ -485,10 +485,8 @@ static int read_rows(const dg_ctx *ctx, hid_t dset, const part *p, const dg_emb_
     size_t values = (size_t)p->rows * (size_t)p->d;
     int half = is_native_half(dset);
     landing to = {H5T_NATIVE_FLOAT, sizeof(float), (char *)p->dst};
-    if (half && p->dst)
-        to = (landing){-1, sizeof(uint16_t), (char *)((uint16_t *)p->dst + values)};
-    if (half)
-        to.mem_type = H5Dget_type(dset);
+    if (half) /* no offset on a null dst: a rank without rows reads into a dummy */
+        to = (landing){H5Dget_type(dset), sizeof(uint16_t), p->dst ? (char *)((uint16_t *)p->dst + values) : NULL};
     int ready = fspace >= 0 && dxpl >= 0 && to.mem_type >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
     /* No rank may skip a collective read that the others enter. */
     int rc = dg_agree(ctx, ready ? DG_OK : dg_failc(err, DG_E_INPUT, "input.embeddings %s: HDF5 setup failed", seg->path),
