@@ -177,7 +177,8 @@ class SkewEndToEnd(unittest.TestCase):
         self.assertTrue(all(r >= 2 for r in rounds), rounds)
         cap = int(FOREST_CAP[:-1]) * 2**20
         self.assertLessEqual(s["memory"]["estimate_bytes"], cap)
-        self.assertLessEqual(max(rss), cap, "a rank went over job.max_memory")
+        if not os.environ.get("DG_SANITIZED"):  # ASan's shadow memory is not the job's (tests/meson.build)
+            self.assertLessEqual(max(rss), cap, "a rank went over job.max_memory")
         base, got = dgtest.read_items(self.out[1]), dgtest.read_items(self.forest)
         for key in ("component", "keep"):
             self.assertTrue(np.array_equal(got[key], base[key]), key)
