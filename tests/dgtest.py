@@ -56,6 +56,30 @@ def dupgraph(args, ranks=None, check=True, timeout=900):
     return proc
 
 
+def run_notebook(result, keep_list, figures, timeout):
+    """Runs jobs/notebooks/explore.ipynb headless on the output file `result`,
+    writing its keep list and figures; returns the error outputs of its cells."""
+    import nbclient
+    import nbformat
+    notebooks = os.path.join(SOURCE_ROOT, "jobs", "notebooks")
+    os.makedirs(figures, exist_ok=True)
+    env = {"DUPGRAPH_RESULT": result, "DUPGRAPH_KEEP_LIST": keep_list, "DUPGRAPH_FIGURES": figures,
+           "DUPGRAPH_HEADLESS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits them
+    try:
+        nb = nbformat.read(os.path.join(notebooks, "explore.ipynb"), as_version=4)
+        nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": notebooks}}).execute()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+
+
 def main():
     """Runs the unittest tests of the calling script (__main__) at verbosity 2
     and exits: 1 if any test failed or errored (or succeeded where a failure

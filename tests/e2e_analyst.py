@@ -37,7 +37,6 @@ import dgtest  # noqa: E402
 
 from dgtools import frame  # noqa: E402
 
-NOTEBOOK_DIR = os.path.join(dgtest.SOURCE_ROOT, "jobs", "notebooks")
 
 PACKAGE = "lomiri-wallpapers-16.04"
 HOSTILE = "evil\"'<script>alert(1)&.jpg"
@@ -154,28 +153,9 @@ class AnalystEndToEnd(unittest.TestCase):
         np.testing.assert_array_equal(np.array([r[2] for r in rows[1:]], dtype=np.float32), sim)
 
     def test_notebook_runs_end_to_end(self):
-        import nbclient
-        import nbformat
         figures = os.path.join(self.dir, "figures")
-        os.makedirs(figures, exist_ok=True)
         nb_keep = os.path.join(self.dir, "notebook-keep.txt")
-        env = {"DUPGRAPH_RESULT": self.out, "DUPGRAPH_KEEP_LIST": nb_keep, "DUPGRAPH_FIGURES": figures,
-               "DUPGRAPH_HEADLESS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # the kernel inherits them
-        try:
-            nb = nbformat.read(os.path.join(NOTEBOOK_DIR, "explore.ipynb"), as_version=4)
-            client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                             resources={"metadata": {"path": NOTEBOOK_DIR}})
-            client.execute()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-        self.assertEqual(errors, [])
+        self.assertEqual(dgtest.run_notebook(self.out, nb_keep, figures, timeout=120), [])
         for name in ("component_sizes.png", "edge_similarity.png", "threshold_sweep.png"):
             self.assertGreater(os.path.getsize(os.path.join(figures, name)), 1000, name)
         self.assertEqual(lines(nb_keep), lines(self.keep))

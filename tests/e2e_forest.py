@@ -227,27 +227,9 @@ class ForestEndToEnd(unittest.TestCase):
         self.assertEqual(res["forest"].summary()["edges are"], "a spanning forest")
 
     def test_notebook_runs_on_a_forest_file_and_keeps_what_all_mode_keeps(self):
-        import nbclient
-        import nbformat
-        notebooks = os.path.join(dgtest.SOURCE_ROOT, "jobs", "notebooks")
-        figures = os.path.join(self.dir, "nb_figures")
-        os.makedirs(figures, exist_ok=True)
         keep = os.path.join(self.dir, "nb_keep.txt")
-        env = {"DUPGRAPH_RESULT": self.paths["forest", "first", 2], "DUPGRAPH_KEEP_LIST": keep,
-               "DUPGRAPH_FIGURES": figures, "DUPGRAPH_HEADLESS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # the kernel inherits them
-        try:
-            nb = nbformat.read(os.path.join(notebooks, "explore.ipynb"), as_version=4)
-            nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                    resources={"metadata": {"path": notebooks}}).execute()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        errors = dgtest.run_notebook(self.paths["forest", "first", 2], keep, os.path.join(self.dir, "nb_figures"),
+                                     timeout=300)
         self.assertEqual(errors, [])
         base = os.path.join(self.dir, "nb_all")
         dgtest.dupgraph(["export", self.paths["all", "first", 2], "--keep-list", base + ".keep"])
