@@ -44,6 +44,12 @@ def write_config(path, text):
     return path
 
 
+def cpu_has_bf16():
+    """Whether the CPU has AVX512-BF16, which job.precision = auto uses."""
+    with open("/proc/cpuinfo") as f:
+        return any(line.startswith("flags") and " avx512_bf16" in line for line in f)
+
+
 def dupgraph(args, ranks=None, check=True, timeout=900):
     """Runs dupgraph (under mpirun when ranks is given); returns CompletedProcess."""
     cmd = [DUPGRAPH, *args]

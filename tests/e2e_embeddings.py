@@ -160,6 +160,28 @@ class EmbeddingsEndToEnd(unittest.TestCase):
         first = dgtest.read_items(self.out[2])
         self.assertTrue((items["keep"] != first["keep"]).any(), "central should differ from first somewhere")
 
+    def test_float32_and_bfloat16_blocks_write_the_same_file(self):
+        """job.precision changes the arithmetic of the similarity blocks, not
+        the results: every dataset byte for byte (centroids, assignments,
+        edges, similarities, components) at 2 ranks."""
+        import h5py
+        if not dgtest.cpu_has_bf16():
+            self.skipTest("this CPU has no AVX512-BF16")
+        outs = {}
+        for precision in ("float32", "bfloat16"):
+            path = os.path.join(self.dir, f"precision_{precision}.h5")
+            proc = dgtest.dupgraph(["run", "-c", self.config, "-o", path, *self.sets, "--set",
+                                    f"job.precision={precision}"], ranks=2)
+            self.assertIn(f"similarity blocks in {precision}", proc.stderr)
+            outs[precision] = path
+        with h5py.File(outs["float32"]) as a, h5py.File(outs["bfloat16"]) as b:
+            names = []
+            a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+            self.assertIn("edges/sim", names)
+            self.assertIn("centroids", names)
+            for name in names:
+                self.assertEqual(a[name][()].tobytes(), b[name][()].tobytes(), name)
+
     def test_log_has_stages_and_summary(self):
         for word in ("stage k-means", "stage pairs", "summary:", "memory estimate"):
             self.assertIn(word, self.log)

@@ -6,6 +6,7 @@
  * instead of leaving the others waiting in a collective.
  */
 #include "mpi_harness.h"
+#include "search/bf16_block.h"
 #include "search/centroid_index.h"
 #include "search/kmeans.h"
 
@@ -195,17 +196,18 @@ static int nearest_agrees(int64_t n, int d, int64_t k, const int *ms, int n_ms, 
         normalize(x + i * d, d);
     }
     int ok = 1;
-    for (int t = 0; t < n_ms && ok; t++) {
-        int m = ms[t];
+    /* float32, then bfloat16 where the CPU has it: both the exact nearest */
+    for (int t = 0; t < n_ms * (dg_bf16_available() ? 2 : 1) && ok; t++) {
+        int m = ms[t % n_ms], bf16 = t >= n_ms;
         dg_err err;
-        ok = dg_nearest_centroids(x, n, d, c, k, m, idx, sim, &err) == DG_OK;
+        ok = dg_nearest_centroids(x, n, d, c, k, m, bf16, idx, sim, &err) == DG_OK;
         for (int64_t i = 0; i < n && ok; i++) {
             naive_nearest(x + i * d, d, c, k, m, ref, ref_sim);
             for (int r = 0; r < m; r++) {
                 if (idx[i * m + r] != ref[r] || fabs(sim[i * m + r] - ref_sim[r]) > 1e-6) {
                     ok = 0;
-                    dgt_note("row %lld, %d-th nearest (m=%d): got %d (%.9f), want %d (%.9f)", (long long)i, r, m,
-                             idx[i * m + r], sim[i * m + r], ref[r], ref_sim[r]);
+                    dgt_note("row %lld, %d-th nearest (m=%d, bfloat16 %d): got %d (%.9f), want %d (%.9f)", (long long)i,
+                             r, m, bf16, idx[i * m + r], sim[i * m + r], ref[r], ref_sim[r]);
                 }
             }
         }
@@ -252,13 +254,15 @@ static void nearest_does_not_depend_on_blocking(void **state)
     for (int j = 0; j < K; j++)
         normalize(c + j * D, D);
     dg_err err;
-    assert_int_equal(dg_nearest_centroids(x, N, D, c, K, M, idx_all, sim_all, &err), DG_OK);
+    assert_int_equal(dg_nearest_centroids(x, N, D, c, K, M, 0, idx_all, sim_all, &err), DG_OK);
     int ok = 1;
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(dg_nearest_centroids(x + i * D, 1, D, c, K, M, idx_one, sim_one, &err), DG_OK);
-        ok &= memcmp(idx_one, idx_all + i * M, sizeof idx_one) == 0;
-        ok &= memcmp(sim_one, sim_all + i * M, sizeof sim_one) == 0;
-    }
+    /* one row at a time, in float32 and (where the CPU has it) bfloat16 */
+    for (int bf16 = 0; bf16 < (dg_bf16_available() ? 2 : 1); bf16++)
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(dg_nearest_centroids(x + i * D, 1, D, c, K, M, bf16, idx_one, sim_one, &err), DG_OK);
+            ok &= memcmp(idx_one, idx_all + i * M, sizeof idx_one) == 0;
+            ok &= memcmp(sim_one, sim_all + i * M, sizeof sim_one) == 0;
+        }
     free(x);
     assert_true(dgt_all_ranks(ok));
 }
@@ -269,13 +273,13 @@ static void nearest_rejects_bad_arguments(void **state)
     float x[4] = {1, 0, 0, 0}, c[8] = {1, 0, 0, 0, 0, 1, 0, 0};
     int32_t idx[4];
     dg_err err = {0};
-    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 3, idx, NULL, &err), DG_FAIL);
+    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 3, 0, idx, NULL, &err), DG_FAIL);
     assert_non_null(strstr(err.msg, "m <= k"));
-    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 0, idx, NULL, &err), DG_FAIL);
-    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 0, 1, idx, NULL, &err), DG_FAIL);
-    assert_int_equal(dg_nearest_centroids(x, 1, 0, c, 2, 1, idx, NULL, &err), DG_FAIL);
-    assert_int_equal(dg_nearest_centroids(x, 0, 4, c, 2, 1, idx, NULL, &err), DG_OK);
-    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 2, idx, NULL, &err), DG_OK);
+    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 0, 0, idx, NULL, &err), DG_FAIL);
+    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 0, 1, 0, idx, NULL, &err), DG_FAIL);
+    assert_int_equal(dg_nearest_centroids(x, 1, 0, c, 2, 1, 0, idx, NULL, &err), DG_FAIL);
+    assert_int_equal(dg_nearest_centroids(x, 0, 4, c, 2, 1, 0, idx, NULL, &err), DG_OK);
+    assert_int_equal(dg_nearest_centroids(x, 1, 4, c, 2, 2, 0, idx, NULL, &err), DG_OK);
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[1], 1);
 }
@@ -314,7 +318,7 @@ static void kmeans_finds_well_separated_blobs(void **state)
 
     int32_t *idx = malloc(sizeof(int32_t) * (size_t)ds.n);
     assert_non_null(idx);
-    assert_int_equal(dg_nearest_centroids(ds.vec, ds.n, BLOB_D, cent, BLOBS, 1, idx, NULL, &err), DG_OK);
+    assert_int_equal(dg_nearest_centroids(ds.vec, ds.n, BLOB_D, cent, BLOBS, 1, 0, idx, NULL, &err), DG_OK);
     int blob_of[BLOBS], ok = 1;
     for (int b = 0; b < BLOBS; b++)
         blob_of[b] = -1;
@@ -449,6 +453,23 @@ static void centroids_equal_for_1_2_4_ranks(void **state)
     p.seed = 77;
     int64_t reseeded;
     assert_true(same_for_any_rank_count(&ds, &p, &reseeded));
+    if (dg_bf16_available()) {
+        /* bfloat16 blocks re-score every close call: the same assignments,
+         * so the same centroids as float32, for any rank count */
+        p.bfloat16 = 1;
+        assert_true(same_for_any_rank_count(&ds, &p, &reseeded));
+        size_t bytes = sizeof(float) * (size_t)(p.k * ds.d);
+        float *f32 = malloc(bytes), *b16 = malloc(bytes);
+        assert_true(f32 && b16);
+        dg_err err;
+        int ok = train(&ds, MPI_COMM_WORLD, &p, b16, NULL, &err) == DG_OK;
+        p.bfloat16 = 0;
+        ok &= train(&ds, MPI_COMM_WORLD, &p, f32, NULL, &err) == DG_OK;
+        ok &= memcmp(f32, b16, bytes) == 0;
+        free(f32);
+        free(b16);
+        assert_true(dgt_all_ranks(ok));
+    }
     dataset_free(&ds);
 }
 
@@ -773,7 +794,7 @@ static void two_level_equals_flat_with_all_groups_and_naive_rule_with_fewer(void
     int64_t differ = 0;
     for (int t = 0; t < 3 && ok; t++) {
         int m = ms[t];
-        ok &= dg_nearest_centroids(x, N, D, c, K, m, flat, fs, &err) == DG_OK;
+        ok &= dg_nearest_centroids(x, N, D, c, K, m, 0, flat, fs, &err) == DG_OK;
         /* all groups, and more probes than groups: the flat result, bit for bit */
         for (int probes = (int)ix.kc; probes <= (int)ix.kc + 1; probes++) {
             ok &= dg_nearest_centroids_two_level(&ix, c, x, N, probes, m, two, ts, &err) == DG_OK;
@@ -819,7 +840,7 @@ static void two_level_edge_cases(void **state)
     int32_t flat[N * M], two[N * M];
     two_level_data(N, D, K, x, c);
     dg_err err = {0};
-    int ok = dg_nearest_centroids(x, N, D, c, K, M, flat, fs, &err) == DG_OK;
+    int ok = dg_nearest_centroids(x, N, D, c, K, M, 0, flat, fs, &err) == DG_OK;
     const int64_t kcs[] = {1, K};
     for (int t = 0; t < 2; t++) {
         dg_centroid_index ix;

@@ -4,7 +4,8 @@
  * that similarities fall on both sides of the thresholds).  Within, between,
  * bucket and the exact ring over MPI_COMM_WORLD must give the same edge set
  * with the same similarities as a naive loop over dg_sim_exact, for block
- * sizes that do and do not divide the set sizes.  Run under mpirun with 1, 2
+ * sizes that do and do not divide the set sizes, in float32 (sgemm) and,
+ * where the CPU has AVX512-BF16, in bfloat16.  Run under mpirun with 1, 2
  * and 4 ranks; every rank runs every test so the collectives match.
  */
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "mpi_harness.h"
+#include "search/bf16_block.h"
 #include "search/edges.h"
 #include "search/exact.h"
 #include "search/forest.h"
@@ -122,6 +124,13 @@ static int edges_equal(const dg_edges *a, const dg_edges *b)
 static const int blocks[] = {0, 1, 7, 64, 100, 333, 4096};
 #define N_BLOCKS ((int)(sizeof blocks / sizeof blocks[0]))
 
+/* Arithmetics to run every search in: float32, and bfloat16 where the CPU
+ * has it (dg_pair_opts.bfloat16 = 0, 1). */
+static int n_precisions(void)
+{
+    return dg_bf16_available() ? 2 : 1;
+}
+
 /* ---- tests ----------------------------------------------------------------- */
 
 static void sim_exact_is_rounded_double_dot(void **state)
@@ -165,19 +174,23 @@ static void within_equals_naive_for_every_block_size(void **state)
         naive_between(x, id, n, x, id, n, d, thresholds[t], 1, &ref);
         sort_unique(&ref);
         assert_true(ref.n > 0);
-        for (int bi = 0; bi < N_BLOCKS; bi++) {
+        for (int bi = 0; bi < N_BLOCKS * n_precisions(); bi++) {
+            int bf16 = bi >= N_BLOCKS, block = blocks[bi % N_BLOCKS];
             dg_edges got = {0};
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            assert_int_equal(dg_pairs_within(x, id, n, d, thresholds[t], blocks[bi], &got, &st, &err), DG_OK);
+            dg_pair_opts o = {thresholds[t], block, bf16};
+            assert_int_equal(dg_pairs_within(x, id, n, d, &o, &got, &st, &err), DG_OK);
             int64_t raw = got.n;
             sort_unique(&got);
             assert_int_equal(raw, got.n); /* each pair reported once */
             if (!edges_equal(&got, &ref))
-                fail_msg("within: block %d threshold %.9g differs from the naive loop", blocks[bi], thresholds[t]);
+                fail_msg("within: block %d threshold %.9g bfloat16 %d differs from the naive loop", block,
+                         thresholds[t], bf16);
             assert_int_equal(st.compared, n * (n - 1) / 2);
             assert_true(st.flops >= 2.0 * d * (double)st.compared);
-            assert_true(st.flops <= 2.0 * d * (double)n * (double)n);
+            if (!bf16) /* bfloat16 also counts its padding to whole tiles */
+                assert_true(st.flops <= 2.0 * d * (double)n * (double)n);
             dg_edges_free(&got);
         }
         dg_edges_free(&ref);
@@ -202,17 +215,21 @@ static void pairs_exactly_at_threshold_are_kept(void **state)
             if (t < 0.5f || t > 0.999f)
                 continue;
             tried++;
-            dg_edges got = {0};
-            dg_err err;
-            assert_int_equal(dg_pairs_within(x, id, n, d, t, 0, &got, NULL, &err), DG_OK);
-            int found = 0;
-            for (int64_t e = 0; e < got.n; e++) {
-                assert_true(got.sim[e] >= t);
-                found |= got.src[e] == j && got.dst[e] == i && got.sim[e] == t;
+            for (int bf16 = 0; bf16 < n_precisions(); bf16++) {
+                dg_edges got = {0};
+                dg_err err;
+                dg_pair_opts o = {t, 0, bf16};
+                assert_int_equal(dg_pairs_within(x, id, n, d, &o, &got, NULL, &err), DG_OK);
+                int found = 0;
+                for (int64_t e = 0; e < got.n; e++) {
+                    assert_true(got.sim[e] >= t);
+                    found |= got.src[e] == j && got.dst[e] == i && got.sim[e] == t;
+                }
+                dg_edges_free(&got);
+                if (!found)
+                    fail_msg("pair (%lld,%lld) at exactly the threshold %.9g was dropped (bfloat16 %d)", (long long)j,
+                             (long long)i, t, bf16);
             }
-            dg_edges_free(&got);
-            if (!found)
-                fail_msg("pair (%lld,%lld) at exactly the threshold %.9g was dropped", (long long)j, (long long)i, t);
         }
     assert_int_equal(tried, 64);
     free(x);
@@ -235,17 +252,19 @@ static void between_equals_naive_and_skips_equal_ids(void **state)
         naive_between(a, ida, na, b, idb, nb, d, thr, 0, &ref);
         int64_t ref_raw = ref.n;
         sort_unique(&ref);
-        for (int bi = 0; bi < N_BLOCKS; bi++) {
+        for (int bi = 0; bi < N_BLOCKS * n_precisions(); bi++) {
             dg_edges got = {0};
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            assert_int_equal(dg_pairs_between(a, ida, na, b, idb, nb, d, thr, blocks[bi], &got, &st, &err), DG_OK);
+            dg_pair_opts o = {thr, blocks[bi % N_BLOCKS], bi >= N_BLOCKS};
+            assert_int_equal(dg_pairs_between(a, ida, na, b, idb, nb, d, &o, &got, &st, &err), DG_OK);
             assert_int_equal(got.n, ref_raw);
             for (int64_t e = 0; e < got.n; e++)
                 assert_true(got.src[e] < got.dst[e]);
             sort_unique(&got);
             if (!edges_equal(&got, &ref))
-                fail_msg("between: block %d threshold %.2f differs from the naive loop", blocks[bi], thr);
+                fail_msg("between: block %d threshold %.2f bfloat16 %d differs from the naive loop",
+                         blocks[bi % N_BLOCKS], thr, bi >= N_BLOCKS);
             assert_int_equal(st.compared, na * nb);
             dg_edges_free(&got);
         }
@@ -253,6 +272,71 @@ static void between_equals_naive_and_skips_equal_ids(void **state)
     }
     free(x);
     free(id);
+}
+
+/* The bfloat16 block against double dot products: every similarity within
+ * dg_bf16_margin(d), padding rows and columns zero, for odd and even d and
+ * for block shapes that are not whole tiles.  Adversarial rows (all terms of
+ * one sign, halfway between bfloat16 values) push the rounding error to the
+ * same side; the largest error seen must still be within the margin but
+ * not far below it (the bound is not vacuous). */
+static void bf16_block_within_its_margin(void **state)
+{
+    (void)state;
+    if (!dg_bf16_available()) {
+        skip();
+        return;
+    }
+    const int dims[] = {1, 7, 16, 33, 64, 129, 256};
+    double worst_share = 0.0;
+    for (int di = 0; di < 7; di++) {
+        const int d = dims[di];
+        const int64_t nr = 13, nc = 45;
+        float *x = make_data(SEED + 6 + (uint64_t)d, nr + nc, d);
+        /* rows 0-1 of each side: every component 1.00390625 * 2^-k rounded
+         * halfway, all positive, then normalised */
+        for (int v = 0; v < 2; v++)
+            for (int side = 0; side < 2; side++) {
+                float *row = x + (side ? nr + v : v) * d;
+                for (int k = 0; k < d; k++)
+                    row[k] = 1.0f + 0x1p-9f + (float)(k % 3) * 0x1p-7f;
+                normalize(row, d);
+            }
+        const float *rows = x, *cols = x + nr * d;
+        int64_t pr = dg_bf16_rows(nr), pc = dg_bf16_cols(nc);
+        uint32_t *a = malloc(sizeof *a * (size_t)(pr * dg_bf16_words(d)));
+        uint32_t *b = malloc(sizeof *b * (size_t)(pc * dg_bf16_words(d)));
+        float *sims = malloc(sizeof *sims * (size_t)(pr * pc));
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_non_null(sims);
+        dg_bf16_pack_rows(rows, nr, d, a);
+        dg_bf16_pack_cols(cols, nc, d, b);
+        dg_bf16_block(a, nr, b, nc, d, sims, pc);
+        float margin = dg_bf16_margin(d);
+        for (int64_t i = 0; i < pr; i++)
+            for (int64_t j = 0; j < pc; j++) {
+                float got = sims[i * pc + j];
+                if (i >= nr || j >= nc) {
+                    assert_true(got == 0.0f);
+                    continue;
+                }
+                double exact = 0.0;
+                for (int k = 0; k < d; k++)
+                    exact += (double)rows[i * d + k] * cols[j * d + k];
+                double e = fabs((double)got - exact);
+                if (e > margin)
+                    fail_msg("d %d, (%lld, %lld): bfloat16 %.7f, exact %.7f, error %.2e above the margin %.2e", d,
+                             (long long)i, (long long)j, (double)got, exact, e, (double)margin);
+                worst_share = e / margin > worst_share ? e / margin : worst_share;
+            }
+        free(a);
+        free(b);
+        free(sims);
+        free(x);
+    }
+    if (worst_share < 0.2)
+        fail_msg("largest error only %.3f of the margin: the adversarial rows did not round to one side", worst_share);
 }
 
 static void empty_sets_give_no_edges(void **state)
@@ -263,12 +347,13 @@ static void empty_sets_give_no_edges(void **state)
     dg_edges got = {0};
     dg_pair_stats st = {0, 0.0, 0.0};
     dg_err err;
-    assert_int_equal(dg_pairs_within(v, &id, 0, 4, 0.5f, 0, &got, &st, &err), DG_OK);
-    assert_int_equal(dg_pairs_within(v, &id, 1, 4, 0.5f, 0, &got, &st, &err), DG_OK);
-    assert_int_equal(dg_pairs_between(v, &id, 1, v, &id, 0, 4, 0.5f, 0, &got, &st, &err), DG_OK);
-    assert_int_equal(dg_pairs_between(v, &id, 1, v, &id, 1, 4, 0.5f, 0, &got, &st, &err), DG_OK);
+    dg_pair_opts o = {0.5f, 0, 0};
+    assert_int_equal(dg_pairs_within(v, &id, 0, 4, &o, &got, &st, &err), DG_OK);
+    assert_int_equal(dg_pairs_within(v, &id, 1, 4, &o, &got, &st, &err), DG_OK);
+    assert_int_equal(dg_pairs_between(v, &id, 1, v, &id, 0, 4, &o, &got, &st, &err), DG_OK);
+    assert_int_equal(dg_pairs_between(v, &id, 1, v, &id, 1, 4, &o, &got, &st, &err), DG_OK);
     assert_int_equal(got.n, 0);
-    assert_int_equal(dg_pairs_within(v, &id, 1, 0, 0.5f, 0, &got, &st, &err), DG_FAIL);
+    assert_int_equal(dg_pairs_within(v, &id, 1, 0, &o, &got, &st, &err), DG_FAIL);
     assert_true(strlen(err.msg) > 0);
     dg_edges_free(&got);
 }
@@ -346,14 +431,16 @@ static void bucket_equals_naive_per_cluster(void **state)
         naive_bucket(&b, thr, &ref);
         sort_unique(&ref);
         assert_true(ref.n > 0);
-        for (int bi = 0; bi < N_BLOCKS; bi++) {
+        for (int bi = 0; bi < N_BLOCKS * n_precisions(); bi++) {
             dg_edges got = {0};
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, blocks[bi], NULL, &got, &st, &err), DG_OK);
+            dg_pair_opts o = {thr, blocks[bi % N_BLOCKS], bi >= N_BLOCKS};
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, NULL, &got, &st, &err), DG_OK);
             sort_unique(&got);
             if (!edges_equal(&got, &ref))
-                fail_msg("bucket: block %d threshold %.2f differs from the naive loop", blocks[bi], thr);
+                fail_msg("bucket: block %d threshold %.2f bfloat16 %d differs from the naive loop", blocks[bi % N_BLOCKS],
+                         thr, bi >= N_BLOCKS);
             assert_true(st.flops >= 2.0 * d * (double)st.compared);
             dg_edges_free(&got);
         }
@@ -468,16 +555,18 @@ static void split_cluster_tasks_equal_whole_clusters(void **state)
     sort_unique(&ref);
     assert_true(ref.n > 0);
     const int split_blocks[] = {0, 7, 100};
-    for (int bi = 0; bi < 3; bi++) {
+    for (int bi = 0; bi < 3 * n_precisions(); bi++) {
         dg_edges got = {0};
         dg_pair_stats st = {0, 0.0, 0.0};
+        dg_pair_opts o = {thr, split_blocks[bi % 3], bi >= 3};
         for (int r = 0; r < p; r++) {
             take_tasks(&b, &plan, r);
-            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, split_blocks[bi], NULL, &got, &st, &err), DG_OK);
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, NULL, &got, &st, &err), DG_OK);
         }
         sort_unique(&got);
         if (!edges_equal(&got, &ref))
-            fail_msg("split tasks with block %d differ from whole clusters", split_blocks[bi]);
+            fail_msg("split tasks with block %d (bfloat16 %d) differ from whole clusters", split_blocks[bi % 3],
+                     bi >= 3);
         assert_true((double)st.compared == want_compared);
         dg_edges_free(&got);
     }
@@ -533,12 +622,14 @@ static void forest_edges_do_not_depend_on_which_tasks_share_a_rank(void **state)
     const float thr = 0.9f;
     dg_edges ref = {0}, all = {0};
     const int ranks[] = {1, 2, 4};
-    for (int i = 0; i < 3; i++) {
-        fixed_split_plan(&plan, shape, k, ranks[i], 4);
+    /* float32 at 1, 2, 4 ranks, then bfloat16 (where the CPU has it) */
+    for (int i = 0; i < 3 * n_precisions(); i++) {
+        fixed_split_plan(&plan, shape, k, ranks[i % 3], 4);
         dg_edges got = {0};
-        for (int r = 0; r < ranks[i]; r++) {
+        dg_pair_opts o = {thr, 0, i >= 3};
+        for (int r = 0; r < ranks[i % 3]; r++) {
             take_tasks(&b, &plan, r);
-            assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, 0, &thr, &got, NULL, &err), DG_OK);
+            assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, &thr, &got, NULL, &err), DG_OK);
         }
         dg_cluster_plan_free(&plan);
         sort_unique(&got);
@@ -547,7 +638,7 @@ static void forest_edges_do_not_depend_on_which_tasks_share_a_rank(void **state)
             continue;
         }
         if (!edges_equal(&got, &ref))
-            fail_msg("forest edges of %d ranks differ from 1 rank", ranks[i]);
+            fail_msg("forest edges of %d ranks (bfloat16 %d) differ from 1 rank in float32", ranks[i % 3], i >= 3);
         dg_edges_free(&got);
     }
     /* every task on one rank, backwards */
@@ -559,7 +650,8 @@ static void forest_edges_do_not_depend_on_which_tasks_share_a_rank(void **state)
         b.task[b.n_tasks - 1 - t] = swap;
     }
     dg_edges back = {0};
-    assert_int_equal(dg_pairs_bucket(&ctx, &b, thr, 0, &thr, &back, NULL, &err), DG_OK);
+    dg_pair_opts o = {thr, 0, n_precisions() - 1};
+    assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, &thr, &back, NULL, &err), DG_OK);
     sort_unique(&back);
     if (!edges_equal(&back, &ref))
         fail_msg("forest edges of tasks in reverse order differ");
@@ -680,12 +772,13 @@ static void exact_over_all_ranks_equals_naive_global_loop(void **state)
     ctx.quiet = 1;
     const int exact_blocks[] = {0, 37};
     const float thresholds[] = {0.45f, 0.93f};
-    for (int bi = 0; bi < 2; bi++)
+    for (int bi = 0; bi < 2 * n_precisions(); bi++)
         for (int t = 0; t < 2; t++) {
             dg_edges mine = {0}, all;
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            int rc = dg_pairs_exact(&ctx, &items, thresholds[t], exact_blocks[bi], &mine, &st, &err);
+            dg_pair_opts o = {thresholds[t], exact_blocks[bi % 2], bi >= 2};
+            int rc = dg_pairs_exact(&ctx, &items, &o, &mine, &st, &err);
             assert_true(dgt_all_ranks(rc == DG_OK));
             int64_t compared = 0;
             MPI_Allreduce(&st.compared, &compared, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
@@ -695,8 +788,8 @@ static void exact_over_all_ranks_equals_naive_global_loop(void **state)
             dg_edges_free(&mine);
             dg_edges_free(&all);
             if (!ok)
-                fail_msg("exact: block %d threshold %.2f differs from the naive global loop", exact_blocks[bi],
-                         thresholds[t]);
+                fail_msg("exact: block %d threshold %.2f bfloat16 %d differs from the naive global loop",
+                         exact_blocks[bi % 2], thresholds[t], bi >= 2);
         }
     dg_items_free(&items);
     free(x);
@@ -710,6 +803,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(pairs_exactly_at_threshold_are_kept),
         cmocka_unit_test(between_equals_naive_and_skips_equal_ids),
         cmocka_unit_test(empty_sets_give_no_edges),
+        cmocka_unit_test(bf16_block_within_its_margin),
         cmocka_unit_test(bucket_equals_naive_per_cluster),
         cmocka_unit_test(split_cluster_tasks_equal_whole_clusters),
         cmocka_unit_test(forest_edges_do_not_depend_on_which_tasks_share_a_rank),

@@ -36,6 +36,8 @@ typedef enum { DG_EMB_OUT_NONE = 0, DG_EMB_OUT_FLOAT32 } dg_embeddings_output;
 typedef enum { DG_EMBED_DESCRIPTOR = 0, DG_EMBED_MOBILENET_V2 } dg_embed_method;
 typedef enum { DG_SEEDING_KMEANSPP = 0, DG_SEEDING_KMEANS_PAR } dg_seeding;
 typedef enum { DG_ASSIGN_FLAT = 0, DG_ASSIGN_TWO_LEVEL } dg_assign_method;
+/* job.precision: how blocks of similarities are computed before re-scoring */
+typedef enum { DG_PRECISION_AUTO = 0, DG_PRECISION_FLOAT32, DG_PRECISION_BFLOAT16 } dg_precision;
 
 typedef struct dg_config {
     /* [input] exactly one source */
@@ -97,6 +99,7 @@ typedef struct dg_config {
     /* [job] */
     double progress_seconds;
     int64_t max_memory; /* bytes per rank, 0 = no limit */
+    dg_precision precision; /* arithmetic of similarity blocks (resolved by dg_precision_bf16) */
     bool resume;
     int stop_after;     /* testing: DG_STOP_AFTER_NONE, 0 = after the embed/read stage, c + 1 = after clustering c */
     int stop_at_stage;  /* testing: a dg_stop_stage (context.h), DG_STOP_NONE = 0 for none */

@@ -81,6 +81,7 @@ typedef struct job_state {
     int n_times;
     double stage_t0;
     int64_t exchanged_bytes;
+    dg_pair_opts pair_opts; /* pairs.threshold, block and the resolved precision */
     dg_pair_stats pair_stats;
     dg_clustering_figures *figures; /* one per clustering, for the summary */
     dg_memory_model memory; /* per rank, as printed before work */
@@ -415,7 +416,8 @@ static int assign_items(job_state *js, const float *cent, int m, int32_t *near, 
 {
     const dg_items *it = &js->items;
     if (js->cfg->assign == DG_ASSIGN_FLAT)
-        return dg_nearest_centroids(it->vec, it->n, it->d, cent, js->k, m, near, near_sim, err);
+        return dg_nearest_centroids(it->vec, it->n, it->d, cent, js->k, m, js->pair_opts.bfloat16, near, near_sim,
+                                    err);
     dg_centroid_index ix;
     double t0 = dg_now();
     if (dg_centroid_index_build(cent, js->k, it->d, dg_centroid_index_groups(js->k), COARSE_ITERATIONS, &ix, err) !=
@@ -440,6 +442,7 @@ static int cluster_and_probe(job_state *js, int c, int m, int32_t *near, float *
     kp.sample = dg_config_effective_sample(cfg, js->k, js->items.n_total);
     kp.seed = dg_mix64(cfg->seed + (uint64_t)c);
     kp.seeding = cfg->seeding;
+    kp.bfloat16 = js->pair_opts.bfloat16;
     float *cent = js->centroids + (size_t)c * (size_t)js->k * (size_t)js->items.d;
     dg_clustering_figures *fig = &js->figures[c];
 
@@ -516,7 +519,7 @@ static int search_round(job_state *js, const dg_cluster_plan *plan, int r, const
      * forest, so only those it accepts unverified do (search/forest.h) */
     float certain = verifies(js) ? js->cfg->verify_accept_above : js->cfg->threshold;
     const float *forest = js->cfg->edges == DG_EDGES_FOREST ? &certain : NULL;
-    rc = dg_pairs_bucket(js->ctx, &bucket, js->cfg->threshold, js->cfg->block, forest, fresh, &st, err);
+    rc = dg_pairs_bucket(js->ctx, &bucket, &js->pair_opts, forest, fresh, &st, err);
     fig->pairs.compared += st.compared;
     fig->pairs.flops += st.flops;
     fig->pairs.seconds += st.seconds;
@@ -632,7 +635,7 @@ static int find_edges(job_state *js, dg_err *err)
         return rc;
 
     stage_begin(js, "pairs (exact: every pair, ring of rank blocks)");
-    rc = dg_pairs_exact(js->ctx, &js->items, js->cfg->threshold, js->cfg->block, &js->edges, &js->pair_stats, err);
+    rc = dg_pairs_exact(js->ctx, &js->items, &js->pair_opts, &js->edges, &js->pair_stats, err);
     stage_end(js, "pairs");
     if (dg_agree(js->ctx, rc, err) != DG_OK)
         return DG_FAIL;
@@ -861,9 +864,14 @@ static int prepare(job_state *js, dg_err *err)
     const dg_config *cfg = js->cfg;
     int64_t n_total = 0;
     int d = 0;
-    int rc = check_outputs(js, err);
+    int rc = dg_agree(js->ctx, dg_pair_opts_from_config(cfg, &js->pair_opts, err), err);
+    if (rc == DG_OK)
+        rc = check_outputs(js, err);
     if (rc == DG_OK)
         rc = prepare_input(js, &n_total, &d, err);
+    if (rc == DG_OK)
+        dg_log(js->ctx, "pairs: similarity blocks in %s%s", js->pair_opts.bfloat16 ? "bfloat16" : "float32",
+               js->pair_opts.bfloat16 ? " (AVX512-BF16), candidates within its error bound re-scored in double" : "");
     if (rc == DG_OK) {
         js->k = dg_config_effective_k(cfg, n_total);
         rc = dg_agree(js->ctx, check_memory(js, n_total, d, err), err);

@@ -97,7 +97,7 @@ int dg_centroid_index_build(const float *centroids, int64_t k, int d, int64_t kc
             memcpy(ix->coarse + (size_t)g * (size_t)d, centroids + (size_t)(g * k / kc) * (size_t)d,
                    sizeof(float) * (size_t)d);
     for (int it = 0; rc == DG_OK && it <= iterations; it++) {
-        rc = dg_nearest_centroids(centroids, k, d, ix->coarse, kc, 1, group, NULL, err);
+        rc = dg_nearest_centroids(centroids, k, d, ix->coarse, kc, 1, 0, group, NULL, err);
         if (rc == DG_OK && it < iterations)
             coarse_update(centroids, k, d, group, kc, sum, ix->coarse);
     }
@@ -163,7 +163,7 @@ int dg_nearest_centroids_two_level(const dg_centroid_index *ix, const float *cen
     for (int64_t r0 = 0; rc == DG_OK && r0 < n; r0 += rows) {
         int64_t nr = n - r0 < rows ? n - r0 : rows;
         const float *xb = x + (size_t)r0 * (size_t)ix->d;
-        rc = dg_nearest_centroids(xb, nr, ix->d, ix->coarse, ix->kc, mc, cg, NULL, err);
+        rc = dg_nearest_centroids(xb, nr, ix->d, ix->coarse, ix->kc, mc, 0, cg, NULL, err);
         for (int64_t i = 0; rc == DG_OK && i < nr; i++) {
             size_t out = (size_t)(r0 + i) * (size_t)m;
             row_search(ix, centroids, xb + (size_t)i * (size_t)ix->d, cg + (size_t)i * (size_t)mc, mc, probes, m,

@@ -132,28 +132,27 @@ static void ring_start(ring *g, const block *cur, block *next, MPI_Request req[4
 /* For even P, the blocks of ranks r and r + P/2 meet at step P/2 on both
  * ranks: the lower rank's block A is split in two halves of rows, the lower
  * rank compares the first half with B and the upper rank the second. */
-static int ring_half_step(const ring *g, const block *cur, float threshold, int block_rows, dg_edges *out,
+static int ring_half_step(const ring *g, const block *cur, const dg_pair_opts *o, dg_edges *out,
                           dg_pair_stats *st, dg_err *err)
 {
     int lower = g->ctx->rank < g->ctx->size / 2;
     const block *a = lower ? &g->own : cur, *b = lower ? cur : &g->own;
     int64_t half = a->n / 2, lo = lower ? 0 : half, hi = lower ? half : a->n;
     return dg_pairs_between(a->vec + (size_t)lo * (size_t)g->d, a->id + lo, hi - lo, b->vec, b->id, b->n, g->d,
-                            threshold, block_rows, out, st, err);
+                            o, out, st, err);
 }
 
-static int ring_step(const ring *g, int s, const block *cur, float threshold, int block_rows, dg_edges *out,
+static int ring_step(const ring *g, int s, const block *cur, const dg_pair_opts *o, dg_edges *out,
                      dg_pair_stats *st, dg_err *err)
 {
     if (s == 0)
-        return dg_pairs_within(g->own.vec, g->own.id, g->own.n, g->d, threshold, block_rows, out, st, err);
+        return dg_pairs_within(g->own.vec, g->own.id, g->own.n, g->d, o, out, st, err);
     if (g->ctx->size % 2 == 0 && 2 * s == g->ctx->size)
-        return ring_half_step(g, cur, threshold, block_rows, out, st, err);
-    return dg_pairs_between(g->own.vec, g->own.id, g->own.n, cur->vec, cur->id, cur->n, g->d, threshold,
-                            block_rows, out, st, err);
+        return ring_half_step(g, cur, o, out, st, err);
+    return dg_pairs_between(g->own.vec, g->own.id, g->own.n, cur->vec, cur->id, cur->n, g->d, o, out, st, err);
 }
 
-static int ring_run(ring *g, float threshold, int block_rows, dg_edges *out, dg_pair_stats *st, dg_err *err)
+static int ring_run(ring *g, const dg_pair_opts *o, dg_edges *out, dg_pair_stats *st, dg_err *err)
 {
     int steps = g->ctx->size / 2, rc = DG_OK;
     const block *cur = &g->own;
@@ -166,7 +165,7 @@ static int ring_run(ring *g, float threshold, int block_rows, dg_edges *out, dg_
             ring_start(g, cur, next, req);
         /* A failed rank keeps passing blocks so no other rank waits forever. */
         if (rc == DG_OK)
-            rc = ring_step(g, s, cur, threshold, block_rows, out, st, err);
+            rc = ring_step(g, s, cur, o, out, st, err);
         if (s < steps)
             MPI_Waitall(4, req, MPI_STATUSES_IGNORE);
         cur = next;
@@ -175,7 +174,7 @@ static int ring_run(ring *g, float threshold, int block_rows, dg_edges *out, dg_
     return rc;
 }
 
-int dg_pairs_exact(const dg_ctx *ctx, const dg_items *items, float threshold, int block, dg_edges *out,
+int dg_pairs_exact(const dg_ctx *ctx, const dg_items *items, const dg_pair_opts *o, dg_edges *out,
                    dg_pair_stats *st, dg_err *err)
 {
     double t = dg_now();
@@ -186,7 +185,7 @@ int dg_pairs_exact(const dg_ctx *ctx, const dg_items *items, float threshold, in
     }
     dg_log(ctx, "exact: %lld usable items on rank 0, %d ring steps", (long long)g.own.n, ctx->size / 2);
     dg_pair_stats local = {0, 0.0, 0.0};
-    int rc = ring_run(&g, threshold, block, out, &local, err);
+    int rc = ring_run(&g, o, out, &local, err);
     ring_free(&g);
     if (st) {
         st->compared += local.compared;

@@ -9,7 +9,7 @@
 
 /* Brute force over all usable items of all ranks (the `exact` mode): the
  * rank blocks circulate in a ring so each pair of blocks meets once. */
-int dg_pairs_exact(const dg_ctx *ctx, const dg_items *items, float threshold, int block, dg_edges *out,
+int dg_pairs_exact(const dg_ctx *ctx, const dg_items *items, const dg_pair_opts *o, dg_edges *out,
                    dg_pair_stats *st, dg_err *err);
 
 #endif

@@ -11,6 +11,8 @@
  * (exchange.c does).
  */
 #include "search/kmeans.h"
+
+#include "search/bf16_block.h"
 #include "search/kmeans_seed.h"
 
 #include <cblas.h>
@@ -24,7 +26,6 @@
 #define BLOCK_ROWS 512
 #define BLOCK_FLOATS (1 << 22) /* similarity block bound: 16 MiB */
 #define SCAN_CHUNK 64
-#define CANDIDATE_SLACK 2 /* sgemm candidates kept beyond m before re-scoring */
 
 void dg_kmeans_params_default(dg_kmeans_params *p)
 {
@@ -33,6 +34,7 @@ void dg_kmeans_params_default(dg_kmeans_params *p)
     p->sample = 64 * 1024;
     p->seed = 1;
     p->seeding = DG_SEEDING_KMEANSPP;
+    p->bfloat16 = 0;
 }
 
 /* ---- nearest centroids ------------------------------------------------ */
@@ -88,22 +90,40 @@ double dg_dot_double(const float *a, const float *b, int d)
     return (p[0] + p[1]) + (p[2] + p[3]);
 }
 
-/* Re-scores the c candidates of row x in double and writes the best m in
- * (similarity desc, index asc) order. */
-static void rescore_row(const float *x, int d, const float *centroids, int c, const int32_t *cj,
-                        double *ds, int32_t *dj, int m, int32_t *idx, float *sim)
+/* Inserts (s, j) into the best *n of m kept in (s desc, j asc) order.
+ * Callers scan j ascending, so an equal similarity never displaces a lower
+ * index. */
+static void best_insert(double *ds, int32_t *dj, int *n, int m, double s, int32_t j)
 {
-    for (int r = 0; r < c; r++) {
-        double s = dg_dot_double(x, centroids + (size_t)cj[r] * (size_t)d, d);
-        int32_t j = cj[r];
-        int pos = r;
-        while (pos > 0 && (s > ds[pos - 1] || (s == ds[pos - 1] && j < dj[pos - 1]))) {
-            ds[pos] = ds[pos - 1];
-            dj[pos] = dj[pos - 1];
-            pos--;
-        }
-        ds[pos] = s;
-        dj[pos] = j;
+    if (*n == m && !(s > ds[m - 1]))
+        return;
+    int pos = *n < m ? (*n)++ : m - 1;
+    while (pos > 0 && s > ds[pos - 1]) {
+        ds[pos] = ds[pos - 1];
+        dj[pos] = dj[pos - 1];
+        pos--;
+    }
+    ds[pos] = s;
+    dj[pos] = j;
+}
+
+/* Every centroid whose block similarity is at or above `band` re-scored in
+ * double; the best m written to idx (and sim) in (similarity desc, index
+ * asc) order. */
+static void rescore_band(const float *row, int64_t k, float band, const float *x, int d, const float *centroids,
+                         int m, double *ds, int32_t *dj, int32_t *idx, float *sim)
+{
+    int n = 0;
+    for (int64_t j = 0; j < k; j += SCAN_CHUNK) {
+        int64_t end = j + SCAN_CHUNK < k ? j + SCAN_CHUNK : k;
+        int above = 0;
+        for (int64_t t = j; t < end; t++)
+            above += row[t] >= band;
+        if (!above)
+            continue;
+        for (int64_t t = j; t < end; t++)
+            if (row[t] >= band)
+                best_insert(ds, dj, &n, m, dg_dot_double(x, centroids + (size_t)t * (size_t)d, d), (int32_t)t);
     }
     for (int r = 0; r < m; r++) {
         idx[r] = dj[r];
@@ -124,35 +144,63 @@ static int nearest_check(int64_t n, int d, int64_t k, int m, dg_err *err)
     return DG_OK;
 }
 
-int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m,
+/* The block similarities of rows [r0, r0 + nr) of x against all k
+ * centroids, ld floats per row. */
+static void nearest_block(const float *xb, int64_t nr, int d, const float *centroids, int64_t k,
+                          const uint32_t *packed_centroids, uint32_t *packed_rows, float *block, int64_t ld)
+{
+    if (packed_centroids) {
+        dg_bf16_pack_rows(xb, nr, d, packed_rows);
+        dg_bf16_block(packed_rows, nr, packed_centroids, k, d, block, ld);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)k, d, 1.0f, xb, d, centroids, d, 0.0f, block,
+                (int)ld);
+}
+
+int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m, int bfloat16,
                          int32_t *idx, float *sim, dg_err *err)
 {
     if (nearest_check(n, d, k, m, err) != DG_OK)
         return DG_FAIL;
+    if (bfloat16 && !dg_bf16_available())
+        return dg_failc(err, DG_E_CONFIG, "bfloat16 nearest centroids asked for on a CPU without AVX512-BF16");
     if (n == 0)
         return DG_OK;
-    int c = (int)(m + CANDIDATE_SLACK < k ? m + CANDIDATE_SLACK : k);
+    /* |block similarity - exact| <= eps for unit vectors, so the exact m
+     * best are among those within 2 eps of the block's m-th best */
+    float eps = bfloat16 ? dg_bf16_margin(d) : (float)((d + 2) * ldexp(1.0, -23));
     int64_t rows = BLOCK_FLOATS / k;
-    rows = rows < 1 ? 1 : rows > BLOCK_ROWS ? BLOCK_ROWS : rows;
-    float *block = dg_alloc((size_t)rows * (size_t)k, sizeof(float), err);
-    float *cs = dg_alloc((size_t)c, sizeof(float), err);
-    int32_t *cj = dg_alloc((size_t)c, sizeof(int32_t), err);
-    double *ds = dg_alloc((size_t)c, sizeof(double), err);
-    int32_t *dj = dg_alloc((size_t)c, sizeof(int32_t), err);
-    int rc = block && cs && cj && ds && dj ? DG_OK : DG_FAIL;
+    rows = rows < DG_BF16_MR ? DG_BF16_MR : rows > BLOCK_ROWS ? BLOCK_ROWS : rows;
+    int64_t ld = bfloat16 ? dg_bf16_cols(k) : k, block_rows = bfloat16 ? dg_bf16_rows(rows) : rows;
+    float *block = dg_alloc((size_t)block_rows * (size_t)ld, sizeof(float), err);
+    uint32_t *packed_centroids = NULL, *packed_rows = NULL;
+    if (bfloat16) {
+        packed_centroids = dg_alloc((size_t)ld * (size_t)dg_bf16_words(d), sizeof *packed_centroids, err);
+        packed_rows = dg_alloc((size_t)block_rows * (size_t)dg_bf16_words(d), sizeof *packed_rows, err);
+        if (packed_centroids)
+            dg_bf16_pack_cols(centroids, k, d, packed_centroids);
+    }
+    float *cs = dg_alloc((size_t)m, sizeof(float), err);
+    int32_t *cj = dg_alloc((size_t)m, sizeof(int32_t), err);
+    double *ds = dg_alloc((size_t)m, sizeof(double), err);
+    int32_t *dj = dg_alloc((size_t)m, sizeof(int32_t), err);
+    int rc = block && cs && cj && ds && dj && (!bfloat16 || (packed_centroids && packed_rows)) ? DG_OK : DG_FAIL;
     for (int64_t r0 = 0; rc == DG_OK && r0 < n; r0 += rows) {
         int64_t nr = n - r0 < rows ? n - r0 : rows;
         const float *xb = x + (size_t)r0 * (size_t)d;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)k, d, 1.0f, xb, d,
-                    centroids, d, 0.0f, block, (int)k);
+        nearest_block(xb, nr, d, centroids, k, packed_centroids, packed_rows, block, ld);
         for (int64_t i = 0; i < nr; i++) {
             size_t out = (size_t)(r0 + i) * (size_t)m;
-            row_candidates(block + (size_t)i * (size_t)k, k, c, cs, cj);
-            rescore_row(xb + (size_t)i * (size_t)d, d, centroids, c, cj, ds, dj, m, idx + out,
-                        sim ? sim + out : NULL);
+            const float *row = block + (size_t)i * (size_t)ld;
+            row_candidates(row, k, m, cs, cj);
+            rescore_band(row, k, cs[m - 1] - 2 * eps, xb + (size_t)i * (size_t)d, d, centroids, m, ds, dj,
+                         idx + out, sim ? sim + out : NULL);
         }
     }
     free(block);
+    free(packed_centroids);
+    free(packed_rows);
     free(cs);
     free(cj);
     free(ds);
@@ -433,12 +481,12 @@ static double imbalance(const int64_t *count, int64_t k)
 }
 
 /* One assignment + update.  Collective. */
-static int lloyd_step(const dg_ctx *ctx, const dg_sample *s, int64_t k, float *centroids, lloyd_work *w,
+static int lloyd_step(const dg_ctx *ctx, const dg_sample *s, int64_t k, int bfloat16, float *centroids, lloyd_work *w,
                       dg_kmeans_stats *st, dg_err *err)
 {
     double t0 = dg_now();
     int d = s->d;
-    int rc = dg_nearest_centroids(s->vec, s->n, d, centroids, k, 1, w->idx, w->sim, err);
+    int rc = dg_nearest_centroids(s->vec, s->n, d, centroids, k, 1, bfloat16, w->idx, w->sim, err);
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
     accumulate(s, k, w);
@@ -483,7 +531,7 @@ static int train_sample(const dg_ctx *ctx, const dg_sample *s, const dg_kmeans_p
     int rc = dg_agree(ctx, work_alloc(s, p->k, &w, err), err);
     dg_kmeans_stats st = {0};
     for (int it = 0; rc == DG_OK && it < p->iterations; it++) {
-        rc = lloyd_step(ctx, s, p->k, centroids, &w, &st, err);
+        rc = lloyd_step(ctx, s, p->k, p->bfloat16, centroids, &w, &st, err);
         if (stats)
             stats[it] = st;
     }

@@ -24,6 +24,7 @@ typedef struct dg_kmeans_params {
     int64_t sample; /* points used for training (all usable items if >= N) */
     uint64_t seed;
     dg_seeding seeding;
+    int bfloat16; /* nearest centroids in bfloat16 (job.precision; same centroids either way) */
 } dg_kmeans_params;
 
 void dg_kmeans_params_default(dg_kmeans_params *p);
@@ -52,12 +53,14 @@ typedef struct dg_kmeans_totals {
 int dg_kmeans_train(const dg_ctx *ctx, const dg_items *items, const dg_kmeans_params *p,
                     float *centroids, dg_kmeans_stats *stats, dg_kmeans_totals *totals, dg_err *err);
 
-/* For each of n unit vectors: the m most similar centroids, most similar
- * first (idx n x m, sim n x m; sim may be NULL).  Similarities come from
- * cblas_sgemm, then the leading candidates are re-scored in double precision
- * and ordered by (similarity desc, index asc), so the result does not depend
- * on how the rows were blocked.  Pure compute, no MPI. */
-int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m,
+/* For each of n unit vectors: the m most similar of k unit centroids,
+ * most similar first (idx n x m, sim n x m; sim may be NULL).  Block
+ * similarities come from cblas_sgemm or, with bfloat16, the bfloat16 kernel
+ * (search/bf16_block.h); every centroid within twice the arithmetic's error
+ * bound of the block's m-th best is re-scored in double, and the best m by
+ * (similarity desc, index asc) are kept.  So the result is the exact m
+ * nearest whatever the blocking or arithmetic.  Pure compute, no MPI. */
+int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroids, int64_t k, int m, int bfloat16,
                          int32_t *idx, float *sim, dg_err *err);
 
 /* Double-precision dot product in a fixed order (four interleaved partial

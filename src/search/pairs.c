@@ -2,18 +2,20 @@
  * between two sets, and over every cluster of an exchanged bucket.
  *
  * Similarities of a block of rows against a block of columns come from one
- * cblas_sgemm into a block x block scratch buffer (diagonal blocks of a set
- * against itself are halved first, so little of the unused lower triangle
- * is computed).  A row of that buffer is first checked for any candidate
- * (sim >= threshold - DG_SIM_RESCORE_EPS) in a vectorisable loop; only rows
- * with candidates are walked, and each candidate is re-scored in double
+ * cblas_sgemm, or from the bfloat16 kernel (bf16_block.c, about three times
+ * sgemm's rate where the CPU has AVX512-BF16), into a block x block scratch
+ * buffer (diagonal blocks of a set against itself are halved first, so
+ * little of the unused lower triangle is computed).  A row of that buffer is
+ * first checked for any candidate (sim >= threshold - eps, eps the
+ * arithmetic's error bound) in a vectorisable loop; only rows with
+ * candidates are walked, and each candidate is re-scored in double
  * precision (dg_sim_exact) and kept if that is >= the threshold.  So the
- * edges and their similarities do not depend on blocking.
+ * edges and their similarities do not depend on blocking or arithmetic.
  *
  * Stats are added to the caller's dg_pair_stats: `compared` counts the
  * pairs searched (i < j within a set, all pairs between sets), `flops` the
- * 2*d per similarity handed to sgemm, so flops / (2*d*compared) - 1 is the
- * work spent on unused similarities.
+ * 2*d per similarity computed, so flops / (2*d*compared) - 1 is the work
+ * spent on unused similarities (and on the bfloat16 kernel's padding).
  *
  * The pair search does no MPI (the exact mode's ring lives in exact.c, the
  * edge list in edges.c); the one collective here gathers per-rank stats for
@@ -25,6 +27,7 @@
 
 #include "search/pairs.h"
 
+#include "search/bf16_block.h"
 #include "search/edges.h"
 #include "search/forest.h"
 
@@ -65,29 +68,47 @@ typedef struct rect {
 
 typedef struct search {
     float threshold;
-    float candidate; /* threshold - DG_SIM_RESCORE_EPS */
+    float eps;       /* bound on |block similarity - exact| */
+    float candidate; /* threshold - eps */
     int64_t block;
-    float *sims; /* block x block */
+    float *sims;     /* block x block (bfloat16: padded to whole tiles) */
+    int64_t ld;      /* floats per row of sims */
+    uint32_t *packed_rows, *packed_cols; /* bfloat16 only: the block's vectors, packed */
     dg_edges *out;
     dg_forest *forest; /* graph.edges = forest: NULL for every pair */
     int64_t compared;
     double flops;
 } search;
 
-static int search_init(search *s, float threshold, int block, int64_t max_rows, int64_t max_cols,
-                       dg_edges *out, dg_err *err)
+int dg_pair_opts_from_config(const dg_config *cfg, dg_pair_opts *o, dg_err *err)
 {
-    s->threshold = threshold;
-    s->candidate = threshold - DG_SIM_RESCORE_EPS;
-    s->block = effective_block(block);
-    s->out = out;
-    s->forest = NULL;
-    s->compared = 0;
-    s->flops = 0.0;
+    *o = (dg_pair_opts){cfg->threshold, cfg->block, 0};
+    return dg_bf16_resolve(cfg->precision, &o->bfloat16, err);
+}
+
+static int search_init(search *s, const dg_pair_opts *o, int d, int64_t max_rows, int64_t max_cols, dg_edges *out,
+                       dg_err *err)
+{
+    *s = (search){.threshold = o->threshold, .block = effective_block(o->block), .out = out};
+    if (o->bfloat16 && !dg_bf16_available())
+        return dg_failc(err, DG_E_CONFIG, "bfloat16 pair search asked for on a CPU without AVX512-BF16");
+    s->eps = o->bfloat16 ? dg_bf16_margin(d) : DG_SIM_RESCORE_EPS;
+    s->candidate = o->threshold - s->eps;
     int64_t br = max_rows < s->block ? max_rows : s->block;
     int64_t bc = max_cols < s->block ? max_cols : s->block;
+    br = br > 0 ? br : 1;
+    bc = bc > 0 ? bc : 1;
+    if (o->bfloat16) {
+        br = dg_bf16_rows(br);
+        bc = dg_bf16_cols(bc);
+        s->packed_rows = dg_alloc((size_t)br * (size_t)dg_bf16_words(d), sizeof *s->packed_rows, err);
+        s->packed_cols = dg_alloc((size_t)bc * (size_t)dg_bf16_words(d), sizeof *s->packed_cols, err);
+        if (!s->packed_rows || !s->packed_cols)
+            return DG_FAIL;
+    }
+    s->ld = bc;
     size_t cells;
-    if (dg_mul_size((size_t)(br > 0 ? br : 1), (size_t)(bc > 0 ? bc : 1), &cells, err) != DG_OK)
+    if (dg_mul_size((size_t)br, (size_t)bc, &cells, err) != DG_OK)
         return DG_FAIL;
     s->sims = dg_alloc(cells, sizeof(float), err);
     return s->sims ? DG_OK : DG_FAIL;
@@ -96,7 +117,10 @@ static int search_init(search *s, float threshold, int block, int64_t max_rows, 
 static void search_done(search *s, dg_pair_stats *st, double t_start)
 {
     free(s->sims);
+    free(s->packed_rows);
+    free(s->packed_cols);
     s->sims = NULL;
+    s->packed_rows = s->packed_cols = NULL;
     if (st) {
         st->compared += s->compared;
         st->flops += s->flops;
@@ -151,7 +175,7 @@ static int forest_row(const search *s, const rect *r, int64_t i, const float *ro
 {
     dg_forest *f = s->forest;
     const float *a = r->rows + (size_t)i * (size_t)r->d;
-    float sure = f->certain > s->threshold ? f->certain + DG_SIM_RESCORE_EPS : s->candidate;
+    float sure = f->certain > s->threshold ? f->certain + s->eps : s->candidate;
     int64_t ua = r->rix[i];
     for (int64_t j = lo; j < hi; j++) {
         float v = row[j];
@@ -179,16 +203,31 @@ static int forest_row(const search *s, const rect *r, int64_t i, const float *ro
     return DG_OK;
 }
 
-/* Rows [r0, r1) against columns [c0, c1): one sgemm, then the scan. */
-static int search_block(search *s, const rect *r, int64_t r0, int64_t r1, int64_t c0, int64_t c1, dg_err *err)
+/* Rows [r0, r1) against columns [c0, c1) into s->sims. */
+static void block_sims(search *s, const rect *r, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
 {
     int64_t nr = r1 - r0, nc = c1 - c0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)nc, r->d, 1.0f,
-                r->rows + (size_t)r0 * (size_t)r->d, r->d, r->cols + (size_t)c0 * (size_t)r->d, r->d, 0.0f,
-                s->sims, (int)nc);
+    const float *rows = r->rows + (size_t)r0 * (size_t)r->d, *cols = r->cols + (size_t)c0 * (size_t)r->d;
+    if (s->packed_rows) {
+        dg_bf16_pack_rows(rows, nr, r->d, s->packed_rows);
+        dg_bf16_pack_cols(cols, nc, r->d, s->packed_cols);
+        dg_bf16_block(s->packed_rows, nr, s->packed_cols, nc, r->d, s->sims, s->ld);
+        s->flops += 2.0 * r->d * (double)dg_bf16_rows(nr) * (double)dg_bf16_cols(nc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)nc, r->d, 1.0f, rows, r->d, cols, r->d, 0.0f,
+                s->sims, (int)s->ld);
     s->flops += 2.0 * r->d * (double)nr * (double)nc;
+}
+
+/* Rows [r0, r1) against columns [c0, c1): the block's similarities, then
+ * the scan. */
+static int search_block(search *s, const rect *r, int64_t r0, int64_t r1, int64_t c0, int64_t c1, dg_err *err)
+{
+    int64_t nc = c1 - c0;
+    block_sims(s, r, r0, r1, c0, c1);
     for (int64_t i = r0; i < r1; i++) {
-        const float *row = s->sims + (size_t)(i - r0) * (size_t)nc;
+        const float *row = s->sims + (size_t)(i - r0) * (size_t)s->ld;
         int64_t lo = 0;
         if (i < r->tri)
             lo = i + 1 > c0 ? i + 1 - c0 : 0;
@@ -245,13 +284,15 @@ static int check_sizes(int64_t na, int64_t nb, int d, dg_err *err)
     return DG_OK;
 }
 
-int dg_pairs_within(const float *x, const int64_t *ids, int64_t n, int d, float threshold, int block,
-                    dg_edges *out, dg_pair_stats *st, dg_err *err)
+int dg_pairs_within(const float *x, const int64_t *ids, int64_t n, int d, const dg_pair_opts *o, dg_edges *out,
+                    dg_pair_stats *st, dg_err *err)
 {
     double t = dg_now();
-    search s;
-    if (check_sizes(n, n, d, err) != DG_OK || search_init(&s, threshold, block, n, n, out, err) != DG_OK)
+    search s = {0};
+    if (check_sizes(n, n, d, err) != DG_OK || search_init(&s, o, d, n, n, out, err) != DG_OK) {
+        search_done(&s, NULL, t);
         return DG_FAIL;
+    }
     rect r = {x, ids, n, n, x, ids, n, d, NULL, NULL};
     int rc = search_rect(&s, &r, err);
     search_done(&s, st, t);
@@ -259,13 +300,14 @@ int dg_pairs_within(const float *x, const int64_t *ids, int64_t n, int d, float 
 }
 
 int dg_pairs_between(const float *a, const int64_t *ida, int64_t na, const float *b, const int64_t *idb,
-                     int64_t nb, int d, float threshold, int block, dg_edges *out, dg_pair_stats *st,
-                     dg_err *err)
+                     int64_t nb, int d, const dg_pair_opts *o, dg_edges *out, dg_pair_stats *st, dg_err *err)
 {
     double t = dg_now();
-    search s;
-    if (check_sizes(na, nb, d, err) != DG_OK || search_init(&s, threshold, block, na, nb, out, err) != DG_OK)
+    search s = {0};
+    if (check_sizes(na, nb, d, err) != DG_OK || search_init(&s, o, d, na, nb, out, err) != DG_OK) {
+        search_done(&s, NULL, t);
         return DG_FAIL;
+    }
     rect r = {a, ida, na, 0, b, idb, nb, d, NULL, NULL};
     int rc = search_rect(&s, &r, err);
     search_done(&s, st, t);
@@ -378,19 +420,23 @@ static int search_task(search *s, const dg_bucket *b, const dg_task *t, dg_err *
     return dg_forest_push_best(f, cix, ncols, s->out, err);
 }
 
-int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, float threshold, int block, const float *certain,
+int dg_pairs_bucket(const dg_ctx *ctx, const dg_bucket *b, const dg_pair_opts *o, const float *certain,
                     dg_edges *out, dg_pair_stats *st, dg_err *err)
 {
     double t = dg_now();
-    search s;
+    search s = {0};
     dg_forest forest;
-    if (check_sizes(b->n, b->n, b->d, err) != DG_OK ||
-        search_init(&s, threshold, block, b->n, b->n, out, err) != DG_OK)
+    if (check_sizes(b->n, b->n, b->d, err) != DG_OK || search_init(&s, o, b->d, b->n, b->n, out, err) != DG_OK) {
+        search_done(&s, NULL, t);
         return DG_FAIL;
+    }
     if (certain && dg_forest_init(&forest, b->id, b->n, b->d, *certain, err) != DG_OK) {
         search_done(&s, st, t);
         return DG_FAIL;
     }
+    /* the block arithmetic bounds the error the forest may skip on */
+    if (certain && forest.best_slack < s.eps)
+        forest.best_slack = s.eps;
     s.forest = certain ? &forest : NULL;
     double total = 0.0;
     unit rows, cols;
