@@ -18,6 +18,8 @@
  *             scale - the bound, not the typical use (4:2:0 photos need 3)
  *   k-means   s (8D + 48): sample vectors, fixed-point copies, ids, hashes,
  *             assignments; + 8 K (D + 2) sums + a 16 MiB similarity block
+ *             + 2 K D for the centroids packed as bfloat16 (job.precision;
+ *             counted with float32 blocks too)
  *   exchange  r (4D + 41): received vectors (they become the bucket) and
  *             sort keys, then the bucket's id/cluster/part columns; + the
  *             send and receive buffers of one round (at most
@@ -97,7 +99,7 @@ void dg_memory_estimate(const dg_memory_inputs *in, dg_memory_model *mm)
     mm->results = 4.0 * c * k * d + n * (4.0 * c + 25.0) + (in->forest ? 40.0 * 2.0 * n * m * c : 0.0);
     mm->probes = 8.0 * n * m;
     mm->embed = em->work_per_item * n + em->network + em->decoder;
-    mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block;
+    mm->kmeans = s * (8.0 * d + 48.0) + 8.0 * k * (d + 2.0) + 4.0 * block + 2.0 * k * d;
     mm->graph = 48.0 * n;
     double round = n * m * (4.0 * d + 16.0);
     round = round < (double)DG_EXCHANGE_ROUND_BYTES ? round : (double)DG_EXCHANGE_ROUND_BYTES;
