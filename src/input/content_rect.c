@@ -25,14 +25,19 @@
  */
 #include "input/content_rect.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define GRID_MAX 128
 #define MIN_CELLS 24       /* smaller grids are left alone */
 #define EDGE_STEP 0.06f    /* luminance step across a side (full scale 1) */
 #define EDGE_SHARE 0.7     /* of a side's cells that must step */
+#define SOFT_STEP 0.025    /* a step beside a flat side (flat_beside) */
+#define FLAT_TOL 0.012     /* luminance range of flat cells */
 #define RUN_MIN 0.2        /* shortest straight run of a candidate, of the grid side */
 #define CANDIDATES 10      /* candidate lines per direction */
+#define MIRRORED 2         /* mirrored candidate lines per direction */
+#define PEAK_GAP 1         /* a candidate is the longest run within this many lines */
 #define DETAIL_STEP 0.04f  /* central-difference gradient of a detailed cell */
 #define DETAIL_GAP 0.3     /* inside share minus frame share, frame on 2 or 3 sides */
 #define DETAIL_RATIO 2.0   /* inside share over frame share, frame on 2 or 3 sides */
@@ -45,10 +50,18 @@
 #define FLAT_MIN 0.15      /* inside share, flat frame */
 #define FLAT_OPEN_SIDE_MIN 0.1 /* detail share along an open side, flat frame */
 #define CRISP_SHARE 0.9    /* of every side's cells that step: a crisp outline */
+#define PASTED_SHARE 0.8   /* the same, of a pasted photo in a flat page or centred */
 #define TIGHTEN_MAX 0.25   /* of a closed frame's side, how far tighten() moves a side in */
+#define PASTED_BONUS 10.0  /* score of a pasted photo, over a closed frame's CLOSED_BONUS + 1 at most */
 #define CLOSED_BONUS 3.0   /* score of a closed frame over an open one's 1 (din - dout in -1..1) */
 #define OPEN_SIDE_MIN 0.3  /* detail share along a side at the region's bound */
 #define AREA_MIN 0.18
+#define PASTED_AREA_MIN 0.05 /* of a pasted photo (crisp outline) */
+#define UNIFORM_TOL 0.03   /* luminance range along a flat frame side */
+#define UNIFORM_SIDES 2    /* of a pasted closed photo's four */
+#define FAR_SHARE 0.5      /* of the far side of a centred photo's pair */
+#define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
+#define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
 #define BAND 2 /* cells next to a side counted neither inside nor frame */
@@ -91,10 +104,31 @@ static inline float lum(const grid *g, int x, int y)
     return g->lum[y * g->w + x];
 }
 
+/* Whether the 2 x 3 cells on one side of a grid line at `along` (the two
+ * nearest the line, and their neighbours along it) are within FLAT_TOL of
+ * each other: a page, a bar or a blurred fill, not a photo's texture. */
+static int flat_beside(const grid *g, int line, int dir, int along, int vertical)
+{
+    int n = vertical ? g->h : g->w;
+    float lo = 2, hi = -1;
+    for (int k = 0; k < 2; k++) {
+        int c = dir < 0 ? line - 1 - k : line + k;
+        for (int a = along - 1; a <= along + 1; a++) {
+            int at = a < 0 ? 0 : a >= n ? n - 1 : a;
+            float v = vertical ? lum(g, c, at) : lum(g, at, c);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    return hi - lo <= FLAT_TOL;
+}
+
 /* A step across grid line y at column x, or across grid line x at row y
  * (vertical = 1), compares the two cells on either side with the two
  * beyond them, so an edge smeared over two cells by resampling still
- * counts.  Lines too close to the bound have no step. */
+ * counts.  Beside a flat side (flat_beside) a step of SOFT_STEP is enough:
+ * a dark photo on a dark page, a photo above the darkened blurred copy of
+ * a story canvas.  Lines too close to the bound have no step. */
 static int edge_at(const grid *g, int line, int along, int vertical)
 {
     int n = vertical ? g->w : g->h;
@@ -109,7 +143,10 @@ static int edge_at(const grid *g, int line, int along, int vertical)
         b = lum(g, along, line) + lum(g, along, line + 1);
     }
     float d = a - b;
-    return (d < 0 ? -d : d) >= 2 * EDGE_STEP;
+    d = d < 0 ? -d : d;
+    if (d >= 2 * EDGE_STEP)
+        return 1;
+    return d >= 2 * SOFT_STEP && (flat_beside(g, line, -1, along, vertical) || flat_beside(g, line, 1, along, vertical));
 }
 
 static int detailed(const grid *g, int x, int y)
@@ -182,8 +219,11 @@ static int longest_run(const grid *g, int line, int vertical)
     return best;
 }
 
-/* The region's bounds and the lines of the CANDIDATES longest straight
- * runs (each a local maximum within two lines), sorted; returns the count. */
+/* The region's bounds, the lines of the CANDIDATES longest straight runs
+ * (each a local maximum within PEAK_GAP lines) and the mirror images of
+ * those that run across the whole region (the far side of a centred photo
+ * may step too little for a run of its own: a dark photo above a darkened
+ * fill), sorted; returns the count (at most CANDIDATES + 2 + MIRRORED). */
 static int candidates(const grid *g, int vertical, int *out)
 {
     int n = vertical ? g->w : g->h, span = vertical ? g->h : g->w;
@@ -195,7 +235,7 @@ static int candidates(const grid *g, int vertical, int *out)
         if (run[l] < RUN_MIN * span)
             continue;
         int peak = 1;
-        for (int d = -2; d <= 2 && peak; d++)
+        for (int d = -PEAK_GAP; d <= PEAK_GAP && peak; d++)
             if (d && l + d >= 0 && l + d <= n && (run[l + d] > run[l] || (run[l + d] == run[l] && d < 0)))
                 peak = 0;
         if (peak)
@@ -215,6 +255,17 @@ static int candidates(const grid *g, int vertical, int *out)
     for (int i = 0; i < np; i++)
         out[m++] = peaks[i];
     out[m++] = n;
+    for (int i = 0, added = 0; i < np && added < MIRRORED; i++) {
+        int l = n - peaks[i], near = 0;
+        if (run[peaks[i]] < CRISP_SHARE * span)
+            continue;
+        for (int j = 0; j < m; j++)
+            near |= abs(out[j] - l) <= PEAK_GAP;
+        if (!near) {
+            out[m++] = l;
+            added++;
+        }
+    }
     for (int i = 1; i < m; i++) /* insertion sort */
         for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
             int t = out[j - 1];
@@ -225,14 +276,14 @@ static int candidates(const grid *g, int vertical, int *out)
 }
 
 /* Whether grid line `line` is a side of a framed photo between cells a
- * and b along it: a sharp edge along most of it, and a smooth line (few
+ * and b along it: a sharp edge along `share` of it, and a smooth line (few
  * edges) among the OUTWARD nearest parallel lines beyond it (direction
  * `out`, starting two lines out, clear of the edge itself).  Texture has
  * edges on every line; chrome has gaps between its text lines. */
-static int side(const grid *g, int line, int out, int a, int b, int vertical)
+static int side(const grid *g, int line, int out, int a, int b, int vertical, double share)
 {
     int n = vertical ? g->w : g->h;
-    if (edges(g, line, a, b, vertical) < EDGE_SHARE * (b - a))
+    if (edges(g, line, a, b, vertical) < share * (b - a))
         return 0;
     for (int k = 2; k < 2 + OUTWARD; k++) {
         int beyond = line + out * k;
@@ -242,13 +293,52 @@ static int side(const grid *g, int line, int out, int a, int b, int vertical)
     return 0;
 }
 
-/* Whether every side of a closed rectangle steps along CRISP_SHARE of its
- * length: a pasted photo's outline, which needs no detail contrast (a
- * smooth photo inside busy application chrome). */
-static int crisp(const grid *g, int x0, int y0, int x1, int y1)
+/* Whether the two framed sides of a photo centred between bars are a pair:
+ * one steps along PASTED_SHARE of its length, the other at least along
+ * FAR_SHARE (a fill darkened from the photo's own colours may nearly match
+ * it there). */
+static int bar_sides(const grid *g, int x0, int y0, int x1, int y1)
 {
-    return edges(g, y0, x0, x1, 0) >= CRISP_SHARE * (x1 - x0) && edges(g, y1, x0, x1, 0) >= CRISP_SHARE * (x1 - x0) &&
-           edges(g, x0, y0, y1, 1) >= CRISP_SHARE * (y1 - y0) && edges(g, x1, y0, y1, 1) >= CRISP_SHARE * (y1 - y0);
+    int vertical = y0 == 0; /* bars left and right */
+    int la = vertical ? x0 : y0, lb = vertical ? x1 : y1, a = vertical ? y0 : x0, b = vertical ? y1 : x1;
+    return (side(g, la, -1, a, b, vertical, PASTED_SHARE) && side(g, lb, 1, a, b, vertical, FAR_SHARE)) ||
+           (side(g, la, -1, a, b, vertical, FAR_SHARE) && side(g, lb, 1, a, b, vertical, PASTED_SHARE));
+}
+
+/* Whether every framed side of a rectangle (sides at the region's bound
+ * are not framed) steps along CRISP_SHARE of its length: a pasted photo's
+ * outline, which needs no detail contrast (a smooth photo inside busy
+ * application chrome, a sky above a blurred fill). */
+static int crisp(const grid *g, int x0, int y0, int x1, int y1, double share)
+{
+    return (y0 == 0 || edges(g, y0, x0, x1, 0) >= share * (x1 - x0)) &&
+           (y1 == g->h || edges(g, y1, x0, x1, 0) >= share * (x1 - x0)) &&
+           (x0 == 0 || edges(g, x0, y0, y1, 1) >= share * (y1 - y0)) &&
+           (x1 == g->w || edges(g, x1, y0, y1, 1) >= share * (y1 - y0));
+}
+
+/* Whether the cells of row (vertical = 0) or column `cell` between a and b
+ * along it lie within UNIFORM_TOL of each other; out of the grid: no. */
+static int uniform(const grid *g, int cell, int a, int b, int vertical)
+{
+    if (cell < 0 || cell >= (vertical ? g->w : g->h))
+        return 0;
+    float lo = 2, hi = -1;
+    for (int i = a; i < b; i++) {
+        float v = vertical ? lum(g, cell, i) : lum(g, i, cell);
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    return hi - lo <= UNIFORM_TOL;
+}
+
+/* Sides of a closed rectangle along which the frame is one flat colour
+ * (a page around a pasted photo; not the photo around a watermark box),
+ * looked at OUTWARD cells out, clear of the edge's smear. */
+static int uniform_sides(const grid *g, int x0, int y0, int x1, int y1)
+{
+    return uniform(g, y0 - OUTWARD, x0, x1, 0) + uniform(g, y1 + OUTWARD - 1, x0, x1, 0) +
+           uniform(g, x0 - OUTWARD, y0, y1, 1) + uniform(g, x1 + OUTWARD - 1, y0, y1, 1);
 }
 
 /* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
@@ -256,14 +346,25 @@ static int crisp(const grid *g, int x0, int y0, int x1, int y1)
 static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min)
 {
     double area = (double)(x1 - x0) * (y1 - y0), all = (double)g->w * g->h;
-    if (area < area_min * all || area > AREA_MAX * all)
+    if (area < PASTED_AREA_MIN * all || area > AREA_MAX * all)
         return -1;
     int top = y0 > 0, bottom = y1 < g->h, left = x0 > 0, right = x1 < g->w;
     if (!(top && bottom) && !(left && right))
         return -1;
-    if ((top && !side(g, y0, -1, x0, x1, 0)) || (bottom && !side(g, y1, 1, x0, x1, 0)) ||
-        (left && !side(g, x0, -1, y0, y1, 1)) || (right && !side(g, x1, 1, y0, y1, 1)))
+    int sides = !((top && !side(g, y0, -1, x0, x1, 0, EDGE_SHARE)) || (bottom && !side(g, y1, 1, x0, x1, 0, EDGE_SHARE)) ||
+                  (left && !side(g, x0, -1, y0, y1, 1, EDGE_SHARE)) || (right && !side(g, x1, 1, y0, y1, 1, EDGE_SHARE)));
+    int closed = top && bottom && left && right;
+    /* A pasted photo: a crisp outline in a flat page, or a pair of sides at
+     * equal distances from the bounds (a story canvas or a pillarbox
+     * centres its photo) with a fill of little detail beyond.  Smaller, and
+     * free of the detail tests: a photo of sky or fog has little detail of
+     * its own. */
+    int bars = ((top && bottom && !left && !right && abs(y0 - (g->h - y1)) <= CENTRE_TOL) ||
+                (left && right && !top && !bottom && abs(x0 - (g->w - x1)) <= CENTRE_TOL)) &&
+               bar_sides(g, x0, y0, x1, y1);
+    if (!sides && !bars)
         return -1;
+    int flat_sides = closed ? uniform_sides(g, x0, y0, x1, y1) : 0;
     int ix0 = x0 + BAND * left, iy0 = y0 + BAND * top, ix1 = x1 - BAND * right, iy1 = y1 - BAND * bottom;
     int ox0 = x0 - BAND * left, oy0 = y0 - BAND * top, ox1 = x1 + BAND * right, oy1 = y1 + BAND * bottom;
     double in_area = (double)(ix1 - ix0) * (iy1 - iy0);
@@ -272,6 +373,15 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
+    int pasted = (bars && dout <= FILL_DETAIL) ||
+                 (sides && flat_sides >= UNIFORM_SIDES && crisp(g, x0, y0, x1, y1, PASTED_SHARE));
+    if (!pasted && (!sides || area < area_min * all))
+        return -1;
+    /* Above any other frame; closed first, then the one with more sides in
+     * a flat page, then the larger (a line inside a photo outlines a part
+     * of it). */
+    if (pasted)
+        return PASTED_BONUS + closed + flat_sides + area / all;
     /* An unframed side must run through the photo itself, not through the
      * frame's own flat bars (a title bar above a photo framed left and right);
      * less of it beside a flat frame. */
@@ -282,14 +392,12 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
         (!left && detail_in(g, x0, y0, x0 + strip, y1) < open_min * strip * (y1 - y0)) ||
         (!right && detail_in(g, x1 - strip, y0, x1, y1) < open_min * strip * (y1 - y0)))
         return -1;
-    int closed = top && bottom && left && right;
     /* A frame with (almost) no detail of its own, a blurred fill or a flat
      * page, asks less of the photo: a smooth photo still stands out. */
     double need = dout <= FLAT_FRAME ? FLAT_MIN : closed ? CLOSED_MIN : DETAIL_MIN;
     if (din < need)
         return -1;
-    if (closed ? din < dout + CLOSED_GAP && !crisp(g, x0, y0, x1, y1)
-               : dout > FLAT_FRAME && (din < dout + DETAIL_GAP || din < DETAIL_RATIO * dout))
+    if (closed ? din < dout + CLOSED_GAP : dout > FLAT_FRAME && (din < dout + DETAIL_GAP || din < DETAIL_RATIO * dout))
         return -1;
     return din - dout + (closed ? CLOSED_BONUS : 1.0); /* din - dout > -1: positive */
 }
@@ -304,33 +412,35 @@ static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx,
     int dy = (int)(TIGHTEN_MAX * (*y1 - *y0)), dx = (int)(TIGHTEN_MAX * (*x1 - *x0));
     for (int i = 0; i < ny && ys[i] < *y1; i++)
         if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2) > 0 &&
-            crisp(g, *x0, ys[i], *x1, *y1)) {
+            crisp(g, *x0, ys[i], *x1, *y1, CRISP_SHARE)) {
             *y0 = ys[i];
             break;
         }
     for (int i = ny - 1; i >= 0 && ys[i] > *y0; i--)
         if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2) > 0 &&
-            crisp(g, *x0, *y0, *x1, ys[i])) {
+            crisp(g, *x0, *y0, *x1, ys[i], CRISP_SHARE)) {
             *y1 = ys[i];
             break;
         }
     for (int i = 0; i < nx && xs[i] < *x1; i++)
         if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2) > 0 &&
-            crisp(g, xs[i], *y0, *x1, *y1)) {
+            crisp(g, xs[i], *y0, *x1, *y1, CRISP_SHARE)) {
             *x0 = xs[i];
             break;
         }
     for (int i = nx - 1; i >= 0 && xs[i] > *x0; i--)
         if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2) > 0 &&
-            crisp(g, *x0, *y0, xs[i], *y1)) {
+            crisp(g, *x0, *y0, xs[i], *y1, CRISP_SHARE)) {
             *x1 = xs[i];
             break;
         }
 }
 
-/* One level of framing: the best framed rectangle inside `within`. */
-static dg_rect inner_rect(const dg_pixels *img, dg_rect within)
+/* One level of framing: the best framed rectangle inside `within`;
+ * *pasted tells whether it is a pasted photo (no frame inside it). */
+static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
 {
+    *pasted = 0;
     int w = within.x1 - within.x0, h = within.y1 - within.y0, big = w > h ? w : h;
     int f = (big + GRID_MAX - 1) / GRID_MAX;
     grid g;
@@ -340,7 +450,7 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within)
         return within;
     sample(img, within, f, &g);
     tables(&g);
-    int ys[CANDIDATES + 2], xs[CANDIDATES + 2];
+    int ys[CANDIDATES + 2 + MIRRORED], xs[CANDIDATES + 2 + MIRRORED];
     int ny = candidates(&g, 0, ys), nx = candidates(&g, 1, xs);
     double best = 0;
     int bx0 = 0, by0 = 0, bx1 = g.w, by1 = g.h;
@@ -354,7 +464,8 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within)
                         bx0 = xs[c], by0 = ys[a], bx1 = xs[d], by1 = ys[b];
                     }
                 }
-    if (best > 0 && bx0 > 0 && by0 > 0 && bx1 < g.w && by1 < g.h)
+    *pasted = best >= PASTED_BONUS - 1;
+    if (best > 0 && !*pasted && bx0 > 0 && by0 > 0 && bx1 < g.w && by1 < g.h)
         tighten(&g, ys, ny, xs, nx, &bx0, &by0, &bx1, &by1);
     dg_rect r = {within.x0 + bx0 * f, within.y0 + by0 * f, bx1 == g.w ? within.x1 : within.x0 + bx1 * f,
                  by1 == g.h ? within.y1 : within.y0 + by1 * f};
@@ -364,10 +475,13 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within)
 dg_rect dg_content_rect(const dg_pixels *img, dg_rect within)
 {
     for (int level = 0; level < NEST_MAX; level++) {
-        dg_rect r = inner_rect(img, within);
+        int pasted;
+        dg_rect r = inner_rect(img, within, &pasted);
         if (r.x0 == within.x0 && r.y0 == within.y0 && r.x1 == within.x1 && r.y1 == within.y1)
             break;
         within = r;
+        if (pasted)
+            break;
     }
     return within;
 }
