@@ -17,11 +17,21 @@
  *     sides, CLOSED_GAP more or a crisp outline (a smooth photo in busy
  *     chrome); beside a flat frame (a blurred fill, a plain page) a little
  *     detail inside is enough.
+ * A pasted photo skips the detail tests (a photo of sky or fog has little
+ * detail of its own) and may be as small as PASTED_AREA_MIN: a closed
+ * rectangle with a flat page (one colour) beyond two of its sides at least,
+ * whose sides step along most of their length and never run through flat
+ * page; or a rectangle between two sides at equal distances from the
+ * bounds (a story canvas, a pillarbox) over a fill of little detail.
+ * Beside flat cells a softer step counts as an edge (a dark photo on dark
+ * chrome; a photo over its own darkened blurred copy).  A pasted photo wins
+ * over any other frame and is not looked into further.
  * Candidate sides are the grid lines crossed by the longest straight runs
  * of edge cells (at most CANDIDATES per direction, plus the region's
- * bounds); of the accepted rectangles a closed one (framed on all four
- * sides) wins over an open one, then the largest detail contrast; a closed
- * winner is tightened (see tighten()).
+ * bounds and the mirror images of the longest lines); of the accepted
+ * rectangles a closed one (framed on all four sides) wins over an open
+ * one, then the largest detail contrast; a closed winner is tightened (see
+ * tighten()).
  */
 #include "input/content_rect.h"
 
@@ -50,7 +60,7 @@
 #define FLAT_MIN 0.15      /* inside share, flat frame */
 #define FLAT_OPEN_SIDE_MIN 0.1 /* detail share along an open side, flat frame */
 #define CRISP_SHARE 0.9    /* of every side's cells that step: a crisp outline */
-#define PASTED_SHARE 0.8   /* the same, of a pasted photo in a flat page or centred */
+#define PASTED_SHARE 0.8   /* of a pasted photo's side that must step */
 #define TIGHTEN_MAX 0.25   /* of a closed frame's side, how far tighten() moves a side in */
 #define PASTED_BONUS 10.0  /* score of a pasted photo, over a closed frame's CLOSED_BONUS + 1 at most */
 #define CLOSED_BONUS 3.0   /* score of a closed frame over an open one's 1 (din - dout in -1..1) */
@@ -60,6 +70,9 @@
 #define UNIFORM_TOL 0.03   /* luminance range along a flat frame side */
 #define UNIFORM_SIDES 2    /* of a pasted closed photo's four */
 #define FAR_SHARE 0.5      /* of the far side of a centred photo's pair */
+#define THROUGH_SHARE 0.1  /* of a side that may run through flat page */
+#define PAGE_SHARE 0.65    /* of a pasted photo's side beside a flat page */
+#define PASTED_DETAIL 0.02 /* detail share inside a pasted photo, at least (no bare page) */
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
@@ -305,16 +318,13 @@ static int bar_sides(const grid *g, int x0, int y0, int x1, int y1)
            (side(g, la, -1, a, b, vertical, FAR_SHARE) && side(g, lb, 1, a, b, vertical, PASTED_SHARE));
 }
 
-/* Whether every framed side of a rectangle (sides at the region's bound
- * are not framed) steps along CRISP_SHARE of its length: a pasted photo's
- * outline, which needs no detail contrast (a smooth photo inside busy
- * application chrome, a sky above a blurred fill). */
-static int crisp(const grid *g, int x0, int y0, int x1, int y1, double share)
+/* Whether every side of a closed rectangle steps along CRISP_SHARE of its
+ * length: a pasted photo's outline, which needs no detail contrast (a
+ * smooth photo inside busy application chrome). */
+static int crisp(const grid *g, int x0, int y0, int x1, int y1)
 {
-    return (y0 == 0 || edges(g, y0, x0, x1, 0) >= share * (x1 - x0)) &&
-           (y1 == g->h || edges(g, y1, x0, x1, 0) >= share * (x1 - x0)) &&
-           (x0 == 0 || edges(g, x0, y0, y1, 1) >= share * (y1 - y0)) &&
-           (x1 == g->w || edges(g, x1, y0, y1, 1) >= share * (y1 - y0));
+    return edges(g, y0, x0, x1, 0) >= CRISP_SHARE * (x1 - x0) && edges(g, y1, x0, x1, 0) >= CRISP_SHARE * (x1 - x0) &&
+           edges(g, x0, y0, y1, 1) >= CRISP_SHARE * (y1 - y0) && edges(g, x1, y0, y1, 1) >= CRISP_SHARE * (y1 - y0);
 }
 
 /* Whether the cells of row (vertical = 0) or column `cell` between a and b
@@ -334,11 +344,44 @@ static int uniform(const grid *g, int cell, int a, int b, int vertical)
 
 /* Sides of a closed rectangle along which the frame is one flat colour
  * (a page around a pasted photo; not the photo around a watermark box),
- * looked at OUTWARD cells out, clear of the edge's smear. */
+ * looked at OUTWARD cells out, clear of the edge's smear; bit k for side k
+ * (top, bottom, left, right). */
 static int uniform_sides(const grid *g, int x0, int y0, int x1, int y1)
 {
-    return uniform(g, y0 - OUTWARD, x0, x1, 0) + uniform(g, y1 + OUTWARD - 1, x0, x1, 0) +
-           uniform(g, x0 - OUTWARD, y0, y1, 1) + uniform(g, x1 + OUTWARD - 1, y0, y1, 1);
+    return uniform(g, y0 - OUTWARD, x0, x1, 0) | uniform(g, y1 + OUTWARD - 1, x0, x1, 0) << 1 |
+           uniform(g, x0 - OUTWARD, y0, y1, 1) << 2 | uniform(g, x1 + OUTWARD - 1, y0, y1, 1) << 3;
+}
+
+/* Whether a flat area runs across grid line `line` (flat and unbroken on
+ * both sides) along more than THROUGH_SHARE of the cells between a and b:
+ * the line is no photo's edge there, but a page going on. */
+static int through(const grid *g, int line, int a, int b, int vertical)
+{
+    int n = 0;
+    for (int i = a; i < b; i++)
+        n += !edge_at(g, line, i, vertical) && flat_beside(g, line, -1, i, vertical) && flat_beside(g, line, 1, i, vertical);
+    return n > THROUGH_SHARE * (b - a);
+}
+
+/* Whether a closed rectangle is a photo pasted into a page: the frame is
+ * flat beyond UNIFORM_SIDES of its sides at least, and every side steps
+ * along PASTED_SHARE of its length, or along PAGE_SHARE beside the flat
+ * page (a dark photo's edge on dark chrome), and no side runs through
+ * flat page (through()).  Returns the number of flat sides, or 0. */
+static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
+{
+    int flat = uniform_sides(g, x0, y0, x1, y1), n = 0;
+    for (int k = 0; k < 4; k++)
+        n += flat >> k & 1;
+    if (n < UNIFORM_SIDES)
+        return 0;
+    double top = flat & 1 ? PAGE_SHARE : PASTED_SHARE, bottom = flat & 2 ? PAGE_SHARE : PASTED_SHARE;
+    double left = flat & 4 ? PAGE_SHARE : PASTED_SHARE, right = flat & 8 ? PAGE_SHARE : PASTED_SHARE;
+    return side(g, y0, -1, x0, x1, 0, top) && side(g, y1, 1, x0, x1, 0, bottom) && side(g, x0, -1, y0, y1, 1, left) &&
+                   side(g, x1, 1, y0, y1, 1, right) && !through(g, y0, x0, x1, 0) && !through(g, y1, x0, x1, 0) &&
+                   !through(g, x0, y0, y1, 1) && !through(g, x1, y0, y1, 1)
+               ? n
+               : 0;
 }
 
 /* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
@@ -362,9 +405,9 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     int bars = ((top && bottom && !left && !right && abs(y0 - (g->h - y1)) <= CENTRE_TOL) ||
                 (left && right && !top && !bottom && abs(x0 - (g->w - x1)) <= CENTRE_TOL)) &&
                bar_sides(g, x0, y0, x1, y1);
-    if (!sides && !bars)
+    int flat_sides = closed ? pasted_outline(g, x0, y0, x1, y1) : 0;
+    if (!sides && !bars && !flat_sides)
         return -1;
-    int flat_sides = closed ? uniform_sides(g, x0, y0, x1, y1) : 0;
     int ix0 = x0 + BAND * left, iy0 = y0 + BAND * top, ix1 = x1 - BAND * right, iy1 = y1 - BAND * bottom;
     int ox0 = x0 - BAND * left, oy0 = y0 - BAND * top, ox1 = x1 + BAND * right, oy1 = y1 + BAND * bottom;
     double in_area = (double)(ix1 - ix0) * (iy1 - iy0);
@@ -373,8 +416,7 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
-    int pasted = (bars && dout <= FILL_DETAIL) ||
-                 (sides && flat_sides >= UNIFORM_SIDES && crisp(g, x0, y0, x1, y1, PASTED_SHARE));
+    int pasted = ((bars && dout <= FILL_DETAIL) || flat_sides) && din >= PASTED_DETAIL;
     if (!pasted && (!sides || area < area_min * all))
         return -1;
     /* Above any other frame; closed first, then the one with more sides in
@@ -397,7 +439,8 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     double need = dout <= FLAT_FRAME ? FLAT_MIN : closed ? CLOSED_MIN : DETAIL_MIN;
     if (din < need)
         return -1;
-    if (closed ? din < dout + CLOSED_GAP : dout > FLAT_FRAME && (din < dout + DETAIL_GAP || din < DETAIL_RATIO * dout))
+    if (closed ? din < dout + CLOSED_GAP && !crisp(g, x0, y0, x1, y1)
+               : dout > FLAT_FRAME && (din < dout + DETAIL_GAP || din < DETAIL_RATIO * dout))
         return -1;
     return din - dout + (closed ? CLOSED_BONUS : 1.0); /* din - dout > -1: positive */
 }
@@ -412,25 +455,25 @@ static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx,
     int dy = (int)(TIGHTEN_MAX * (*y1 - *y0)), dx = (int)(TIGHTEN_MAX * (*x1 - *x0));
     for (int i = 0; i < ny && ys[i] < *y1; i++)
         if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2) > 0 &&
-            crisp(g, *x0, ys[i], *x1, *y1, CRISP_SHARE)) {
+            crisp(g, *x0, ys[i], *x1, *y1)) {
             *y0 = ys[i];
             break;
         }
     for (int i = ny - 1; i >= 0 && ys[i] > *y0; i--)
         if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2) > 0 &&
-            crisp(g, *x0, *y0, *x1, ys[i], CRISP_SHARE)) {
+            crisp(g, *x0, *y0, *x1, ys[i])) {
             *y1 = ys[i];
             break;
         }
     for (int i = 0; i < nx && xs[i] < *x1; i++)
         if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2) > 0 &&
-            crisp(g, xs[i], *y0, *x1, *y1, CRISP_SHARE)) {
+            crisp(g, xs[i], *y0, *x1, *y1)) {
             *x0 = xs[i];
             break;
         }
     for (int i = nx - 1; i >= 0 && xs[i] > *x0; i--)
         if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2) > 0 &&
-            crisp(g, *x0, *y0, xs[i], *y1, CRISP_SHARE)) {
+            crisp(g, *x0, *y0, xs[i], *y1)) {
             *x1 = xs[i];
             break;
         }
@@ -464,7 +507,7 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
                         bx0 = xs[c], by0 = ys[a], bx1 = xs[d], by1 = ys[b];
                     }
                 }
-    *pasted = best >= PASTED_BONUS - 1;
+    *pasted = best >= PASTED_BONUS;
     if (best > 0 && !*pasted && bx0 > 0 && by0 > 0 && bx1 < g.w && by1 < g.h)
         tighten(&g, ys, ny, xs, nx, &bx0, &by0, &bx1, &by1);
     dg_rect r = {within.x0 + bx0 * f, within.y0 + by0 * f, bx1 == g.w ? within.x1 : within.x0 + bx1 * f,
