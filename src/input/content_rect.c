@@ -74,6 +74,7 @@
 #define PAGE_SHARE 0.65    /* of a pasted photo's side beside a flat page */
 #define PASTED_DETAIL 0.02 /* detail share inside a pasted photo, at least (no bare page) */
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
+#define FILL_RATIO 3.0     /* or the photo's detail share over theirs */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
@@ -416,7 +417,7 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
-    int pasted = ((bars && dout <= FILL_DETAIL) || flat_sides) && din >= PASTED_DETAIL;
+    int pasted = ((bars && (dout <= FILL_DETAIL || din >= FILL_RATIO * dout)) || flat_sides) && din >= PASTED_DETAIL;
     if (!pasted && (!sides || area < area_min * all))
         return -1;
     /* Above any other frame; closed first, then the one with more sides in
