@@ -26,8 +26,8 @@
 #define SEEN 160 /* longer side as the job decodes such a corpus */
 #define TOL 0.04 /* of the image side */
 /* of 32: 7 before the closed-frame rules (DG_DESC_VERSION 3), 16 with them,
- * 24 with the pasted-photo rules (DG_DESC_VERSION 4) */
-#define MIN_SCREENSHOTS 22
+ * 25 with the pasted-photo rules (DG_DESC_VERSION 4) */
+#define MIN_SCREENSHOTS 23
 /* of 8: 3 before the pasted-photo rules (DG_DESC_VERSION 4), 6 with them */
 #define MIN_LETTERBOXES 6
 

@@ -83,6 +83,7 @@
 typedef struct grid {
     int w, h;
     float lum[GRID_MAX * GRID_MAX];
+    float cb[GRID_MAX * GRID_MAX], cr[GRID_MAX * GRID_MAX]; /* B - Y, R - Y: soft steps only */
     /* hcum[y][x]: edge cells on grid line y (between rows y-1 and y) left of x;
      * vcum[x][y]: edge cells on grid line x above y; sat: detailed cells. */
     short hcum[(GRID_MAX + 1) * (GRID_MAX + 1)];
@@ -103,13 +104,19 @@ static void sample(const dg_pixels *img, dg_rect r, int f, grid *g)
 {
     for (int i = 0; i < g->h; i++)
         for (int j = 0; j < g->w; j++) {
-            double acc = 0;
+            double acc = 0, r_acc = 0, b_acc = 0;
             for (int y = r.y0 + i * f; y < r.y0 + (i + 1) * f; y++) {
                 const unsigned char *p = img->rgb + ((size_t)y * (size_t)img->w + (size_t)(r.x0 + j * f)) * 3;
-                for (int x = 0; x < f; x++, p += 3)
+                for (int x = 0; x < f; x++, p += 3) {
                     acc += 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+                    r_acc += p[0];
+                    b_acc += p[2];
+                }
             }
-            g->lum[i * g->w + j] = (float)(acc / (255.0 * f * f));
+            double n = 255.0 * f * f;
+            g->lum[i * g->w + j] = (float)(acc / n);
+            g->cb[i * g->w + j] = (float)((b_acc - acc) / n);
+            g->cr[i * g->w + j] = (float)((r_acc - acc) / n);
         }
 }
 
@@ -137,30 +144,40 @@ static int flat_beside(const grid *g, int line, int dir, int along, int vertical
     return hi - lo <= FLAT_TOL;
 }
 
+/* |sum of the two cells before grid line `line` - the two after| in plane
+ * v (row stride w) at `along`. */
+static float step(const float *v, int w, int line, int along, int vertical)
+{
+    float a, b;
+    if (vertical) {
+        a = v[along * w + line - 2] + v[along * w + line - 1];
+        b = v[along * w + line] + v[along * w + line + 1];
+    } else {
+        a = v[(line - 2) * w + along] + v[(line - 1) * w + along];
+        b = v[line * w + along] + v[(line + 1) * w + along];
+    }
+    return a > b ? a - b : b - a;
+}
+
 /* A step across grid line y at column x, or across grid line x at row y
  * (vertical = 1), compares the two cells on either side with the two
  * beyond them, so an edge smeared over two cells by resampling still
- * counts.  Beside a flat side (flat_beside) a step of SOFT_STEP is enough:
- * a dark photo on a dark page, a photo above the darkened blurred copy of
- * a story canvas.  Lines too close to the bound have no step. */
+ * counts.  Beside a flat side (flat_beside) a step of SOFT_STEP in
+ * luminance or either chroma is enough: a dark photo on a dark page (a
+ * dark green forest on grey chrome), a photo above the darkened blurred
+ * copy of a story canvas.  Lines too close to the bound have no step. */
 static int edge_at(const grid *g, int line, int along, int vertical)
 {
     int n = vertical ? g->w : g->h;
     if (line < 2 || line > n - 2)
         return 0;
-    float a, b;
-    if (vertical) {
-        a = lum(g, line - 2, along) + lum(g, line - 1, along);
-        b = lum(g, line, along) + lum(g, line + 1, along);
-    } else {
-        a = lum(g, along, line - 2) + lum(g, along, line - 1);
-        b = lum(g, along, line) + lum(g, along, line + 1);
-    }
-    float d = a - b;
-    d = d < 0 ? -d : d;
+    float d = step(g->lum, g->w, line, along, vertical);
     if (d >= 2 * EDGE_STEP)
         return 1;
-    return d >= 2 * SOFT_STEP && (flat_beside(g, line, -1, along, vertical) || flat_beside(g, line, 1, along, vertical));
+    if (d < 2 * SOFT_STEP && step(g->cb, g->w, line, along, vertical) < 2 * SOFT_STEP &&
+        step(g->cr, g->w, line, along, vertical) < 2 * SOFT_STEP)
+        return 0;
+    return flat_beside(g, line, -1, along, vertical) || flat_beside(g, line, 1, along, vertical);
 }
 
 static int detailed(const grid *g, int x, int y)
