@@ -75,6 +75,7 @@
 #define PASTED_DETAIL 0.02 /* detail share inside a pasted photo, at least (no bare page) */
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
 #define FILL_RATIO 3.0     /* or the photo's detail share over theirs */
+#define REFINE 1           /* cells a pasted photo's side may move to its sharpest pixel line */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
@@ -497,6 +498,38 @@ static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx,
         }
 }
 
+static double pixel_lum(const dg_pixels *img, int x, int y)
+{
+    const unsigned char *p = img->rgb + ((size_t)y * (size_t)img->w + (size_t)x) * 3;
+    return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+}
+
+/* The pixel line within REFINE cells of `at` (a grid side in pixels,
+ * between lo and hi exclusive) across which the luminance steps most, on
+ * average over pixels a..b along it: a pasted photo's edge to the pixel
+ * (a cell of the grid is up to f pixels, and the search takes the edge of a
+ * toolbar or a caption a cell away as well). */
+static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, int f, int vertical)
+{
+    int best_at = at;
+    double best = -1;
+    for (int l = at - REFINE * f; l <= at + REFINE * f; l++) {
+        if (l <= lo || l >= hi)
+            continue;
+        double sum = 0;
+        for (int i = a; i < b; i++) {
+            double d = vertical ? pixel_lum(img, l, i) - pixel_lum(img, l - 1, i)
+                                : pixel_lum(img, i, l) - pixel_lum(img, i, l - 1);
+            sum += d < 0 ? -d : d;
+        }
+        if (sum > best) {
+            best = sum;
+            best_at = l;
+        }
+    }
+    return best_at;
+}
+
 /* One level of framing: the best framed rectangle inside `within`;
  * *pasted tells whether it is a pasted photo (no frame inside it). */
 static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
@@ -530,6 +563,20 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
         tighten(&g, ys, ny, xs, nx, &bx0, &by0, &bx1, &by1);
     dg_rect r = {within.x0 + bx0 * f, within.y0 + by0 * f, bx1 == g.w ? within.x1 : within.x0 + bx1 * f,
                  by1 == g.h ? within.y1 : within.y0 + by1 * f};
+    if (*pasted) { /* along the middle of each framed side, clear of the corners */
+        int mx0 = r.x0 + (r.x1 - r.x0) / 8, mx1 = r.x1 - (r.x1 - r.x0) / 8;
+        int my0 = r.y0 + (r.y1 - r.y0) / 8, my1 = r.y1 - (r.y1 - r.y0) / 8;
+        dg_rect t = r;
+        if (by0 > 0)
+            t.y0 = refine(img, r.y0, within.y0, r.y1, mx0, mx1, f, 0);
+        if (by1 < g.h)
+            t.y1 = refine(img, r.y1, r.y0, within.y1, mx0, mx1, f, 0);
+        if (bx0 > 0)
+            t.x0 = refine(img, r.x0, within.x0, r.x1, my0, my1, f, 1);
+        if (bx1 < g.w)
+            t.x1 = refine(img, r.x1, r.x0, within.x1, my0, my1, f, 1);
+        r = t;
+    }
     return r;
 }
 
