@@ -389,6 +389,9 @@ static int through(const grid *g, int line, int a, int b, int vertical)
  * flat page (through()).  Returns the number of flat sides, or 0. */
 static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
 {
+    if (edges(g, y0, x0, x1, 0) < PAGE_SHARE * (x1 - x0) || edges(g, y1, x0, x1, 0) < PAGE_SHARE * (x1 - x0) ||
+        edges(g, x0, y0, y1, 1) < PAGE_SHARE * (y1 - y0) || edges(g, x1, y0, y1, 1) < PAGE_SHARE * (y1 - y0))
+        return 0; /* the cheap test first: this runs for every candidate rectangle */
     int flat = uniform_sides(g, x0, y0, x1, y1), n = 0;
     for (int k = 0; k < 4; k++)
         n += flat >> k & 1;
