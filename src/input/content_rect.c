@@ -31,7 +31,8 @@
  * bounds and the mirror images of the longest lines); of the accepted
  * rectangles a closed one (framed on all four sides) wins over an open
  * one, then the largest detail contrast; a closed winner is tightened (see
- * tighten()).
+ * tighten()).  The winner's framed sides then move, within REFINE cells,
+ * to the pixel line of the largest step (refine()).
  */
 #include "input/content_rect.h"
 
@@ -75,7 +76,7 @@
 #define PASTED_DETAIL 0.02 /* detail share inside a pasted photo, at least (no bare page) */
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
 #define FILL_RATIO 3.0     /* or the photo's detail share over theirs */
-#define REFINE 1           /* cells a pasted photo's side may move to its sharpest pixel line */
+#define REFINE 1           /* cells a frame's side may move to its sharpest pixel line */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
@@ -509,9 +510,9 @@ static double pixel_lum(const dg_pixels *img, int x, int y)
 
 /* The pixel line within REFINE cells of `at` (a grid side in pixels,
  * between lo and hi exclusive) across which the luminance steps most, on
- * average over pixels a..b along it: a pasted photo's edge to the pixel
- * (a cell of the grid is up to f pixels, and the search takes the edge of a
- * toolbar or a caption a cell away as well). */
+ * average over pixels a..b along it: the frame's edge to the pixel (a
+ * cell of the grid is up to f pixels, and the search's PCA space is
+ * sensitive to a shift of a few). */
 static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, int f, int vertical)
 {
     int best_at = at;
@@ -566,7 +567,7 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
         tighten(&g, ys, ny, xs, nx, &bx0, &by0, &bx1, &by1);
     dg_rect r = {within.x0 + bx0 * f, within.y0 + by0 * f, bx1 == g.w ? within.x1 : within.x0 + bx1 * f,
                  by1 == g.h ? within.y1 : within.y0 + by1 * f};
-    if (*pasted) { /* along the middle of each framed side, clear of the corners */
+    if (best > 0) { /* along the middle of each framed side, clear of the corners */
         int mx0 = r.x0 + (r.x1 - r.x0) / 8, mx1 = r.x1 - (r.x1 - r.x0) / 8;
         int my0 = r.y0 + (r.y1 - r.y0) / 8, my1 = r.y1 - (r.y1 - r.y0) / 8;
         dg_rect t = r;
