@@ -93,13 +93,6 @@ typedef struct grid {
     int sat[(GRID_MAX + 1) * (GRID_MAX + 1)];
 } grid;
 
-/* Overlap of pixel [p, p+1) with [a, b). */
-static inline double overlap(int p, double a, double b)
-{
-    double lo = p > a ? p : a, hi = p + 1 < b ? p + 1 : b;
-    return hi - lo;
-}
-
 /* Mean Rec.601 luminance (full scale 1) of every f x f block of r from its
  * top left corner (the last f - 1 pixels of a side may be left out). */
 static void sample(const dg_pixels *img, dg_rect r, int f, grid *g)
