@@ -39,57 +39,6 @@ void dg_kmeans_params_default(dg_kmeans_params *p)
 
 /* ---- nearest centroids ------------------------------------------------ */
 
-/* Inserts (s, j) into the first *n of c slots kept in (s desc, j asc) order;
- * when full, the last slot is dropped.  Callers scan j ascending, so an equal
- * similarity never displaces a lower index. */
-static void candidate_insert(float *cs, int32_t *cj, int *n, int c, float s, int32_t j)
-{
-    int pos = *n < c ? *n : c - 1;
-    while (pos > 0 && s > cs[pos - 1]) {
-        cs[pos] = cs[pos - 1];
-        cj[pos] = cj[pos - 1];
-        pos--;
-    }
-    cs[pos] = s;
-    cj[pos] = j;
-    if (*n < c)
-        (*n)++;
-}
-
-/* The c best entries of one row of k similarities.  Chunks with no entry
- * above the current c-th best are skipped by a branch-free count. */
-static void row_candidates(const float *s, int64_t k, int c, float *cs, int32_t *cj)
-{
-    int n = 0;
-    int64_t j = 0;
-    for (; j < c; j++)
-        candidate_insert(cs, cj, &n, c, s[j], (int32_t)j);
-    for (; j < k; j += SCAN_CHUNK) {
-        int64_t end = j + SCAN_CHUNK < k ? j + SCAN_CHUNK : k;
-        float worst = cs[c - 1];
-        int above = 0;
-        for (int64_t t = j; t < end; t++)
-            above += s[t] > worst;
-        if (!above)
-            continue;
-        for (int64_t t = j; t < end; t++)
-            if (s[t] > cs[c - 1])
-                candidate_insert(cs, cj, &n, c, s[t], (int32_t)t);
-    }
-}
-
-double dg_dot_double(const float *a, const float *b, int d)
-{
-    double p[4] = {0.0, 0.0, 0.0, 0.0};
-    int j = 0;
-    for (; j + 4 <= d; j += 4)
-        for (int t = 0; t < 4; t++)
-            p[t] += (double)a[j + t] * (double)b[j + t];
-    for (; j < d; j++)
-        p[0] += (double)a[j] * (double)b[j];
-    return (p[0] + p[1]) + (p[2] + p[3]);
-}
-
 /* Inserts (s, j) into the best *n of m kept in (s desc, j asc) order.
  * Callers scan j ascending, so an equal similarity never displaces a lower
  * index. */
@@ -105,6 +54,39 @@ static void best_insert(double *ds, int32_t *dj, int *n, int m, double s, int32_
     }
     ds[pos] = s;
     dj[pos] = j;
+}
+
+/* The c best entries of one row of k similarities.  Chunks with no entry
+ * above the current c-th best are skipped by a branch-free count. */
+static void row_candidates(const float *s, int64_t k, int c, double *cs, int32_t *cj)
+{
+    int n = 0;
+    int64_t j = 0;
+    for (; j < c; j++)
+        best_insert(cs, cj, &n, c, s[j], (int32_t)j);
+    for (; j < k; j += SCAN_CHUNK) {
+        int64_t end = j + SCAN_CHUNK < k ? j + SCAN_CHUNK : k;
+        float worst = (float)cs[c - 1];
+        int above = 0;
+        for (int64_t t = j; t < end; t++)
+            above += s[t] > worst;
+        if (!above)
+            continue;
+        for (int64_t t = j; t < end; t++)
+            best_insert(cs, cj, &n, c, s[t], (int32_t)t);
+    }
+}
+
+double dg_dot_double(const float *a, const float *b, int d)
+{
+    double p[4] = {0.0, 0.0, 0.0, 0.0};
+    int j = 0;
+    for (; j + 4 <= d; j += 4)
+        for (int t = 0; t < 4; t++)
+            p[t] += (double)a[j + t] * (double)b[j + t];
+    for (; j < d; j++)
+        p[0] += (double)a[j] * (double)b[j];
+    return (p[0] + p[1]) + (p[2] + p[3]);
 }
 
 /* Every centroid whose block similarity is at or above `band` re-scored in
@@ -181,7 +163,7 @@ int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroid
         if (packed_centroids)
             dg_bf16_pack_cols(centroids, k, d, packed_centroids);
     }
-    float *cs = dg_alloc((size_t)m, sizeof(float), err);
+    double *cs = dg_alloc((size_t)m, sizeof(double), err);
     int32_t *cj = dg_alloc((size_t)m, sizeof(int32_t), err);
     double *ds = dg_alloc((size_t)m, sizeof(double), err);
     int32_t *dj = dg_alloc((size_t)m, sizeof(int32_t), err);
@@ -194,7 +176,7 @@ int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroid
             size_t out = (size_t)(r0 + i) * (size_t)m;
             const float *row = block + (size_t)i * (size_t)ld;
             row_candidates(row, k, m, cs, cj);
-            rescore_band(row, k, cs[m - 1] - 2 * eps, xb + (size_t)i * (size_t)d, d, centroids, m, ds, dj,
+            rescore_band(row, k, (float)cs[m - 1] - 2 * eps, xb + (size_t)i * (size_t)d, d, centroids, m, ds, dj,
                          idx + out, sim ? sim + out : NULL);
         }
     }
