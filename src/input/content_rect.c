@@ -37,7 +37,6 @@
 #include "input/content_rect.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #define GRID_MAX 128
 #define MIN_CELLS 24       /* smaller grids are left alone */
@@ -196,7 +195,8 @@ static void tables(grid *g)
         for (int y = 0; y < g->h; y++)
             g->vcum[x * H + y + 1] = (short)(g->vcum[x * H + y] + edge_at(g, x, y, 1));
     }
-    memset(g->sat, 0, sizeof(int) * (size_t)W);
+    for (int x = 0; x < W; x++)
+        g->sat[x] = 0;
     for (int y = 0; y < g->h; y++) {
         int row = 0;
         g->sat[(y + 1) * W] = 0;
