@@ -29,65 +29,69 @@ typedef struct xform_spec {
     range r2[2]; /* the second parameter, if any (its meaning is in `what`) */
 } xform_spec;
 
+/* The second parameter of a transform that has none (written out so every
+ * entry initialises every field). */
+#define NO_SECOND {{{0}, {0}, 0}, {{0}, {0}, 0}}
+
 static const xform_spec specs[DG_XF_COUNT] = {
     [DG_XF_RESIZE] = {"resize", {"downscale (area-averaging), each side times",
                                  "downscale (area-averaging), each side times"},
-                      {{{0.70}, {0.90}, 1}, {{0.30}, {0.50}, 1}}, 0},
+                      {{{0.70}, {0.90}, 1}, {{0.30}, {0.50}, 1}}, 0, NO_SECOND},
     [DG_XF_JPEG] = {"jpeg", {"re-encoded at JPEG quality", "re-encoded at JPEG quality"},
-                    {{{70}, {90}, 1}, {{15}, {30}, 1}}, 0},
+                    {{{70}, {90}, 1}, {{15}, {30}, 1}}, 0, NO_SECOND},
     [DG_XF_CROP] = {"crop", {"crop keeping the aspect ratio, at a random position, removing this "
                              "fraction of the area",
                              "crop keeping the aspect ratio, at a random position, removing this "
                              "fraction of the area"},
-                    {{{0.05}, {0.12}, 1}, {{0.15}, {0.25}, 1}}, 0},
+                    {{{0.05}, {0.12}, 1}, {{0.15}, {0.25}, 1}}, 0, NO_SECOND},
     [DG_XF_HFLIP] = {"hflip", {"mirrored left-right (no parameter, so mild only)", ""},
-                     {{{0}, {0}, 0}, {{0}, {0}, 0}}, 0},
+                     {{{0}, {0}, 0}, {{0}, {0}, 0}}, 0, NO_SECOND},
     [DG_XF_BRIGHTNESS] = {"brightness", {"add to every channel (0-255 scale), sign random",
                                          "add to every channel (0-255 scale), sign random"},
-                          {{{10}, {25}, 1}, {{40}, {70}, 1}}, 1},
+                          {{{10}, {25}, 1}, {{40}, {70}, 1}}, 1, NO_SECOND},
     [DG_XF_CONTRAST] = {"contrast", {"distance from the mean luminance times",
                                      "distance from the mean luminance times"},
-                        {{{0.70, 1.15}, {0.85, 1.35}, 2}, {{0.40, 1.60}, {0.55, 2.00}, 2}}, 0},
+                        {{{0.70, 1.15}, {0.85, 1.35}, 2}, {{0.40, 1.60}, {0.55, 2.00}, 2}}, 0, NO_SECOND},
     [DG_XF_GAMMA] = {"gamma", {"v -> 255 (v/255)^gamma with gamma", "v -> 255 (v/255)^gamma with gamma"},
-                     {{{0.75, 1.15}, {0.87, 1.35}, 2}, {{0.45, 1.70}, {0.60, 2.20}, 2}}, 0},
+                     {{{0.75, 1.15}, {0.87, 1.35}, 2}, {{0.45, 1.70}, {0.60, 2.20}, 2}}, 0, NO_SECOND},
     [DG_XF_SATURATION] = {"saturation", {"distance of each channel from the luminance times",
                                          "distance of each channel from the luminance times"},
-                          {{{0.60, 1.25}, {0.80, 1.50}, 2}, {{0.15, 1.80}, {0.35, 2.50}, 2}}, 0},
+                          {{{0.60, 1.25}, {0.80, 1.50}, 2}, {{0.15, 1.80}, {0.35, 2.50}, 2}}, 0, NO_SECOND},
     [DG_XF_GRAYSCALE] = {"grayscale", {"Rec.601 luminance in all three channels (3-component JPEG)",
                                        "Rec.601 luminance saved as a 1-component grayscale JPEG"},
-                         {{{0}, {0}, 0}, {{0}, {0}, 0}}, 0},
+                         {{{0}, {0}, 0}, {{0}, {0}, 0}}, 0, NO_SECOND},
     [DG_XF_BLUR] = {"blur", {"gaussian blur, sigma in pixels of the stored size",
                              "gaussian blur, sigma in pixels of the stored size"},
-                    {{{0.70}, {0.90}, 1}, {{1.80}, {2.20}, 1}}, 0},
+                    {{{0.70}, {0.90}, 1}, {{1.80}, {2.20}, 1}}, 0, NO_SECOND},
     [DG_XF_BORDER] = {"border", {"letterbox: solid bars above and below, each this fraction of the height",
                                  "solid bars on all four sides, each this fraction of that side"},
-                      {{{0.04}, {0.08}, 1}, {{0.10}, {0.15}, 1}}, 0},
+                      {{{0.04}, {0.08}, 1}, {{0.10}, {0.15}, 1}}, 0, NO_SECOND},
     [DG_XF_ROTATE] = {"rotate", {"rotation in degrees, sign random, bilinear, cropped to the largest "
                                  "inscribed rectangle of the same aspect ratio",
                                  "rotation in degrees, sign random, bilinear, cropped to the largest "
                                  "inscribed rectangle of the same aspect ratio"},
-                      {{{2}, {4}, 1}, {{6}, {10}, 1}}, 1},
+                      {{{2}, {4}, 1}, {{6}, {10}, 1}}, 1, NO_SECOND},
     [DG_XF_TEXT] = {"text", {"solid band at the top or bottom with a caption (5x7 bitmap font), "
                              "band height as a fraction of the image height",
                              "solid band at the top or bottom with a caption (5x7 bitmap font), "
                              "band height as a fraction of the image height"},
-                    {{{0.09}, {0.11}, 1}, {{0.14}, {0.16}, 1}}, 0},
+                    {{{0.09}, {0.11}, 1}, {{0.14}, {0.16}, 1}}, 0, NO_SECOND},
     [DG_XF_TINT] = {"tint", {"colour cast: red times 1+a, blue times 1-a, green times 1+a/3, a (sign random)",
                              "colour cast: red times 1+a, blue times 1-a, green times 1+a/3, a (sign random)"},
-                    {{{0.05}, {0.10}, 1}, {{0.15}, {0.25}, 1}}, 1},
+                    {{{0.05}, {0.10}, 1}, {{0.15}, {0.25}, 1}}, 1, NO_SECOND},
     [DG_XF_LETTERBOX] = {"letterbox", {"fitted whole into a canvas of aspect ratio (w/h), solid bars",
                                        "fitted whole into a portrait canvas (phone story) of aspect ratio "
                                        "(w/h), the rest filled with a blurred darkened copy"},
-                         {{{0.95}, {1.05}, 1}, {{0.50}, {0.60}, 1}}, 0},
+                         {{{0.95}, {1.05}, 1}, {{0.50}, {0.60}, 1}}, 0, NO_SECOND},
     [DG_XF_LOGO] = {"logo", {"opaque logo box (disc icon + word) near a corner, area fraction",
                              "translucent watermark box (opacity 0.55, disc + word) near the centre, area fraction"},
-                    {{{0.02}, {0.05}, 1}, {{0.10}, {0.16}, 1}}, 0},
+                    {{{0.02}, {0.05}, 1}, {{0.10}, {0.16}, 1}}, 0, NO_SECOND},
     [DG_XF_SCREENSHOT] = {"screenshot", {"16:10 application window as wide as the photo's longer side drawn "
                                          "around it (title bar, toolbar, status bar), photo width (at most) as "
                                          "a fraction of the window",
                                          "application window with a side panel and text under the photo "
                                          "(and the bars), photo width as a fraction of the content area"},
-                          {{{0.80}, {0.92}, 1}, {{0.55}, {0.70}, 1}}, 0},
+                          {{{0.80}, {0.92}, 1}, {{0.55}, {0.70}, 1}}, 0, NO_SECOND},
     [DG_XF_ROTCROP] = {"rotcrop", {"rotation (sign random) cropped to the inscribed rectangle, then a crop at a "
                                    "random position removing 0.05..0.10 of the area more; degrees",
                                    "rotation (sign random) cropped to the inscribed rectangle, then a crop at a "
@@ -103,7 +107,7 @@ static const xform_spec specs[DG_XF_COUNT] = {
                     {{{0.55}, {0.75}, 1}, {{0.30}, {0.45}, 1}}, 0, {{{25}, {30}, 1}, {{15}, {22}, 1}}},
     [DG_XF_COMBO] = {"combo", {"two transforms in turn, both mild, the pair drawn from the list below",
                                "two transforms in turn, both strong, the pair drawn from the list below"},
-                     {{{0}, {0}, 0}, {{0}, {0}, 0}}, 0},
+                     {{{0}, {0}, 0}, {{0}, {0}, 0}}, 0, NO_SECOND},
 };
 
 /* The pairs a combo draws from: edits web copies often get together. */
