@@ -41,6 +41,14 @@ float dg_bf16_margin(int d)
     return (float)((0x1p-7 + 0x1p-16 + (d + 2) * 0x1p-23) * 1.001);
 }
 
+float dg_block_margin(int d, int bfloat16)
+{
+    /* float32: |fl(a.b) - a.b| <= d u sum|a_k b_k| <= d u for unit vectors
+     * (u = 2^-24, any summation order), plus the exact value's rounding to
+     * float; doubled for the norms' own rounding. */
+    return bfloat16 ? dg_bf16_margin(d) : (float)((d + 2) * 0x1p-23);
+}
+
 static int64_t round_up(int64_t n, int64_t to)
 {
     return (n + to - 1) / to * to;

@@ -36,6 +36,10 @@ int dg_bf16_resolve(dg_precision precision, int *use, dg_err *err);
  * most 1 (a little over) in d dimensions. */
 float dg_bf16_margin(int d);
 
+/* Bound on |block similarity - exact similarity| for unit vectors in d
+ * dimensions: dg_bf16_margin(d) with bfloat16, else sgemm's float32 bound. */
+float dg_block_margin(int d, int bfloat16);
+
 /* Rows and columns after padding to whole tiles and panels. */
 int64_t dg_bf16_rows(int64_t n);
 int64_t dg_bf16_cols(int64_t n);

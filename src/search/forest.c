@@ -3,6 +3,8 @@
  * scan itself stays in pairs.c. */
 #include "search/forest.h"
 
+#include "search/bf16_block.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,10 +144,7 @@ int dg_forest_init(dg_forest *f, const int64_t *row_ids, int64_t rows, int d, fl
 {
     memset(f, 0, sizeof *f);
     f->certain = certain;
-    /* |fl(a.b) - a.b| <= d u sum|a_k b_k| <= d u for unit vectors (u =
-     * 2^-24, any summation order), plus the exact value's rounding to float;
-     * doubled for the norms' own rounding. */
-    f->best_slack = (float)((d + 2) * ldexp(1.0, -23));
+    f->best_slack = dg_block_margin(d, 0);
     size_t n = (size_t)(rows > 0 ? rows : 1);
     id_row *s = dg_alloc(n, sizeof *s, err);
     f->ids = dg_alloc(n, sizeof *f->ids, err);

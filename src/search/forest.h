@@ -49,7 +49,7 @@ int dg_edges_spanning_forest(dg_edges *e, float *score, dg_err *err);
  * spanning forest are the same for any number of ranks. */
 typedef struct dg_forest {
     float certain;    /* pairs at or above are united; below are pushed as they come */
-    float best_slack; /* bound on |sgemm - exact| for unit vectors of d dims */
+    float best_slack; /* bound on |block similarity - exact| for unit vectors (dg_block_margin) */
     int64_t n_ids;
     int64_t *ids;     /* n_ids distinct ids of the bucket, sorted */
     int64_t *row_ix;  /* bucket row -> index into ids */

@@ -151,7 +151,7 @@ int dg_nearest_centroids(const float *x, int64_t n, int d, const float *centroid
         return DG_OK;
     /* |block similarity - exact| <= eps for unit vectors, so the exact m
      * best are among those within 2 eps of the block's m-th best */
-    float eps = bfloat16 ? dg_bf16_margin(d) : (float)((d + 2) * ldexp(1.0, -23));
+    float eps = dg_block_margin(d, bfloat16);
     int64_t rows = BLOCK_FLOATS / k;
     rows = rows < DG_BF16_MR ? DG_BF16_MR : rows > BLOCK_ROWS ? BLOCK_ROWS : rows;
     int64_t ld = bfloat16 ? dg_bf16_cols(k) : k, block_rows = bfloat16 ? dg_bf16_rows(rows) : rows;
