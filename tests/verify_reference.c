@@ -1,6 +1,6 @@
 /* verify_reference.c - the verifier as it was before it was made fast
- * (graph/verify.c at e685b6d, unchanged but for this comment and the
- * function's name): test_verify checks that dg_verify_score gives the very
+ * (graph/verify.c at e685b6d, unchanged but for this comment, the
+ * function's name and the in-place placement added since): test_verify checks that dg_verify_score gives the very
  * same scores on real pairs.  See graph/verify.c for the method. */
 #include "verify_reference.h"
 
@@ -304,6 +304,15 @@ float verify_reference_score(const uint8_t *a, const uint8_t *b, dg_verify_match
         const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
         placement pl = refine(ref, probe, cand[i]);
         float s = block_score(ref, probe, &pl);
+        if (s > best) {
+            best = s;
+            if (match)
+                *match = (dg_verify_match){s, pl.dir, pl.mirror, pl.s, pl.deg, pl.tx, pl.ty, 0.0f /* not compared */};
+        }
+    }
+    if (full[0].w == full[1].w && full[0].h == full[1].h) { /* added at DG_DESC_VERSION 5: one shape, in place */
+        placement pl = {0, 0, 1.0f, 0.0f, 0.5f * (float)full[1].w, 0.5f * (float)full[1].h, 0.0f};
+        float s = block_score(&full[1], &full[0], &pl);
         if (s > best) {
             best = s;
             if (match)

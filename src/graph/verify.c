@@ -16,7 +16,8 @@
  *   3. the score of each refined placement: the share of the probe's 4 x 4
  *      blocks that lie inside the reference and agree (similar values, or
  *      correlated texture where both are textured), so an overlay or a
- *      changed region only costs its own blocks; the higher score wins.
+ *      changed region only costs its own blocks; the higher score wins;
+ *      thumbnails of one shape are also scored unmoved.
  * With a match, also the detail difference at the winning placement
  * (detail_diff; verify.max_detail_diff rejects on it).
  * Samples are bilinear.  The shortcuts (column positions shared by the
@@ -504,6 +505,17 @@ float dg_verify_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match
         if (s > best) {
             best = s;
             win = pl;
+        }
+    }
+    /* Thumbnails of one shape are scored in place too: an overlay (a logo
+     * box, a caption) pulls the search above off by a pixel or a few
+     * percent of scale, where its blocks no longer agree. */
+    if (full[0].w == full[1].w && full[0].h == full[1].h) {
+        placement same = {0, 0, 1.0f, 0.0f, 0.5f * (float)full[1].w, 0.5f * (float)full[1].h, 0.0f};
+        float s = block_score(&full[1], &full[0], &same);
+        if (s > best) {
+            best = s;
+            win = same;
         }
     }
     if (match)
