@@ -10,7 +10,7 @@ configs/demo.ini's settings runs on it with 1, 2 and 4 ranks.
 Checked: every file is read by its content (ok; ok_with_warning for the two
 animations, with a "first frame" log line); statuses, edges and components
 are identical for 1, 2 and 4 ranks; every lossless copy is an edge of its JPEG
-source with similarity >= MIN_SIM (0.995), and every copy is in its source's
+source with similarity >= MIN_SIM (0.98), and every copy is in its source's
 component; no component spans two photos.
 """
 import os
@@ -38,8 +38,10 @@ LOSSLESS = ("png", "rgba_png", "webp_lossless", "png_named_jpg", "apng", "anim_w
 ANIMATED = ("apng", "anim_webp")
 # A lossless copy's pixels are the JPEG's at full size; the JPEG itself is
 # decoded at 1/8 in the DCT domain, the copy reduced by area averages, so the
-# descriptors differ slightly (measured: >= 0.998 on these photos, most >= 0.9999).
-MIN_SIM = 0.995
+# descriptors differ slightly (measured: >= 0.998 on these photos with the
+# corpus-only projection; >= 0.986 with the learned whitening, in whose space
+# such differences, never shown by the tune split's copies, weigh more).
+MIN_SIM = 0.98
 
 
 def package_photos():

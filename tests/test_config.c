@@ -24,6 +24,7 @@ static void defaults_match_documented_values(void **state)
     assert_true(c.threshold > 0.899f && c.threshold < 0.901f);
     assert_int_equal(c.keep, DG_KEEP_FIRST);
     assert_true(c.resume);
+    assert_int_equal(c.whitening, DG_WHITENING_AUTO);
 }
 
 static void every_key_parses(void **state)
@@ -98,6 +99,8 @@ static void errors_name_the_problem(void **state)
     expect_error(in, "cluster.k=-3", "cluster.k");
     expect_error(in, "job.max_memory=lots", "job.max_memory");
     expect_error("[input]\nembeddings = e.h5\n[cluster]\nk = 2\nprobes = 3\n", NULL, "exceeds cluster.k");
+    expect_error("[input]\nmanifest = m.txt\n[embed]\nflip = false\nwhitening = learned\n", NULL,
+                 "embed.whitening = learned needs embed.flip");
 }
 
 static void auto_k_balances_assignment_and_pair_cost(void **state)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The held-out quality benchmark's split (jobs/quality/scenes.tsv,
-python/dgtools/quality.py): the tuning code path refuses held-out items, the
+python/dgtools/quality.py): the tuning code paths (quality_bench.py and
+learn_whitening.py) refuse held-out items, the
 split is the fixed hash rule (same ids -> same split; adding scenes moves
 none), no scene is in both splits, the file's rows follow the rule, and the
 pHash is the textbook one.  No image of the corpus is decoded.
@@ -114,6 +115,31 @@ def bench_tunes_only_through_the_guard():
           "quality_bench.tune accepted held-out items")
 
 
+def whitening_learns_from_tune_items_only():
+    """learn_whitening.tune_items: a corpus holding a held-out scene's copies is refused, one of a
+    tune scene's is taken (truth and manifest only; nothing is decoded)."""
+    import learn_whitening  # noqa: E402  (jobs/learn_whitening.py; its main is not run)
+    scenes = quality.load_scenes(SCENES)
+    for split in ("heldout", "tune"):
+        scene = next(r for r in scenes.values() if r["split"] == split and r["file"].lower().endswith(".jpg"))
+        with tempfile.TemporaryDirectory() as work:
+            os.makedirs(os.path.join(work, "corpus"))
+            with open(os.path.join(work, "corpus", "truth.csv"), "w") as f:
+                f.write("path,group,original,transform,strength,params\n"
+                        f"images/g0000/original.jpg,0,{scene['file']},original,none,\n"
+                        f"images/g0000/jpeg_mild.jpg,0,{scene['file']},jpeg,mild,quality=60\n")
+            with open(os.path.join(work, "corpus", "manifest.txt"), "w") as f:
+                f.write("images/g0000/original.jpg\nimages/g0000/jpeg_mild.jpg\n")
+            args = type("A", (), {"scenes": SCENES, "workdir": work})()
+            if split == "heldout":
+                check(raises(quality.HeldOutError, learn_whitening.tune_items, args),
+                      "learn_whitening accepted a held-out scene's items")
+            else:
+                paths, t, item_scene = learn_whitening.tune_items(args)
+                check(len(paths) == 2 and list(item_scene) == [scene["scene_id"]] * 2,
+                      "learn_whitening refused or misread a tune scene's items")
+
+
 def phash_is_the_textbook_one():
     rng = np.random.default_rng(1)
     img = rng.random((32, 32)) * 200 + np.tile(np.arange(32, dtype=float) * 1.5, (32, 1))
@@ -133,6 +159,7 @@ def main():
     bad_scene_file_is_refused()
     tuning_refuses_held_out_items()
     bench_tunes_only_through_the_guard()
+    whitening_learns_from_tune_items_only()
     phash_is_the_textbook_one()
     if failures:
         print(f"test_quality_split: {len(failures)} failure(s)")

@@ -38,6 +38,9 @@ typedef enum { DG_SEEDING_KMEANSPP = 0, DG_SEEDING_KMEANS_PAR } dg_seeding;
 typedef enum { DG_ASSIGN_FLAT = 0, DG_ASSIGN_TWO_LEVEL } dg_assign_method;
 /* job.precision: how blocks of similarities are computed before re-scoring */
 typedef enum { DG_PRECISION_AUTO = 0, DG_PRECISION_FLOAT32, DG_PRECISION_BFLOAT16 } dg_precision;
+/* embed.whitening: the descriptor's projection learned in the space of the
+ * built-in learned whitening, or from the corpus alone */
+typedef enum { DG_WHITENING_AUTO = 0, DG_WHITENING_LEARNED, DG_WHITENING_CORPUS } dg_whitening;
 
 typedef struct dg_config {
     /* [input] exactly one source */
@@ -80,6 +83,7 @@ typedef struct dg_config {
     int embed_dim;
     int64_t max_pixels;
     bool flip;
+    dg_whitening whitening;          /* descriptor: learned (auto with flip) or corpus-only projection */
     dg_embed_method embed_method;    /* descriptor (default) | mobilenet_v2 */
     char embed_weights[DG_PATH_MAX]; /* converted MobileNetV2 weights (jobs/setup_mobilenet.sh) */
 

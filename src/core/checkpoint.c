@@ -18,6 +18,7 @@
 #include "input/descriptor.h"
 #include "input/embedder.h"
 #include "input/signature.h"
+#include "input/whitening.h"
 #include "io/h5_checkpoint.h"
 
 #define ITEMS_FILE "items.h5"
@@ -56,6 +57,7 @@ static int hash_config(const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err
         return dg_failc(err, DG_E_MEMORY, "out of memory formatting the config");
     uint64_t h = dg_hash_string(0x6475706772617068ULL, DG_VERSION);
     h = dg_hash_bytes(h, &(int){DG_DESC_VERSION}, sizeof(int));
+    h = dg_hash_bytes(h, dg_whitening_matrix, sizeof dg_whitening_matrix); /* a regenerated table */
     /* the items stage makes signatures only with verification */
     h = dg_hash_bytes(h, &(int){cfg->verify_enabled ? DG_SIG_VERSION : 0}, sizeof(int));
     ck->config_items = hash_sections(h, text, item_sections, 2);

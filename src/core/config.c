@@ -61,6 +61,7 @@ _Static_assert(sizeof(dg_embed_method) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_seeding) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_assign_method) == sizeof(int), "enum field size");
 _Static_assert(sizeof(dg_precision) == sizeof(int), "enum field size");
+_Static_assert(sizeof(dg_whitening) == sizeof(int), "enum field size");
 
 static const enum_name embeddings_output_names[] = {
     {"none", DG_EMB_OUT_NONE, NULL},
@@ -103,6 +104,14 @@ static const enum_name precision_names[] = {
     {"float32", DG_PRECISION_FLOAT32, "OpenBLAS cblas_sgemm"},
     {"bfloat16", DG_PRECISION_BFLOAT16, "vectors rounded to bfloat16 and multiplied with AVX512-BF16, about 3 times "
                                         "sgemm's rate (refused on a CPU without it)"},
+    {NULL, 0, NULL},
+};
+static const enum_name whitening_names[] = {
+    {"auto", DG_WHITENING_AUTO, "learned with embed.flip, else corpus"},
+    {"learned", DG_WHITENING_LEARNED, "the projection is learned from the corpus in the space of the built-in "
+                                      "whitening learned on the benchmark's copies (jobs/learn_whitening.py; "
+                                      "needs embed.flip)"},
+    {"corpus", DG_WHITENING_CORPUS, "the projection is learned from the corpus alone (before descriptor version 5)"},
     {NULL, 0, NULL},
 };
 /* job.stop_after: these names, or cluster_<c> for "after clustering c" (c + 1). */
@@ -205,6 +214,8 @@ static const key_spec keys[] = {
      .help = "images of more pixels are not decoded (status too_large, read from the header); the JPEG decoder "
              "may hold 8 bytes per pixel of this limit"},
     {"embed", "flip", K_BOOL, F(flip), 0, 0, "true", .help = "descriptor: mirror-invariant (a flipped copy matches)"},
+    {"embed", "whitening", K_ENUM, F(whitening), 0, 0, "auto", .names = whitening_names,
+     .help = "descriptor: the space its projection is learned in"},
     {"embed", "method", K_ENUM, F(embed_method), 0, 0, "descriptor", .names = embed_method_names,
      .help = "the embedder"},
     {"embed", "weights", K_STRING, F(embed_weights), 0, 0, "build/mobilenet_v2.h5",
@@ -568,6 +579,9 @@ static int validate(const dg_config *cfg, dg_err *err)
     if (cfg->verify_enabled && cfg->verify_accept_above < cfg->threshold)
         return dg_failc(err, DG_E_CONFIG, "verify.accept_above = %g is below pairs.threshold = %g: every candidate would "
                        "be accepted unverified", (double)cfg->verify_accept_above, (double)cfg->threshold);
+    if (cfg->whitening == DG_WHITENING_LEARNED && !cfg->flip)
+        return dg_failc(err, DG_E_CONFIG, "embed.whitening = learned needs embed.flip = true (the whitening was "
+                        "learned on mirror-invariant descriptors); use auto or corpus");
     if (cfg->k > 0 && cfg->probes > cfg->k)
         return dg_failc(err, DG_E_CONFIG, "cluster.probes = %d exceeds cluster.k = %lld", cfg->probes, (long long)cfg->k);
     return DG_OK;

@@ -17,6 +17,7 @@
 #include "input/image_loop.h"
 #include "input/manifest.h"
 #include "input/pca.h"
+#include "input/whitening.h"
 
 static void count_statuses(const dg_ctx *ctx, const dg_items *items, dg_embed_stats *st)
 {
@@ -126,7 +127,8 @@ static int descriptor_finish(dg_embedder *e, const dg_ctx *ctx, const dg_config 
     st->seconds_decode = seconds_decode;
     count_statuses(ctx, items, st);
     double t = dg_now();
-    int rc = dg_pca_fit(ctx, s->q, items->status, items->n, cfg->embed_dim, cfg->flip, model, err);
+    int rc = dg_pca_fit(ctx, s->q, items->status, items->n, cfg->embed_dim, cfg->flip,
+                        dg_whitening_learned(cfg), model, err);
     st->seconds_pca = dg_now() - t;
     if (rc == DG_OK) {
         t = dg_now();

@@ -24,6 +24,11 @@
  * shrinkage estimators of the covariance).  On that corpus eps of about 0.1
  * to 0.25 was best; on 15 photos x 7 (tests/test_embed.c) 0.1 pushed a
  * cropped copy down to 0.72, the d_in / n term keeps it at 0.85.
+ *
+ * With embed.whitening = learned the covariance is first taken into the
+ * space of the learned whitening W (input/whitening.h): W C W, whose
+ * eigenvectors v give the rows W v, so the projection still applies to the
+ * descriptor itself; eps is then the one learned with W.
  */
 #include "input/pca.h"
 
@@ -34,6 +39,7 @@
 
 #include "input/descriptor.h"
 #include "input/embed.h"
+#include "input/whitening.h"
 
 #define CHUNK_ROWS 4096
 #define PROJECT_ROWS 256
@@ -142,11 +148,14 @@ static int model_alloc(dg_embed_model *model, int d_in, int d, int flip, dg_err 
 }
 
 /* Rows of the matrix: the top d eigenvectors (column-major in vecs),
- * each with its largest component positive, scaled for whitening. */
-static void fill_projection(dg_embed_model *model, const double *vecs, const double *w, int64_t n)
+ * each with its largest component positive, scaled for whitening, and
+ * mapped back to descriptor space through the learned whitening w (NULL:
+ * none): a component of w x is v . (w x) = (w v) . x, w symmetric. */
+static void fill_projection(dg_embed_model *model, const double *vecs, const double *w, int64_t n, double eps,
+                            const float *whitening)
 {
     int d_in = model->d_in;
-    double floor = (WHITEN_EPS + (double)d_in / (double)n) * w[d_in - 1];
+    double floor = (eps + (double)d_in / (double)n) * w[d_in - 1];
     for (int k = 0; k < model->d; k++) {
         const double *v = vecs + (size_t)(d_in - 1 - k) * (size_t)d_in;
         double lambda = fmax(w[d_in - 1 - k], 0.0);
@@ -154,12 +163,38 @@ static void fill_projection(dg_embed_model *model, const double *vecs, const dou
         for (int i = 1; i < d_in; i++)
             if (fabs(v[i]) > fabs(v[arg]))
                 arg = i;
-        double sign = v[arg] < 0 ? -1.0 : 1.0;
-        double scale = sign / sqrt(lambda + floor);
-        for (int i = 0; i < d_in; i++)
-            model->matrix[(size_t)k * (size_t)d_in + (size_t)i] = (float)(scale * v[i]);
+        double scale = (v[arg] < 0 ? -1.0 : 1.0) / sqrt(lambda + floor);
+        float *row = model->matrix + (size_t)k * (size_t)d_in;
+        for (int i = 0; i < d_in; i++) {
+            double x = v[i];
+            if (whitening) {
+                x = 0.0;
+                for (int j = 0; j < d_in; j++)
+                    x += (double)whitening[(size_t)i * (size_t)d_in + (size_t)j] * v[j];
+            }
+            row[i] = (float)(scale * x);
+        }
         model->eigenvalues[k] = (float)lambda;
     }
+}
+
+/* cov <- w cov w (w symmetric, d x d), in double. */
+static int whiten_covariance(double *cov, const float *w, int d, dg_err *err)
+{
+    double *wd = dg_alloc((size_t)d * (size_t)d, sizeof(double), err);
+    double *t = dg_alloc((size_t)d * (size_t)d, sizeof(double), err);
+    if (!wd || !t) {
+        free(wd);
+        free(t);
+        return DG_FAIL;
+    }
+    for (size_t i = 0; i < (size_t)d * (size_t)d; i++)
+        wd[i] = w[i];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, wd, d, cov, d, 0.0, t, d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, t, d, wd, d, 0.0, cov, d);
+    free(wd);
+    free(t);
+    return DG_OK;
 }
 
 /* The first d descriptor coordinates, not centred (a single item would be
@@ -173,8 +208,9 @@ static void fill_fallback(dg_embed_model *model)
         model->matrix[(size_t)k * (size_t)model->d_in + (size_t)k] = 1.0f;
 }
 
-/* Rank 0: the model from the global sums. */
-static int fit_on_root(const moments *m, dg_embed_model *model, dg_err *err)
+/* Rank 0: the model from the global sums, in the learned whitening's space
+ * when `learned`. */
+static int fit_on_root(const moments *m, int learned, dg_embed_model *model, dg_err *err)
 {
     int d_in = m->d;
     int64_t n = m_count(m)[0];
@@ -190,10 +226,14 @@ static int fit_on_root(const moments *m, dg_embed_model *model, dg_err *err)
     int rc = cov && w ? DG_OK : DG_FAIL;
     if (rc == DG_OK) {
         covariance(m, cov);
-        rc = eigen(cov, w, d_in, err);
+        if (learned)
+            rc = whiten_covariance(cov, dg_whitening_matrix, d_in, err);
     }
+    if (rc == DG_OK)
+        rc = eigen(cov, w, d_in, err);
     if (rc == DG_OK && w[d_in - 1] > 0)
-        fill_projection(model, cov, w, n);
+        fill_projection(model, cov, w, n, learned ? dg_whitening_eps : WHITEN_EPS,
+                        learned ? dg_whitening_matrix : NULL);
     else if (rc == DG_OK)
         fill_fallback(model);
     free(cov);
@@ -212,7 +252,7 @@ static void bcast_model(const dg_ctx *ctx, dg_embed_model *model)
     MPI_Bcast(model->eigenvalues, model->d, MPI_FLOAT, 0, ctx->comm);
 }
 
-int dg_pca_fit(const dg_ctx *ctx, const int16_t *q, const int8_t *status, int64_t n, int d, int flip,
+int dg_pca_fit(const dg_ctx *ctx, const int16_t *q, const int8_t *status, int64_t n, int d, int flip, int learned,
                dg_embed_model *model, dg_err *err)
 {
     memset(model, 0, sizeof *model);
@@ -226,7 +266,7 @@ int dg_pca_fit(const dg_ctx *ctx, const int16_t *q, const int8_t *status, int64_
     if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
         MPI_Allreduce(MPI_IN_PLACE, m.buf, (int)moments_len(d_in), MPI_INT64_T, MPI_SUM, ctx->comm);
         if (ctx->rank == 0)
-            rc = fit_on_root(&m, model, err);
+            rc = fit_on_root(&m, learned, model, err);
         if ((rc = dg_agree(ctx, rc, err)) == DG_OK)
             bcast_model(ctx, model);
     }

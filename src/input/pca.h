@@ -59,8 +59,9 @@ int dg_embed_model_datasets(const dg_embed_model *model, dg_extra_dataset *out, 
 
 /* Collective pieces of dg_embed_images, for tests and benchmarks:
  * q holds n rows of DG_DESC_DIM quantised descriptors (rows of unusable
- * items are ignored); learns the model on the usable rows of all ranks. */
-int dg_pca_fit(const dg_ctx *ctx, const int16_t *q, const int8_t *status, int64_t n, int d, int flip,
+ * items are ignored); learns the model on the usable rows of all ranks,
+ * in the learned whitening's space when `learned` (input/whitening.h). */
+int dg_pca_fit(const dg_ctx *ctx, const int16_t *q, const int8_t *status, int64_t n, int d, int flip, int learned,
                dg_embed_model *model, dg_err *err);
 /* vec (n x model->d) = model applied to the n rows of q, whose first row is
  * item first_id; rows of unusable items are zero (not yet normalised).  A

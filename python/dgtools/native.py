@@ -1,0 +1,69 @@
+"""The built-in descriptor of image files through the job's own library
+(ctypes over BUILD/libdupgraph.so): files decoded exactly as `dupgraph run`
+decodes them (libjpeg-turbo at the smallest scale with both sides >=
+DG_DESC_SIZE), described by dg_descriptor and quantised by
+dg_descriptor_quantise, so a script sees the very vectors the job's
+projection is learned from.
+
+    with native.Describer("build") as d:
+        q = d.describe(paths, flip=True)   # n x DESC_DIM float64, quantised
+"""
+import ctypes
+import os
+
+import numpy as np
+
+DESC_SIZE = 64      # DG_DESC_SIZE (src/input/descriptor.h)
+DESC_DIM = 195      # DG_DESC_DIM
+DESC_QUANT = 32767.0  # DG_DESC_QUANT (src/input/pca.h)
+USABLE = (0, 1)  # DG_ST_OK, DG_ST_OK_WITH_WARNING (include/dupgraph/common.h)
+
+
+class _Pixels(ctypes.Structure):
+    _fields_ = [("w", ctypes.c_int), ("h", ctypes.c_int), ("rgb", ctypes.c_void_p)]
+
+
+class _Decoder(ctypes.Structure):  # dg_decoder (src/input/decode.h)
+    _fields_ = [("tj", ctypes.c_void_p), ("max_pixels", ctypes.c_int64), ("min_side", ctypes.c_int),
+                ("file", ctypes.c_void_p), ("file_cap", ctypes.c_size_t), ("pix", ctypes.c_void_p),
+                ("pix_cap", ctypes.c_size_t)]
+
+
+class _Result(ctypes.Structure):  # dg_decode_result
+    _fields_ = [("status", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
+                ("image", _Pixels), ("msg", ctypes.c_char * 256), ("seconds_read", ctypes.c_double),
+                ("seconds_decode", ctypes.c_double)]
+
+
+class _Err(ctypes.Structure):
+    _fields_ = [("msg", ctypes.c_char * 512), ("code", ctypes.c_int)]
+
+
+class Describer:
+    def __init__(self, build):
+        self.lib = ctypes.CDLL(os.path.abspath(os.path.join(build, "libdupgraph.so")))
+        self.dec = _Decoder()
+        err = _Err()
+        if self.lib.dg_decoder_init(ctypes.byref(self.dec), ctypes.c_int64(0), DESC_SIZE, ctypes.byref(err)) != 0:
+            raise RuntimeError(f"dg_decoder_init: {err.msg.decode()}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.lib.dg_decoder_free(ctypes.byref(self.dec))
+
+    def describe(self, paths, flip=True):
+        """Quantised descriptors (q / DESC_QUANT) of the files; ValueError on a file the job could not use."""
+        out = np.zeros((len(paths), DESC_DIM))
+        raw = (ctypes.c_float * DESC_DIM)()
+        q = (ctypes.c_int16 * DESC_DIM)()
+        for i, path in enumerate(paths):
+            res = _Result()
+            self.lib.dg_decode_file(ctypes.byref(self.dec), os.fsencode(path), ctypes.byref(res))
+            if res.status not in USABLE:
+                raise ValueError(f"{path}: not usable ({res.msg.decode(errors='replace')})")
+            self.lib.dg_descriptor(ctypes.byref(res.image), int(flip), raw)
+            self.lib.dg_descriptor_quantise(raw, q)
+            out[i] = np.frombuffer(q, dtype=np.int16) / DESC_QUANT
+        return out
