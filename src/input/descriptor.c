@@ -407,10 +407,10 @@ static void mirror_color(float *v)
 
 /* ---- the descriptor ------------------------------------------------------- */
 
-void dg_descriptor(const dg_pixels *img, int flip, float *out)
+void dg_descriptor(const dg_pixels *img, const int box[4], int flip, float *out)
 {
     float luma[S * S], cb[S * S], cr[S * S];
-    dg_rect r = content(img);
+    dg_rect r = {box[0], box[1], box[2], box[3]};
     leave_margin(&r);
     resample(img, &r, luma, cb, cr);
     equalise(luma, S * S);
