@@ -426,9 +426,21 @@ static void report_verify(const bench *b, const vb_pairs *p, const vb_times *v, 
     }
 }
 
-static int write_json(const bench *b, const vb_pairs *p, const vb_times *v, const unit_costs *u, dg_err *err)
+static double us_per(span t, int64_t n)
+{
+    return n > 0 ? 1e6 * t.cpu / (double)n : 0.0;
+}
+
+static int write_json(const bench *b, const pass_times *e, const vb_pairs *p, const vb_times *v, const unit_costs *u,
+                      dg_err *err)
 {
     json_t *o = json_object(), *comb = json_object();
+    /* the embedder's stages, cpu us per file (decode, read included) or per usable image */
+    json_object_set_new(o, "embed_stages_cpu_us",
+                        json_pack("{s:f, s:f, s:f, s:f, s:f}", "decode", us_per(e->e_decode, b->files.n),
+                                  "content_box", us_per(e->e_box, b->n_usable), "descriptor",
+                                  us_per(e->e_descriptor, b->n_usable), "signature", us_per(e->e_signature, b->n_usable),
+                                  "projection", us_per(e->e_project, b->n_usable)));
     json_object_set_new(o, "files", json_integer(b->files.n));
     json_object_set_new(o, "usable", json_integer(b->n_usable));
     json_object_set_new(o, "decode_only_images_per_s", json_real(1.0 / u->decode));
@@ -547,7 +559,7 @@ static int run_passes(bench *b, tjhandle *tj, dg_decoder *dec, dg_err *err)
                         vt.cpu / (double)pairs.n};
         report_verify(b, &pairs, &vt, &u);
         if (b->opt->json)
-            rc = write_json(b, &pairs, &vt, &u, err);
+            rc = write_json(b, &best_e, &pairs, &vt, &u, err);
     }
     vb_pairs_free(&pairs);
     return rc;
