@@ -21,6 +21,7 @@
 #include "bench/edits.h"
 #include "bench/xform.h"
 #include "graph/verify.h"
+#include "input/descriptor.h"
 #include "input/signature.h"
 #include "tools/raster.h"
 #include "verify_reference.h"
@@ -57,7 +58,9 @@ static void signature(const dg_image *im, uint8_t *sig)
     int w = im->w * 64 / (im->w < im->h ? im->w : im->h), h = im->h * 64 / (im->w < im->h ? im->w : im->h);
     assert_int_equal(dg_image_resize(im, w, h, &small, &err), DG_OK);
     dg_pixels px = {small.w, small.h, small.px};
-    dg_signature_make(&px, sig);
+    int box[4];
+    dg_content_box(&px, box);
+    dg_signature_make(&px, box, sig);
     dg_image_free(&small);
 }
 
@@ -328,7 +331,9 @@ static void missing_signature_scores_minus_one(void **state)
     for (int i = 0; i < 16 * 16 * 3; i++)
         rgb[i] = (uint8_t)(i * 7);
     dg_pixels px = {16, 16, rgb};
-    dg_signature_make(&px, flat);
+    int box[4];
+    dg_content_box(&px, box);
+    dg_signature_make(&px, box, flat);
     assert_true(dg_signature_present(flat));
     assert_true(dg_verify_score(none, flat, NULL) == -1.0f);
     assert_true(dg_verify_score(flat, flat, NULL) >= 0.99f);

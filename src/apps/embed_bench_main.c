@@ -4,7 +4,8 @@
  *   (a) decode only: read the file, then tjDecompressHeader3 + tjDecompress2
  *       at the scale the embedder picks (the smallest libjpeg-turbo scale
  *       with both sides >= DG_DESC_SIZE), same pixel format and flags;
- *   (b) the embedder's per-item path: dg_decode_file, dg_descriptor and
+ *   (b) the embedder's per-item path: dg_decode_file, dg_content_box (once
+ *       per image, as the decode loop does), dg_descriptor and
  *       dg_descriptor_quantise, dg_signature_make, then dg_pca_project on
  *       the whole batch;
  *   (c) the verifier (graph/verify.c) on pairs of the signatures of (b):
@@ -56,7 +57,7 @@ typedef struct pass_times {
     span read, decode;           /* (a) */
     span e_read, e_decode;       /* (b): dg_decode_file's own wall split; its CPU
                                     time, read included, goes to e_decode */
-    span e_descriptor, e_signature, e_project;
+    span e_box, e_descriptor, e_signature, e_project;
 } pass_times;
 
 /* What pass (a) decoded, kept from the first pass for the pixel check. */
@@ -291,14 +292,19 @@ static void describe_all(bench *b, dg_decoder *dec, int first, pass_times *t)
             b->status[i] = (int8_t)res.status;
         if (!dg_status_usable((int8_t)res.status))
             continue;
+        int box[4];
         double w0 = dg_now();
         c0 = cpu_now();
-        dg_descriptor(&res.image, b->opt->flip, desc);
+        dg_content_box(&res.image, box);
+        span_add(&t->e_box, w0, c0);
+        w0 = dg_now();
+        c0 = cpu_now();
+        dg_descriptor(&res.image, box, b->opt->flip, desc);
         dg_descriptor_quantise(desc, b->q + (size_t)i * DG_DESC_DIM);
         span_add(&t->e_descriptor, w0, c0);
         w0 = dg_now();
         c0 = cpu_now();
-        dg_signature_make(&res.image, b->sig + (size_t)i * DG_SIG_BYTES);
+        dg_signature_make(&res.image, box, b->sig + (size_t)i * DG_SIG_BYTES);
         span_add(&t->e_signature, w0, c0);
         if (first)
             compare_with_ref(b, i, &res);
@@ -420,9 +426,21 @@ static void report_verify(const bench *b, const vb_pairs *p, const vb_times *v, 
     }
 }
 
-static int write_json(const bench *b, const vb_pairs *p, const vb_times *v, const unit_costs *u, dg_err *err)
+static double us_per(span t, int64_t n)
+{
+    return n > 0 ? 1e6 * t.cpu / (double)n : 0.0;
+}
+
+static int write_json(const bench *b, const pass_times *e, const vb_pairs *p, const vb_times *v, const unit_costs *u,
+                      dg_err *err)
 {
     json_t *o = json_object(), *comb = json_object();
+    /* the embedder's stages, cpu us per file (decode, read included) or per usable image */
+    json_object_set_new(o, "embed_stages_cpu_us",
+                        json_pack("{s:f, s:f, s:f, s:f, s:f}", "decode", us_per(e->e_decode, b->files.n),
+                                  "content_box", us_per(e->e_box, b->n_usable), "descriptor",
+                                  us_per(e->e_descriptor, b->n_usable), "signature", us_per(e->e_signature, b->n_usable),
+                                  "projection", us_per(e->e_project, b->n_usable)));
     json_object_set_new(o, "files", json_integer(b->files.n));
     json_object_set_new(o, "usable", json_integer(b->n_usable));
     json_object_set_new(o, "decode_only_images_per_s", json_real(1.0 / u->decode));
@@ -458,6 +476,7 @@ static void report(const bench *b, const pass_times *a, const pass_times *e)
     print_line("(a) libjpeg-turbo decode only (tjDecompress2)", a->decode, b->n_decoded);
     print_line("(b) embedder read (dg_decode_file)", (span){e->e_read.wall, -1}, n);
     print_line("(b) embedder decode (dg_decode_file; cpu: with the read)", e->e_decode, n);
+    print_line("(b) content box, once per image (dg_content_box)", e->e_box, b->n_usable);
     print_line("(b) descriptor + quantise (dg_descriptor)", e->e_descriptor, b->n_usable);
     char what[96];
     snprintf(what, sizeof what, "(b) projection, one batch (dg_pca_project, %d -> %ld)", DG_DESC_DIM, b->opt->dim);
@@ -465,7 +484,7 @@ static void report(const bench *b, const pass_times *a, const pass_times *e)
     span desc_proj = sum(e->e_descriptor, e->e_project);
     print_line("(b) descriptor + projection", desc_proj, b->n_usable);
     print_line("(b) verification signature (dg_signature_make)", e->e_signature, b->n_usable);
-    span total = sum(sum(sum(e->e_read, e->e_decode), desc_proj), e->e_signature);
+    span total = sum(sum(sum(sum(e->e_read, e->e_decode), e->e_box), desc_proj), e->e_signature);
     print_line("(b) embedder total (read, decode, descriptor, signature, proj.)", total, n);
     if (b->n_decoded == 0 || b->n_usable == 0) {
         printf("  no usable image: no ratios\n");
@@ -498,7 +517,8 @@ static int list_files(bench *b, dg_err *err)
 
 static double total_e(const pass_times *t)
 {
-    return t->e_read.wall + t->e_decode.wall + t->e_descriptor.wall + t->e_signature.wall + t->e_project.wall;
+    return t->e_read.wall + t->e_decode.wall + t->e_box.wall + t->e_descriptor.wall + t->e_signature.wall +
+           t->e_project.wall;
 }
 
 /* First an untimed embedder pass (statuses, pixel check, the model's
@@ -532,14 +552,14 @@ static int run_passes(bench *b, tjhandle *tj, dg_decoder *dec, dg_err *err)
         report(b, &best_a, &best_e);
     }
     if (rc == DG_OK && b->n_decoded > 0 && b->n_usable > 0 && pairs.n > 0) {
-        /* embedder cpu: dg_decode_file's (read included) + descriptor + signature + projection */
+        /* embedder cpu: dg_decode_file's (read included) + box + descriptor + signature + projection */
         unit_costs u = {best_a.decode.cpu / (double)b->n_decoded,
-                        (best_e.e_decode.cpu + best_e.e_descriptor.cpu + best_e.e_signature.cpu +
+                        (best_e.e_decode.cpu + best_e.e_box.cpu + best_e.e_descriptor.cpu + best_e.e_signature.cpu +
                          best_e.e_project.cpu) / (double)b->files.n,
                         vt.cpu / (double)pairs.n};
         report_verify(b, &pairs, &vt, &u);
         if (b->opt->json)
-            rc = write_json(b, &pairs, &vt, &u, err);
+            rc = write_json(b, &best_e, &pairs, &vt, &u, err);
     }
     vb_pairs_free(&pairs);
     return rc;

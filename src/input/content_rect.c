@@ -36,7 +36,9 @@
  */
 #include "input/content_rect.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define GRID_MAX 128
 #define MIN_CELLS 24       /* smaller grids are left alone */
@@ -90,6 +92,10 @@ typedef struct grid {
     short hcum[(GRID_MAX + 1) * (GRID_MAX + 1)];
     short vcum[(GRID_MAX + 1) * (GRID_MAX + 1)];
     int sat[(GRID_MAX + 1) * (GRID_MAX + 1)];
+    /* Whether 2 x 3 cells lie within FLAT_TOL of each other: flat_h[r * w
+     * + x] rows r and r + 1, columns x - 1 .. x + 1; flat_v[y * w + c]
+     * columns c and c + 1, rows y - 1 .. y + 1 (clamped to the grid). */
+    unsigned char flat_h[GRID_MAX * GRID_MAX], flat_v[GRID_MAX * GRID_MAX];
 } grid;
 
 /* Mean Rec.601 luminance (full scale 1) of every f x f block of r from its
@@ -119,23 +125,66 @@ static inline float lum(const grid *g, int x, int y)
     return g->lum[y * g->w + x];
 }
 
+static inline float min2(float a, float b)
+{
+    return a < b ? a : b;
+}
+
+static inline float max2(float a, float b)
+{
+    return a > b ? a : b;
+}
+
+/* lo[x], hi[x]: the least and greatest of row[x - 1], row[x], row[x + 1]
+ * (x clamped to 0 .. w - 1), for x in 0 .. w - 1 (w >= 2). */
+static void row_range(const float *row, int w, float *lo, float *hi)
+{
+    lo[0] = min2(row[0], row[1]);
+    hi[0] = max2(row[0], row[1]);
+    for (int x = 1; x < w - 1; x++) {
+        lo[x] = min2(min2(row[x - 1], row[x]), row[x + 1]);
+        hi[x] = max2(max2(row[x - 1], row[x]), row[x + 1]);
+    }
+    lo[w - 1] = min2(row[w - 2], row[w - 1]);
+    hi[w - 1] = max2(row[w - 2], row[w - 1]);
+}
+
+/* Fills flat_h and flat_v (see grid) from the ranges of three cells in a
+ * line, two such triples side by side: exact minima and maxima, so the
+ * same answers as comparing the six cells one by one, in far fewer steps
+ * (every grid line's every cell asks, tables()). */
+static void flats(grid *g)
+{
+    int w = g->w, h = g->h;
+    float lo[2][GRID_MAX], hi[2][GRID_MAX];
+    row_range(g->lum, w, lo[0], hi[0]);
+    for (int r = 0; r + 1 < h; r++) {
+        const float *lo0 = lo[r & 1], *hi0 = hi[r & 1];
+        float *lo1 = lo[(r + 1) & 1], *hi1 = hi[(r + 1) & 1];
+        row_range(g->lum + (r + 1) * w, w, lo1, hi1);
+        for (int x = 0; x < w; x++)
+            g->flat_h[r * w + x] = max2(hi0[x], hi1[x]) - min2(lo0[x], lo1[x]) <= FLAT_TOL;
+    }
+    for (int y = 0; y < h; y++) {
+        const float *a = g->lum + (y > 0 ? y - 1 : 0) * w, *b = g->lum + y * w;
+        const float *c = g->lum + (y < h - 1 ? y + 1 : h - 1) * w;
+        float vlo[GRID_MAX], vhi[GRID_MAX];
+        for (int x = 0; x < w; x++) {
+            vlo[x] = min2(min2(a[x], b[x]), c[x]);
+            vhi[x] = max2(max2(a[x], b[x]), c[x]);
+        }
+        for (int x = 0; x + 1 < w; x++)
+            g->flat_v[y * w + x] = max2(vhi[x], vhi[x + 1]) - min2(vlo[x], vlo[x + 1]) <= FLAT_TOL;
+    }
+}
+
 /* Whether the 2 x 3 cells on one side of a grid line at `along` (the two
  * nearest the line, and their neighbours along it) are within FLAT_TOL of
  * each other: a page, a bar or a blurred fill, not a photo's texture. */
 static int flat_beside(const grid *g, int line, int dir, int along, int vertical)
 {
-    int n = vertical ? g->h : g->w;
-    float lo = 2, hi = -1;
-    for (int k = 0; k < 2; k++) {
-        int c = dir < 0 ? line - 1 - k : line + k;
-        for (int a = along - 1; a <= along + 1; a++) {
-            int at = a < 0 ? 0 : a >= n ? n - 1 : a;
-            float v = vertical ? lum(g, c, at) : lum(g, at, c);
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-        }
-    }
-    return hi - lo <= FLAT_TOL;
+    int first = dir < 0 ? line - 2 : line; /* the first of the two rows or columns */
+    return vertical ? g->flat_v[along * g->w + first] : g->flat_h[first * g->w + along];
 }
 
 /* |sum of the two cells before grid line `line` - the two after| in plane
@@ -150,7 +199,7 @@ static float step(const float *v, int w, int line, int along, int vertical)
         a = v[(line - 2) * w + along] + v[(line - 1) * w + along];
         b = v[line * w + along] + v[(line + 1) * w + along];
     }
-    return a > b ? a - b : b - a;
+    return fabsf(a - b); /* b - a is -(a - b) exactly: no branch */
 }
 
 /* A step across grid line y at column x, or across grid line x at row y
@@ -159,49 +208,95 @@ static float step(const float *v, int w, int line, int along, int vertical)
  * counts.  Beside a flat side (flat_beside) a step of SOFT_STEP in
  * luminance or either chroma is enough: a dark photo on a dark page (a
  * dark green forest on grey chrome), a photo above the darkened blurred
- * copy of a story canvas.  Lines too close to the bound have no step. */
-static int edge_at(const grid *g, int line, int along, int vertical)
+ * copy of a story canvas.  Lines too close to the bound have no step.
+ * d, db, dr: step() of luminance and chroma; flat: flat_beside on either
+ * side; soft: soft_step(). */
+static inline int edge_rule(float d, float db, float dr, int flat, float soft)
 {
-    int n = vertical ? g->w : g->h;
-    if (line < 2 || line > n - 2)
-        return 0;
-    float d = step(g->lum, g->w, line, along, vertical);
-    if (d >= 2 * EDGE_STEP)
-        return 1;
-    if (d < 2 * SOFT_STEP && step(g->cb, g->w, line, along, vertical) < 2 * SOFT_STEP &&
-        step(g->cr, g->w, line, along, vertical) < 2 * SOFT_STEP)
-        return 0;
-    return flat_beside(g, line, -1, along, vertical) || flat_beside(g, line, 1, along, vertical);
+    /* bitwise, not short-circuit: no branch, so the row loops vectorise */
+    return (d >= 2 * EDGE_STEP) | (((d >= soft) | (db >= soft) | (dr >= soft)) & flat);
 }
 
-static int detailed(const grid *g, int x, int y)
+/* 2 * SOFT_STEP (a double) as the least float at or above it: a float
+ * step reaches this exactly when, widened to double, it reaches 2 *
+ * SOFT_STEP, and the row loops stay in single precision. */
+static float soft_step(void)
 {
-    if (x < 1 || y < 1 || x > g->w - 2 || y > g->h - 2)
-        return 0;
-    float dx = lum(g, x + 1, y) - lum(g, x - 1, y), dy = lum(g, x, y + 1) - lum(g, x, y - 1);
-    return (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy) >= DETAIL_STEP;
+    float t = (float)(2 * SOFT_STEP);
+    return (double)t < 2 * SOFT_STEP ? nextafterf(t, 1.0f) : t;
+}
+
+/* e[x]: whether horizontal grid line y has an edge at column x (edge_rule),
+ * for every column: one branch-free pass along the rows, which the
+ * compiler turns into vector code (cell by cell, with branches, these
+ * tables were most of the box's time). */
+static void hline_edges(const grid *g, int y, unsigned char *e)
+{
+    int w = g->w;
+    if (y < 2 || y > g->h - 2) {
+        memset(e, 0, (size_t)w);
+        return;
+    }
+    const unsigned char *fa = g->flat_h + (y - 2) * w, *fb = g->flat_h + y * w;
+    float soft = soft_step();
+    for (int x = 0; x < w; x++)
+        e[x] = (unsigned char)edge_rule(step(g->lum, w, y, x, 0), step(g->cb, w, y, x, 0), step(g->cr, w, y, x, 0),
+                                        fa[x] | fb[x], soft);
+}
+
+/* e[x]: whether vertical grid line x has an edge at row y, for x in 0 .. w. */
+static void vline_edges(const grid *g, int y, unsigned char *e)
+{
+    int w = g->w;
+    const unsigned char *f = g->flat_v + y * w;
+    float soft = soft_step();
+    e[0] = e[1] = e[w - 1] = e[w] = 0;
+    for (int x = 2; x <= w - 2; x++)
+        e[x] = (unsigned char)edge_rule(step(g->lum, w, x, y, 1), step(g->cb, w, x, y, 1), step(g->cr, w, x, y, 1),
+                                        f[x - 2] | f[x], soft);
+}
+
+/* e[x]: whether cell (x, y) is detailed (its central-difference gradient
+ * reaches DETAIL_STEP; the grid's outer cells are not), for every column. */
+static void detailed_row(const grid *g, int y, unsigned char *e)
+{
+    int w = g->w;
+    if (y < 1 || y > g->h - 2) {
+        memset(e, 0, (size_t)w);
+        return;
+    }
+    const float *up = g->lum + (y - 1) * w, *row = g->lum + y * w, *down = g->lum + (y + 1) * w;
+    e[0] = e[w - 1] = 0;
+    for (int x = 1; x < w - 1; x++)
+        e[x] = fabsf(row[x + 1] - row[x - 1]) + fabsf(down[x] - up[x]) >= DETAIL_STEP;
 }
 
 static void tables(grid *g)
 {
     int W = g->w + 1, H = g->h + 1;
+    unsigned char e[GRID_MAX + 1];
+    flats(g);
     for (int y = 0; y < H; y++) {
+        hline_edges(g, y, e);
         g->hcum[y * W] = 0;
         for (int x = 0; x < g->w; x++)
-            g->hcum[y * W + x + 1] = (short)(g->hcum[y * W + x] + edge_at(g, y, x, 0));
+            g->hcum[y * W + x + 1] = (short)(g->hcum[y * W + x] + e[x]);
     }
-    for (int x = 0; x < W; x++) {
+    for (int x = 0; x < W; x++)
         g->vcum[x * H] = 0;
-        for (int y = 0; y < g->h; y++)
-            g->vcum[x * H + y + 1] = (short)(g->vcum[x * H + y] + edge_at(g, x, y, 1));
+    for (int y = 0; y < g->h; y++) {
+        vline_edges(g, y, e);
+        for (int x = 0; x < W; x++)
+            g->vcum[x * H + y + 1] = (short)(g->vcum[x * H + y] + e[x]);
     }
     for (int x = 0; x < W; x++)
         g->sat[x] = 0;
     for (int y = 0; y < g->h; y++) {
         int row = 0;
+        detailed_row(g, y, e);
         g->sat[(y + 1) * W] = 0;
         for (int x = 0; x < g->w; x++) {
-            row += detailed(g, x, y);
+            row += e[x];
             g->sat[(y + 1) * W + x + 1] = g->sat[y * W + x + 1] + row;
         }
     }
@@ -372,7 +467,8 @@ static int through(const grid *g, int line, int a, int b, int vertical)
 {
     int n = 0;
     for (int i = a; i < b; i++)
-        n += !edge_at(g, line, i, vertical) && flat_beside(g, line, -1, i, vertical) && flat_beside(g, line, 1, i, vertical);
+        n += !edges(g, line, i, i + 1, vertical) && flat_beside(g, line, -1, i, vertical) &&
+             flat_beside(g, line, 1, i, vertical);
     return n > THROUGH_SHARE * (b - a);
 }
 

@@ -2,12 +2,14 @@
  * any size to DG_DESC_DIM floats that change little under resizing,
  * recompression, blur, photometric edits, grayscale conversion, moderate
  * crops, borders, overlays near the edges and small rotations, and a lot
- * between different photographs.  It is a pure function of the pixels (no
- * state, no allocation); decoding and the corpus-level projection live
- * elsewhere.
+ * between different photographs.  It is a pure function of the pixels and
+ * their content box (no state, no allocation); decoding and the
+ * corpus-level projection live elsewhere.
  *
- * Steps: trim uniform borders (bars ending in a sharp edge); leave out
- * MARGIN of each remaining side; area-average the rest to a DG_DESC_SIZE
+ * Steps: the content box (dg_content_box, which the caller runs once per
+ * image and hands in, the signature uses it too): uniform borders trimmed
+ * (bars ending in a sharp edge), a frame left out; leave out MARGIN of each
+ * remaining side; area-average the rest to a DG_DESC_SIZE
  * square; equalise the luminance by rank (monotone brightness, contrast or
  * gamma changes give nearly the same result); weight it with a window that
  * fades in from the edges; then three cues, each scaled to a fixed length:
@@ -413,10 +415,10 @@ static void mirror_color(float *v)
 
 /* ---- the descriptor ------------------------------------------------------- */
 
-void dg_descriptor(const dg_pixels *img, int flip, float *out)
+void dg_descriptor(const dg_pixels *img, const int box[4], int flip, float *out)
 {
     float luma[S * S], cb[S * S], cr[S * S];
-    dg_rect r = content(img);
+    dg_rect r = {box[0], box[1], box[2], box[3]};
     leave_margin(&r);
     resample(img, &r, luma, cb, cr);
     equalise(luma, S * S);

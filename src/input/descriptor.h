@@ -15,14 +15,16 @@
 #define DG_DESC_DIM (DG_DESC_DCT_DIM + DG_DESC_HOG_DIM + DG_DESC_COLOR_DIM)
 #define DG_DESC_VERSION 5
 
-/* Writes the DG_DESC_DIM raw descriptor of an image (any size >= 1 x 1).
- * Every value lies in [-1, 1].  Pure function of the pixels and flip. */
-void dg_descriptor(const dg_pixels *img, int flip, float *out);
-
 /* The photo the descriptor describes: the image without its uniform
  * borders (letterbox bars ending in a sharp edge) and, inside them, without a
  * frame (content_rect.h): box = {x0, y0, x1, y1}, half-open.  The signature
- * uses it too. */
+ * (signature.h) describes the same box; it is the costly part of both, so
+ * the decode loop computes it once per image and hands it to each. */
 void dg_content_box(const dg_pixels *img, int box[4]);
+
+/* Writes the DG_DESC_DIM raw descriptor of an image (any size >= 1 x 1)
+ * whose content box is box (dg_content_box of the same pixels).  Every
+ * value lies in [-1, 1].  Pure function of the pixels, box and flip. */
+void dg_descriptor(const dg_pixels *img, const int box[4], int flip, float *out);
 
 #endif

@@ -39,13 +39,14 @@ static void log_summary(const dg_ctx *ctx, const dg_embed_model *model)
             len += (size_t)snprintf(failed + len, sizeof failed - len, ", %lld %s",
                                     (long long)st->status_count[s], dg_status_name((dg_status)s));
     dg_log(ctx, "embed: %lld images, %lld usable%s", (long long)st->n_items, (long long)st->n_usable, failed);
-    double work = st->seconds_read + st->seconds_decode + st->seconds_descriptor + st->seconds_project;
+    double work = st->seconds_read + st->seconds_decode + st->seconds_box + st->seconds_descriptor +
+                  st->seconds_signature + st->seconds_project;
     dg_log(ctx,
            "embed: rank 0 did %lld images in %.2fs (%.0f/s): read %.2fs, decode %.2fs (%.0f%%), "
-           "descriptor %.2fs, projection %.3fs; PCA %.3fs",
+           "content box %.2fs, descriptor %.2fs, signature %.2fs, projection %.3fs; PCA %.3fs",
            (long long)st->n_local, work, work > 0 ? (double)st->n_local / work : 0.0, st->seconds_read,
-           st->seconds_decode, work > 0 ? 100.0 * st->seconds_decode / work : 0.0, st->seconds_descriptor,
-           st->seconds_project, st->seconds_pca);
+           st->seconds_decode, work > 0 ? 100.0 * st->seconds_decode / work : 0.0, st->seconds_box,
+           st->seconds_descriptor, st->seconds_signature, st->seconds_project, st->seconds_pca);
     if (model->fallback)
         dg_log(ctx, "embed: only %lld usable image(s) without variance: no PCA, the embedding is the first "
                     "%d descriptor values", (long long)model->n_fit, model->d);
@@ -103,14 +104,15 @@ static int descriptor_begin(dg_embedder *e, const dg_config *cfg, const dg_items
     return s->q ? DG_OK : DG_FAIL;
 }
 
-/* The quantised descriptor of a usable image. */
-static int descriptor_step(void *state, int64_t i, const dg_pixels *image, dg_err *err)
+/* The quantised descriptor of a usable image (box: its content box, which
+ * the loop computes, content_box). */
+static int descriptor_step(void *state, int64_t i, const dg_pixels *image, const int *box, dg_err *err)
 {
     (void)err;
     descriptor_state *s = ((dg_embedder *)state)->state;
     float desc[DG_DESC_DIM];
     double t = dg_now();
-    dg_descriptor(image, s->flip, desc);
+    dg_descriptor(image, box, s->flip, desc);
     dg_descriptor_quantise(desc, s->q + (size_t)i * DG_DESC_DIM);
     s->st.seconds_descriptor += dg_now() - t;
     return DG_OK;
@@ -118,13 +120,15 @@ static int descriptor_step(void *state, int64_t i, const dg_pixels *image, dg_er
 
 /* After the loop: learn the projection over all ranks, project, normalise. */
 static int descriptor_finish(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items,
-                             double seconds_read, double seconds_decode, dg_err *err)
+                             const dg_image_loop *loop, dg_err *err)
 {
     descriptor_state *s = e->state;
     dg_embed_stats *st = &s->st;
     dg_embed_model *model = &s->model;
-    st->seconds_read = seconds_read;
-    st->seconds_decode = seconds_decode;
+    st->seconds_read = loop->seconds_read;
+    st->seconds_decode = loop->seconds_decode;
+    st->seconds_box = loop->seconds_box;
+    st->seconds_signature = loop->seconds_signature;
     count_statuses(ctx, items, st);
     double t = dg_now();
     int rc = dg_pca_fit(ctx, s->q, items->status, items->n, cfg->embed_dim, cfg->flip,
@@ -230,6 +234,7 @@ void dg_embedder_descriptor(dg_embedder *e)
         .prepare = descriptor_prepare,
         .memory = descriptor_memory,
         .min_side = DG_DESC_SIZE,
+        .content_box = 1,
         .progress = "embed",
         .begin = descriptor_begin,
         .step = descriptor_step,

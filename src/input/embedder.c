@@ -43,12 +43,12 @@ int dg_embedder_run_images(dg_embedder *e, const dg_ctx *ctx, const dg_config *c
         rc = DG_FAIL;
     if (rc == DG_OK)
         rc = e->begin(e, cfg, items, err);
-    dg_image_loop loop = {.progress = e->progress, .min_side = e->min_side, .step = e->step, .state = e,
-                          .shards = dg_embedder_shards(e)};
+    dg_image_loop loop = {.progress = e->progress, .min_side = e->min_side, .content_box = e->content_box,
+                          .step = e->step, .state = e, .shards = dg_embedder_shards(e)};
     if (dg_agree(ctx, rc, err) == DG_OK)
         rc = dg_agree(ctx, dg_image_loop_run(ctx, cfg, items, &loop, err), err);
     if (rc == DG_OK)
-        rc = e->finish(e, ctx, cfg, items, loop.seconds_read, loop.seconds_decode, err);
+        rc = e->finish(e, ctx, cfg, items, &loop, err);
     if (rc != DG_OK)
         dg_items_free(items);
     return rc;

@@ -23,6 +23,7 @@
 #include "dupgraph/context.h"
 #include "dupgraph/items.h"
 #include "input/decode.h"
+#include "input/image_loop.h"
 #include "input/manifest.h"
 #include "input/mobilenet.h"
 #include "input/shard_input.h"
@@ -76,15 +77,17 @@ struct dg_embedder {
     int (*embed)(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_err *err);
     /* Image input: the items take the listed paths (d dimensions), begin
      * (local) sets up the per-image state, the shared decode loop calls
-     * step per usable image (decoded to at least min_side), finish
-     * (collective) completes the vectors. */
+     * step per usable image (decoded to at least min_side; with its
+     * content box when content_box, see image_loop.h), finish
+     * (collective) completes the vectors, given the loop's seconds. */
     int d;
     int min_side;
+    int content_box;
     const char *progress;
     int (*begin)(dg_embedder *e, const dg_config *cfg, const dg_items *items, dg_err *err);
-    int (*step)(void *e, int64_t i, const dg_pixels *image, dg_err *err);
-    int (*finish)(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items, double seconds_read,
-                  double seconds_decode, dg_err *err);
+    int (*step)(void *e, int64_t i, const dg_pixels *image, const int *box, dg_err *err);
+    int (*finish)(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items,
+                  const dg_image_loop *loop, dg_err *err);
 
     /* Collective: the identity of the input for the checkpoint's
      * fingerprint, the same for any rank count (items: NULL before the

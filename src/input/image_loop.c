@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input/descriptor.h"
 #include "input/signature.h"
 
 /* Item i of the shard reader: decoded from memory (when `decode`), or the
@@ -38,6 +39,25 @@ static void decode_member(dg_decoder *dec, dg_shard_reader *r, dg_items *items, 
         snprintf(res->msg, sizeof res->msg, "%s", it.msg);
     }
     res->seconds_read += read;
+}
+
+/* A usable image: its content box when the signature or the step needs
+ * it, its signature, the step. */
+static int image_step(dg_image_loop *loop, dg_items *items, int64_t i, const dg_pixels *image, dg_err *err)
+{
+    int sig = items->sig && !loop->keep_status; /* a second pass decodes at another scale */
+    int box[4];
+    if (sig || loop->content_box) {
+        double t = dg_now();
+        dg_content_box(image, box);
+        loop->seconds_box += dg_now() - t;
+    }
+    if (sig) {
+        double t = dg_now();
+        dg_signature_make(image, box, items->sig + (size_t)i * DG_SIG_BYTES);
+        loop->seconds_signature += dg_now() - t;
+    }
+    return loop->step(loop->state, i, image, sig || loop->content_box ? box : NULL, err);
 }
 
 int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, dg_image_loop *loop,
@@ -82,10 +102,8 @@ int dg_image_loop_run(const dg_ctx *ctx, const dg_config *cfg, dg_items *items, 
         if (res.status != DG_ST_OK && (!loop->keep_status || !usable))
             dg_log_rank(ctx, "%s: %s: %s", items->path[i] ? items->path[i] : "?", dg_status_name(res.status),
                         res.msg);
-        if (usable && items->sig && !loop->keep_status) /* a second pass decodes at another scale */
-            dg_signature_make(&res.image, items->sig + (size_t)i * DG_SIG_BYTES);
         if (usable)
-            rc = loop->step(loop->state, i, &res.image, err);
+            rc = image_step(loop, items, i, &res.image, err);
         dg_progress_update(&prog, i + 1);
     }
     dg_shard_reader_close(reader);

@@ -3,6 +3,8 @@
  * recorded, a log line per bad image, progress, the stop poll; each usable
  * image goes to the embedder's per-image step, and its verification
  * signature (input/signature.h) into items->sig when that is allocated.
+ * The content box both the signature and the descriptor describe is
+ * computed here, once per image, and handed to both.
  * The bytes come from each item's file, or with input.shards from the
  * rank's shard reader (input/shard_input.h), which streams the shards of
  * its range once, in order, and names the items as it goes.
@@ -26,15 +28,19 @@ typedef struct dg_image_loop {
      *    ones are decoded, and a log line is written only for one that
      *    does not decode now */
     int keep_status;
-    /* Called with each usable decoded image (valid during the call) and its
-     * local index; a failure ends the loop. */
-    int (*step)(void *state, int64_t i, const dg_pixels *image, dg_err *err);
+    /* 1: the step uses each image's content box (dg_content_box) */
+    int content_box;
+    /* Called with each usable decoded image (valid during the call), its
+     * local index and its content box: computed once per image when the
+     * step asks for it (content_box) or a signature is made (which uses
+     * it too), else NULL.  A failure ends the loop. */
+    int (*step)(void *state, int64_t i, const dg_pixels *image, const int *box, dg_err *err);
     void *state;
     /* input.shards: the shards and this rank's per-item metadata, filled as
      * the members are read (the items' paths too, when NULL); NULL: files */
     dg_shard_source *shards;
     /* this rank's seconds, added to */
-    double seconds_read, seconds_decode;
+    double seconds_read, seconds_decode, seconds_box, seconds_signature;
 } dg_image_loop;
 
 /* Local (no collective): runs the loop over items->path[0..n).  The stop

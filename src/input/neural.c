@@ -84,8 +84,9 @@ static int runner_step(runner *r, int64_t i, const dg_pixels *image, dg_err *err
     return r->b.n == DG_MOBILENET_BATCH ? batch_run(&r->b, r->features, r->probs, r->st, err) : DG_OK;
 }
 
-static int classify_step(void *state, int64_t i, const dg_pixels *image, dg_err *err)
+static int classify_step(void *state, int64_t i, const dg_pixels *image, const int *box, dg_err *err)
 {
+    (void)box;
     return runner_step(state, i, image, err);
 }
 
@@ -192,23 +193,24 @@ static int network_begin(dg_embedder *e, const dg_config *cfg, const dg_items *i
     return batch_init(&s->r.b, &s->net, err);
 }
 
-static int network_step(void *state, int64_t i, const dg_pixels *image, dg_err *err)
+static int network_step(void *state, int64_t i, const dg_pixels *image, const int *box, dg_err *err)
 {
+    (void)box;
     network_state *s = ((dg_embedder *)state)->state;
     return runner_step(&s->r, i, image, err);
 }
 
 /* The last batch; the features normalised. */
 static int network_finish(dg_embedder *e, const dg_ctx *ctx, const dg_config *cfg, dg_items *items,
-                          double seconds_read, double seconds_decode, dg_err *err)
+                          const dg_image_loop *loop, dg_err *err)
 {
     (void)cfg;
     network_state *s = e->state;
     int rc = batch_run(&s->r.b, s->r.features, s->r.probs, &s->st, err);
     batch_free(&s->r.b);
     memset(&s->r.b, 0, sizeof s->r.b);
-    s->st.seconds_read = seconds_read;
-    s->st.seconds_decode = seconds_decode;
+    s->st.seconds_read = loop->seconds_read;
+    s->st.seconds_decode = loop->seconds_decode;
     if (dg_agree(ctx, rc, err) != DG_OK)
         return DG_FAIL;
     dg_items_normalize(items);

@@ -28,7 +28,7 @@ typedef struct dg_embed_stats {
     int64_t n_usable;                 /* all ranks */
     int64_t status_count[DG_ST_COUNT]; /* all ranks */
     /* this rank's seconds */
-    double seconds_read, seconds_decode, seconds_descriptor;
+    double seconds_read, seconds_decode, seconds_box, seconds_descriptor, seconds_signature;
     double seconds_pca, seconds_project;
     int64_t n_local;                  /* items this rank embedded */
 } dg_embed_stats;

@@ -1,14 +1,13 @@
 /* signature.c - the verification signature of one decoded image (see
- * signature.h): borders trimmed as the descriptor trims them, the content
- * area-averaged to a thumbnail whose longer side is DG_SIG_SIDE, its
- * luminance replaced by its rank (so brightness, contrast, gamma and
- * grayscale conversion change it little).  Pure function of the pixels: the
- * same bytes for any rank count. */
+ * signature.h): the content box the descriptor describes (borders and frame
+ * left out; the caller computes it once, dg_content_box), area-averaged to
+ * a thumbnail whose longer side is DG_SIG_SIDE, its luminance replaced by
+ * its rank (so brightness, contrast, gamma and grayscale conversion change
+ * it little).  Pure function of the pixels and box: the same bytes for any
+ * rank count. */
 #include "input/signature.h"
 
 #include <string.h>
-
-#include "input/descriptor.h"
 
 /* Overlap of pixel [p, p+1) with [a, b). */
 static inline double overlap(int p, double a, double b)
@@ -60,11 +59,9 @@ static void equalise(const float *v, int n, uint8_t *out)
         out[i] = level[q[i]];
 }
 
-void dg_signature_make(const dg_pixels *img, uint8_t *sig)
+void dg_signature_make(const dg_pixels *img, const int box[4], uint8_t *sig)
 {
     memset(sig, 0, DG_SIG_BYTES);
-    int box[4];
-    dg_content_box(img, box);
     int bw = box[2] - box[0], bh = box[3] - box[1];
     if (bw < 1 || bh < 1)
         return;

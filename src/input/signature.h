@@ -22,9 +22,10 @@
  * are squeezed). */
 #define DG_SIG_MIN_SIDE 8
 
-/* Writes the signature of an image (any size >= 1 x 1).  Pure function of
- * the pixels. */
-void dg_signature_make(const dg_pixels *img, uint8_t *sig);
+/* Writes the signature of an image (any size >= 1 x 1) whose content box
+ * is box (dg_content_box of the same pixels, input/descriptor.h).  Pure
+ * function of the pixels and box. */
+void dg_signature_make(const dg_pixels *img, const int box[4], uint8_t *sig);
 
 /* Whether sig holds a signature (items without pixels have zeros). */
 static inline int dg_signature_present(const uint8_t *sig)

@@ -46,7 +46,12 @@ static void check_descriptor(const dg_decode_result *res, int flip)
 {
     float desc[DG_DESC_DIM];
     int16_t q[DG_DESC_DIM];
-    dg_descriptor(&res->image, flip, desc);
+    int box[4];
+    dg_content_box(&res->image, box);
+    check(0 <= box[0] && box[0] <= box[2] && box[2] <= res->image.w && 0 <= box[1] && box[1] <= box[3] &&
+              box[3] <= res->image.h,
+          "content box outside the image", res);
+    dg_descriptor(&res->image, box, flip, desc);
     for (int i = 0; i < DG_DESC_DIM; i++)
         check(isfinite(desc[i]) && desc[i] >= -1.0f && desc[i] <= 1.0f, "descriptor value outside [-1, 1]", res);
     dg_descriptor_quantise(desc, q);
