@@ -13,7 +13,7 @@
 #define DG_DESC_HOG_DIM 128   /* 4 x 4 cells x 8 orientations */
 #define DG_DESC_COLOR_DIM 32  /* 4 x 4 cells x 2 chroma channels */
 #define DG_DESC_DIM (DG_DESC_DCT_DIM + DG_DESC_HOG_DIM + DG_DESC_COLOR_DIM)
-#define DG_DESC_VERSION 5
+#define DG_DESC_VERSION 6
 
 /* Writes the DG_DESC_DIM raw descriptor of an image (any size >= 1 x 1).
  * Every value lies in [-1, 1].  Pure function of the pixels and flip. */
