@@ -262,6 +262,40 @@ static void watermark_box_is_no_frame(void **state)
     }
 }
 
+/* A see-through logo box over a flat dark part of a photo (a darkened
+ * photo whose shadows clip to black) has a flat page beyond its sides, as
+ * a pasted photo has; its inside, a flat ground with a disc and a word,
+ * tells it apart: no frame.  Found as a pasted photo before the ink test
+ * (DG_DESC_VERSION 6). */
+static void logo_box_over_flat_dark_region_is_no_frame(void **state)
+{
+    (void)state;
+    static const uint8_t white[3] = {255, 255, 255}, inks[2][3] = {{20, 20, 20}, {250, 250, 250}};
+    static const struct {
+        int ink;
+        double cx;
+    } cases[] = {{0, 0.35}, {0, 0.65}, {1, 0.35}};
+    dg_image im;
+    load("aitzgorri_by_Aitzol_Berasategi.jpg", &im);
+    dg_img_brightness(&im, -140);
+    for (int i = 0; i < 3; i++) {
+        dg_image marked;
+        dg_err err;
+        assert_int_equal(dg_compose_logo(&im, 0.12, cases[i].cx, 0.5, white, inks[cases[i].ink], 0.55, "PHOTO", &marked,
+                                         &err),
+                         DG_OK);
+        shrink(&marked);
+        dg_pixels px = {marked.w, marked.h, marked.px};
+        int b[4];
+        dg_content_box(&px, b);
+        printf("logo over dark, ink %d at %.2f: box %d %d %d %d of %dx%d\n", cases[i].ink, cases[i].cx, b[0], b[1], b[2],
+               b[3], marked.w, marked.h);
+        assert_true(b[0] == 0 && b[1] == 0 && b[2] == marked.w && b[3] == marked.h);
+        dg_image_free(&marked);
+    }
+    dg_image_free(&im);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +304,7 @@ int main(void)
         cmocka_unit_test(story_canvas_of_textured_photo_gives_the_photo),
         cmocka_unit_test(screenshot_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),
+        cmocka_unit_test(logo_box_over_flat_dark_region_is_no_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

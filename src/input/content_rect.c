@@ -27,6 +27,9 @@
  * whose sides step along most of their length and never run through flat
  * page; or a rectangle between two sides at equal distances from the
  * bounds (a story canvas, a pillarbox) over a fill of little detail.
+ * A closed rectangle whose inside is a flat ground with ink strokes
+ * (ink_on_flat()) is no frame at all: a see-through logo box over a flat
+ * part of the photo.
  * Beside flat cells a softer step counts as an edge (a dark photo on dark
  * chrome; a photo over its own darkened blurred copy).  A pasted photo wins
  * over any other frame and is not looked into further.
@@ -94,6 +97,9 @@
 #define STORY_SHARE 0.5    /* of the photo's bins that must be that sharp */
 #define STORY_SEGMENTS 3   /* parts along a side, each standing out of the fill */
 #define BAND 2 /* cells next to a side counted neither inside nor frame */
+#define GROUND_SHARE 0.5   /* of a closed rectangle's inside within FLAT_TOL of its median: a flat ground ... */
+#define INK_STEP 0.1       /* ... with ink: cells this far from it ... */
+#define INK_SHARE 0.05     /* ... on this share of the inside at least */
 
 typedef struct grid {
     int w, h;
@@ -414,6 +420,34 @@ static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
                : 0;
 }
 
+/* Whether the cells of rectangle (x0, y0, x1, y1) are a flat ground with
+ * ink: GROUND_SHARE of them within FLAT_TOL of their median, INK_SHARE at
+ * INK_STEP from it or more.  A see-through box with a disc and a word over
+ * a flat part of a photo (a logo, a watermark) looks so; a photo does not,
+ * even one of fog (no ink on it) or of a smooth sky (no flat ground). */
+static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
+{
+    int hist[256] = {0}, n = (x1 - x0) * (y1 - y0), below = 0, med = 0;
+    if (n <= 0)
+        return 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            float v = lum(g, x, y);
+            hist[v <= 0 ? 0 : v >= 1 ? 255 : (int)(v * 255)]++;
+        }
+    while (below + hist[med] <= n / 2)
+        below += hist[med++];
+    float m = (med + 0.5f) / 255, ground = 0, ink = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            float d = lum(g, x, y) - m;
+            d = d < 0 ? -d : d;
+            ground += d <= FLAT_TOL;
+            ink += d >= INK_STEP;
+        }
+    return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n;
+}
+
 /* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
  * negative value when it is no framed photo (see the file comment). */
 static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min)
@@ -443,6 +477,8 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     double in_area = (double)(ix1 - ix0) * (iy1 - iy0);
     double out_area = all - (double)(ox1 - ox0) * (oy1 - oy0);
     if (in_area <= 0 || out_area <= 0)
+        return -1;
+    if (closed && ink_on_flat(g, ix0, iy0, ix1, iy1))
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
