@@ -35,6 +35,9 @@
 /* of 7 textured photos on a story canvas: 3 before the sharpness profiles
  * (DG_DESC_VERSION 6) */
 #define MIN_STORIES 7
+/* of 8 on a wide canvas: 6 before side bars were looked for in the
+ * sharpness profiles too */
+#define MIN_PILLARBOXES 8
 /* of the screenshots found, to the pixel: 1 with DG_DESC_VERSION 3, 2 before
  * a pasted photo's sides were moved to their sharpest pixel line, 20 after */
 #define MIN_EXACT 18
@@ -165,6 +168,36 @@ static void story_canvas_of_textured_photo_gives_the_photo(void **state)
     }
     printf("story: %d of %d\n", found, n);
     assert_true(found >= MIN_STORIES);
+}
+
+/* A wide canvas (2.4:1) filled with a blurred, darkened copy: the photo
+ * between bars left and right. */
+static void pillarboxed_copy_gives_the_photo(void **state)
+{
+    (void)state;
+    static const uint8_t black[3] = {0, 0, 0};
+    int found = 0;
+    for (int i = 0; i < N_PHOTOS; i++) {
+        dg_image im, framed;
+        dg_err err;
+        load(photos[i], &im);
+        assert_int_equal(dg_compose_letterbox(&im, 2.4, 1, black, &framed, &err), DG_OK);
+        int pw, ph;
+        dg_fit_size(im.w, im.h, framed.w, framed.h, &pw, &ph);
+        double x0 = (double)((framed.w - pw) / 2) / framed.w;
+        shrink(&framed);
+        dg_pixels px = {framed.w, framed.h, framed.px};
+        int b[4];
+        dg_content_box(&px, b);
+        int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &framed, x0, 0, 1 - x0, 1);
+        printf("pillarbox %-40s box %d %d %d %d of %dx%d: %s\n", photos[i], b[0], b[1], b[2], b[3], framed.w, framed.h,
+               ok ? "found" : "not found");
+        found += ok;
+        dg_image_free(&framed);
+        dg_image_free(&im);
+    }
+    printf("pillarbox: %d of %d\n", found, N_PHOTOS);
+    assert_true(found >= MIN_PILLARBOXES);
 }
 
 /* Where compose puts the photo in a w x h screenshot: the box of a flat
@@ -302,6 +335,7 @@ int main(void)
         cmocka_unit_test(unframed_photo_gives_the_whole_image),
         cmocka_unit_test(letterboxed_copy_gives_the_photo),
         cmocka_unit_test(story_canvas_of_textured_photo_gives_the_photo),
+        cmocka_unit_test(pillarboxed_copy_gives_the_photo),
         cmocka_unit_test(screenshot_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),
         cmocka_unit_test(logo_box_over_flat_dark_region_is_no_frame),

@@ -4,9 +4,9 @@
  * this file only looks inside the rectangle it is given, and describes
  * nothing.
  *
- * A whole image is first tried as a story canvas (story()): rows of a
- * blurred fill have almost no sharpness, the photo's rows clearly more,
- * with a step at its sides and bars of equal depth above and below.
+ * A whole image is first tried as a story canvas (story()): rows (columns)
+ * of a blurred fill have almost no sharpness, the photo's clearly more,
+ * with a step at its sides and bars of equal depth on either side.
  *
  * The region is averaged to a luminance grid of square blocks (longer side
  * at most GRID_MAX cells).  A frame is accepted when a rectangle
@@ -95,7 +95,8 @@
 #define STORY_FLOOR 0.5    /* ... plus this (luminance levels of 255: JPEG noise) */
 #define STORY_EDGE 3       /* bins next to each side whose mean sharpness counts */
 #define STORY_SHARE 0.5    /* of the photo's bins that must be that sharp */
-#define STORY_SEGMENTS 3   /* parts along a side, each standing out of the fill */
+#define STORY_SEGMENTS 3   /* parts along a top or bottom side, each standing out of the fill */
+#define STORY_SEGMENTS_SIDE 8 /* along a left or right one: less than a window's title bar */
 #define BAND 2 /* cells next to a side counted neither inside nor frame */
 #define GROUND_SHARE 0.5   /* of a closed rectangle's inside within FLAT_TOL of its median: a flat ground ... */
 #define INK_STEP 0.1       /* ... with ink: cells this far from it ... */
@@ -577,35 +578,35 @@ static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, in
     return best_at;
 }
 
-/* Profiles down r, one row every k (at most STORY_BINS bins): s[i], the
- * sharpness along row i * k, mean |luminance difference| of neighbouring
- * pixels (a blurred fill has almost none; a photo's texture, even the noise
- * of its smooth parts, more); g[i], the step to it from row (i - 1) * k,
- * mean |luminance difference| (g[0] = 0); from s[(1 + j) * STORY_BINS]
- * and g[(1 + j) * STORY_BINS] the same along part j of STORY_SEGMENTS of
- * the width.  Returns the bin count. */
-static int profiles(const dg_pixels *img, dg_rect r, float *s, float *g, int *k)
+/* Profiles across `vertical` = 0 (rows) or 1 (columns) of r, one row
+ * (column) every k (at most STORY_BINS bins): s[i], the sharpness along
+ * row i * k, mean |luminance difference| of neighbouring pixels (a blurred
+ * fill has almost none; a photo's texture, even the noise of its smooth
+ * parts, more); g[i], the step to it from row (i - 1) * k, mean |luminance
+ * difference| (g[0] = 0); from s[(1 + j) * STORY_BINS] and
+ * g[(1 + j) * STORY_BINS] the same along part j of `parts` (at most
+ * STORY_SEGMENTS_SIDE) of the row.  Returns the bin count. */
+static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, float *s, float *g, int *k)
 {
-    int n = r.y1 - r.y0, len = r.x1 - r.x0;
+    int n = vertical ? r.x1 - r.x0 : r.y1 - r.y0, len = vertical ? r.y1 - r.y0 : r.x1 - r.x0;
     *k = (n + STORY_BINS - 1) / STORY_BINS;
     int bins = n / *k;
     for (int i = 0; i < bins; i++) {
-        double along[STORY_SEGMENTS] = {0}, across[STORY_SEGMENTS] = {0};
-        int y = r.y0 + i * *k;
+        double along[STORY_SEGMENTS_SIDE] = {0}, across[STORY_SEGMENTS_SIDE] = {0};
         for (int a = 0; a < len; a++) {
-            double v = pixel_lum(img, r.x0 + a, y);
-            double d = a + 1 < len ? pixel_lum(img, r.x0 + a + 1, y) - v : 0;
-            double e = i > 0 ? v - pixel_lum(img, r.x0 + a, y - *k) : 0;
-            along[a * STORY_SEGMENTS / len] += d < 0 ? -d : d;
-            across[a * STORY_SEGMENTS / len] += e < 0 ? -e : e;
+            int x = vertical ? r.x0 + i * *k : r.x0 + a, y = vertical ? r.y0 + a : r.y0 + i * *k;
+            double v = pixel_lum(img, x, y);
+            double d = a + 1 < len ? pixel_lum(img, vertical ? x : x + 1, vertical ? y + 1 : y) - v : 0;
+            double e = i > 0 ? v - pixel_lum(img, vertical ? x - *k : x, vertical ? y : y - *k) : 0;
+            along[a * parts / len] += d < 0 ? -d : d;
+            across[a * parts / len] += e < 0 ? -e : e;
         }
         double all = 0, all_across = 0;
-        for (int j = 0; j < STORY_SEGMENTS; j++) {
-            int a0 = (j * len + STORY_SEGMENTS - 1) / STORY_SEGMENTS;
-            int a1 = ((j + 1) * len + STORY_SEGMENTS - 1) / STORY_SEGMENTS;
+        for (int j = 0; j < parts; j++) {
+            int a0 = (j * len + parts - 1) / parts, a1 = ((j + 1) * len + parts - 1) / parts;
             all += along[j];
             all_across += across[j];
-            s[(1 + j) * STORY_BINS + i] = (float)(along[j] / (a1 - a0 - (j == STORY_SEGMENTS - 1)));
+            s[(1 + j) * STORY_BINS + i] = (float)(along[j] / (a1 - a0 - (j == parts - 1)));
             g[(1 + j) * STORY_BINS + i] = (float)(across[j] / (a1 - a0));
         }
         s[i] = (float)(all / (len - 1));
@@ -648,20 +649,21 @@ static double story_edge(const float *s, const float *g, int at, int out, double
     return sharp > stepped ? sharp : stepped;
 }
 
-/* A story canvas: the photo spans the width, between two bars above and
- * below of equal depth (within STORY_CENTRE) of a blurred fill.  Seen
- * in the profiles down the canvas (profiles()): STORY_SHARE of the photo's
- * bins at least STORY_RATIO times as sharp as the fill's sharpest, plus
- * STORY_FLOOR, and each side standing out of the fill (story_edge()) in
- * each of STORY_SEGMENTS parts along it (a sharp box over a smooth photo,
- * a logo over fog, steps along a part only); the bin next to each side is
- * left out of the fill (resampling mixes it).
+/* A story canvas: the photo spans the width (height), between two bars
+ * above and below (left and right) of equal depth (within STORY_CENTRE) of
+ * a blurred fill.  Seen in the profiles across the bars (profiles()):
+ * STORY_SHARE of the photo's bins at least STORY_RATIO times as sharp as
+ * the fill's sharpest, plus STORY_FLOOR, and each side standing out of the fill (story_edge()) in
+ * each of `parts` along it (a sharp box over a smooth photo, a logo over
+ * fog, steps along a part only; a window's chrome beside a photo has a
+ * title bar and a status bar beyond its ends); the bin next to each side
+ * is left out of the fill (resampling mixes it).
  * The grid's luminance edges miss this when the fill, darkened from the
  * photo's own colours, matches it along much of a side, or when the
  * blurred copy of a textured photo keeps detail at the grid's scale.  Of
  * the pairs of sides, the one whose weakest part stands out most.  Returns
- * whether found, and the photo's top and bottom in bins in *lo, *hi. */
-static int story(const float *s, const float *g, int n, int *lo, int *hi)
+ * whether found, and the photo's framed sides in bins in *lo, *hi. */
+static int story(const float *s, const float *g, int n, int parts, int *lo, int *hi)
 {
     int bar_min = (int)ceil(STORY_BAR_MIN * n), tol = 1 + (int)(STORY_CENTRE * n);
     bar_min = bar_min > 3 ? bar_min : 3;
@@ -681,7 +683,7 @@ static int story(const float *s, const float *g, int n, int *lo, int *hi)
             if (!sharper(s, n, t, y1, STORY_SHARE, &need_s))
                 continue;
             double score = 1e30; /* the side standing out least, in the segment standing out least */
-            for (int j = 1; j <= STORY_SEGMENTS; j++) {
+            for (int j = 1; j <= parts; j++) {
                 const float *sj = s + j * STORY_BINS, *gj = g + j * STORY_BINS;
                 double top = story_edge(sj, gj, t, -1, need_s, need_g), bottom = story_edge(sj, gj, y1, 1, need_s, need_g);
                 score = top < score ? top : score;
@@ -697,23 +699,32 @@ static int story(const float *s, const float *g, int n, int *lo, int *hi)
     return best > 0;
 }
 
-/* The photo of a story canvas (story()) spanning the width of `within`,
- * its top and bottom at their sharpest pixel lines (refine()); `within`
- * when there is none. */
+/* The photo of a story canvas (story()) spanning the width or the height
+ * of `within`, its other sides at their sharpest pixel lines (refine());
+ * `within` when there is none. */
 static dg_rect story_rect(const dg_pixels *img, dg_rect within)
 {
-    float s[(1 + STORY_SEGMENTS) * STORY_BINS], g[(1 + STORY_SEGMENTS) * STORY_BINS];
-    int k, lo = 0, hi = 0, w = within.x1 - within.x0;
-    if (w < MIN_CELLS || within.y1 - within.y0 < MIN_CELLS)
+    float s[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS], g[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS];
+    int k, lo = 0, hi = 0;
+    if (within.x1 - within.x0 < MIN_CELLS || within.y1 - within.y0 < MIN_CELLS)
         return within;
-    int n = profiles(img, within, s, g, &k);
-    if (!story(s, g, n, &lo, &hi))
-        return within;
-    dg_rect r = within;
-    int a = within.x0 + w / 8, b = within.x1 - w / 8; /* along the middle of the sides */
-    r.y0 = refine(img, within.y0 + lo * k, within.y0, within.y0 + hi * k, a, b, k, 0);
-    r.y1 = refine(img, within.y0 + hi * k, r.y0, within.y1, a, b, k, 0);
-    return r;
+    for (int vertical = 0; vertical < 2; vertical++) {
+        int parts = vertical ? STORY_SEGMENTS_SIDE : STORY_SEGMENTS, n = profiles(img, within, vertical, parts, s, g, &k);
+        if (!story(s, g, n, parts, &lo, &hi))
+            continue;
+        dg_rect r = within;
+        int len = vertical ? within.y1 - within.y0 : within.x1 - within.x0;
+        int a = len / 8, b = len - len / 8; /* along the middle of the sides */
+        if (vertical) {
+            r.x0 = refine(img, within.x0 + lo * k, within.x0, within.x0 + hi * k, within.y0 + a, within.y0 + b, k, 1);
+            r.x1 = refine(img, within.x0 + hi * k, r.x0, within.x1, within.y0 + a, within.y0 + b, k, 1);
+        } else {
+            r.y0 = refine(img, within.y0 + lo * k, within.y0, within.y0 + hi * k, within.x0 + a, within.x0 + b, k, 0);
+            r.y1 = refine(img, within.y0 + hi * k, r.y0, within.y1, within.x0 + a, within.x0 + b, k, 0);
+        }
+        return r;
+    }
+    return within;
 }
 
 /* One level of framing: the best framed rectangle inside `within`;
@@ -770,8 +781,7 @@ dg_rect dg_content_rect(const dg_pixels *img, dg_rect within)
 {
     /* A story canvas (a pasted photo) first: it is a whole picture, never
      * inside a border, and its profiles are surer than the grid's edges
-     * (the photo's own lines may outline a part of it).  Bars above and
-     * below only: side bars are more likely a window's chrome. */
+     * (the photo's own lines may outline a part of it). */
     if (within.x0 == 0 && within.y0 == 0 && within.x1 == img->w && within.y1 == img->h) {
         dg_rect r = story_rect(img, within);
         if (r.x0 != within.x0 || r.y0 != within.y0 || r.x1 != within.x1 || r.y1 != within.y1)
