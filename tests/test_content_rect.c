@@ -2,8 +2,9 @@
  * on real photographs (lomiri-wallpapers-16.04 in /usr/share/backgrounds)
  * framed by dg-mkbench's own compositing (src/bench/compose.c), at the size
  * the job's decoder hands the descriptor (longer side 160 px): unframed
- * photos, phone-story letterboxes, application-window screenshots and a
- * translucent watermark box (no frame). */
+ * photos, phone-story letterboxes (of smooth and of textured photos),
+ * application-window screenshots and a translucent watermark box (no
+ * frame). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,8 +29,15 @@
 /* of 32: 7 before the closed-frame rules (DG_DESC_VERSION 3), 16 with them,
  * 25 with the pasted-photo rules (DG_DESC_VERSION 4) */
 #define MIN_SCREENSHOTS 23
-/* of 8: 3 before the pasted-photo rules (DG_DESC_VERSION 4), 6 with them */
-#define MIN_LETTERBOXES 6
+/* of 8: 3 before the pasted-photo rules (DG_DESC_VERSION 4), 6 with them,
+ * 8 with the story canvas's sharpness profiles (DG_DESC_VERSION 6) */
+#define MIN_LETTERBOXES 8
+/* of 7 textured photos on a story canvas: 3 before the sharpness profiles
+ * (DG_DESC_VERSION 6) */
+#define MIN_STORIES 7
+/* of 8 on a wide canvas: 6 before side bars were looked for in the
+ * sharpness profiles too */
+#define MIN_PILLARBOXES 8
 /* of the screenshots found, to the pixel: 1 with DG_DESC_VERSION 3, 2 before
  * a pasted photo's sides were moved to their sharpest pixel line, 20 after */
 #define MIN_EXACT 18
@@ -124,6 +132,72 @@ static void letterboxed_copy_gives_the_photo(void **state)
     }
     printf("letterbox: %d of %d\n", found, N_PHOTOS);
     assert_true(found >= MIN_LETTERBOXES);
+}
+
+/* Story canvases of the package's other, more textured photos (moss,
+ * leaves, patterns: the blurred fill keeps some of their detail), through
+ * the border trimming as the descriptor uses it. */
+static void story_canvas_of_textured_photo_gives_the_photo(void **state)
+{
+    (void)state;
+    static const char *const textured[] = {
+        "Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg", "analogpattern_by_Peter_Nerlich.jpg",
+        "free_by_Peter_Nerlich.jpg",   "friends_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg",
+        "umang_by_Abhishek_Mudgal.jpg",
+    };
+    static const uint8_t black[3] = {0, 0, 0};
+    int n = (int)(sizeof textured / sizeof textured[0]), found = 0;
+    for (int i = 0; i < n; i++) {
+        dg_image im, framed;
+        dg_err err;
+        load(textured[i], &im);
+        assert_int_equal(dg_compose_letterbox(&im, 0.5625, 1, black, &framed, &err), DG_OK);
+        int pw, ph;
+        dg_fit_size(im.w, im.h, framed.w, framed.h, &pw, &ph);
+        double y0 = (double)((framed.h - ph) / 2) / framed.h;
+        shrink(&framed);
+        dg_pixels px = {framed.w, framed.h, framed.px};
+        int b[4];
+        dg_content_box(&px, b);
+        int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &framed, 0, y0, 1, 1 - y0);
+        printf("story %-40s box %d %d %d %d of %dx%d: %s\n", textured[i], b[0], b[1], b[2], b[3], framed.w, framed.h,
+               ok ? "found" : "not found");
+        found += ok;
+        dg_image_free(&framed);
+        dg_image_free(&im);
+    }
+    printf("story: %d of %d\n", found, n);
+    assert_true(found >= MIN_STORIES);
+}
+
+/* A wide canvas (2.4:1) filled with a blurred, darkened copy: the photo
+ * between bars left and right. */
+static void pillarboxed_copy_gives_the_photo(void **state)
+{
+    (void)state;
+    static const uint8_t black[3] = {0, 0, 0};
+    int found = 0;
+    for (int i = 0; i < N_PHOTOS; i++) {
+        dg_image im, framed;
+        dg_err err;
+        load(photos[i], &im);
+        assert_int_equal(dg_compose_letterbox(&im, 2.4, 1, black, &framed, &err), DG_OK);
+        int pw, ph;
+        dg_fit_size(im.w, im.h, framed.w, framed.h, &pw, &ph);
+        double x0 = (double)((framed.w - pw) / 2) / framed.w;
+        shrink(&framed);
+        dg_pixels px = {framed.w, framed.h, framed.px};
+        int b[4];
+        dg_content_box(&px, b);
+        int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &framed, x0, 0, 1 - x0, 1);
+        printf("pillarbox %-40s box %d %d %d %d of %dx%d: %s\n", photos[i], b[0], b[1], b[2], b[3], framed.w, framed.h,
+               ok ? "found" : "not found");
+        found += ok;
+        dg_image_free(&framed);
+        dg_image_free(&im);
+    }
+    printf("pillarbox: %d of %d\n", found, N_PHOTOS);
+    assert_true(found >= MIN_PILLARBOXES);
 }
 
 /* Where compose puts the photo in a w x h screenshot: the box of a flat
@@ -221,13 +295,50 @@ static void watermark_box_is_no_frame(void **state)
     }
 }
 
+/* A see-through logo box over a flat dark part of a photo (a darkened
+ * photo whose shadows clip to black) has a flat page beyond its sides, as
+ * a pasted photo has; its inside, a flat ground with a disc and a word,
+ * tells it apart: no frame.  Found as a pasted photo before the ink test
+ * (DG_DESC_VERSION 6). */
+static void logo_box_over_flat_dark_region_is_no_frame(void **state)
+{
+    (void)state;
+    static const uint8_t white[3] = {255, 255, 255}, inks[2][3] = {{20, 20, 20}, {250, 250, 250}};
+    static const struct {
+        int ink;
+        double cx;
+    } cases[] = {{0, 0.35}, {0, 0.65}, {1, 0.35}};
+    dg_image im;
+    load("aitzgorri_by_Aitzol_Berasategi.jpg", &im);
+    dg_img_brightness(&im, -140);
+    for (int i = 0; i < 3; i++) {
+        dg_image marked;
+        dg_err err;
+        assert_int_equal(dg_compose_logo(&im, 0.12, cases[i].cx, 0.5, white, inks[cases[i].ink], 0.55, "PHOTO", &marked,
+                                         &err),
+                         DG_OK);
+        shrink(&marked);
+        dg_pixels px = {marked.w, marked.h, marked.px};
+        int b[4];
+        dg_content_box(&px, b);
+        printf("logo over dark, ink %d at %.2f: box %d %d %d %d of %dx%d\n", cases[i].ink, cases[i].cx, b[0], b[1], b[2],
+               b[3], marked.w, marked.h);
+        assert_true(b[0] == 0 && b[1] == 0 && b[2] == marked.w && b[3] == marked.h);
+        dg_image_free(&marked);
+    }
+    dg_image_free(&im);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unframed_photo_gives_the_whole_image),
         cmocka_unit_test(letterboxed_copy_gives_the_photo),
+        cmocka_unit_test(story_canvas_of_textured_photo_gives_the_photo),
+        cmocka_unit_test(pillarboxed_copy_gives_the_photo),
         cmocka_unit_test(screenshot_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),
+        cmocka_unit_test(logo_box_over_flat_dark_region_is_no_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,10 @@
  * this file only looks inside the rectangle it is given, and describes
  * nothing.
  *
+ * A whole image is first tried as a story canvas (story()): rows (columns)
+ * of a blurred fill have almost no sharpness, the photo's clearly more,
+ * with a step at its sides and bars of equal depth on either side.
+ *
  * The region is averaged to a luminance grid of square blocks (longer side
  * at most GRID_MAX cells).  A frame is accepted when a rectangle
  *   - has a sharp straight edge along every side that is not the region's
@@ -23,6 +27,9 @@
  * whose sides step along most of their length and never run through flat
  * page; or a rectangle between two sides at equal distances from the
  * bounds (a story canvas, a pillarbox) over a fill of little detail.
+ * A closed rectangle whose inside is a flat ground with ink strokes
+ * (ink_on_flat()) is no frame at all: a see-through logo box over a flat
+ * part of the photo.
  * Beside flat cells a softer step counts as an edge (a dark photo on dark
  * chrome; a photo over its own darkened blurred copy).  A pasted photo wins
  * over any other frame and is not looked into further.
@@ -81,7 +88,20 @@
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
+#define STORY_BINS 512     /* rows (columns) of a story canvas's profiles, at most */
+#define STORY_BAR_MIN 0.07 /* depth of each bar of a story canvas, of the side (a 2:3 photo in 9:16: 0.08) */
+#define STORY_PHOTO_MIN 0.3 /* the photo's extent between them, of the side */
+#define STORY_CENTRE 0.02  /* bar depths differ by at most this of the side, plus a bin */
+#define STORY_RATIO 2.0    /* photo rows over the fill's sharpest row ... */
+#define STORY_FLOOR 0.5    /* ... plus this (luminance levels of 255: JPEG noise) */
+#define STORY_EDGE 3       /* bins next to each side whose mean sharpness counts */
+#define STORY_SHARE 0.5    /* of the photo's bins that must be that sharp */
+#define STORY_SEGMENTS 3   /* parts along a top or bottom side, each standing out of the fill */
+#define STORY_SEGMENTS_SIDE 8 /* along a left or right one: less than a window's title bar */
 #define BAND 2 /* cells next to a side counted neither inside nor frame */
+#define GROUND_SHARE 0.5   /* of a closed rectangle's inside within FLAT_TOL of its median: a flat ground ... */
+#define INK_STEP 0.1       /* ... with ink: cells this far from it ... */
+#define INK_SHARE 0.05     /* ... on this share of the inside at least */
 
 typedef struct grid {
     int w, h;
@@ -496,6 +516,34 @@ static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
                : 0;
 }
 
+/* Whether the cells of rectangle (x0, y0, x1, y1) are a flat ground with
+ * ink: GROUND_SHARE of them within FLAT_TOL of their median, INK_SHARE at
+ * INK_STEP from it or more.  A see-through box with a disc and a word over
+ * a flat part of a photo (a logo, a watermark) looks so; a photo does not,
+ * even one of fog (no ink on it) or of a smooth sky (no flat ground). */
+static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
+{
+    int hist[256] = {0}, n = (x1 - x0) * (y1 - y0), below = 0, med = 0;
+    if (n <= 0)
+        return 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            float v = lum(g, x, y);
+            hist[v <= 0 ? 0 : v >= 1 ? 255 : (int)(v * 255)]++;
+        }
+    while (below + hist[med] <= n / 2)
+        below += hist[med++];
+    float m = (med + 0.5f) / 255, ground = 0, ink = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            float d = lum(g, x, y) - m;
+            d = d < 0 ? -d : d;
+            ground += d <= FLAT_TOL;
+            ink += d >= INK_STEP;
+        }
+    return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n;
+}
+
 /* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
  * negative value when it is no framed photo (see the file comment). */
 static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min)
@@ -525,6 +573,8 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     double in_area = (double)(ix1 - ix0) * (iy1 - iy0);
     double out_area = all - (double)(ox1 - ox0) * (oy1 - oy0);
     if (in_area <= 0 || out_area <= 0)
+        return -1;
+    if (closed && ink_on_flat(g, ix0, iy0, ix1, iy1))
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
@@ -623,6 +673,155 @@ static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, in
     return best_at;
 }
 
+/* Profiles across `vertical` = 0 (rows) or 1 (columns) of r, one row
+ * (column) every k (at most STORY_BINS bins): s[i], the sharpness along
+ * row i * k, mean |luminance difference| of neighbouring pixels (a blurred
+ * fill has almost none; a photo's texture, even the noise of its smooth
+ * parts, more); g[i], the step to it from row (i - 1) * k, mean |luminance
+ * difference| (g[0] = 0); from s[(1 + j) * STORY_BINS] and
+ * g[(1 + j) * STORY_BINS] the same along part j of `parts` (at most
+ * STORY_SEGMENTS_SIDE) of the row.  Returns the bin count. */
+static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, float *s, float *g, int *k)
+{
+    int n = vertical ? r.x1 - r.x0 : r.y1 - r.y0, len = vertical ? r.y1 - r.y0 : r.x1 - r.x0;
+    *k = (n + STORY_BINS - 1) / STORY_BINS;
+    int bins = n / *k;
+    for (int i = 0; i < bins; i++) {
+        double along[STORY_SEGMENTS_SIDE] = {0}, across[STORY_SEGMENTS_SIDE] = {0};
+        for (int a = 0; a < len; a++) {
+            int x = vertical ? r.x0 + i * *k : r.x0 + a, y = vertical ? r.y0 + a : r.y0 + i * *k;
+            double v = pixel_lum(img, x, y);
+            double d = a + 1 < len ? pixel_lum(img, vertical ? x : x + 1, vertical ? y + 1 : y) - v : 0;
+            double e = i > 0 ? v - pixel_lum(img, vertical ? x - *k : x, vertical ? y : y - *k) : 0;
+            along[a * parts / len] += d < 0 ? -d : d;
+            across[a * parts / len] += e < 0 ? -e : e;
+        }
+        double all = 0, all_across = 0;
+        for (int j = 0; j < parts; j++) {
+            int a0 = (j * len + parts - 1) / parts, a1 = ((j + 1) * len + parts - 1) / parts;
+            all += along[j];
+            all_across += across[j];
+            s[(1 + j) * STORY_BINS + i] = (float)(along[j] / (a1 - a0 - (j == parts - 1)));
+            g[(1 + j) * STORY_BINS + i] = (float)(across[j] / (a1 - a0));
+        }
+        s[i] = (float)(all / (len - 1));
+        g[i] = (float)(all_across / len);
+    }
+    return bins;
+}
+
+/* Whether STORY_SHARE (share) of the photo's bins lo..hi in sharpness
+ * profile s are at least STORY_RATIO times as sharp as the fill's sharpest
+ * (out of the bars 0..lo - 1 and hi + 1..n: the bin next to each side is
+ * left out, resampling mixes it), plus STORY_FLOOR; *need is that. */
+static int sharper(const float *s, int n, int lo, int hi, double share, double *need)
+{
+    float fill = 0;
+    for (int i = 0; i < n; i++)
+        if (i < lo - 1 || i > hi)
+            fill = s[i] > fill ? s[i] : fill;
+    *need = STORY_RATIO * fill + STORY_FLOOR;
+    int sharp = 0;
+    for (int i = lo; i < hi; i++)
+        sharp += s[i] >= *need;
+    return sharp >= share * (hi - lo);
+}
+
+/* How clearly the photo's side at bin `at` (its first bin when out = -1,
+ * one past its last when out = 1) stands out of the fill: the sharpness of
+ * its STORY_EDGE bins next to the side over need_s, or the step across the
+ * side (a bin either way: resampling mixes one) over need_g, whichever is
+ * more (a smooth edge of the photo, sky, still steps from the fill). */
+static double story_edge(const float *s, const float *g, int at, int out, double need_s, double need_g)
+{
+    double sharp = 0, stepped = 0;
+    for (int i = 0; i < STORY_EDGE; i++)
+        sharp += s[out < 0 ? at + i : at - 1 - i] / (double)STORY_EDGE;
+    for (int l = at - 1; l <= at + 1; l++)
+        stepped = g[l] > stepped ? g[l] : stepped;
+    sharp /= need_s;
+    stepped /= need_g;
+    return sharp > stepped ? sharp : stepped;
+}
+
+/* A story canvas: the photo spans the width (height), between two bars
+ * above and below (left and right) of equal depth (within STORY_CENTRE) of
+ * a blurred fill.  Seen in the profiles across the bars (profiles()):
+ * STORY_SHARE of the photo's bins at least STORY_RATIO times as sharp as
+ * the fill's sharpest, plus STORY_FLOOR, and each side standing out of the fill (story_edge()) in
+ * each of `parts` along it (a sharp box over a smooth photo, a logo over
+ * fog, steps along a part only; a window's chrome beside a photo has a
+ * title bar and a status bar beyond its ends); the bin next to each side
+ * is left out of the fill (resampling mixes it).
+ * The grid's luminance edges miss this when the fill, darkened from the
+ * photo's own colours, matches it along much of a side, or when the
+ * blurred copy of a textured photo keeps detail at the grid's scale.  Of
+ * the pairs of sides, the one whose weakest part stands out most.  Returns
+ * whether found, and the photo's framed sides in bins in *lo, *hi. */
+static int story(const float *s, const float *g, int n, int parts, int *lo, int *hi)
+{
+    int bar_min = (int)ceil(STORY_BAR_MIN * n), tol = 1 + (int)(STORY_CENTRE * n);
+    bar_min = bar_min > 3 ? bar_min : 3;
+    double best = 0;
+    for (int t = bar_min; t < n / 2; t++) {
+        float top_g = 0;
+        for (int i = 1; i < t - 2; i++)
+            top_g = g[i] > top_g ? g[i] : top_g;
+        for (int b = t - tol; b <= t + tol; b++) {
+            int y1 = n - b;
+            if (b < bar_min || y1 - t < STORY_PHOTO_MIN * n || y1 - t < 2 * STORY_EDGE)
+                continue;
+            float fill_g = top_g;
+            for (int i = y1 + 2; i < n; i++)
+                fill_g = g[i] > fill_g ? g[i] : fill_g;
+            double need_s, need_g = STORY_RATIO * fill_g + STORY_FLOOR;
+            if (!sharper(s, n, t, y1, STORY_SHARE, &need_s))
+                continue;
+            double score = 1e30; /* the side standing out least, in the segment standing out least */
+            for (int j = 1; j <= parts; j++) {
+                const float *sj = s + j * STORY_BINS, *gj = g + j * STORY_BINS;
+                double top = story_edge(sj, gj, t, -1, need_s, need_g), bottom = story_edge(sj, gj, y1, 1, need_s, need_g);
+                score = top < score ? top : score;
+                score = bottom < score ? bottom : score;
+            }
+            if (score >= 1 && score > best) {
+                best = score;
+                *lo = t;
+                *hi = y1;
+            }
+        }
+    }
+    return best > 0;
+}
+
+/* The photo of a story canvas (story()) spanning the width or the height
+ * of `within`, its other sides at their sharpest pixel lines (refine());
+ * `within` when there is none. */
+static dg_rect story_rect(const dg_pixels *img, dg_rect within)
+{
+    float s[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS], g[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS];
+    int k, lo = 0, hi = 0;
+    if (within.x1 - within.x0 < MIN_CELLS || within.y1 - within.y0 < MIN_CELLS)
+        return within;
+    for (int vertical = 0; vertical < 2; vertical++) {
+        int parts = vertical ? STORY_SEGMENTS_SIDE : STORY_SEGMENTS, n = profiles(img, within, vertical, parts, s, g, &k);
+        if (!story(s, g, n, parts, &lo, &hi))
+            continue;
+        dg_rect r = within;
+        int len = vertical ? within.y1 - within.y0 : within.x1 - within.x0;
+        int a = len / 8, b = len - len / 8; /* along the middle of the sides */
+        if (vertical) {
+            r.x0 = refine(img, within.x0 + lo * k, within.x0, within.x0 + hi * k, within.y0 + a, within.y0 + b, k, 1);
+            r.x1 = refine(img, within.x0 + hi * k, r.x0, within.x1, within.y0 + a, within.y0 + b, k, 1);
+        } else {
+            r.y0 = refine(img, within.y0 + lo * k, within.y0, within.y0 + hi * k, within.x0 + a, within.x0 + b, k, 0);
+            r.y1 = refine(img, within.y0 + hi * k, r.y0, within.y1, within.x0 + a, within.x0 + b, k, 0);
+        }
+        return r;
+    }
+    return within;
+}
+
 /* One level of framing: the best framed rectangle inside `within`;
  * *pasted tells whether it is a pasted photo (no frame inside it). */
 static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
@@ -675,6 +874,14 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
 
 dg_rect dg_content_rect(const dg_pixels *img, dg_rect within)
 {
+    /* A story canvas (a pasted photo) first: it is a whole picture, never
+     * inside a border, and its profiles are surer than the grid's edges
+     * (the photo's own lines may outline a part of it). */
+    if (within.x0 == 0 && within.y0 == 0 && within.x1 == img->w && within.y1 == img->h) {
+        dg_rect r = story_rect(img, within);
+        if (r.x0 != within.x0 || r.y0 != within.y0 || r.x1 != within.x1 || r.y1 != within.y1)
+            return r;
+    }
     for (int level = 0; level < NEST_MAX; level++) {
         int pasted;
         dg_rect r = inner_rect(img, within, &pasted);
