@@ -340,7 +340,24 @@ def print_overall(say, name, fig, hn_pairs):
         f"({h['other_false_group_pairs']} pairs of groups)")
 
 
-def readme_figures(split, ours, ph, threshold, phash_t):
+def candidate_cost(items, embeddings, usable, threshold, verify):
+    """What the search threshold costs: candidate pairs the verifier scored per item, and the share
+    of pairs of distinct photos (originals of different scenes) at or above the threshold, which
+    grows the verifier's work per item in proportion to the corpus: about share x N at N photos."""
+    t = items.truth
+    orig = np.flatnonzero(~t.variant & usable)
+    e = embeddings[orig].astype(np.float64)
+    s = e @ e.T
+    iu = np.triu_indices(len(orig), 1)
+    distinct = items.scene[orig][iu[0]] != items.scene[orig][iu[1]]
+    above = int((s[iu][distinct] >= threshold).sum())
+    scored = (verify["verified"] + verify["rejected"]) if verify and verify.get("enabled") else 0
+    return {"items": t.n, "candidates": verify.get("candidates", 0) if verify else 0, "scored": scored,
+            "scored_per_item": scored / t.n, "photos": len(orig), "distinct_photo_pairs": int(distinct.sum()),
+            "distinct_photo_pairs_above": above, "share_above": above / max(int(distinct.sum()), 1)}
+
+
+def readme_figures(split, ours, ph, threshold, phash_t, cost):
     """The figure block README.md quotes and every string in it
     (tests/check_readme_figures.py checks the two agree)."""
     o, po = ours["overall"], ph["overall"]
@@ -353,9 +370,13 @@ def readme_figures(split, ours, ph, threshold, phash_t):
         row = (f"| {a['class']}{tgt} | {a['pairs']} | | {a['recall']:.3f} | | | {b['recall']:.3f} | |")
         fig["class " + a["class"]] = row
         rows.append(row)
+    fig["cost"] = (f"the verifier scored {cost['scored']} candidate pairs, {cost['scored_per_item']:.1f} per item; "
+                   f"of the pairs of distinct photos (originals of different scenes) {cost['share_above']:.2e} are "
+                   f"at or above the search threshold, so at N distinct photos the verifier scores about "
+                   f"{cost['share_above']:.2e} x N pairs per item")
     block = (f"{split} split, {fig['settings']}:\n\n"
              "| pairs | (original, variant) pairs | precision | recall | F1 | pHash precision | pHash recall | "
-             "pHash F1 |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+             "pHash F1 |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + f"\n\nCost: {fig['cost']}.")
     return fig, block
 
 
@@ -421,6 +442,10 @@ def main():
             f"F1 {r['f1']:.4f} (all pairs recall {r['recall_all_pairs']:.4f})")
     say(f"at the tune-chosen threshold {at_tuned['threshold']:.2f}: precision {at_tuned['precision']:.4f} recall "
         f"{at_tuned['recall']:.4f} F1 {at_tuned['f1']:.4f}")
+    cost = candidate_cost(items, out.embeddings, out.usable, threshold, job_summary.get("verify"))
+    say(f"\n== candidate cost: {cost['scored']} pairs scored by the verifier ({cost['scored_per_item']:.1f} per item); "
+        f"{cost['distinct_photo_pairs_above']} of {cost['distinct_photo_pairs']} pairs of distinct photos at or above "
+        f"the search threshold {threshold:g} ({cost['share_above']:.2e})")
     ver = verdicts(ours)
     say(f"\n== targets (dupgraph, {args.split} split): " + ", ".join(
         f"{v['what']} {v['value']:.3f} {'met' if v['met'] else 'MISSED'}" for v in ver if not v["met"])
@@ -446,7 +471,8 @@ def main():
                   "at_tuned_threshold": at_tuned},
         "tuned": tuned,
     }
-    result["readme"], result["readme_block"] = readme_figures(args.split, ours, ph, threshold, T)
+    result["candidate_cost"] = cost
+    result["readme"], result["readme_block"] = readme_figures(args.split, ours, ph, threshold, T, cost)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + ".tmp", "w") as f:
         json.dump(result, f, indent=1, default=lambda x: x.item() if isinstance(x, np.generic) else str(x))

@@ -1,7 +1,7 @@
 """The built-in descriptor of image files through the job's own library
 (ctypes over BUILD/libdupgraph.so): files decoded exactly as `dupgraph run`
 decodes them (libjpeg-turbo at the smallest scale with both sides >=
-DG_DESC_SIZE), described by dg_descriptor and quantised by
+DG_DESC_SIZE), boxed by dg_content_box, described by dg_descriptor and quantised by
 dg_descriptor_quantise, so a script sees the very vectors the job's
 projection is learned from.
 
@@ -58,12 +58,14 @@ class Describer:
         out = np.zeros((len(paths), DESC_DIM))
         raw = (ctypes.c_float * DESC_DIM)()
         q = (ctypes.c_int16 * DESC_DIM)()
+        box = (ctypes.c_int * 4)()
         for i, path in enumerate(paths):
             res = _Result()
             self.lib.dg_decode_file(ctypes.byref(self.dec), os.fsencode(path), ctypes.byref(res))
             if res.status not in USABLE:
                 raise ValueError(f"{path}: not usable ({res.msg.decode(errors='replace')})")
-            self.lib.dg_descriptor(ctypes.byref(res.image), int(flip), raw)
+            self.lib.dg_content_box(ctypes.byref(res.image), box)
+            self.lib.dg_descriptor(ctypes.byref(res.image), box, int(flip), raw)
             self.lib.dg_descriptor_quantise(raw, q)
             out[i] = np.frombuffer(q, dtype=np.int16) / DESC_QUANT
         return out

@@ -59,6 +59,10 @@ static int check_config(const dg_config *cfg, dg_err *err)
     if (cfg->embed_dim < 1 || cfg->embed_dim > DG_DESC_DIM)
         return dg_fail(err, "embed.dim = %d: must be between 1 and the descriptor length %d", cfg->embed_dim,
                        DG_DESC_DIM);
+    if (dg_whitening_learned(cfg) && dg_whitening_desc_version != DG_DESC_VERSION)
+        return dg_fail(err, "the learned whitening (src/input/whitening_table.c) is for descriptor version %d, this "
+                       "is version %d: rerun jobs/learn_whitening.py, or set embed.whitening = corpus",
+                       dg_whitening_desc_version, DG_DESC_VERSION);
     return DG_OK;
 }
 

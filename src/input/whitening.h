@@ -14,6 +14,9 @@
 
 /* Row-major DG_DESC_DIM x DG_DESC_DIM, symmetric. */
 extern const float dg_whitening_matrix[DG_DESC_DIM * DG_DESC_DIM];
+/* The DG_DESC_VERSION it was learned for: the descriptor embedder refuses
+ * embed.whitening = learned with another (rerun jobs/learn_whitening.py). */
+extern const int dg_whitening_desc_version;
 /* The partial whitening's regulariser chosen with it (pca.c's WHITEN_EPS
  * for the corpus-only projection). */
 extern const double dg_whitening_eps;
