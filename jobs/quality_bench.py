@@ -23,7 +23,11 @@ list.
      touching its variants; targets per class (crops split at 20% of the area
      removed); per kind of photo; edges between different groups of one scene
      (hard negatives); all same-group pairs; a threshold sweep from the stored
-     embeddings (exact cosine in float64, every pair above --sweep-min).
+     embeddings (exact cosine in float64, every pair above --sweep-min), with
+     the share of pairs of distinct photos (originals of different scenes)
+     above each threshold; the candidate cost: pairs the verifier scored per
+     item, and that share at the search threshold (the verifier's work per
+     item grows with it times the number of photos).
   5. pHash (64-bit DCT of a 32 x 32 Lanczos-resized luminance, numpy; python3-pil
      decodes): a pair is predicted when the Hamming distance is <= T.
 Thresholds (pHash's T and the descriptor threshold with the best F1) are
@@ -57,7 +61,7 @@ TARGET_RECALL_HARD = 0.80     # ... except rotations with a crop and crops remov
 ROTATIONS = ("rotate", "rotcrop")
 CROPS = ("crop", "offcrop")
 PHASH_CANDIDATES = list(range(0, 33))
-SIM_CANDIDATES = [round(0.50 + 0.01 * k, 2) for k in range(46)]
+SIM_CANDIDATES = [round(0.20 + 0.01 * k, 2) for k in range(76)]
 
 
 def parse_args():
@@ -71,7 +75,7 @@ def parse_args():
     p.add_argument("--scenes", default="jobs/quality/scenes.tsv")
     p.add_argument("--size", default="640", help="dg-mkbench --size")
     p.add_argument("--seed", type=int, default=1, help="dg-mkbench --seed")
-    p.add_argument("--sweep-min", type=float, default=0.5, help="lowest cosine of the sweep")
+    p.add_argument("--sweep-min", type=float, default=0.2, help="lowest cosine of the sweep")
     p.add_argument("--tuned", default="results/quality_tune.json",
                    help="held-out runs read the tune-chosen thresholds from this file")
     p.add_argument("--out", help="result file (default results/quality_SPLIT.json)")
@@ -283,13 +287,18 @@ def verdicts(fig):
 
 # ---- sweeps and tuning -------------------------------------------------------------------
 
-def sweep_rows(items, src, dst, score, candidates, similar_above):
+def sweep_rows(items, src, dst, score, candidates, similar_above, distinct=None):
+    """Per candidate threshold: the figures of the pairs it keeps and, given the similarities of the
+    pairs of distinct photos (distinct_photo_sims), the share of those it keeps."""
     rows = []
     for c in candidates:
         keep = score >= c if similar_above else score <= c
         o = Scorer(items, src[keep], dst[keep]).overall()
-        rows.append({"threshold": c, "edges": o["edges"], "precision": o["precision"], "recall": o["recall"],
-                     "f1": o["f1"], "recall_all_pairs": o["recall_all_pairs"]})
+        row = {"threshold": c, "edges": o["edges"], "precision": o["precision"], "recall": o["recall"],
+               "f1": o["f1"], "recall_all_pairs": o["recall_all_pairs"]}
+        if distinct is not None:
+            row["distinct_photo_share"] = float((distinct >= c).mean()) if len(distinct) else 0.0
+        rows.append(row)
     return rows
 
 
@@ -340,21 +349,24 @@ def print_overall(say, name, fig, hn_pairs):
         f"({h['other_false_group_pairs']} pairs of groups)")
 
 
-def candidate_cost(items, embeddings, usable, threshold, verify):
-    """What the search threshold costs: candidate pairs the verifier scored per item, and the share
-    of pairs of distinct photos (originals of different scenes) at or above the threshold, which
-    grows the verifier's work per item in proportion to the corpus: about share x N at N photos."""
-    t = items.truth
-    orig = np.flatnonzero(~t.variant & usable)
+def distinct_photo_sims(items, embeddings, usable):
+    """Cosines of every pair of distinct photos: the originals of different scenes."""
+    orig = np.flatnonzero(~items.truth.variant & usable)
     e = embeddings[orig].astype(np.float64)
-    s = e @ e.T
     iu = np.triu_indices(len(orig), 1)
     distinct = items.scene[orig][iu[0]] != items.scene[orig][iu[1]]
-    above = int((s[iu][distinct] >= threshold).sum())
+    return (e @ e.T)[iu][distinct]
+
+
+def candidate_cost(items, distinct, threshold, verify):
+    """What the search threshold costs: candidate pairs the verifier scored per item, and the share
+    of pairs of distinct photos at or above the threshold, which grows the verifier's work per item
+    in proportion to the corpus: about share x N at N photos."""
+    above = int((distinct >= threshold).sum())
     scored = (verify["verified"] + verify["rejected"]) if verify and verify.get("enabled") else 0
-    return {"items": t.n, "candidates": verify.get("candidates", 0) if verify else 0, "scored": scored,
-            "scored_per_item": scored / t.n, "photos": len(orig), "distinct_photo_pairs": int(distinct.sum()),
-            "distinct_photo_pairs_above": above, "share_above": above / max(int(distinct.sum()), 1)}
+    return {"items": items.n, "candidates": verify.get("candidates", 0) if verify else 0, "scored": scored,
+            "scored_per_item": scored / items.n, "distinct_photo_pairs": len(distinct),
+            "distinct_photo_pairs_above": above, "share_above": above / max(len(distinct), 1)}
 
 
 def readme_figures(split, ours, ph, threshold, phash_t, cost):
@@ -420,7 +432,7 @@ def main():
         tuned = {"phash_max_distance": int(tune(items, scenes, pi, pj, pd_, PHASH_CANDIDATES, False)),
                  "descriptor_threshold": float(tune(items, scenes, si, sj, ss, SIM_CANDIDATES, True)),
                  "rule": "best F1 (precision over all pairs, recall over (original, variant) pairs) on the "
-                         "tune split; candidates: Hamming 0..32, cosine 0.50..0.95 by 0.01"}
+                         "tune split; candidates: Hamming 0..32, cosine 0.20..0.95 by 0.01"}
         say(f"tuned on this (tune) split: pHash Hamming <= {tuned['phash_max_distance']}, descriptor threshold "
             f"{tuned['descriptor_threshold']:.2f} (best F1)")
     else:
@@ -429,7 +441,8 @@ def main():
     T = tuned["phash_max_distance"]
     keep = pd_ <= T
     ph = figures(items, Scorer(items, pi[keep], pj[keep]))
-    sweep = sweep_rows(items, si, sj, ss, SIM_CANDIDATES, True)
+    distinct = distinct_photo_sims(items, out.embeddings, out.usable)
+    sweep = sweep_rows(items, si, sj, ss, SIM_CANDIDATES, True, distinct)
     at_tuned = next(r for r in sweep if abs(r["threshold"] - tuned["descriptor_threshold"]) < 1e-9)
 
     say(f"\n== overall ({args.split} split), true pair = same group")
@@ -439,10 +452,11 @@ def main():
     say("\n== threshold sweep (exact cosine of the stored embeddings, not the clustered search)")
     for r in sweep[::5] + ([at_tuned] if at_tuned not in sweep[::5] else []):
         say(f"  {r['threshold']:.2f}: edges {r['edges']:>6} precision {r['precision']:.4f} recall {r['recall']:.4f} "
-            f"F1 {r['f1']:.4f} (all pairs recall {r['recall_all_pairs']:.4f})")
+            f"F1 {r['f1']:.4f} (all pairs recall {r['recall_all_pairs']:.4f}); distinct photo pairs above "
+            f"{r['distinct_photo_share']:.2e}")
     say(f"at the tune-chosen threshold {at_tuned['threshold']:.2f}: precision {at_tuned['precision']:.4f} recall "
         f"{at_tuned['recall']:.4f} F1 {at_tuned['f1']:.4f}")
-    cost = candidate_cost(items, out.embeddings, out.usable, threshold, job_summary.get("verify"))
+    cost = candidate_cost(items, distinct, threshold, job_summary.get("verify"))
     say(f"\n== candidate cost: {cost['scored']} pairs scored by the verifier ({cost['scored_per_item']:.1f} per item); "
         f"{cost['distinct_photo_pairs_above']} of {cost['distinct_photo_pairs']} pairs of distinct photos at or above "
         f"the search threshold {threshold:g} ({cost['share_above']:.2e})")
