@@ -1,14 +1,20 @@
 #!/usr/bin/python3
-"""Chooses configs/demo.ini's verify.threshold and verify.accept_above on the
-tune split of the held-out quality benchmark (issue 13): jobs/quality_bench.py
---split tune for every pair of the grid (with the config's other settings),
-then the highest tune recall whose tune precision is at least MIN_PRECISION
-(the 0.99 target with a margin: the tune split holds few hard negatives);
-ties go to the higher precision.  Writes results/verify_grid_tune.json (every
-run's precision and recall, the rule, the choice).  Never reads held-out
-items: quality_bench's tune split only.
+"""Chooses configs/demo.ini's verifier settings on the tune split of the
+held-out quality benchmark (issue 13): jobs/quality_bench.py --split tune for
+every setting of a grid (with the config's other settings), then one by a
+fixed rule.  Never reads held-out items: quality_bench's tune split only.
 
-    jobs/verify_grid.py [--build build] [--out results/verify_grid_tune.json]
+  thresholds: verify.threshold x verify.accept_above; the highest tune recall
+      whose tune precision is at least MIN_PRECISION (the 0.99 target with a
+      margin: the tune split holds few hard negatives); ties go to the higher
+      precision.  -> results/verify_grid_tune.json
+  budget: verify.max_candidates (0 = every candidate verified, the
+      reference); the smallest budget whose tune recall is at most
+      BUDGET_RECALL_LOSS below the reference's: the verifier's work bounded
+      per item at no real cost in recall.  -> results/verify_budget_tune.json
+
+    jobs/verify_grid.py thresholds [--build build] [--out FILE]
+    jobs/verify_grid.py budget [--build build] [--out FILE]
 """
 import argparse
 import json
@@ -21,40 +27,72 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 THRESHOLDS = [0.55, 0.58, 0.60, 0.63, 0.66, 0.70]
 ACCEPT_ABOVE = [0.90, 0.92, 0.94]  # below 0.9 more pairs would be taken on the embedding alone
 MIN_PRECISION = 0.995
+BUDGETS = [0, 5, 10, 15, 20, 30, 40]
+BUDGET_RECALL_LOSS = 0.001
+
+
+def tune_run(build, name, sets):
+    """quality_bench --split tune with the --set overrides: overall precision, recall, pairs scored per item."""
+    out = os.path.join(build, f"verify_grid_{name}.json")
+    cmd = [sys.executable, "jobs/quality_bench.py", "--split", "tune", "--build", build, "--out", out]
+    for s in sets:
+        cmd += ["--set", s]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        res = json.load(f)
+    o, cost = res["dupgraph"]["overall"], res["candidate_cost"]
+    return {"precision": o["precision"], "recall": o["recall"],
+            "scored_per_item": round(cost["scored"] / cost["items"], 2)}
+
+
+def grid_thresholds(build):
+    rows = []
+    for vt in THRESHOLDS:
+        for aa in ACCEPT_ABOVE:
+            r = {"verify_threshold": vt, "accept_above": aa}
+            r.update(tune_run(build, f"{vt}_{aa}", [f"verify.threshold={vt}", f"verify.accept_above={aa}"]))
+            rows.append(r)
+            print(f"verify.threshold {vt:.2f} accept_above {aa:.2f}: precision {r['precision']:.4f} "
+                  f"recall {r['recall']:.4f}")
+    ok = [r for r in rows if r["precision"] >= MIN_PRECISION]
+    best = max(ok, key=lambda r: (r["recall"], r["precision"]))
+    rule = f"highest tune recall with tune precision >= {MIN_PRECISION}; ties: higher precision"
+    return rows, best, rule
+
+
+def grid_budget(build):
+    rows = []
+    for k in BUDGETS:
+        r = {"max_candidates": k}
+        r.update(tune_run(build, f"budget_{k}", [f"verify.max_candidates={k}"]))
+        rows.append(r)
+        print(f"verify.max_candidates {k}: precision {r['precision']:.4f} recall {r['recall']:.4f}, "
+              f"{r['scored_per_item']} pairs verified per item")
+    ref = rows[0]["recall"]
+    best = min((r for r in rows[1:] if r["recall"] >= ref - BUDGET_RECALL_LOSS), key=lambda r: r["max_candidates"])
+    rule = f"smallest budget with tune recall >= the unbudgeted run's minus {BUDGET_RECALL_LOSS}"
+    return rows, best, rule
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("grid", choices=("thresholds", "budget"))
     p.add_argument("--build", default="build")
-    p.add_argument("--out", default="results/verify_grid_tune.json")
+    p.add_argument("--out", help="default results/verify_grid_tune.json or results/verify_budget_tune.json")
     args = p.parse_args()
+    out = args.out or ("results/verify_grid_tune.json" if args.grid == "thresholds"
+                       else "results/verify_budget_tune.json")
     os.chdir(ROOT)
     t0 = time.time()
-    rows = []
-    for vt in THRESHOLDS:
-        for aa in ACCEPT_ABOVE:
-            out = os.path.join(args.build, f"verify_grid_{vt}_{aa}.json")
-            cmd = [sys.executable, "jobs/quality_bench.py", "--split", "tune", "--build", args.build, "--out", out,
-                   "--set", f"verify.threshold={vt}", "--set", f"verify.accept_above={aa}"]
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            with open(out) as f:
-                o = json.load(f)["dupgraph"]["overall"]
-            rows.append({"verify_threshold": vt, "accept_above": aa, "precision": o["precision"],
-                         "recall": o["recall"]})
-            print(f"verify.threshold {vt:.2f} accept_above {aa:.2f}: precision {o['precision']:.4f} "
-                  f"recall {o['recall']:.4f}")
-    ok = [r for r in rows if r["precision"] >= MIN_PRECISION]
-    best = max(ok, key=lambda r: (r["recall"], r["precision"]))
-    print(f"chosen: verify.threshold {best['verify_threshold']}, accept_above {best['accept_above']} "
-          f"(tune precision {best['precision']:.4f}, recall {best['recall']:.4f})")
+    rows, best, rule = (grid_thresholds if args.grid == "thresholds" else grid_budget)(args.build)
+    print("chosen: " + ", ".join(f"{k} {v}" for k, v in best.items()))
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    with open(args.out, "w") as f:
-        json.dump({"benchmark": "verify_grid", "split": "tune", "git": git,
+    with open(out, "w") as f:
+        json.dump({"benchmark": "verify_grid", "grid": args.grid, "split": "tune", "git": git,
                    "command": "jobs/verify_grid.py " + " ".join(sys.argv[1:]),
                    "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
-                   "rule": f"highest tune recall with tune precision >= {MIN_PRECISION}; ties: higher precision",
-                   "rows": rows, "chosen": best, "seconds": round(time.time() - t0, 1)}, f, indent=1)
-    print(f"(wrote {args.out})")
+                   "rule": rule, "rows": rows, "chosen": best, "seconds": round(time.time() - t0, 1)}, f, indent=1)
+    print(f"(wrote {out})")
 
 
 if __name__ == "__main__":

@@ -209,6 +209,13 @@ static const key_spec keys[] = {
              "without sharing a pixel; 1: off.  Pairs above verify.accept_above are not checked.  Default chosen on "
              "the quality benchmark's tune split (jobs/quality_bench.sh)"},
 
+    {"verify", "max_candidates", K_INT, F(verify_max_candidates), 0, 1e9, "0",
+     .help = "the verifier's budget per item: a candidate pair below verify.accept_above is verified only when it "
+             "is among the N most similar such pairs of one of its two items (pairs tied with the N-th count too); "
+             "the others are not edges.  The share of unrelated photos above pairs.threshold is fixed, so without a "
+             "budget the verifier's work per item grows with the corpus; with it, at most N pairs per item are "
+             "verified on average.  0: every candidate is verified"},
+
     {"embed", "dim", K_INT, F(embed_dim), 2, 4096, "64", .help = "descriptor dimension after PCA"},
     {"embed", "max_pixels", K_SIZE, F(max_pixels), 1, 1e12, "100000000",
      .help = "images of more pixels are not decoded (status too_large, read from the header); the JPEG decoder "

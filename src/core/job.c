@@ -659,13 +659,13 @@ static int verify_stage(job_state *js, dg_err *err)
     stage_begin(js, "verify (candidate pairs, aligned thumbnails)");
     dg_verify_stats st = {0};
     dg_verify_params vp = {cfg->verify_threshold, cfg->verify_accept_above, cfg->verify_max_detail_diff,
-                           DG_VERIFY_ROUND_BYTES};
+                           cfg->verify_max_candidates, DG_VERIFY_ROUND_BYTES};
     int rc = dg_verify_edges(js->ctx, &js->items, &vp, &js->edges, &js->edge_verify, &st, err);
     stage_end(js, "verify");
     if (dg_agree(js->ctx, rc, err) != DG_OK)
         return DG_FAIL;
-    int64_t sums[5] = {st.candidates, st.rejected, st.bytes_sent, st.fetched, st.accepted};
-    MPI_Allreduce(MPI_IN_PLACE, sums, 5, MPI_INT64_T, MPI_SUM, js->ctx->comm);
+    int64_t sums[6] = {st.candidates, st.rejected, st.bytes_sent, st.fetched, st.accepted, st.over_budget};
+    MPI_Allreduce(MPI_IN_PLACE, sums, 6, MPI_INT64_T, MPI_SUM, js->ctx->comm);
     double seconds = st.seconds_scoring;
     MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_SUM, js->ctx->comm);
     int64_t usable = 0;
@@ -679,16 +679,19 @@ static int verify_stage(job_state *js, dg_err *err)
         .candidates = sums[0],
         .rejected = sums[1],
         .accepted = sums[4],
+        .over_budget = sums[5],
+        .max_candidates = cfg->verify_max_candidates,
         .bytes_sent = sums[2],
         .bytes_in_exchange = (double)usable * records * DG_SIG_BYTES,
         .seconds_scoring = seconds,
         .rounds = st.rounds,
     };
-    dg_log(js->ctx, "verify: %lld candidate pairs: %lld accepted unverified (sim >= %g), %lld verified, %lld "
-                    "rejected; %lld signatures fetched (%lld bytes with the requests) in %d rounds",
-           (long long)sums[0], (long long)sums[4], (double)cfg->verify_accept_above,
-           (long long)(sums[0] - sums[1] - sums[4]), (long long)sums[1], (long long)sums[3],
-           (long long)sums[2], st.rounds);
+    dg_log(js->ctx, "verify: %lld candidate pairs: %lld accepted unverified (sim >= %g), %lld beyond the budget "
+                    "of %d per item (verify.max_candidates; not edges), %lld verified, %lld rejected; %lld "
+                    "signatures fetched (%lld bytes with the requests) in %d rounds",
+           (long long)sums[0], (long long)sums[4], (double)cfg->verify_accept_above, (long long)sums[5],
+           cfg->verify_max_candidates, (long long)(sums[0] - sums[1] - sums[4] - sums[5]), (long long)sums[1],
+           (long long)sums[3], (long long)sums[2], st.rounds);
     return DG_OK;
 }
 

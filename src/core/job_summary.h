@@ -42,6 +42,8 @@ typedef struct dg_job_verify {
     int enabled;
     float threshold;
     int64_t candidates, accepted, rejected; /* accepted: unverified, sim >= verify.accept_above */
+    int64_t over_budget;       /* candidates left unverified by verify.max_candidates (not edges) */
+    int max_candidates;        /* verify.max_candidates (0: no budget) */
     int64_t bytes_sent;        /* over all ranks: request ids and signatures */
     double bytes_in_exchange;  /* what carrying a signature with every exchanged record would have cost */
     double seconds_scoring;    /* the verifier's time, summed over ranks */

@@ -13,101 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/owner_exchange.h"
 #include "graph/verify.h"
+#include "graph/verify_budget.h"
 #include "input/signature.h"
-
-static int cmp_i64(const void *pa, const void *pb)
-{
-    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-    return (a > b) - (a < b);
-}
-
-/* The sorted unique dst ids held by other ranks, and for each edge the
- * index of its dst among them (-1: held here). */
-static int remote_ids(const dg_items *items, const dg_edges *e, int64_t **ids, int64_t *m, int64_t *where,
-                      dg_err *err)
-{
-    *ids = NULL;
-    *m = 0;
-    int64_t n = 0;
-    for (int64_t i = 0; i < e->n; i++) {
-        where[i] = -1;
-        n += e->dst[i] >= items->lo + items->n;
-    }
-    if (n == 0)
-        return DG_OK;
-    int64_t *v = dg_alloc((size_t)n, sizeof *v, err);
-    if (!v)
-        return DG_FAIL;
-    n = 0;
-    for (int64_t i = 0; i < e->n; i++)
-        if (e->dst[i] >= items->lo + items->n)
-            v[n++] = e->dst[i];
-    qsort(v, (size_t)n, sizeof *v, cmp_i64);
-    int64_t u = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (u == 0 || v[u - 1] != v[i])
-            v[u++] = v[i];
-    for (int64_t i = 0; i < e->n; i++) {
-        if (e->dst[i] >= items->lo + items->n) {
-            const int64_t *hit = bsearch(&e->dst[i], v, (size_t)u, sizeof *v, cmp_i64);
-            where[i] = hit - v;
-        }
-    }
-    *ids = v;
-    *m = u;
-    return DG_OK;
-}
-
-/* The MPI counts and displacements of one exchange. */
-typedef struct counts {
-    int *sc, *sd, *rc, *rd;
-} counts;
-
-static void counts_free(counts *c)
-{
-    free(c->sc);
-    free(c->sd);
-    free(c->rc);
-    free(c->rd);
-}
-
-static int counts_alloc(counts *c, int p, dg_err *err)
-{
-    c->sc = dg_calloc((size_t)p, sizeof(int), err);
-    c->sd = dg_calloc((size_t)p, sizeof(int), err);
-    c->rc = dg_calloc((size_t)p, sizeof(int), err);
-    c->rd = dg_calloc((size_t)p, sizeof(int), err);
-    return c->sc && c->sd && c->rc && c->rd ? DG_OK : DG_FAIL;
-}
-
-static void displacements(counts *c, int p)
-{
-    for (int r = 1; r < p; r++) {
-        c->sd[r] = c->sd[r - 1] + c->sc[r - 1];
-        c->rd[r] = c->rd[r - 1] + c->rc[r - 1];
-    }
-}
 
 /* Collective: the signatures of ids[0..k) (sorted, all held elsewhere)
  * into out (k x DG_SIG_BYTES); k may be 0. */
 static int fetch(const dg_ctx *ctx, const dg_items *items, const int64_t *ids, int64_t k, uint8_t *out,
                  dg_verify_stats *st, dg_err *err)
 {
-    int p = ctx->size;
-    counts c = {0};
-    int rc = counts_alloc(&c, p, err);
+    dg_owner_counts c = {0};
+    int rc = dg_owner_counts_alloc(&c, ctx->size, err);
     for (int64_t i = 0; rc == DG_OK && i < k; i++)
-        c.sc[dg_range_owner(items->n_total, p, ids[i])]++;
+        c.sc[dg_range_owner(items->n_total, ctx->size, ids[i])]++;
     if (dg_agree(ctx, rc, err) != DG_OK) {
-        counts_free(&c);
+        dg_owner_counts_free(&c);
         return DG_FAIL;
     }
-    MPI_Alltoall(c.sc, 1, MPI_INT, c.rc, 1, MPI_INT, ctx->comm);
-    displacements(&c, p);
-    int64_t nreq = 0;
-    for (int r = 0; r < p; r++)
-        nreq += c.rc[r];
+    int64_t nreq = dg_owner_counts_exchange(ctx, &c);
     int64_t *req = dg_alloc((size_t)nreq, sizeof *req, err);
     uint8_t *reply = dg_alloc((size_t)nreq, DG_SIG_BYTES, err);
     rc = (nreq == 0 || (req && reply)) && nreq * DG_SIG_BYTES <= INT_MAX ? DG_OK : DG_FAIL;
@@ -130,19 +54,20 @@ static int fetch(const dg_ctx *ctx, const dg_items *items, const int64_t *ids, i
     }
     free(req);
     free(reply);
-    counts_free(&c);
+    dg_owner_counts_free(&c);
     return rc;
 }
 
-/* Scores the edges whose dst index lies in [k0, k0 + k) (k0 = -1: the
- * local ones) with the fetched signatures. */
-static void score_edges(const dg_items *items, const dg_edges *e, const int64_t *where, int64_t k0, int64_t k,
-                        const uint8_t *fetched, const dg_verify_params *vp, float *score, dg_verify_stats *st)
+/* Scores the edges to verify (use[i]) whose dst index lies in [k0, k0 +
+ * k) (k0 = -1: the local ones) with the fetched signatures. */
+static void score_edges(const dg_items *items, const dg_edges *e, const unsigned char *use, const int64_t *where,
+                        int64_t k0, int64_t k, const uint8_t *fetched, const dg_verify_params *vp, float *score,
+                        dg_verify_stats *st)
 {
     double t0 = dg_now();
     for (int64_t i = 0; i < e->n; i++) {
         const uint8_t *b;
-        if (e->sim[i] >= vp->accept_above)
+        if (!use[i])
             continue;
         if (k0 < 0 && where[i] < 0)
             b = items->sig + (size_t)(e->dst[i] - items->lo) * DG_SIG_BYTES;
@@ -160,15 +85,21 @@ static void score_edges(const dg_items *items, const dg_edges *e, const int64_t 
     st->seconds_scoring += dg_now() - t0;
 }
 
-/* Drops the edges below the threshold, keeping the order. */
-static void keep_passing(dg_edges *e, float *score, const dg_verify_params *vp, dg_verify_stats *st)
+/* Drops the edges below the threshold and those beyond the budget
+ * (over[i]), keeping the order. */
+static void keep_passing(dg_edges *e, float *score, const unsigned char *over, const dg_verify_params *vp,
+                         dg_verify_stats *st)
 {
     int64_t k = 0;
     for (int64_t i = 0; i < e->n; i++) {
         if (e->sim[i] >= vp->accept_above) {
             score[i] = NAN;
             st->accepted++;
+        } else if (over[i]) {
+            st->over_budget++;
+            continue;
         } else if (!(score[i] >= vp->threshold)) {
+            st->rejected++;
             continue;
         }
         e->src[k] = e->src[i];
@@ -177,7 +108,6 @@ static void keep_passing(dg_edges *e, float *score, const dg_verify_params *vp, 
         score[k++] = score[i];
     }
     st->candidates += e->n;
-    st->rejected += e->n - k;
     e->n = k;
 }
 
@@ -188,11 +118,16 @@ int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_pa
     int64_t *ids = NULL, m = 0;
     int64_t *where = dg_alloc((size_t)edges->n, sizeof *where, err);
     float *sc = dg_alloc((size_t)edges->n, sizeof *sc, err);
-    int rc = edges->n == 0 || (where && sc) ? DG_OK : DG_FAIL;
+    unsigned char *over = dg_alloc((size_t)edges->n, 1, err), *use = dg_alloc((size_t)edges->n, 1, err);
+    int rc = edges->n == 0 || (where && sc && over && use) ? DG_OK : DG_FAIL;
     if (rc == DG_OK && edges->n > 0 && !items->sig)
         rc = dg_fail(err, "verify: rank %d holds edges but no signatures", ctx->rank);
+    if ((rc = dg_agree(ctx, rc, err)) == DG_OK)
+        rc = dg_verify_budget(ctx, items, vp->max_candidates, vp->accept_above, edges, over, err);
+    for (int64_t i = 0; rc == DG_OK && i < edges->n; i++)
+        use[i] = edges->sim[i] < vp->accept_above && !over[i];
     if (rc == DG_OK)
-        rc = remote_ids(items, edges, &ids, &m, where, err);
+        rc = dg_remote_ids(items, edges, use, &ids, &m, where, err);
     int64_t per_round = vp->round_bytes / DG_SIG_BYTES > 0 ? vp->round_bytes / DG_SIG_BYTES : 1;
     int64_t rounds = (m + per_round - 1) / per_round;
     uint8_t *fetched = dg_alloc((size_t)(m < per_round ? m : per_round), DG_SIG_BYTES, err);
@@ -200,17 +135,17 @@ int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_pa
         rc = DG_FAIL;
     MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX, ctx->comm);
     if (dg_agree(ctx, rc, err) == DG_OK) {
-        score_edges(items, edges, where, -1, 0, NULL, vp, sc, st);
+        score_edges(items, edges, use, where, -1, 0, NULL, vp, sc, st);
         for (int64_t r = 0; rc == DG_OK && r < rounds; r++) {
             int64_t k0 = r * per_round < m ? r * per_round : m;
             int64_t k = m - k0 < per_round ? m - k0 : per_round;
             rc = fetch(ctx, items, m ? ids + k0 : NULL, k, fetched, st, err);
             if (rc == DG_OK)
-                score_edges(items, edges, where, k0, k, fetched, vp, sc, st);
+                score_edges(items, edges, use, where, k0, k, fetched, vp, sc, st);
         }
     }
     if (rc == DG_OK) {
-        keep_passing(edges, sc, vp, st);
+        keep_passing(edges, sc, over, vp, st);
         *score = sc;
         sc = NULL;
     }
@@ -218,5 +153,7 @@ int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_pa
     free(where);
     free(fetched);
     free(sc);
+    free(over);
+    free(use);
     return rc;
 }

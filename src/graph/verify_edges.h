@@ -4,7 +4,8 @@
  * threshold.  The signature of the other item is fetched from its owner
  * (MPI_Alltoallv of requested ids, then of signatures, in rounds bounded in
  * bytes), so the stage moves candidates x DG_SIG_BYTES rather than a
- * signature with every record of the exchange. */
+ * signature with every record of the exchange.  A budget per item
+ * (verify_budget.h) may leave the least similar candidates unverified. */
 #ifndef DUPGRAPH_GRAPH_VERIFY_EDGES_H
 #define DUPGRAPH_GRAPH_VERIFY_EDGES_H
 
@@ -21,6 +22,7 @@ typedef struct dg_verify_params {
     float threshold;     /* verifier score an edge needs */
     float accept_above;  /* edges of sim >= this are kept unverified (score NaN) */
     float max_detail_diff; /* verified edges need dg_verify_match.detail_diff <= this (1: off) */
+    int max_candidates;    /* verified pairs per item (verify_budget.h); 0: every candidate */
     int64_t round_bytes; /* signatures a rank receives per round, at most */
 } dg_verify_params;
 
@@ -28,7 +30,8 @@ typedef struct dg_verify_params {
 typedef struct dg_verify_stats {
     int64_t candidates;     /* pairs scored */
     int64_t accepted;       /* of them, kept unverified (sim >= accept_above) */
-    int64_t rejected;       /* of them, below the threshold */
+    int64_t rejected;       /* of them, verified and below the threshold */
+    int64_t over_budget;    /* of them, not verified: beyond both items' max_candidates (not edges) */
     int64_t fetched;        /* signatures fetched from other ranks */
     int64_t bytes_sent;     /* request ids and signatures this rank sent */
     int rounds;             /* MPI_Alltoallv rounds (the same on every rank) */
@@ -37,10 +40,10 @@ typedef struct dg_verify_stats {
 
 /* Collective.  edges: sorted and unique with src in this rank's item range
  * (after dg_graph_dedup); items->sig on every rank that holds items.  Keeps
- * the edges scoring >= threshold whose detail_diff (verify.h) is at most
- * max_detail_diff, and those of sim >= accept_above, in order, and their
- * scores in *score
- * (malloc'd, edges->n after the call; NULL for none). */
+ * the edges within the budget scoring >= threshold whose detail_diff
+ * (verify.h) is at most max_detail_diff, and those of sim >= accept_above,
+ * in order, and their scores in *score (malloc'd, edges->n after the call;
+ * NULL for none). */
 int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_params *vp, dg_edges *edges,
                     float **score, dg_verify_stats *st, dg_err *err);
 

@@ -1,0 +1,173 @@
+/* verify_budget.c - see verify_budget.h.  Three exchanges: every rank sends
+ * each item's best per_item similarities among its own pairs to the item's
+ * owner (the best of the union is among the union of the bests); the owner
+ * keeps the per_item-th largest as the item's cut-off; the ranks then fetch
+ * the cut-offs of the other ranks' items their pairs point at. */
+#include "graph/verify_budget.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/owner_exchange.h"
+
+typedef struct entry {
+    int64_t id;
+    float sim;
+} entry;
+
+/* By id, then by similarity, largest first. */
+static int cmp_entry(const void *pa, const void *pb)
+{
+    const entry *a = pa, *b = pb;
+    if (a->id != b->id)
+        return (a->id > b->id) - (a->id < b->id);
+    return (a->sim < b->sim) - (a->sim > b->sim);
+}
+
+/* Sorts v and keeps the first k entries of each id; returns their count. */
+static int64_t best_per_id(entry *v, int64_t n, int k)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_entry);
+    int64_t m = 0, run = 0;
+    for (int64_t i = 0; i < n; i++) {
+        run = i > 0 && v[i].id == v[i - 1].id ? run + 1 : 0;
+        if (run < k)
+            v[m++] = v[i];
+    }
+    return m;
+}
+
+/* Collective: v (n entries, sorted by id) to the owners of the ids; cut[j]
+ * = the k-th largest similarity of item lo + j over every rank's entries,
+ * -INFINITY with fewer than k. */
+static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const entry *v, int64_t n, float *cut,
+                         dg_err *err)
+{
+    dg_owner_counts c = {0};
+    int rc = dg_owner_counts_alloc(&c, ctx->size, err);
+    int64_t *ids = dg_alloc((size_t)n, sizeof *ids, err);
+    float *sims = dg_alloc((size_t)n, sizeof *sims, err);
+    rc = rc == DG_OK && (n == 0 || (ids && sims)) ? DG_OK : DG_FAIL;
+    for (int64_t i = 0; rc == DG_OK && i < n; i++) { /* by id: grouped by owner */
+        ids[i] = v[i].id;
+        sims[i] = v[i].sim;
+        c.sc[dg_range_owner(items->n_total, ctx->size, v[i].id)]++;
+    }
+    int64_t nr = 0;
+    entry *got = NULL;
+    int64_t *rid = NULL;
+    float *rsim = NULL;
+    if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
+        nr = dg_owner_counts_exchange(ctx, &c);
+        rid = dg_alloc((size_t)nr, sizeof *rid, err);
+        rsim = dg_alloc((size_t)nr, sizeof *rsim, err);
+        got = dg_alloc((size_t)nr, sizeof *got, err);
+        rc = nr == 0 || (rid && rsim && got) ? DG_OK : DG_FAIL;
+        if (rc == DG_OK && nr > INT_MAX)
+            rc = dg_fail(err, "verify budget: %lld entries exceed the MPI count limit", (long long)nr);
+        if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
+            MPI_Alltoallv(ids, c.sc, c.sd, MPI_INT64_T, rid, c.rc, c.rd, MPI_INT64_T, ctx->comm);
+            MPI_Alltoallv(sims, c.sc, c.sd, MPI_FLOAT, rsim, c.rc, c.rd, MPI_FLOAT, ctx->comm);
+            for (int64_t i = 0; i < nr; i++)
+                got[i] = (entry){rid[i], rsim[i]};
+            nr = best_per_id(got, nr, k);
+            for (int64_t j = 0; j < items->n; j++)
+                cut[j] = -INFINITY;
+            for (int64_t i = 0, run = 0; i < nr; i++) {
+                run = i > 0 && got[i].id == got[i - 1].id ? run + 1 : 0;
+                if (run == k - 1)
+                    cut[got[i].id - items->lo] = got[i].sim;
+            }
+        }
+    }
+    free(ids);
+    free(sims);
+    free(rid);
+    free(rsim);
+    free(got);
+    dg_owner_counts_free(&c);
+    return rc;
+}
+
+/* Collective: the cut-offs of ids[0..m) (sorted, held by other ranks) into
+ * out, from their owners' cut (this rank's items). */
+static int fetch_cutoffs(const dg_ctx *ctx, const dg_items *items, const float *cut, const int64_t *ids, int64_t m,
+                         float *out, dg_err *err)
+{
+    dg_owner_counts c = {0};
+    int rc = dg_owner_counts_alloc(&c, ctx->size, err);
+    for (int64_t i = 0; rc == DG_OK && i < m; i++)
+        c.sc[dg_range_owner(items->n_total, ctx->size, ids[i])]++;
+    if (dg_agree(ctx, rc, err) != DG_OK) {
+        dg_owner_counts_free(&c);
+        return DG_FAIL;
+    }
+    int64_t nr = dg_owner_counts_exchange(ctx, &c);
+    int64_t *req = dg_alloc((size_t)nr, sizeof *req, err);
+    float *reply = dg_alloc((size_t)nr, sizeof *reply, err);
+    rc = nr == 0 || (req && reply) ? DG_OK : DG_FAIL;
+    if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
+        MPI_Alltoallv(ids, c.sc, c.sd, MPI_INT64_T, req, c.rc, c.rd, MPI_INT64_T, ctx->comm);
+        for (int64_t i = 0; i < nr; i++)
+            reply[i] = cut[req[i] - items->lo];
+        MPI_Alltoallv(reply, c.rc, c.rd, MPI_FLOAT, out, c.sc, c.sd, MPI_FLOAT, ctx->comm);
+    }
+    free(req);
+    free(reply);
+    dg_owner_counts_free(&c);
+    return rc;
+}
+
+int dg_verify_budget(const dg_ctx *ctx, const dg_items *items, int per_item, float accept_above,
+                     const dg_edges *edges, unsigned char *over, dg_err *err)
+{
+    if (edges->n > 0)
+        memset(over, 0, (size_t)edges->n);
+    if (per_item <= 0)
+        return DG_OK;
+    int64_t n = 0;
+    for (int64_t i = 0; i < edges->n; i++)
+        n += edges->sim[i] < accept_above;
+    unsigned char *need = dg_alloc((size_t)edges->n, 1, err);
+    entry *v = dg_alloc((size_t)(2 * n), sizeof *v, err);
+    float *cut = dg_alloc((size_t)items->n, sizeof *cut, err);
+    int64_t *where = dg_alloc((size_t)edges->n, sizeof *where, err);
+    int rc = (edges->n == 0 || (need && where)) && (n == 0 || v) && (items->n == 0 || cut) ? DG_OK : DG_FAIL;
+    int64_t m = 0;
+    for (int64_t i = 0; rc == DG_OK && i < edges->n; i++) {
+        need[i] = edges->sim[i] < accept_above;
+        if (need[i]) {
+            v[m++] = (entry){edges->src[i], edges->sim[i]};
+            v[m++] = (entry){edges->dst[i], edges->sim[i]};
+        }
+    }
+    int64_t *ids = NULL, nids = 0;
+    float *far = NULL;
+    if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
+        m = best_per_id(v, m, per_item);
+        rc = owner_cutoffs(ctx, items, per_item, v, m, cut, err);
+    }
+    if (rc == DG_OK) {
+        rc = dg_remote_ids(items, edges, need, &ids, &nids, where, err);
+        if (rc == DG_OK && nids > 0 && !(far = dg_alloc((size_t)nids, sizeof *far, err)))
+            rc = DG_FAIL;
+        if ((rc = dg_agree(ctx, rc, err)) == DG_OK)
+            rc = fetch_cutoffs(ctx, items, cut, ids, nids, far, err);
+    }
+    for (int64_t i = 0; rc == DG_OK && i < edges->n; i++) {
+        if (!need[i])
+            continue;
+        float a = cut[edges->src[i] - items->lo];
+        float b = where[i] < 0 ? cut[edges->dst[i] - items->lo] : far[where[i]];
+        over[i] = edges->sim[i] < a && edges->sim[i] < b;
+    }
+    free(need);
+    free(v);
+    free(cut);
+    free(where);
+    free(ids);
+    free(far);
+    return rc;
+}
