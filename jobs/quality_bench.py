@@ -359,13 +359,16 @@ def distinct_photo_sims(items, embeddings, usable):
 
 
 def candidate_cost(items, distinct, threshold, verify):
-    """What the search threshold costs: candidate pairs the verifier scored per item, and the share
-    of pairs of distinct photos at or above the threshold, which grows the verifier's work per item
-    in proportion to the corpus: about share x N at N photos."""
+    """What the search threshold costs: candidate pairs the verifier scored per item, those its
+    budget (verify.max_candidates) left out, and the share of pairs of distinct photos at or above
+    the threshold, which without a budget grows the verifier's work per item in proportion to the
+    corpus: about share x N at N photos."""
     above = int((distinct >= threshold).sum())
-    scored = (verify["verified"] + verify["rejected"]) if verify and verify.get("enabled") else 0
+    on = bool(verify and verify.get("enabled"))
+    scored = (verify["verified"] + verify["rejected"]) if on else 0
     return {"items": items.n, "candidates": verify.get("candidates", 0) if verify else 0, "scored": scored,
-            "scored_per_item": scored / items.n, "distinct_photo_pairs": len(distinct),
+            "scored_per_item": scored / items.n, "max_candidates": verify.get("max_candidates", 0) if on else 0,
+            "over_budget": verify.get("over_budget", 0) if on else 0, "distinct_photo_pairs": len(distinct),
             "distinct_photo_pairs_above": above, "share_above": above / max(len(distinct), 1)}
 
 
@@ -382,10 +385,18 @@ def readme_figures(split, ours, ph, threshold, phash_t, cost):
         row = (f"| {a['class']}{tgt} | {a['pairs']} | | {a['recall']:.3f} | | | {b['recall']:.3f} | |")
         fig["class " + a["class"]] = row
         rows.append(row)
-    fig["cost"] = (f"the verifier scored {cost['scored']} candidate pairs, {cost['scored_per_item']:.1f} per item; "
-                   f"of the pairs of distinct photos (originals of different scenes) {cost['share_above']:.2e} are "
-                   f"at or above the search threshold, so at N distinct photos the verifier scores about "
-                   f"{cost['share_above']:.2e} x N pairs per item")
+    share = (f"of the pairs of distinct photos (originals of different scenes) {cost['share_above']:.2e} are at "
+             f"or above the search threshold")
+    if cost["max_candidates"] > 0:
+        fig["cost"] = (f"the verifier scored {cost['scored']} candidate pairs, {cost['scored_per_item']:.1f} per item, "
+                       f"and left {cost['over_budget']} out (verify.max_candidates = {cost['max_candidates']}: "
+                       f"at most {cost['max_candidates']} per item on average at any corpus size); {share}, which "
+                       f"without the budget would make about {cost['share_above']:.2e} x N pairs per item at N "
+                       f"distinct photos")
+    else:
+        fig["cost"] = (f"the verifier scored {cost['scored']} candidate pairs, {cost['scored_per_item']:.1f} per item; "
+                       f"{share}, so at N distinct photos the verifier scores about {cost['share_above']:.2e} x N "
+                       f"pairs per item")
     block = (f"{split} split, {fig['settings']}:\n\n"
              "| pairs | (original, variant) pairs | precision | recall | F1 | pHash precision | pHash recall | "
              "pHash F1 |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + f"\n\nCost: {fig['cost']}.")

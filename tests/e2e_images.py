@@ -9,7 +9,8 @@ file is embedded (ok, or ok_with_warning for a file missing its last bytes)
 and each bad file has its status and a log line; n_items is the manifest's
 line count; the duplicate components match truth.csv (every mild variant with
 its original, no component spans two photos); statuses, embeddings, edges and
-components are bit-identical for 1, 2 and 4 ranks; input.dir on the same
+components are bit-identical for 1, 2 and 4 ranks, and so is the number of
+candidates the verifier's budget left out (at least one); input.dir on the same
 folder lists the same image-named files (JPEG, PNG, WebP), sorted, with the same statuses and
 the same duplicate groups.
 
@@ -18,6 +19,7 @@ usage: e2e_images.py PATH/TO/dg-mkbench
 import csv
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -237,6 +239,14 @@ class ImageJob(unittest.TestCase):
         self.assertGreater(len(ref["src"]), 6 * 26 * 25 // 4, "too few edges to compare")
         self.assertEqual(int(ref["attrs"]["verify_enabled"]), 1)
         self.assertGreater(int(np.isfinite(ref["verify"]).sum()), 0, "no edge was verified")
+        # the verifier's budget (verify.max_candidates) left pairs out, the same number for every rank count
+        budget = {np_: re.search(r"verify: \d+ candidate pairs: \d+ accepted unverified \(sim >= [\d.]+\), (\d+) beyond "
+                                 r"the budget of (\d+) per item", self.log[np_]) for np_ in RANKS}
+        for np_, m in budget.items():
+            self.assertIsNotNone(m, f"no budget line in the log of {np_} ranks")
+        self.assertGreater(int(budget[1].group(2)), 0, "configs/demo.ini sets no verify.max_candidates")
+        self.assertGreater(int(budget[1].group(1)), 0, "the budget left no pair out: its path is not tested")
+        self.assertEqual({m.group(1) for m in budget.values()}, {budget[1].group(1)})
 
     def test_input_dir_lists_the_same_image_files_sorted(self):
         listed = []
