@@ -406,7 +406,7 @@ typedef struct unit_costs {
     double decode, embed, pair;
 } unit_costs;
 
-static const int K_PAIRS[] = {1, 5, 20}; /* candidate pairs verified per item */
+static const int K_PAIRS[] = {1, 5, 10, 20}; /* candidate pairs verified per item */
 
 static void report_verify(const bench *b, const vb_pairs *p, const vb_times *v, const unit_costs *u)
 {

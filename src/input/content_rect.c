@@ -673,6 +673,14 @@ static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, in
     return best_at;
 }
 
+/* The luminance (pixel_lum) of row `at` of r, or of its column `at` when
+ * vertical, into out[0..len). */
+static void line_lum(const dg_pixels *img, dg_rect r, int vertical, int at, int len, double *out)
+{
+    for (int a = 0; a < len; a++)
+        out[a] = vertical ? pixel_lum(img, r.x0 + at, r.y0 + a) : pixel_lum(img, r.x0 + a, r.y0 + at);
+}
+
 /* Profiles across `vertical` = 0 (rows) or 1 (columns) of r, one row
  * (column) every k (at most STORY_BINS bins): s[i], the sharpness along
  * row i * k, mean |luminance difference| of neighbouring pixels (a blurred
@@ -680,22 +688,26 @@ static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, in
  * parts, more); g[i], the step to it from row (i - 1) * k, mean |luminance
  * difference| (g[0] = 0); from s[(1 + j) * STORY_BINS] and
  * g[(1 + j) * STORY_BINS] the same along part j of `parts` (at most
- * STORY_SEGMENTS_SIDE) of the row.  Returns the bin count. */
-static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, float *s, float *g, int *k)
+ * STORY_SEGMENTS_SIDE) of the row.  line and prev: room for a row (column)
+ * each, its luminance and the previous bin's, so every pixel's is computed
+ * once.  Returns the bin count. */
+static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, float *s, float *g, int *k,
+                    double *line, double *prev)
 {
     int n = vertical ? r.x1 - r.x0 : r.y1 - r.y0, len = vertical ? r.y1 - r.y0 : r.x1 - r.x0;
     *k = (n + STORY_BINS - 1) / STORY_BINS;
     int bins = n / *k;
     for (int i = 0; i < bins; i++) {
         double along[STORY_SEGMENTS_SIDE] = {0}, across[STORY_SEGMENTS_SIDE] = {0};
-        for (int a = 0; a < len; a++) {
-            int x = vertical ? r.x0 + i * *k : r.x0 + a, y = vertical ? r.y0 + a : r.y0 + i * *k;
-            double v = pixel_lum(img, x, y);
-            double d = a + 1 < len ? pixel_lum(img, vertical ? x : x + 1, vertical ? y + 1 : y) - v : 0;
-            double e = i > 0 ? v - pixel_lum(img, vertical ? x - *k : x, vertical ? y : y - *k) : 0;
-            along[a * parts / len] += d < 0 ? -d : d;
-            across[a * parts / len] += e < 0 ? -e : e;
-        }
+        line_lum(img, r, vertical, i * *k, len, line);
+        /* part j holds the pixels a with a * parts / len = j: a0 <= a < a1 */
+        for (int j = 0; j < parts; j++)
+            for (int a = (j * len + parts - 1) / parts, a1 = ((j + 1) * len + parts - 1) / parts; a < a1; a++) {
+                double d = a + 1 < len ? line[a + 1] - line[a] : 0;
+                double e = i > 0 ? line[a] - prev[a] : 0;
+                along[j] += fabs(d); /* not a branch on the sign: the noise makes it unpredictable */
+                across[j] += fabs(e);
+            }
         double all = 0, all_across = 0;
         for (int j = 0; j < parts; j++) {
             int a0 = (j * len + parts - 1) / parts, a1 = ((j + 1) * len + parts - 1) / parts;
@@ -706,6 +718,9 @@ static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, fl
         }
         s[i] = (float)(all / (len - 1));
         g[i] = (float)(all_across / len);
+        double *t = prev;
+        prev = line;
+        line = t;
     }
     return bins;
 }
@@ -713,18 +728,23 @@ static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, fl
 /* Whether STORY_SHARE (share) of the photo's bins lo..hi in sharpness
  * profile s are at least STORY_RATIO times as sharp as the fill's sharpest
  * (out of the bars 0..lo - 1 and hi + 1..n: the bin next to each side is
- * left out, resampling mixes it), plus STORY_FLOOR; *need is that. */
-static int sharper(const float *s, int n, int lo, int hi, double share, double *need)
+ * left out, resampling mixes it), plus STORY_FLOOR; *need is that.  pre[m]
+ * and suf[m]: the largest of s[0..m) and s[m..n) (0 when empty), so the
+ * fill costs nothing; the count stops once its answer is sure. */
+static int sharper(const float *s, const float *pre, const float *suf, int lo, int hi, double share, double *need)
 {
-    float fill = 0;
-    for (int i = 0; i < n; i++)
-        if (i < lo - 1 || i > hi)
-            fill = s[i] > fill ? s[i] : fill;
+    float fill = pre[lo - 1] > suf[hi + 1] ? pre[lo - 1] : suf[hi + 1];
     *need = STORY_RATIO * fill + STORY_FLOOR;
+    double want = share * (hi - lo);
     int sharp = 0;
-    for (int i = lo; i < hi; i++)
+    for (int i = lo; i < hi; i++) {
         sharp += s[i] >= *need;
-    return sharp >= share * (hi - lo);
+        if (sharp >= want)
+            return 1;
+        if (sharp + (hi - 1 - i) < want)
+            return 0;
+    }
+    return sharp >= want;
 }
 
 /* How clearly the photo's side at bin `at` (its first bin when out = -1,
@@ -762,20 +782,31 @@ static int story(const float *s, const float *g, int n, int parts, int *lo, int 
 {
     int bar_min = (int)ceil(STORY_BAR_MIN * n), tol = 1 + (int)(STORY_CENTRE * n);
     bar_min = bar_min > 3 ? bar_min : 3;
+    /* running maxima (exact in any order): s_pre[m], s_suf[m], g_suf[m] the
+     * largest of s[0..m), s[m..n), g[m..n); 0 when empty */
+    float s_pre[STORY_BINS + 1], s_suf[STORY_BINS + 1], g_suf[STORY_BINS + 1];
+    s_pre[0] = 0;
+    for (int i = 0; i < n; i++)
+        s_pre[i + 1] = s[i] > s_pre[i] ? s[i] : s_pre[i];
+    s_suf[n] = g_suf[n] = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        s_suf[i] = s[i] > s_suf[i + 1] ? s[i] : s_suf[i + 1];
+        g_suf[i] = g[i] > g_suf[i + 1] ? g[i] : g_suf[i + 1];
+    }
     double best = 0;
+    float top_g = 0; /* the largest of g[1..t - 2) */
+    for (int i = 1; i < bar_min - 2; i++)
+        top_g = g[i] > top_g ? g[i] : top_g;
     for (int t = bar_min; t < n / 2; t++) {
-        float top_g = 0;
-        for (int i = 1; i < t - 2; i++)
-            top_g = g[i] > top_g ? g[i] : top_g;
+        if (t > bar_min && t - 3 >= 1)
+            top_g = g[t - 3] > top_g ? g[t - 3] : top_g;
         for (int b = t - tol; b <= t + tol; b++) {
             int y1 = n - b;
             if (b < bar_min || y1 - t < STORY_PHOTO_MIN * n || y1 - t < 2 * STORY_EDGE)
                 continue;
-            float fill_g = top_g;
-            for (int i = y1 + 2; i < n; i++)
-                fill_g = g[i] > fill_g ? g[i] : fill_g;
+            float fill_g = top_g > g_suf[y1 + 2] ? top_g : g_suf[y1 + 2];
             double need_s, need_g = STORY_RATIO * fill_g + STORY_FLOOR;
-            if (!sharper(s, n, t, y1, STORY_SHARE, &need_s))
+            if (!sharper(s, s_pre, s_suf, t, y1, STORY_SHARE, &need_s))
                 continue;
             double score = 1e30; /* the side standing out least, in the segment standing out least */
             for (int j = 1; j <= parts; j++) {
@@ -800,15 +831,19 @@ static int story(const float *s, const float *g, int n, int parts, int *lo, int 
 static dg_rect story_rect(const dg_pixels *img, dg_rect within)
 {
     float s[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS], g[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS];
-    int k, lo = 0, hi = 0;
-    if (within.x1 - within.x0 < MIN_CELLS || within.y1 - within.y0 < MIN_CELLS)
+    int k, lo = 0, hi = 0, w = within.x1 - within.x0, h = within.y1 - within.y0;
+    if (w < MIN_CELLS || h < MIN_CELLS)
         return within;
+    /* two rows or two columns of luminance (without the memory, no canvas is looked for) */
+    double *lines = malloc(2 * (size_t)(w > h ? w : h) * sizeof *lines);
+    if (!lines)
+        return within;
+    dg_rect r = within;
     for (int vertical = 0; vertical < 2; vertical++) {
-        int parts = vertical ? STORY_SEGMENTS_SIDE : STORY_SEGMENTS, n = profiles(img, within, vertical, parts, s, g, &k);
+        int len = vertical ? h : w, parts = vertical ? STORY_SEGMENTS_SIDE : STORY_SEGMENTS;
+        int n = profiles(img, within, vertical, parts, s, g, &k, lines, lines + len);
         if (!story(s, g, n, parts, &lo, &hi))
             continue;
-        dg_rect r = within;
-        int len = vertical ? within.y1 - within.y0 : within.x1 - within.x0;
         int a = len / 8, b = len - len / 8; /* along the middle of the sides */
         if (vertical) {
             r.x0 = refine(img, within.x0 + lo * k, within.x0, within.x0 + hi * k, within.y0 + a, within.y0 + b, k, 1);
@@ -817,9 +852,10 @@ static dg_rect story_rect(const dg_pixels *img, dg_rect within)
             r.y0 = refine(img, within.y0 + lo * k, within.y0, within.y0 + hi * k, within.x0 + a, within.x0 + b, k, 0);
             r.y1 = refine(img, within.y0 + hi * k, r.y0, within.y1, within.x0 + a, within.x0 + b, k, 0);
         }
-        return r;
+        break;
     }
-    return within;
+    free(lines);
+    return r;
 }
 
 /* One level of framing: the best framed rectangle inside `within`;
