@@ -17,11 +17,6 @@
 #define N_ITEMS 240
 #define ACCEPT_ABOVE 0.9f
 
-static dg_ctx *ctx_of(void **state)
-{
-    return *state;
-}
-
 /* Every candidate pair of the corpus, sorted by (src, dst): pair (a, b)
  * with probability `density`, similarity on a 0.01 grid in [0.3, 1). */
 static void all_pairs(double density, uint64_t seed, dg_edges *e)
@@ -77,7 +72,9 @@ static void reference_cutoffs(const dg_edges *all, int k, float *cut)
  * most k per item: for k = 3 and 8 at two densities. */
 static void budget_equals_serial_reference_for_any_rank_count(void **state)
 {
-    const dg_ctx *ctx = ctx_of(state);
+    (void)state;
+    dg_ctx world = dgt_quiet_ctx(MPI_COMM_WORLD);
+    const dg_ctx *ctx = &world;
     static const int ks[] = {3, 8};
     static const double densities[] = {0.05, 0.2};
     for (size_t ki = 0; ki < 2; ki++)
@@ -129,7 +126,9 @@ static void budget_equals_serial_reference_for_any_rank_count(void **state)
  * are never over whatever the budget. */
 static void no_budget_and_accepted_pairs_are_never_over(void **state)
 {
-    const dg_ctx *ctx = ctx_of(state);
+    (void)state;
+    dg_ctx world = dgt_quiet_ctx(MPI_COMM_WORLD);
+    const dg_ctx *ctx = &world;
     dg_edges all, mine;
     dg_items items;
     all_pairs(0.3, 5, &all);
@@ -161,27 +160,11 @@ static void no_budget_and_accepted_pairs_are_never_over(void **state)
     assert_true(dgt_all_ranks(ok));
 }
 
-static int group_setup(void **state)
-{
-    dg_ctx *ctx = malloc(sizeof *ctx);
-    if (!ctx)
-        return -1;
-    *ctx = dgt_quiet_ctx(MPI_COMM_WORLD);
-    *state = ctx;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    free(*state);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(budget_equals_serial_reference_for_any_rank_count),
         cmocka_unit_test(no_budget_and_accepted_pairs_are_never_over),
     };
-    return DGT_RUN(argc, argv, tests, group_setup, group_teardown);
+    return DGT_RUN(argc, argv, tests, NULL, NULL);
 }
