@@ -1,16 +1,8 @@
 /* owner_exchange.c - see owner_exchange.h. */
 #include "graph/owner_exchange.h"
 
+#include <limits.h>
 #include <stdlib.h>
-
-int dg_owner_counts_alloc(dg_owner_counts *c, int p, dg_err *err)
-{
-    c->sc = dg_calloc((size_t)p, sizeof(int), err);
-    c->sd = dg_calloc((size_t)p, sizeof(int), err);
-    c->rc = dg_calloc((size_t)p, sizeof(int), err);
-    c->rd = dg_calloc((size_t)p, sizeof(int), err);
-    return c->sc && c->sd && c->rc && c->rd ? DG_OK : DG_FAIL;
-}
 
 void dg_owner_counts_free(dg_owner_counts *c)
 {
@@ -18,21 +10,43 @@ void dg_owner_counts_free(dg_owner_counts *c)
     free(c->sd);
     free(c->rc);
     free(c->rd);
+    *c = (dg_owner_counts){0};
 }
 
-int64_t dg_owner_counts_exchange(const dg_ctx *ctx, dg_owner_counts *c)
+int dg_owner_counts_for(const dg_ctx *ctx, int rc, int64_t n_total, const int64_t *ids, int64_t k,
+                        dg_owner_counts *c, int64_t *nrecv, dg_err *err)
 {
     int p = ctx->size;
-    MPI_Alltoall(c->sc, 1, MPI_INT, c->rc, 1, MPI_INT, ctx->comm);
-    c->sd[0] = c->rd[0] = 0;
+    *c = (dg_owner_counts){0};
+    *nrecv = 0;
+    if (rc == DG_OK) {
+        c->sc = dg_calloc((size_t)p, sizeof(int), err);
+        c->sd = dg_calloc((size_t)p, sizeof(int), err);
+        c->rc = dg_calloc((size_t)p, sizeof(int), err);
+        c->rd = dg_calloc((size_t)p, sizeof(int), err);
+        rc = c->sc && c->sd && c->rc && c->rd ? DG_OK : DG_FAIL;
+    }
+    if (rc == DG_OK && k > INT_MAX)
+        rc = dg_fail(err, "%lld ids to send exceed the MPI count limit", (long long)k);
+    for (int64_t i = 0; rc == DG_OK && i < k; i++)
+        c->sc[dg_range_owner(n_total, p, ids[i])]++;
+    if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
+        MPI_Alltoall(c->sc, 1, MPI_INT, c->rc, 1, MPI_INT, ctx->comm);
+        for (int r = 0; r < p; r++)
+            *nrecv += c->rc[r];
+        if (*nrecv > INT_MAX)
+            rc = dg_fail(err, "%lld ids to receive exceed the MPI count limit", (long long)*nrecv);
+        rc = dg_agree(ctx, rc, err);
+    }
+    if (rc != DG_OK) {
+        dg_owner_counts_free(c);
+        return rc;
+    }
     for (int r = 1; r < p; r++) {
         c->sd[r] = c->sd[r - 1] + c->sc[r - 1];
         c->rd[r] = c->rd[r - 1] + c->rc[r - 1];
     }
-    int64_t n = 0;
-    for (int r = 0; r < p; r++)
-        n += c->rc[r];
-    return n;
+    return DG_OK;
 }
 
 static int cmp_i64(const void *pa, const void *pb)

@@ -16,12 +16,15 @@ typedef struct dg_owner_counts {
     int *sc, *sd, *rc, *rd;
 } dg_owner_counts;
 
-int dg_owner_counts_alloc(dg_owner_counts *c, int p, dg_err *err);
 void dg_owner_counts_free(dg_owner_counts *c);
 
-/* Collective: with the send counts set, exchanges them (MPI_Alltoall), sets
- * both displacements and returns the number of elements to receive. */
-int64_t dg_owner_counts_exchange(const dg_ctx *ctx, dg_owner_counts *c);
+/* Collective: c (allocated here) for sending ids[0..k) (sorted, so grouped
+ * by owner) to their owners, exchanged (MPI_Alltoall), with both
+ * displacements; *nrecv the number of ids this rank receives.  rc: this
+ * rank's state so far (DG_FAIL when its own preparation failed); returns
+ * the state agreed by every rank, c freed on failure. */
+int dg_owner_counts_for(const dg_ctx *ctx, int rc, int64_t n_total, const int64_t *ids, int64_t k,
+                        dg_owner_counts *c, int64_t *nrecv, dg_err *err);
 
 /* The sorted unique dst ids held by other ranks of the edges with use[i]
  * (use NULL: every edge), and for each edge the index of its dst among

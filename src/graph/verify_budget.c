@@ -5,7 +5,6 @@
  * the cut-offs of the other ranks' items their pairs point at. */
 #include "graph/verify_budget.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,28 +44,23 @@ static int64_t best_per_id(entry *v, int64_t n, int k)
 static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const entry *v, int64_t n, float *cut,
                          dg_err *err)
 {
-    dg_owner_counts c = {0};
-    int rc = dg_owner_counts_alloc(&c, ctx->size, err);
     int64_t *ids = dg_alloc((size_t)n, sizeof *ids, err);
     float *sims = dg_alloc((size_t)n, sizeof *sims, err);
-    rc = rc == DG_OK && (n == 0 || (ids && sims)) ? DG_OK : DG_FAIL;
-    for (int64_t i = 0; rc == DG_OK && i < n; i++) { /* by id: grouped by owner */
+    int rc = n == 0 || (ids && sims) ? DG_OK : DG_FAIL;
+    for (int64_t i = 0; rc == DG_OK && i < n; i++) {
         ids[i] = v[i].id;
         sims[i] = v[i].sim;
-        c.sc[dg_range_owner(items->n_total, ctx->size, v[i].id)]++;
     }
+    dg_owner_counts c;
     int64_t nr = 0;
     entry *got = NULL;
     int64_t *rid = NULL;
     float *rsim = NULL;
-    if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
-        nr = dg_owner_counts_exchange(ctx, &c);
+    if ((rc = dg_owner_counts_for(ctx, rc, items->n_total, ids, n, &c, &nr, err)) == DG_OK) {
         rid = dg_alloc((size_t)nr, sizeof *rid, err);
         rsim = dg_alloc((size_t)nr, sizeof *rsim, err);
         got = dg_alloc((size_t)nr, sizeof *got, err);
         rc = nr == 0 || (rid && rsim && got) ? DG_OK : DG_FAIL;
-        if (rc == DG_OK && nr > INT_MAX)
-            rc = dg_fail(err, "verify budget: %lld entries exceed the MPI count limit", (long long)nr);
         if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
             MPI_Alltoallv(ids, c.sc, c.sd, MPI_INT64_T, rid, c.rc, c.rd, MPI_INT64_T, ctx->comm);
             MPI_Alltoallv(sims, c.sc, c.sd, MPI_FLOAT, rsim, c.rc, c.rd, MPI_FLOAT, ctx->comm);
@@ -81,13 +75,13 @@ static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const 
                     cut[got[i].id - items->lo] = got[i].sim;
             }
         }
+        dg_owner_counts_free(&c);
     }
     free(ids);
     free(sims);
     free(rid);
     free(rsim);
     free(got);
-    dg_owner_counts_free(&c);
     return rc;
 }
 
@@ -96,18 +90,13 @@ static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const 
 static int fetch_cutoffs(const dg_ctx *ctx, const dg_items *items, const float *cut, const int64_t *ids, int64_t m,
                          float *out, dg_err *err)
 {
-    dg_owner_counts c = {0};
-    int rc = dg_owner_counts_alloc(&c, ctx->size, err);
-    for (int64_t i = 0; rc == DG_OK && i < m; i++)
-        c.sc[dg_range_owner(items->n_total, ctx->size, ids[i])]++;
-    if (dg_agree(ctx, rc, err) != DG_OK) {
-        dg_owner_counts_free(&c);
+    dg_owner_counts c;
+    int64_t nr;
+    if (dg_owner_counts_for(ctx, DG_OK, items->n_total, ids, m, &c, &nr, err) != DG_OK)
         return DG_FAIL;
-    }
-    int64_t nr = dg_owner_counts_exchange(ctx, &c);
     int64_t *req = dg_alloc((size_t)nr, sizeof *req, err);
     float *reply = dg_alloc((size_t)nr, sizeof *reply, err);
-    rc = nr == 0 || (req && reply) ? DG_OK : DG_FAIL;
+    int rc = nr == 0 || (req && reply) ? DG_OK : DG_FAIL;
     if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
         MPI_Alltoallv(ids, c.sc, c.sd, MPI_INT64_T, req, c.rc, c.rd, MPI_INT64_T, ctx->comm);
         for (int64_t i = 0; i < nr; i++)

@@ -23,18 +23,13 @@
 static int fetch(const dg_ctx *ctx, const dg_items *items, const int64_t *ids, int64_t k, uint8_t *out,
                  dg_verify_stats *st, dg_err *err)
 {
-    dg_owner_counts c = {0};
-    int rc = dg_owner_counts_alloc(&c, ctx->size, err);
-    for (int64_t i = 0; rc == DG_OK && i < k; i++)
-        c.sc[dg_range_owner(items->n_total, ctx->size, ids[i])]++;
-    if (dg_agree(ctx, rc, err) != DG_OK) {
-        dg_owner_counts_free(&c);
+    dg_owner_counts c;
+    int64_t nreq;
+    if (dg_owner_counts_for(ctx, DG_OK, items->n_total, ids, k, &c, &nreq, err) != DG_OK)
         return DG_FAIL;
-    }
-    int64_t nreq = dg_owner_counts_exchange(ctx, &c);
     int64_t *req = dg_alloc((size_t)nreq, sizeof *req, err);
     uint8_t *reply = dg_alloc((size_t)nreq, DG_SIG_BYTES, err);
-    rc = (nreq == 0 || (req && reply)) && nreq * DG_SIG_BYTES <= INT_MAX ? DG_OK : DG_FAIL;
+    int rc = (nreq == 0 || (req && reply)) && nreq * DG_SIG_BYTES <= INT_MAX ? DG_OK : DG_FAIL;
     if (rc != DG_OK && (req && reply))
         dg_fail(err, "verify: %lld signature requests exceed the MPI count limit", (long long)nreq);
     if (dg_agree(ctx, rc, err) == DG_OK) {
