@@ -27,7 +27,11 @@ list.
      the share of pairs of distinct photos (originals of different scenes)
      above each threshold; the candidate cost: pairs the verifier scored per
      item, and that share at the search threshold (the verifier's work per
-     item grows with it times the number of photos).
+     item grows with it times the number of photos, or the budget
+     verify.max_candidates bounds it); what deduplication then does (it keeps
+     one item per component): the copies that end in their original's
+     component, and the photos merged away (an original whose component is
+     kept through another photo's item).
   5. pHash (64-bit DCT of a 32 x 32 Lanczos-resized luminance, numpy; python3-pil
      decodes): a pair is predicted when the Hamming distance is <= T.
 Thresholds (pHash's T and the descriptor threshold with the best F1) are
@@ -151,7 +155,7 @@ def run_job(args, manifest, say):
                                   header="$ " + shlex.join(cmd) + "\n")
     except summary.JobFailed as e:
         raise SystemExit(f"quality_bench: dupgraph run failed ({e})") from None
-    return cmd, s, meter, output.read(out, items=("path", "status", "component"), embeddings=True)
+    return cmd, s, meter, output.read(out, items=("path", "status", "component", "keep"), embeddings=True)
 
 
 # ---- figures ------------------------------------------------------------------------
@@ -349,6 +353,22 @@ def print_overall(say, name, fig, hn_pairs):
         f"({h['other_false_group_pairs']} pairs of groups)")
 
 
+def component_figures(items, component, keep, usable):
+    """What deduplication does with the graph (it keeps one item per component): a copy goes with its
+    photo when it ends in its original's component (the pair need not be an edge); a photo is merged
+    away when its original lies in a component whose kept item is of another photo (its component is
+    kept through that photo, so the original is removed with no copy of it kept there)."""
+    t = items.truth
+    v = np.flatnonzero(t.variant & (t.original >= 0) & usable)
+    v = v[usable[t.original[v]]]
+    together = int((component[v] == component[t.original[v]]).sum())
+    kept_group = {int(c): t.group[i] for i, c in enumerate(component) if keep[i] and usable[i]}
+    originals = np.flatnonzero((t.transform == "original") & usable)
+    merged = sorted(int(t.group[i]) for i in originals if kept_group.get(int(component[i]), t.group[i]) != t.group[i])
+    return {"copies": len(v), "copies_with_original": together, "component_recall": together / max(len(v), 1),
+            "photos": len(originals), "photos_merged_away": len(merged), "merged_groups": merged}
+
+
 def distinct_photo_sims(items, embeddings, usable):
     """Cosines of every pair of distinct photos: the originals of different scenes."""
     orig = np.flatnonzero(~items.truth.variant & usable)
@@ -372,7 +392,7 @@ def candidate_cost(items, distinct, threshold, verify):
             "distinct_photo_pairs_above": above, "share_above": above / max(len(distinct), 1)}
 
 
-def readme_figures(split, ours, ph, threshold, phash_t, cost):
+def readme_figures(split, ours, ph, threshold, phash_t, cost, comps):
     """The figure block README.md quotes and every string in it
     (tests/check_readme_figures.py checks the two agree)."""
     o, po = ours["overall"], ph["overall"]
@@ -397,9 +417,14 @@ def readme_figures(split, ours, ph, threshold, phash_t, cost):
         fig["cost"] = (f"the verifier scored {cost['scored']} candidate pairs, {cost['scored_per_item']:.1f} per item; "
                        f"{share}, so at N distinct photos the verifier scores about {cost['share_above']:.2e} x N "
                        f"pairs per item")
+    fig["components"] = (f"{comps['copies_with_original']} of the {comps['copies']} copies end in their original's "
+                         f"component ({comps['component_recall']:.3f}), so deduplication removes them with it; "
+                         f"{comps['photos_merged_away']} of the {comps['photos']} photos are merged away (the "
+                         f"original's component is kept through another photo)")
     block = (f"{split} split, {fig['settings']}:\n\n"
              "| pairs | (original, variant) pairs | precision | recall | F1 | pHash precision | pHash recall | "
-             "pHash F1 |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + f"\n\nCost: {fig['cost']}.")
+             "pHash F1 |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + f"\n\nCost: {fig['cost']}."
+             f"\n\nComponents: {fig['components']}.")
     return fig, block
 
 
@@ -471,6 +496,10 @@ def main():
     say(f"\n== candidate cost: {cost['scored']} pairs scored by the verifier ({cost['scored_per_item']:.1f} per item); "
         f"{cost['distinct_photo_pairs_above']} of {cost['distinct_photo_pairs']} pairs of distinct photos at or above "
         f"the search threshold {threshold:g} ({cost['share_above']:.2e})")
+    comps = component_figures(items, out.items["component"], out.items["keep"], out.usable)
+    say(f"\n== components (deduplication keeps one item each): {comps['copies_with_original']} of "
+        f"{comps['copies']} copies in their original's component ({comps['component_recall']:.4f}); "
+        f"{comps['photos_merged_away']} of {comps['photos']} photos merged away (groups {comps['merged_groups']})")
     ver = verdicts(ours)
     say(f"\n== targets (dupgraph, {args.split} split): " + ", ".join(
         f"{v['what']} {v['value']:.3f} {'met' if v['met'] else 'MISSED'}" for v in ver if not v["met"])
@@ -497,7 +526,8 @@ def main():
         "tuned": tuned,
     }
     result["candidate_cost"] = cost
-    result["readme"], result["readme_block"] = readme_figures(args.split, ours, ph, threshold, T, cost)
+    result["components"] = comps
+    result["readme"], result["readme_block"] = readme_figures(args.split, ours, ph, threshold, T, cost, comps)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out + ".tmp", "w") as f:
         json.dump(result, f, indent=1, default=lambda x: x.item() if isinstance(x, np.generic) else str(x))
