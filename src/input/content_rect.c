@@ -56,7 +56,6 @@
 #define RUN_MIN 0.2        /* shortest straight run of a candidate, of the grid side */
 #define CANDIDATES 10      /* candidate lines per direction */
 #define MIRRORED 2         /* mirrored candidate lines per direction */
-#define CORNER_SHARE 0.4   /* of a side between two sides ending on it that must step */
 #define PEAK_GAP 1         /* a candidate is the longest run within this many lines */
 #define DETAIL_STEP 0.04f  /* central-difference gradient of a detailed cell */
 #define DETAIL_GAP 0.3     /* inside share minus frame share, frame on 2 or 3 sides */
@@ -86,6 +85,7 @@
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
 #define FILL_RATIO 3.0     /* or the photo's detail share over theirs */
 #define REFINE 1           /* cells a frame's side may move to its sharpest pixel line */
+#define HALF_SHARE 0.4     /* of a side closing one side's end that must step (corner_frames()) */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
@@ -569,19 +569,20 @@ static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
     return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n;
 }
 
-/* Whether grid line `line` is a side between cells a and b along it for
- * a rectangle whose two perpendicular sides end on it (`loose`, see
- * corner_frames()): a step along CORNER_SHARE of it is enough, whatever
- * lies beyond (a dark photo's soft edge a margin away from a toolbar). */
-static int cornered(const grid *g, int line, int a, int b, int vertical, int loose)
+/* Whether grid line `line` between cells a and b along it is a side that
+ * joins the ends of two sides (`loose`: it need not step) or the end of
+ * one side to the other running on (`half`: it steps along HALF_SHARE),
+ * whatever lies beyond (see corner_frames()). */
+static int loose_side(const grid *g, int line, int a, int b, int vertical, int loose, int half)
 {
-    return loose && edges(g, line, a, b, vertical) >= CORNER_SHARE * (b - a);
+    return loose || (half && edges(g, line, a, b, vertical) >= HALF_SHARE * (b - a));
 }
 
 /* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
  * negative value when it is no framed photo (see the file comment); the
- * sides in bit mask `loose` (top, bottom, left, right) may be cornered(). */
-static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min, int loose)
+ * sides in bit masks `loose` and `half` (top, bottom, left, right) are
+ * loose_side()s. */
+static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min, int loose, int half)
 {
     double area = (double)(x1 - x0) * (y1 - y0), all = (double)g->w * g->h;
     if (area < PASTED_AREA_MIN * all || area > AREA_MAX * all)
@@ -589,10 +590,10 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     int top = y0 > 0, bottom = y1 < g->h, left = x0 > 0, right = x1 < g->w;
     if (!(top && bottom) && !(left && right))
         return -1;
-    int sides = !((top && !side(g, y0, -1, x0, x1, 0, EDGE_SHARE) && !cornered(g, y0, x0, x1, 0, loose & 1)) ||
-                  (bottom && !side(g, y1, 1, x0, x1, 0, EDGE_SHARE) && !cornered(g, y1, x0, x1, 0, loose & 2)) ||
-                  (left && !side(g, x0, -1, y0, y1, 1, EDGE_SHARE) && !cornered(g, x0, y0, y1, 1, loose & 4)) ||
-                  (right && !side(g, x1, 1, y0, y1, 1, EDGE_SHARE) && !cornered(g, x1, y0, y1, 1, loose & 8)));
+    int sides = !((top && !loose_side(g, y0, x0, x1, 0, loose & 1, half & 1) && !side(g, y0, -1, x0, x1, 0, EDGE_SHARE)) ||
+                  (bottom && !loose_side(g, y1, x0, x1, 0, loose & 2, half & 2) && !side(g, y1, 1, x0, x1, 0, EDGE_SHARE)) ||
+                  (left && !loose_side(g, x0, y0, y1, 1, loose & 4, half & 4) && !side(g, x0, -1, y0, y1, 1, EDGE_SHARE)) ||
+                  (right && !loose_side(g, x1, y0, y1, 1, loose & 8, half & 8) && !side(g, x1, 1, y0, y1, 1, EDGE_SHARE)));
     int closed = top && bottom && left && right;
     /* A pasted photo: a crisp outline in a flat page, or a pair of sides at
      * equal distances from the bounds (a story canvas or a pillarbox
@@ -653,25 +654,25 @@ static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx,
 {
     int dy = (int)(TIGHTEN_MAX * (*y1 - *y0)), dx = (int)(TIGHTEN_MAX * (*x1 - *x0));
     for (int i = 0; i < ny && ys[i] < *y1; i++)
-        if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2, 0) > 0 &&
+        if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, *x0, ys[i], *x1, *y1)) {
             *y0 = ys[i];
             break;
         }
     for (int i = ny - 1; i >= 0 && ys[i] > *y0; i--)
-        if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2, 0) > 0 &&
+        if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, *x0, *y0, *x1, ys[i])) {
             *y1 = ys[i];
             break;
         }
     for (int i = 0; i < nx && xs[i] < *x1; i++)
-        if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2, 0) > 0 &&
+        if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, xs[i], *y0, *x1, *y1)) {
             *x0 = xs[i];
             break;
         }
     for (int i = nx - 1; i >= 0 && xs[i] > *x0; i--)
-        if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2, 0) > 0 &&
+        if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, *x0, *y0, xs[i], *y1)) {
             *x1 = xs[i];
             break;
@@ -911,13 +912,28 @@ static int on_page(const grid *g, int line, int out, int a, int b, int vertical)
     return 0;
 }
 
+/* Whether the photo between sides p and q (columns when vertical), from
+ * a to b along them, lies inside both: the strip within each side holds
+ * as many detailed cells as the strip beyond it, both clear of the edge
+ * (not the page beside a photo, between the photo's side and the ends of
+ * a panel's text lines). */
+static int faces_in(const grid *g, int p, int q, int a, int b, int vertical)
+{
+    int k = BAND + 1; /* clear of the cell on either side, whose gradient is the edge's */
+    if (vertical)
+        return detail_in(g, p + 1, a, p + 1 + k, b) >= detail_in(g, p - 1 - k, a, p - 1, b) &&
+               detail_in(g, q - 1 - k, a, q - 1, b) >= detail_in(g, q + 1, a, q + 1 + k, b);
+    return detail_in(g, a, p + 1, b, p + 1 + k) >= detail_in(g, a, p - 1 - k, b, p - 1) &&
+           detail_in(g, a, q - 1 - k, b, q - 1) >= detail_in(g, a, q + 1, b, q + 1 + k);
+}
+
 /* Rectangles between two candidate lines `ls` (vertical = 1: columns)
  * whose longest runs start and end together (within PEAK_GAP), closed at
- * those ends by lines that need only be cornered(): a photo's left and
- * right sides end at its top and bottom, which may be too short for a
- * candidate run of their own (a narrow photo) or step too softly (a dark
- * photo on dark chrome, a margin away from a toolbar).  Updates the best
- * score and rectangle (framed()). */
+ * those ends by sides that need not step, when a page goes on beyond each
+ * end (on_page()): a photo's left and right sides end at its top and
+ * bottom, which may be too short for a candidate run of their own (a
+ * narrow photo) or step too little (a dark photo on dark chrome).  Updates
+ * the best score and rectangle (framed()). */
 static void corner_frames(const grid *g, const runs *R, const int *ls, int n, int vertical, double *best, int *x0,
                           int *y0, int *x1, int *y1)
 {
@@ -926,14 +942,19 @@ static void corner_frames(const grid *g, const runs *R, const int *ls, int n, in
     for (int c = 0; c < n; c++)
         for (int d = c + 1; d < n; d++) {
             int p = ls[c], q = ls[d];
-            if (p == 0 || q == hi || abs(from[p] - from[q]) > PEAK_GAP ||
-                abs(from[p] + run[p] - from[q] - run[q]) > PEAK_GAP)
+            int starts = abs(from[p] - from[q]) <= PEAK_GAP, ends = abs(from[p] + run[p] - from[q] - run[q]) <= PEAK_GAP;
+            if (p == 0 || q == hi || !(starts || ends))
                 continue;
             int a = from[p] > from[q] ? from[p] : from[q];
             int b = from[p] + run[p] < from[q] + run[q] ? from[p] + run[p] : from[q] + run[q];
             if ((a > 0 && !on_page(g, a, -1, p, q, !vertical)) || (b < (vertical ? g->h : g->w) && !on_page(g, b, 1, p, q, !vertical)))
                 continue;
-            double s = vertical ? framed(g, p, a, q, b, AREA_MIN, 1 | 2) : framed(g, a, p, b, q, AREA_MIN, 4 | 8);
+            if (!faces_in(g, p, q, a, b, vertical))
+                continue;
+            /* where only one of the sides ends, the side closing it must step along HALF_SHARE */
+            int loose = starts | ends << 1, half = (!starts) | (!ends) << 1;
+            double s = vertical ? framed(g, p, a, q, b, AREA_MIN, loose, half)
+                                : framed(g, a, p, b, q, AREA_MIN, loose << 2, half << 2);
             /* the best so far between the same sides, open at both ends
              * (a pillarbox's photo, dark chrome taken for its bars): the
              * sides end, so the photo does */
@@ -973,7 +994,7 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
         for (int b = a + 1; b < ny; b++)
             for (int c = 0; c < nx; c++)
                 for (int d = c + 1; d < nx; d++) {
-                    double s = framed(&g, xs[c], ys[a], xs[d], ys[b], AREA_MIN, 0);
+                    double s = framed(&g, xs[c], ys[a], xs[d], ys[b], AREA_MIN, 0, 0);
                     if (s > best) {
                         best = s;
                         bx0 = xs[c], by0 = ys[a], bx1 = xs[d], by1 = ys[b];
