@@ -35,7 +35,11 @@
  * over any other frame and is not looked into further.
  * Candidate sides are the grid lines crossed by the longest straight runs
  * of edge cells (at most CANDIDATES per direction, plus the region's
- * bounds and the mirror images of the longest lines); of the accepted
+ * bounds and the mirror images of the longest lines).  Two candidate sides
+ * whose runs start or end together also give a corner frame closed where
+ * they end (corner_frames()): a photo's top and bottom may be too short
+ * for a run of their own (a narrow photo) or step too little (a dark photo
+ * on dark chrome), while its sides end there.  Of the accepted
  * rectangles a closed one (framed on all four sides) wins over an open
  * one, then the largest detail contrast; a closed winner is tightened (see
  * tighten()).  The winner's framed sides then move, within REFINE cells,
