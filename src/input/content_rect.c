@@ -959,11 +959,14 @@ static void corner_frames(const grid *g, const runs *R, const int *ls, int n, in
             int loose = starts | ends << 1, half = (!starts) | (!ends) << 1;
             double s = vertical ? framed(g, p, a, q, b, AREA_MIN, loose, half)
                                 : framed(g, a, p, b, q, AREA_MIN, loose << 2, half << 2);
-            /* the best so far between the same sides, open at both ends
-             * (a pillarbox's photo, dark chrome taken for its bars): the
-             * sides end, so the photo does */
-            int same = vertical ? *x0 == p && *x1 == q && *y0 == 0 && *y1 == g->h
-                                : *y0 == p && *y1 == q && *x0 == 0 && *x1 == g->w;
+            /* the best so far between the same sides (within PEAK_GAP),
+             * open at both ends (a pillarbox's photo: dark chrome taken
+             * for its bars) or within the corner frame (a line inside the
+             * photo outlines a part of it): the sides end, so the photo
+             * does, and not before */
+            int bp = vertical ? *x0 : *y0, bq = vertical ? *x1 : *y1, ba = vertical ? *y0 : *x0, bb = vertical ? *y1 : *x1;
+            int same = abs(bp - p) <= PEAK_GAP && abs(bq - q) <= PEAK_GAP &&
+                       ((ba == 0 && bb == (vertical ? g->h : g->w)) || (ba >= a - PEAK_GAP && bb <= b + PEAK_GAP));
             if (s > *best || (s > 0 && same)) {
                 *best = s > *best ? s : *best;
                 if (vertical)
