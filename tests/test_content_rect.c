@@ -3,8 +3,8 @@
  * framed by dg-mkbench's own compositing (src/bench/compose.c), at the size
  * the job's decoder hands the descriptor (longer side 160 px): unframed
  * photos, phone-story letterboxes (of smooth and of textured photos),
- * application-window screenshots and a translucent watermark box (no
- * frame). */
+ * application-window screenshots (of narrow photos in dark windows too)
+ * and a translucent watermark box (no frame). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,8 +27,8 @@
 #define SEEN 160 /* longer side as the job decodes such a corpus */
 #define TOL 0.04 /* of the image side */
 /* of 32: 7 before the closed-frame rules (DG_DESC_VERSION 3), 16 with them,
- * 25 with the pasted-photo rules (DG_DESC_VERSION 4) */
-#define MIN_SCREENSHOTS 23
+ * 25 with the pasted-photo rules (DG_DESC_VERSION 4), 29 with corner frames */
+#define MIN_SCREENSHOTS 27
 /* of 8: 3 before the pasted-photo rules (DG_DESC_VERSION 4), 6 with them,
  * 8 with the story canvas's sharpness profiles (DG_DESC_VERSION 6) */
 #define MIN_LETTERBOXES 8
@@ -38,9 +38,12 @@
 /* of 8 on a wide canvas: 6 before side bars were looked for in the
  * sharpness profiles too */
 #define MIN_PILLARBOXES 8
+/* of 30 narrow photos in dark windows: 0 before corner frames, 9 with them */
+#define MIN_NARROW_DARK 8
 /* of the screenshots found, to the pixel: 1 with DG_DESC_VERSION 3, 2 before
- * a pasted photo's sides were moved to their sharpest pixel line, 20 after */
-#define MIN_EXACT 18
+ * a pasted photo's sides were moved to their sharpest pixel line, 20 after,
+ * 25 with corner frames */
+#define MIN_EXACT 23
 
 static const char *const photos[] = {
     "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Wine_by_Jakkub_Mede.jpg",
@@ -252,6 +255,50 @@ static void screenshot_gives_the_photo(void **state)
     assert_true(exact >= MIN_EXACT);
 }
 
+/* Narrow photos (a strip from the middle, a third as wide as high) in dark
+ * application windows, with and without a side panel and caption lines:
+ * the photo's top and bottom are too short for candidate lines of their
+ * own and step little against the dark page, so its sides end where it
+ * does (corner frames). */
+static void narrow_photo_in_dark_window_gives_the_photo(void **state)
+{
+    (void)state;
+    static const char *const more[] = {
+        "Picture_0B_by_freespace.jpg",      "Picture_1A_by_freespace.jpg",        "analogpattern_by_Peter_Nerlich.jpg",
+        "free_by_Peter_Nerlich.jpg",        "friends_by_Aitzol_Berasategi.jpg",   "seeding_by_Clements_Engelhardt.jpg",
+        "umang_by_Abhishek_Mudgal.jpg",
+    };
+    int n_more = (int)(sizeof more / sizeof more[0]), found = 0, tried = 0;
+    for (int i = 0; i < N_PHOTOS + n_more; i++) {
+        dg_image im, strip;
+        dg_err err;
+        load(i < N_PHOTOS ? photos[i] : more[i - N_PHOTOS], &im);
+        int sw = im.h * 3 / 10;
+        assert_true(sw <= im.w);
+        assert_int_equal(dg_img_crop(&im, (im.w - sw) / 2, 0, sw, im.h, &strip, &err), DG_OK);
+        for (int panel = 0; panel < 2; panel++) {
+            double frac = panel ? 0.62 : 0.85, box[4];
+            dg_image shot;
+            pasted_box(&strip, frac, panel, 1, box);
+            assert_int_equal(dg_compose_screenshot(&strip, frac, panel, 1, "GALLERY", &shot, &err), DG_OK);
+            shrink(&shot);
+            dg_pixels px = {shot.w, shot.h, shot.px};
+            int b[4];
+            dg_content_box(&px, b);
+            int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &shot, box[0], box[1], box[2], box[3]);
+            printf("narrow dark %-40s panel %d box %d %d %d %d: %s\n", i < N_PHOTOS ? photos[i] : more[i - N_PHOTOS], panel,
+                   b[0], b[1], b[2], b[3], ok ? "found" : "not found");
+            found += ok;
+            tried++;
+            dg_image_free(&shot);
+        }
+        dg_image_free(&strip);
+        dg_image_free(&im);
+    }
+    printf("narrow dark: %d of %d\n", found, tried);
+    assert_true(found >= MIN_NARROW_DARK);
+}
+
 /* A translucent watermark box near the centre (dg-mkbench's strong logo) has
  * a crisp outline but the photo around it, not a flat page: no frame. */
 static void watermark_box_is_no_frame(void **state)
@@ -316,6 +363,7 @@ int main(void)
         cmocka_unit_test(story_canvas_of_textured_photo_gives_the_photo),
         cmocka_unit_test(pillarboxed_copy_gives_the_photo),
         cmocka_unit_test(screenshot_gives_the_photo),
+        cmocka_unit_test(narrow_photo_in_dark_window_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),
         cmocka_unit_test(logo_box_over_flat_dark_region_is_no_frame),
     };

@@ -35,7 +35,11 @@
  * over any other frame and is not looked into further.
  * Candidate sides are the grid lines crossed by the longest straight runs
  * of edge cells (at most CANDIDATES per direction, plus the region's
- * bounds and the mirror images of the longest lines); of the accepted
+ * bounds and the mirror images of the longest lines).  Two candidate sides
+ * whose runs start or end together also give a corner frame closed where
+ * they end (corner_frames()): a photo's top and bottom may be too short
+ * for a run of their own (a narrow photo) or step too little (a dark photo
+ * on dark chrome), while its sides end there.  Of the accepted
  * rectangles a closed one (framed on all four sides) wins over an open
  * one, then the largest detail contrast; a closed winner is tightened (see
  * tighten()).  The winner's framed sides then move, within REFINE cells,
@@ -85,6 +89,7 @@
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
 #define FILL_RATIO 3.0     /* or the photo's detail share over theirs */
 #define REFINE 1           /* cells a frame's side may move to its sharpest pixel line */
+#define HALF_SHARE 0.4     /* of a side closing one side's end that must step (corner_frames()) */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
@@ -341,10 +346,12 @@ static int detail_in(const grid *g, int x0, int y0, int x1, int y1)
     return g->sat[y1 * W + x1] - g->sat[y0 * W + x1] - g->sat[y1 * W + x0] + g->sat[y0 * W + x0];
 }
 
-/* Longest run of edge cells along a line, a one-cell gap allowed. */
-static int longest_run(const grid *g, int line, int vertical)
+/* Longest run of edge cells along a line, a one-cell gap allowed; its
+ * first cell in *start. */
+static int longest_run(const grid *g, int line, int vertical, int *start)
 {
     int n = vertical ? g->h : g->w, best = 0, run = 0, gap = 0;
+    *start = 0;
     for (int i = 0; i < n; i++) {
         if (edges(g, line, i, i + 1, vertical)) {
             run += 1 + gap;
@@ -355,57 +362,79 @@ static int longest_run(const grid *g, int line, int vertical)
             run = 0;
             gap = 0;
         }
-        best = run > best ? run : best;
+        if (run > best) {
+            best = run;
+            *start = i + 1 - run;
+        }
     }
     return best;
 }
 
+/* The longest runs (longest_run) of every line of both directions: run[v]
+ * and from[v] for lines 0 .. n of direction v (0: horizontal lines), and
+ * the lines that are candidate peaks (see candidates()), longest first. */
+typedef struct runs {
+    int run[2][GRID_MAX + 1], from[2][GRID_MAX + 1];
+    int peaks[2][GRID_MAX + 1], np[2];
+} runs;
+
+static void find_runs(const grid *g, runs *R)
+{
+    for (int v = 0; v < 2; v++) {
+        int n = v ? g->w : g->h, span = v ? g->h : g->w, *run = R->run[v], *peaks = R->peaks[v], np = 0;
+        for (int l = 0; l <= n; l++)
+            run[l] = longest_run(g, l, v, &R->from[v][l]);
+        for (int l = 2; l <= n - 2; l++) {
+            if (run[l] < RUN_MIN * span)
+                continue;
+            int peak = 1;
+            for (int d = -PEAK_GAP; d <= PEAK_GAP && peak; d++)
+                if (d && l + d >= 0 && l + d <= n && (run[l + d] > run[l] || (run[l + d] == run[l] && d < 0)))
+                    peak = 0;
+            if (peak)
+                peaks[np++] = l;
+        }
+        for (int i = 0; i < np && i < CANDIDATES; i++) { /* the longest first */
+            int k = i;
+            for (int j = i + 1; j < np; j++)
+                k = run[peaks[j]] > run[peaks[k]] ? j : k;
+            int t = peaks[i];
+            peaks[i] = peaks[k];
+            peaks[k] = t;
+        }
+        R->np[v] = np < CANDIDATES ? np : CANDIDATES;
+    }
+}
+
+/* Whether line l is within PEAK_GAP of one of out[0..m). */
+static int near_any(const int *out, int m, int l)
+{
+    for (int j = 0; j < m; j++)
+        if (abs(out[j] - l) <= PEAK_GAP)
+            return 1;
+    return 0;
+}
+
 /* The region's bounds, the lines of the CANDIDATES longest straight runs
- * (each a local maximum within PEAK_GAP lines) and the mirror images of
+ * (each a local maximum within PEAK_GAP lines), the mirror images of
  * those that run across the whole region (the far side of a centred photo
  * may step too little for a run of its own: a dark photo above a darkened
  * fill), sorted; returns the count (at most CANDIDATES + 2 + MIRRORED). */
-static int candidates(const grid *g, int vertical, int *out)
+static int candidates(const grid *g, const runs *R, int vertical, int *out)
 {
     int n = vertical ? g->w : g->h, span = vertical ? g->h : g->w;
-    int run[GRID_MAX + 1];
-    for (int l = 0; l <= n; l++)
-        run[l] = longest_run(g, l, vertical);
-    int peaks[GRID_MAX + 1], np = 0;
-    for (int l = 2; l <= n - 2; l++) {
-        if (run[l] < RUN_MIN * span)
-            continue;
-        int peak = 1;
-        for (int d = -PEAK_GAP; d <= PEAK_GAP && peak; d++)
-            if (d && l + d >= 0 && l + d <= n && (run[l + d] > run[l] || (run[l + d] == run[l] && d < 0)))
-                peak = 0;
-        if (peak)
-            peaks[np++] = l;
-    }
-    for (int i = 0; i < np && i < CANDIDATES; i++) { /* the longest first */
-        int k = i;
-        for (int j = i + 1; j < np; j++)
-            k = run[peaks[j]] > run[peaks[k]] ? j : k;
-        int t = peaks[i];
-        peaks[i] = peaks[k];
-        peaks[k] = t;
-    }
-    np = np < CANDIDATES ? np : CANDIDATES;
+    const int *run = R->run[vertical], *peaks = R->peaks[vertical], np = R->np[vertical];
     int m = 0;
     out[m++] = 0;
     for (int i = 0; i < np; i++)
         out[m++] = peaks[i];
     out[m++] = n;
     for (int i = 0, added = 0; i < np && added < MIRRORED; i++) {
-        int l = n - peaks[i], near = 0;
-        if (run[peaks[i]] < CRISP_SHARE * span)
+        int l = n - peaks[i];
+        if (run[peaks[i]] < CRISP_SHARE * span || near_any(out, m, l))
             continue;
-        for (int j = 0; j < m; j++)
-            near |= abs(out[j] - l) <= PEAK_GAP;
-        if (!near) {
-            out[m++] = l;
-            added++;
-        }
+        out[m++] = l;
+        added++;
     }
     for (int i = 1; i < m; i++) /* insertion sort */
         for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
@@ -544,9 +573,20 @@ static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
     return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n;
 }
 
+/* Whether grid line `line` between cells a and b along it is a side that
+ * joins the ends of two sides (`loose`: it need not step) or the end of
+ * one side to the other running on (`half`: it steps along HALF_SHARE),
+ * whatever lies beyond (see corner_frames()). */
+static int loose_side(const grid *g, int line, int a, int b, int vertical, int loose, int half)
+{
+    return loose || (half && edges(g, line, a, b, vertical) >= HALF_SHARE * (b - a));
+}
+
 /* Detail contrast of rectangle (x0, y0, x1, y1) against its frame, or a
- * negative value when it is no framed photo (see the file comment). */
-static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min)
+ * negative value when it is no framed photo (see the file comment); the
+ * sides in bit masks `loose` and `half` (top, bottom, left, right) are
+ * loose_side()s. */
+static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_min, int loose, int half)
 {
     double area = (double)(x1 - x0) * (y1 - y0), all = (double)g->w * g->h;
     if (area < PASTED_AREA_MIN * all || area > AREA_MAX * all)
@@ -554,8 +594,10 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     int top = y0 > 0, bottom = y1 < g->h, left = x0 > 0, right = x1 < g->w;
     if (!(top && bottom) && !(left && right))
         return -1;
-    int sides = !((top && !side(g, y0, -1, x0, x1, 0, EDGE_SHARE)) || (bottom && !side(g, y1, 1, x0, x1, 0, EDGE_SHARE)) ||
-                  (left && !side(g, x0, -1, y0, y1, 1, EDGE_SHARE)) || (right && !side(g, x1, 1, y0, y1, 1, EDGE_SHARE)));
+    int sides = !((top && !loose_side(g, y0, x0, x1, 0, loose & 1, half & 1) && !side(g, y0, -1, x0, x1, 0, EDGE_SHARE)) ||
+                  (bottom && !loose_side(g, y1, x0, x1, 0, loose & 2, half & 2) && !side(g, y1, 1, x0, x1, 0, EDGE_SHARE)) ||
+                  (left && !loose_side(g, x0, y0, y1, 1, loose & 4, half & 4) && !side(g, x0, -1, y0, y1, 1, EDGE_SHARE)) ||
+                  (right && !loose_side(g, x1, y0, y1, 1, loose & 8, half & 8) && !side(g, x1, 1, y0, y1, 1, EDGE_SHARE)));
     int closed = top && bottom && left && right;
     /* A pasted photo: a crisp outline in a flat page, or a pair of sides at
      * equal distances from the bounds (a story canvas or a pillarbox
@@ -574,7 +616,7 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     double out_area = all - (double)(ox1 - ox0) * (oy1 - oy0);
     if (in_area <= 0 || out_area <= 0)
         return -1;
-    if (closed && ink_on_flat(g, ix0, iy0, ix1, iy1))
+    if (closed && (ink_on_flat(g, ix0, iy0, ix1, iy1) || ink_on_flat(g, x0 + 1, y0 + 1, x1 - 1, y1 - 1)))
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
@@ -616,25 +658,25 @@ static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx,
 {
     int dy = (int)(TIGHTEN_MAX * (*y1 - *y0)), dx = (int)(TIGHTEN_MAX * (*x1 - *x0));
     for (int i = 0; i < ny && ys[i] < *y1; i++)
-        if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2) > 0 &&
+        if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, *x0, ys[i], *x1, *y1)) {
             *y0 = ys[i];
             break;
         }
     for (int i = ny - 1; i >= 0 && ys[i] > *y0; i--)
-        if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2) > 0 &&
+        if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, *x0, *y0, *x1, ys[i])) {
             *y1 = ys[i];
             break;
         }
     for (int i = 0; i < nx && xs[i] < *x1; i++)
-        if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2) > 0 &&
+        if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, xs[i], *y0, *x1, *y1)) {
             *x0 = xs[i];
             break;
         }
     for (int i = nx - 1; i >= 0 && xs[i] > *x0; i--)
-        if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2) > 0 &&
+        if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2, 0, 0) > 0 &&
             crisp(g, *x0, *y0, xs[i], *y1)) {
             *x1 = xs[i];
             break;
@@ -858,6 +900,83 @@ static dg_rect story_rect(const dg_pixels *img, dg_rect within)
     return r;
 }
 
+/* Whether one of the OUTWARD rows (vertical = 0) or columns beyond grid
+ * line `line` (direction `out`) is uniform() from OUTWARD cells before a
+ * to OUTWARD cells past b: the end of a photo between sides at a and b
+ * in a page that goes on around it (not the photo going on, its sides
+ * too soft there to step). */
+static int on_page(const grid *g, int line, int out, int a, int b, int vertical)
+{
+    int n = vertical ? g->h : g->w;
+    a = a - OUTWARD > 0 ? a - OUTWARD : 0;
+    b = b + OUTWARD < n ? b + OUTWARD : n;
+    for (int k = 1; k <= OUTWARD; k++)
+        if (uniform(g, out < 0 ? line - k : line + k - 1, a, b, vertical))
+            return 1;
+    return 0;
+}
+
+/* Whether the photo between sides p and q (columns when vertical), from
+ * a to b along them, lies inside both: the strip within each side holds
+ * as many detailed cells as the strip beyond it, both clear of the edge
+ * (not the page beside a photo, between the photo's side and the ends of
+ * a panel's text lines). */
+static int faces_in(const grid *g, int p, int q, int a, int b, int vertical)
+{
+    int k = BAND + 1; /* clear of the cell on either side, whose gradient is the edge's */
+    if (vertical)
+        return detail_in(g, p + 1, a, p + 1 + k, b) >= detail_in(g, p - 1 - k, a, p - 1, b) &&
+               detail_in(g, q - 1 - k, a, q - 1, b) >= detail_in(g, q + 1, a, q + 1 + k, b);
+    return detail_in(g, a, p + 1, b, p + 1 + k) >= detail_in(g, a, p - 1 - k, b, p - 1) &&
+           detail_in(g, a, q - 1 - k, b, q - 1) >= detail_in(g, a, q + 1, b, q + 1 + k);
+}
+
+/* Rectangles between two candidate lines `ls` (vertical = 1: columns)
+ * whose longest runs start and end together (within PEAK_GAP), closed at
+ * those ends by sides that need not step, when a page goes on beyond each
+ * end (on_page()): a photo's left and right sides end at its top and
+ * bottom, which may be too short for a candidate run of their own (a
+ * narrow photo) or step too little (a dark photo on dark chrome).  Updates
+ * the best score and rectangle (framed()). */
+static void corner_frames(const grid *g, const runs *R, const int *ls, int n, int vertical, double *best, int *x0,
+                          int *y0, int *x1, int *y1)
+{
+    int hi = vertical ? g->w : g->h;
+    const int *run = R->run[vertical], *from = R->from[vertical];
+    for (int c = 0; c < n; c++)
+        for (int d = c + 1; d < n; d++) {
+            int p = ls[c], q = ls[d];
+            int starts = abs(from[p] - from[q]) <= PEAK_GAP, ends = abs(from[p] + run[p] - from[q] - run[q]) <= PEAK_GAP;
+            if (p == 0 || q == hi || !(starts || ends))
+                continue;
+            int a = from[p] > from[q] ? from[p] : from[q];
+            int b = from[p] + run[p] < from[q] + run[q] ? from[p] + run[p] : from[q] + run[q];
+            if ((a > 0 && !on_page(g, a, -1, p, q, !vertical)) || (b < (vertical ? g->h : g->w) && !on_page(g, b, 1, p, q, !vertical)))
+                continue;
+            if (!faces_in(g, p, q, a, b, vertical))
+                continue;
+            /* where only one of the sides ends, the side closing it must step along HALF_SHARE */
+            int loose = starts | ends << 1, half = (!starts) | (!ends) << 1;
+            double s = vertical ? framed(g, p, a, q, b, AREA_MIN, loose, half)
+                                : framed(g, a, p, b, q, AREA_MIN, loose << 2, half << 2);
+            /* the best so far between the same sides (within PEAK_GAP),
+             * open at both ends (a pillarbox's photo: dark chrome taken
+             * for its bars) or within the corner frame (a line inside the
+             * photo outlines a part of it): the sides end, so the photo
+             * does, and not before */
+            int bp = vertical ? *x0 : *y0, bq = vertical ? *x1 : *y1, ba = vertical ? *y0 : *x0, bb = vertical ? *y1 : *x1;
+            int same = abs(bp - p) <= PEAK_GAP && abs(bq - q) <= PEAK_GAP &&
+                       ((ba == 0 && bb == (vertical ? g->h : g->w)) || (ba >= a - PEAK_GAP && bb <= b + PEAK_GAP));
+            if (s > *best || (s > 0 && same)) {
+                *best = s > *best ? s : *best;
+                if (vertical)
+                    *x0 = p, *y0 = a, *x1 = q, *y1 = b;
+                else
+                    *x0 = a, *y0 = p, *x1 = b, *y1 = q;
+            }
+        }
+}
+
 /* One level of framing: the best framed rectangle inside `within`;
  * *pasted tells whether it is a pasted photo (no frame inside it). */
 static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
@@ -873,19 +992,23 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
     sample(img, within, f, &g);
     tables(&g);
     int ys[CANDIDATES + 2 + MIRRORED], xs[CANDIDATES + 2 + MIRRORED];
-    int ny = candidates(&g, 0, ys), nx = candidates(&g, 1, xs);
+    runs R;
+    find_runs(&g, &R);
+    int ny = candidates(&g, &R, 0, ys), nx = candidates(&g, &R, 1, xs);
     double best = 0;
     int bx0 = 0, by0 = 0, bx1 = g.w, by1 = g.h;
     for (int a = 0; a < ny; a++)
         for (int b = a + 1; b < ny; b++)
             for (int c = 0; c < nx; c++)
                 for (int d = c + 1; d < nx; d++) {
-                    double s = framed(&g, xs[c], ys[a], xs[d], ys[b], AREA_MIN);
+                    double s = framed(&g, xs[c], ys[a], xs[d], ys[b], AREA_MIN, 0, 0);
                     if (s > best) {
                         best = s;
                         bx0 = xs[c], by0 = ys[a], bx1 = xs[d], by1 = ys[b];
                     }
                 }
+    corner_frames(&g, &R, xs, nx, 1, &best, &bx0, &by0, &bx1, &by1);
+    corner_frames(&g, &R, ys, ny, 0, &best, &bx0, &by0, &bx1, &by1);
     *pasted = best >= PASTED_BONUS;
     if (best > 0 && !*pasted && bx0 > 0 && by0 > 0 && bx1 < g.w && by1 < g.h)
         tighten(&g, ys, ny, xs, nx, &bx0, &by0, &bx1, &by1);
