@@ -7,7 +7,9 @@ fixed rule.  Never reads held-out items: quality_bench's tune split only.
   thresholds: verify.threshold x verify.accept_above; the highest tune recall
       whose tune precision is at least MIN_PRECISION (the 0.99 target with a
       margin: the tune split holds few hard negatives); ties go to the higher
-      precision.  -> results/verify_grid_tune.json
+      precision; every candidate verified (verify.max_candidates = 0: the
+      budget is chosen after, at these thresholds).
+      -> results/verify_grid_tune.json
   budget: verify.max_candidates (0 = every candidate verified, the
       reference); the smallest budget whose tune recall is at most
       BUDGET_RECALL_LOSS below the reference's: the verifier's work bounded
@@ -50,7 +52,8 @@ def grid_thresholds(build):
     for vt in THRESHOLDS:
         for aa in ACCEPT_ABOVE:
             r = {"verify_threshold": vt, "accept_above": aa}
-            r.update(tune_run(build, f"{vt}_{aa}", [f"verify.threshold={vt}", f"verify.accept_above={aa}"]))
+            r.update(tune_run(build, f"{vt}_{aa}", [f"verify.threshold={vt}", f"verify.accept_above={aa}",
+                                                    "verify.max_candidates=0"]))
             rows.append(r)
             print(f"verify.threshold {vt:.2f} accept_above {aa:.2f}: precision {r['precision']:.4f} "
                   f"recall {r['recall']:.4f}")
