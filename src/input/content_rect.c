@@ -29,7 +29,10 @@
  * bounds (a story canvas, a pillarbox) over a fill of little detail.
  * A closed rectangle whose inside is a flat ground with ink strokes
  * (ink_on_flat()) is no frame at all: a see-through logo box over a flat
- * part of the photo.
+ * part of the photo.  Nor is one whose photo runs on beyond both sides of
+ * a framed pair (see_through(): the texture along either side continues
+ * across it, as under a see-through box), nor one framed on three sides
+ * whose two sides that meet the region's bound both end short of it.
  * Beside flat cells a softer step counts as an edge (a dark photo on dark
  * chrome; a photo over its own darkened blurred copy).  A pasted photo wins
  * over any other frame and is not looked into further.
@@ -92,6 +95,9 @@
 #define HALF_SHARE 0.4     /* of a side closing one side's end that must step (corner_frames()) */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
+#define SEE_SHIFT 4     /* cells a texture may shift between the rows through_corr() compares */
+#define SEE_TEXTURE 0.01 /* mean change between cells along them: a texture, not JPEG noise */
+#define SEE_R 0.2        /* their correlation: the photo runs on across a side */
 #define NEST_MAX 3 /* frames within frames: window border, chrome, photo */
 #define STORY_BINS 512     /* rows (columns) of a story canvas's profiles, at most */
 #define STORY_BAR_MIN 0.07 /* depth of each bar of a story canvas, of the side (a 2:3 photo in 9:16: 0.08) */
@@ -463,6 +469,57 @@ static int side(const grid *g, int line, int out, int a, int b, int vertical, do
     return 0;
 }
 
+/* Whether the photo's texture runs on across grid line `line` (direction
+ * `out`), from a to b along it: the changes along the row (column) just
+ * clear of the edge beyond, and along the one just clear of it within,
+ * correlate (best of a few shifts, for slanted texture).  A see-through
+ * box over a photo (a watermark) shows the photo under it, paled; a
+ * frame's own chrome, bars or blurred fill do not continue the photo. */
+static double through_corr(const grid *g, int line, int out, int a, int b, int vertical)
+{
+    int n = vertical ? g->w : g->h, o = out < 0 ? line - 2 : line + 1, i = out < 0 ? line + 1 : line - 2;
+    if (o < 0 || o >= n || i < 0 || i >= n || b - a < 4 * SEE_SHIFT)
+        return 0;
+    float dout[GRID_MAX], din[GRID_MAX];
+    double ao = 0, ai = 0;
+    int m = b - a - 1;
+    for (int k = a; k + 1 < b; k++) {
+        dout[k - a] = vertical ? lum(g, o, k + 1) - lum(g, o, k) : lum(g, k + 1, o) - lum(g, k, o);
+        din[k - a] = vertical ? lum(g, i, k + 1) - lum(g, i, k) : lum(g, k + 1, i) - lum(g, k, i);
+        ao += fabsf(dout[k - a]);
+        ai += fabsf(din[k - a]);
+    }
+    if (ao < SEE_TEXTURE * m || ai < SEE_TEXTURE * m) /* a flat frame or inside: nothing runs on */
+        return 0;
+    double best = 0;
+    for (int s = -SEE_SHIFT; s <= SEE_SHIFT; s++) {
+        double so = 0, si = 0, soo = 0, sii = 0, soi = 0;
+        int c = m - 2 * SEE_SHIFT;
+        for (int k = SEE_SHIFT; k < m - SEE_SHIFT; k++) {
+            double x = dout[k], y = din[k + s];
+            so += x, si += y, soo += x * x, sii += y * y, soi += x * y;
+        }
+        double vo = soo - so * so / c, vi = sii - si * si / c;
+        if (vo > 0 && vi > 0) {
+            double r = (soi - so * si / c) / sqrt(vo * vi);
+            best = r > best ? r : best;
+        }
+    }
+    return best;
+}
+
+/* Whether the photo runs on beyond both sides of a framed pair of
+ * rectangle (x0, y0, x1, y1) (through_corr()): a see-through box over it,
+ * not a frame.  Asked of a rectangle framed() accepts only when it would
+ * win (the slowest test). */
+static int see_through(const grid *g, int x0, int y0, int x1, int y1)
+{
+    return (y0 > 0 && y1 < g->h && through_corr(g, y0, -1, x0, x1, 0) >= SEE_R &&
+            through_corr(g, y1, 1, x0, x1, 0) >= SEE_R) ||
+           (x0 > 0 && x1 < g->w && through_corr(g, x0, -1, y0, y1, 1) >= SEE_R &&
+            through_corr(g, x1, 1, y0, y1, 1) >= SEE_R);
+}
+
 /* Whether the two framed sides of a photo centred between bars are a pair:
  * one steps along PASTED_SHARE of its length, the other at least along
  * FAR_SHARE (a fill darkened from the photo's own colours may nearly match
@@ -599,6 +656,16 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
                   (left && !loose_side(g, x0, y0, y1, 1, loose & 4, half & 4) && !side(g, x0, -1, y0, y1, 1, EDGE_SHARE)) ||
                   (right && !loose_side(g, x1, y0, y1, 1, loose & 8, half & 8) && !side(g, x1, 1, y0, y1, 1, EDGE_SHARE)));
     int closed = top && bottom && left && right;
+    /* Framed on three sides, the two parallel sides that meet the region's
+     * bound do not both end short of it: the photo goes on there, not a
+     * box inside the photo (a watermark), its sides ending together. */
+    int k = BAND + 1, wk = g->w - k, hk = g->h - k;
+    if (top + bottom + left + right == 3 &&
+        ((!left && edges(g, y0, 0, k, 0) < k - 1 && edges(g, y1, 0, k, 0) < k - 1) ||
+         (!right && edges(g, y0, wk, g->w, 0) < k - 1 && edges(g, y1, wk, g->w, 0) < k - 1) ||
+         (!top && edges(g, x0, 0, k, 1) < k - 1 && edges(g, x1, 0, k, 1) < k - 1) ||
+         (!bottom && edges(g, x0, hk, g->h, 1) < k - 1 && edges(g, x1, hk, g->h, 1) < k - 1)))
+        return -1;
     /* A pasted photo: a crisp outline in a flat page, or a pair of sides at
      * equal distances from the bounds (a story canvas or a pillarbox
      * centres its photo) with a fill of little detail beyond.  Smaller, and
@@ -659,25 +726,25 @@ static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx,
     int dy = (int)(TIGHTEN_MAX * (*y1 - *y0)), dx = (int)(TIGHTEN_MAX * (*x1 - *x0));
     for (int i = 0; i < ny && ys[i] < *y1; i++)
         if (ys[i] > *y0 && ys[i] <= *y0 + dy && framed(g, *x0, ys[i], *x1, *y1, AREA_MIN / 2, 0, 0) > 0 &&
-            crisp(g, *x0, ys[i], *x1, *y1)) {
+            crisp(g, *x0, ys[i], *x1, *y1) && !see_through(g, *x0, ys[i], *x1, *y1)) {
             *y0 = ys[i];
             break;
         }
     for (int i = ny - 1; i >= 0 && ys[i] > *y0; i--)
         if (ys[i] < *y1 && ys[i] >= *y1 - dy && framed(g, *x0, *y0, *x1, ys[i], AREA_MIN / 2, 0, 0) > 0 &&
-            crisp(g, *x0, *y0, *x1, ys[i])) {
+            crisp(g, *x0, *y0, *x1, ys[i]) && !see_through(g, *x0, *y0, *x1, ys[i])) {
             *y1 = ys[i];
             break;
         }
     for (int i = 0; i < nx && xs[i] < *x1; i++)
         if (xs[i] > *x0 && xs[i] <= *x0 + dx && framed(g, xs[i], *y0, *x1, *y1, AREA_MIN / 2, 0, 0) > 0 &&
-            crisp(g, xs[i], *y0, *x1, *y1)) {
+            crisp(g, xs[i], *y0, *x1, *y1) && !see_through(g, xs[i], *y0, *x1, *y1)) {
             *x0 = xs[i];
             break;
         }
     for (int i = nx - 1; i >= 0 && xs[i] > *x0; i--)
         if (xs[i] < *x1 && xs[i] >= *x1 - dx && framed(g, *x0, *y0, xs[i], *y1, AREA_MIN / 2, 0, 0) > 0 &&
-            crisp(g, *x0, *y0, xs[i], *y1)) {
+            crisp(g, *x0, *y0, xs[i], *y1) && !see_through(g, *x0, *y0, xs[i], *y1)) {
             *x1 = xs[i];
             break;
         }
@@ -967,7 +1034,7 @@ static void corner_frames(const grid *g, const runs *R, const int *ls, int n, in
             int bp = vertical ? *x0 : *y0, bq = vertical ? *x1 : *y1, ba = vertical ? *y0 : *x0, bb = vertical ? *y1 : *x1;
             int same = abs(bp - p) <= PEAK_GAP && abs(bq - q) <= PEAK_GAP &&
                        ((ba == 0 && bb == (vertical ? g->h : g->w)) || (ba >= a - PEAK_GAP && bb <= b + PEAK_GAP));
-            if (s > *best || (s > 0 && same)) {
+            if ((s > *best || (s > 0 && same)) && !(vertical ? see_through(g, p, a, q, b) : see_through(g, a, p, b, q))) {
                 *best = s > *best ? s : *best;
                 if (vertical)
                     *x0 = p, *y0 = a, *x1 = q, *y1 = b;
@@ -1002,7 +1069,7 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
             for (int c = 0; c < nx; c++)
                 for (int d = c + 1; d < nx; d++) {
                     double s = framed(&g, xs[c], ys[a], xs[d], ys[b], AREA_MIN, 0, 0);
-                    if (s > best) {
+                    if (s > best && !see_through(&g, xs[c], ys[a], xs[d], ys[b])) {
                         best = s;
                         bx0 = xs[c], by0 = ys[a], bx1 = xs[d], by1 = ys[b];
                     }
