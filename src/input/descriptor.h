@@ -13,7 +13,7 @@
 #define DG_DESC_HOG_DIM 128   /* 4 x 4 cells x 8 orientations */
 #define DG_DESC_COLOR_DIM 32  /* 4 x 4 cells x 2 chroma channels */
 #define DG_DESC_DIM (DG_DESC_DCT_DIM + DG_DESC_HOG_DIM + DG_DESC_COLOR_DIM)
-#define DG_DESC_VERSION 7
+#define DG_DESC_VERSION 8
 
 /* The photo the descriptor describes: the image without its uniform
  * borders (letterbox bars ending in a sharp edge) and, inside them, without a
