@@ -142,39 +142,6 @@ static int check_range(const dg_ctx *ctx, int64_t n_total, int64_t lo, int64_t n
     return DG_OK;
 }
 
-static int cmp_i64(const void *pa, const void *pb)
-{
-    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-    return (a > b) - (a < b);
-}
-
-/* Sorts ids[0..m) and drops repeats; returns the new length. */
-static int64_t sort_unique_i64(int64_t *ids, int64_t m)
-{
-    if (m == 0)
-        return 0;
-    qsort(ids, (size_t)m, sizeof *ids, cmp_i64);
-    int64_t out = 1;
-    for (int64_t k = 1; k < m; k++)
-        if (ids[k] != ids[out - 1])
-            ids[out++] = ids[k];
-    return out;
-}
-
-/* Index of id in sorted ids[0..m), or -1. */
-static int64_t find_i64(const int64_t *ids, int64_t m, int64_t id)
-{
-    int64_t a = 0, b = m;
-    while (a < b) {
-        int64_t mid = a + (b - a) / 2;
-        if (ids[mid] < id)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    return a < m && ids[a] == id ? a : -1;
-}
-
 /* ---- dedup -------------------------------------------------------------- */
 
 typedef struct edge_rec {
@@ -328,13 +295,13 @@ static int cc_setup_ghosts(cc_state *s, const dg_edges *e, dg_err *err)
         if (!is_local(s, id))
             s->ghost[s->n_ghost++] = id;
     }
-    s->n_ghost = sort_unique_i64(s->ghost, s->n_ghost);
+    s->n_ghost = dg_ids_sort_unique(s->ghost, s->n_ghost);
     s->ghost_label = dg_alloc((size_t)s->n_ghost, sizeof *s->ghost_label, err);
     if (!s->ghost_label)
         return DG_FAIL;
     for (int64_t i = 0; i < 2 * e->n; i++) {
         int64_t id = i % 2 ? e->dst[i / 2] : e->src[i / 2];
-        s->ref[i] = is_local(s, id) ? id - s->lo : -find_i64(s->ghost, s->n_ghost, id) - 1;
+        s->ref[i] = is_local(s, id) ? id - s->lo : -dg_ids_index(s->ghost, s->n_ghost, id) - 1;
     }
     return DG_OK;
 }
@@ -548,12 +515,12 @@ static int cc_jump_step(cc_state *s, int *changed, dg_err *err)
             s->jump[i] = JUMP_ASKED;
         }
     }
-    n_ask = sort_unique_i64(s->ask, n_ask);
+    n_ask = dg_ids_sort_unique(s->ask, n_ask);
     if (cc_fetch(s, s->ask, n_ask, s->ask_label, err) != DG_OK)
         return DG_FAIL;
     for (int64_t i = 0; i < s->n; i++)
         if (s->jump[i] == JUMP_ASKED)
-            cc_jump_to(s, i, s->ask_label[find_i64(s->ask, n_ask, s->label[i])], changed);
+            cc_jump_to(s, i, s->ask_label[dg_ids_index(s->ask, n_ask, s->label[i])], changed);
     return DG_OK;
 }
 
@@ -759,7 +726,7 @@ static int keep_central(const dg_ctx *ctx, keep_state *k, int8_t *keep, dg_err *
         else if (k->label[i] == id)
             keep[i] = k->best_id[i] == id;
         else
-            keep[i] = k->winner[find_i64(k->out_label, k->n_out, k->label[i])] == id;
+            keep[i] = k->winner[dg_ids_index(k->out_label, k->n_out, k->label[i])] == id;
     }
     return DG_OK;
 }

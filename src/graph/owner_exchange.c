@@ -49,12 +49,6 @@ int dg_owner_counts_for(const dg_ctx *ctx, int rc, int64_t n_total, const int64_
     return DG_OK;
 }
 
-static int cmp_i64(const void *pa, const void *pb)
-{
-    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-    return (a > b) - (a < b);
-}
-
 int dg_remote_ids(const dg_items *items, const dg_edges *e, const unsigned char *use, int64_t **ids, int64_t *m,
                   int64_t *where, dg_err *err)
 {
@@ -74,17 +68,10 @@ int dg_remote_ids(const dg_items *items, const dg_edges *e, const unsigned char 
     for (int64_t i = 0; i < e->n; i++)
         if (e->dst[i] >= end && (!use || use[i]))
             v[n++] = e->dst[i];
-    qsort(v, (size_t)n, sizeof *v, cmp_i64);
-    int64_t u = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (u == 0 || v[u - 1] != v[i])
-            v[u++] = v[i];
-    for (int64_t i = 0; i < e->n; i++) {
-        if (e->dst[i] >= end && (!use || use[i])) {
-            const int64_t *hit = bsearch(&e->dst[i], v, (size_t)u, sizeof *v, cmp_i64);
-            where[i] = hit - v;
-        }
-    }
+    int64_t u = dg_ids_sort_unique(v, n);
+    for (int64_t i = 0; i < e->n; i++)
+        if (e->dst[i] >= end && (!use || use[i]))
+            where[i] = dg_ids_index(v, u, e->dst[i]);
     *ids = v;
     *m = u;
     return DG_OK;

@@ -75,3 +75,27 @@ int dg_edges_sort_unique(dg_edges *e, dg_err *err)
     free(rows);
     return DG_OK;
 }
+
+static int cmp_i64(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+int64_t dg_ids_sort_unique(int64_t *ids, int64_t m)
+{
+    if (m == 0)
+        return 0;
+    qsort(ids, (size_t)m, sizeof *ids, cmp_i64);
+    int64_t out = 1;
+    for (int64_t k = 1; k < m; k++)
+        if (ids[k] != ids[out - 1])
+            ids[out++] = ids[k];
+    return out;
+}
+
+int64_t dg_ids_index(const int64_t *ids, int64_t n, int64_t id)
+{
+    const int64_t *hit = n > 0 ? bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_i64) : NULL;
+    return hit ? hit - ids : -1;
+}

@@ -71,18 +71,6 @@ static int cmp_pair(const void *pa, const void *pb)
     return (a->dst > b->dst) - (a->dst < b->dst);
 }
 
-static int cmp_i64(const void *pa, const void *pb)
-{
-    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-    return (a > b) - (a < b);
-}
-
-static int64_t index_of(const int64_t *ids, int64_t n, int64_t id)
-{
-    const int64_t *hit = bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_i64);
-    return hit - ids;
-}
-
 int dg_edges_spanning_forest(dg_edges *e, float *score, dg_err *err)
 {
     if (e->n == 0)
@@ -98,19 +86,14 @@ int dg_edges_spanning_forest(dg_edges *e, float *score, dg_err *err)
             ids[m++] = e->src[i];
             ids[m++] = e->dst[i];
         }
-        qsort(ids, (size_t)m, sizeof *ids, cmp_i64);
-        int64_t u = 0;
-        for (int64_t i = 0; i < m; i++)
-            if (u == 0 || ids[u - 1] != ids[i])
-                ids[u++] = ids[i];
-        m = u;
+        m = dg_ids_sort_unique(ids, m);
         rc = dg_uf_init(&uf, m, err);
     }
     if (rc == DG_OK) {
         qsort(r, (size_t)e->n, sizeof *r, cmp_order);
         int64_t k = 0;
         for (int64_t i = 0; i < e->n; i++)
-            if (dg_uf_union(&uf, index_of(ids, m, r[i].src), index_of(ids, m, r[i].dst)))
+            if (dg_uf_union(&uf, dg_ids_index(ids, m, r[i].src), dg_ids_index(ids, m, r[i].dst)))
                 r[k++] = r[i];
         qsort(r, (size_t)k, sizeof *r, cmp_pair);
         for (int64_t i = 0; i < k; i++) {
@@ -202,7 +185,7 @@ int dg_forest_push_best(const dg_forest *f, const int64_t *ix, int64_t n, dg_edg
         if (j < 0)
             continue;
         /* a mutual pair is pushed once, from its lower id */
-        int64_t jx = index_of(f->ids, f->n_ids, j);
+        int64_t jx = dg_ids_index(f->ids, f->n_ids, j);
         if (f->best_id[jx] == f->ids[i] && j < f->ids[i])
             continue;
         if (dg_edges_push(out, f->ids[i], j, f->best_sim[i], err) != DG_OK)
