@@ -196,7 +196,7 @@ static void analyst_readers(const char *path)
     snprintf(keep, sizeof keep, "%s.keep", path);
     snprintf(removed, sizeof removed, "%s.removed", path);
     snprintf(edges, sizeof edges, "%s.edges", path);
-    dg_export_files files = {keep, removed, edges};
+    dg_export_files files = {keep, removed, edges, NULL}; /* no remove-keys folder */
     dg_export_counts counts;
     err.msg[0] = '\0';
     if (dg_export(path, &files, &counts, &err) != DG_OK)
