@@ -52,6 +52,13 @@ static const char *const photos[] = {
     "picosdeeuropa_by_Aitzol_Berasategi.jpg", "sunset_by_Aitzol_Berasategi.jpg",
 };
 #define N_PHOTOS ((int)(sizeof photos / sizeof photos[0]))
+/* The package's other, more textured photos (moss, leaves, patterns). */
+static const char *const textured[] = {
+    "Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg", "analogpattern_by_Peter_Nerlich.jpg",
+    "free_by_Peter_Nerlich.jpg",   "friends_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg",
+    "umang_by_Abhishek_Mudgal.jpg",
+};
+#define N_TEXTURED ((int)(sizeof textured / sizeof textured[0]))
 
 static void load(const char *name, dg_image *im)
 {
@@ -159,15 +166,10 @@ static void letterboxed_copy_gives_the_photo(void **state)
 static void story_canvas_of_textured_photo_gives_the_photo(void **state)
 {
     (void)state;
-    static const char *const textured[] = {
-        "Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg", "analogpattern_by_Peter_Nerlich.jpg",
-        "free_by_Peter_Nerlich.jpg",   "friends_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg",
-        "umang_by_Abhishek_Mudgal.jpg",
-    };
-    int n = (int)(sizeof textured / sizeof textured[0]), found = 0;
-    for (int i = 0; i < n; i++)
+    int found = 0;
+    for (int i = 0; i < N_TEXTURED; i++)
         found += canvas_photo_found(textured[i], 0.5625, 1, "story");
-    printf("story: %d of %d\n", found, n);
+    printf("story: %d of %d\n", found, N_TEXTURED);
     assert_true(found >= MIN_STORIES);
 }
 
@@ -264,16 +266,11 @@ static void screenshot_gives_the_photo(void **state)
 static void narrow_photo_in_dark_window_gives_the_photo(void **state)
 {
     (void)state;
-    static const char *const more[] = {
-        "Picture_0B_by_freespace.jpg",      "Picture_1A_by_freespace.jpg",        "analogpattern_by_Peter_Nerlich.jpg",
-        "free_by_Peter_Nerlich.jpg",        "friends_by_Aitzol_Berasategi.jpg",   "seeding_by_Clements_Engelhardt.jpg",
-        "umang_by_Abhishek_Mudgal.jpg",
-    };
-    int n_more = (int)(sizeof more / sizeof more[0]), found = 0, tried = 0;
-    for (int i = 0; i < N_PHOTOS + n_more; i++) {
+    int found = 0, tried = 0;
+    for (int i = 0; i < N_PHOTOS + N_TEXTURED; i++) {
         dg_image im, strip;
         dg_err err;
-        load(i < N_PHOTOS ? photos[i] : more[i - N_PHOTOS], &im);
+        load(i < N_PHOTOS ? photos[i] : textured[i - N_PHOTOS], &im);
         int sw = im.h * 3 / 10;
         assert_true(sw <= im.w);
         assert_int_equal(dg_img_crop(&im, (im.w - sw) / 2, 0, sw, im.h, &strip, &err), DG_OK);
@@ -287,7 +284,7 @@ static void narrow_photo_in_dark_window_gives_the_photo(void **state)
             int b[4];
             dg_content_box(&px, b);
             int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &shot, box[0], box[1], box[2], box[3]);
-            printf("narrow dark %-40s panel %d box %d %d %d %d: %s\n", i < N_PHOTOS ? photos[i] : more[i - N_PHOTOS], panel,
+            printf("narrow dark %-40s panel %d box %d %d %d %d: %s\n", i < N_PHOTOS ? photos[i] : textured[i - N_PHOTOS], panel,
                    b[0], b[1], b[2], b[3], ok ? "found" : "not found");
             found += ok;
             tried++;
