@@ -222,6 +222,11 @@ static float cost(const plane *ref, const plane *probe, const affine *t, int str
     if (nx == 0 || ny == 0)
         return INFINITY;
     float n = (float)(nx * ny), cx[SIDE], cy[SIDE], pr[SIDE], fx[SIDE], fy[SIDE];
+    /* sum >= bound n, tested exactly in double (no division per row),
+     * implies sum / n >= bound once rounded: the exit never rejects a
+     * placement the mean would keep, and a placement it lets finish still
+     * has a mean >= bound, which loses the caller's comparison all the same */
+    double bound_n = (double)bound * (double)n;
     int inx[SIDE], iny[SIDE], ix[SIDE], iy[SIDE];
     for (int k = 0; k < nx; k++) {
         cx[k] = t->x0 + (float)(first + k * stride) * t->dxx;
@@ -255,7 +260,7 @@ static float cost(const plane *ref, const plane *probe, const affine *t, int str
             float top = p[0] + fx[k] * (p[dx] - p[0]), bottom = p[dy] + fx[k] * (p[dy + dx] - p[dy]);
             sum += fabsf(top + fy[k] * (bottom - top) - pr[k]);
         }
-        if (sum / n >= bound)
+        if ((double)sum >= bound_n)
             return INFINITY;
     }
     return sum / n;
@@ -301,13 +306,14 @@ static void columns_at(const plane *ref, const plane *probe, const affine *t, co
 static float coarse_cost(const plane *ref, const plane *probe, const columns *c, const affine *t, float bound)
 {
     float n = (float)(probe->w * probe->h), sum = 0.0f;
+    double bound_n = (double)bound * (double)n; /* as in cost() */
     int dy = ref->h > 1;
     for (int j = 0; j < probe->h; j++) {
         axis a = axis_at(t->y0 + (float)j * t->dyy, ref->h);
         const float *pr = probe->v + j * probe->w, *top = c->h[a.i], *bottom = c->h[a.i + dy];
         for (int k = 0; k < probe->w; k++)
             sum += a.in && c->in[k] ? fabsf(top[k] + a.f * (bottom[k] - top[k]) - pr[k]) : OUTSIDE;
-        if (sum / n >= bound)
+        if ((double)sum >= bound_n)
             return INFINITY;
     }
     return sum / n;
@@ -345,6 +351,47 @@ static placement coarse(const plane *ref4, const plane *probe4, int rw, int rh, 
     return best;
 }
 
+/* The placements the pattern search has costed since its best last
+ * moved, and the best before that.  The best cost only falls, so none of
+ * them can beat the current best: a step undone, or a neighbour tried
+ * before an iteration without a move, is skipped with the same outcome as
+ * costing it again.  Placements are compared by their bits (equal bits,
+ * equal cost). */
+#define MAX_VISITED (1 + 8)
+typedef struct visited {
+    int n;
+    uint64_t at[MAX_VISITED][2];
+} visited;
+
+static void placement_key(const placement *q, uint64_t k[2])
+{
+    float key[4] = {q->tx, q->ty, q->s, q->deg};
+    memcpy(k, key, 2 * sizeof *k);
+}
+
+/* Whether q was costed since the best moved; if not, it is noted. */
+static int seen_before(visited *v, const placement *q)
+{
+    uint64_t k[2];
+    placement_key(q, k);
+    for (int i = 0; i < v->n; i++)
+        if (((v->at[i][0] ^ k[0]) | (v->at[i][1] ^ k[1])) == 0)
+            return 1;
+    if (v->n < MAX_VISITED) {
+        v->at[v->n][0] = k[0];
+        v->at[v->n][1] = k[1];
+        v->n++;
+    }
+    return 0;
+}
+
+/* The best moved from `from`: only `from` is worth remembering. */
+static void moved_from(visited *v, const placement *from)
+{
+    placement_key(from, v->at[0]);
+    v->n = 1;
+}
+
 /* Step 2: rotations, then a pattern search at full level. */
 static placement refine(const plane *ref, const plane *probe, placement pl)
 {
@@ -358,6 +405,7 @@ static placement refine(const plane *ref, const plane *probe, placement pl)
             pl = q;
     }
     float step_t = 1.0f, step_s = 0.04f, step_a = 2.0f;
+    visited seen = {0};
     for (int round = 0; round < 3; round++) {
         for (int moved = 1, it = 0; moved && it < 4; it++) {
             moved = 0;
@@ -370,8 +418,11 @@ static placement refine(const plane *ref, const plane *probe, placement pl)
                 case 2: q.s *= 1.0f + sign * step_s; break;
                 default: q.deg += sign * step_a; break;
                 }
+                if (seen_before(&seen, &q))
+                    continue;
                 q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
                 if (q.cost < pl.cost) {
+                    moved_from(&seen, &pl);
                     pl = q;
                     moved = 1;
                 }
