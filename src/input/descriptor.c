@@ -307,9 +307,18 @@ static void cue_dct(const float *luma, float *out)
 
 /* Adds magnitude m at fractional cell coordinates (cy, cx) and orientation
  * bin position t, bilinearly in space and linearly in angle. */
+/* floorf(v) as an int for |v| < 2^31: the conversion truncates towards
+ * zero, one less below it.  The same value as (int)floorf(v), without the
+ * library call floorf is on x86-64 without SSE4.1 (every vote makes three). */
+static inline int floor_int(float v)
+{
+    int i = (int)v;
+    return i - ((float)i > v);
+}
+
 static void hog_vote(float *hog, float cy, float cx, float t, float m)
 {
-    int y0 = (int)floorf(cy), x0 = (int)floorf(cx), b0 = (int)floorf(t);
+    int y0 = floor_int(cy), x0 = floor_int(cx), b0 = floor_int(t);
     float fy = cy - (float)y0, fx = cx - (float)x0, fb = t - (float)b0;
     for (int dy = 0; dy < 2; dy++) {
         int y = y0 + dy;
