@@ -3,16 +3,18 @@
  * Either signature may be the cropped one, so both directions are tried:
  * the probe (one thumbnail, possibly mirrored) is placed inside the
  * reference (the other) by a similarity transform.  Coarse to fine:
- *   1. at half resolution, every scale of SCALES (probe side / reference
- *      side, 1 down to 0.6) and every translation on a 2-pixel grid that
- *      keeps the probe inside the reference, no rotation; cost = mean
- *      absolute difference of the detail (the equalised values minus their
- *      local mean; a sample outside the reference costs its own detail
- *      plus the reference's mean detail);
+ *   1. at quarter resolution, every scale of SCALES (probe side /
+ *      reference side, 1 down to 0.6) and every translation on a grid of
+ *      COARSE_STEP full-level pixels that keeps the probe inside the
+ *      reference (give or take SLACK), no rotation; cost = mean absolute
+ *      difference of the equalised values (a sample outside the reference
+ *      costs OUTSIDE);
  *   2. the best placement of each (direction, mirror), the N_REFINE best of
  *      those refined at full resolution: rotations of ANGLES, then a
  *      pattern search over translation, scale and rotation with halving
- *      steps;
+ *      steps; cost = mean absolute difference of the detail (the equalised
+ *      values minus their local mean; a sample outside the reference costs
+ *      its own detail plus the reference's mean detail);
  *   3. the score of each refined placement: the share of the probe's 4 x 4
  *      blocks that lie inside the reference and agree (similar values, or
  *      correlated texture where both are textured), so an overlay or a
