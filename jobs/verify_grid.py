@@ -15,8 +15,13 @@ fixed rule.  Never reads held-out items: quality_bench's tune split only.
       BUDGET_RECALL_LOSS below the reference's: the verifier's work bounded
       per item at no real cost in recall.  -> results/verify_budget_tune.json
 
-    jobs/verify_grid.py thresholds [--build build] [--out FILE]
-    jobs/verify_grid.py budget [--build build] [--out FILE]
+With --seeds 1,2,3 every setting runs on the tune corpora of those
+dg-mkbench seeds (the same tune photos, copies with other random
+parameters; seed S > 1 in BUILD/quality-tune-seedS) and the rule reads
+their edges and pairs together: three times the pairs of one seed.
+
+    jobs/verify_grid.py thresholds [--build build] [--out FILE] [--seeds 1,2,3]
+    jobs/verify_grid.py budget [--build build] [--out FILE] [--seeds 1,2,3]
 """
 import argparse
 import json
@@ -33,27 +38,41 @@ BUDGETS = [0, 5, 10, 15, 20, 30, 40]
 BUDGET_RECALL_LOSS = 0.001
 
 
-def tune_run(build, name, sets):
-    """quality_bench --split tune with the --set overrides: overall precision, recall, pairs scored per item."""
-    out = os.path.join(build, f"verify_grid_{name}.json")
-    cmd = [sys.executable, "jobs/quality_bench.py", "--split", "tune", "--build", build, "--out", out]
-    for s in sets:
-        cmd += ["--set", s]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    with open(out) as f:
-        res = json.load(f)
-    o, cost = res["dupgraph"]["overall"], res["candidate_cost"]
-    return {"precision": o["precision"], "recall": o["recall"],
-            "scored_per_item": round(cost["scored"] / cost["items"], 2)}
+def tune_run(build, name, sets, seeds):
+    """quality_bench --split tune with the --set overrides, once per dg-mkbench seed (the same tune
+    photos, copies with other random parameters): overall precision and recall over the seeds'
+    edges and pairs together, pairs scored per item; and each seed's."""
+    edges = correct = pairs = found = scored = items = 0
+    per_seed = []
+    for seed in seeds:
+        work = os.path.join(build, "quality-tune" if seed == 1 else f"quality-tune-seed{seed}")
+        out = os.path.join(build, f"verify_grid_{name}" + ("" if seed == 1 else f"_seed{seed}") + ".json")
+        cmd = [sys.executable, "jobs/quality_bench.py", "--split", "tune", "--build", build, "--seed", str(seed),
+               "--workdir", work, "--out", out]
+        for s in sets:
+            cmd += ["--set", s]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            res = json.load(f)
+        o, cost = res["dupgraph"]["overall"], res["candidate_cost"]
+        edges, correct = edges + o["edges"], correct + o["correct_edges"]
+        pairs, found = pairs + o["variant_pairs"], found + o["found"]
+        scored, items = scored + cost["scored"], items + cost["items"]
+        per_seed.append({"seed": seed, "precision": o["precision"], "recall": o["recall"]})
+    row = {"precision": correct / edges if edges else 1.0, "recall": found / pairs,
+           "scored_per_item": round(scored / items, 2)}
+    if len(seeds) > 1:
+        row["per_seed"] = per_seed
+    return row
 
 
-def grid_thresholds(build):
+def grid_thresholds(build, seeds):
     rows = []
     for vt in THRESHOLDS:
         for aa in ACCEPT_ABOVE:
             r = {"verify_threshold": vt, "accept_above": aa}
             r.update(tune_run(build, f"{vt}_{aa}", [f"verify.threshold={vt}", f"verify.accept_above={aa}",
-                                                    "verify.max_candidates=0"]))
+                                                    "verify.max_candidates=0"], seeds))
             rows.append(r)
             print(f"verify.threshold {vt:.2f} accept_above {aa:.2f}: precision {r['precision']:.4f} "
                   f"recall {r['recall']:.4f}")
@@ -63,11 +82,11 @@ def grid_thresholds(build):
     return rows, best, rule
 
 
-def grid_budget(build):
+def grid_budget(build, seeds):
     rows = []
     for k in BUDGETS:
         r = {"max_candidates": k}
-        r.update(tune_run(build, f"budget_{k}", [f"verify.max_candidates={k}"]))
+        r.update(tune_run(build, f"budget_{k}", [f"verify.max_candidates={k}"], seeds))
         rows.append(r)
         print(f"verify.max_candidates {k}: precision {r['precision']:.4f} recall {r['recall']:.4f}, "
               f"{r['scored_per_item']} pairs verified per item")
@@ -82,19 +101,24 @@ def main():
     p.add_argument("grid", choices=("thresholds", "budget"))
     p.add_argument("--build", default="build")
     p.add_argument("--out", help="default results/verify_grid_tune.json or results/verify_budget_tune.json")
+    p.add_argument("--seeds", default="1", help="dg-mkbench seeds of the tune corpora, comma-separated (default 1)")
     args = p.parse_args()
+    try:
+        seeds = [int(x) for x in args.seeds.split(",")]
+    except ValueError:
+        p.error(f"--seeds: expected comma-separated integers, got {args.seeds}")
     out = args.out or ("results/verify_grid_tune.json" if args.grid == "thresholds"
                        else "results/verify_budget_tune.json")
     os.chdir(ROOT)
     t0 = time.time()
-    rows, best, rule = (grid_thresholds if args.grid == "thresholds" else grid_budget)(args.build)
+    rows, best, rule = (grid_thresholds if args.grid == "thresholds" else grid_budget)(args.build, seeds)
     print("chosen: " + ", ".join(f"{k} {v}" for k, v in best.items()))
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     with open(out, "w") as f:
         json.dump({"benchmark": "verify_grid", "grid": args.grid, "split": "tune", "git": git,
                    "command": "jobs/verify_grid.py " + " ".join(sys.argv[1:]),
                    "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
-                   "rule": rule, "rows": rows, "chosen": best, "seconds": round(time.time() - t0, 1)}, f, indent=1)
+                   "seeds": seeds, "rule": rule, "rows": rows, "chosen": best, "seconds": round(time.time() - t0, 1)}, f, indent=1)
     print(f"(wrote {out})")
 
 
