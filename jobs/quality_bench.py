@@ -72,7 +72,8 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--split", required=True, choices=quality.SPLITS)
     p.add_argument("--build", default="build")
-    p.add_argument("--workdir", help="corpus, output, logs (default build/quality-SPLIT)")
+    p.add_argument("--workdir", help="corpus, output, logs (default build/quality-SPLIT, or "
+                   "build/quality-SPLIT-seedS for --seed S other than 1)")
     p.add_argument("--config", default="configs/demo.ini")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     p.add_argument("--ranks", type=int, default=2)
@@ -85,7 +86,7 @@ def parse_args():
     p.add_argument("--out", help="result file (default results/quality_SPLIT.json)")
     p.add_argument("--fresh", action="store_true", help="rebuild the corpus even if cached")
     a = p.parse_args()
-    a.workdir = a.workdir or os.path.join(a.build, f"quality-{a.split}")
+    a.workdir = a.workdir or quality.workdir(a.build, a.split, a.seed)
     a.out = a.out or os.path.join("results", f"quality_{a.split}.json")
     return a
 

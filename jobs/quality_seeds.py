@@ -23,6 +23,8 @@ import time
 WIDE = 0.02  # a spread worth a row in the README's table: two pairs of a hundred
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from dgtools import quality  # noqa: E402
 
 
 def parse_args():
@@ -44,7 +46,7 @@ def parse_args():
 
 def run_seed(args, seed):
     """One quality_bench.py run; returns its result file's contents."""
-    work = os.path.join(args.build, f"quality-{args.split}-seed{seed}")
+    work = quality.workdir(args.build, args.split, seed)
     out = work + ".json"
     cmd = [sys.executable, "jobs/quality_bench.py", "--split", args.split, "--build", args.build, "--seed", str(seed),
            "--workdir", work, "--out", out]
@@ -104,8 +106,7 @@ def readme_figures(args, targets, overall):
     for key, label in (("f1", "overall F1"), ("phash_f1", "pHash F1 on the same pairs")):
         row(label, "", [o[key] for o in overall], [None] * len(overall))
     for t in targets:  # the rows worth reading: a target some seed misses, or one that moves
-        present = [v for v in t["values"] if v is not None]
-        if t["what"].startswith("overall") or False in t["met"] or max(present) - min(present) >= WIDE:
+        if t["what"].startswith("overall") or False in t["met"] or t["spread"]["max"] - t["spread"]["min"] >= WIDE:
             row(t["what"], t["target"], t["values"], t["met"])
     met = ", ".join(f"{o['targets_met']} of {o['targets']}" for o in overall)
     lines += ["", f"Targets met per seed: {met}."]

@@ -31,6 +31,8 @@ import sys
 import time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from dgtools import quality  # noqa: E402
 THRESHOLDS = [0.55, 0.58, 0.60, 0.63, 0.66, 0.70]
 ACCEPT_ABOVE = [0.90, 0.92, 0.94]  # below 0.9 more pairs would be taken on the embedding alone
 MIN_PRECISION = 0.995
@@ -45,7 +47,7 @@ def tune_run(build, name, sets, seeds):
     edges = correct = pairs = found = scored = items = 0
     per_seed = []
     for seed in seeds:
-        work = os.path.join(build, "quality-tune" if seed == 1 else f"quality-tune-seed{seed}")
+        work = quality.workdir(build, "tune", seed)
         out = os.path.join(build, f"verify_grid_{name}" + ("" if seed == 1 else f"_seed{seed}") + ".json")
         cmd = [sys.executable, "jobs/quality_bench.py", "--split", "tune", "--build", build, "--seed", str(seed),
                "--workdir", work, "--out", out]

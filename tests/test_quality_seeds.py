@@ -12,6 +12,8 @@ import sys
 
 ROOT = os.environ.get("DG_SOURCE_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "jobs"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import check_readme_figures  # noqa: E402  (its NUMBER: what the README check counts as a figure)
 import quality_seeds  # noqa: E402  (jobs/quality_seeds.py; its main is not run)
 
 
@@ -59,11 +61,10 @@ def main():
     check("recall blur mild" in by and "recall blur mild" not in block,
           "a target every seed meets with the same value is in the file, not in the README's table")
     check("| overall F1 |  | 0.970 | 0.970 | 0.970 | 0.000 |  |" in block, "overall F1 row: no target, no verdict")
-    import re
     quoted = set()
     for v in readme.values():
-        quoted.update(re.findall(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])", v))
-    numbers = set(re.findall(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])", block))
+        quoted.update(check_readme_figures.NUMBER.findall(v))
+    numbers = set(check_readme_figures.NUMBER.findall(block))
     check(numbers <= quoted, f"block figures not listed under readme: {sorted(numbers - quoted)}")
 
     for f in failures:

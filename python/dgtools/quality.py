@@ -14,6 +14,7 @@ the tiles or pan crops cut from it are its groups and never straddle the split.
 Adding scenes never moves an existing one.
 """
 import hashlib
+import os
 
 import numpy as np
 
@@ -27,6 +28,13 @@ SCENE_COLUMNS = ("scene_id", "package", "file", "kind", "cut", "split")
 
 class HeldOutError(ValueError):
     """Tuning code was given an item of a held-out scene (or of no known scene)."""
+
+
+def workdir(build, split, seed=1):
+    """jobs/quality_bench.py's default work folder (corpus, run, logs) for a split and dg-mkbench
+    seed: BUILD/quality-SPLIT for seed 1, BUILD/quality-SPLIT-seedS for another, so runs at
+    several seeds keep their corpora side by side."""
+    return os.path.join(build, f"quality-{split}" + ("" if seed == 1 else f"-seed{seed}"))
 
 
 def split_of(scene_id):

@@ -305,8 +305,6 @@ static void cue_dct(const float *luma, float *out)
         }
 }
 
-/* Adds magnitude m at fractional cell coordinates (cy, cx) and orientation
- * bin position t, bilinearly in space and linearly in angle. */
 /* floorf(v) as an int for |v| < 2^31: the conversion truncates towards
  * zero, one less below it.  The same value as (int)floorf(v), without the
  * library call floorf is on x86-64 without SSE4.1 (every vote makes three). */
@@ -316,6 +314,8 @@ static inline int floor_int(float v)
     return i - ((float)i > v);
 }
 
+/* Adds magnitude m at fractional cell coordinates (cy, cx) and orientation
+ * bin position t, bilinearly in space and linearly in angle. */
 static void hog_vote(float *hog, float cy, float cx, float t, float m)
 {
     int y0 = floor_int(cy), x0 = floor_int(cx), b0 = floor_int(t);
