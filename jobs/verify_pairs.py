@@ -14,13 +14,19 @@ seeds:
     above accept_above, or a candidate the verifier accepts);
   - false accepts: candidate pairs of different groups accepted, and the
     distinct pairs of groups they join.
+With --against an earlier result (the verifier before a change, same seeds
+and config), the setting is chosen by a rule: the highest recall whose
+false accepts and false group pairs are both at most those of the earlier
+verifier at its configured setting (a change may take more copies, not
+more wrong pairs); ties go to fewer false accepts.
+
 It never reads held-out items: the tune split's work folders only.  The
 figures bound what the job gets (its clustered search and budget can only
 lose pairs), so compare settings and verifiers with them, not with the
 benchmark's.
 
     jobs/verify_pairs.py [--build build] [--config configs/demo.ini] [--seeds 1,2,3]
-                         [--label NAME] [--out FILE]
+                         [--label NAME] [--out FILE] [--against EARLIER.json]
 """
 import argparse
 import configparser
@@ -49,6 +55,8 @@ def parse_args():
     ap.add_argument("--seeds", default="1,2,3", help="dg-mkbench seeds of the tune corpora, comma-separated")
     ap.add_argument("--label", default="", help="a name for this verifier in the output (e.g. a branch)")
     ap.add_argument("--out", default=None, help="JSON result (default BUILD/verify_pairs.json)")
+    ap.add_argument("--against", default=None,
+                    help="an earlier verify_pairs result: choose the setting by the rule against it")
     return ap.parse_args()
 
 
@@ -130,6 +138,22 @@ def grid(seeds_data):
     return rows
 
 
+def at_setting(result):
+    """The grid row of a result's configured setting."""
+    c = result["config_setting"]
+    return next(r for r in result["grid"] if abs(r["verify_threshold"] - c["verify_threshold"]) < 1e-6
+                and abs(r["max_detail_diff"] - c["max_detail_diff"]) < 1e-6)
+
+
+def choose(rows, earlier):
+    """The rule (module doc): the highest recall at no more false accepts and false group pairs than
+    the earlier verifier at its setting; ties to fewer false accepts."""
+    bound = at_setting(earlier)
+    ok = [r for r in rows if r["false_accepts"] <= bound["false_accepts"]
+          and r["false_group_pairs"] <= bound["false_group_pairs"]]
+    return bound, max(ok, key=lambda r: (r["recall"], -r["false_accepts"])) if ok else None
+
+
 def main():
     args = parse_args()
     os.chdir(ROOT)
@@ -145,7 +169,7 @@ def main():
         print(f"seed {seed}: {sd['items']} items, {sd['candidates']} candidate pairs "
               f"({int(sd['same'].sum())} of one group), {sd['us_per_pair']:.1f} us per pair")
     rows = grid(data)
-    now = (cfg.getfloat("verify", "threshold"), cfg.getfloat("verify", "max_detail_diff"))
+    now = (round(cfg.getfloat("verify", "threshold"), 4), round(cfg.getfloat("verify", "max_detail_diff"), 4))
     print(f"\nverifier {args.label or '(this checkout)'}: candidates {lo:g} <= cosine < {hi:g}, seeds {args.seeds}")
     print(" threshold max_detail  recall  true_acc  false_acc  false_group_pairs")
     for r in rows:
@@ -160,6 +184,21 @@ def main():
                             "us_per_pair": sd["us_per_pair"]} for sd in data],
               "config_setting": {"verify_threshold": now[0], "max_detail_diff": now[1]},
               "grid": rows, "seconds": round(time.time() - t0, 1)}
+    if args.against:
+        with open(args.against) as f:
+            earlier = json.load(f)
+        if earlier["seeds"] != seeds or earlier["candidates"] != [lo, hi]:
+            raise SystemExit(f"verify_pairs: {args.against} has other seeds or candidates than this run")
+        bound, pick = choose(rows, earlier)
+        result["against"] = {"file": args.against, "label": earlier["label"], "git": earlier["git"]["commit"],
+                             "bound": bound, "chosen": pick}
+        print(f"\nagainst {args.against} ({earlier['label']}) at its setting {bound['verify_threshold']:.2f} / "
+              f"{bound['max_detail_diff']:.2f}: recall {bound['recall']:.4f}, false accepts {bound['false_accepts']}, "
+              f"false group pairs {bound['false_group_pairs']}")
+        print("chosen (highest recall at no more false accepts and group pairs): " + (
+            f"verify.threshold {pick['verify_threshold']:.2f}, verify.max_detail_diff {pick['max_detail_diff']:.2f}: "
+            f"recall {pick['recall']:.4f}, false accepts {pick['false_accepts']}, false group pairs "
+            f"{pick['false_group_pairs']}" if pick else "none"))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(result, f, indent=1)

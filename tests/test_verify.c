@@ -33,7 +33,7 @@
 /* a tune-split scene of the quality benchmark (jobs/quality/scenes.tsv):
  * water ripples, whose 2 x 2 tiles agree block by block */
 #define PHOTO_TEXTURE "/usr/share/wallpapers/ColdRipple/contents/images/2560x1600.jpg"
-#define MAX_DETAIL_DIFF 0.5f /* verify.max_detail_diff's default */
+#define MAX_DETAIL_DIFF 0.45f /* verify.max_detail_diff's default */
 
 static int have_photos(void)
 {
@@ -217,8 +217,12 @@ static float detail_diff_of(const dg_image *a, const dg_image *b, float *score)
 
 /* Two tiles of a ripple texture that share no pixel pass the block score
  * but not the detail check (verify.max_detail_diff); copies of a photo pass
- * both: a mirror, a 75%-area off-centre crop, a centre crop, a text band,
- * crop + rotation. */
+ * both: a mirror, a centre crop, a text band, crop + rotation.  A 75%-area
+ * off-centre crop passes the block score only: its detail difference (0.49)
+ * is above the default 0.45, the price of rejecting the tiles (0.46) once
+ * the search aligns them better (results/verify_pairs_tune.json: on the
+ * tune candidates the 0.45 check keeps 98.8% of the true pairs 0.5 keeps,
+ * with half the false accepts). */
 static void texture_tiles_fail_the_detail_check(void **state)
 {
     (void)state;
@@ -235,13 +239,15 @@ static void texture_tiles_fail_the_detail_check(void **state)
     load(PHOTO_A, &a);
     assert_int_equal(dg_img_hflip(&a, &flip, &err), DG_OK);
     crop_frac(&a, 0.134, 0.0, 1.0, 0.866, &off);
+    assert_true(detail_diff_of(&a, &off, &s) > MAX_DETAIL_DIFF);
+    assert_true(s >= THRESHOLD);
     crop_frac(&a, 0.1, 0.1, 0.9, 0.9, &centre);
     assert_int_equal(dg_image_copy(&a, &text, &err), DG_OK);
     const uint8_t bg[3] = {250, 250, 250}, fg[3] = {20, 20, 20};
     dg_img_text_band(&text, text.h - text.h / 8, text.h / 8, bg, fg, "WEEKEND TRIP 07-2018");
     crop_frac(&a, 0.2, 0.1, 1.0, 0.9, &crop);
     assert_int_equal(dg_img_rotate(&crop, 7.0, &rot, &err), DG_OK);
-    const dg_image *copies[] = {&flip, &off, &centre, &text, &rot};
+    const dg_image *copies[] = {&flip, &centre, &text, &rot};
     for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++) {
         assert_true(detail_diff_of(&a, copies[i], &s) <= MAX_DETAIL_DIFF);
         assert_true(s >= THRESHOLD);

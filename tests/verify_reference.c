@@ -174,23 +174,16 @@ static placement coarse(const plane *ref4, const plane *probe4, int rw, int rh, 
     return best;
 }
 
-/* Step 2: rotations, then a pattern search at full level. */
-static placement refine(const plane *ref, const plane *probe, placement pl)
+/* A pattern search at full level: each of `moves` steps (+-tx, +-ty,
+ * +-scale, +-rotation) taken while it lowers the cost, at most 4 passes a
+ * round, the steps halving every round. */
+static placement pattern_search(const plane *ref, const plane *probe, placement pl, int rounds, int moves)
 {
-    pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE);
-    placement start = pl;
-    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++) {
-        placement q = start;
-        q.deg = ANGLES[k];
-        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE);
-        if (q.cost < pl.cost)
-            pl = q;
-    }
     float step_t = 1.0f, step_s = 0.04f, step_a = 2.0f;
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < rounds; round++) {
         for (int moved = 1, it = 0; moved && it < 4; it++) {
             moved = 0;
-            for (int k = 0; k < 8; k++) {
+            for (int k = 0; k < moves; k++) {
                 placement q = pl;
                 float sign = (k & 1) ? -1.0f : 1.0f;
                 switch (k >> 1) {
@@ -211,6 +204,25 @@ static placement refine(const plane *ref, const plane *probe, placement pl)
         step_a *= 0.5f;
     }
     return pl;
+}
+
+/* Step 2, one path: rotations, then a pattern search at full level; with
+ * unrotated_first, one round of the search over tx, ty and scale before
+ * the rotations.  Both paths are scored. */
+static placement refine(const plane *ref, const plane *probe, placement pl, int unrotated_first)
+{
+    pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE);
+    if (unrotated_first)
+        pl = pattern_search(ref, probe, pl, 1, 6);
+    placement start = pl;
+    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++) {
+        placement q = start;
+        q.deg = ANGLES[k];
+        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE);
+        if (q.cost < pl.cost)
+            pl = q;
+    }
+    return pattern_search(ref, probe, pl, 3, 8);
 }
 
 /* One block's weight in the score and its agreement: a block textured on
@@ -300,16 +312,17 @@ float verify_reference_score(const uint8_t *a, const uint8_t *b, dg_verify_match
                 cand[j] = t;
             }
     float best = -1.0f;
-    for (int i = 0; i < N_REFINE; i++) {
-        const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
-        placement pl = refine(ref, probe, cand[i]);
-        float s = block_score(ref, probe, &pl);
-        if (s > best) {
-            best = s;
-            if (match)
-                *match = (dg_verify_match){s, pl.dir, pl.mirror, pl.s, pl.deg, pl.tx, pl.ty, 0.0f /* not compared */};
+    for (int i = 0; i < N_REFINE; i++)
+        for (int unrotated_first = 0; unrotated_first < 2; unrotated_first++) {
+            const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
+            placement pl = refine(ref, probe, cand[i], unrotated_first);
+            float s = block_score(ref, probe, &pl);
+            if (s > best) {
+                best = s;
+                if (match)
+                    *match = (dg_verify_match){s, pl.dir, pl.mirror, pl.s, pl.deg, pl.tx, pl.ty, 0.0f};
+            }
         }
-    }
     if (full[0].w == full[1].w && full[0].h == full[1].h) { /* added at DG_DESC_VERSION 5: one shape, in place */
         placement pl = {0, 0, 1.0f, 0.0f, 0.5f * (float)full[1].w, 0.5f * (float)full[1].h, 0.0f};
         float s = block_score(&full[1], &full[0], &pl);

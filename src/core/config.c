@@ -202,12 +202,12 @@ static const key_spec keys[] = {
      .help = "a candidate pair of embedding similarity at or above this is an edge without verification (its "
              "/edges/verify is NaN); 1: every candidate is verified.  Lets pairs.threshold go below the similarity "
              "where the embedding alone is already precise (configs/demo.ini)"},
-    {"verify", "max_detail_diff", K_FLOAT, F(verify_max_detail_diff), 0.0, 1.0, "0.5",
+    {"verify", "max_detail_diff", K_FLOAT, F(verify_max_detail_diff), 0.0, 1.0, "0.45",
      .help = "a verified pair is rejected, whatever its score, when the two thumbnails' details (each minus its local "
              "mean) still differ more than this at the alignment found: sum |a - b| / sum (|a| + |b|) over the "
-             "overlap, about 0.1-0.4 for copies and 0.5-0.8 for two tiles of one texture that agree block by block "
+             "overlap, about 0.1-0.4 for copies and 0.45-0.8 for two tiles of one texture that agree block by block "
              "without sharing a pixel; 1: off.  Pairs above verify.accept_above are not checked.  Default chosen on "
-             "the quality benchmark's tune split (jobs/quality_bench.sh)"},
+             "the quality benchmark's tune split (jobs/verify_pairs.py, results/verify_pairs_tune.json)"},
 
     {"verify", "max_candidates", K_INT, F(verify_max_candidates), 0, 1e9, "0",
      .help = "the verifier's budget per item: a candidate pair below verify.accept_above is verified only when it "

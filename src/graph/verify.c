@@ -10,11 +10,13 @@
  *      difference of the equalised values (a sample outside the reference
  *      costs OUTSIDE);
  *   2. the best placement of each (direction, mirror), the N_REFINE best of
- *      those refined at full resolution: rotations of ANGLES, then a
+ *      those refined at full resolution, twice: rotations of ANGLES, then a
  *      pattern search over translation, scale and rotation with halving
- *      steps; cost = mean absolute difference of the detail (the equalised
- *      values minus their local mean; a sample outside the reference costs
- *      its own detail plus the reference's mean detail);
+ *      steps; and the same after one unrotated round of that search (a
+ *      crop's coarse placement a pixel off can otherwise settle rotated);
+ *      the full-level cost is that of the detail (the equalised values
+ *      minus their local mean; a sample outside the reference costs its
+ *      own detail plus the reference's mean detail);
  *   3. the score of each refined placement: the share of the probe's 4 x 4
  *      blocks that lie inside the reference and agree (similar values, or
  *      correlated texture where both are textured), so an overlay or a
@@ -23,10 +25,11 @@
  * With a match, also the detail difference at the winning placement
  * (detail_diff; verify.max_detail_diff rejects on it).
  * Samples are bilinear.  The shortcuts (column positions shared by the
- * rows and the coarse placements, a cost that stops once it cannot win)
- * keep every sum term by term, so the scores are those of the plain method
- * (tests/verify_reference.c; test_verify compares).  About 70 microseconds
- * per pair (dg-embed-bench prints the measured cost).
+ * rows and the coarse placements, a cost that stops once it cannot win, a
+ * second path not run or scored where it would repeat the first) keep
+ * every sum term by term, so the scores are those of the plain method
+ * (tests/verify_reference.c; test_verify compares).  About 110
+ * microseconds per pair (dg-embed-bench prints the measured cost).
  */
 #include "graph/verify.h"
 
@@ -394,24 +397,17 @@ static void moved_from(visited *v, const placement *from)
     v->n = 1;
 }
 
-/* Step 2: rotations, then a pattern search at full level. */
-static placement refine(const plane *ref, const plane *probe, placement pl)
+/* A pattern search at full level from pl: each of `moves` steps (+-tx,
+ * +-ty, +-scale, then +-rotation when moves = 8) taken while it lowers the
+ * cost, at most 4 passes a round, the steps halving every round. */
+static placement pattern_search(const plane *ref, const plane *probe, placement pl, int rounds, int moves)
 {
-    pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE, INFINITY);
-    placement start = pl;
-    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++) {
-        placement q = start;
-        q.deg = ANGLES[k];
-        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
-        if (q.cost < pl.cost)
-            pl = q;
-    }
     float step_t = 1.0f, step_s = 0.04f, step_a = 2.0f;
     visited seen = {0};
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < rounds; round++) {
         for (int moved = 1, it = 0; moved && it < 4; it++) {
             moved = 0;
-            for (int k = 0; k < 8; k++) {
+            for (int k = 0; k < moves; k++) {
                 placement q = pl;
                 float sign = (k & 1) ? -1.0f : 1.0f;
                 switch (k >> 1) {
@@ -435,6 +431,44 @@ static placement refine(const plane *ref, const plane *probe, placement pl)
         step_a *= 0.5f;
     }
     return pl;
+}
+
+/* Rotations of ANGLES about pl (costed), then a pattern search over
+ * translation, scale and rotation. */
+static placement rotate_and_search(const plane *ref, const plane *probe, placement pl)
+{
+    placement start = pl;
+    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++) {
+        placement q = start;
+        q.deg = ANGLES[k];
+        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
+        if (q.cost < pl.cost)
+            pl = q;
+    }
+    return pattern_search(ref, probe, pl, 3, 8);
+}
+
+static int same_place(const placement *p, const placement *q)
+{
+    return p->tx == q->tx && p->ty == q->ty && p->s == q->s && p->deg == q->deg;
+}
+
+/* Step 2 for one coarse placement: rotate_and_search from it, and from
+ * where one unrotated round of the search (tx, ty, scale) takes it.  A
+ * coarse placement a pixel or two off (the quarter level is 8 pixels a
+ * side) can make a rotation look cheaper than the right translation, and
+ * the search then settles rotated.  The refined placements go to out;
+ * returns their number (1 when the unrotated round does not move: the
+ * second path would repeat the first). */
+static int refine(const plane *ref, const plane *probe, placement pl, placement out[2])
+{
+    pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE, INFINITY);
+    placement shifted = pattern_search(ref, probe, pl, 1, 6);
+    out[0] = rotate_and_search(ref, probe, pl);
+    if (same_place(&shifted, &pl))
+        return 1;
+    out[1] = rotate_and_search(ref, probe, shifted);
+    return 2;
 }
 
 /* One block's weight in the score and its agreement: a block textured on
@@ -553,11 +587,15 @@ float dg_verify_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match
     placement win = cand[0];
     for (int i = 0; i < N_REFINE; i++) {
         const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
-        placement pl = refine(ref, probe, cand[i]);
-        float s = block_score(ref, probe, &pl);
-        if (s > best) {
-            best = s;
-            win = pl;
+        placement refined[2];
+        int n = refine(ref, probe, cand[i], refined);
+        for (int k = 0; k < n; k++) {
+            /* both paths may end in one place: one score */
+            float s = k == 1 && same_place(&refined[1], &refined[0]) ? -1.0f : block_score(ref, probe, &refined[k]);
+            if (s > best) {
+                best = s;
+                win = refined[k];
+            }
         }
     }
     /* Thumbnails of one shape are scored in place too: an overlay (a logo
