@@ -83,6 +83,7 @@ def tune_output(build, config, seed):
 def score_seed(build, work, lo, hi):
     """Every candidate pair of one tune output scored: arrays i, j, group-equal, score, detail_diff,
     the (original, variant) pairs taken on the embedding alone, and the verifier's time per pair."""
+    work = os.path.realpath(work)  # run.h5 holds real paths; truth_table compares them with the corpus folder
     with h5py.File(os.path.join(work, "run.h5"), "r") as f:
         emb = f["embeddings"][:]
         paths = [p.decode() for p in f["items/path"][:]]
