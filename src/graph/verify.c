@@ -28,7 +28,7 @@
  * rows and the coarse placements, a cost that stops once it cannot win, a
  * second path not run or scored where it would repeat the first) keep
  * every sum term by term, so the scores are those of the plain method
- * (tests/verify_reference.c; test_verify compares).  About 110
+ * (tests/verify_reference.c; test_verify compares).  About 100
  * microseconds per pair (dg-embed-bench prints the measured cost).
  */
 #include "graph/verify.h"
