@@ -90,11 +90,11 @@ def score_seed(build, work, lo, hi):
     truth = Truth(truth_table(os.path.join(work, "corpus"), paths))
     i, j, sim = quality.cosine_pairs_above(emb, lo)
     cand = sim < hi
-    with open(os.path.join(work, "verify_pairs.paths"), "w") as f:
+    with open(os.path.join(work, "verify_pairs.manifest"), "w") as f:
         f.write("".join(p + "\n" for p in paths))
     pairs_file = os.path.join(work, "verify_pairs.pairs")
     np.savetxt(pairs_file, np.stack([i[cand], j[cand]], 1), fmt="%d")
-    run = subprocess.run([os.path.join(build, "dg-verify-pairs"), os.path.join(work, "verify_pairs.paths"),
+    run = subprocess.run([os.path.join(build, "dg-verify-pairs"), os.path.join(work, "verify_pairs.manifest"),
                           pairs_file], check=True, capture_output=True, text=True)
     rows = np.loadtxt(run.stdout.splitlines(), ndmin=2)
     if len(rows) != int(cand.sum()) or (len(rows) and not np.array_equal(rows[:, 0], i[cand])):

@@ -79,7 +79,7 @@ def check_tool(failures):
         print("SKIP tool part: lomiri-wallpapers-16.04 photos missing")
         return 77
     with tempfile.TemporaryDirectory() as tmp:
-        paths, pairs, bad = (os.path.join(tmp, n) for n in ("paths", "pairs", "bad"))
+        paths, pairs, bad = (os.path.join(tmp, n) for n in ("manifest.txt", "pairs", "bad"))
         with open(paths, "w") as f:
             f.write("\n".join(PHOTOS + [os.path.join(tmp, "missing.jpg")]) + "\n")
         with open(pairs, "w") as f:

@@ -1,12 +1,12 @@
 /* verify_pairs_main.c - dg-verify-pairs: the verifier outside the job, on a
  * given list of pairs (jobs/verify_pairs.py measures verifier changes with
  * it in seconds instead of a benchmark run per setting).
- *   dg-verify-pairs PATHS PAIRS
- *     PATHS: one image path per line, line k (from 0) is item k.
- *     PAIRS: "i j" per line, item numbers.
+ *   dg-verify-pairs MANIFEST PAIRS
+ *     MANIFEST: the image paths, read as the job reads input.manifest
+ *     (entry k, from 0, is item k).  PAIRS: "i j" per line, item numbers.
  * Each image in a pair is decoded as the job's built-in embedder decodes it
  * (to the descriptor's raster size, content box, signature); every pair is
- * scored by dg_verify_score and printed as one line
+ * scored by dg_verify_score and printed as one line, i < j
  *     i j score detail_diff probe_is_b mirror scale degrees tx ty
  * (score -1: an image without a signature, as in the job).  On stderr: the
  * images decoded, the pairs, the scoring time and microseconds per pair.
@@ -19,98 +19,33 @@
 #include "graph/verify.h"
 #include "input/decode.h"
 #include "input/descriptor.h"
+#include "input/manifest.h"
 #include "input/signature.h"
+#include "search/edges.h"
 
-typedef struct path_list {
-    char **v;
-    long n, cap;
-} path_list;
-
-static void paths_free(path_list *p)
-{
-    for (long i = 0; i < p->n; i++)
-        free(p->v[i]);
-    free(p->v);
-    memset(p, 0, sizeof *p);
-}
-
-static int read_paths(const char *file, path_list *p)
+/* "i j" per line, both in [0, n_items): anything else stops with the line
+ * named.  Kept as edges (src < dst, the order the output prints). */
+static int read_pairs(const char *file, int64_t n_items, dg_edges *pairs)
 {
     FILE *f = fopen(file, "r");
     if (!f) {
         fprintf(stderr, "dg-verify-pairs: %s: cannot open\n", file);
         return DG_FAIL;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    long line_no = 0;
+    long long a, b;
     int rc = DG_OK;
-    while (rc == DG_OK && (len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (p->n == p->cap) {
-            long cap2 = p->cap ? 2 * p->cap : 1024;
-            char **v = realloc(p->v, (size_t)cap2 * sizeof *v);
-            if (!v) {
-                rc = DG_FAIL;
-                break;
-            }
-            p->v = v;
-            p->cap = cap2;
-        }
-        if (!(p->v[p->n] = strdup(line)))
-            rc = DG_FAIL;
-        else
-            p->n++;
-    }
-    free(line);
-    fclose(f);
-    if (rc != DG_OK)
-        fprintf(stderr, "dg-verify-pairs: out of memory reading %s\n", file);
-    return rc;
-}
-
-typedef struct pair_list {
-    long *i, *j;
-    long n;
-} pair_list;
-
-/* "i j" per line, both in [0, n_items): anything else stops with the line named. */
-static int read_pairs(const char *file, long n_items, pair_list *pl)
-{
-    memset(pl, 0, sizeof *pl);
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        fprintf(stderr, "dg-verify-pairs: %s: cannot open\n", file);
-        return DG_FAIL;
-    }
-    long cap = 0, line_no = 0, a, b;
-    int rc = DG_OK;
-    char line[128];
+    char line[128], tail;
+    dg_err err;
     while (rc == DG_OK && fgets(line, sizeof line, f)) {
-        char tail;
         line_no++;
-        if (sscanf(line, "%ld %ld %c", &a, &b, &tail) != 2 || a < 0 || b < 0 || a >= n_items || b >= n_items) {
-            fprintf(stderr, "dg-verify-pairs: %s:%ld: expected two item numbers below %ld\n", file, line_no, n_items);
+        if (sscanf(line, "%lld %lld %c", &a, &b, &tail) != 2 || a < 0 || b < 0 || a >= n_items || b >= n_items) {
+            fprintf(stderr, "dg-verify-pairs: %s:%ld: expected two item numbers below %lld\n", file, line_no,
+                    (long long)n_items);
             rc = DG_FAIL;
-            break;
+        } else if ((rc = dg_edges_push(pairs, a, b, 0.0f, &err)) != DG_OK) {
+            fprintf(stderr, "dg-verify-pairs: %s\n", err.msg);
         }
-        if (pl->n == cap) {
-            cap = cap ? 2 * cap : 4096;
-            long *i2 = realloc(pl->i, (size_t)cap * sizeof *i2);
-            if (i2)
-                pl->i = i2;
-            long *j2 = realloc(pl->j, (size_t)cap * sizeof *j2);
-            if (j2)
-                pl->j = j2;
-            if (!i2 || !j2) {
-                fprintf(stderr, "dg-verify-pairs: out of memory reading %s\n", file);
-                rc = DG_FAIL;
-                break;
-            }
-        }
-        pl->i[pl->n] = a;
-        pl->j[pl->n++] = b;
     }
     fclose(f);
     return rc;
@@ -118,7 +53,7 @@ static int read_pairs(const char *file, long n_items, pair_list *pl)
 
 /* The signatures of the items in some pair (zeros for the others and for
  * images that cannot be decoded, which the verifier scores -1). */
-static int make_signatures(const path_list *paths, const pair_list *pl, uint8_t *sig, long *decoded)
+static int make_signatures(const dg_pathlist *paths, const dg_edges *pairs, uint8_t *sig, long *decoded)
 {
     char *need = calloc((size_t)paths->n + 1, 1);
     dg_decoder dec;
@@ -128,16 +63,16 @@ static int make_signatures(const path_list *paths, const pair_list *pl, uint8_t 
         free(need);
         return DG_FAIL;
     }
-    for (long k = 0; k < pl->n; k++)
-        need[pl->i[k]] = need[pl->j[k]] = 1;
+    for (int64_t k = 0; k < pairs->n; k++)
+        need[pairs->src[k]] = need[pairs->dst[k]] = 1;
     *decoded = 0;
-    for (long k = 0; k < paths->n; k++) {
+    for (int64_t k = 0; k < paths->n; k++) {
         if (!need[k])
             continue;
         dg_decode_result res;
-        dg_decode_file(&dec, paths->v[k], &res);
+        dg_decode_file(&dec, paths->path[k], &res);
         if (!dg_status_usable((int8_t)res.status)) {
-            fprintf(stderr, "dg-verify-pairs: %s: %s (no signature)\n", paths->v[k], res.msg);
+            fprintf(stderr, "dg-verify-pairs: %s: %s (no signature)\n", paths->path[k], res.msg);
             continue;
         }
         int box[4];
@@ -160,47 +95,51 @@ static double seconds_now(void)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: dg-verify-pairs PATHS PAIRS\n"
-                        "  PATHS: one image path per line; PAIRS: \"i j\" item numbers per line\n"
-                        "  prints: i j score detail_diff probe_is_b mirror scale degrees tx ty\n");
+        fprintf(stderr, "usage: dg-verify-pairs MANIFEST PAIRS\n"
+                        "  MANIFEST: image paths as the job's input.manifest; PAIRS: \"i j\" item numbers per line\n"
+                        "  prints: i j score detail_diff probe_is_b mirror scale degrees tx ty (i < j)\n");
         return 2;
     }
-    path_list paths = {0};
-    pair_list pl = {0};
+    dg_pathlist paths = {0};
+    dg_edges pairs = {0};
     uint8_t *sig = NULL;
     long decoded = 0;
-    int rc = read_paths(argv[1], &paths);
+    dg_err err;
+    int rc = dg_manifest_read(argv[1], 0, -1, &paths, &err);
+    if (rc != DG_OK)
+        fprintf(stderr, "dg-verify-pairs: %s\n", err.msg);
     if (rc == DG_OK)
-        rc = read_pairs(argv[2], paths.n, &pl);
+        rc = read_pairs(argv[2], paths.n, &pairs);
     if (rc == DG_OK && !(sig = calloc((size_t)paths.n + 1, DG_SIG_BYTES))) {
         fprintf(stderr, "dg-verify-pairs: out of memory\n");
         rc = DG_FAIL;
     }
     if (rc == DG_OK)
-        rc = make_signatures(&paths, &pl, sig, &decoded);
+        rc = make_signatures(&paths, &pairs, sig, &decoded);
     if (rc == DG_OK) {
-        dg_verify_match *m = malloc(((size_t)pl.n + 1) * sizeof *m);
+        dg_verify_match *m = malloc(((size_t)pairs.n + 1) * sizeof *m);
         if (!m) {
             fprintf(stderr, "dg-verify-pairs: out of memory\n");
             rc = DG_FAIL;
         } else {
             double t0 = seconds_now();
-            for (long k = 0; k < pl.n; k++)
-                dg_verify_score(sig + (size_t)pl.i[k] * DG_SIG_BYTES, sig + (size_t)pl.j[k] * DG_SIG_BYTES, &m[k]);
+            for (int64_t k = 0; k < pairs.n; k++)
+                dg_verify_score(sig + (size_t)pairs.src[k] * DG_SIG_BYTES, sig + (size_t)pairs.dst[k] * DG_SIG_BYTES,
+                                &m[k]);
             double dt = seconds_now() - t0;
-            for (long k = 0; k < pl.n; k++)
-                printf("%ld %ld %.6f %.6f %d %d %.4f %.3f %.3f %.3f\n", pl.i[k], pl.j[k], m[k].score,
-                       m[k].detail_diff, m[k].probe_is_b, m[k].mirror, m[k].scale, m[k].degrees, m[k].tx, m[k].ty);
-            fprintf(stderr, "dg-verify-pairs: %ld images decoded, %ld pairs scored in %.2f s (%.1f us per pair)\n",
-                    decoded, pl.n, dt, pl.n ? 1e6 * dt / (double)pl.n : 0.0);
+            for (int64_t k = 0; k < pairs.n; k++)
+                printf("%lld %lld %.6f %.6f %d %d %.4f %.3f %.3f %.3f\n", (long long)pairs.src[k],
+                       (long long)pairs.dst[k], m[k].score, m[k].detail_diff, m[k].probe_is_b, m[k].mirror, m[k].scale,
+                       m[k].degrees, m[k].tx, m[k].ty);
+            fprintf(stderr, "dg-verify-pairs: %ld images decoded, %lld pairs scored in %.2f s (%.1f us per pair)\n",
+                    decoded, (long long)pairs.n, dt, pairs.n ? 1e6 * dt / (double)pairs.n : 0.0);
             free(m);
             if (fflush(stdout) != 0 || ferror(stdout))
                 rc = DG_FAIL;
         }
     }
     free(sig);
-    free(pl.i);
-    free(pl.j);
-    paths_free(&paths);
+    dg_edges_free(&pairs);
+    dg_pathlist_free(&paths);
     return rc == DG_OK ? 0 : 1;
 }
