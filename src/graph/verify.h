@@ -17,7 +17,7 @@ typedef struct dg_verify_match {
     float scale, degrees, tx, ty;
     /* at this transform, over the overlap: sum |detail a - detail b| / sum
      * (|detail a| + |detail b|), detail = thumbnail minus its 7 x 7 local
-     * mean; copies ~0.1-0.4, tiles of one texture ~0.5-0.8; 1: no overlap */
+     * mean; copies ~0.1-0.45, tiles of one texture ~0.45-0.8; 1: no overlap */
     float detail_diff;
 } dg_verify_match;
 
