@@ -206,7 +206,8 @@ static placement pattern_search(const plane *ref, const plane *probe, placement 
     return pl;
 }
 
-/* Step 2, one path: rotations, then a pattern search at full level; with
+/* Step 2, one path: rotations (at the coarse scale and at the inscribed
+ * rectangle's), then a pattern search at full level; with
  * unrotated_first, one round of the search over tx, ty and scale before
  * the rotations.  Both paths are scored. */
 static placement refine(const plane *ref, const plane *probe, placement pl, int unrotated_first)
@@ -215,13 +216,19 @@ static placement refine(const plane *ref, const plane *probe, placement pl, int 
     if (unrotated_first)
         pl = pattern_search(ref, probe, pl, 1, 6);
     placement start = pl;
-    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++) {
-        placement q = start;
-        q.deg = ANGLES[k];
-        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE);
-        if (q.cost < pl.cost)
-            pl = q;
-    }
+    float aspect = probe->w >= probe->h ? (float)probe->w / (float)probe->h : (float)probe->h / (float)probe->w;
+    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++)
+        for (int cropped = 0; cropped < 2; cropped++) {
+            placement q = start;
+            q.deg = ANGLES[k];
+            if (cropped) { /* the largest rectangle of the probe's shape inside it turned by deg */
+                float rad = fabsf(q.deg) * (float)(M_PI / 180.0);
+                q.s *= 1.0f / (cosf(rad) + aspect * sinf(rad));
+            }
+            q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE);
+            if (q.cost < pl.cost)
+                pl = q;
+        }
     return pattern_search(ref, probe, pl, 3, 8);
 }
 

@@ -10,8 +10,9 @@
  *      difference of the equalised values (a sample outside the reference
  *      costs OUTSIDE);
  *   2. the best placement of each (direction, mirror), the N_REFINE best of
- *      those refined at full resolution, twice: rotations of ANGLES, then a
- *      pattern search over translation, scale and rotation with halving
+ *      those refined at full resolution, twice: rotations of ANGLES (at the
+ *      coarse scale and at that of a rotated copy cropped to fill its
+ *      frame), then a pattern search over translation, scale and rotation with halving
  *      steps; and the same after one unrotated round of that search (a
  *      crop's coarse placement a pixel off can otherwise settle rotated);
  *      the full-level cost is that of the detail (the equalised values
@@ -433,18 +434,34 @@ static placement pattern_search(const plane *ref, const plane *probe, placement 
     return pl;
 }
 
-/* Rotations of ANGLES about pl (costed), then a pattern search over
- * translation, scale and rotation. */
+/* The scale of the largest rectangle of the probe's aspect ratio inside
+ * the probe turned by deg: what a copy rotated and cropped to fill its
+ * frame keeps of the original's side. */
+static float inscribed_scale(const plane *probe, float deg)
+{
+    float rad = fabsf(deg) * (float)(M_PI / 180.0);
+    float aspect = probe->w >= probe->h ? (float)probe->w / (float)probe->h : (float)probe->h / (float)probe->w;
+    return 1.0f / (cosf(rad) + aspect * sinf(rad));
+}
+
+/* Rotations of ANGLES about pl (costed), each at pl's scale and at that
+ * times inscribed_scale, then a pattern search over translation, scale and
+ * rotation.  The unrotated coarse search cannot see a rotation, and
+ * settles a copy rotated by 6-10 degrees and cropped near the scale of the
+ * whole reference, a step of 0.2 or more the search does not climb. */
 static placement rotate_and_search(const plane *ref, const plane *probe, placement pl)
 {
     placement start = pl;
-    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++) {
-        placement q = start;
-        q.deg = ANGLES[k];
-        q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
-        if (q.cost < pl.cost)
-            pl = q;
-    }
+    for (size_t k = 0; k < sizeof ANGLES / sizeof ANGLES[0]; k++)
+        for (int cropped = 0; cropped < 2; cropped++) {
+            placement q = start;
+            q.deg = ANGLES[k];
+            if (cropped)
+                q.s *= inscribed_scale(probe, q.deg);
+            q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
+            if (q.cost < pl.cost)
+                pl = q;
+        }
     return pattern_search(ref, probe, pl, 3, 8);
 }
 
