@@ -1,5 +1,6 @@
 /* test_decode.c - listing the input (manifest, folder, the collective share
- * of each rank) and decoding every kind of bad file to its status.
+ * of each rank), decoding every kind of bad file to its status, and the
+ * verification signature of one file (dg_signature_of_file).
  *
  * The bad files are made here from a real photograph of the Debian package
  * lomiri-wallpapers-16.04 (truncated, patched headers) and with libjpeg-turbo
@@ -13,6 +14,7 @@
 #include "input/decode.h"
 #include "input/descriptor.h"
 #include "input/manifest.h"
+#include "input/signature.h"
 #include "mpi_harness.h"
 
 #include <errno.h>
@@ -450,6 +452,38 @@ static void file_above_the_size_cap_is_too_large_unread(void **state)
     dg_decode_result res = decode_path(fx, path);
     assert_int_equal(res.status, DG_ST_TOO_LARGE);
     assert_true(fx->dec.file_cap < DG_EMBED_MAX_FILE_BYTES);
+}
+
+/* ---- the signature of a file (tools) ------------------------------------------ */
+
+static void signature_of_file_is_decode_box_signature_or_zeros(void **state)
+{
+    fixture *fx = *state;
+    uint8_t want[DG_SIG_BYTES], got[DG_SIG_BYTES];
+    dg_decode_result res = decode_path(fx, PHOTO);
+    assert_int_equal(res.status, DG_ST_OK);
+    int box[4];
+    dg_content_box(&res.image, box);
+    dg_signature_make(&res.image, box, want);
+    assert_int_equal(dg_signature_of_file(&fx->dec, PHOTO, got, &res), DG_ST_OK);
+    assert_int_equal(res.status, DG_ST_OK);
+    assert_memory_equal(got, want, DG_SIG_BYTES);
+    /* the decoder's max_pixels, as embed.max_pixels: too large, no signature */
+    dg_decoder small;
+    dg_err err;
+    assert_int_equal(dg_decoder_init(&small, (int64_t)res.width * res.height - 1, DG_DESC_SIZE, &err), DG_OK);
+    memset(got, 0xAA, sizeof got);
+    assert_int_equal(dg_signature_of_file(&small, PHOTO, got, &res), DG_ST_TOO_LARGE);
+    assert_non_null(strstr(res.msg, "embed.max_pixels"));
+    assert_false(dg_signature_present(got));
+    for (size_t k = 0; k < sizeof got; k++)
+        assert_int_equal(got[k], 0);
+    /* an unreadable file: its status, no signature */
+    char path[512];
+    path_in(fx, "missing.jpg", path);
+    assert_false(dg_status_usable((int8_t)dg_signature_of_file(&small, path, got, &res)));
+    assert_false(dg_signature_present(got));
+    dg_decoder_free(&small);
 }
 
 /* ---- listing ---------------------------------------------------------------- */
@@ -1160,6 +1194,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(missing_path_is_missing),
         cmocka_unit_test(folder_fifo_and_device_are_unreadable),
         cmocka_unit_test(file_above_the_size_cap_is_too_large_unread),
+        cmocka_unit_test(signature_of_file_is_decode_box_signature_or_zeros),
         cmocka_unit_test(manifest_skips_comments_blanks_and_resolves_relative_paths),
         cmocka_unit_test(malformed_or_missing_manifest_fails_naming_it),
         cmocka_unit_test(folder_walk_keeps_image_names_sorted_without_following_folder_links),

@@ -7,8 +7,9 @@
    rule takes the highest recall within the earlier verifier's false accepts.
 2. dg-verify-pairs on real photographs (lomiri-wallpapers-16.04): a photo
    against itself scores 1 with detail difference about 0, against another photo
-   below the threshold, an unreadable file -1; a pair naming an item past
-   the list stops with the line named.
+   below the threshold, an unreadable file -1, every pair -1 with
+   --max-pixels below the photos' size; a pair naming an item past the list
+   stops with the line named.
 
 usage: test_verify_pairs.py   (DG_SOURCE_ROOT, DG_BUILD_ROOT: project and build folders)
 """
@@ -96,6 +97,12 @@ def check_tool(failures):
             failures.append(f"two different photos score {other[2]}, expected below 0.6")
         if missing[2] != -1.0:
             failures.append(f"an unreadable image scores {missing[2]}, expected -1")
+        run = subprocess.run([exe, "--max-pixels", "1000", paths, pairs], capture_output=True, text=True)
+        rows = [line.split() for line in run.stdout.splitlines()]
+        if run.returncode != 0 or len(rows) != 3 or any(float(r[2]) != -1.0 for r in rows) \
+                or "more than embed.max_pixels = 1000" not in run.stderr:
+            failures.append(f"--max-pixels 1000: exit {run.returncode}, rows {rows}, stderr {run.stderr!r} "
+                            "(expected every score -1, the limit named)")
         with open(bad, "w") as f:
             f.write("0 1\n0 3\n")
         run = subprocess.run([exe, paths, bad], capture_output=True, text=True)

@@ -27,6 +27,16 @@
  * function of the pixels and box. */
 void dg_signature_make(const dg_pixels *img, const int box[4], uint8_t *sig);
 
+/* The signature of an image file as the built-in embedder decodes it:
+ * dg_decode_file with dec (initialised with min_side DG_DESC_SIZE; its
+ * max_pixels, as the job's embed.max_pixels, refuses larger images as
+ * DG_ST_TOO_LARGE before decoding), dg_content_box, dg_signature_make
+ * (signature_file.c).  Returns res->status; on an unusable status sig is
+ * zeros (no signature) and res->msg says why.  For tools: the job's decode
+ * loop (image_loop.c) makes the same calls with the descriptor in between
+ * and each step timed. */
+dg_status dg_signature_of_file(dg_decoder *dec, const char *path, uint8_t *sig, dg_decode_result *res);
+
 /* Whether sig holds a signature (items without pixels have zeros). */
 static inline int dg_signature_present(const uint8_t *sig)
 {
