@@ -7,7 +7,8 @@ jobs/quality_bench.py --split tune (run first if missing): every pair of
 items whose stored embeddings have a cosine in [pairs.threshold,
 verify.accept_above) is a candidate, as when the job verifies every
 candidate (verify.max_candidates = 0) and its search misses nothing.
-dg-verify-pairs (this checkout's verifier) scores them all.  Then, for every
+dg-verify-pairs (this checkout's verifier, with the config's
+embed.max_pixels) scores them all.  Then, for every
 verify.threshold x verify.max_detail_diff of the grid, pooled over the
 seeds:
   - recall: the share of (original, variant) pairs taken (cosine at or
@@ -80,7 +81,7 @@ def tune_output(build, config, seed):
     return work
 
 
-def score_seed(build, work, lo, hi):
+def score_seed(build, work, lo, hi, max_pixels):
     """Every candidate pair of one tune output scored: arrays i, j, group-equal, score, detail_diff,
     the (original, variant) pairs taken on the embedding alone, and the verifier's time per pair."""
     work = os.path.realpath(work)  # run.h5 holds real paths; truth_table compares them with the corpus folder
@@ -94,8 +95,9 @@ def score_seed(build, work, lo, hi):
         f.write("".join(p + "\n" for p in paths))
     pairs_file = os.path.join(work, "verify_pairs.pairs")
     np.savetxt(pairs_file, np.stack([i[cand], j[cand]], 1), fmt="%d")
-    run = subprocess.run([os.path.join(build, "dg-verify-pairs"), os.path.join(work, "verify_pairs.manifest"),
-                          pairs_file], check=True, capture_output=True, text=True)
+    run = subprocess.run([os.path.join(build, "dg-verify-pairs"), "--max-pixels", str(max_pixels),
+                          os.path.join(work, "verify_pairs.manifest"), pairs_file],
+                         check=True, capture_output=True, text=True)
     rows = np.loadtxt(run.stdout.splitlines(), ndmin=2)
     if len(rows) != int(cand.sum()) or (len(rows) and not np.array_equal(rows[:, 0], i[cand])):
         raise SystemExit(f"verify_pairs: dg-verify-pairs answered {len(rows)} of {int(cand.sum())} pairs")
@@ -164,7 +166,8 @@ def main():
     lo, hi = cfg.getfloat("pairs", "threshold"), cfg.getfloat("verify", "accept_above")
     data = []
     for seed in seeds:
-        sd = score_seed(args.build, tune_output(args.build, args.config, seed), lo, hi)
+        sd = score_seed(args.build, tune_output(args.build, args.config, seed), lo, hi,
+                        cfg.getint("embed", "max_pixels"))
         sd["seed"] = seed
         data.append(sd)
         print(f"seed {seed}: {sd['items']} items, {sd['candidates']} candidate pairs "
