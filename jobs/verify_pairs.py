@@ -14,7 +14,9 @@ seeds:
   - recall: the share of (original, variant) pairs taken (cosine at or
     above accept_above, or a candidate the verifier accepts);
   - false accepts: candidate pairs of different groups accepted, and the
-    distinct pairs of groups they join.
+    distinct pairs of groups they join;
+and at the config's setting, per transform and strength, the pairs missed
+and why (not a candidate, the score, the detail check).
 With --against an earlier result (the verifier before a change, same seeds
 and config), the setting is chosen by a rule: the highest recall whose
 false accepts and false group pairs are both at most those of the earlier
@@ -112,7 +114,8 @@ def score_seed(build, work, lo, hi, max_pixels):
     pos = {int(k): n for n, k in enumerate(key(v, o))}
     for n, k in enumerate(key(ci, cj)):
         variant_pair[n] = pos.get(int(k), -1)
-    return {"same": g[ci] == g[cj], "groups": (g[ci], g[cj]), "score": rows[:, 2] if len(rows) else np.zeros(0),
+    return {"same": g[ci] == g[cj], "groups": (g[ci], g[cj]),
+            "variant_kind": np.array([f"{truth.transform[x]} {truth.strength[x]}" for x in v]), "score": rows[:, 2] if len(rows) else np.zeros(0),
             "detail": rows[:, 3] if len(rows) else np.zeros(0), "variant_pair": variant_pair,
             "direct": direct, "n_variants": len(v), "candidates": int(cand.sum()), "us_per_pair": us,
             "items": truth.n}
@@ -139,6 +142,26 @@ def grid(seeds_data):
             rows.append({"verify_threshold": t, "max_detail_diff": d, "recall": found / n_var,
                          "true_accepts": tp, "false_accepts": false, "false_group_pairs": len(false_groups)})
     return rows
+
+
+def misses(seeds_data, threshold, max_detail):
+    """Per transform and strength, pooled over the seeds, the (original, variant) pairs not taken at a
+    setting and why: not a candidate (cosine below pairs.threshold: the embedding), a verifier score
+    below threshold, or a detail difference above max_detail."""
+    out = {}
+    for sd in seeds_data:
+        reason = np.full(sd["n_variants"], "embedding", dtype=object)
+        reason[sd["direct"]] = "found"
+        vp = sd["variant_pair"]
+        k = vp >= 0
+        reason[vp[k]] = np.where(sd["score"][k] < threshold, "score",
+                                 np.where(sd["detail"][k] > max_detail, "detail", "found"))
+        for kind, why in zip(sd["variant_kind"], reason):
+            row = out.setdefault(str(kind), {"pairs": 0, "embedding": 0, "score": 0, "detail": 0})
+            row["pairs"] += 1
+            if why != "found":
+                row[why] += 1
+    return dict(sorted(out.items()))
 
 
 def at_setting(result):
@@ -180,6 +203,12 @@ def main():
         mark = " <- config" if (r["verify_threshold"], r["max_detail_diff"]) == now else ""
         print(f"   {r['verify_threshold']:.2f}      {r['max_detail_diff']:.2f}    {r['recall']:.4f}  "
               f"{r['true_accepts']:>7}  {r['false_accepts']:>9}  {r['false_group_pairs']:>9}{mark}")
+    missed = misses(data, *now)
+    print(f"\nmissed (original, variant) pairs at the config's {now[0]:.2f} / {now[1]:.2f}, pooled over the seeds:")
+    print(" transform             pairs  embedding  score  detail")
+    for kind, m in sorted(missed.items(), key=lambda km: -(km[1]["embedding"] + km[1]["score"] + km[1]["detail"])):
+        if m["embedding"] + m["score"] + m["detail"]:
+            print(f" {kind:<20} {m['pairs']:>6} {m['embedding']:>10} {m['score']:>6} {m['detail']:>7}")
     out = args.out or os.path.join(args.build, "verify_pairs.json")
     result = {"what": "the verifier on every tune candidate pair (issue 13): recall bound and false accepts",
               "label": args.label, "command": machine.the_command(ROOT, None), "started_utc": machine.utc_now(),
@@ -187,7 +216,7 @@ def main():
               "per_seed": [{"seed": sd["seed"], "items": sd["items"], "candidates": sd["candidates"],
                             "us_per_pair": sd["us_per_pair"]} for sd in data],
               "config_setting": {"verify_threshold": now[0], "max_detail_diff": now[1]},
-              "grid": rows, "seconds": round(time.time() - t0, 1)}
+              "grid": rows, "misses_at_config": missed, "seconds": round(time.time() - t0, 1)}
     if args.against:
         with open(args.against) as f:
             earlier = json.load(f)

@@ -4,7 +4,8 @@
 1. grid() and choose() on hand-made scored candidates whose answer is known:
    recall counts (original, variant) pairs taken on the embedding or by the
    verifier, false accepts and the group pairs they join per seed, and the
-   rule takes the highest recall within the earlier verifier's false accepts.
+   rule takes the highest recall within the earlier verifier's false accepts;
+   misses() says why each (original, variant) pair was not taken.
 2. dg-verify-pairs on real photographs (lomiri-wallpapers-16.04): a photo
    against itself scores 1 with detail difference about 0, against another photo
    below the threshold, an unreadable file -1, every pair -1 with
@@ -34,7 +35,7 @@ def seed_data(seed):
             "groups": (np.array([1, 1, 7, 7]), np.array([1, 1, 8, 9])),
             "score": np.array([0.9, 0.62, 0.65, 0.7]), "detail": np.array([0.1, 0.48, 0.3, 0.5]),
             "variant_pair": np.array([0, -1, -1, -1]), "direct": np.array([False, True, False]),
-            "n_variants": 3}
+            "n_variants": 3, "variant_kind": np.array(["logo strong", "jpeg mild", "logo strong"])}
 
 
 def check_grid(failures):
@@ -55,6 +56,19 @@ def check_grid(failures):
     r = verify_pairs.grid(nothing)[0]
     if abs(r["recall"] - 1 / 3) > 1e-12 or r["false_accepts"]:
         failures.append(f"nothing accepted: recall {r['recall']} (expected 1/3, the pair taken on the embedding)")
+
+
+def check_misses(failures):
+    """Variant 0 is candidate 0 (score 0.9, detail 0.1), variant 1 taken on the embedding, variant 2
+    no candidate."""
+    want = {(0.60, 0.45): {"logo strong": (4, 2, 0, 0), "jpeg mild": (2, 0, 0, 0)},
+            (0.95, 0.45): {"logo strong": (4, 2, 2, 0), "jpeg mild": (2, 0, 0, 0)},
+            (0.60, 0.05): {"logo strong": (4, 2, 0, 2), "jpeg mild": (2, 0, 0, 0)}}
+    for setting, expected in want.items():
+        got = {k: (m["pairs"], m["embedding"], m["score"], m["detail"])
+               for k, m in verify_pairs.misses([seed_data(1), seed_data(2)], *setting).items()}
+        if got != expected:
+            failures.append(f"misses at {setting}: {got}, expected {expected}")
 
 
 def check_choose(failures):
@@ -114,6 +128,7 @@ def check_tool(failures):
 def main():
     failures = []
     check_grid(failures)
+    check_misses(failures)
     check_choose(failures)
     status = check_tool(failures)
     for f in failures:
