@@ -14,6 +14,8 @@
 #define DETAIL_R 3 /* the detail plane subtracts the mean of (2 DETAIL_R + 1)^2 pixels */
 #define SLACK 2.0f    /* full-level pixels a placement may stick out */
 #define N_REFINE 2
+#define SURE_SCORE 0.85f
+#define SURE_DETAIL 0.4f
 #define COARSE_STEP 3.0f /* full-level pixels between coarse translations */
 #define FINE_STRIDE 3   /* every FINE_STRIDE-th probe pixel while refining */
 #define BLOCK 4
@@ -286,6 +288,27 @@ static float block_score(const plane *ref, const plane *probe, const placement *
     return agree / total;
 }
 
+/* The detail difference at a placement, plainly: sum |probe detail -
+ * reference detail| over sum (|probe detail| + |reference detail|) over the
+ * probe's pixels on the reference; 1 without overlap, 0 when both are flat. */
+static float detail_diff(const plane *ref, const plane *probe, const placement *pl)
+{
+    affine t = map_of(pl, probe->w, probe->h, 1.0f);
+    float diff = 0.0f, mass = 0.0f;
+    int on = 0;
+    for (int y = 0; y < probe->h; y++)
+        for (int x = 0; x < probe->w; x++) {
+            float r, p = probe->d[y * probe->w + x];
+            float X = t.x0 + (float)x * t.dxx + (float)y * t.dxy, Y = t.y0 + (float)x * t.dyx + (float)y * t.dyy;
+            if (!sample(ref, ref->d, X, Y, &r))
+                continue;
+            diff += fabsf(p - r);
+            mass += fabsf(p) + fabsf(r);
+            on++;
+        }
+    return on == 0 ? 1.0f : mass > 0.0f ? diff / mass : 0.0f;
+}
+
 float verify_reference_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match)
 {
     if (match)
@@ -319,8 +342,9 @@ float verify_reference_score(const uint8_t *a, const uint8_t *b, dg_verify_match
                 cand[j] = t;
             }
     float best = -1.0f;
-    for (int i = 0; i < N_REFINE; i++)
-        for (int unrotated_first = 0; unrotated_first < 2; unrotated_first++) {
+    int sure = 0;
+    for (int i = 0; i < N_REFINE && !sure; i++)
+        for (int unrotated_first = 0; unrotated_first < 2 && !sure; unrotated_first++) {
             const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
             placement pl = refine(ref, probe, cand[i], unrotated_first);
             float s = block_score(ref, probe, &pl);
@@ -328,6 +352,8 @@ float verify_reference_score(const uint8_t *a, const uint8_t *b, dg_verify_match
                 best = s;
                 if (match)
                     *match = (dg_verify_match){s, pl.dir, pl.mirror, pl.s, pl.deg, pl.tx, pl.ty, 0.0f};
+                /* added in session 11: a copy beyond doubt ends the search */
+                sure = s >= SURE_SCORE && detail_diff(ref, probe, &pl) <= SURE_DETAIL;
             }
         }
     if (full[0].w == full[1].w && full[0].h == full[1].h) { /* added at DG_DESC_VERSION 5: one shape, in place */

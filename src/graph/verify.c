@@ -12,8 +12,8 @@
  *   2. the best placement of each (direction, mirror), the N_REFINE best of
  *      those refined at full resolution, twice: rotations of ANGLES (at the
  *      coarse scale and at that of a rotated copy cropped to fill its
- *      frame), then a pattern search over translation, scale and rotation with halving
- *      steps; and the same after one unrotated round of that search (a
+ *      frame), then a pattern search over translation, scale and rotation
+ *      with halving steps; and the same after one unrotated round of that search (a
  *      crop's coarse placement a pixel off can otherwise settle rotated);
  *      the full-level cost is that of the detail (the equalised values
  *      minus their local mean; a sample outside the reference costs its
@@ -21,8 +21,9 @@
  *   3. the score of each refined placement: the share of the probe's 4 x 4
  *      blocks that lie inside the reference and agree (similar values, or
  *      correlated texture where both are textured), so an overlay or a
- *      changed region only costs its own blocks; the higher score wins;
- *      thumbnails of one shape are also scored unmoved.
+ *      changed region only costs its own blocks; the higher score wins,
+ *      and a copy beyond doubt (SURE_SCORE with SURE_DETAIL) ends step 2
+ *      at once; thumbnails of one shape are also scored unmoved.
  * With a match, also the detail difference at the winning placement
  * (detail_diff; verify.max_detail_diff rejects on it).
  * Samples are bilinear.  The shortcuts (column positions shared by the
@@ -44,6 +45,10 @@
 #define DETAIL_R 3 /* the detail plane subtracts the mean of (2 DETAIL_R + 1)^2 pixels */
 #define SLACK 2.0f    /* full-level pixels a placement may stick out */
 #define N_REFINE 2
+/* keep_best: a placement this good ends the search (tune split: the same
+ * decisions at verify.max_detail_diff 0.4 and above, jobs/verify_pairs.py) */
+#define SURE_SCORE 0.85f
+#define SURE_DETAIL 0.4f
 #define COARSE_STEP 3.0f /* full-level pixels between coarse translations */
 #define FINE_STRIDE 3   /* every FINE_STRIDE-th probe pixel while refining */
 #define BLOCK 4
@@ -470,24 +475,6 @@ static int same_place(const placement *p, const placement *q)
     return p->tx == q->tx && p->ty == q->ty && p->s == q->s && p->deg == q->deg;
 }
 
-/* Step 2 for one coarse placement: rotate_and_search from it, and from
- * where one unrotated round of the search (tx, ty, scale) takes it.  A
- * coarse placement a pixel or two off (the quarter level is 8 pixels a
- * side) can make a rotation look cheaper than the right translation, and
- * the search then settles rotated.  The refined placements go to out;
- * returns their number (1 when the unrotated round does not move: the
- * second path would repeat the first). */
-static int refine(const plane *ref, const plane *probe, placement pl, placement out[2])
-{
-    pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE, INFINITY);
-    placement shifted = pattern_search(ref, probe, pl, 1, 6);
-    out[0] = rotate_and_search(ref, probe, pl);
-    if (same_place(&shifted, &pl))
-        return 1;
-    out[1] = rotate_and_search(ref, probe, shifted);
-    return 2;
-}
-
 /* One block's weight in the score and its agreement: a block textured on
  * either side weighs 1 and agrees when both are textured, correlate and
  * differ little; a block flat on both sides (sky, a wall: little evidence
@@ -568,6 +555,20 @@ static float detail_diff(const plane *ref, const plane *probe, const placement *
     return on == 0 ? 1.0f : mass > 0.0f ? diff / mass : 0.0f;
 }
 
+/* Step 3 for one refined placement: its score, kept in best / win when
+ * higher.  Returns whether the best is now a copy beyond doubt (a score of
+ * SURE_SCORE or more with details differing SURE_DETAIL or less): the
+ * other refinements could only raise the score, so they are skipped. */
+static int keep_best(const plane *ref, const plane *probe, const placement *pl, float *best, placement *win)
+{
+    float s = block_score(ref, probe, pl);
+    if (!(s > *best))
+        return 0;
+    *best = s;
+    *win = *pl;
+    return s >= SURE_SCORE && detail_diff(ref, probe, pl) <= SURE_DETAIL;
+}
+
 float dg_verify_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match)
 {
     if (match)
@@ -602,18 +603,27 @@ float dg_verify_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match
             }
     float best = -1.0f;
     placement win = cand[0];
-    for (int i = 0; i < N_REFINE; i++) {
+    int sure = 0;
+    for (int i = 0; i < N_REFINE && !sure; i++) {
         const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
-        placement refined[2];
-        int n = refine(ref, probe, cand[i], refined);
-        for (int k = 0; k < n; k++) {
-            /* both paths may end in one place: one score */
-            float s = k == 1 && same_place(&refined[1], &refined[0]) ? -1.0f : block_score(ref, probe, &refined[k]);
-            if (s > best) {
-                best = s;
-                win = refined[k];
-            }
-        }
+        placement pl = cand[i];
+        pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE, INFINITY);
+        placement first = rotate_and_search(ref, probe, pl);
+        sure = keep_best(ref, probe, &first, &best, &win);
+        if (sure)
+            break;
+        /* Step 2's second path: from where one unrotated round of the
+         * search takes pl.  A coarse placement a pixel or two off (the
+         * quarter level is 8 pixels a side) can make a rotation look
+         * cheaper than the right translation, and the first path then
+         * settles rotated.  When that round does not move, or both paths
+         * end in one place, the second would repeat the first. */
+        placement shifted = pattern_search(ref, probe, pl, 1, 6);
+        if (same_place(&shifted, &pl))
+            continue;
+        placement second = rotate_and_search(ref, probe, shifted);
+        if (!same_place(&second, &first))
+            sure = keep_best(ref, probe, &second, &best, &win);
     }
     /* Thumbnails of one shape are scored in place too: an overlay (a logo
      * box, a caption) pulls the search above off by a pixel or a few
