@@ -13,8 +13,9 @@
  *      those refined at full resolution, twice: rotations of ANGLES (at the
  *      coarse scale and at that of a rotated copy cropped to fill its
  *      frame), then a pattern search over translation, scale and rotation
- *      with halving steps; and the same after one unrotated round of that search (a
- *      crop's coarse placement a pixel off can otherwise settle rotated);
+ *      with halving steps; and the same after one unrotated round of that
+ *      search (a crop's coarse placement a pixel off can otherwise settle
+ *      rotated);
  *      the full-level cost is that of the detail (the equalised values
  *      minus their local mean; a sample outside the reference costs its
  *      own detail plus the reference's mean detail);
