@@ -115,7 +115,8 @@ def score_seed(build, work, lo, hi, max_pixels):
     for n, k in enumerate(key(ci, cj)):
         variant_pair[n] = pos.get(int(k), -1)
     return {"same": g[ci] == g[cj], "groups": (g[ci], g[cj]),
-            "variant_kind": np.array([f"{truth.transform[x]} {truth.strength[x]}" for x in v]), "score": rows[:, 2] if len(rows) else np.zeros(0),
+            "variant_kind": np.array([f"{truth.transform[x]} {truth.strength[x]}" for x in v]),
+            "score": rows[:, 2] if len(rows) else np.zeros(0),
             "detail": rows[:, 3] if len(rows) else np.zeros(0), "variant_pair": variant_pair,
             "direct": direct, "n_variants": len(v), "candidates": int(cand.sum()), "us_per_pair": us,
             "items": truth.n}
