@@ -83,9 +83,11 @@ def tune_output(build, config, seed):
     return work
 
 
-def score_seed(build, work, lo, hi, max_pixels):
+def score_seed(build, work, lo, hi, max_pixels, verifier=None):
     """Every candidate pair of one tune output scored: arrays i, j, group-equal, score, detail_diff,
-    the (original, variant) pairs taken on the embedding alone, and the verifier's time per pair."""
+    the (original, variant) pairs taken on the embedding alone, and the verifier's time per pair.
+    verifier: a dg-verify-pairs to run instead of BUILD's (a patched one may print more columns
+    after the usual ten; "rows" keeps them all, "sim" the candidates' cosines)."""
     work = os.path.realpath(work)  # run.h5 holds real paths; truth_table compares them with the corpus folder
     with h5py.File(os.path.join(work, "run.h5"), "r") as f:
         emb = f["embeddings"][:]
@@ -97,7 +99,7 @@ def score_seed(build, work, lo, hi, max_pixels):
         f.write("".join(p + "\n" for p in paths))
     pairs_file = os.path.join(work, "verify_pairs.pairs")
     np.savetxt(pairs_file, np.stack([i[cand], j[cand]], 1), fmt="%d")
-    run = subprocess.run([os.path.join(build, "dg-verify-pairs"), "--max-pixels", str(max_pixels),
+    run = subprocess.run([verifier or os.path.join(build, "dg-verify-pairs"), "--max-pixels", str(max_pixels),
                           os.path.join(work, "verify_pairs.manifest"), pairs_file],
                          check=True, capture_output=True, text=True)
     rows = np.loadtxt(run.stdout.splitlines(), ndmin=2)
@@ -119,7 +121,7 @@ def score_seed(build, work, lo, hi, max_pixels):
             "score": rows[:, 2] if len(rows) else np.zeros(0),
             "detail": rows[:, 3] if len(rows) else np.zeros(0), "variant_pair": variant_pair,
             "direct": direct, "n_variants": len(v), "candidates": int(cand.sum()), "us_per_pair": us,
-            "items": truth.n}
+            "items": truth.n, "rows": rows, "sim": sim[cand]}
 
 
 def grid(seeds_data):
