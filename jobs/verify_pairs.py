@@ -30,6 +30,10 @@ benchmark's.
 
     jobs/verify_pairs.py [--build build] [--config configs/demo.ini] [--seeds 1,2,3]
                          [--label NAME] [--out FILE] [--against EARLIER.json]
+                         [--verifier PATH]
+
+--verifier judges another dg-verify-pairs (a patched build's, say) on
+BUILD's work folders and config, so no second set of tune outputs is made.
 """
 import argparse
 import configparser
@@ -58,6 +62,8 @@ def parse_args():
     ap.add_argument("--seeds", default="1,2,3", help="dg-mkbench seeds of the tune corpora, comma-separated")
     ap.add_argument("--label", default="", help="a name for this verifier in the output (e.g. a branch)")
     ap.add_argument("--out", default=None, help="JSON result (default BUILD/verify_pairs.json)")
+    ap.add_argument("--verifier", default=None,
+                    help="a dg-verify-pairs to judge instead of BUILD's (BUILD's work folders and config are used)")
     ap.add_argument("--against", default=None,
                     help="an earlier verify_pairs result: choose the setting by the rule against it")
     return ap.parse_args()
@@ -193,7 +199,7 @@ def main():
     data = []
     for seed in seeds:
         sd = score_seed(args.build, tune_output(args.build, args.config, seed), lo, hi,
-                        cfg.getint("embed", "max_pixels"))
+                        cfg.getint("embed", "max_pixels"), verifier=args.verifier)
         sd["seed"] = seed
         data.append(sd)
         print(f"seed {seed}: {sd['items']} items, {sd['candidates']} candidate pairs "
@@ -214,7 +220,8 @@ def main():
             print(f" {kind:<20} {m['pairs']:>6} {m['embedding']:>10} {m['score']:>6} {m['detail']:>7}")
     out = args.out or os.path.join(args.build, "verify_pairs.json")
     result = {"what": "the verifier on every tune candidate pair (issue 13): recall bound and false accepts",
-              "label": args.label, "command": machine.the_command(ROOT, None), "started_utc": machine.utc_now(),
+              "label": args.label, "verifier": args.verifier or os.path.join(args.build, "dg-verify-pairs"),
+              "command": machine.the_command(ROOT, None), "started_utc": machine.utc_now(),
               "git": machine.git_state(ROOT), "config": args.config, "candidates": [lo, hi], "seeds": seeds,
               "per_seed": [{"seed": sd["seed"], "items": sd["items"], "candidates": sd["candidates"],
                             "us_per_pair": sd["us_per_pair"]} for sd in data],
