@@ -8,7 +8,9 @@ fixed rule.  Never reads held-out items: quality_bench's tune split only.
       whose tune precision is at least MIN_PRECISION (the 0.99 target with a
       margin: the tune split holds few hard negatives); ties go to the higher
       precision; every candidate verified (verify.max_candidates = 0: the
-      budget is chosen after, at these thresholds).
+      budget is chosen after, at these thresholds).  When no setting reaches
+      MIN_PRECISION the rule chooses nothing ("chosen": null) and the config
+      stays as it is.
       -> results/verify_grid_tune.json
   budget: verify.max_candidates (0 = every candidate verified, the
       reference); the smallest budget whose tune recall is at most
@@ -79,8 +81,9 @@ def grid_thresholds(build, seeds):
             print(f"verify.threshold {vt:.2f} accept_above {aa:.2f}: precision {r['precision']:.4f} "
                   f"recall {r['recall']:.4f}")
     ok = [r for r in rows if r["precision"] >= MIN_PRECISION]
-    best = max(ok, key=lambda r: (r["recall"], r["precision"]))
-    rule = f"highest tune recall with tune precision >= {MIN_PRECISION}; ties: higher precision"
+    best = max(ok, key=lambda r: (r["recall"], r["precision"])) if ok else None
+    rule = (f"highest tune recall with tune precision >= {MIN_PRECISION}; ties: higher precision; "
+            "no choice when no setting reaches that precision (the config then stays as it is)")
     return rows, best, rule
 
 
@@ -114,7 +117,8 @@ def main():
     os.chdir(ROOT)
     t0 = time.time()
     rows, best, rule = (grid_thresholds if args.grid == "thresholds" else grid_budget)(args.build, seeds)
-    print("chosen: " + ", ".join(f"{k} {v}" for k, v in best.items()))
+    print("chosen: " + (", ".join(f"{k} {v}" for k, v in best.items()) if best else
+                        f"none: no setting reaches tune precision {MIN_PRECISION}; leave the config as it is"))
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     with open(out, "w") as f:
         json.dump({"benchmark": "verify_grid", "grid": args.grid, "split": "tune", "git": git,
