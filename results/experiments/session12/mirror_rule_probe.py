@@ -6,28 +6,21 @@ import sys
 
 import numpy as np
 
-from probe_lib import SPLITS, seed_data
+from probe_lib import SPLITS, seed_data, verify_pairs
 
 data = [seed_data(w, sys.argv[1]) for w in SPLITS["tune"]]
 
 
-def figures(t_mirror, d_mirror, t=0.55, d=0.45):
-    found = n_var = false = 0
-    groups = set()
+def figures(t_mirror, d_mirror):
+    """jobs/verify_pairs.py's grid row at 0.55 / 0.45, with mirrored matches short of the stricter
+    pair (t_mirror, d_mirror) scored -1 (rejected)."""
+    stricter = []
     for k, sd in enumerate(data):
         r = sd["rows"]
-        acc = (r[:, 2] >= t) & (r[:, 3] <= d)
-        acc &= (r[:, 5] == 0) | ((r[:, 2] >= t_mirror) & (r[:, 3] <= d_mirror))
-        taken = sd["direct"].copy()
-        vp = sd["variant_pair"][acc]
-        taken[vp[vp >= 0]] = True
-        found += int(taken.sum())
-        n_var += sd["n_variants"]
-        bad = acc & ~sd["same"]
-        false += int(bad.sum())
-        ga, gb = sd["groups"]
-        groups |= {(k, min(a, b), max(a, b)) for a, b in zip(ga[bad], gb[bad])}
-    return found / n_var, false, len(groups)
+        fails = (r[:, 5] == 1) & ((r[:, 2] < t_mirror) | (r[:, 3] > d_mirror))
+        stricter.append(dict(sd, seed=k + 1, score=np.where(fails, -1.0, sd["score"])))
+    row = next(x for x in verify_pairs.grid(stricter) if x["verify_threshold"] == 0.55 and x["max_detail_diff"] == 0.45)
+    return row["recall"], row["false_accepts"], row["false_group_pairs"]
 
 
 print("mirrored matches need   recall  false_accepts  false_group_pairs")
