@@ -15,7 +15,9 @@ fixed rule.  Never reads held-out items: quality_bench's tune split only.
   budget: verify.max_candidates (0 = every candidate verified, the
       reference); the smallest budget whose tune recall is at most
       BUDGET_RECALL_LOSS below the reference's: the verifier's work bounded
-      per item at no real cost in recall.  -> results/verify_budget_tune.json
+      per item at no real cost in recall; when no budget of the grid keeps
+      that recall, "chosen": null and the config stays.
+      -> results/verify_budget_tune.json
 
 With --seeds 1,2,3 every setting runs on the tune corpora of those
 dg-mkbench seeds (the same tune photos, copies with other random
@@ -84,7 +86,7 @@ def grid_thresholds(build, seeds):
     best = max(ok, key=lambda r: (r["recall"], r["precision"])) if ok else None
     rule = (f"highest tune recall with tune precision >= {MIN_PRECISION}; ties: higher precision; "
             "no choice when no setting reaches that precision (the config then stays as it is)")
-    return rows, best, rule
+    return rows, best, rule, f"no setting reaches tune precision {MIN_PRECISION}"
 
 
 def grid_budget(build, seeds):
@@ -96,9 +98,11 @@ def grid_budget(build, seeds):
         print(f"verify.max_candidates {k}: precision {r['precision']:.4f} recall {r['recall']:.4f}, "
               f"{r['scored_per_item']} pairs verified per item")
     ref = rows[0]["recall"]
-    best = min((r for r in rows[1:] if r["recall"] >= ref - BUDGET_RECALL_LOSS), key=lambda r: r["max_candidates"])
-    rule = f"smallest budget with tune recall >= the unbudgeted run's minus {BUDGET_RECALL_LOSS}"
-    return rows, best, rule
+    ok = [r for r in rows[1:] if r["recall"] >= ref - BUDGET_RECALL_LOSS]
+    best = min(ok, key=lambda r: r["max_candidates"]) if ok else None
+    rule = (f"smallest budget with tune recall >= the unbudgeted run's minus {BUDGET_RECALL_LOSS}; "
+            "no choice when no budget of the grid keeps that recall (the config then stays as it is)")
+    return rows, best, rule, f"no budget of {BUDGETS[1:]} keeps tune recall within {BUDGET_RECALL_LOSS} of {ref:.4f}"
 
 
 def main():
@@ -116,9 +120,9 @@ def main():
                        else "results/verify_budget_tune.json")
     os.chdir(ROOT)
     t0 = time.time()
-    rows, best, rule = (grid_thresholds if args.grid == "thresholds" else grid_budget)(args.build, seeds)
+    rows, best, rule, none = (grid_thresholds if args.grid == "thresholds" else grid_budget)(args.build, seeds)
     print("chosen: " + (", ".join(f"{k} {v}" for k, v in best.items()) if best else
-                        f"none: no setting reaches tune precision {MIN_PRECISION}; leave the config as it is"))
+                        f"none: {none}; leave the config as it is"))
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     with open(out, "w") as f:
         json.dump({"benchmark": "verify_grid", "grid": args.grid, "split": "tune", "git": git,
