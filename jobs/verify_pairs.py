@@ -52,7 +52,7 @@ from dgtools import machine, quality  # noqa: E402
 from dgtools.imagebench import Truth, truth_table  # noqa: E402
 
 THRESHOLDS = [0.55, 0.58, 0.60, 0.63, 0.66, 0.70]
-MAX_DETAIL_DIFF = [0.40, 0.45, 0.50, 0.55, 1.0]
+MAX_DETAIL_DIFF = [0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 1.0]
 
 
 def parse_args():
@@ -130,14 +130,24 @@ def score_seed(build, work, lo, hi, max_pixels, verifier=None):
             "items": truth.n, "rows": rows, "sim": sim[cand]}
 
 
-def grid(seeds_data):
+def agreeing(sd, agree):
+    """The candidates the config's second way in takes whatever the detail: cosine >= agree_above
+    and score >= agree_threshold (agree = (agree_above, agree_threshold); None or agree_above >= 1:
+    none)."""
+    if agree is None or agree[0] >= 1.0:
+        return np.zeros(len(sd["score"]), bool)
+    return (sd["sim"] >= agree[0]) & (sd["score"] >= agree[1])
+
+
+def grid(seeds_data, agree=None):
+    """Each (verify.threshold, verify.max_detail_diff) with the config's verify.agree_* (agreeing())."""
     rows = []
     for t in THRESHOLDS:
         for d in MAX_DETAIL_DIFF:
             found = n_var = false = tp = 0
             false_groups = set()
             for sd in seeds_data:
-                acc = (sd["score"] >= t) & (sd["detail"] <= d)
+                acc = ((sd["score"] >= t) & (sd["detail"] <= d)) | agreeing(sd, agree)
                 taken = sd["direct"].copy()
                 vp = sd["variant_pair"][acc]
                 taken[vp[vp >= 0]] = True
@@ -153,18 +163,18 @@ def grid(seeds_data):
     return rows
 
 
-def misses(seeds_data, threshold, max_detail):
+def misses(seeds_data, threshold, max_detail, agree=None):
     """Per transform and strength, pooled over the seeds, the (original, variant) pairs not taken at a
     setting and why: not a candidate (cosine below pairs.threshold: the embedding), a verifier score
-    below threshold, or a detail difference above max_detail."""
+    below threshold, or a detail difference above max_detail (none of them taken by agreeing())."""
     out = {}
     for sd in seeds_data:
         reason = np.full(sd["n_variants"], "embedding", dtype=object)
         reason[sd["direct"]] = "found"
         vp = sd["variant_pair"]
         k = vp >= 0
-        reason[vp[k]] = np.where(sd["score"][k] < threshold, "score",
-                                 np.where(sd["detail"][k] > max_detail, "detail", "found"))
+        why = np.where(sd["score"][k] < threshold, "score", np.where(sd["detail"][k] > max_detail, "detail", "found"))
+        reason[vp[k]] = np.where(agreeing(sd, agree)[k], "found", why)
         for kind, why in zip(sd["variant_kind"], reason):
             row = out.setdefault(str(kind), {"pairs": 0, "embedding": 0, "score": 0, "detail": 0})
             row["pairs"] += 1
@@ -204,15 +214,18 @@ def main():
         data.append(sd)
         print(f"seed {seed}: {sd['items']} items, {sd['candidates']} candidate pairs "
               f"({int(sd['same'].sum())} of one group), {sd['us_per_pair']:.1f} us per pair")
-    rows = grid(data)
+    agree = (round(cfg.getfloat("verify", "agree_above"), 4), round(cfg.getfloat("verify", "agree_threshold"), 4))
+    rows = grid(data, agree)
     now = (round(cfg.getfloat("verify", "threshold"), 4), round(cfg.getfloat("verify", "max_detail_diff"), 4))
-    print(f"\nverifier {args.label or '(this checkout)'}: candidates {lo:g} <= cosine < {hi:g}, seeds {args.seeds}")
+    print(f"\nverifier {args.label or '(this checkout)'}: candidates {lo:g} <= cosine < {hi:g}, seeds {args.seeds}"
+          + (f"; every row also takes cosine >= {agree[0]:g} at score >= {agree[1]:g} (verify.agree_*)"
+             if agree[0] < 1.0 else ""))
     print(" threshold max_detail  recall  true_acc  false_acc  false_group_pairs")
     for r in rows:
         mark = " <- config" if (r["verify_threshold"], r["max_detail_diff"]) == now else ""
         print(f"   {r['verify_threshold']:.2f}      {r['max_detail_diff']:.2f}    {r['recall']:.4f}  "
               f"{r['true_accepts']:>7}  {r['false_accepts']:>9}  {r['false_group_pairs']:>9}{mark}")
-    missed = misses(data, *now)
+    missed = misses(data, *now, agree)
     print(f"\nmissed (original, variant) pairs at the config's {now[0]:.2f} / {now[1]:.2f}, pooled over the seeds:")
     print(" transform             pairs  embedding  score  detail")
     for kind, m in sorted(missed.items(), key=lambda km: -(km[1]["embedding"] + km[1]["score"] + km[1]["detail"])):
@@ -225,7 +238,8 @@ def main():
               "git": machine.git_state(ROOT), "config": args.config, "candidates": [lo, hi], "seeds": seeds,
               "per_seed": [{"seed": sd["seed"], "items": sd["items"], "candidates": sd["candidates"],
                             "us_per_pair": sd["us_per_pair"]} for sd in data],
-              "config_setting": {"verify_threshold": now[0], "max_detail_diff": now[1]},
+              "config_setting": {"verify_threshold": now[0], "max_detail_diff": now[1], "agree_above": agree[0],
+                                 "agree_threshold": agree[1]},
               "grid": rows, "misses_at_config": missed, "seconds": round(time.time() - t0, 1)}
     if args.against:
         with open(args.against) as f:

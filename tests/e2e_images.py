@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dgtest  # noqa: E402
+from dgtools import frame  # noqa: E402
 
 PACKAGE = "lomiri-wallpapers-16.04"
 MKBENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "dg-mkbench")
@@ -252,6 +253,47 @@ class ImageJob(unittest.TestCase):
         self.assertEqual(int(budget[1].group(2)), BUDGET, "the budget line names another budget")
         self.assertGreater(int(budget[1].group(1)), 0, "the budget left no pair out: its path is not tested")
         self.assertEqual({m.group(1) for m in budget.values()}, {budget[1].group(1)})
+
+    def test_edges_follow_the_run_rule_and_the_frame_counts_them(self):
+        """configs/demo.ini's two ways in (verify.threshold with the detail check, verify.agree_above at
+        verify.agree_threshold): every verified edge passes one of them, and the notebook frame's count
+        at the run's own rule is the run's."""
+        res, attrs = self.out[2], self.out[2]["attrs"]
+        t, above, at = (float(attrs[k]) for k in ("verify_threshold", "verify_agree_above", "verify_agree_threshold"))
+        self.assertLess(above, 1.0, "configs/demo.ini sets verify.agree_above")
+        v, s = res["verify"], res["sim"]
+        scored = np.isfinite(v)
+        passes = (v >= np.float32(t)) | ((s >= np.float32(above)) & (v >= np.float32(at)))
+        self.assertTrue(passes[scored].all(), "a verified edge passes neither way in")
+        through_agreement = int((scored & (v < np.float32(t))).sum())
+        print(f"      {int(scored.sum())} verified edges, {through_agreement} of them through verify.agree_above")
+        out = frame.load(os.path.join(self.dir, "m2.h5"))
+        self.assertEqual(out.verify_agree, (float(np.float32(above)), float(np.float32(at))))
+        self.assertEqual(out.removed_at(verify=out.verify_threshold), int(attrs["n_removed"]))
+        # the same file told that its run asked more (verify.threshold at the median verified score) and
+        # agreed from the median similarity at any score: removed_at against a plain union-find
+        told = os.path.join(self.dir, "m2-told.h5")
+        shutil.copy(os.path.join(self.dir, "m2.h5"), told)
+        rule = (float(np.median(v[scored])), float(np.median(s[scored])), 0.0)
+        with h5py.File(told, "r+") as f:
+            for key, value in zip(("verify_threshold", "verify_agree_above", "verify_agree_threshold"), rule):
+                f.attrs[key] = np.float32(value)
+        kept = ~scored | (v >= np.float32(rule[0])) | (s >= np.float32(rule[1]))
+        self.assertTrue(0 < int((scored & ~kept).sum()) and int((scored & kept & (v < np.float32(rule[0]))).sum()) > 0)
+        usable = np.isin(res["status"], [STATUS["ok"], STATUS["ok_with_warning"]])
+        parent = list(range(len(usable)))
+
+        def root(x):
+            while parent[x] != x:
+                x = parent[x]
+            return x
+        joins = 0
+        for a, b in zip(res["src"][kept], res["dst"][kept]):
+            ra, rb = root(int(a)), root(int(b))
+            if ra != rb and usable[a] and usable[b]:
+                parent[max(ra, rb)] = min(ra, rb)
+                joins += 1
+        self.assertEqual(frame.load(told).removed_at(verify=rule[0]), joins)
 
     def test_input_dir_lists_the_same_image_files_sorted(self):
         listed = []

@@ -14,14 +14,28 @@
 static void rule_keeps_by_similarity_and_verifier_score(void **state)
 {
     (void)state;
-    dg_edge_rule r = {0.6f, 0.7f};
+    dg_edge_rule r = {0.6f, 0.7f, NAN, NAN};
     assert_true(dg_edge_rule_keeps(&r, 0.6f, 0.7f));
     assert_false(dg_edge_rule_keeps(&r, 0.59f, 0.9f));
     assert_false(dg_edge_rule_keeps(&r, 0.8f, 0.69f));
     assert_true(dg_edge_rule_keeps(&r, 0.8f, NAN)); /* accepted on its similarity alone */
     assert_false(dg_edge_rule_keeps(&r, NAN, NAN));
-    dg_edge_rule sim_only = {0.5f, NAN};
+    dg_edge_rule sim_only = {0.5f, NAN, NAN, NAN};
     assert_true(dg_edge_rule_keeps(&sim_only, 0.5f, 0.0f));
+}
+
+/* verify.agree_above: from similarity 0.8, a score of 0.5 is enough. */
+static void rule_keeps_agreeing_pairs_at_their_own_score(void **state)
+{
+    (void)state;
+    dg_edge_rule r = {0.3f, 0.55f, 0.8f, 0.5f};
+    assert_true(dg_edge_rule_keeps(&r, 0.8f, 0.5f));
+    assert_false(dg_edge_rule_keeps(&r, 0.79f, 0.54f)); /* below agree_sim: verify.threshold applies */
+    assert_true(dg_edge_rule_keeps(&r, 0.79f, 0.55f));
+    assert_false(dg_edge_rule_keeps(&r, 0.9f, 0.49f));
+    assert_false(dg_edge_rule_keeps(&r, 0.29f, 0.9f)); /* min_sim first */
+    dg_edge_rule off = {0.3f, 0.55f, 0.0f, 0.0f};          /* agree_sim <= 0: no second way in */
+    assert_false(dg_edge_rule_keeps(&off, 0.95f, 0.1f));
 }
 
 typedef struct dropped_log {
@@ -49,7 +63,8 @@ static void removed_items_are_the_joins_of_the_kept_edges(void **state)
 {
     (void)state;
     int64_t parent[8];
-    dg_edge_rule run = {0.5f, 0.6f}, stricter_sim = {0.6f, 0.6f}, stricter_verify = {0.5f, 0.85f};
+    dg_edge_rule run = {0.5f, 0.6f, NAN, NAN}, stricter_sim = {0.6f, 0.6f, NAN, NAN},
+                 stricter_verify = {0.5f, 0.85f, NAN, NAN};
     dg_sweep_reset(parent, 8);
     /* the run: {0,1,2} removes 2 (the cycle edge 0-2 joins nothing), {3,4} 1, {6,7} 1 */
     assert_int_equal(dg_sweep_block(parent, src, dst, sim, verify, 5, &run, NULL, NULL, NULL), 4);
@@ -87,7 +102,7 @@ static void count_is_independent_of_edge_order(void **state)
     const float m2[] = {0.55f, 0.9f, 0.65f, 0.7f, 0.95f};
     const float v2[] = {0.9f, NAN, 0.61f, 0.8f, NAN};
     int64_t a[8], b[8];
-    dg_edge_rule run = {0.5f, 0.6f};
+    dg_edge_rule run = {0.5f, 0.6f, NAN, NAN};
     dg_sweep_reset(a, 8);
     dg_sweep_reset(b, 8);
     assert_int_equal(dg_sweep_block(a, src, dst, sim, verify, 5, &run, NULL, NULL, NULL),
@@ -100,6 +115,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rule_keeps_by_similarity_and_verifier_score),
+        cmocka_unit_test(rule_keeps_agreeing_pairs_at_their_own_score),
         cmocka_unit_test(removed_items_are_the_joins_of_the_kept_edges),
         cmocka_unit_test(count_is_independent_of_edge_order),
     };

@@ -21,6 +21,7 @@
 #include "bench/edits.h"
 #include "bench/xform.h"
 #include "graph/verify.h"
+#include "graph/verify_edges.h"
 #include "input/descriptor.h"
 #include "input/signature.h"
 #include "tools/raster.h"
@@ -329,6 +330,25 @@ static void scores_equal_the_reference(void **state)
         dg_image_free(&im[p]);
 }
 
+/* verify_edges.h's decision: the cut-offs, or a lower score where the
+ * embedding already agrees (verify.agree_above), detail unchecked there. */
+static void verified_pairs_pass_by_cutoffs_or_agreement(void **state)
+{
+    (void)state;
+    dg_verify_params vp = {.threshold = 0.55f, .accept_above = 0.9f, .max_detail_diff = 0.35f,
+                           .agree_above = 0.7f, .agree_threshold = 0.5f};
+    assert_true(dg_verify_passes(&vp, 0.4f, 0.55f, 0.35f));
+    assert_false(dg_verify_passes(&vp, 0.4f, 0.9f, 0.36f));  /* details differ: a tile of one texture */
+    assert_false(dg_verify_passes(&vp, 0.69f, 0.54f, 0.1f)); /* below agree_above: verify.threshold */
+    assert_true(dg_verify_passes(&vp, 0.7f, 0.5f, 0.9f));    /* agreeing embedding: the detail is not asked */
+    assert_false(dg_verify_passes(&vp, 0.8f, 0.49f, 0.0f));
+    assert_false(dg_verify_passes(&vp, 0.8f, -1.0f, 0.0f)); /* no signature */
+    assert_false(dg_verify_passes(&vp, 0.8f, NAN, 0.0f));
+    vp.agree_above = 1.0f; /* off */
+    vp.agree_threshold = 0.0f;
+    assert_false(dg_verify_passes(&vp, 1.0f, 0.5f, 0.9f));
+}
+
 static void missing_signature_scores_minus_one(void **state)
 {
     (void)state;
@@ -348,6 +368,7 @@ static void missing_signature_scores_minus_one(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(verified_pairs_pass_by_cutoffs_or_agreement),
         cmocka_unit_test(crop_and_rotation_passes),
         cmocka_unit_test(mirrored_copy_passes),
         cmocka_unit_test(text_band_copy_passes),

@@ -51,6 +51,16 @@ def check_grid(failures):
         got = (r["recall"], r["true_accepts"], r["false_accepts"], r["false_group_pairs"])
         if abs(got[0] - recall) > 1e-12 or got[1:] != (tp, fa, fg):
             failures.append(f"grid at {key}: {got}, expected {(recall, tp, fa, fg)}")
+    # verify.agree_*: candidate 1 (cosine 0.8, score 0.62, detail 0.48) and the false 7-9 (0.75, 0.7, 0.5)
+    agreeing = [seed_data(1), seed_data(2)]
+    for sd in agreeing:
+        sd["sim"] = np.array([0.5, 0.8, 0.5, 0.75])
+    r = {(r["verify_threshold"], r["max_detail_diff"]): r for r in verify_pairs.grid(agreeing, (0.75, 0.6))}[(0.6, 0.45)]
+    if (r["true_accepts"], r["false_accepts"], r["false_group_pairs"]) != (4, 4, 4):
+        failures.append(f"grid with agree_above 0.75 at (0.6, 0.45): {r}, expected 4 true, 4 false, 4 group pairs")
+    r = {(r["verify_threshold"], r["max_detail_diff"]): r for r in verify_pairs.grid(agreeing, (1.0, 0.0))}[(0.6, 0.45)]
+    if (r["true_accepts"], r["false_accepts"]) != (2, 2):
+        failures.append(f"grid with agree_above 1 (off) at (0.6, 0.45): {r}, expected 2 true, 2 false")
     nothing = [seed_data(1)]
     nothing[0]["score"] = np.zeros(4)
     r = verify_pairs.grid(nothing)[0]

@@ -78,6 +78,8 @@ typedef struct dg_config {
     float verify_threshold;
     float verify_accept_above; /* candidates this similar are edges unverified */
     float verify_max_detail_diff; /* verified pairs whose aligned details differ more are rejected */
+    float verify_agree_above;     /* candidates this similar pass at verify_agree_threshold, detail unchecked */
+    float verify_agree_threshold;
     int verify_max_candidates;    /* pairs verified per item, the most similar (0: every candidate) */
 
     /* [embed] (image input) */

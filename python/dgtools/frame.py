@@ -23,6 +23,7 @@ format or version is refused with FormatError.
     res.attrs        # root attributes (counts, seed, ranks, seconds_<stage>, ...)
     res.threshold    # pairs.threshold of the run
     res.verify_threshold     # verify.threshold of the run (NaN: not verified)
+    res.verify_agree         # (verify.agree_above, agree_threshold), None when off
     res.removed_at(0.95)    # items a higher threshold would remove
     res.removed_at(verify=0.8)   # ... or a higher verifier threshold
     res.threshold_table()   # both, in steps, as the report's "around the threshold"
@@ -96,6 +97,10 @@ class Result:
             float(self.config.get("pairs", {}).get("threshold", float("nan")))
         self.verify_threshold = float(attrs["verify_threshold"]) if int(attrs.get("verify_enabled", 0)) \
             else float("nan")
+        # verify.agree_above and agree_threshold (files since session 13; off: agree_above 1 or absent)
+        agree = float(attrs.get("verify_agree_above", float("nan"))) if int(attrs.get("verify_enabled", 0)) \
+            else float("nan")
+        self.verify_agree = (agree, float(attrs["verify_agree_threshold"])) if agree < 1.0 else None
         self.forest = text(attrs.get("graph_edges", "all")) == "forest"
 
     def __repr__(self):
@@ -126,7 +131,9 @@ class Result:
         """Items that would be removed with only the stored edges of sim >=
         threshold (default: the run's) and, for edges the verifier scored,
         verify >= verify (default: the run's verify.threshold); an edge with
-        NaN verify stood on its similarity alone and stays.  Usable items
+        NaN verify stood on its similarity alone and stays, and one the run
+        took through verify.agree_above (self.verify_agree: sim >= it and
+        verify >= verify.agree_threshold) stays at any verify.  Usable items
         minus the components they form.  Edges below the run's thresholds are
         not stored, so looser rules cannot be answered.  In forest mode
         (self.forest) the run's own rule gives all mode's count exactly; a
@@ -141,7 +148,11 @@ class Result:
         keep = self.edges["sim"].to_numpy() >= np.float32(threshold)
         if verify is not None and "verify" in self.edges:
             v = self.edges["verify"].to_numpy()
-            keep &= np.isnan(v) | (v >= np.float32(verify))
+            passed = np.isnan(v) | (v >= np.float32(verify))
+            if self.verify_agree:
+                s = self.edges["sim"].to_numpy()
+                passed |= (s >= np.float32(self.verify_agree[0])) & (v >= np.float32(self.verify_agree[1]))
+            keep &= passed
         e = self.edges[keep]
         usable = self.items["usable"].to_numpy()
         label = comps.labels(len(self.items), e["src"].to_numpy(), e["dst"].to_numpy())

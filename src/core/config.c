@@ -208,6 +208,13 @@ static const key_spec keys[] = {
              "overlap, about 0.1-0.4 for copies and 0.45-0.8 for two tiles of one texture that agree block by block "
              "without sharing a pixel; 1: off.  Pairs above verify.accept_above are not checked.  Default chosen on "
              "the quality benchmark's tune split (jobs/verify_pairs.py, results/verify_pairs_tune.json)"},
+    {"verify", "agree_above", K_FLOAT, F(verify_agree_above), 0.0, 1.0, "1",
+     .help = "a verified pair of embedding similarity at or above this is also an edge when the verifier scores it "
+             "at least verify.agree_threshold, whatever verify.threshold and verify.max_detail_diff say: where the "
+             "embedding already agrees, a copy under a large overlay (whose own edges dominate the detail "
+             "difference) needs less from the verifier.  1: off"},
+    {"verify", "agree_threshold", K_FLOAT, F(verify_agree_threshold), 0.0, 1.0, "0.5",
+     .help = "verifier score a pair at or above verify.agree_above needs (see there)"},
 
     {"verify", "max_candidates", K_INT, F(verify_max_candidates), 0, 1e9, "0",
      .help = "the verifier's budget per item: a candidate pair below verify.accept_above is verified only when it "

@@ -658,8 +658,9 @@ static int verify_stage(job_state *js, dg_err *err)
     }
     stage_begin(js, "verify (candidate pairs, aligned thumbnails)");
     dg_verify_stats st = {0};
-    dg_verify_params vp = {cfg->verify_threshold, cfg->verify_accept_above, cfg->verify_max_detail_diff,
-                           cfg->verify_max_candidates, DG_VERIFY_ROUND_BYTES};
+    dg_verify_params vp = {cfg->verify_threshold,       cfg->verify_accept_above, cfg->verify_max_detail_diff,
+                           cfg->verify_agree_above,     cfg->verify_agree_threshold, cfg->verify_max_candidates,
+                           DG_VERIFY_ROUND_BYTES};
     int rc = dg_verify_edges(js->ctx, &js->items, &vp, &js->edges, &js->edge_verify, &st, err);
     stage_end(js, "verify");
     if (dg_agree(js->ctx, rc, err) != DG_OK)
@@ -780,6 +781,8 @@ static int write_output(job_state *js, const dg_job_counts *counts, dg_err *err)
         .edge_verify = js->edge_verify,
         .verify_enabled = js->verify.enabled,
         .verify_threshold = cfg->verify_threshold,
+        .verify_agree_above = cfg->verify_agree_above,
+        .verify_agree_threshold = cfg->verify_agree_threshold,
         .n_candidates = js->verify.enabled ? js->verify.candidates : counts->edges,
         .n_rejected = js->verify.rejected,
         .write_embeddings = js->cfg->output_embeddings == DG_EMB_OUT_FLOAT32,

@@ -73,15 +73,15 @@ static void score_edges(const dg_items *items, const dg_edges *e, const unsigned
         const uint8_t *a = items->sig + (size_t)(e->src[i] - items->lo) * DG_SIG_BYTES;
         dg_verify_match m;
         score[i] = dg_verify_score(a, b, &m);
-        /* details that differ point by point: rejected whatever the score (NaN fails the threshold) */
-        if (score[i] >= 0.0f && m.detail_diff > vp->max_detail_diff)
+        /* a rejected pair's score becomes NaN, which keep_passing drops */
+        if (!dg_verify_passes(vp, e->sim[i], score[i], m.detail_diff))
             score[i] = NAN;
     }
     st->seconds_scoring += dg_now() - t0;
 }
 
-/* Drops the edges below the threshold and those beyond the budget
- * (over[i]), keeping the order. */
+/* Drops the edges the verifier rejected (a NaN score, score_edges) and
+ * those beyond the budget (over[i]), keeping the order. */
 static void keep_passing(dg_edges *e, float *score, const unsigned char *over, const dg_verify_params *vp,
                          dg_verify_stats *st)
 {
@@ -93,7 +93,7 @@ static void keep_passing(dg_edges *e, float *score, const unsigned char *over, c
         } else if (over[i]) {
             st->over_budget++;
             continue;
-        } else if (!(score[i] >= vp->threshold)) {
+        } else if (isnan(score[i])) {
             st->rejected++;
             continue;
         }

@@ -22,9 +22,23 @@ typedef struct dg_verify_params {
     float threshold;     /* verifier score an edge needs */
     float accept_above;  /* edges of sim >= this are kept unverified (score NaN) */
     float max_detail_diff; /* verified edges need dg_verify_match.detail_diff <= this (1: off) */
+    float agree_above;     /* ... or, at sim >= this, a score >= agree_threshold whatever the detail */
+    float agree_threshold;
     int max_candidates;    /* verified pairs per item (verify_budget.h); 0: every candidate */
     int64_t round_bytes; /* signatures a rank receives per round, at most */
 } dg_verify_params;
+
+/* Whether a verified pair of similarity sim, verifier score and detail
+ * difference detail is an edge: score >= threshold with detail <=
+ * max_detail_diff, or, where the embedding already agrees (sim >=
+ * agree_above < 1), score >= agree_threshold.  A NaN score passes neither,
+ * nor does -1 (no signature). */
+static inline int dg_verify_passes(const dg_verify_params *vp, float sim, float score, float detail)
+{
+    if (score >= vp->threshold && detail <= vp->max_detail_diff)
+        return 1;
+    return vp->agree_above < 1.0f && sim >= vp->agree_above && score >= vp->agree_threshold && score >= 0.0f;
+}
 
 /* This rank's figures (the caller sums them over ranks). */
 typedef struct dg_verify_stats {
@@ -41,9 +55,9 @@ typedef struct dg_verify_stats {
 /* Collective.  edges: sorted and unique with src in this rank's item range
  * (after dg_graph_dedup); items->sig on every rank that holds items.  Keeps
  * the edges within the budget scoring >= threshold whose detail_diff
- * (verify.h) is at most max_detail_diff, and those of sim >= accept_above,
- * in order, and their scores in *score (malloc'd, edges->n after the call;
- * NULL for none). */
+ * (verify.h) is at most max_detail_diff (dg_verify_passes), and those of
+ * sim >= accept_above, in order, and their scores in *score (malloc'd,
+ * edges->n after the call; NULL for none). */
 int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_params *vp, dg_edges *edges,
                     float **score, dg_verify_stats *st, dg_err *err);
 

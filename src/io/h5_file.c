@@ -189,6 +189,11 @@ static int typed_settings(hid_t file, dg_h5_settings *s)
         s->verify_enabled = 1;
     else
         s->verify_threshold = NAN;
+    s->verify_agree_above = s->verify_agree_threshold = NAN;
+    if (s->verify_enabled &&
+        (dg_h5_attr_number(file, "verify_agree_above", H5T_NATIVE_FLOAT, &s->verify_agree_above) != DG_OK ||
+         dg_h5_attr_number(file, "verify_agree_threshold", H5T_NATIVE_FLOAT, &s->verify_agree_threshold) != DG_OK))
+        s->verify_agree_above = s->verify_agree_threshold = NAN;
     attr_into(file, "mode", s->mode, sizeof s->mode);
     attr_into(file, "embedder", s->embedder, sizeof s->embedder);
     attr_into(file, "graph_keep", s->keep, sizeof s->keep);
@@ -207,7 +212,7 @@ static int typed_settings(hid_t file, dg_h5_settings *s)
 static void settings_from_config(const char *config, const dg_h5_facts *f, dg_h5_settings *s)
 {
     static const char key[] = "\nthreshold = ";
-    *s = (dg_h5_settings){0, "?", "?", "?", NAN, f->centroid_dims[1], f->clusterings, -1, 0, NAN, 0};
+    *s = (dg_h5_settings){0, "?", "?", "?", NAN, f->centroid_dims[1], f->clusterings, -1, 0, NAN, NAN, NAN, 0};
     dg_config cfg;
     dg_err inner = {0};
     if (dg_config_load_text(&cfg, config, NULL, 0, &inner) == DG_OK) {

@@ -49,6 +49,7 @@ typedef struct dg_h5_settings {
     int64_t clusterings, probes; /* C and m (-1 when not known) */
     int verify_enabled;     /* format 4: candidates were verified (0 before format 4) */
     float verify_threshold; /* verify.threshold; NAN when not verified */
+    float verify_agree_above, verify_agree_threshold; /* verify.agree_*; NAN when not verified or not stored */
     int forest;             /* graph.edges = forest: /edges is a spanning forest of the pairs,
                              * not every pair (0 for "all" and files before format 4) */
 } dg_h5_settings;

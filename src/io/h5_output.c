@@ -534,6 +534,9 @@ static int write_attributes(writer *w, const dg_output *out, const layout *lay, 
         failed = "the verify attributes";
         rc = (attr_int(w, "verify_enabled", out->verify_enabled) ||
               attr_write(w, "verify_threshold", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &out->verify_threshold) ||
+              attr_write(w, "verify_agree_above", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &out->verify_agree_above) ||
+              attr_write(w, "verify_agree_threshold", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                         &out->verify_agree_threshold) ||
               attr_int64(w, "n_candidates", out->n_candidates) ||
               attr_int64(w, "n_verified", out->n_candidates - out->n_rejected) ||
               attr_int64(w, "n_rejected", out->n_rejected))

@@ -34,6 +34,8 @@
  *   format 4 adds /edges/verify and verify_enabled (int32 0/1),
  *   verify_threshold (float32), n_candidates, n_verified, n_rejected (int64;
  *   without verification n_candidates = n_verified = n_edges); optional in
+ *   format 4 (written since verify.agree_above): verify_agree_above and
+ *   verify_agree_threshold (float32; 1 and the default when off); optional in
  *   format 4 (readers of older files find neither): /items/best_match (int64,
  *   -1 for none), /items/best_sim (float32, NaN for none) and graph_edges
  *   ("all": /edges holds every pair; "forest": a spanning forest of them)
@@ -110,6 +112,7 @@ typedef struct dg_output {
     const float *edge_verify;
     int verify_enabled;
     float verify_threshold;
+    float verify_agree_above, verify_agree_threshold;
     int64_t n_candidates, n_rejected;
     int write_embeddings;
     const dg_stage_time *times;

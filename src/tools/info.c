@@ -48,9 +48,14 @@ static void print_search(FILE *out, const dg_h5_facts *f)
     else
         fprintf(out, "threshold = %.9g", (double)f->settings.threshold);
     fprintf(out, "%s\n", c == 0 ? " (exact search)" : "");
-    if (f->settings.verify_enabled)
-        fprintf(out, "  verify        candidates below verify.accept_above need a verifier score >= %.9g\n",
+    if (f->settings.verify_enabled) {
+        fprintf(out, "  verify        candidates below verify.accept_above need a verifier score >= %.9g",
                 (double)f->settings.verify_threshold);
+        if (f->settings.verify_agree_above < 1.0f)
+            fprintf(out, " (from similarity %.9g: >= %.9g)", (double)f->settings.verify_agree_above,
+                    (double)f->settings.verify_agree_threshold);
+        fprintf(out, "\n");
+    }
 }
 
 /* Stage times in the order written. */

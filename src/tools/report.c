@@ -852,7 +852,13 @@ static void write_facts(FILE *f, const report *r)
     write_fact(f, "removed", "%lld (%.2f%% of usable items)", (long long)x->n_removed,
                percent(x->n_removed, r->usable));
     write_fact(f, "threshold", "cosine similarity &ge; %.4g", (double)r->threshold);
-    if (x->settings.verify_enabled)
+    if (x->settings.verify_enabled && x->settings.verify_agree_above < 1.0f)
+        write_fact(f, "verification",
+                   "a candidate below <code>verify.accept_above</code> needs a verifier score &ge; %.4g (from "
+                   "similarity %.4g: &ge; %.4g)",
+                   (double)x->settings.verify_threshold, (double)x->settings.verify_agree_above,
+                   (double)x->settings.verify_agree_threshold);
+    else if (x->settings.verify_enabled)
         write_fact(f, "verification", "a candidate below <code>verify.accept_above</code> needs a verifier score &ge; %.4g",
                    (double)x->settings.verify_threshold);
     if (x->clusterings)
@@ -1058,18 +1064,22 @@ static int write_page(const report *r, dg_err *err)
 
 /* The rules of the table: the run's own first (it must remove what the run
  * removed), then stricter similarities at the run's verifier threshold,
- * then, for a verified run, stricter verifier scores at its similarity.
+ * then, for a verified run, stricter verifier scores at its similarity
+ * (verify.threshold's: pairs the run took through verify.agree_above keep
+ * the run's verify.agree_threshold).
  * The second group restarts from the run's rule (a copy of the first row),
  * so its first dropped sample is taken against the run's rule too. */
 static int sweep(report *r, dg_err *err)
 {
     const dg_h5_settings *st = &r->facts.settings;
     float v0 = st->verify_enabled ? st->verify_threshold : NAN;
+    /* the run's second way in (verify.agree_above < 1), when the file says */
+    float a_sim = st->verify_agree_above < 1.0f ? st->verify_agree_above : NAN, a0 = st->verify_agree_threshold;
     dg_sweep_row *row = r->sweep;
-    row[0] = (dg_sweep_row){.rule = {r->threshold, v0}};
+    row[0] = (dg_sweep_row){.rule = {r->threshold, v0, a_sim, a0}};
     int n = 1;
     for (int k = 1; k <= SWEEP_STEPS && r->threshold + k * SWEEP_STEP < 1.0f; k++)
-        row[n++] = (dg_sweep_row){.rule = {r->threshold + k * SWEEP_STEP, v0}};
+        row[n++] = (dg_sweep_row){.rule = {r->threshold + k * SWEEP_STEP, v0, a_sim, a0}};
     r->n_sim_rows = n;
     if (dg_sweep_file(r->path, r->n, r->facts.n_edges, row, 0, n, err) != DG_OK)
         return DG_FAIL;
@@ -1079,7 +1089,7 @@ static int sweep(report *r, dg_err *err)
     vrow[0] = row[0];
     int m = 1;
     for (int k = 1; k <= SWEEP_STEPS && v0 + k * SWEEP_STEP < 1.0f; k++)
-        vrow[m++] = (dg_sweep_row){.rule = {r->threshold, v0 + k * SWEEP_STEP}};
+        vrow[m++] = (dg_sweep_row){.rule = {r->threshold, v0 + k * SWEEP_STEP, a_sim, a0}};
     if (m == 1)
         return DG_OK;
     r->n_verify_rows = m;

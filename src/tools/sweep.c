@@ -14,7 +14,9 @@ int dg_edge_rule_keeps(const dg_edge_rule *rule, float sim, float verify)
 {
     if (!(sim >= rule->min_sim))
         return 0;
-    return isnan(verify) || !(rule->min_verify > 0.0f) || verify >= rule->min_verify;
+    if (isnan(verify) || !(rule->min_verify > 0.0f) || verify >= rule->min_verify)
+        return 1;
+    return rule->agree_sim > 0.0f && sim >= rule->agree_sim && verify >= rule->agree_verify;
 }
 
 void dg_sweep_reset(int64_t *parent, int64_t n)

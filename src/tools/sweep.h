@@ -2,9 +2,10 @@
  * the "around the threshold" table of `dupgraph report`.
  *
  * A rule keeps an edge when its similarity is at least min_sim and, for an
- * edge the verifier scored, its score is at least min_verify; an edge
- * accepted on its similarity alone (verify NAN: verify.accept_above, or no
- * verification) stands on min_sim only.  The items a rule removes are the
+ * edge the verifier scored, its score is at least min_verify, or at least
+ * agree_verify when its similarity reaches agree_sim (verify.agree_above);
+ * an edge accepted on its similarity alone (verify NAN:
+ * verify.accept_above, or no verification) stands on min_sim only.  The items a rule removes are the
  * joins that succeed when its edges are added to a union-find over the
  * items: a component of c usable items keeps one and removes c - 1.  Only
  * rules stricter than the run's can be counted: weaker edges are not in the
@@ -20,6 +21,7 @@
 typedef struct dg_edge_rule {
     float min_sim;
     float min_verify; /* NAN or <= 0: the verifier's score is not looked at */
+    float agree_sim, agree_verify; /* agree_sim NAN or <= 0: no such second way in */
 } dg_edge_rule;
 
 int dg_edge_rule_keeps(const dg_edge_rule *rule, float sim, float verify);
