@@ -139,27 +139,34 @@ def agreeing(sd, agree):
     return (sd["sim"] >= agree[0]) & (sd["score"] >= agree[1])
 
 
+def tally(seeds_data, accepted):
+    """The figures of one acceptance (a mask over each seed's candidates): recall of the (original,
+    variant) pairs (taken by an accepted candidate or on the embedding alone), true and false accepts,
+    and the pairs of groups the false ones join."""
+    found = n_var = false = tp = 0
+    false_groups = set()
+    for sd, acc in zip(seeds_data, accepted):
+        taken = sd["direct"].copy()
+        vp = sd["variant_pair"][acc]
+        taken[vp[vp >= 0]] = True
+        found += int(taken.sum())
+        n_var += sd["n_variants"]
+        bad = acc & ~sd["same"]
+        false += int(bad.sum())
+        tp += int((acc & sd["same"]).sum())
+        ga, gb = sd["groups"]
+        false_groups |= {(sd["seed"], min(a, b), max(a, b)) for a, b in zip(ga[bad], gb[bad])}
+    return {"recall": found / n_var, "true_accepts": tp, "false_accepts": false,
+            "false_group_pairs": len(false_groups)}
+
+
 def grid(seeds_data, agree=None):
     """Each (verify.threshold, verify.max_detail_diff) with the config's verify.agree_* (agreeing())."""
     rows = []
     for t in THRESHOLDS:
         for d in MAX_DETAIL_DIFF:
-            found = n_var = false = tp = 0
-            false_groups = set()
-            for sd in seeds_data:
-                acc = ((sd["score"] >= t) & (sd["detail"] <= d)) | agreeing(sd, agree)
-                taken = sd["direct"].copy()
-                vp = sd["variant_pair"][acc]
-                taken[vp[vp >= 0]] = True
-                found += int(taken.sum())
-                n_var += sd["n_variants"]
-                bad = acc & ~sd["same"]
-                false += int(bad.sum())
-                tp += int((acc & sd["same"]).sum())
-                ga, gb = sd["groups"]
-                false_groups |= {(sd["seed"], min(a, b), max(a, b)) for a, b in zip(ga[bad], gb[bad])}
-            rows.append({"verify_threshold": t, "max_detail_diff": d, "recall": found / n_var,
-                         "true_accepts": tp, "false_accepts": false, "false_group_pairs": len(false_groups)})
+            acc = [((sd["score"] >= t) & (sd["detail"] <= d)) | agreeing(sd, agree) for sd in seeds_data]
+            rows.append({"verify_threshold": t, "max_detail_diff": d, **tally(seeds_data, acc)})
     return rows
 
 

@@ -19,6 +19,7 @@ sys.path.insert(0, HERE)
 import grid_probe  # noqa: E402
 import learned_rule_probe as halves  # noqa: E402
 import probe_lib  # noqa: E402  (session 12's, on grid_probe's path)
+import verify_pairs  # noqa: E402  (jobs/, on grid_probe's path)
 
 GRID = list(itertools.product([0.55, 0.6, 0.65, 0.7], [0.35, 0.4, 0.45], [0.6, 0.65, 0.7, 0.75, 0.8],
                               [0.3, 0.4, 0.5], [0.45, 0.55, 0.7, 1.0]))
@@ -31,19 +32,8 @@ def accepted(d, t0, d0, c1, s1, d1):
 
 def pooled(data, acc):
     """verify_pairs.py's counts over every candidate pair of the three seeds."""
-    found = n_var = false = 0
-    groups = set()
-    for k, (d, a) in enumerate(zip(data, acc)):
-        taken = d["direct"].copy()
-        vp = d["variant_pair"][a]
-        taken[vp[vp >= 0]] = True
-        found += int(taken.sum())
-        n_var += d["n_variants"]
-        bad = a & ~d["same"]
-        false += int(bad.sum())
-        ga, gb = d["groups"]
-        groups |= {(k, min(x, y), max(x, y)) for x, y in zip(ga[bad], gb[bad])}
-    return found / n_var, false, len(groups)
+    t = verify_pairs.tally(data, acc)
+    return t["recall"], t["false_accepts"], t["false_group_pairs"]
 
 
 def show(counts):
