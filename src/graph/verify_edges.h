@@ -1,7 +1,6 @@
 /* verify_edges.h - the verification stage (verify_edges.c): every candidate
  * pair of the search is scored by the verifier (verify.h) on the rank that
- * owns its lower id, and kept as an edge when the score reaches the
- * threshold.  The signature of the other item is fetched from its owner
+ * owns its lower id, and kept as an edge when dg_verify_passes accepts it.  The signature of the other item is fetched from its owner
  * (MPI_Alltoallv of requested ids, then of signatures, in rounds bounded in
  * bytes), so the stage moves candidates x DG_SIG_BYTES rather than a
  * signature with every record of the exchange.  A budget per item
@@ -54,8 +53,7 @@ typedef struct dg_verify_stats {
 
 /* Collective.  edges: sorted and unique with src in this rank's item range
  * (after dg_graph_dedup); items->sig on every rank that holds items.  Keeps
- * the edges within the budget scoring >= threshold whose detail_diff
- * (verify.h) is at most max_detail_diff (dg_verify_passes), and those of
+ * the edges within the budget that dg_verify_passes accepts, and those of
  * sim >= accept_above, in order, and their scores in *score (malloc'd,
  * edges->n after the call; NULL for none). */
 int dg_verify_edges(const dg_ctx *ctx, const dg_items *items, const dg_verify_params *vp, dg_edges *edges,
