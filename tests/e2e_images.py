@@ -280,7 +280,7 @@ class ImageJob(unittest.TestCase):
                 f.attrs[key] = np.float32(value)
         kept = ~scored | (v >= np.float32(rule[0])) | (s >= np.float32(rule[1]))
         self.assertTrue(0 < int((scored & ~kept).sum()) and int((scored & kept & (v < np.float32(rule[0]))).sum()) > 0)
-        usable = np.isin(res["status"], [STATUS["ok"], STATUS["ok_with_warning"]])
+        usable = dgtest.output.usable(res["status"])
         parent = list(range(len(usable)))
 
         def root(x):
