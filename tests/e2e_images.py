@@ -11,7 +11,9 @@ and each bad file has its status and a log line; n_items is the manifest's
 line count; the duplicate components match truth.csv (every mild variant with
 its original, no component spans two photos); statuses, embeddings, edges and
 components are bit-identical for 1, 2 and 4 ranks, and so is the number of
-candidates the verifier's budget left out (at least one); input.dir on the same
+candidates the verifier's budget left out (at least one), and with the
+search's candidate lists bounded by the budget (verify.max_held = 1, 1 and
+4 ranks) the output is the same; input.dir on the same
 folder lists the same image-named files (JPEG, PNG, WebP), sorted, with the same statuses and
 the same duplicate groups.
 
@@ -164,18 +166,21 @@ class ImageJob(unittest.TestCase):
         for np_ in RANKS:
             cls.out[np_], cls.log[np_] = cls.run_job(f"input.manifest={cls.manifest}", f"m{np_}.h5", np_)
         cls.dir_out, _ = cls.run_job(f"input.dir={cls.corpus}", "dir.h5", 2)
+        # the search's candidate lists bounded by the budget after every block (verify.max_held 1)
+        cls.held = {np_: cls.run_job(f"input.manifest={cls.manifest}", f"held{np_}.h5", np_, ["verify.max_held=1"])
+                    for np_ in (1, 4)}
 
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     @classmethod
-    def run_job(cls, input_set, name, ranks):
+    def run_job(cls, input_set, name, ranks, more=()):
         out = os.path.join(cls.dir, name)
         # a group of 26 files gives an item about 25 candidates: a budget below that leaves some out,
         # whatever budget configs/demo.ini sets for real corpora
-        proc = dgtest.dupgraph(["run", "-c", CONFIG, "-o", out, "--set", input_set, "--set", "job.resume=false",
-                                "--set", "output.embeddings=float32", "--set", f"verify.max_candidates={BUDGET}"],
+        sets = [input_set, "job.resume=false", "output.embeddings=float32", f"verify.max_candidates={BUDGET}", *more]
+        proc = dgtest.dupgraph(["run", "-c", CONFIG, "-o", out] + [a for x in sets for a in ("--set", x)],
                                ranks=ranks, timeout=300)
         return read_output(out), proc.stdout + proc.stderr
 
@@ -253,6 +258,27 @@ class ImageJob(unittest.TestCase):
         self.assertEqual(int(budget[1].group(2)), BUDGET, "the budget line names another budget")
         self.assertGreater(int(budget[1].group(1)), 0, "the budget left no pair out: its path is not tested")
         self.assertEqual({m.group(1) for m in budget.values()}, {budget[1].group(1)})
+
+    def test_candidates_dropped_while_held_change_no_output(self):
+        """verify.max_held = 1: every rank bounds its candidate list by the budget after every block of
+        the search and every merge; the pairs it drops were beyond the budget anyway, so the graph, the
+        verifier's scores and the pairs it rejected are those of the unbounded runs, for 1 and 4 ranks.
+        One rank holds every candidate of a clustering after its de-duplication, so it drops pairs there
+        (found again by the next clustering, they reach the verifier all the same)."""
+        ref = self.out[1]
+        dropped = {}
+        for np_, (res, log) in self.held.items():
+            for key in ("src", "dst", "sim", "component", "keep"):
+                self.assertTrue(np.array_equal(res[key], ref[key]), f"{key} differs, {np_} ranks, verify.max_held = 1")
+            self.assertTrue(np.array_equal(res["verify"], ref["verify"], equal_nan=True))
+            self.assertEqual(int(res["attrs"]["n_rejected"]), int(ref["attrs"]["n_rejected"]))
+            m = re.search(r"verify: (\d+) candidate pairs dropped while the search held them", log)
+            self.assertIsNotNone(m, f"no line on the dropped candidates, {np_} ranks")
+            dropped[np_] = int(m.group(1))
+        self.assertGreater(dropped[1], 0, "nothing was dropped on 1 rank: the bound is not tested")
+        default = re.search(r"verify: (\d+) candidate pairs dropped while the search held them", self.log[1])
+        self.assertIsNotNone(default, "no line on the dropped candidates at the default verify.max_held")
+        self.assertEqual(int(default.group(1)), 0, "the default verify.max_held bounds this small corpus")
 
     def test_edges_follow_the_run_rule_and_the_frame_counts_them(self):
         """configs/demo.ini's two ways in (verify.threshold with the detail check, verify.agree_above at

@@ -179,7 +179,7 @@ static void within_equals_naive_for_every_block_size(void **state)
             dg_edges got = {0};
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            dg_pair_opts o = {thresholds[t], block, bf16};
+            dg_pair_opts o = {thresholds[t], block, bf16, NULL};
             assert_int_equal(dg_pairs_within(x, id, n, d, &o, &got, &st, &err), DG_OK);
             int64_t raw = got.n;
             sort_unique(&got);
@@ -218,7 +218,7 @@ static void pairs_exactly_at_threshold_are_kept(void **state)
             for (int bf16 = 0; bf16 < n_precisions(); bf16++) {
                 dg_edges got = {0};
                 dg_err err;
-                dg_pair_opts o = {t, 0, bf16};
+                dg_pair_opts o = {t, 0, bf16, NULL};
                 assert_int_equal(dg_pairs_within(x, id, n, d, &o, &got, NULL, &err), DG_OK);
                 int found = 0;
                 for (int64_t e = 0; e < got.n; e++) {
@@ -256,7 +256,7 @@ static void between_equals_naive_and_skips_equal_ids(void **state)
             dg_edges got = {0};
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            dg_pair_opts o = {thr, blocks[bi % N_BLOCKS], bi >= N_BLOCKS};
+            dg_pair_opts o = {thr, blocks[bi % N_BLOCKS], bi >= N_BLOCKS, NULL};
             assert_int_equal(dg_pairs_between(a, ida, na, b, idb, nb, d, &o, &got, &st, &err), DG_OK);
             assert_int_equal(got.n, ref_raw);
             for (int64_t e = 0; e < got.n; e++)
@@ -347,7 +347,7 @@ static void empty_sets_give_no_edges(void **state)
     dg_edges got = {0};
     dg_pair_stats st = {0, 0.0, 0.0};
     dg_err err;
-    dg_pair_opts o = {0.5f, 0, 0};
+    dg_pair_opts o = {0.5f, 0, 0, NULL};
     assert_int_equal(dg_pairs_within(v, &id, 0, 4, &o, &got, &st, &err), DG_OK);
     assert_int_equal(dg_pairs_within(v, &id, 1, 4, &o, &got, &st, &err), DG_OK);
     assert_int_equal(dg_pairs_between(v, &id, 1, v, &id, 0, 4, &o, &got, &st, &err), DG_OK);
@@ -435,7 +435,7 @@ static void bucket_equals_naive_per_cluster(void **state)
             dg_edges got = {0};
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            dg_pair_opts o = {thr, blocks[bi % N_BLOCKS], bi >= N_BLOCKS};
+            dg_pair_opts o = {thr, blocks[bi % N_BLOCKS], bi >= N_BLOCKS, NULL};
             assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, NULL, &got, &st, &err), DG_OK);
             sort_unique(&got);
             if (!edges_equal(&got, &ref))
@@ -558,7 +558,7 @@ static void split_cluster_tasks_equal_whole_clusters(void **state)
     for (int bi = 0; bi < 3 * n_precisions(); bi++) {
         dg_edges got = {0};
         dg_pair_stats st = {0, 0.0, 0.0};
-        dg_pair_opts o = {thr, split_blocks[bi % 3], bi >= 3};
+        dg_pair_opts o = {thr, split_blocks[bi % 3], bi >= 3, NULL};
         for (int r = 0; r < p; r++) {
             take_tasks(&b, &plan, r);
             assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, NULL, &got, &st, &err), DG_OK);
@@ -626,7 +626,7 @@ static void forest_edges_do_not_depend_on_which_tasks_share_a_rank(void **state)
     for (int i = 0; i < 3 * n_precisions(); i++) {
         fixed_split_plan(&plan, shape, k, ranks[i % 3], 4);
         dg_edges got = {0};
-        dg_pair_opts o = {thr, 0, i >= 3};
+        dg_pair_opts o = {thr, 0, i >= 3, NULL};
         for (int r = 0; r < ranks[i % 3]; r++) {
             take_tasks(&b, &plan, r);
             assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, &thr, &got, NULL, &err), DG_OK);
@@ -650,7 +650,7 @@ static void forest_edges_do_not_depend_on_which_tasks_share_a_rank(void **state)
         b.task[b.n_tasks - 1 - t] = swap;
     }
     dg_edges back = {0};
-    dg_pair_opts o = {thr, 0, n_precisions() - 1};
+    dg_pair_opts o = {thr, 0, n_precisions() - 1, NULL};
     assert_int_equal(dg_pairs_bucket(&ctx, &b, &o, &thr, &back, NULL, &err), DG_OK);
     sort_unique(&back);
     if (!edges_equal(&back, &ref))
@@ -777,7 +777,7 @@ static void exact_over_all_ranks_equals_naive_global_loop(void **state)
             dg_edges mine = {0}, all;
             dg_pair_stats st = {0, 0.0, 0.0};
             dg_err err;
-            dg_pair_opts o = {thresholds[t], exact_blocks[bi % 2], bi >= 2};
+            dg_pair_opts o = {thresholds[t], exact_blocks[bi % 2], bi >= 2, NULL};
             int rc = dg_pairs_exact(&ctx, &items, &o, &mine, &st, &err);
             assert_true(dgt_all_ranks(rc == DG_OK));
             int64_t compared = 0;

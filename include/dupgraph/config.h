@@ -81,6 +81,7 @@ typedef struct dg_config {
     float verify_agree_above;     /* candidates this similar pass at verify_agree_threshold, detail unchecked */
     float verify_agree_threshold;
     int verify_max_candidates;    /* pairs verified per item, the most similar (0: every candidate) */
+    int64_t verify_max_held;      /* candidate pairs a rank holds before dropping those beyond the budget */
 
     /* [embed] (image input) */
     int embed_dim;

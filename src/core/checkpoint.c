@@ -62,6 +62,11 @@ static int hash_config(const dg_config *cfg, int exact_mode, dg_ckpt *ck, dg_err
     h = dg_hash_bytes(h, &(int){cfg->verify_enabled ? DG_SIG_VERSION : 0}, sizeof(int));
     ck->config_items = hash_sections(h, text, item_sections, 2);
     h = dg_hash_string(h, exact_mode ? "exact" : "run");
+    /* the search drops the candidates beyond the verifier's budget (search/candidate_bound.h) */
+    int budget = cfg->verify_enabled && cfg->verify_max_held > 0 ? cfg->verify_max_candidates : 0;
+    h = dg_hash_bytes(h, &budget, sizeof budget);
+    if (budget > 0)
+        h = dg_hash_bytes(h, &cfg->verify_accept_above, sizeof cfg->verify_accept_above);
     ck->config_search = hash_sections(h, text, search_sections, 2);
     free(text);
     return DG_OK;

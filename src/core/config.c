@@ -222,6 +222,12 @@ static const key_spec keys[] = {
              "the others are not edges.  The share of unrelated photos above pairs.threshold is fixed, so without a "
              "budget the verifier's work per item grows with the corpus; with it, at most N pairs per item are "
              "verified on average.  0: every candidate is verified"},
+    {"verify", "max_held", K_INT, F(verify_max_held), 0, 1e15, "10000000",
+     .help = "with a budget (verify.max_candidates), the candidate pairs a rank holds before it drops those below "
+             "the N-th most similar of both their items among the pairs it holds, which the budget would leave out "
+             "in any case: the job's output is the same, and a rank holds about N pairs per item it searches "
+             "instead of a share of the whole corpus per item (~20 bytes each, twice that while dropping).  0: "
+             "never"},
 
     {"embed", "dim", K_INT, F(embed_dim), 2, 4096, "64", .help = "descriptor dimension after PCA"},
     {"embed", "max_pixels", K_SIZE, F(max_pixels), 1, 1e12, "100000000",

@@ -27,6 +27,7 @@
 #include "input/neural.h"
 #include "input/signature.h"
 #include "io/h5_output.h"
+#include "search/candidate_bound.h"
 #include "search/centroid_index.h"
 #include "search/edges.h"
 #include "search/exact.h"
@@ -81,7 +82,8 @@ typedef struct job_state {
     int n_times;
     double stage_t0;
     int64_t exchanged_bytes;
-    dg_pair_opts pair_opts; /* pairs.threshold, block and the resolved precision */
+    dg_pair_opts pair_opts; /* pairs.threshold, block, the resolved precision, the bound below */
+    dg_candidate_bound bound; /* the verifier's budget while the search holds candidates (verify.max_held) */
     dg_pair_stats pair_stats;
     dg_clustering_figures *figures; /* one per clustering, for the summary */
     dg_memory_model memory; /* per rank, as printed before work */
@@ -563,6 +565,8 @@ static int search_clustering(job_state *js, int c, const int32_t *near, int m, d
         return DG_FAIL;
     stage_begin(js, "dedup edges");
     rc = dg_graph_dedup(js->ctx, js->items.n_total, fresh, err);
+    if (rc == DG_OK)
+        rc = dg_bound_candidates(js->pair_opts.bound, fresh, err);
     stage_end(js, "graph");
     return dg_agree(js->ctx, rc, err);
 }
@@ -576,6 +580,8 @@ static int merge_edges(job_state *js, const dg_edges *fresh, dg_err *err)
         rc = dg_edges_push(&js->edges, fresh->src[i], fresh->dst[i], fresh->sim[i], err);
     if (rc == DG_OK)
         rc = dg_edges_sort_unique(&js->edges, err);
+    if (rc == DG_OK)
+        rc = dg_bound_candidates(js->pair_opts.bound, &js->edges, err);
     return dg_agree(js->ctx, rc, err);
 }
 
@@ -665,8 +671,9 @@ static int verify_stage(job_state *js, dg_err *err)
     stage_end(js, "verify");
     if (dg_agree(js->ctx, rc, err) != DG_OK)
         return DG_FAIL;
-    int64_t sums[6] = {st.candidates, st.rejected, st.bytes_sent, st.fetched, st.accepted, st.over_budget};
-    MPI_Allreduce(MPI_IN_PLACE, sums, 6, MPI_INT64_T, MPI_SUM, js->ctx->comm);
+    int64_t sums[7] = {st.candidates, st.rejected,    st.bytes_sent,    st.fetched,
+                       st.accepted,   st.over_budget, js->bound.dropped};
+    MPI_Allreduce(MPI_IN_PLACE, sums, 7, MPI_INT64_T, MPI_SUM, js->ctx->comm);
     double seconds = st.seconds_scoring;
     MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_SUM, js->ctx->comm);
     int64_t usable = 0;
@@ -682,11 +689,16 @@ static int verify_stage(job_state *js, dg_err *err)
         .accepted = sums[4],
         .over_budget = sums[5],
         .max_candidates = cfg->verify_max_candidates,
+        .dropped_held = sums[6],
         .bytes_sent = sums[2],
         .bytes_in_exchange = (double)usable * records * DG_SIG_BYTES,
         .seconds_scoring = seconds,
         .rounds = st.rounds,
     };
+    if (js->pair_opts.bound)
+        dg_log(js->ctx, "verify: %lld candidate pairs dropped while the search held them (beyond the budget of both "
+                        "their items among the pairs held; verify.max_held %lld; counted once per rank and bounding)",
+               (long long)sums[6], (long long)cfg->verify_max_held);
     dg_log(js->ctx, "verify: %lld candidate pairs: %lld accepted unverified (sim >= %g), %lld beyond the budget "
                     "of %d per item (verify.max_candidates; not edges), %lld verified, %lld rejected; %lld "
                     "signatures fetched (%lld bytes with the requests) in %d rounds",
@@ -902,6 +914,11 @@ static void search_settings(job_state *js)
         js->probes = (int)js->k;
     }
     js->clusterings = js->mode == DG_MODE_RUN ? cfg->clusterings : 1;
+    if (verifies(js) && cfg->verify_max_candidates > 0 && cfg->verify_max_held > 0) {
+        js->bound = (dg_candidate_bound){cfg->verify_max_candidates, cfg->verify_accept_above, cfg->verify_max_held,
+                                         0, 0};
+        js->pair_opts.bound = &js->bound;
+    }
 }
 
 /* js: the input and mode set, the rest zero (taken by value: the job's

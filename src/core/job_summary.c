@@ -102,11 +102,12 @@ static void log_summary(const dg_ctx *ctx, const dg_config *cfg, const dg_job_re
     const dg_job_verify *v = &r->verify;
     if (v->enabled) {
         int64_t scored = v->candidates - v->accepted - v->over_budget;
-        dg_log(ctx, "summary: verify: %lld candidate pairs, %lld accepted unverified, %lld beyond the budget (verify.max_candidates %d), "
+        dg_log(ctx, "summary: verify: %lld candidate pairs (and %lld dropped while held, beyond the budget: "
+                    "verify.max_held), %lld accepted unverified, %lld beyond the budget (verify.max_candidates %d), "
                     "%lld verified, %lld rejected (verify.threshold %.3g); %.1f us per pair; %lld bytes moved for it "
                     "in %d rounds (a signature with every exchanged record would have been %.0f bytes)",
-               (long long)v->candidates, (long long)v->accepted, (long long)v->over_budget, v->max_candidates,
-               (long long)(scored - v->rejected), (long long)v->rejected, (double)v->threshold,
+               (long long)v->candidates, (long long)v->dropped_held, (long long)v->accepted,
+               (long long)v->over_budget, v->max_candidates, (long long)(scored - v->rejected), (long long)v->rejected, (double)v->threshold,
                scored > 0 ? 1e6 * v->seconds_scoring / (double)scored : 0.0, (long long)v->bytes_sent, v->rounds,
                v->bytes_in_exchange);
     }
@@ -232,10 +233,11 @@ static json_t *summary_json(const dg_ctx *ctx, const dg_config *cfg, const dg_jo
                               "compared_total", compared, "flops_useful", 2.0 * r->d * compared);
     json_t *exchange = json_pack("{s:o}", "bytes_sent", column(rows, p, F_SENT, 1));
     const dg_job_verify *v = &r->verify;
-    json_t *verify = json_pack("{s:b,s:f,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:i}", "enabled", v->enabled,
+    json_t *verify = json_pack("{s:b,s:f,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:i}", "enabled", v->enabled,
                                "threshold", (double)v->threshold, "max_candidates", v->max_candidates, "candidates",
                                (json_int_t)v->candidates, "accepted_unverified", (json_int_t)v->accepted,
-                               "over_budget", (json_int_t)v->over_budget, "verified",
+                               "over_budget", (json_int_t)v->over_budget, "dropped_held",
+                               (json_int_t)v->dropped_held, "verified",
                                (json_int_t)(v->candidates - v->rejected - v->accepted - v->over_budget), "rejected",
                                (json_int_t)v->rejected, "bytes_sent", (json_int_t)v->bytes_sent,
                                "bytes_if_in_exchange", v->bytes_in_exchange, "seconds_scoring", v->seconds_scoring,

@@ -44,6 +44,10 @@ typedef struct dg_job_verify {
     int64_t candidates, accepted, rejected; /* accepted: unverified, sim >= verify.accept_above */
     int64_t over_budget;       /* candidates left unverified by verify.max_candidates (not edges) */
     int max_candidates;        /* verify.max_candidates (0: no budget) */
+    /* candidates dropped while the search held them, beyond the budget
+     * (search/candidate_bound.h; not among `candidates`): summed over the
+     * ranks and the times they were bounded, so a pair may count more than once */
+    int64_t dropped_held;
     int64_t bytes_sent;        /* over all ranks: request ids and signatures */
     double bytes_in_exchange;  /* what carrying a signature with every exchanged record would have cost */
     double seconds_scoring;    /* the verifier's time, summed over ranks */

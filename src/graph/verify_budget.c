@@ -10,38 +10,12 @@
 #include <string.h>
 
 #include "graph/owner_exchange.h"
-
-typedef struct entry {
-    int64_t id;
-    float sim;
-} entry;
-
-/* By id, then by similarity, largest first. */
-static int cmp_entry(const void *pa, const void *pb)
-{
-    const entry *a = pa, *b = pb;
-    if (a->id != b->id)
-        return (a->id > b->id) - (a->id < b->id);
-    return (a->sim < b->sim) - (a->sim > b->sim);
-}
-
-/* Sorts v and keeps the first k entries of each id; returns their count. */
-static int64_t best_per_id(entry *v, int64_t n, int k)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_entry);
-    int64_t m = 0, run = 0;
-    for (int64_t i = 0; i < n; i++) {
-        run = i > 0 && v[i].id == v[i - 1].id ? run + 1 : 0;
-        if (run < k)
-            v[m++] = v[i];
-    }
-    return m;
-}
+#include "search/item_best.h"
 
 /* Collective: v (n entries, sorted by id) to the owners of the ids; cut[j]
  * = the k-th largest similarity of item lo + j over every rank's entries,
  * -INFINITY with fewer than k. */
-static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const entry *v, int64_t n, float *cut,
+static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const dg_item_sim *v, int64_t n, float *cut,
                          dg_err *err)
 {
     int64_t *ids = dg_alloc((size_t)n, sizeof *ids, err);
@@ -53,7 +27,7 @@ static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const 
     }
     dg_owner_counts c;
     int64_t nr = 0;
-    entry *got = NULL;
+    dg_item_sim *got = NULL;
     int64_t *rid = NULL;
     float *rsim = NULL;
     if ((rc = dg_owner_counts_for(ctx, rc, items->n_total, ids, n, &c, &nr, err)) == DG_OK) {
@@ -65,8 +39,8 @@ static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const 
             MPI_Alltoallv(ids, c.sc, c.sd, MPI_INT64_T, rid, c.rc, c.rd, MPI_INT64_T, ctx->comm);
             MPI_Alltoallv(sims, c.sc, c.sd, MPI_FLOAT, rsim, c.rc, c.rd, MPI_FLOAT, ctx->comm);
             for (int64_t i = 0; i < nr; i++)
-                got[i] = (entry){rid[i], rsim[i]};
-            nr = best_per_id(got, nr, k);
+                got[i] = (dg_item_sim){rid[i], rsim[i]};
+            nr = dg_best_per_item(got, nr, k);
             for (int64_t j = 0; j < items->n; j++)
                 cut[j] = -INFINITY;
             for (int64_t i = 0, run = 0; i < nr; i++) {
@@ -120,7 +94,7 @@ int dg_verify_budget(const dg_ctx *ctx, const dg_items *items, int per_item, flo
     for (int64_t i = 0; i < edges->n; i++)
         n += edges->sim[i] < accept_above;
     unsigned char *need = dg_alloc((size_t)edges->n, 1, err);
-    entry *v = dg_alloc((size_t)(2 * n), sizeof *v, err);
+    dg_item_sim *v = dg_alloc((size_t)(2 * n), sizeof *v, err);
     float *cut = dg_alloc((size_t)items->n, sizeof *cut, err);
     int64_t *where = dg_alloc((size_t)edges->n, sizeof *where, err);
     int rc = (edges->n == 0 || (need && where)) && (n == 0 || v) && (items->n == 0 || cut) ? DG_OK : DG_FAIL;
@@ -128,14 +102,14 @@ int dg_verify_budget(const dg_ctx *ctx, const dg_items *items, int per_item, flo
     for (int64_t i = 0; rc == DG_OK && i < edges->n; i++) {
         need[i] = edges->sim[i] < accept_above;
         if (need[i]) {
-            v[m++] = (entry){edges->src[i], edges->sim[i]};
-            v[m++] = (entry){edges->dst[i], edges->sim[i]};
+            v[m++] = (dg_item_sim){edges->src[i], edges->sim[i]};
+            v[m++] = (dg_item_sim){edges->dst[i], edges->sim[i]};
         }
     }
     int64_t *ids = NULL, nids = 0;
     float *far = NULL;
     if ((rc = dg_agree(ctx, rc, err)) == DG_OK) {
-        m = best_per_id(v, m, per_item);
+        m = dg_best_per_item(v, m, per_item);
         rc = owner_cutoffs(ctx, items, per_item, v, m, cut, err);
     }
     if (rc == DG_OK) {

@@ -75,6 +75,7 @@ typedef struct search {
     int64_t ld;      /* floats per row of sims */
     uint32_t *packed_rows, *packed_cols; /* bfloat16 only: the block's vectors, packed */
     dg_edges *out;
+    dg_candidate_bound *bound;
     dg_forest *forest; /* graph.edges = forest: NULL for every pair */
     int64_t compared;
     double flops;
@@ -82,14 +83,14 @@ typedef struct search {
 
 int dg_pair_opts_from_config(const dg_config *cfg, dg_pair_opts *o, dg_err *err)
 {
-    *o = (dg_pair_opts){cfg->threshold, cfg->block, 0};
+    *o = (dg_pair_opts){cfg->threshold, cfg->block, 0, NULL};
     return dg_bf16_resolve(cfg->precision, &o->bfloat16, err);
 }
 
 static int search_init(search *s, const dg_pair_opts *o, int d, int64_t max_rows, int64_t max_cols, dg_edges *out,
                        dg_err *err)
 {
-    *s = (search){.threshold = o->threshold, .block = effective_block(o->block), .out = out};
+    *s = (search){.threshold = o->threshold, .block = effective_block(o->block), .out = out, .bound = o->bound};
     if (o->bfloat16 && !dg_bf16_available())
         return dg_failc(err, DG_E_CONFIG, "bfloat16 pair search asked for on a CPU without AVX512-BF16");
     s->eps = o->bfloat16 ? dg_bf16_margin(d) : DG_SIM_RESCORE_EPS;
@@ -240,7 +241,7 @@ static int search_block(search *s, const rect *r, int64_t r0, int64_t r1, int64_
         if (rc != DG_OK)
             return DG_FAIL;
     }
-    return DG_OK;
+    return dg_bound_candidates(s->bound, s->out, err);
 }
 
 /* A diagonal block needs only its upper triangle: halve it while the halves

@@ -18,6 +18,7 @@
 #include "dupgraph/config.h"
 #include "dupgraph/context.h"
 #include "dupgraph/items.h"
+#include "search/candidate_bound.h"
 #include "search/edges.h"
 #include "search/exchange.h"
 
@@ -28,6 +29,10 @@ typedef struct dg_pair_opts {
     float threshold; /* pairs at or above are kept */
     int block;       /* rows and columns per block; <= 0: the default */
     int bfloat16;    /* blocks in bfloat16 (requires dg_bf16_available()) */
+    /* NULL, or the verifier's budget: after each block the output list is
+     * bounded by it (search/candidate_bound.h), so the pairs it drops are
+     * never verified in any case */
+    dg_candidate_bound *bound;
 } dg_pair_opts;
 
 /* The options of a job's configuration (job.precision resolved by
