@@ -20,7 +20,6 @@ import argparse
 import datetime
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -97,10 +96,6 @@ def readme_block(rows, verdicts, n, args):
     return "\n".join(lines)
 
 
-def re_numbers(text):
-    return re.findall(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])", text)
-
-
 def same(a, b):
     return all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
 
@@ -131,7 +126,7 @@ def main():
               "command": "jobs/candidate_bound_bench.py " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
               "started_utc": started, "git": rev, "items": n, "ranks": args.ranks, "config": args.config,
               "machine": machine.describe(), "runs": rows, "verdicts": verdicts,
-              "readme_block": block, "readme": sorted(set(re_numbers(block)))}
+              "readme_block": block, "readme": {"block": block}}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     print(f"wrote {args.out}")
