@@ -697,7 +697,8 @@ static int verify_stage(job_state *js, dg_err *err)
     };
     if (js->pair_opts.bound)
         dg_log(js->ctx, "verify: %lld candidate pairs dropped while the search held them (beyond the budget of both "
-                        "their items among the pairs held; verify.max_held %lld; counted once per rank and bounding)",
+                        "their items among the pairs held; verify.max_held %lld; a pair found and dropped again "
+                        "counts again)",
                (long long)sums[6], (long long)cfg->verify_max_held);
     dg_log(js->ctx, "verify: %lld candidate pairs: %lld accepted unverified (sim >= %g), %lld beyond the budget "
                     "of %d per item (verify.max_candidates; not edges), %lld verified, %lld rejected; %lld "
