@@ -13,30 +13,11 @@
 
 #include <cmocka.h>
 
+#include "budget_reference.h"
 #include "search/candidate_bound.h"
 
 #define N_ITEMS 200
 #define KEEP_ABOVE 0.9f
-
-/* Every candidate pair (a < b) with probability density, similarity on a
- * 0.01 grid in [0.3, 1) so that ties at an item's cut-off are common. */
-static void all_pairs(double density, uint64_t seed, dg_edges *e)
-{
-    memset(e, 0, sizeof *e);
-    dg_err err = {0};
-    for (int64_t a = 0; a < N_ITEMS; a++)
-        for (int64_t b = a + 1; b < N_ITEMS; b++) {
-            uint64_t h = dg_mix64(seed ^ (uint64_t)(a * N_ITEMS + b));
-            if (dg_unit(h) < density)
-                assert_int_equal(dg_edges_push(e, a, b, 0.3f + 0.01f * (float)(dg_mix64(h) % 70), &err), DG_OK);
-        }
-}
-
-static int cmp_desc(const void *pa, const void *pb)
-{
-    float a = *(const float *)pa, b = *(const float *)pb;
-    return (a < b) - (a > b);
-}
 
 /* The budget's rule over e, serially: in[i] = 1 when pair i is at or above
  * KEEP_ABOVE or reaches the k-th largest similarity below KEEP_ABOVE of
@@ -44,15 +25,7 @@ static int cmp_desc(const void *pa, const void *pb)
 static void budget(const dg_edges *e, int k, unsigned char *in)
 {
     float cut[N_ITEMS];
-    for (int64_t x = 0; x < N_ITEMS; x++) {
-        float s[N_ITEMS];
-        int n = 0;
-        for (int64_t i = 0; i < e->n; i++)
-            if ((e->src[i] == x || e->dst[i] == x) && e->sim[i] < KEEP_ABOVE)
-                s[n++] = e->sim[i];
-        qsort(s, (size_t)n, sizeof *s, cmp_desc);
-        cut[x] = n >= k ? s[k - 1] : -INFINITY;
-    }
+    dgt_budget_cutoffs(e, N_ITEMS, k, KEEP_ABOVE, cut);
     for (int64_t i = 0; i < e->n; i++)
         in[i] = e->sim[i] >= KEEP_ABOVE || e->sim[i] >= cut[e->src[i]] || e->sim[i] >= cut[e->dst[i]];
 }
@@ -86,7 +59,7 @@ static void bounded_list_keeps_what_the_budget_takes(void **state)
         for (size_t ki = 0; ki < 3; ki++) {
             int k = ks[ki];
             dg_edges all, held = {0}, want, got;
-            all_pairs(densities[di], 11 + di, &all);
+            dgt_candidate_pairs(N_ITEMS, densities[di], 11 + di, &all);
             int64_t n = 2 * all.n, *order = malloc((size_t)n * sizeof *order);
             assert_non_null(order);
             for (int64_t i = 0; i < n; i++)

@@ -8,6 +8,7 @@
  * ranks before asserting (tests/mpi_harness.h).
  */
 #include "graph/verify_budget.h"
+#include "budget_reference.h"
 #include "mpi_harness.h"
 
 #include <math.h>
@@ -16,20 +17,6 @@
 
 #define N_ITEMS 240
 #define ACCEPT_ABOVE 0.9f
-
-/* Every candidate pair of the corpus, sorted by (src, dst): pair (a, b)
- * with probability `density`, similarity on a 0.01 grid in [0.3, 1). */
-static void all_pairs(double density, uint64_t seed, dg_edges *e)
-{
-    memset(e, 0, sizeof *e);
-    dg_err err = {0};
-    for (int64_t a = 0; a < N_ITEMS; a++)
-        for (int64_t b = a + 1; b < N_ITEMS; b++) {
-            uint64_t h = dg_mix64(seed ^ (uint64_t)(a * N_ITEMS + b));
-            if (dg_unit(h) < density)
-                assert_int_equal(dg_edges_push(e, a, b, 0.3f + 0.01f * (float)(dg_mix64(h) % 70), &err), DG_OK);
-        }
-}
 
 /* This rank's share: the pairs whose src it owns. */
 static void own_pairs(const dg_ctx *ctx, const dg_edges *all, dg_items *items, dg_edges *mine)
@@ -43,27 +30,6 @@ static void own_pairs(const dg_ctx *ctx, const dg_edges *all, dg_items *items, d
     for (int64_t i = 0; i < all->n; i++)
         if (all->src[i] >= items->lo && all->src[i] < items->lo + items->n)
             assert_int_equal(dg_edges_push(mine, all->src[i], all->dst[i], all->sim[i], &err), DG_OK);
-}
-
-static int cmp_desc(const void *pa, const void *pb)
-{
-    float a = *(const float *)pa, b = *(const float *)pb;
-    return (a < b) - (a > b);
-}
-
-/* Serial reference: cut[i] = the k-th largest similarity below accept_above
- * of item i's pairs (-INFINITY with fewer). */
-static void reference_cutoffs(const dg_edges *all, int k, float *cut)
-{
-    for (int64_t i = 0; i < N_ITEMS; i++) {
-        float s[N_ITEMS];
-        int n = 0;
-        for (int64_t j = 0; j < all->n; j++)
-            if ((all->src[j] == i || all->dst[j] == i) && all->sim[j] < ACCEPT_ABOVE)
-                s[n++] = all->sim[j];
-        qsort(s, (size_t)n, sizeof *s, cmp_desc);
-        cut[i] = n >= k ? s[k - 1] : -INFINITY;
-    }
 }
 
 /* The flags of dg_verify_budget equal the serial reference's on every
@@ -82,13 +48,13 @@ static void budget_equals_serial_reference_for_any_rank_count(void **state)
             int k = ks[ki];
             dg_edges all, mine;
             dg_items items;
-            all_pairs(densities[di], 17 + di, &all);
+            dgt_candidate_pairs(N_ITEMS, densities[di], 17 + di, &all);
             own_pairs(ctx, &all, &items, &mine);
             unsigned char *over = calloc((size_t)mine.n + 1, 1);
             dg_err err = {0};
             int ok = over && dg_verify_budget(ctx, &items, k, ACCEPT_ABOVE, &mine, over, &err) == DG_OK;
             float cut[N_ITEMS];
-            reference_cutoffs(&all, k, cut);
+            dgt_budget_cutoffs(&all, N_ITEMS, k, ACCEPT_ABOVE, cut);
             /* kept[i]: item i's candidate pairs below accept_above left to verify; need[i]: all of them */
             int64_t kept[N_ITEMS] = {0}, need[N_ITEMS] = {0}, counts[2] = {0, 0};
             for (int64_t i = 0; ok && i < mine.n; i++) {
@@ -131,7 +97,7 @@ static void no_budget_and_accepted_pairs_are_never_over(void **state)
     const dg_ctx *ctx = &world;
     dg_edges all, mine;
     dg_items items;
-    all_pairs(0.3, 5, &all);
+    dgt_candidate_pairs(N_ITEMS, 0.3, 5, &all);
     own_pairs(ctx, &all, &items, &mine);
     unsigned char *over = malloc((size_t)mine.n + 1);
     dg_err err = {0};
