@@ -67,8 +67,9 @@ def seed_ranks(work, lo, hi):
     """The copies of one job output: their similarities, whether the run joined them by an
     edge, and for those in [lo, hi) the distractors and own-group items above them at each end."""
     out = output.read(os.path.join(work, "run.h5"), items=("path", "status"), embeddings=True)
-    work = os.path.realpath(work)
-    truth = Truth(truth_table(os.path.join(work, "corpus"), list(out.items["path"])))
+    # both sides as real paths: a work folder reached through a link stores the linked path
+    paths = [os.path.realpath(p.decode() if isinstance(p, bytes) else p) for p in out.items["path"]]
+    truth = Truth(truth_table(os.path.join(os.path.realpath(work), "corpus"), paths))
     usable = output.usable(out.items["status"])
     emb = np.where(usable[:, None], out.embeddings.astype(np.float32), 0.0)
     sims = emb @ emb.T
