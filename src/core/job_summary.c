@@ -107,7 +107,8 @@ static void log_summary(const dg_ctx *ctx, const dg_config *cfg, const dg_job_re
                     "%lld verified, %lld rejected (verify.threshold %.3g); %.1f us per pair; %lld bytes moved for it "
                     "in %d rounds (a signature with every exchanged record would have been %.0f bytes)",
                (long long)v->candidates, (long long)v->dropped_held, (long long)v->accepted,
-               (long long)v->over_budget, v->max_candidates, (long long)(scored - v->rejected), (long long)v->rejected, (double)v->threshold,
+               (long long)v->over_budget, v->max_candidates, (long long)(scored - v->rejected), (long long)v->rejected,
+               (double)v->threshold,
                scored > 0 ? 1e6 * v->seconds_scoring / (double)scored : 0.0, (long long)v->bytes_sent, v->rounds,
                v->bytes_in_exchange);
     }
