@@ -226,8 +226,8 @@ static const key_spec keys[] = {
      .help = "with a budget (verify.max_candidates), the candidate pairs a rank holds before it drops those below "
              "the N-th most similar of both their items among the pairs it holds, which the budget would leave out "
              "in any case: the job's output is the same, and a rank holds about N pairs per item it searches "
-             "instead of a share of the whole corpus per item (~20 bytes each, twice that while dropping).  0: "
-             "never"},
+             "instead of a share of the whole corpus per item (20 bytes each; the list's growth and the dropping take "
+             "up to about 3 times that).  0: never"},
 
     {"embed", "dim", K_INT, F(embed_dim), 2, 4096, "64", .help = "descriptor dimension after PCA"},
     {"embed", "max_pixels", K_SIZE, F(max_pixels), 1, 1e12, "100000000",

@@ -919,6 +919,10 @@ static void search_settings(job_state *js)
         js->bound = (dg_candidate_bound){cfg->verify_max_candidates, cfg->verify_accept_above, cfg->verify_max_held,
                                          0, 0};
         js->pair_opts.bound = &js->bound;
+        dg_log(js->ctx, "memory: a rank's candidate pairs are bounded by the verifier's budget once it holds "
+                        "verify.max_held = %lld of them (%.0f MiB at 20 bytes a pair; the list's growth and the bounding "
+                        "take up to about 3 times that)",
+               (long long)cfg->verify_max_held, 20.0 * (double)cfg->verify_max_held / 1048576.0);
     }
 }
 
