@@ -40,14 +40,11 @@ static int owner_cutoffs(const dg_ctx *ctx, const dg_items *items, int k, const 
             MPI_Alltoallv(sims, c.sc, c.sd, MPI_FLOAT, rsim, c.rc, c.rd, MPI_FLOAT, ctx->comm);
             for (int64_t i = 0; i < nr; i++)
                 got[i] = (dg_item_sim){rid[i], rsim[i]};
-            nr = dg_best_per_item(got, nr, k);
+            nr = dg_kth_per_item(got, nr, k);
             for (int64_t j = 0; j < items->n; j++)
                 cut[j] = -INFINITY;
-            for (int64_t i = 0, run = 0; i < nr; i++) {
-                run = i > 0 && got[i].id == got[i - 1].id ? run + 1 : 0;
-                if (run == k - 1)
-                    cut[got[i].id - items->lo] = got[i].sim;
-            }
+            for (int64_t i = 0; i < nr; i++)
+                cut[got[i].id - items->lo] = got[i].sim;
         }
         dg_owner_counts_free(&c);
     }

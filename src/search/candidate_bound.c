@@ -39,15 +39,7 @@ int dg_bound_candidates(dg_candidate_bound *b, dg_edges *e, dg_err *err)
             v[m++] = (dg_item_sim){e->src[i], e->sim[i]};
             v[m++] = (dg_item_sim){e->dst[i], e->sim[i]};
         }
-    m = dg_best_per_item(v, m, b->per_item);
-    /* the per_item-th entry of each id's run is its cut-off; kept in place
-     * (the write position never passes the read position) */
-    int64_t n_cuts = 0;
-    for (int64_t i = 0, run = 0; i < m; i++) {
-        run = i > 0 && v[i].id == v[i - 1].id ? run + 1 : 0;
-        if (run == b->per_item - 1)
-            v[n_cuts++] = v[i];
-    }
+    int64_t n_cuts = dg_kth_per_item(v, m, b->per_item);
     int64_t kept = 0;
     for (int64_t i = 0; i < e->n; i++) {
         float s = e->sim[i];

@@ -24,3 +24,15 @@ int64_t dg_best_per_item(dg_item_sim *v, int64_t n, int k)
     }
     return m;
 }
+
+int64_t dg_kth_per_item(dg_item_sim *v, int64_t n, int k)
+{
+    int64_t m = dg_best_per_item(v, n, k), n_cuts = 0;
+    /* the write position never passes the read position */
+    for (int64_t i = 0, run = 0; i < m; i++) {
+        run = i > 0 && v[i].id == v[i - 1].id ? run + 1 : 0;
+        if (run == k - 1)
+            v[n_cuts++] = v[i];
+    }
+    return n_cuts;
+}

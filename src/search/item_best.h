@@ -18,4 +18,10 @@ typedef struct dg_item_sim {
  * similarity. */
 int64_t dg_best_per_item(dg_item_sim *v, int64_t n, int k);
 
+/* Each item's cut-off: sorts v[0..n) as dg_best_per_item and moves, for
+ * each id with k entries or more, one entry (id, its k-th largest
+ * similarity) to the front, in id order; returns their count.  Ids with
+ * fewer than k have none (every pair of theirs is within a budget of k). */
+int64_t dg_kth_per_item(dg_item_sim *v, int64_t n, int k);
+
 #endif
