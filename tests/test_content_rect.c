@@ -137,7 +137,7 @@ static int canvas_photo_found(const char *photo, double aspect, int whole_box, c
     dg_rect r = content(&framed);
     if (whole_box) {
         dg_pixels px = {framed.w, framed.h, framed.px};
-        int b[4];
+        int b[DG_BOX_LEN];
         dg_content_box(&px, b);
         r = (dg_rect){b[0], b[1], b[2], b[3]};
     }
@@ -238,7 +238,7 @@ static void screenshot_gives_the_photo(void **state)
                                  DG_OK);
                 shrink(&shot);
                 dg_pixels px = {shot.w, shot.h, shot.px};
-                int b[4];
+                int b[DG_BOX_LEN];
                 dg_content_box(&px, b); /* with the border trimming, as the descriptor uses it */
                 int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &shot, box[0], box[1], box[2], box[3]);
                 printf("screenshot %-40s panel %d %s: %s\n", photos[i], kinds[k].panel, dark ? "dark " : "light",
@@ -281,7 +281,7 @@ static void narrow_photo_in_dark_window_gives_the_photo(void **state)
             assert_int_equal(dg_compose_screenshot(&strip, frac, panel, 1, "GALLERY", &shot, &err), DG_OK);
             shrink(&shot);
             dg_pixels px = {shot.w, shot.h, shot.px};
-            int b[4];
+            int b[DG_BOX_LEN];
             dg_content_box(&px, b);
             int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &shot, box[0], box[1], box[2], box[3]);
             printf("narrow dark %-40s panel %d box %d %d %d %d: %s\n", i < N_PHOTOS ? photos[i] : textured[i - N_PHOTOS], panel,
@@ -310,7 +310,7 @@ static void watermark_box_is_no_frame(void **state)
         assert_int_equal(dg_compose_logo(&im, 0.13, 0.5, 0.5, white, ink, 0.55, "PHOTO", &marked, &err), DG_OK);
         shrink(&marked);
         dg_pixels px = {marked.w, marked.h, marked.px};
-        int b[4];
+        int b[DG_BOX_LEN];
         dg_content_box(&px, b);
         printf("watermark %-40s box %d %d %d %d of %dx%d\n", photos[i], b[0], b[1], b[2], b[3], marked.w, marked.h);
         assert_true(b[0] == 0 && b[1] == 0 && b[2] == marked.w && b[3] == marked.h);
@@ -343,7 +343,7 @@ static void logo_box_over_flat_dark_region_is_no_frame(void **state)
                          DG_OK);
         shrink(&marked);
         dg_pixels px = {marked.w, marked.h, marked.px};
-        int b[4];
+        int b[DG_BOX_LEN];
         dg_content_box(&px, b);
         printf("logo over dark, ink %d at %.2f: box %d %d %d %d of %dx%d\n", cases[i].ink, cases[i].cx, b[0], b[1], b[2],
                b[3], marked.w, marked.h);
@@ -385,7 +385,7 @@ static void logo_box_gives_no_band(void **state)
             dg_decode_result res;
             dg_decode_memory(&dec, jpeg, len, &res);
             assert_int_equal(res.status, DG_ST_OK);
-            int b[4];
+            int b[DG_BOX_LEN];
             dg_content_box(&res.image, b);
             int ok = b[0] == 0 && b[1] == 0 && b[2] == res.image.w && b[3] == res.image.h;
             if (!ok)

@@ -462,7 +462,7 @@ static void signature_of_file_is_decode_box_signature_or_zeros(void **state)
     uint8_t want[DG_SIG_BYTES], got[DG_SIG_BYTES];
     dg_decode_result res = decode_path(fx, PHOTO);
     assert_int_equal(res.status, DG_ST_OK);
-    int box[4];
+    int box[DG_BOX_LEN];
     dg_content_box(&res.image, box);
     dg_signature_make(&res.image, box, want);
     assert_int_equal(dg_signature_of_file(&fx->dec, PHOTO, got, &res), DG_ST_OK);
@@ -689,7 +689,7 @@ static double cosine(const float *a, const float *b)
 /* The descriptor as the embedder computes it: the content box first. */
 static void describe(const dg_pixels *px, int flip, float *out)
 {
-    int box[4];
+    int box[DG_BOX_LEN];
     dg_content_box(px, box);
     dg_descriptor(px, box, flip, out);
 }

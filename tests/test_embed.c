@@ -272,7 +272,7 @@ static double raw_cosine(const float *a, const float *b)
 /* The descriptor as the embedder computes it: the content box first. */
 static void describe(const dg_pixels *px, int flip, float *out)
 {
-    int box[4];
+    int box[DG_BOX_LEN];
     dg_content_box(px, box);
     dg_descriptor(px, box, flip, out);
 }

@@ -59,7 +59,7 @@ static void signature(const dg_image *im, uint8_t *sig)
     int w = im->w * 64 / (im->w < im->h ? im->w : im->h), h = im->h * 64 / (im->w < im->h ? im->w : im->h);
     assert_int_equal(dg_image_resize(im, w, h, &small, &err), DG_OK);
     dg_pixels px = {small.w, small.h, small.px};
-    int box[4];
+    int box[DG_BOX_LEN];
     dg_content_box(&px, box);
     dg_signature_make(&px, box, sig);
     dg_image_free(&small);
@@ -357,7 +357,7 @@ static void missing_signature_scores_minus_one(void **state)
     for (int i = 0; i < 16 * 16 * 3; i++)
         rgb[i] = (uint8_t)(i * 7);
     dg_pixels px = {16, 16, rgb};
-    int box[4];
+    int box[DG_BOX_LEN];
     dg_content_box(&px, box);
     dg_signature_make(&px, box, flat);
     assert_true(dg_signature_present(flat));

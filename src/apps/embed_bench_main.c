@@ -292,7 +292,7 @@ static void describe_all(bench *b, dg_decoder *dec, int first, pass_times *t)
             b->status[i] = (int8_t)res.status;
         if (!dg_status_usable((int8_t)res.status))
             continue;
-        int box[4];
+        int box[DG_BOX_LEN];
         double w0 = dg_now();
         c0 = cpu_now();
         dg_content_box(&res.image, box);

@@ -8,9 +8,10 @@
  *
  * Steps: the content box (dg_content_box, which the caller runs once per
  * image and hands in, the signature uses it too): uniform borders trimmed
- * (bars ending in a sharp edge), a frame left out; leave out MARGIN of each
- * remaining side; area-average the rest to a DG_DESC_SIZE
- * square; equalise the luminance by rank (monotone brightness, contrast or
+ * (bars ending in a sharp edge), a frame left out, and the watermark box
+ * inside (overlay.h); leave out MARGIN of each remaining side; area-average
+ * the rest to a DG_DESC_SIZE square, the watermark box filled in from its
+ * surroundings there; equalise the luminance by rank (monotone brightness, contrast or
  * gamma changes give nearly the same result); weight it with a window that
  * fades in from the edges; then three cues, each scaled to a fixed length:
  *   DCT    the lowest frequencies (u + v < 8, no DC) of the windowed
@@ -34,6 +35,7 @@
 
 #include "input/content_rect.h"
 #include "input/decode.h"
+#include "input/overlay.h"
 #include "input/pca.h"
 
 #define S DG_DESC_SIZE
@@ -149,6 +151,17 @@ static dg_rect trim_borders(const dg_pixels *img)
     return r;
 }
 
+/* The frame content_rect finds inside `within`, unless what it frames is
+ * a watermark box (overlay.h): over a smooth photo, a logo box can pass
+ * for a photo pasted on a flat page. */
+static dg_rect framed_photo(const dg_pixels *img, dg_rect within)
+{
+    dg_rect r = dg_content_rect(img, within);
+    int region[4] = {within.x0, within.y0, within.x1, within.y1}, box[4] = {r.x0, r.y0, r.x1, r.y1};
+    int same = r.x0 == within.x0 && r.y0 == within.y0 && r.x1 == within.x1 && r.y1 == within.y1;
+    return !same && dg_overlay_is_box(img, region, box) ? within : r;
+}
+
 /* The photo: a frame inside the image without its uniform borders.  Bars
  * come in opposite pairs (letterbox, border); a bar on one side only is
  * more likely the flat side of an application window (dark chrome is
@@ -159,20 +172,21 @@ static dg_rect content(const dg_pixels *img)
     dg_rect all = {0, 0, img->w, img->h}, t = trim_borders(img);
     int sides = (t.x0 > 0) + (t.y0 > 0) + (t.x1 < img->w) + (t.y1 < img->h);
     if (sides == 1) {
-        dg_rect r = dg_content_rect(img, all);
+        dg_rect r = framed_photo(img, all);
         if (r.x0 != all.x0 || r.y0 != all.y0 || r.x1 != all.x1 || r.y1 != all.y1)
             return r;
     }
-    return dg_content_rect(img, t);
+    return framed_photo(img, t);
 }
 
-void dg_content_box(const dg_pixels *img, int box[4])
+void dg_content_box(const dg_pixels *img, int box[DG_BOX_LEN])
 {
     dg_rect r = content(img);
     box[0] = r.x0;
     box[1] = r.y0;
     box[2] = r.x1;
     box[3] = r.y1;
+    dg_overlay_find(img, box, box + 4);
 }
 
 /* ---- resampling and photometric normalisation ----------------------------- */
@@ -424,12 +438,19 @@ static void mirror_color(float *v)
 
 /* ---- the descriptor ------------------------------------------------------- */
 
-void dg_descriptor(const dg_pixels *img, const int box[4], int flip, float *out)
+void dg_descriptor(const dg_pixels *img, const int box[DG_BOX_LEN], int flip, float *out)
 {
     float luma[S * S], cb[S * S], cr[S * S];
     dg_rect r = {box[0], box[1], box[2], box[3]};
     leave_margin(&r);
     resample(img, &r, luma, cb, cr);
+    if (dg_box_has_overlay(box)) {
+        int kept[4] = {r.x0, r.y0, r.x1, r.y1}, cells[4];
+        dg_overlay_cells(kept, box + 4, S, S, cells);
+        dg_overlay_fill(luma, S, S, cells);
+        dg_overlay_fill(cb, S, S, cells);
+        dg_overlay_fill(cr, S, S, cells);
+    }
     equalise(luma, S * S);
     float *dct = out, *hog = out + DG_DESC_DCT_DIM, *color = hog + DG_DESC_HOG_DIM;
     float win[S], windowed[S * S];

@@ -46,7 +46,7 @@ static void decode_member(dg_decoder *dec, dg_shard_reader *r, dg_items *items, 
 static int image_step(dg_image_loop *loop, dg_items *items, int64_t i, const dg_pixels *image, dg_err *err)
 {
     int sig = items->sig && !loop->keep_status; /* a second pass decodes at another scale */
-    int box[4];
+    int box[DG_BOX_LEN];
     if (sig || loop->content_box) {
         double t = dg_now();
         dg_content_box(image, box);

@@ -1,13 +1,17 @@
 /* signature.c - the verification signature of one decoded image (see
  * signature.h): the content box the descriptor describes (borders and frame
  * left out; the caller computes it once, dg_content_box), area-averaged to
- * a thumbnail whose longer side is DG_SIG_SIDE, its luminance replaced by
+ * a thumbnail (a watermark box in it filled in from its surroundings,
+ * overlay.h) whose longer side is DG_SIG_SIDE, its luminance replaced by
  * its rank (so brightness, contrast, gamma and grayscale conversion change
  * it little).  Pure function of the pixels and box: the same bytes for any
  * rank count. */
 #include "input/signature.h"
 
 #include <string.h>
+
+#include "input/descriptor.h"
+#include "input/overlay.h"
 
 /* Overlap of pixel [p, p+1) with [a, b). */
 static inline double overlap(int p, double a, double b)
@@ -59,7 +63,7 @@ static void equalise(const float *v, int n, uint8_t *out)
         out[i] = level[q[i]];
 }
 
-void dg_signature_make(const dg_pixels *img, const int box[4], uint8_t *sig)
+void dg_signature_make(const dg_pixels *img, const int box[DG_BOX_LEN], uint8_t *sig)
 {
     memset(sig, 0, DG_SIG_BYTES);
     int bw = box[2] - box[0], bh = box[3] - box[1];
@@ -75,6 +79,11 @@ void dg_signature_make(const dg_pixels *img, const int box[4], uint8_t *sig)
     float lum[DG_SIG_SIDE * DG_SIG_SIDE];
     uint8_t eq[DG_SIG_SIDE * DG_SIG_SIDE];
     thumbnail(img, box, tw, th, lum);
+    if (dg_box_has_overlay(box)) {
+        int cells[4];
+        dg_overlay_cells(box, box + 4, tw, th, cells);
+        dg_overlay_fill(lum, tw, th, cells);
+    }
     equalise(lum, tw * th, eq);
     sig[0] = DG_SIG_VERSION;
     sig[1] = (uint8_t)tw;

@@ -13,11 +13,12 @@
 #include <stdint.h>
 
 #include "input/decode.h"
+#include "input/descriptor.h"
 
 #define DG_SIG_SIDE 32
 #define DG_SIG_HEADER 4
 #define DG_SIG_BYTES (DG_SIG_HEADER + DG_SIG_SIDE * DG_SIG_SIDE)
-#define DG_SIG_VERSION 1
+#define DG_SIG_VERSION 2
 /* The shorter side of a thumbnail is at least this (very long panoramas
  * are squeezed). */
 #define DG_SIG_MIN_SIDE 8
@@ -25,7 +26,7 @@
 /* Writes the signature of an image (any size >= 1 x 1) whose content box
  * is box (dg_content_box of the same pixels, input/descriptor.h).  Pure
  * function of the pixels and box. */
-void dg_signature_make(const dg_pixels *img, const int box[4], uint8_t *sig);
+void dg_signature_make(const dg_pixels *img, const int box[DG_BOX_LEN], uint8_t *sig);
 
 /* The signature of an image file as the built-in embedder decodes it:
  * dg_decode_file with dec (initialised with min_side DG_DESC_SIZE; its

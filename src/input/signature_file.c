@@ -16,7 +16,7 @@ dg_status dg_signature_of_file(dg_decoder *dec, const char *path, uint8_t *sig, 
         memset(sig, 0, DG_SIG_BYTES);
         return res->status;
     }
-    int box[4];
+    int box[DG_BOX_LEN];
     dg_content_box(&res->image, box);
     dg_signature_make(&res->image, box, sig);
     return res->status;

@@ -46,7 +46,7 @@ static void check_descriptor(const dg_decode_result *res, int flip)
 {
     float desc[DG_DESC_DIM];
     int16_t q[DG_DESC_DIM];
-    int box[4];
+    int box[DG_BOX_LEN];
     dg_content_box(&res->image, box);
     check(0 <= box[0] && box[0] <= box[2] && box[2] <= res->image.w && 0 <= box[1] && box[1] <= box[3] &&
               box[3] <= res->image.h,
