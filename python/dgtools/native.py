@@ -16,6 +16,7 @@ import numpy as np
 DESC_SIZE = 64      # DG_DESC_SIZE (src/input/descriptor.h)
 DESC_DIM = 195      # DG_DESC_DIM
 DESC_QUANT = 32767.0  # DG_DESC_QUANT (src/input/pca.h)
+BOX_LEN = 8         # DG_BOX_LEN (src/input/descriptor.h): content box, watermark box
 USABLE = (0, 1)  # DG_ST_OK, DG_ST_OK_WITH_WARNING (include/dupgraph/common.h)
 
 
@@ -58,7 +59,7 @@ class Describer:
         out = np.zeros((len(paths), DESC_DIM))
         raw = (ctypes.c_float * DESC_DIM)()
         q = (ctypes.c_int16 * DESC_DIM)()
-        box = (ctypes.c_int * 4)()
+        box = (ctypes.c_int * BOX_LEN)()
         for i, path in enumerate(paths):
             res = _Result()
             self.lib.dg_decode_file(ctypes.byref(self.dec), os.fsencode(path), ctypes.byref(res))
