@@ -45,6 +45,9 @@
  * a pasted photo's sides were moved to their sharpest pixel line, 20 after,
  * 25 with corner frames */
 #define MIN_EXACT 23
+/* of 60 smooth gradients in windows: 14 before a pasted photo could be told from a bare page
+ * by its spread (DG_DESC_VERSION 10), 17 with it */
+#define MIN_SMOOTH_IN_WINDOW 16
 
 static const char *const photos[] = {
     "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Wine_by_Jakkub_Mede.jpg",
@@ -297,6 +300,47 @@ static void narrow_photo_in_dark_window_gives_the_photo(void **state)
     assert_true(found >= MIN_NARROW_DARK);
 }
 
+/* Smooth gradients (our photos reduced to 3 x 2 pixels and enlarged again,
+ * cut as the benchmark's pan crops, 0.4 of the width: the render
+ * wallpapers' kind of photo) in application windows, light and dark, with
+ * and without a side panel: a pasted photo with no detail of its own, told
+ * from a bare page by its spread of luminance or colour. */
+static void smooth_gradient_in_window_gives_the_photo(void **state)
+{
+    (void)state;
+    int found = 0, tried = 0;
+    for (int i = 0; i < N_PHOTOS + N_TEXTURED; i++) {
+        dg_image im, tiny, smooth, strip;
+        dg_err err;
+        load(i < N_PHOTOS ? photos[i] : textured[i - N_PHOTOS], &im);
+        assert_int_equal(dg_image_resize(&im, 3, 2, &tiny, &err), DG_OK);
+        assert_int_equal(dg_image_resize(&tiny, im.w, im.h, &smooth, &err), DG_OK);
+        int sw = im.w * 4 / 10;
+        assert_int_equal(dg_img_crop(&smooth, (im.w - sw) / 2, 0, sw, im.h, &strip, &err), DG_OK);
+        for (int panel = 0; panel < 2; panel++)
+            for (int dark = 0; dark < 2; dark++) {
+                double frac = panel ? 0.62 : 0.85, box[4];
+                dg_image shot;
+                pasted_box(&strip, frac, panel, dark, box);
+                assert_int_equal(dg_compose_screenshot(&strip, frac, panel, dark, "GALLERY", &shot, &err), DG_OK);
+                shrink(&shot);
+                dg_pixels px = {shot.w, shot.h, shot.px};
+                int b[DG_BOX_LEN];
+                dg_content_box(&px, b);
+                int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &shot, box[0], box[1], box[2], box[3]);
+                found += ok;
+                tried++;
+                dg_image_free(&shot);
+            }
+        dg_image_free(&strip);
+        dg_image_free(&smooth);
+        dg_image_free(&tiny);
+        dg_image_free(&im);
+    }
+    printf("smooth gradient in a window: %d of %d\n", found, tried);
+    assert_true(found >= MIN_SMOOTH_IN_WINDOW);
+}
+
 /* A translucent watermark box near the centre (dg-mkbench's strong logo) has
  * a crisp outline but the photo around it, not a flat page: no frame. */
 static void watermark_box_is_no_frame(void **state)
@@ -413,6 +457,7 @@ int main(void)
         cmocka_unit_test(pillarboxed_copy_gives_the_photo),
         cmocka_unit_test(screenshot_gives_the_photo),
         cmocka_unit_test(narrow_photo_in_dark_window_gives_the_photo),
+        cmocka_unit_test(smooth_gradient_in_window_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),
         cmocka_unit_test(logo_box_over_flat_dark_region_is_no_frame),
         cmocka_unit_test(logo_box_gives_no_band),

@@ -25,7 +25,8 @@
  * detail of its own) and may be as small as PASTED_AREA_MIN: a closed
  * rectangle with a flat page (one colour) beyond two of its sides at least,
  * whose sides step along most of their length and never run through flat
- * page; or a rectangle between two sides at equal distances from the
+ * page, and which holds some detail or, a smooth gradient, a spread of
+ * luminance or colour (spread_in()); or a rectangle between two sides at equal distances from the
  * bounds (a story canvas, a pillarbox) over a fill of little detail.
  * A closed rectangle whose inside is a flat ground with ink strokes
  * (ink_on_flat()) is no frame at all: a see-through logo box over a flat
@@ -88,7 +89,8 @@
 #define FAR_SHARE 0.5      /* of the far side of a centred photo's pair */
 #define THROUGH_SHARE 0.1  /* of a side that may run through flat page */
 #define PAGE_SHARE 0.65    /* of a pasted photo's side beside a flat page */
-#define PASTED_DETAIL 0.02 /* detail share inside a pasted photo, at least (no bare page) */
+#define PASTED_DETAIL 0.02 /* detail share inside a pasted photo, at least (no bare page) ... */
+#define PASTED_SPREAD 0.08 /* ... or this luminance or chroma spread (a smooth gradient) */
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
 #define FILL_RATIO 3.0     /* or the photo's detail share over theirs */
 #define REFINE 1           /* cells a frame's side may move to its sharpest pixel line */
@@ -630,6 +632,33 @@ static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
     return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n;
 }
 
+/* Whether the cells of rectangle (x0, y0, x1, y1) spread over
+ * PASTED_SPREAD or more (10th to 90th percentile) of luminance or of
+ * either chroma: a smooth gradient (a render, a sky) has no detail of its
+ * own but is no bare page either, nor a page with a strip of chrome. */
+static int spread_in(const grid *g, int x0, int y0, int x1, int y1)
+{
+    const float *plane[3] = {g->lum, g->cb, g->cr};
+    int n = (x1 - x0) * (y1 - y0);
+    for (int c = 0; c < 3 && n > 0; c++) {
+        int hist[512] = {0}; /* values -1..1 in steps of 1/256 */
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++) {
+                int b = (int)((plane[c][y * g->w + x] + 1.0f) * 256.0f);
+                hist[b < 0 ? 0 : b > 511 ? 511 : b]++;
+            }
+        int lo = -1, hi = -1;
+        for (int b = 0, below = 0; b < 512; b++) {
+            below += hist[b];
+            lo = lo < 0 && below > 0.1 * n ? b : lo;
+            hi = hi < 0 && below >= 0.9 * n ? b : hi;
+        }
+        if ((hi - lo) / 256.0 >= PASTED_SPREAD)
+            return 1;
+    }
+    return 0;
+}
+
 /* Whether grid line `line` between cells a and b along it is a side that
  * joins the ends of two sides (`loose`: it need not step) or the end of
  * one side to the other running on (`half`: it steps along HALF_SHARE),
@@ -687,7 +716,8 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
-    int pasted = ((bars && (dout <= FILL_DETAIL || din >= FILL_RATIO * dout)) || flat_sides) && din >= PASTED_DETAIL;
+    int pasted = ((bars && (dout <= FILL_DETAIL || din >= FILL_RATIO * dout)) || flat_sides) &&
+                 (din >= PASTED_DETAIL || (flat_sides && spread_in(g, ix0, iy0, ix1, iy1)));
     if (!pasted && (!sides || area < area_min * all))
         return -1;
     /* Above any other frame; closed first, then the one with more sides in
