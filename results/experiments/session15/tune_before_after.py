@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The watermark fill on the tune split, the job end to end (session 15):
 jobs/quality_bench.py --split tune --seed S for S = 1, 2, 3, with the code
-before (153372f: tune_before_seedS.json) and after (6dfa3e4, the overlay with
-the whitening learned again and pairs.threshold 0.34: tune_after_seedS.json),
+before (153372f: tune_before_seedS.json) and after (a5f8a1b: the watermark
+fill, smooth pasted photos, the whitening learned again and pairs.threshold
+0.34: tune_after_seedS.json),
 on the same dg-mkbench corpora.  Prints overall precision, recall, the hard
 negatives, the pairs verified per item and every transform whose count of
 (original, variant) pairs found moved, pooled over the seeds.
