@@ -187,30 +187,36 @@ static double ink_share(const grid *g, int x0, int y0, int x1, int y1)
     return n > 0 ? (double)ink / n : 0.0;
 }
 
-/* The cells RING_IN inside and RING_OUT outside the rectangle's sides
- * (corners left out) in pairs, at most cap; returns how many. */
-static int ring_pairs(const grid *g, int x0, int y0, int x1, int y1, float *in, float *out, int cap, int *smooth)
+/* The cells RING_IN inside and RING_OUT outside a rectangle's sides
+ * (corners left out) in pairs, and how many of the outside ones are
+ * smooth. */
+typedef struct ring {
+    float in[4 * GRID_MAX], out[4 * GRID_MAX];
+    int n, smooth;
+} ring;
+
+/* Adds the pair of inside cell (xi, yi) and outside cell (xo, yo), unless
+ * the outside one is off the grid. */
+static void ring_add(const grid *g, ring *r, int xi, int yi, int xo, int yo)
 {
-    int n = 0;
-    for (int x = x0 + RING_IN; x < x1 - RING_IN && n + 2 <= cap; x++)
-        for (int side = 0; side < 2; side++) {
-            int yi = side ? y1 - 1 - RING_IN : y0 + RING_IN, yo = side ? y1 - 1 + RING_OUT : y0 - RING_OUT;
-            if (yo < 0 || yo >= g->h)
-                continue;
-            in[n] = at(g, x, yi);
-            out[n++] = at(g, x, yo);
-            *smooth += range3(g, x, yo) <= SMOOTH_RANGE;
-        }
-    for (int y = y0 + RING_IN; y < y1 - RING_IN && n + 2 <= cap; y++)
-        for (int side = 0; side < 2; side++) {
-            int xi = side ? x1 - 1 - RING_IN : x0 + RING_IN, xo = side ? x1 - 1 + RING_OUT : x0 - RING_OUT;
-            if (xo < 0 || xo >= g->w)
-                continue;
-            in[n] = at(g, xi, y);
-            out[n++] = at(g, xo, y);
-            *smooth += range3(g, xo, y) <= SMOOTH_RANGE;
-        }
-    return n;
+    if (xo < 0 || yo < 0 || xo >= g->w || yo >= g->h)
+        return;
+    r->in[r->n] = at(g, xi, yi);
+    r->out[r->n++] = at(g, xo, yo);
+    r->smooth += range3(g, xo, yo) <= SMOOTH_RANGE;
+}
+
+static void ring_of(const grid *g, int x0, int y0, int x1, int y1, ring *r)
+{
+    r->n = r->smooth = 0;
+    for (int x = x0 + RING_IN; x < x1 - RING_IN; x++) {
+        ring_add(g, r, x, y0 + RING_IN, x, y0 - RING_OUT);
+        ring_add(g, r, x, y1 - 1 - RING_IN, x, y1 - 1 + RING_OUT);
+    }
+    for (int y = y0 + RING_IN; y < y1 - RING_IN; y++) {
+        ring_add(g, r, x0 + RING_IN, y, x0 - RING_OUT, y);
+        ring_add(g, r, x1 - 1 - RING_IN, y, x1 - 1 + RING_OUT, y);
+    }
 }
 
 /* The least-squares line in = a out + b through the pairs k with use[k],
@@ -254,10 +260,13 @@ static float median(float *v, int n)
  * RING_STRAY of the cells (ink near a side); and it holds ink. */
 static int holds_overlay(const grid *g, int x0, int y0, int x1, int y1)
 {
-    float in[4 * GRID_MAX], out[4 * GRID_MAX], res[4 * GRID_MAX];
+    ring r;
+    ring_of(g, x0, y0, x1, y1, &r);
+    int n = r.n;
+    const float *in = r.in, *out = r.out;
+    float res[4 * GRID_MAX];
     unsigned char use[4 * GRID_MAX];
-    int smooth = 0, n = ring_pairs(g, x0, y0, x1, y1, in, out, 4 * GRID_MAX, &smooth);
-    if (n < 8 || smooth < SMOOTH_SHARE * n || ink_share(g, x0, y0, x1, y1) < INK_SHARE)
+    if (n < 8 || r.smooth < SMOOTH_SHARE * n || ink_share(g, x0, y0, x1, y1) < INK_SHARE)
         return 0;
     /* the line through all pairs, then through the better half of them
      * (ink near a side is far off any line) */
