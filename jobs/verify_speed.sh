@@ -90,6 +90,10 @@ readme = {
     "stages": "per image (cpu): " + ", ".join(f"{name} {after['embed_stages_cpu_us'][key]:.0f} us" for name, key in (
         ("decode", "decode"), ("content box", "content_box"), ("descriptor", "descriptor"),
         ("signature", "signature"))),
+    "stages_before": "per image (cpu), before -> after: " + ", ".join(
+        f"{name} {before['embed_stages_cpu_us'][key]:.0f} -> {after['embed_stages_cpu_us'][key]:.0f} us"
+        for name, key in (("decode", "decode"), ("content box", "content_box"), ("descriptor", "descriptor"),
+                          ("signature", "signature"))),
     "passed": f"{after['passed_same_photo']} of {after['pairs_same_photo']} copies and "
               f"{after['passed_other_photo']} others pass (before: {before['passed_same_photo']}, "
               f"{before['passed_other_photo']})",
