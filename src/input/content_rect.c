@@ -26,8 +26,9 @@
  * rectangle with a flat page (one colour) beyond two of its sides at least,
  * whose sides step along most of their length and never run through flat
  * page, and which holds some detail or, a smooth gradient, a spread of
- * luminance or colour (spread_in()); or a rectangle between two sides at equal distances from the
- * bounds (a story canvas, a pillarbox) over a fill of little detail.
+ * luminance or colour (spread_in()); or a rectangle between two sides at
+ * equal distances from the bounds (a story canvas, a pillarbox) over a
+ * fill of little detail.
  * A closed rectangle whose inside is a flat ground with ink strokes
  * (ink_on_flat()) is no frame at all: a see-through logo box over a flat
  * part of the photo.  Nor is one whose photo runs on beyond both sides of
