@@ -13,8 +13,8 @@
  * the rest to a DG_DESC_SIZE square, the watermark box filled in from its
  * surroundings there; equalise the luminance by rank (monotone brightness,
  * contrast or gamma changes give nearly the same result); weight it with a
- * window that
- * fades in from the edges; then three cues, each scaled to a fixed length:
+ * window that fades in from the edges; then three cues, each scaled to a
+ * fixed length:
  *   DCT    the lowest frequencies (u + v < 8, no DC) of the windowed
  *          luminance averaged to 32 x 32 (weight W_DCT),
  *   HOG    gradient-orientation histograms, 4 x 4 cells x 8 unsigned
