@@ -50,7 +50,7 @@ if ! grep -q 'dg_descriptor(.*box' "$OLD/src/input/descriptor.h"; then
     -e 's|dg_descriptor(&res.image, box, |dg_descriptor(\&res.image, |' \
     -e 's|dg_signature_make(&res.image, box, |dg_signature_make(\&res.image, |' "$OLD/src/apps/embed_bench_main.c"
 fi
-# a revision before the watermark box (DG_BOX_LEN, 2026-12 session 15): a 4-int content box
+# a revision before DG_BOX_LEN (the watermark box, session 15): a content box of 4 ints
 grep -q 'DG_BOX_LEN' "$OLD/src/input/descriptor.h" ||
   sed -i -e 's|int box\[DG_BOX_LEN\];|int box[4];|' "$OLD/src/apps/embed_bench_main.c"
 meson setup "$OLD/build" "$OLD" --buildtype=release >/dev/null
