@@ -17,8 +17,8 @@ PACKAGES=(
   libcmocka-dev python3-h5py python3-numpy python3-pandas python3-faiss
   # the example notebook and the report test (headless browser, PNG reader)
   python3-nbclient python3-ipykernel python3-matplotlib python3-pil chromium
-  # real photographs for the demo corpus and the image tests
-  lomiri-wallpapers-16.04
+  # real photographs for the demo corpus and the image tests; a render (test_content_rect)
+  lomiri-wallpapers-16.04 desktop-base
   # libFuzzer for the fuzzers (jobs/fuzz.sh, the fuzz tests of build-fuzz/ run by jobs/test.sh)
   clang-14 libclang-rt-14-dev
   # Slurm for the sbatch tests (slurm/testcluster.sh runs the daemons itself, no systemd)

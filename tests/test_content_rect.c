@@ -24,6 +24,7 @@
 #include "tools/raster.h"
 
 #define PHOTO_DIR "/usr/share/backgrounds/"
+#define RENDER "/usr/share/plymouth/themes/homeworld/plymouth_background_homeworld.png" /* desktop-base */
 #define SIDE 640 /* dg-mkbench --size */
 #define SEEN 160 /* longer side as the job decodes such a corpus */
 #define TOL 0.04 /* of the image side */
@@ -39,7 +40,9 @@
 /* of 8 on a wide canvas: 6 before side bars were looked for in the
  * sharpness profiles too */
 #define MIN_PILLARBOXES 8
-/* of 30 narrow photos in dark windows: 0 before corner frames, 9 with them */
+/* of 30 narrow photos in dark windows: 0 before corner frames, 9 with them, 8
+ * since a flat ground's ink may not run along a side (DG_DESC_VERSION 11: the
+ * page right of a side panel, whose right side is the photo's, is taken) */
 #define MIN_NARROW_DARK 8
 /* of the screenshots found, to the pixel: 1 with DG_DESC_VERSION 3, 2 before
  * a pasted photo's sides were moved to their sharpest pixel line, 20 after,
@@ -48,6 +51,9 @@
 /* of 60 smooth gradients in windows: 14 before a pasted photo could be told from a bare page
  * by its spread (DG_DESC_VERSION 10), 17 with it */
 #define MIN_SMOOTH_IN_WINDOW 16
+/* of 24 windows around a dark render: 12 before a flat ground's ink had to
+ * keep clear of its sides (DG_DESC_VERSION 11), 22 with it */
+#define MIN_DARK_RENDER_IN_WINDOW 20
 
 static const char *const photos[] = {
     "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Wine_by_Jakkub_Mede.jpg",
@@ -341,6 +347,75 @@ static void smooth_gradient_in_window_gives_the_photo(void **state)
     assert_true(found >= MIN_SMOOTH_IN_WINDOW);
 }
 
+/* A dark render with a bright streak along one side (desktop-base's
+ * homeworld plymouth background, a tune scene of the quality benchmark, cut
+ * as its pan crops are: 3 crops, 0.9 of the height) pasted in application
+ * windows as dg-mkbench's screenshots are (mild: 0.8 and 0.92 of the
+ * window, light and dark; strong: 0.55 and 0.7 beside a side panel).  A
+ * flat ground with a bright part, as a logo box is, but the bright part
+ * runs along a side: a photo's content reaches its edge, a logo's ink is
+ * set in from the box's sides. */
+static void dark_render_in_window_gives_the_photo(void **state)
+{
+    (void)state;
+    dg_decoder dec;
+    dg_decode_result res;
+    dg_err err;
+    dg_image render;
+    dg_jpeg_codec codec;
+    assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
+    /* the render at full size (no side is reduced below 1 << 20), then the job's decoder */
+    assert_int_equal(dg_decoder_init(&dec, 0, 1 << 20, &err), DG_OK);
+    dg_decode_file(&dec, RENDER, &res);
+    assert_int_equal(res.status, DG_ST_OK);
+    assert_int_equal(dg_image_alloc(&render, res.image.w, res.image.h, &err), DG_OK);
+    memcpy(render.px, res.image.rgb, (size_t)render.w * (size_t)render.h * 3);
+    dg_decoder_free(&dec);
+    assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
+    int found = 0, tried = 0;
+    double w = 1.0 / (1.0 + 0.75 * 2);
+    for (int k = 0; k < 3; k++) {
+        dg_image pan;
+        int x0 = (int)(0.75 * w * k * render.w), y0 = (int)(0.05 * k * render.h);
+        assert_int_equal(dg_img_crop(&render, x0, y0, (int)(w * render.w), (int)(0.9 * render.h), &pan, &err), DG_OK);
+        int pw, ph;
+        dg_image photo;
+        dg_fit_size(pan.w, pan.h, SIDE, SIDE, &pw, &ph);
+        assert_int_equal(dg_image_resize(&pan, pw, ph, &photo, &err), DG_OK);
+        static const double fracs[4] = {0.8, 0.92, 0.55, 0.7};
+        for (int f = 0; f < 4; f++)
+            for (int dark = 0; dark < 2; dark++) {
+                int panel = f >= 2;
+                double box[4];
+                dg_image shot;
+                pasted_box(&photo, fracs[f], panel, dark, box);
+                assert_int_equal(dg_compose_screenshot(&photo, fracs[f], panel, dark, "GALLERY", &shot, &err), DG_OK);
+                uint8_t *jpeg = NULL;
+                size_t len = 0;
+                assert_int_equal(dg_jpeg_encode(&codec, &shot, 90, 0, &jpeg, &len, &err), DG_OK);
+                dg_decode_memory(&dec, jpeg, len, &res);
+                assert_int_equal(res.status, DG_ST_OK);
+                free(jpeg);
+                int b[DG_BOX_LEN];
+                dg_content_box(&res.image, b);
+                dg_image seen = {res.image.w, res.image.h, NULL}; /* near_rect reads the size only */
+                int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &seen, box[0], box[1], box[2], box[3]);
+                printf("dark render pan %d/3 frac %.2f panel %d dark %d box %d %d %d %d of %dx%d: %s\n", k + 1, fracs[f],
+                       panel, dark, b[0], b[1], b[2], b[3], seen.w, seen.h, ok ? "found" : "not found");
+                found += ok;
+                tried++;
+                dg_image_free(&shot);
+            }
+        dg_image_free(&photo);
+        dg_image_free(&pan);
+    }
+    dg_image_free(&render);
+    dg_decoder_free(&dec);
+    dg_jpeg_codec_free(&codec);
+    printf("dark render in a window: %d of %d\n", found, tried);
+    assert_true(found >= MIN_DARK_RENDER_IN_WINDOW);
+}
+
 /* A translucent watermark box near the centre (dg-mkbench's strong logo) has
  * a crisp outline but the photo around it, not a flat page: no frame. */
 static void watermark_box_is_no_frame(void **state)
@@ -458,6 +533,7 @@ int main(void)
         cmocka_unit_test(screenshot_gives_the_photo),
         cmocka_unit_test(narrow_photo_in_dark_window_gives_the_photo),
         cmocka_unit_test(smooth_gradient_in_window_gives_the_photo),
+        cmocka_unit_test(dark_render_in_window_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),
         cmocka_unit_test(logo_box_over_flat_dark_region_is_no_frame),
         cmocka_unit_test(logo_box_gives_no_band),

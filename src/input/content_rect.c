@@ -115,7 +115,8 @@
 #define BAND 2 /* cells next to a side counted neither inside nor frame */
 #define GROUND_SHARE 0.5   /* of a closed rectangle's inside within FLAT_TOL of its median: a flat ground ... */
 #define INK_STEP 0.1       /* ... with ink: cells this far from it ... */
-#define INK_SHARE 0.05     /* ... on this share of the inside at least */
+#define INK_SHARE 0.05     /* ... on this share of the inside at least, ... */
+#define SIDE_INK 0.5       /* ... and on at most this share of the cells along any one side */
 
 typedef struct grid {
     int w, h;
@@ -607,13 +608,16 @@ static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
 
 /* Whether the cells of rectangle (x0, y0, x1, y1) are a flat ground with
  * ink: GROUND_SHARE of them within FLAT_TOL of their median, INK_SHARE at
- * INK_STEP from it or more.  A see-through box with a disc and a word over
- * a flat part of a photo (a logo, a watermark) looks so; a photo does not,
- * even one of fog (no ink on it) or of a smooth sky (no flat ground). */
+ * INK_STEP from it or more, and the ink clear of the rectangle's sides (at
+ * most SIDE_INK of the cells along each).  A see-through box with a disc and
+ * a word over a flat part of a photo (a logo, a watermark) looks so: its
+ * ink is set in from the box's sides.  A photo does not, even one of fog
+ * (no ink on it), of a smooth sky (no flat ground), or a dark render on a
+ * page whose bright streak, or whose own edge, runs along a side. */
 static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
 {
     int hist[256] = {0}, n = (x1 - x0) * (y1 - y0), below = 0, med = 0;
-    if (n <= 0)
+    if (x1 - x0 < 3 || y1 - y0 < 3)
         return 0;
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++) {
@@ -623,14 +627,21 @@ static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
     while (below + hist[med] <= n / 2)
         below += hist[med++];
     float m = (med + 0.5f) / 255, ground = 0, ink = 0;
+    int side_ink[4] = {0}; /* top, bottom, left, right */
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++) {
             float d = lum(g, x, y) - m;
             d = d < 0 ? -d : d;
             ground += d <= FLAT_TOL;
             ink += d >= INK_STEP;
+            side_ink[0] += (d >= INK_STEP) & (y == y0);
+            side_ink[1] += (d >= INK_STEP) & (y == y1 - 1);
+            side_ink[2] += (d >= INK_STEP) & (x == x0);
+            side_ink[3] += (d >= INK_STEP) & (x == x1 - 1);
         }
-    return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n;
+    int clear = side_ink[0] <= SIDE_INK * (x1 - x0) && side_ink[1] <= SIDE_INK * (x1 - x0) &&
+                side_ink[2] <= SIDE_INK * (y1 - y0) && side_ink[3] <= SIDE_INK * (y1 - y0);
+    return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n && clear;
 }
 
 /* Whether the cells of rectangle (x0, y0, x1, y1) spread over

@@ -175,12 +175,15 @@ static float range3(const grid *g, int x, int y)
 }
 
 /* Share of the inside cells [x0, x1) x [y0, y1) with a 3 x 3 luminance
- * range of INK_RANGE or more: the strokes of a disc or a word. */
+ * range of INK_RANGE or more: the strokes of a disc or a word.  The two
+ * outermost rings are left out: a cell's 3 x 3 range next to a side that
+ * is a cell off on the grid is the box's own edge, not ink (a dark render
+ * pasted on a page, taken for a box, would have nothing else). */
 static double ink_share(const grid *g, int x0, int y0, int x1, int y1)
 {
     int n = 0, ink = 0;
-    for (int y = y0 + 1; y < y1 - 1; y++)
-        for (int x = x0 + 1; x < x1 - 1; x++) {
+    for (int y = y0 + 2; y < y1 - 2; y++)
+        for (int x = x0 + 2; x < x1 - 2; x++) {
             n++;
             ink += range3(g, x, y) >= INK_RANGE;
         }

@@ -1,0 +1,41 @@
+#!/usr/bin/python3
+"""Ink clear of a flat ground's sides (session 16) on the tune split, the job
+end to end: jobs/quality_bench.py --split tune --seed S --out
+results/experiments/session16/tune_after_seedS.json for S = 1, 2, 3, against
+session 15's final figures on the same dg-mkbench corpora
+(results/experiments/session15/tune_after_seedS.json: a5f8a1b; its later
+commits gave the same signatures and boxes).  Prints overall precision,
+recall, the hard negatives, the pairs verified per item and every transform
+whose count of (original, variant) pairs found moved, pooled over the seeds.
+
+    results/experiments/session16/tune_before_after.py > tune_before_after.txt
+"""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def figures(path):
+    d = json.load(open(os.path.join(HERE, path)))
+    o, h = d["dupgraph"]["overall"], d["dupgraph"]["hard_negatives"]
+    found = {f"{x['transform']} {x['strength']}": (x["found"], x["pairs"]) for x in d["dupgraph"]["transforms"]}
+    return o, h, found, d["candidate_cost"]["scored_per_item"]
+
+
+pooled = {}
+for seed in (1, 2, 3):
+    ob, hb, fb, cb = figures(f"../session15/tune_after_seed{seed}.json")
+    oa, ha, fa, ca = figures(f"tune_after_seed{seed}.json")
+    print(f"seed {seed}: precision {ob['precision']:.4f} -> {oa['precision']:.4f}, recall {ob['recall']:.4f} -> "
+          f"{oa['recall']:.4f}, hard-negative edges {hb['edges']} -> {ha['edges']} joining {hb['group_pairs']} -> "
+          f"{ha['group_pairs']} pairs of groups, pairs verified per item {cb:.1f} -> {ca:.1f}")
+    for k in fb:
+        p = pooled.setdefault(k, [0, 0, 0])
+        p[0] += fb[k][0]
+        p[1] += fa[k][0]
+        p[2] += fb[k][1]
+print("(original, variant) pairs found, seeds 1-3 pooled, where they moved:")
+for k, (before, after, pairs) in sorted(pooled.items()):
+    if before != after:
+        print(f"  {k:20s} {before} -> {after} of {pairs}")
