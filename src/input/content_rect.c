@@ -618,7 +618,7 @@ static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
 {
     int hist[256] = {0}, n = (x1 - x0) * (y1 - y0), below = 0, med = 0;
     if (x1 - x0 < 3 || y1 - y0 < 3)
-        return 0;
+        return 0; /* no cell clear of the sides to hold ink */
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++) {
             float v = lum(g, x, y);
