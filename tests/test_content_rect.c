@@ -40,9 +40,9 @@
 /* of 8 on a wide canvas: 6 before side bars were looked for in the
  * sharpness profiles too */
 #define MIN_PILLARBOXES 8
-/* of 30 narrow photos in dark windows: 0 before corner frames, 9 with them, 8
- * since a flat ground's ink may not run along a side (DG_DESC_VERSION 11: the
- * page right of a side panel, whose right side is the photo's, is taken) */
+/* of 30 narrow photos in dark windows: 0 before corner frames, 9 with them
+ * (8 with DG_DESC_VERSION 11, which took the page right of a side panel for a
+ * photo: the photo ran along its right side) */
 #define MIN_NARROW_DARK 8
 /* of the screenshots found, to the pixel: 1 with DG_DESC_VERSION 3, 2 before
  * a pasted photo's sides were moved to their sharpest pixel line, 20 after,
@@ -52,7 +52,8 @@
  * by its spread (DG_DESC_VERSION 10), 17 with it */
 #define MIN_SMOOTH_IN_WINDOW 16
 /* of 24 windows around a dark render: 12 before a flat ground's ink had to
- * keep clear of its sides (DG_DESC_VERSION 11), 22 with it */
+ * keep clear of its sides unless the ground goes on beyond them
+ * (DG_DESC_VERSION 11, 12), 22 with it */
 #define MIN_DARK_RENDER_IN_WINDOW 20
 
 static const char *const photos[] = {

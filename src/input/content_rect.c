@@ -606,15 +606,38 @@ static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
                : 0;
 }
 
+/* Whether the line OUTWARD cells beyond a side of `outline` (x0, y0, x1,
+ * y1) lies, along GROUND_SHARE of it, within FLAT_TOL of luminance m on any
+ * side: the rectangle's ground is the page going on around it, so its ink
+ * is what lies on that page (a photo beside a panel's text), however it
+ * meets the rectangle's sides. */
+static int ground_goes_on(const grid *g, const int outline[4], float m)
+{
+    int x0 = outline[0], y0 = outline[1], x1 = outline[2], y1 = outline[3];
+    int lines[4] = {y0 - OUTWARD, y1 + OUTWARD - 1, x0 - OUTWARD, x1 + OUTWARD - 1};
+    for (int k = 0; k < 4; k++) {
+        int vertical = k >= 2, cell = lines[k], a = vertical ? y0 : x0, b = vertical ? y1 : x1, near = 0;
+        if (cell < 0 || cell >= (vertical ? g->w : g->h) || b <= a)
+            continue;
+        for (int i = a; i < b; i++)
+            near += fabsf((vertical ? lum(g, cell, i) : lum(g, i, cell)) - m) <= FLAT_TOL;
+        if (near >= GROUND_SHARE * (b - a))
+            return 1;
+    }
+    return 0;
+}
+
 /* Whether the cells of rectangle (x0, y0, x1, y1) are a flat ground with
  * ink: GROUND_SHARE of them within FLAT_TOL of their median, INK_SHARE at
  * INK_STEP from it or more, and the ink clear of the rectangle's sides (at
- * most SIDE_INK of the cells along each).  A see-through box with a disc and
- * a word over a flat part of a photo (a logo, a watermark) looks so: its
- * ink is set in from the box's sides.  A photo does not, even one of fog
- * (no ink on it), of a smooth sky (no flat ground), or a dark render on a
- * page whose bright streak, or whose own edge, runs along a side. */
-static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
+ * most SIDE_INK of the cells along each) unless the ground goes on beyond
+ * its outline (ground_goes_on()).  A see-through box with a disc and a word
+ * over a flat part of a photo (a logo, a watermark) looks so: its ink is
+ * set in from the box's sides; so does a page with a photo and text lines
+ * on it.  A photo does not, even one of fog (no ink on it), of a smooth sky
+ * (no flat ground), or a dark render on a page whose bright streak, or
+ * whose own edge, runs along a side. */
+static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1, const int outline[4])
 {
     int hist[256] = {0}, n = (x1 - x0) * (y1 - y0), below = 0, med = 0;
     if (x1 - x0 < 3 || y1 - y0 < 3)
@@ -641,7 +664,7 @@ static int ink_on_flat(const grid *g, int x0, int y0, int x1, int y1)
         }
     int clear = side_ink[0] <= SIDE_INK * (x1 - x0) && side_ink[1] <= SIDE_INK * (x1 - x0) &&
                 side_ink[2] <= SIDE_INK * (y1 - y0) && side_ink[3] <= SIDE_INK * (y1 - y0);
-    return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n && clear;
+    return ground >= GROUND_SHARE * n && ink >= INK_SHARE * n && (clear || ground_goes_on(g, outline, m));
 }
 
 /* Whether the cells of rectangle (x0, y0, x1, y1) spread over
@@ -724,7 +747,9 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     double out_area = all - (double)(ox1 - ox0) * (oy1 - oy0);
     if (in_area <= 0 || out_area <= 0)
         return -1;
-    if (closed && (ink_on_flat(g, ix0, iy0, ix1, iy1) || ink_on_flat(g, x0 + 1, y0 + 1, x1 - 1, y1 - 1)))
+    int outline[4] = {x0, y0, x1, y1};
+    if (closed &&
+        (ink_on_flat(g, ix0, iy0, ix1, iy1, outline) || ink_on_flat(g, x0 + 1, y0 + 1, x1 - 1, y1 - 1, outline)))
         return -1;
     double din = detail_in(g, ix0, iy0, ix1, iy1) / in_area;
     double dout = (detail_in(g, 0, 0, g->w, g->h) - detail_in(g, ox0, oy0, ox1, oy1)) / out_area;
