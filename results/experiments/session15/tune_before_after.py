@@ -23,19 +23,26 @@ def figures(path):
     return o, h, found, d["candidate_cost"]["scored_per_item"]
 
 
-pooled = {}
-for seed in (1, 2, 3):
-    ob, hb, fb, cb = figures(f"tune_before_seed{seed}.json")
-    oa, ha, fa, ca = figures(f"tune_after_seed{seed}.json")
-    print(f"seed {seed}: precision {ob['precision']:.4f} -> {oa['precision']:.4f}, recall {ob['recall']:.4f} -> "
-          f"{oa['recall']:.4f}, hard-negative edges {hb['edges']} -> {ha['edges']} joining {hb['group_pairs']} -> "
-          f"{ha['group_pairs']} pairs of groups, pairs verified per item {cb:.1f} -> {ca:.1f}")
-    for k in fb:
-        p = pooled.setdefault(k, [0, 0, 0])
-        p[0] += fb[k][0]
-        p[1] += fa[k][0]
-        p[2] += fb[k][1]
-print("(original, variant) pairs found, seeds 1-3 pooled, where they moved:")
-for k, (before, after, pairs) in sorted(pooled.items()):
-    if before != after:
-        print(f"  {k:20s} {before} -> {after} of {pairs}")
+def compare(before, after):
+    """Prints the comparison; before and after: file name patterns with {seed}, beside this script
+    or absolute."""
+    pooled = {}
+    for seed in (1, 2, 3):
+        ob, hb, fb, cb = figures(before.format(seed=seed))
+        oa, ha, fa, ca = figures(after.format(seed=seed))
+        print(f"seed {seed}: precision {ob['precision']:.4f} -> {oa['precision']:.4f}, recall {ob['recall']:.4f} -> "
+              f"{oa['recall']:.4f}, hard-negative edges {hb['edges']} -> {ha['edges']} joining {hb['group_pairs']} -> "
+              f"{ha['group_pairs']} pairs of groups, pairs verified per item {cb:.1f} -> {ca:.1f}")
+        for k in fb:
+            p = pooled.setdefault(k, [0, 0, 0])
+            p[0] += fb[k][0]
+            p[1] += fa[k][0]
+            p[2] += fb[k][1]
+    print("(original, variant) pairs found, seeds 1-3 pooled, where they moved:")
+    for k, (b, a, pairs) in sorted(pooled.items()):
+        if b != a:
+            print(f"  {k:20s} {b} -> {a} of {pairs}")
+
+
+if __name__ == "__main__":
+    compare("tune_before_seed{seed}.json", "tune_after_seed{seed}.json")

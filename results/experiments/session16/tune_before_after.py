@@ -10,32 +10,12 @@ whose count of (original, variant) pairs found moved, pooled over the seeds.
 
     results/experiments/session16/tune_before_after.py > tune_before_after.txt
 """
-import json
+import importlib.util
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def figures(path):
-    d = json.load(open(os.path.join(HERE, path)))
-    o, h = d["dupgraph"]["overall"], d["dupgraph"]["hard_negatives"]
-    found = {f"{x['transform']} {x['strength']}": (x["found"], x["pairs"]) for x in d["dupgraph"]["transforms"]}
-    return o, h, found, d["candidate_cost"]["scored_per_item"]
-
-
-pooled = {}
-for seed in (1, 2, 3):
-    ob, hb, fb, cb = figures(f"../session15/tune_after_seed{seed}.json")
-    oa, ha, fa, ca = figures(f"tune_after_seed{seed}.json")
-    print(f"seed {seed}: precision {ob['precision']:.4f} -> {oa['precision']:.4f}, recall {ob['recall']:.4f} -> "
-          f"{oa['recall']:.4f}, hard-negative edges {hb['edges']} -> {ha['edges']} joining {hb['group_pairs']} -> "
-          f"{ha['group_pairs']} pairs of groups, pairs verified per item {cb:.1f} -> {ca:.1f}")
-    for k in fb:
-        p = pooled.setdefault(k, [0, 0, 0])
-        p[0] += fb[k][0]
-        p[1] += fa[k][0]
-        p[2] += fb[k][1]
-print("(original, variant) pairs found, seeds 1-3 pooled, where they moved:")
-for k, (before, after, pairs) in sorted(pooled.items()):
-    if before != after:
-        print(f"  {k:20s} {before} -> {after} of {pairs}")
+SESSION15 = os.path.join(HERE, "..", "session15")
+spec = importlib.util.spec_from_file_location("tune_before_after_s15", os.path.join(SESSION15, "tune_before_after.py"))
+s15 = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(s15)
+s15.compare(os.path.join(SESSION15, "tune_after_seed{seed}.json"), os.path.join(HERE, "tune_after_seed{seed}.json"))
