@@ -560,14 +560,33 @@ static int uniform(const grid *g, int cell, int a, int b, int vertical)
     return hi - lo <= UNIFORM_TOL;
 }
 
+/* The row (column when vertical) OUTWARD cells beyond side k (top,
+ * bottom, left, right) of rectangle r (x0, y0, x1, y1), clear of the
+ * edge's smear, and the cells a..b along it beside the rectangle: where
+ * the frame around a closed rectangle is looked at.  cell may be off the
+ * grid. */
+typedef struct outward {
+    int cell, a, b, vertical;
+} outward;
+
+static outward outward_of(const int r[4], int k)
+{
+    const int cells[4] = {r[1] - OUTWARD, r[3] + OUTWARD - 1, r[0] - OUTWARD, r[2] + OUTWARD - 1};
+    int vertical = k >= 2;
+    return (outward){cells[k], vertical ? r[1] : r[0], vertical ? r[3] : r[2], vertical};
+}
+
 /* Sides of a closed rectangle along which the frame is one flat colour
  * (a page around a pasted photo; not the photo around a watermark box),
- * looked at OUTWARD cells out, clear of the edge's smear; bit k for side k
- * (top, bottom, left, right). */
+ * looked at outward_of() them; bit k for side k. */
 static int uniform_sides(const grid *g, int x0, int y0, int x1, int y1)
 {
-    return uniform(g, y0 - OUTWARD, x0, x1, 0) | uniform(g, y1 + OUTWARD - 1, x0, x1, 0) << 1 |
-           uniform(g, x0 - OUTWARD, y0, y1, 1) << 2 | uniform(g, x1 + OUTWARD - 1, y0, y1, 1) << 3;
+    int r[4] = {x0, y0, x1, y1}, bits = 0;
+    for (int k = 0; k < 4; k++) {
+        outward o = outward_of(r, k);
+        bits |= uniform(g, o.cell, o.a, o.b, o.vertical) << k;
+    }
+    return bits;
 }
 
 /* Whether a flat area runs across grid line `line` (flat and unbroken on
@@ -606,22 +625,21 @@ static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
                : 0;
 }
 
-/* Whether the line OUTWARD cells beyond a side of `outline` (x0, y0, x1,
- * y1) lies, along GROUND_SHARE of it, within FLAT_TOL of luminance m on any
- * side: the rectangle's ground is the page going on around it, so its ink
- * is what lies on that page (a photo beside a panel's text), however it
- * meets the rectangle's sides. */
+/* Whether, beyond some side of `outline` (outward_of()), the frame lies
+ * within FLAT_TOL of luminance m along GROUND_SHARE of the side: the
+ * rectangle's ground is the page going on around it, so its ink is what
+ * lies on that page (a photo beside a panel's text), however it meets the
+ * rectangle's sides. */
 static int ground_goes_on(const grid *g, const int outline[4], float m)
 {
-    int x0 = outline[0], y0 = outline[1], x1 = outline[2], y1 = outline[3];
-    int lines[4] = {y0 - OUTWARD, y1 + OUTWARD - 1, x0 - OUTWARD, x1 + OUTWARD - 1};
     for (int k = 0; k < 4; k++) {
-        int vertical = k >= 2, cell = lines[k], a = vertical ? y0 : x0, b = vertical ? y1 : x1, near = 0;
-        if (cell < 0 || cell >= (vertical ? g->w : g->h) || b <= a)
+        outward o = outward_of(outline, k);
+        int near = 0;
+        if (o.cell < 0 || o.cell >= (o.vertical ? g->w : g->h) || o.b <= o.a)
             continue;
-        for (int i = a; i < b; i++)
-            near += fabsf((vertical ? lum(g, cell, i) : lum(g, i, cell)) - m) <= FLAT_TOL;
-        if (near >= GROUND_SHARE * (b - a))
+        for (int i = o.a; i < o.b; i++)
+            near += fabsf((o.vertical ? lum(g, o.cell, i) : lum(g, i, o.cell)) - m) <= FLAT_TOL;
+        if (near >= GROUND_SHARE * (o.b - o.a))
             return 1;
     }
     return 0;
