@@ -178,25 +178,6 @@ static inline axis axis_at(float x, int n)
     return a;
 }
 
-/* Bilinear value of r's plane v at the sample (ax, ay), both on the plane. */
-static inline float lerp2(const plane *r, const float *v, axis ax, axis ay)
-{
-    const float *p = v + ay.i * r->w + ax.i;
-    int dx = r->w > 1, dy = r->h > 1 ? r->w : 0;
-    float top = p[0] + ax.f * (p[dx] - p[0]), bottom = p[dy] + ax.f * (p[dy + dx] - p[dy]);
-    return top + ay.f * (bottom - top);
-}
-
-/* Bilinear value of r at (x, y); 0 when the point is off the plane. */
-static inline int sample(const plane *r, const float *v, float x, float y, float *out)
-{
-    axis ax = axis_at(x, r->w), ay = axis_at(y, r->h);
-    if (!ax.in || !ay.in)
-        return 0;
-    *out = lerp2(r, v, ax, ay);
-    return 1;
-}
-
 /* The bilinear positions (axis_at) of the coordinates c[k] + add, k < n,
  * on a side of `side` pixels; axis_at written so that the compiler
  * vectorises the loop (the coordinates are finite). */
@@ -216,24 +197,50 @@ static void axes(const float *c, float add, int n, int side, int *in, int *i, fl
     }
 }
 
-/* Mean cost of the probe's samples (every stride-th pixel) under t, or
- * INFINITY as soon as the mean is sure to reach bound (the terms are not
- * negative, so the partial sum only grows: a placement that would lose the
- * comparison with bound loses it either way).  A sample's coordinates are
- * (x0 + x dxx) + y dxy and (y0 + x dyx) + y dyy, the same operations as
- * sample()'s callers, with the column terms computed once.  Without
- * rotation (dxy = dyx = +-0) the x positions are the same on every row and
- * the y position the same along a row (up to the sign of a zero term,
- * which changes no sample). */
-static float cost(const plane *ref, const plane *probe, const affine *t, int stride, int use_detail, float bound)
+/* The bilinear values of the reference's plane `vals` at probe row y,
+ * columns x0 .. x0 + n - 1, under t: out[k], and on[k] whether the sample
+ * lies on the reference (its value is then meaningless).  The coordinates
+ * are (x0 + x dxx) + y dxy and (y0 + x dyx) + y dyy, the values top +
+ * fy (bottom - top) of the two rows' interpolations: the same operations
+ * as cost()'s, computed a row at a time so that the compiler vectorises
+ * the positions. */
+static void row_samples(const plane *ref, const float *vals, const affine *t, int y, int x0, int n, float *out,
+                        int *on)
 {
-    const float *rv = use_detail ? ref->d : ref->v, *pv = use_detail ? probe->d : probe->v;
-    int first = stride / 2;
+    float cx[SIDE], cy[SIDE], fx[SIDE], fy[SIDE];
+    int inx[SIDE], iny[SIDE], ix[SIDE], iy[SIDE];
+    for (int k = 0; k < n; k++) {
+        cx[k] = t->x0 + (float)(x0 + k) * t->dxx;
+        cy[k] = t->y0 + (float)(x0 + k) * t->dyx;
+    }
+    axes(cx, (float)y * t->dxy, n, ref->w, inx, ix, fx);
+    axes(cy, (float)y * t->dyy, n, ref->h, iny, iy, fy);
+    int dx = ref->w > 1, dy = ref->h > 1 ? ref->w : 0;
+    for (int k = 0; k < n; k++) {
+        const float *p = vals + iy[k] * ref->w + ix[k];
+        float top = p[0] + fx[k] * (p[dx] - p[0]), bottom = p[dy] + fx[k] * (p[dy + dx] - p[dy]);
+        out[k] = top + fy[k] * (bottom - top);
+        on[k] = inx[k] & iny[k];
+    }
+}
+
+/* Mean cost of the probe's detail samples (every FINE_STRIDE-th pixel)
+ * under t, or INFINITY as soon as the mean is sure to reach bound (the
+ * terms are not negative, so the partial sum only grows: a placement that
+ * would lose the comparison with bound loses it either way).  A sample's
+ * coordinates are (x0 + x dxx) + y dxy and (y0 + x dyx) + y dyy, as
+ * row_samples()'s, with the column terms computed once.  Without rotation
+ * (dxy = dyx = +-0) the x positions are the same on every row and the y
+ * position the same along a row (up to the sign of a zero term, which
+ * changes no sample). */
+static float cost(const plane *ref, const plane *probe, const affine *t, float bound)
+{
+    const int stride = FINE_STRIDE, first = stride / 2;
     int nx = probe->w > first ? (probe->w - first + stride - 1) / stride : 0;
     int ny = probe->h > first ? (probe->h - first + stride - 1) / stride : 0;
     if (nx == 0 || ny == 0)
         return INFINITY;
-    float n = (float)(nx * ny), cx[SIDE], cy[SIDE], pr[SIDE], fx[SIDE], fy[SIDE];
+    float n = (float)(nx * ny), cx[SIDE], cy[SIDE], fx[SIDE], fy[SIDE];
     /* sum >= bound n, tested exactly in double (no division per row),
      * implies sum / n >= bound once rounded: the exit never rejects a
      * placement the mean would keep, and a placement it lets finish still
@@ -244,6 +251,7 @@ static float cost(const plane *ref, const plane *probe, const affine *t, int str
         cx[k] = t->x0 + (float)(first + k * stride) * t->dxx;
         cy[k] = t->y0 + (float)(first + k * stride) * t->dyx;
     }
+    const float *rv = ref->d;
     int dx = ref->w > 1, dy = ref->h > 1 ? ref->w : 0;
     int separable = t->dxy == 0.0f && t->dyx == 0.0f;
     float sum = 0.0f;
@@ -261,16 +269,15 @@ static float cost(const plane *ref, const plane *probe, const affine *t, int str
         } else {
             axes(cy, (float)y * t->dyy, nx, ref->h, iny, iy, fy);
         }
-        for (int k = 0; k < nx; k++)
-            pr[k] = pv[y * probe->w + first + k * stride];
+        const float *pr = probe->d + y * probe->w + first;
         for (int k = 0; k < nx; k++) {
             if (!inx[k] || !iny[k]) {
-                sum += use_detail ? fabsf(pr[k]) + ref->d_mean : OUTSIDE;
+                sum += fabsf(pr[k * stride]) + ref->d_mean; /* off the reference */
                 continue;
             }
             const float *p = rv + iy[k] * ref->w + ix[k];
             float top = p[0] + fx[k] * (p[dx] - p[0]), bottom = p[dy] + fx[k] * (p[dy + dx] - p[dy]);
-            sum += fabsf(top + fy[k] * (bottom - top) - pr[k]);
+            sum += fabsf(top + fy[k] * (bottom - top) - pr[k * stride]);
         }
         if ((double)sum >= bound_n)
             return INFINITY;
@@ -278,19 +285,17 @@ static float cost(const plane *ref, const plane *probe, const affine *t, int str
     return sum / n;
 }
 
-/* A placement's cost at full (f = 1, stride 2) or half level (f = 2);
- * INFINITY once sure to be >= bound. */
-static float cost_at(const plane *ref, const plane *probe, int pw, int ph, const placement *pl, float f, int stride,
-                     float bound)
+/* A placement's cost (cost()); INFINITY once sure to be >= bound. */
+static float cost_at(const plane *ref, const plane *probe, const placement *pl, float bound)
 {
-    affine t = map_of(pl, pw, ph, f);
-    return cost(ref, probe, &t, stride, f == 1.0f, bound);
+    affine t = map_of(pl, probe->w, probe->h, 1.0f);
+    return cost(ref, probe, &t, bound);
 }
 
 /* The coarse placements (no rotation) of one scale and tx share their
  * columns: the reference's rows interpolated at the probe's column
- * positions (lerp2's `top` and `bottom`, the same operations) serve every
- * ty.  The quarter level is at most QSIDE pixels a side. */
+ * positions (row_samples()'s `top` and `bottom`, the same operations)
+ * serve every ty.  The quarter level is at most QSIDE pixels a side. */
 #define QSIDE (SIDE / 4)
 #define MAX_TX ((int)(SIDE / COARSE_STEP) + 4)
 
@@ -425,7 +430,7 @@ static placement pattern_search(const plane *ref, const plane *probe, placement 
                 }
                 if (seen_before(&seen, &q))
                     continue;
-                q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
+                q.cost = cost_at(ref, probe, &q, pl.cost);
                 if (q.cost < pl.cost) {
                     moved_from(&seen, &pl);
                     pl = q;
@@ -464,7 +469,7 @@ static placement rotate_and_search(const plane *ref, const plane *probe, placeme
             q.deg = ANGLES[k];
             if (cropped)
                 q.s *= inscribed_scale(probe, q.deg);
-            q.cost = cost_at(ref, probe, probe->w, probe->h, &q, 1.0f, FINE_STRIDE, pl.cost);
+            q.cost = cost_at(ref, probe, &q, pl.cost);
             if (q.cost < pl.cost)
                 pl = q;
         }
@@ -504,7 +509,9 @@ static float block_agreement(const float *p, const float *r, int n, float *weigh
     return cov >= MIN_CORR * sqrtf(vp * vr) ? 1.0f : 0.0f;
 }
 
-/* Step 3: blocks off the reference weigh 1 and disagree. */
+/* Step 3: blocks off the reference weigh 1 and disagree.  The reference
+ * is sampled a row of blocks at a time (row_samples()); each block's
+ * values go to block_agreement() in the order of its pixels. */
 static float block_score(const plane *ref, const plane *probe, const placement *pl)
 {
     affine t = map_of(pl, probe->w, probe->h, 1.0f);
@@ -512,21 +519,26 @@ static float block_score(const plane *ref, const plane *probe, const placement *
     if (bw < 1 || bh < 1)
         return 0.0f;
     int ox = (probe->w - bw * BLOCK) / 2, oy = (probe->h - bh * BLOCK) / 2;
-    float agree = 0.0f, total = 0.0f;
-    for (int by = 0; by < bh; by++)
+    float agree = 0.0f, total = 0.0f, rows[BLOCK][SIDE];
+    int on[BLOCK][SIDE];
+    for (int by = 0; by < bh; by++) {
+        int y0 = oy + by * BLOCK;
+        for (int j = 0; j < BLOCK; j++)
+            row_samples(ref, ref->v, &t, y0 + j, ox, bw * BLOCK, rows[j], on[j]);
         for (int bx = 0; bx < bw; bx++) {
             float p[BLOCK * BLOCK], r[BLOCK * BLOCK], w = 1.0f;
             int inside = 1, n = 0;
-            for (int y = oy + by * BLOCK; inside && y < oy + (by + 1) * BLOCK; y++)
-                for (int x = ox + bx * BLOCK; inside && x < ox + (bx + 1) * BLOCK; x++) {
-                    float X = t.x0 + (float)x * t.dxx + (float)y * t.dxy, Y = t.y0 + (float)x * t.dyx + (float)y * t.dyy;
-                    inside = sample(ref, ref->v, X, Y, &r[n]);
-                    p[n++] = probe->v[y * probe->w + x];
+            for (int j = 0; j < BLOCK; j++)
+                for (int i = bx * BLOCK; i < (bx + 1) * BLOCK; i++) {
+                    inside &= on[j][i];
+                    r[n] = rows[j][i];
+                    p[n++] = probe->v[(y0 + j) * probe->w + ox + i];
                 }
             if (inside)
                 agree += block_agreement(p, r, n, &w);
             total += w;
         }
+    }
     return agree / total;
 }
 
@@ -541,19 +553,20 @@ static float block_score(const plane *ref, const plane *probe, const placement *
 static float detail_diff(const plane *ref, const plane *probe, const placement *pl)
 {
     affine t = map_of(pl, probe->w, probe->h, 1.0f);
-    float diff = 0.0f, mass = 0.0f;
-    int on = 0;
-    for (int y = 0; y < probe->h; y++)
+    float diff = 0.0f, mass = 0.0f, r[SIDE];
+    int on[SIDE], n = 0;
+    for (int y = 0; y < probe->h; y++) {
+        row_samples(ref, ref->d, &t, y, 0, probe->w, r, on);
         for (int x = 0; x < probe->w; x++) {
-            float r, p = probe->d[y * probe->w + x];
-            float X = t.x0 + (float)x * t.dxx + (float)y * t.dxy, Y = t.y0 + (float)x * t.dyx + (float)y * t.dyy;
-            if (!sample(ref, ref->d, X, Y, &r))
+            if (!on[x])
                 continue;
-            diff += fabsf(p - r);
-            mass += fabsf(p) + fabsf(r);
-            on++;
+            float p = probe->d[y * probe->w + x];
+            diff += fabsf(p - r[x]);
+            mass += fabsf(p) + fabsf(r[x]);
+            n++;
         }
-    return on == 0 ? 1.0f : mass > 0.0f ? diff / mass : 0.0f;
+    }
+    return n == 0 ? 1.0f : mass > 0.0f ? diff / mass : 0.0f;
 }
 
 /* Step 3 for one refined placement: its score, kept in best / win when
@@ -608,7 +621,7 @@ float dg_verify_score(const uint8_t *a, const uint8_t *b, dg_verify_match *match
     for (int i = 0; i < N_REFINE && !sure; i++) {
         const plane *ref = &full[1 - cand[i].dir], *probe = &full[cand[i].dir];
         placement pl = cand[i];
-        pl.cost = cost_at(ref, probe, probe->w, probe->h, &pl, 1.0f, FINE_STRIDE, INFINITY);
+        pl.cost = cost_at(ref, probe, &pl, INFINITY);
         placement first = rotate_and_search(ref, probe, pl);
         sure = keep_best(ref, probe, &first, &best, &win);
         if (sure)
