@@ -100,7 +100,11 @@ static void shrink(dg_image *im)
 static dg_rect content(const dg_image *im)
 {
     dg_pixels px = {im->w, im->h, im->px};
-    return dg_content_rect(&px, (dg_rect){0, 0, im->w, im->h});
+    dg_lum_plane lum;
+    assert_int_equal(dg_lum_plane_init(&lum, &px), DG_OK);
+    dg_rect r = dg_content_rect(&px, &lum, (dg_rect){0, 0, im->w, im->h});
+    dg_lum_plane_free(&lum);
+    return r;
 }
 
 /* Whether r is within tol of the image's sides of the expected fractions. */

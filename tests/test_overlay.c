@@ -102,7 +102,10 @@ static void see(const dg_image *im, int quality, int gray, seen *out)
     out->w = res.image.w;
     out->h = res.image.h;
     dg_content_box(&res.image, out->box);
-    out->alone = dg_content_rect(&res.image, (dg_rect){0, 0, res.image.w, res.image.h});
+    dg_lum_plane lum;
+    assert_int_equal(dg_lum_plane_init(&lum, &res.image), DG_OK);
+    out->alone = dg_content_rect(&res.image, &lum, (dg_rect){0, 0, res.image.w, res.image.h});
+    dg_lum_plane_free(&lum);
     int raw[DG_BOX_LEN];
     memcpy(raw, out->box, sizeof raw);
     memset(raw + 4, 0, 4 * sizeof *raw);

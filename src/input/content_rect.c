@@ -133,17 +133,20 @@ typedef struct grid {
     unsigned char flat_h[GRID_MAX * GRID_MAX], flat_v[GRID_MAX * GRID_MAX];
 } grid;
 
-/* Mean Rec.601 luminance (full scale 1) of every f x f block of r from its
- * top left corner (the last f - 1 pixels of a side may be left out). */
-static void sample(const dg_pixels *img, dg_rect r, int f, grid *g)
+/* Mean luminance (full scale 1) of every f x f block of r from its top
+ * left corner (the last f - 1 pixels of a side may be left out), and its
+ * chroma (B - Y, R - Y) from the pixels. */
+static void sample(const dg_pixels *img, const dg_lum_plane *lp, dg_rect r, int f, grid *g)
 {
     for (int i = 0; i < g->h; i++)
         for (int j = 0; j < g->w; j++) {
             double acc = 0, r_acc = 0, b_acc = 0;
             for (int y = r.y0 + i * f; y < r.y0 + (i + 1) * f; y++) {
-                const unsigned char *p = img->rgb + ((size_t)y * (size_t)img->w + (size_t)(r.x0 + j * f)) * 3;
+                size_t at = (size_t)y * (size_t)img->w + (size_t)(r.x0 + j * f);
+                const unsigned char *p = img->rgb + 3 * at;
+                const double *l = lp->v + at;
                 for (int x = 0; x < f; x++, p += 3) {
-                    acc += 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+                    acc += l[x];
                     r_acc += p[0];
                     b_acc += p[2];
                 }
@@ -835,18 +838,12 @@ static void tighten(const grid *g, const int *ys, int ny, const int *xs, int nx,
         }
 }
 
-static double pixel_lum(const dg_pixels *img, int x, int y)
-{
-    const unsigned char *p = img->rgb + ((size_t)y * (size_t)img->w + (size_t)x) * 3;
-    return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-}
-
 /* The pixel line within REFINE cells of `at` (a grid side in pixels,
  * between lo and hi exclusive) across which the luminance steps most, on
  * average over pixels a..b along it: the frame's edge to the pixel (a
  * cell of the grid is up to f pixels, and the search's PCA space is
  * sensitive to a shift of a few). */
-static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, int f, int vertical)
+static int refine(const dg_lum_plane *lp, int at, int lo, int hi, int a, int b, int f, int vertical)
 {
     int best_at = at;
     double best = -1;
@@ -855,8 +852,8 @@ static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, in
             continue;
         double sum = 0;
         for (int i = a; i < b; i++) {
-            double d = vertical ? pixel_lum(img, l, i) - pixel_lum(img, l - 1, i)
-                                : pixel_lum(img, i, l) - pixel_lum(img, i, l - 1);
+            double d = vertical ? dg_lum_at(lp, l, i) - dg_lum_at(lp, l - 1, i)
+                                : dg_lum_at(lp, i, l) - dg_lum_at(lp, i, l - 1);
             sum += d < 0 ? -d : d;
         }
         if (sum > best) {
@@ -867,14 +864,6 @@ static int refine(const dg_pixels *img, int at, int lo, int hi, int a, int b, in
     return best_at;
 }
 
-/* The luminance (pixel_lum) of row `at` of r, or of its column `at` when
- * vertical, into out[0..len). */
-static void line_lum(const dg_pixels *img, dg_rect r, int vertical, int at, int len, double *out)
-{
-    for (int a = 0; a < len; a++)
-        out[a] = vertical ? pixel_lum(img, r.x0 + at, r.y0 + a) : pixel_lum(img, r.x0 + a, r.y0 + at);
-}
-
 /* Profiles across `vertical` = 0 (rows) or 1 (columns) of r, one row
  * (column) every k (at most STORY_BINS bins): s[i], the sharpness along
  * row i * k, mean |luminance difference| of neighbouring pixels (a blurred
@@ -882,41 +871,68 @@ static void line_lum(const dg_pixels *img, dg_rect r, int vertical, int at, int 
  * parts, more); g[i], the step to it from row (i - 1) * k, mean |luminance
  * difference| (g[0] = 0); from s[(1 + j) * STORY_BINS] and
  * g[(1 + j) * STORY_BINS] the same along part j of `parts` (at most
- * STORY_SEGMENTS_SIDE) of the row.  line and prev: room for a row (column)
- * each, its luminance and the previous bin's, so every pixel's is computed
- * once.  Returns the bin count. */
-static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, float *s, float *g, int *k,
-                    double *line, double *prev)
+ * STORY_SEGMENTS_SIDE) of the row, read from the luminance plane.
+ * Returns the bin count. */
+static int profiles(const dg_lum_plane *lp, dg_rect r, int vertical, int parts, float *s, float *g, int *k)
 {
     int n = vertical ? r.x1 - r.x0 : r.y1 - r.y0, len = vertical ? r.y1 - r.y0 : r.x1 - r.x0;
+    /* pixel a of a row (column) lies `along` on, the next row (column) `across` */
+    size_t along = vertical ? (size_t)lp->w : 1, across = vertical ? 1 : (size_t)lp->w;
+    const double *first = lp->v + (size_t)r.y0 * (size_t)lp->w + (size_t)r.x0;
     *k = (n + STORY_BINS - 1) / STORY_BINS;
     int bins = n / *k;
     for (int i = 0; i < bins; i++) {
-        double along[STORY_SEGMENTS_SIDE] = {0}, across[STORY_SEGMENTS_SIDE] = {0};
-        line_lum(img, r, vertical, i * *k, len, line);
+        double along_sum[STORY_SEGMENTS_SIDE] = {0}, across_sum[STORY_SEGMENTS_SIDE] = {0};
+        const double *line = first + (size_t)(i * *k) * across, *prev = i > 0 ? line - (size_t)*k * across : line;
         /* part j holds the pixels a with a * parts / len = j: a0 <= a < a1 */
         for (int j = 0; j < parts; j++)
             for (int a = (j * len + parts - 1) / parts, a1 = ((j + 1) * len + parts - 1) / parts; a < a1; a++) {
-                double d = a + 1 < len ? line[a + 1] - line[a] : 0;
-                double e = i > 0 ? line[a] - prev[a] : 0;
-                along[j] += fabs(d); /* not a branch on the sign: the noise makes it unpredictable */
-                across[j] += fabs(e);
+                double v = line[a * along];
+                double d = a + 1 < len ? line[(a + 1) * along] - v : 0;
+                double e = i > 0 ? v - prev[a * along] : 0;
+                along_sum[j] += fabs(d); /* not a branch on the sign: the noise makes it unpredictable */
+                across_sum[j] += fabs(e);
             }
         double all = 0, all_across = 0;
         for (int j = 0; j < parts; j++) {
             int a0 = (j * len + parts - 1) / parts, a1 = ((j + 1) * len + parts - 1) / parts;
-            all += along[j];
-            all_across += across[j];
-            s[(1 + j) * STORY_BINS + i] = (float)(along[j] / (a1 - a0 - (j == parts - 1)));
-            g[(1 + j) * STORY_BINS + i] = (float)(across[j] / (a1 - a0));
+            all += along_sum[j];
+            all_across += across_sum[j];
+            s[(1 + j) * STORY_BINS + i] = (float)(along_sum[j] / (a1 - a0 - (j == parts - 1)));
+            g[(1 + j) * STORY_BINS + i] = (float)(across_sum[j] / (a1 - a0));
         }
         s[i] = (float)(all / (len - 1));
         g[i] = (float)(all_across / len);
-        double *t = prev;
-        prev = line;
-        line = t;
     }
     return bins;
+}
+
+/* Counts of the bins of a sharpness profile (n of them) at least as sharp
+ * as STORY_RATIO times a fill plus STORY_FLOOR, as prefix sums: above[f][m]
+ * of s[0..m) for the f-th fill looked at.  story()'s fills grow, but for a
+ * step back and forth of its far side, as its sides move in, so a few
+ * entries, the oldest replaced first, serve almost every question. */
+#define SHARP_FILLS 4
+typedef struct sharp_counts {
+    int n, used, next;
+    float fill[SHARP_FILLS];
+    int above[SHARP_FILLS][STORY_BINS + 1];
+} sharp_counts;
+
+/* The prefix counts for `fill` (need: its threshold), made when missing. */
+static const int *counts_for(sharp_counts *c, const float *s, float fill, double need)
+{
+    for (int i = 0; i < c->used; i++)
+        if (c->fill[i] == fill)
+            return c->above[i];
+    int k = c->next;
+    c->next = (k + 1) % SHARP_FILLS;
+    c->used += c->used < SHARP_FILLS;
+    c->fill[k] = fill;
+    c->above[k][0] = 0;
+    for (int i = 0; i < c->n; i++)
+        c->above[k][i + 1] = c->above[k][i] + (s[i] >= need);
+    return c->above[k];
 }
 
 /* Whether STORY_SHARE (share) of the photo's bins lo..hi in sharpness
@@ -924,21 +940,14 @@ static int profiles(const dg_pixels *img, dg_rect r, int vertical, int parts, fl
  * (out of the bars 0..lo - 1 and hi + 1..n: the bin next to each side is
  * left out, resampling mixes it), plus STORY_FLOOR; *need is that.  pre[m]
  * and suf[m]: the largest of s[0..m) and s[m..n) (0 when empty), so the
- * fill costs nothing; the count stops once its answer is sure. */
-static int sharper(const float *s, const float *pre, const float *suf, int lo, int hi, double share, double *need)
+ * fill costs nothing, and the count comes from c. */
+static int sharper(sharp_counts *c, const float *s, const float *pre, const float *suf, int lo, int hi, double share,
+                   double *need)
 {
     float fill = pre[lo - 1] > suf[hi + 1] ? pre[lo - 1] : suf[hi + 1];
     *need = STORY_RATIO * fill + STORY_FLOOR;
-    double want = share * (hi - lo);
-    int sharp = 0;
-    for (int i = lo; i < hi; i++) {
-        sharp += s[i] >= *need;
-        if (sharp >= want)
-            return 1;
-        if (sharp + (hi - 1 - i) < want)
-            return 0;
-    }
-    return sharp >= want;
+    const int *above = counts_for(c, s, fill, *need);
+    return above[hi] - above[lo] >= share * (hi - lo);
 }
 
 /* How clearly the photo's side at bin `at` (its first bin when out = -1,
@@ -987,6 +996,7 @@ static int story(const float *s, const float *g, int n, int parts, int *lo, int 
         s_suf[i] = s[i] > s_suf[i + 1] ? s[i] : s_suf[i + 1];
         g_suf[i] = g[i] > g_suf[i + 1] ? g[i] : g_suf[i + 1];
     }
+    sharp_counts counts = {.n = n};
     double best = 0;
     float top_g = 0; /* the largest of g[1..t - 2) */
     for (int i = 1; i < bar_min - 2; i++)
@@ -1000,7 +1010,7 @@ static int story(const float *s, const float *g, int n, int parts, int *lo, int 
                 continue;
             float fill_g = top_g > g_suf[y1 + 2] ? top_g : g_suf[y1 + 2];
             double need_s, need_g = STORY_RATIO * fill_g + STORY_FLOOR;
-            if (!sharper(s, s_pre, s_suf, t, y1, STORY_SHARE, &need_s))
+            if (!sharper(&counts, s, s_pre, s_suf, t, y1, STORY_SHARE, &need_s))
                 continue;
             double score = 1e30; /* the side standing out least, in the segment standing out least */
             for (int j = 1; j <= parts; j++) {
@@ -1022,33 +1032,28 @@ static int story(const float *s, const float *g, int n, int parts, int *lo, int 
 /* The photo of a story canvas (story()) spanning the width or the height
  * of `within`, its other sides at their sharpest pixel lines (refine());
  * `within` when there is none. */
-static dg_rect story_rect(const dg_pixels *img, dg_rect within)
+static dg_rect story_rect(const dg_lum_plane *lp, dg_rect within)
 {
     float s[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS], g[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS];
     int k, lo = 0, hi = 0, w = within.x1 - within.x0, h = within.y1 - within.y0;
     if (w < MIN_CELLS || h < MIN_CELLS)
         return within;
-    /* two rows or two columns of luminance (without the memory, no canvas is looked for) */
-    double *lines = malloc(2 * (size_t)(w > h ? w : h) * sizeof *lines);
-    if (!lines)
-        return within;
     dg_rect r = within;
     for (int vertical = 0; vertical < 2; vertical++) {
         int len = vertical ? h : w, parts = vertical ? STORY_SEGMENTS_SIDE : STORY_SEGMENTS;
-        int n = profiles(img, within, vertical, parts, s, g, &k, lines, lines + len);
+        int n = profiles(lp, within, vertical, parts, s, g, &k);
         if (!story(s, g, n, parts, &lo, &hi))
             continue;
         int a = len / 8, b = len - len / 8; /* along the middle of the sides */
         if (vertical) {
-            r.x0 = refine(img, within.x0 + lo * k, within.x0, within.x0 + hi * k, within.y0 + a, within.y0 + b, k, 1);
-            r.x1 = refine(img, within.x0 + hi * k, r.x0, within.x1, within.y0 + a, within.y0 + b, k, 1);
+            r.x0 = refine(lp, within.x0 + lo * k, within.x0, within.x0 + hi * k, within.y0 + a, within.y0 + b, k, 1);
+            r.x1 = refine(lp, within.x0 + hi * k, r.x0, within.x1, within.y0 + a, within.y0 + b, k, 1);
         } else {
-            r.y0 = refine(img, within.y0 + lo * k, within.y0, within.y0 + hi * k, within.x0 + a, within.x0 + b, k, 0);
-            r.y1 = refine(img, within.y0 + hi * k, r.y0, within.y1, within.x0 + a, within.x0 + b, k, 0);
+            r.y0 = refine(lp, within.y0 + lo * k, within.y0, within.y0 + hi * k, within.x0 + a, within.x0 + b, k, 0);
+            r.y1 = refine(lp, within.y0 + hi * k, r.y0, within.y1, within.x0 + a, within.x0 + b, k, 0);
         }
         break;
     }
-    free(lines);
     return r;
 }
 
@@ -1131,7 +1136,7 @@ static void corner_frames(const grid *g, const runs *R, const int *ls, int n, in
 
 /* One level of framing: the best framed rectangle inside `within`;
  * *pasted tells whether it is a pasted photo (no frame inside it). */
-static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
+static dg_rect inner_rect(const dg_pixels *img, const dg_lum_plane *lp, dg_rect within, int *pasted)
 {
     *pasted = 0;
     int w = within.x1 - within.x0, h = within.y1 - within.y0, big = w > h ? w : h;
@@ -1141,7 +1146,7 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
     g.h = h / f;
     if (g.w < MIN_CELLS || g.h < MIN_CELLS)
         return within;
-    sample(img, within, f, &g);
+    sample(img, lp, within, f, &g);
     tables(&g);
     int ys[CANDIDATES + 2 + MIRRORED], xs[CANDIDATES + 2 + MIRRORED];
     runs R;
@@ -1171,31 +1176,31 @@ static dg_rect inner_rect(const dg_pixels *img, dg_rect within, int *pasted)
         int my0 = r.y0 + (r.y1 - r.y0) / 8, my1 = r.y1 - (r.y1 - r.y0) / 8;
         dg_rect t = r;
         if (by0 > 0)
-            t.y0 = refine(img, r.y0, within.y0, r.y1, mx0, mx1, f, 0);
+            t.y0 = refine(lp, r.y0, within.y0, r.y1, mx0, mx1, f, 0);
         if (by1 < g.h)
-            t.y1 = refine(img, r.y1, r.y0, within.y1, mx0, mx1, f, 0);
+            t.y1 = refine(lp, r.y1, r.y0, within.y1, mx0, mx1, f, 0);
         if (bx0 > 0)
-            t.x0 = refine(img, r.x0, within.x0, r.x1, my0, my1, f, 1);
+            t.x0 = refine(lp, r.x0, within.x0, r.x1, my0, my1, f, 1);
         if (bx1 < g.w)
-            t.x1 = refine(img, r.x1, r.x0, within.x1, my0, my1, f, 1);
+            t.x1 = refine(lp, r.x1, r.x0, within.x1, my0, my1, f, 1);
         r = t;
     }
     return r;
 }
 
-dg_rect dg_content_rect(const dg_pixels *img, dg_rect within)
+dg_rect dg_content_rect(const dg_pixels *img, const dg_lum_plane *lum, dg_rect within)
 {
     /* A story canvas (a pasted photo) first: it is a whole picture, never
      * inside a border, and its profiles are surer than the grid's edges
      * (the photo's own lines may outline a part of it). */
     if (within.x0 == 0 && within.y0 == 0 && within.x1 == img->w && within.y1 == img->h) {
-        dg_rect r = story_rect(img, within);
+        dg_rect r = story_rect(lum, within);
         if (r.x0 != within.x0 || r.y0 != within.y0 || r.x1 != within.x1 || r.y1 != within.y1)
             return r;
     }
     for (int level = 0; level < NEST_MAX; level++) {
         int pasted;
-        dg_rect r = inner_rect(img, within, &pasted);
+        dg_rect r = inner_rect(img, lum, within, &pasted);
         if (r.x0 == within.x0 && r.y0 == within.y0 && r.x1 == within.x1 && r.y1 == within.y1)
             break;
         within = r;

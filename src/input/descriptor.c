@@ -155,12 +155,12 @@ static dg_rect trim_borders(const dg_pixels *img)
 /* The frame content_rect finds inside `within`, unless what it frames is
  * a watermark box (overlay.h): over a smooth photo, a logo box can pass
  * for a photo pasted on a flat page. */
-static dg_rect framed_photo(const dg_pixels *img, dg_rect within)
+static dg_rect framed_photo(const dg_pixels *img, const dg_lum_plane *lum, dg_rect within)
 {
-    dg_rect r = dg_content_rect(img, within);
+    dg_rect r = dg_content_rect(img, lum, within);
     int region[4] = {within.x0, within.y0, within.x1, within.y1}, box[4] = {r.x0, r.y0, r.x1, r.y1};
     int same = r.x0 == within.x0 && r.y0 == within.y0 && r.x1 == within.x1 && r.y1 == within.y1;
-    return !same && dg_overlay_is_box(img, region, box) ? within : r;
+    return !same && dg_overlay_is_box(lum, region, box) ? within : r;
 }
 
 /* The photo: a frame inside the image without its uniform borders.  Bars
@@ -168,26 +168,33 @@ static dg_rect framed_photo(const dg_pixels *img, dg_rect within)
  * more likely the flat side of an application window (dark chrome is
  * uniform within TRIM_TOL), and trimming it would leave that frame open on
  * that side, so the frame is first looked for in the whole image. */
-static dg_rect content(const dg_pixels *img)
+static dg_rect content(const dg_pixels *img, const dg_lum_plane *lum)
 {
     dg_rect all = {0, 0, img->w, img->h}, t = trim_borders(img);
     int sides = (t.x0 > 0) + (t.y0 > 0) + (t.x1 < img->w) + (t.y1 < img->h);
     if (sides == 1) {
-        dg_rect r = framed_photo(img, all);
+        dg_rect r = framed_photo(img, lum, all);
         if (r.x0 != all.x0 || r.y0 != all.y0 || r.x1 != all.x1 || r.y1 != all.y1)
             return r;
     }
-    return framed_photo(img, t);
+    return framed_photo(img, lum, t);
 }
 
 void dg_content_box(const dg_pixels *img, int box[DG_BOX_LEN])
 {
-    dg_rect r = content(img);
-    box[0] = r.x0;
-    box[1] = r.y0;
-    box[2] = r.x1;
-    box[3] = r.y1;
-    dg_overlay_find(img, box, box + 4);
+    dg_lum_plane lum;
+    memset(box, 0, DG_BOX_LEN * sizeof *box);
+    box[2] = img->w;
+    box[3] = img->h;
+    if (dg_lum_plane_init(&lum, img) == DG_OK) {
+        dg_rect r = content(img, &lum);
+        box[0] = r.x0;
+        box[1] = r.y0;
+        box[2] = r.x1;
+        box[3] = r.y1;
+        dg_overlay_find(&lum, box, box + 4);
+    }
+    dg_lum_plane_free(&lum);
 }
 
 /* ---- resampling and photometric normalisation ----------------------------- */

@@ -25,7 +25,8 @@
  * watermark box inside it that both fill in (dg_overlay_find), box[4..7].
  * The signature (signature.h) describes the same box; it is the costly part
  * of both, so the decode loop computes it once per image and hands it to
- * each. */
+ * each.  It holds the image's luminance (lum_plane.h) meanwhile; without
+ * the memory for it, the box is the whole image, with no watermark box. */
 void dg_content_box(const dg_pixels *img, int box[DG_BOX_LEN]);
 
 /* Whether box (dg_content_box's) holds a watermark box. */

@@ -57,8 +57,8 @@ typedef struct run {
     int y, a, b, sign; /* grid line y, cells [a, b), sign of (below - above) */
 } run;
 
-/* Mean Rec.601 luminance (full scale 1) of every f x f block of box. */
-static void sample(const dg_pixels *img, const int box[4], int f, grid *g)
+/* Mean luminance (full scale 1) of every f x f block of box. */
+static void sample(const dg_lum_plane *lum, const int box[4], int f, grid *g)
 {
     g->w = (box[2] - box[0]) / f;
     g->h = (box[3] - box[1]) / f;
@@ -66,9 +66,9 @@ static void sample(const dg_pixels *img, const int box[4], int f, grid *g)
         for (int j = 0; j < g->w; j++) {
             double acc = 0;
             for (int y = box[1] + i * f; y < box[1] + (i + 1) * f; y++) {
-                const unsigned char *p = img->rgb + ((size_t)y * (size_t)img->w + (size_t)(box[0] + j * f)) * 3;
-                for (int x = 0; x < f; x++, p += 3)
-                    acc += 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+                const double *row = &lum->v[(size_t)y * (size_t)lum->w + (size_t)(box[0] + j * f)];
+                for (int x = 0; x < f; x++)
+                    acc += row[x];
             }
             g->lum[i * g->w + j] = (float)(acc / (255.0 * f * f));
         }
@@ -290,20 +290,20 @@ static int holds_overlay(const grid *g, int x0, int y0, int x1, int y1)
 
 /* The grid of box: its cell side in pixels, or 0 when the box is too
  * small to look into. */
-static int grid_of(const dg_pixels *img, const int box[4], grid *g)
+static int grid_of(const dg_lum_plane *lum, const int box[4], grid *g)
 {
     int bw = box[2] - box[0], bh = box[3] - box[1], longer = bw > bh ? bw : bh;
     int f = (longer + GRID_MAX - 1) / GRID_MAX;
     if (f < 1 || bw / f < MIN_CELLS || bh / f < MIN_CELLS)
         return 0;
-    sample(img, box, f, g);
+    sample(lum, box, f, g);
     return f;
 }
 
-int dg_overlay_is_box(const dg_pixels *img, const int region[4], const int r[4])
+int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[4])
 {
     grid g;
-    int f = grid_of(img, region, &g);
+    int f = grid_of(lum, region, &g);
     if (!f)
         return 0;
     int x0 = (r[0] - region[0] + f - 1) / f, y0 = (r[1] - region[1] + f - 1) / f;
@@ -313,11 +313,11 @@ int dg_overlay_is_box(const dg_pixels *img, const int region[4], const int r[4])
            (double)(x1 - x0) * (y1 - y0) <= OVERLAY_AREA_MAX * g.w * g.h && holds_overlay(&g, x0, y0, x1, y1);
 }
 
-int dg_overlay_find(const dg_pixels *img, const int box[4], int ov[4])
+int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4])
 {
     memset(ov, 0, 4 * sizeof *ov);
     grid g;
-    int f = grid_of(img, box, &g);
+    int f = grid_of(lum, box, &g);
     if (!f)
         return 0;
     int min_w = (int)ceil(MIN_W * g.w);

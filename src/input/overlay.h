@@ -6,7 +6,7 @@
 #ifndef DUPGRAPH_INPUT_OVERLAY_H
 #define DUPGRAPH_INPUT_OVERLAY_H
 
-#include "input/decode.h"
+#include "input/lum_plane.h"
 
 /* Writes to ov (x0, y0, x1, y1, half-open image pixels) the watermark box
  * inside box (the content box) and returns 1, or returns 0 and zeros ov.
@@ -14,15 +14,15 @@
  * OVERLAY_AREA_MAX of the box, clear of its bounds, with a straight step
  * of one sign (inside brighter, or inside darker) along all four sides,
  * and inside a flat ground with ink (a disc, a word).  Pure function of the
- * pixels; no allocation. */
-int dg_overlay_find(const dg_pixels *img, const int box[4], int ov[4]);
+ * image's luminance (lum_plane.h); no allocation. */
+int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4]);
 
 /* Whether rectangle r (image pixels) inside region holds a watermark box
  * rather than a photo: clear of region's bounds, at most OVERLAY_AREA_MAX
  * of it, and the ring and ink tests of dg_overlay_find on r as it lies in
  * region, without its side tests (whoever found r has seen its sides).  For the content box: a logo box over a smooth photo can
  * look like a photo pasted on a flat page. */
-int dg_overlay_is_box(const dg_pixels *img, const int region[4], const int r[4]);
+int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[4]);
 
 /* Fills cells [r[0], r[2]) x [r[1], r[3]) of plane v (w x h, row stride w)
  * from the cells around them: each filled cell blends the straight lines
