@@ -9,6 +9,8 @@
 # jobs/verify_pairs.py writes), drawn with a fixed random source.  The
 # checksums cover every box, and every score, detail difference and
 # placement: equal checksums, equal outputs.
+# Prints the counts and writes them, with the README's sentence, to
+# results/experiments/session17/instructions.json.
 #   results/experiments/session17/instructions.sh [BUILD] > instructions.txt
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -43,7 +45,9 @@ count() {
   out=$(valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --toggle-collect="$fn" "$@" 2>"$work/cg.err")
   echo "$(grep -o 'Collected : [0-9]*' "$work/cg.err" | awk '{print $3}') $out"
 }
-echo "# results/experiments/session17/instructions.sh $BUILD: before $BEFORE, after $(git rev-parse --short HEAD)"
+AFTER=$(git rev-parse --short HEAD)
+echo "# results/experiments/session17/instructions.sh $BUILD: before $BEFORE, after $AFTER"
+declare -A counts
 for what in box verify; do
   if [ "$what" = box ]; then
     fn=dg_content_box unit=image n=600
@@ -58,4 +62,27 @@ for what in box verify; do
     "change $(awk -v a="$a_ins" -v b="$b_ins" 'BEGIN {printf "%+.1f%%", 100 * (a - b) / b}')"
   echo "  before: $b_out"
   echo "  after:  $a_out"
+  [ "$b_out" = "$a_out" ] || echo "  OUTPUTS DIFFER"
+  counts[$what]="$b_ins $a_ins $n $([ "$b_out" = "$a_out" ] && echo same || echo different)"
 done
+/usr/bin/python3 - "$here/instructions.json" "$BEFORE" "$AFTER" ${counts[box]} ${counts[verify]} <<'PY'
+import json, sys
+out, before, after = sys.argv[1:4]
+bb, ba, bn, bs, vb, va, vn, vs = sys.argv[4:12]
+def line(b, a, n, unit):
+    b, a, n = int(b), int(a), int(n)
+    return f"{b / n / 1e6:.2f} -> {a / n / 1e6:.2f} million instructions per {unit} ({100 * (a - b) / b:+.1f}%)"
+doc = {
+    "benchmark": "instructions (callgrind) in dg_content_box over 600 tune images and in dg_verify_score over "
+                 "1500 tune candidate pairs, at two revisions, with checksums of every output",
+    "command": "results/experiments/session17/instructions.sh build",
+    "git": {"before": before, "after": after},
+    "readme": {
+        "content_box": line(bb, ba, bn, "image") + f", boxes {bs} on {bn} images",
+        "verify": line(vb, va, vn, "pair") + f", scores and placements {vs} on {vn} pairs",
+    },
+}
+with open(out, "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+PY
