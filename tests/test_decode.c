@@ -779,6 +779,48 @@ static void palette_png_gives_its_palette_colours(void **state)
     free(p.rgb);
 }
 
+/* A PNG whose compressed ICC profile inflates to more than the whole
+ * file, as desktop-base's moonlight background (13 KB, a 9 KB profile): it
+ * was refused as corrupt while libspng's chunk limit was the file's size. */
+static void png_with_an_icc_profile_larger_than_the_file_decodes(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    enum { PROFILE = 1 << 16 };
+    unsigned char *profile = malloc(PROFILE);
+    assert_non_null(profile);
+    for (int i = 0; i < PROFILE; i++)
+        profile[i] = (unsigned char)(i % 7);
+    spng_ctx *enc = spng_ctx_new(SPNG_CTX_ENCODER);
+    assert_non_null(enc);
+    struct spng_ihdr ihdr = {.width = (uint32_t)p.w, .height = (uint32_t)p.h, .bit_depth = 8,
+                             .color_type = SPNG_COLOR_TYPE_TRUECOLOR};
+    struct spng_iccp iccp = {.profile_name = "test profile", .profile_len = PROFILE, .profile = (char *)profile};
+    assert_int_equal(spng_set_option(enc, SPNG_ENCODE_TO_BUFFER, 1), 0);
+    assert_int_equal(spng_set_ihdr(enc, &ihdr), 0);
+    assert_int_equal(spng_set_iccp(enc, &iccp), 0);
+    assert_int_equal(spng_encode_image(enc, p.rgb, (size_t)p.w * (size_t)p.h * 3, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE),
+                     0);
+    int error = 0;
+    size_t len = 0;
+    unsigned char *png = spng_get_png_buffer(enc, &len, &error);
+    assert_int_equal(error, 0);
+    spng_ctx_free(enc);
+    assert_true(len < PROFILE);
+    assert_decodes_to(png, len, p.rgb, p.w, p.h, DG_ST_OK);
+    free(png);
+    free(profile);
+    free(p.rgb);
+
+    dg_decoder dec = full_size_decoder(0);
+    dg_decode_result res;
+    dg_decode_file(&dec, "/usr/share/plymouth/themes/moonlight/background.png", &res);
+    assert_int_equal(res.status, DG_ST_OK);
+    assert_int_equal(res.image.w, 1920);
+    assert_int_equal(res.image.h, 1080);
+    dg_decoder_free(&dec);
+}
+
 /* Colour c at alpha a over the white background. */
 static unsigned char over_white(unsigned c, unsigned a)
 {
@@ -1183,6 +1225,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(lossless_png_and_webp_give_the_jpeg_pixels_and_descriptor),
         cmocka_unit_test(sixteen_bit_png_is_scaled_to_eight_bits),
         cmocka_unit_test(palette_png_gives_its_palette_colours),
+        cmocka_unit_test(png_with_an_icc_profile_larger_than_the_file_decodes),
         cmocka_unit_test(alpha_is_composited_over_white_in_png_and_webp),
         cmocka_unit_test(lossy_webp_decodes_close_to_its_source),
         cmocka_unit_test(formats_are_read_by_content_whatever_the_name),

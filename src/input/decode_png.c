@@ -11,7 +11,10 @@
 #include <string.h>
 
 /* Ancillary chunks kept in memory at most (text, ICC profiles, APNG frames
- * held as unknown chunks); past it the file is corrupt, not a memory bomb. */
+ * held as unknown chunks); past it the file is corrupt, not a memory bomb.
+ * It bounds one chunk too: a compressed chunk (iCCP, zTXt) inflates beyond
+ * its own size, and beyond the file's (a 13 KB wallpaper with a 9 KB
+ * profile: libspng inflates into a buffer that doubles). */
 #define PNG_CACHE_LIMIT ((size_t)64 << 20)
 
 static int has_alpha(spng_ctx *ctx, const struct spng_ihdr *ihdr)
@@ -44,7 +47,7 @@ static dg_status decode_ctx(dg_decoder *dec, spng_ctx *ctx, const unsigned char 
     struct spng_ihdr ihdr;
     int rc = spng_set_png_buffer(ctx, buf, len);
     if (rc == 0)
-        rc = spng_set_chunk_limits(ctx, len, PNG_CACHE_LIMIT);
+        rc = spng_set_chunk_limits(ctx, PNG_CACHE_LIMIT, PNG_CACHE_LIMIT);
     if (rc == 0)
         rc = spng_set_option(ctx, SPNG_KEEP_UNKNOWN_CHUNKS, 1);
     if (rc == 0)
