@@ -358,6 +358,41 @@ static void smooth_gradient_in_window_gives_the_photo(void **state)
     assert_true(found >= MIN_SMOOTH_IN_WINDOW);
 }
 
+/* An image file at full size (no side reduced below 1 << 20). */
+static void load_full(const char *path, dg_image *im)
+{
+    dg_decoder dec;
+    dg_decode_result res;
+    dg_err err;
+    assert_int_equal(dg_decoder_init(&dec, 0, 1 << 20, &err), DG_OK);
+    dg_decode_file(&dec, path, &res);
+    assert_int_equal(res.status, DG_ST_OK);
+    assert_int_equal(dg_image_alloc(im, res.image.w, res.image.h, &err), DG_OK);
+    memcpy(im->px, res.image.rgb, (size_t)im->w * (size_t)im->h * 3);
+    dg_decoder_free(&dec);
+}
+
+/* im through a JPEG (quality 90) and the job's decoder dec: its content box
+ * in b, and whether that lies near the rectangle want (fractions x0, y0,
+ * x1, y1 of the sides); *w, *h the decoded size. */
+static int box_through_jpeg(dg_jpeg_codec *codec, dg_decoder *dec, const dg_image *im, const double want[4],
+                            int b[DG_BOX_LEN], int *w, int *h)
+{
+    dg_decode_result res;
+    dg_err err;
+    uint8_t *jpeg = NULL;
+    size_t len = 0;
+    assert_int_equal(dg_jpeg_encode(codec, im, 90, 0, &jpeg, &len, &err), DG_OK);
+    dg_decode_memory(dec, jpeg, len, &res);
+    assert_int_equal(res.status, DG_ST_OK);
+    free(jpeg);
+    dg_content_box(&res.image, b);
+    dg_image seen = {res.image.w, res.image.h, NULL}; /* near_rect reads the size only */
+    *w = seen.w;
+    *h = seen.h;
+    return near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &seen, want[0], want[1], want[2], want[3]);
+}
+
 /* A dark render with a bright streak along one side (desktop-base's
  * homeworld plymouth background, a tune scene of the quality benchmark, cut
  * as its pan crops are: 3 crops, 0.9 of the height) pasted in application
@@ -370,18 +405,11 @@ static void dark_render_in_window_gives_the_photo(void **state)
 {
     (void)state;
     dg_decoder dec;
-    dg_decode_result res;
     dg_err err;
     dg_image render;
     dg_jpeg_codec codec;
     assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
-    /* the render at full size (no side is reduced below 1 << 20), then the job's decoder */
-    assert_int_equal(dg_decoder_init(&dec, 0, 1 << 20, &err), DG_OK);
-    dg_decode_file(&dec, RENDER, &res);
-    assert_int_equal(res.status, DG_ST_OK);
-    assert_int_equal(dg_image_alloc(&render, res.image.w, res.image.h, &err), DG_OK);
-    memcpy(render.px, res.image.rgb, (size_t)render.w * (size_t)render.h * 3);
-    dg_decoder_free(&dec);
+    load_full(RENDER, &render);
     assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
     int found = 0, tried = 0;
     double w = 1.0 / (1.0 + 0.75 * 2);
@@ -401,18 +429,10 @@ static void dark_render_in_window_gives_the_photo(void **state)
                 dg_image shot;
                 pasted_box(&photo, fracs[f], panel, dark, box);
                 assert_int_equal(dg_compose_screenshot(&photo, fracs[f], panel, dark, "GALLERY", &shot, &err), DG_OK);
-                uint8_t *jpeg = NULL;
-                size_t len = 0;
-                assert_int_equal(dg_jpeg_encode(&codec, &shot, 90, 0, &jpeg, &len, &err), DG_OK);
-                dg_decode_memory(&dec, jpeg, len, &res);
-                assert_int_equal(res.status, DG_ST_OK);
-                free(jpeg);
-                int b[DG_BOX_LEN];
-                dg_content_box(&res.image, b);
-                dg_image seen = {res.image.w, res.image.h, NULL}; /* near_rect reads the size only */
-                int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &seen, box[0], box[1], box[2], box[3]);
+                int b[DG_BOX_LEN], w, h;
+                int ok = box_through_jpeg(&codec, &dec, &shot, box, b, &w, &h);
                 printf("dark render pan %d/3 frac %.2f panel %d dark %d box %d %d %d %d of %dx%d: %s\n", k + 1, fracs[f],
-                       panel, dark, b[0], b[1], b[2], b[3], seen.w, seen.h, ok ? "found" : "not found");
+                       panel, dark, b[0], b[1], b[2], b[3], w, h, ok ? "found" : "not found");
                 found += ok;
                 tried++;
                 dg_image_free(&shot);
@@ -436,19 +456,6 @@ static const char *const smooth_renders[] = {
 };
 #define N_SMOOTH_RENDERS ((int)(sizeof smooth_renders / sizeof smooth_renders[0]))
 
-/* An image file at full size (no side reduced below 1 << 20). */
-static void load_full(const char *path, dg_image *im)
-{
-    dg_decoder dec;
-    dg_decode_result res;
-    dg_err err;
-    assert_int_equal(dg_decoder_init(&dec, 0, 1 << 20, &err), DG_OK);
-    dg_decode_file(&dec, path, &res);
-    assert_int_equal(res.status, DG_ST_OK);
-    assert_int_equal(dg_image_alloc(im, res.image.w, res.image.h, &err), DG_OK);
-    memcpy(im->px, res.image.rgb, (size_t)im->w * (size_t)im->h * 3);
-    dg_decoder_free(&dec);
-}
 
 /* Smooth renders (a gradient, a few soft shapes: little sharpness of their
  * own), whole and their left and right three quarters, on phone-story
@@ -462,7 +469,6 @@ static void smooth_render_on_story_canvas_gives_the_photo(void **state)
     static const uint8_t black[3] = {0, 0, 0};
     static const double aspects[2] = {0.5625, 0.5};
     dg_decoder dec;
-    dg_decode_result res;
     dg_err err;
     dg_jpeg_codec codec;
     assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
@@ -483,18 +489,11 @@ static void smooth_render_on_story_canvas_gives_the_photo(void **state)
                 assert_int_equal(dg_compose_letterbox(&photo, aspects[a], 1, black, &canvas, &err), DG_OK);
                 dg_fit_size(photo.w, photo.h, canvas.w, canvas.h, &fw, &fh);
                 double x0 = (double)((canvas.w - fw) / 2) / canvas.w, y0 = (double)((canvas.h - fh) / 2) / canvas.h;
-                uint8_t *jpeg = NULL;
-                size_t len = 0;
-                assert_int_equal(dg_jpeg_encode(&codec, &canvas, 90, 0, &jpeg, &len, &err), DG_OK);
-                dg_decode_memory(&dec, jpeg, len, &res);
-                assert_int_equal(res.status, DG_ST_OK);
-                free(jpeg);
-                int b[DG_BOX_LEN];
-                dg_content_box(&res.image, b);
-                dg_image seen = {res.image.w, res.image.h, NULL}; /* near_rect reads the size only */
-                int ok = near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &seen, x0, y0, 1 - x0, 1 - y0);
+                const double want[4] = {x0, y0, 1 - x0, 1 - y0}; /* centred */
+                int b[DG_BOX_LEN], w, h;
+                int ok = box_through_jpeg(&codec, &dec, &canvas, want, b, &w, &h);
                 printf("smooth story %s part %d aspect %.4f box %d %d %d %d of %dx%d: %s\n", smooth_renders[i], k,
-                       aspects[a], b[0], b[1], b[2], b[3], seen.w, seen.h, ok ? "found" : "not found");
+                       aspects[a], b[0], b[1], b[2], b[3], w, h, ok ? "found" : "not found");
                 found += ok;
                 tried++;
                 dg_image_free(&canvas);
