@@ -13,6 +13,7 @@
  */
 #include "input/decode.h"
 #include "input/descriptor.h"
+#include "input/exif_orientation.h"
 #include "input/manifest.h"
 #include "input/signature.h"
 #include "mpi_harness.h"
@@ -821,6 +822,184 @@ static void png_with_an_icc_profile_larger_than_the_file_decodes(void **state)
     dg_decoder_free(&dec);
 }
 
+/* ---- EXIF orientation ----------------------------------------------------- */
+
+/* An APP1 payload ("Exif\0\0" + TIFF) with one IFD0 entry: tag, type, count
+ * and a SHORT value, in either byte order; 28 bytes (no next-IFD offset:
+ * the reader needs none). */
+static size_t exif_payload(unsigned char *p, int big, unsigned tag, unsigned type, unsigned count, unsigned value)
+{
+    static const unsigned char le[] = {'I', 'I', 42, 0, 8, 0, 0, 0}, be[] = {'M', 'M', 0, 42, 0, 0, 0, 8};
+    memcpy(p, "Exif\0\0", 6);
+    memcpy(p + 6, big ? be : le, 8);
+    unsigned char *e = p + 14;
+    unsigned f16[4] = {1, tag, type, 0};
+    for (int i = 0; i < 3; i++) { /* entry count, tag, type */
+        e[2 * i] = (unsigned char)(big ? f16[i] >> 8 : f16[i]);
+        e[2 * i + 1] = (unsigned char)(big ? f16[i] : f16[i] >> 8);
+    }
+    for (int i = 0; i < 4; i++)
+        e[6 + i] = (unsigned char)(count >> (big ? 24 - 8 * i : 8 * i));
+    memset(e + 10, 0, 4);
+    e[10] = (unsigned char)(big ? value >> 8 : value);
+    e[11] = (unsigned char)(big ? value : value >> 8);
+    return 28;
+}
+
+static void exif_orientation_is_read_in_either_byte_order_and_damage_gives_1(void **state)
+{
+    (void)state;
+    unsigned char p[64];
+    for (int big = 0; big < 2; big++)
+        for (unsigned o = 1; o <= 8; o++) {
+            size_t n = exif_payload(p, big, 0x0112, 3, 1, o);
+            assert_int_equal(dg_exif_orientation(p, n), (int)o);
+            for (size_t cut = 0; cut < n; cut++) /* truncated anywhere: never read past, 1 */
+                assert_int_equal(dg_exif_orientation(p, cut), 1);
+        }
+    size_t n = exif_payload(p, 0, 0x0112, 3, 1, 9); /* out of range */
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+    n = exif_payload(p, 1, 0x0112, 3, 1, 0);
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+    n = exif_payload(p, 0, 0x0112, 4, 1, 6); /* LONG, not SHORT */
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+    n = exif_payload(p, 0, 0x0112, 3, 2, 6); /* two values */
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+    n = exif_payload(p, 1, 0x0110, 2, 1, 6); /* another tag (Model) */
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+    n = exif_payload(p, 0, 0x0112, 3, 1, 6);
+    p[10] = 0xF0; /* IFD0 offset beyond the segment */
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+    n = exif_payload(p, 0, 0x0112, 3, 1, 6);
+    p[14] = 0xFF; /* 255 entries announced, one there */
+    p[15] = 0;
+    assert_int_equal(dg_exif_orientation(p, n), 6); /* the first is read before the count runs out */
+    p[16] = 0x10; /* ... and without the tag in it, the walk stops at the segment's end */
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+    memcpy(p, "Exif\0\1", 6);
+    assert_int_equal(dg_exif_orientation(p, n), 1);
+}
+
+/* Where the stored first row and column end: the corners the stored top
+ * left and top right pixels are shown at, for each orientation (EXIF 2.3,
+ * tag 0x0112: 1 top left, 2 top right, 3 bottom right, 4 bottom left, 5 left
+ * top, 6 right top, 7 right bottom, 8 left bottom). */
+static void exif_turn_shows_the_first_row_and_column_where_the_tag_says(void **state)
+{
+    (void)state;
+    enum { W = 5, H = 3 };
+    unsigned char src[W * H * 3], dst[W * H * 3];
+    for (int i = 0; i < W * H; i++) {
+        src[3 * i] = (unsigned char)i; /* each pixel its index */
+        src[3 * i + 1] = (unsigned char)(i * 7);
+        src[3 * i + 2] = (unsigned char)(255 - i);
+    }
+    /* corners as 0 top left, 1 top right, 2 bottom right, 3 bottom left of the shown image */
+    static const int first_at[9] = {0, 0, 1, 2, 3, 0, 1, 2, 3};     /* stored (0, 0) */
+    static const int row_end_at[9] = {0, 1, 0, 3, 2, 3, 2, 1, 0};   /* stored (W - 1, 0) */
+    for (int o = 1; o <= 8; o++) {
+        int ow, oh;
+        dg_exif_turn(src, W, H, o, dst, &ow, &oh);
+        assert_int_equal(ow, o >= 5 ? H : W);
+        assert_int_equal(oh, o >= 5 ? W : H);
+        const int cx[4] = {0, ow - 1, ow - 1, 0}, cy[4] = {0, 0, oh - 1, oh - 1};
+        const unsigned char *a = dst + ((size_t)cy[first_at[o]] * (size_t)ow + (size_t)cx[first_at[o]]) * 3;
+        const unsigned char *b = dst + ((size_t)cy[row_end_at[o]] * (size_t)ow + (size_t)cx[row_end_at[o]]) * 3;
+        assert_memory_equal(a, src, 3);
+        assert_memory_equal(b, src + (W - 1) * 3, 3);
+        unsigned sum = 0; /* a permutation: every pixel once */
+        for (int i = 0; i < W * H; i++)
+            sum += dst[3 * i];
+        assert_int_equal(sum, W * H * (W * H - 1) / 2);
+    }
+}
+
+/* rgb (w x h) as a JPEG (quality 95, no chroma subsampling), with an EXIF
+ * APP1 segment of orientation o right after SOI when o > 0. */
+static unsigned char *jpeg_with_orientation(const unsigned char *rgb, int w, int h, int o, size_t *len)
+{
+    tjhandle tj = tjInitCompress();
+    assert_non_null(tj);
+    unsigned char *jpeg = NULL;
+    unsigned long jlen = 0;
+    assert_int_equal(tjCompress2(tj, rgb, w, 0, h, TJPF_RGB, &jpeg, &jlen, TJSAMP_444, 95, 0), 0);
+    tjDestroy(tj);
+    unsigned char app1[4 + 32];
+    size_t n = o > 0 ? exif_payload(app1 + 4, 0, 0x0112, 3, 1, (unsigned)o) : 0;
+    size_t seg = o > 0 ? 4 + n : 0;
+    app1[0] = 0xFF;
+    app1[1] = 0xE1;
+    app1[2] = (unsigned char)((n + 2) >> 8);
+    app1[3] = (unsigned char)(n + 2);
+    unsigned char *out = malloc(jlen + seg);
+    assert_non_null(out);
+    memcpy(out, jpeg, 2);
+    memcpy(out + 2, app1, seg);
+    memcpy(out + 2 + seg, jpeg + 2, jlen - 2);
+    tjFree(jpeg);
+    *len = jlen + seg;
+    return out;
+}
+
+static double mean_abs_diff(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++)
+        d += abs((int)a[i] - (int)b[i]);
+    return d / (double)n;
+}
+
+/* A camera's sideways pixels with the tag that turns them, for each
+ * orientation: decoded, they are the upright photo's (as a viewer shows
+ * them, and as a copy re-encoded upright stores them), up to the JPEG's own
+ * rounding; without the tag they are not. */
+static void jpeg_exif_orientation_turns_the_pixels_as_shown(void **state)
+{
+    fixture *fx = *state;
+    photo_px p = photo_pixels(fx);
+    static const int inverse[9] = {0, 1, 2, 3, 4, 5, 8, 7, 6};
+    size_t n = (size_t)p.w * (size_t)p.h * 3, up_len;
+    unsigned char *upright = jpeg_with_orientation(p.rgb, p.w, p.h, 0, &up_len);
+    dg_decoder dec = full_size_decoder(0);
+    dg_decode_result res;
+    dg_decode_memory(&dec, upright, up_len, &res);
+    assert_int_equal(res.status, DG_ST_OK);
+    unsigned char *want = malloc(n), *stored = malloc(n);
+    assert_non_null(want);
+    assert_non_null(stored);
+    memcpy(want, res.image.rgb, n);
+    for (int o = 1; o <= 8; o++) {
+        int sw, sh;
+        dg_exif_turn(p.rgb, p.w, p.h, inverse[o], stored, &sw, &sh); /* what the camera stored */
+        size_t len;
+        unsigned char *tagged = jpeg_with_orientation(stored, sw, sh, o, &len);
+        dg_decode_memory(&dec, tagged, len, &res);
+        assert_int_equal(res.status, DG_ST_OK);
+        assert_int_equal(res.width, p.w);
+        assert_int_equal(res.height, p.h);
+        assert_int_equal(res.image.w, p.w);
+        assert_int_equal(res.image.h, p.h);
+        double turned = mean_abs_diff(res.image.rgb, want, n);
+        free(tagged);
+        unsigned char *plain = jpeg_with_orientation(stored, sw, sh, 0, &len);
+        dg_decode_memory(&dec, plain, len, &res);
+        assert_int_equal(res.status, DG_ST_OK);
+        int same_shape = res.image.w == p.w && res.image.h == p.h;
+        double unturned = same_shape ? mean_abs_diff(res.image.rgb, want, n) : 255.0;
+        free(plain);
+        print_message("orientation %d: mean |difference| to the upright decode %.3f turned, %.3f without the tag\n",
+                      o, turned, unturned);
+        assert_true(turned < 1.0);
+        if (o > 1)
+            assert_true(unturned > 10.0);
+    }
+    dg_decoder_free(&dec);
+    free(want);
+    free(stored);
+    free(upright);
+    free(p.rgb);
+}
+
 /* Colour c at alpha a over the white background. */
 static unsigned char over_white(unsigned c, unsigned a)
 {
@@ -1226,6 +1405,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(sixteen_bit_png_is_scaled_to_eight_bits),
         cmocka_unit_test(palette_png_gives_its_palette_colours),
         cmocka_unit_test(png_with_an_icc_profile_larger_than_the_file_decodes),
+        cmocka_unit_test(exif_orientation_is_read_in_either_byte_order_and_damage_gives_1),
+        cmocka_unit_test(exif_turn_shows_the_first_row_and_column_where_the_tag_says),
+        cmocka_unit_test(jpeg_exif_orientation_turns_the_pixels_as_shown),
         cmocka_unit_test(alpha_is_composited_over_white_in_png_and_webp),
         cmocka_unit_test(lossy_webp_decodes_close_to_its_source),
         cmocka_unit_test(formats_are_read_by_content_whatever_the_name),

@@ -4,10 +4,12 @@
  * WebP in decode_png.c and decode_webp.c, whatever the file's name), and for
  * JPEG a scan of the markers up to the frame header (so that unsupported
  * processes and oversized frames are refused before libjpeg-turbo decodes
- * anything), DCT-domain downscaling with the turbojpeg API, CMYK conversion
- * and the mapping of libjpeg-turbo's outcome to an item status.  It knows
+ * anything), DCT-domain downscaling with the turbojpeg API, CMYK conversion,
+ * the EXIF orientation (exif_orientation.h) and the mapping of
+ * libjpeg-turbo's outcome to an item status.  It knows
  * nothing of descriptors; one dg_decoder serves one rank. */
 #include "input/decode_format.h"
+#include "input/exif_orientation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +38,7 @@ void dg_decoder_free(dg_decoder *dec)
         tjDestroy(dec->tj);
     free(dec->file);
     free(dec->pix);
+    free(dec->turned);
     memset(dec, 0, sizeof *dec);
 }
 
@@ -128,6 +131,7 @@ static dg_status read_file(dg_decoder *dec, const char *path, size_t *len, dg_de
 typedef struct frame_info {
     int found;
     int marker, precision, width, height, components;
+    int orientation; /* of the first EXIF APP1 segment before the frame; 0 without one */
 } frame_info;
 
 /* Image formats known by their first bytes that are not read. */
@@ -160,8 +164,9 @@ static int is_sof(int m)
     return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
 }
 
-/* Walks the marker segments after SOI until the first SOFn.  A malformed
- * stream simply ends the walk: libjpeg-turbo then gives the reason. */
+/* Walks the marker segments after SOI until the first SOFn, noting the
+ * EXIF orientation on the way.  A malformed stream simply ends the walk:
+ * libjpeg-turbo then gives the reason. */
 static void scan_frame(const unsigned char *b, size_t n, frame_info *fi)
 {
     memset(fi, 0, sizeof *fi);
@@ -181,6 +186,8 @@ static void scan_frame(const unsigned char *b, size_t n, frame_info *fi)
         size_t len = ((size_t)b[pos] << 8) | b[pos + 1];
         if (len < 2 || pos + len > n)
             return;
+        if (m == 0xE1 && !fi->orientation && len - 2 >= 6 && memcmp(b + pos + 2, "Exif\0\0", 6) == 0)
+            fi->orientation = dg_exif_orientation(b + pos + 2, len - 2);
         if (is_sof(m) && len >= 8) {
             fi->found = 1;
             fi->marker = m;
@@ -301,6 +308,29 @@ static dg_status decompress(dg_decoder *dec, const unsigned char *buf, size_t le
     return dg_decode_set(res, DG_ST_OK, "%s", "");
 }
 
+/* The decoded pixels turned as EXIF orientation o (2..8) says a viewer
+ * shows them, width and height with them. */
+static dg_status turn(dg_decoder *dec, int o, dg_decode_result *res)
+{
+    int w = res->image.w, h = res->image.h, ow, oh;
+    if (grow(&dec->turned, &dec->turned_cap, (size_t)w * (size_t)h * 3) != DG_OK)
+        return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory turning %d x %d pixels", w, h);
+    dg_exif_turn(dec->pix, w, h, o, dec->turned, &ow, &oh);
+    unsigned char *px = dec->pix;
+    size_t cap = dec->pix_cap;
+    dec->pix = dec->turned;
+    dec->pix_cap = dec->turned_cap;
+    dec->turned = px;
+    dec->turned_cap = cap;
+    dg_decode_take(dec, ow, oh, res);
+    if (ow != w) {
+        int stored_w = res->width;
+        res->width = res->height;
+        res->height = stored_w;
+    }
+    return res->status;
+}
+
 static dg_status decode_jpeg(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)
 {
     if (!dec->tj && !(dec->tj = tjInitDecompress()))
@@ -317,7 +347,10 @@ static dg_status decode_jpeg(dg_decoder *dec, const unsigned char *buf, size_t l
     if (dg_decode_check_size(dec, w, h, res) != DG_ST_OK)
         return res->status;
     int comps = cs == TJCS_CMYK || cs == TJCS_YCCK ? 4 : 3;
-    return decompress(dec, buf, len, comps, res);
+    dg_status st = decompress(dec, buf, len, comps, res);
+    if ((st == DG_ST_OK || st == DG_ST_OK_WITH_WARNING) && fi.orientation > 1)
+        return turn(dec, fi.orientation, res);
+    return st;
 }
 
 /* By content: a misnamed file is read as what it is. */
