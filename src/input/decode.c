@@ -32,6 +32,16 @@ int dg_decoder_init(dg_decoder *dec, int64_t max_pixels, int min_side, dg_err *e
     return DG_OK;
 }
 
+size_t dg_decoder_bytes(void)
+{
+    return sizeof(dg_decoder);
+}
+
+size_t dg_decode_result_bytes(void)
+{
+    return sizeof(dg_decode_result);
+}
+
 void dg_decoder_free(dg_decoder *dec)
 {
     if (dec->tj)

@@ -54,6 +54,10 @@ typedef struct dg_decode_result {
 } dg_decode_result;
 
 int dg_decoder_init(dg_decoder *dec, int64_t max_pixels, int min_side, dg_err *err);
+/* sizeof(dg_decoder) and sizeof(dg_decode_result), for the ctypes mirrors of
+ * python/dgtools/native.py to check their layout against. */
+size_t dg_decoder_bytes(void);
+size_t dg_decode_result_bytes(void);
 void dg_decoder_free(dg_decoder *dec);
 void dg_decode_file(dg_decoder *dec, const char *path, dg_decode_result *res);
 /* Same from bytes in memory (tests, fuzzing); never reads the file system. */
