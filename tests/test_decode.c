@@ -854,6 +854,7 @@ static void exif_orientation_is_read_in_either_byte_order_and_damage_gives_1(voi
         for (unsigned o = 1; o <= 8; o++) {
             size_t n = exif_payload(p, big, 0x0112, 3, 1, o);
             assert_int_equal(dg_exif_orientation(p, n), (int)o);
+            assert_int_equal(dg_exif_orientation(p + 6, n - 6), (int)o); /* a bare TIFF block (PNG eXIf) */
             for (size_t cut = 0; cut < n; cut++) /* truncated anywhere: never read past, 1 */
                 assert_int_equal(dg_exif_orientation(p, cut), 1);
         }

@@ -198,25 +198,30 @@ class NativeDecoder(unittest.TestCase):
     STORED = {1: None, 2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
               6: "ROTATE_90", 7: "TRANSVERSE", 8: "ROTATE_270"}
 
+    # JPEG 4:4:4 (no chroma upsampling to differ), PNG (eXIf chunk), lossless WebP (EXIF chunk)
+    FORMATS = (("jpg", {"quality": 95, "subsampling": 0}), ("png", {}), ("webp", {"lossless": True}))
+
     def test_exif_orientation_as_pil_shows_it(self):
-        """Each orientation's sideways or mirrored JPEG (4:4:4, odd sides) decodes to exactly the pixels
-        python3-pil's ImageOps.exif_transpose gives, width and height as shown; the layout of the
-        ctypes mirrors is checked on loading."""
+        """Each orientation's sideways or mirrored file (odd sides) decodes to exactly the pixels
+        python3-pil's ImageOps.exif_transpose gives, width and height as shown, in each format; the
+        layout of the ctypes mirrors is checked on loading."""
         build = os.path.dirname(os.path.abspath(dgtest.DUPGRAPH))
         if Image is None or not os.path.exists(self.PHOTO):
             self.skipTest("python3-pil and lomiri-wallpapers-16.04 are needed (jobs/setup.sh installs them)")
         upright = Image.open(self.PHOTO).convert("RGB").resize((301, 203))
         with tempfile.TemporaryDirectory() as tmp, native.Decoder(build, min_side=1 << 20) as dec:
-            for o, op in self.STORED.items():
-                stored = upright if op is None else upright.transpose(getattr(Image.Transpose, op))
-                exif = Image.Exif()
-                exif[0x0112] = o
-                path = os.path.join(tmp, f"o{o}.jpg")
-                stored.save(path, quality=95, subsampling=0, exif=exif.tobytes())
-                want = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
-                res = dec.result(path)
-                self.assertEqual((res.width, res.height), (301, 203), f"orientation {o}")
-                np.testing.assert_array_equal(dec.decode(path), want, f"orientation {o}")
+            for ext, options in self.FORMATS:
+                for o, op in self.STORED.items():
+                    stored = upright if op is None else upright.transpose(getattr(Image.Transpose, op))
+                    exif = Image.Exif()
+                    exif[0x0112] = o
+                    path = os.path.join(tmp, f"o{o}.{ext}")
+                    stored.save(path, exif=exif.tobytes(), **options)
+                    self.assertEqual(Image.open(path).getexif().get(0x0112), o, f"{ext}: no orientation written")
+                    want = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+                    res = dec.result(path)
+                    self.assertEqual((res.width, res.height), (301, 203), f"{ext} orientation {o}")
+                    np.testing.assert_array_equal(dec.decode(path), want, f"{ext} orientation {o}")
 
 
 if __name__ == "__main__":

@@ -318,29 +318,6 @@ static dg_status decompress(dg_decoder *dec, const unsigned char *buf, size_t le
     return dg_decode_set(res, DG_ST_OK, "%s", "");
 }
 
-/* The decoded pixels turned as EXIF orientation o (2..8) says a viewer
- * shows them, width and height with them. */
-static dg_status turn(dg_decoder *dec, int o, dg_decode_result *res)
-{
-    int w = res->image.w, h = res->image.h, ow, oh;
-    if (grow(&dec->turned, &dec->turned_cap, (size_t)w * (size_t)h * 3) != DG_OK)
-        return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory turning %d x %d pixels", w, h);
-    dg_exif_turn(dec->pix, w, h, o, dec->turned, &ow, &oh);
-    unsigned char *px = dec->pix;
-    size_t cap = dec->pix_cap;
-    dec->pix = dec->turned;
-    dec->pix_cap = dec->turned_cap;
-    dec->turned = px;
-    dec->turned_cap = cap;
-    dg_decode_take(dec, ow, oh, res);
-    if (ow != w) {
-        int stored_w = res->width;
-        res->width = res->height;
-        res->height = stored_w;
-    }
-    return res->status;
-}
-
 static dg_status decode_jpeg(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)
 {
     if (!dec->tj && !(dec->tj = tjInitDecompress()))
@@ -359,7 +336,7 @@ static dg_status decode_jpeg(dg_decoder *dec, const unsigned char *buf, size_t l
     int comps = cs == TJCS_CMYK || cs == TJCS_YCCK ? 4 : 3;
     dg_status st = decompress(dec, buf, len, comps, res);
     if ((st == DG_ST_OK || st == DG_ST_OK_WITH_WARNING) && fi.orientation > 1)
-        return turn(dec, fi.orientation, res);
+        return dg_decode_turn(dec, fi.orientation, res);
     return st;
 }
 

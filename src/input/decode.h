@@ -8,9 +8,9 @@
  * and WebP after or while decoding).  Alpha (PNG alpha channels and tRNS,
  * WebP alpha) is composited over white; 16-bit PNG samples are scaled to 8
  * bits (the high byte); an animation (APNG, animated WebP) gives its first
- * frame and DG_ST_OK_WITH_WARNING.  A JPEG whose EXIF segment gives an
- * orientation is turned as a viewer shows it (exif_orientation.h); the
- * EXIF of PNG and WebP files is not read.
+ * frame and DG_ST_OK_WITH_WARNING.  An image whose EXIF data (a JPEG's
+ * APP1 segment, a PNG's eXIf chunk, a WebP's EXIF chunk) gives an
+ * orientation is turned as a viewer shows it (exif_orientation.h).
  */
 #ifndef DUPGRAPH_INPUT_DECODE_H
 #define DUPGRAPH_INPUT_DECODE_H
@@ -40,13 +40,13 @@ typedef struct dg_decoder {
     size_t file_cap;
     unsigned char *pix;
     size_t pix_cap;
-    unsigned char *turned; /* a JPEG's pixels turned by its EXIF orientation, then swapped with pix */
+    unsigned char *turned; /* pixels turned by an EXIF orientation, then swapped with pix */
     size_t turned_cap;
 } dg_decoder;
 
 typedef struct dg_decode_result {
     dg_status status;
-    int width, height;  /* of the image as shown (a JPEG's EXIF orientation applied); 0 when its
+    int width, height;  /* of the image as shown (its EXIF orientation applied); 0 when its
                            header was not read */
     dg_pixels image;     /* usable statuses only; valid until the next call */
     char msg[256];      /* reason of a failure or warning, "" for ok */

@@ -38,6 +38,11 @@ void dg_decode_reduce(unsigned char *rgb, int w, int h, int ow, int oh);
 void dg_decode_take(dg_decoder *dec, int w, int h, dg_decode_result *res);
 void dg_decode_shrink(dg_decoder *dec, int w, int h, dg_decode_result *res);
 
+/* The usable result's pixels turned as EXIF orientation o (2..8) says a
+ * viewer shows them (exif_orientation.h), its width and height with them;
+ * returns res->status (DG_ST_TOO_LARGE when memory is short). */
+dg_status dg_decode_turn(dg_decoder *dec, int o, dg_decode_result *res);
+
 int dg_decode_is_png(const unsigned char *buf, size_t len);
 int dg_decode_is_webp(const unsigned char *buf, size_t len);
 

@@ -1,9 +1,11 @@
 /* decode_pixels.c - the steps every image format shares after its own
  * decoder (decode_format.h): the status and reason of a result, the
- * decoder's growing pixel buffer, the header size check, and the pixel
- * work for formats without a scaled decode: alpha over a white background
- * and the area-average reduction to the size the JPEG path would give. */
+ * decoder's growing pixel buffer, the header size check, the pixel work
+ * for formats without a scaled decode (alpha over a white background, the
+ * area-average reduction to the size the JPEG path would give) and the
+ * turn an EXIF orientation asks for. */
 #include "input/decode_format.h"
+#include "input/exif_orientation.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -141,4 +143,31 @@ int dg_decode_is_png(const unsigned char *buf, size_t len)
 int dg_decode_is_webp(const unsigned char *buf, size_t len)
 {
     return len >= 12 && memcmp(buf, "RIFF", 4) == 0 && memcmp(buf + 8, "WEBP", 4) == 0;
+}
+
+dg_status dg_decode_turn(dg_decoder *dec, int o, dg_decode_result *res)
+{
+    int w = res->image.w, h = res->image.h, ow, oh;
+    size_t bytes = (size_t)w * (size_t)h * 3;
+    if (bytes > dec->turned_cap) {
+        unsigned char *nb = realloc(dec->turned, bytes);
+        if (!nb)
+            return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory turning %d x %d pixels", w, h);
+        dec->turned = nb;
+        dec->turned_cap = bytes;
+    }
+    dg_exif_turn(dec->pix, w, h, o, dec->turned, &ow, &oh);
+    unsigned char *px = dec->pix; /* the turned pixels become the buffer the next file grows */
+    size_t cap = dec->pix_cap;
+    dec->pix = dec->turned;
+    dec->pix_cap = dec->turned_cap;
+    dec->turned = px;
+    dec->turned_cap = cap;
+    dg_decode_take(dec, ow, oh, res);
+    if (ow != w) {
+        int stored_w = res->width;
+        res->width = res->height;
+        res->height = stored_w;
+    }
+    return res->status;
 }

@@ -2,10 +2,12 @@
  * size check before decoding, 8-bit RGB straight from libspng (it converts
  * palette and gray, and 16-bit samples by their high byte), RGBA over white
  * when the image has an alpha channel or a tRNS chunk, then the area
- * reduction (decode_pixels.c).  libspng reads no APNG chunks: the default
- * image, which is an animation's first frame, is what it decodes, and an
- * acTL chunk marks the result ok_with_warning. */
+ * reduction (decode_pixels.c), and the turn of an eXIf chunk's orientation.
+ * libspng reads no APNG chunks: the default image, which is an animation's
+ * first frame, is what it decodes, and an acTL chunk marks the result
+ * ok_with_warning. */
 #include "input/decode_format.h"
+#include "input/exif_orientation.h"
 
 #include <spng.h>
 #include <string.h>
@@ -77,10 +79,14 @@ static dg_status decode_ctx(dg_decoder *dec, spng_ctx *ctx, const unsigned char 
      * EOI is for JPEG, a warning. */
     rc = spng_decode_chunks(ctx);
     if (is_animated(ctx))
-        return dg_decode_set(res, DG_ST_OK_WITH_WARNING, "animated PNG: first frame only");
-    if (rc != 0)
-        return dg_decode_set(res, DG_ST_OK_WITH_WARNING, "PNG after the image data: %s", spng_strerror(rc));
-    return dg_decode_set(res, DG_ST_OK, "%s", "");
+        dg_decode_set(res, DG_ST_OK_WITH_WARNING, "animated PNG: first frame only");
+    else if (rc != 0)
+        dg_decode_set(res, DG_ST_OK_WITH_WARNING, "PNG after the image data: %s", spng_strerror(rc));
+    else
+        dg_decode_set(res, DG_ST_OK, "%s", "");
+    struct spng_exif exif;
+    int o = spng_get_exif(ctx, &exif) == 0 ? dg_exif_orientation((const unsigned char *)exif.data, exif.length) : 1;
+    return o > 1 ? dg_decode_turn(dec, o, res) : res->status;
 }
 
 dg_status dg_decode_png(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)

@@ -4,8 +4,10 @@
  * size by libwebp's own scaler (WebPDecoderConfig.options.use_scaling), RGB
  * or, with alpha, RGBA then over white.  An animation's first frame comes
  * whole from libwebpdemux's WebPAnimDecoder (frames may cover only part of
- * the canvas), is reduced afterwards and marked ok_with_warning. */
+ * the canvas), is reduced afterwards and marked ok_with_warning.  An
+ * extended file's EXIF chunk (libwebpdemux) may ask for a turn. */
 #include "input/decode_format.h"
+#include "input/exif_orientation.h"
 
 #include <string.h>
 #include <webp/decode.h>
@@ -97,6 +99,31 @@ static dg_status decode_animation(dg_decoder *dec, const unsigned char *buf, siz
     return st;
 }
 
+/* The orientation of an extended file's EXIF chunk; 1 without one. */
+static int orientation(const unsigned char *buf, size_t len)
+{
+    WebPData data = {buf, len};
+    WebPDemuxer *demux = WebPDemux(&data);
+    if (!demux)
+        return 1;
+    int o = 1;
+    WebPChunkIterator it;
+    if ((WebPDemuxGetI(demux, WEBP_FF_FORMAT_FLAGS) & EXIF_FLAG) && WebPDemuxGetChunk(demux, "EXIF", 1, &it)) {
+        o = dg_exif_orientation(it.chunk.bytes, it.chunk.size);
+        WebPDemuxReleaseChunkIterator(&it);
+    }
+    WebPDemuxDelete(demux);
+    return o;
+}
+
+static dg_status decode_pixels(dg_decoder *dec, WebPDecoderConfig *cfg, const unsigned char *buf, size_t len,
+                               dg_decode_result *res)
+{
+    if (cfg->input.has_animation)
+        return decode_animation(dec, buf, len, res);
+    return decode_still(dec, cfg, buf, len, res);
+}
+
 dg_status dg_decode_webp(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)
 {
     WebPDecoderConfig cfg;
@@ -109,7 +136,9 @@ dg_status dg_decode_webp(dg_decoder *dec, const unsigned char *buf, size_t len, 
         return dg_decode_set(res, DG_ST_CORRUPT, "WebP of %d x %d pixels", cfg.input.width, cfg.input.height);
     if (dg_decode_check_size(dec, cfg.input.width, cfg.input.height, res) != DG_ST_OK)
         return res->status;
-    if (cfg.input.has_animation)
-        return decode_animation(dec, buf, len, res);
-    return decode_still(dec, &cfg, buf, len, res);
+    dg_status got = decode_pixels(dec, &cfg, buf, len, res);
+    if (got != DG_ST_OK && got != DG_ST_OK_WITH_WARNING)
+        return got;
+    int o = orientation(buf, len);
+    return o > 1 ? dg_decode_turn(dec, o, res) : got;
 }

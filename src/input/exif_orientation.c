@@ -1,4 +1,4 @@
-/* exif_orientation.c - reads the Orientation tag of a JPEG's EXIF segment
+/* exif_orientation.c - reads the Orientation tag of an image's EXIF data
  * (bounds checked at every step: the bytes are the file's) and turns the
  * decoded pixels as it says (exif_orientation.h). */
 #include "input/exif_orientation.h"
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define TIFF_START 6   /* after "Exif\0\0" */
+#define TIFF_START 6   /* after the "Exif\0\0" of a JPEG APP1 segment */
 #define IFD_ENTRY 12   /* tag, type, count, value or offset */
 #define TAG_ORIENTATION 0x0112
 #define TYPE_SHORT 3
@@ -24,10 +24,11 @@ static uint32_t get32(const unsigned char *b, int big)
 
 int dg_exif_orientation(const unsigned char *p, size_t n)
 {
-    if (n < TIFF_START + 8 || memcmp(p, "Exif\0\0", TIFF_START) != 0)
+    size_t skip = n >= TIFF_START && memcmp(p, "Exif\0\0", TIFF_START) == 0 ? TIFF_START : 0;
+    const unsigned char *t = p + skip;
+    size_t tn = n - skip;
+    if (tn < 8)
         return 1;
-    const unsigned char *t = p + TIFF_START;
-    size_t tn = n - TIFF_START;
     int big;
     if (memcmp(t, "II", 2) == 0)
         big = 0;

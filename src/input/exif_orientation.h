@@ -1,4 +1,4 @@
-/* exif_orientation.h - the EXIF Orientation of a JPEG (exif_orientation.c):
+/* exif_orientation.h - the EXIF Orientation of an image (exif_orientation.c):
  * a camera stores a portrait photo's pixels sideways and says in its APP1
  * segment how to turn them, and browsers turn them.  A copy re-encoded
  * upright (tag dropped) is then the same picture in other pixels; the
@@ -9,10 +9,11 @@
 
 #include <stddef.h>
 
-/* The Orientation (tag 0x0112 of IFD0: 1..8) of an APP1 segment's payload
- * p[0..n) ("Exif\0\0", then a TIFF header and its IFDs, either byte
- * order); 1 when the payload is no EXIF, has no such tag, or is damaged.
- * Reads nothing outside p[0..n). */
+/* The Orientation (tag 0x0112 of IFD0: 1..8) of EXIF data p[0..n): a TIFF
+ * header and its IFDs, either byte order, after the "Exif\0\0" of a JPEG's
+ * APP1 segment or without it (PNG's eXIf chunk; WebP's EXIF chunk either
+ * way); 1 when it has no such tag or is damaged.  Reads nothing outside
+ * p[0..n). */
 int dg_exif_orientation(const unsigned char *p, size_t n);
 
 /* The picture orientation o (1..8) shows: packed RGB src of w x h turned
