@@ -157,7 +157,7 @@ dg_status dg_decode_turn(dg_decoder *dec, int o, dg_decode_result *res)
         dec->turned_cap = bytes;
     }
     dg_exif_turn(dec->pix, w, h, o, dec->turned, &ow, &oh);
-    unsigned char *px = dec->pix; /* the turned pixels become the buffer the next file grows */
+    unsigned char *px = dec->pix; /* swap: the stored pixels' buffer serves the next turn */
     size_t cap = dec->pix_cap;
     dec->pix = dec->turned;
     dec->pix_cap = dec->turned_cap;
