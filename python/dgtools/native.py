@@ -1,7 +1,7 @@
 """The built-in descriptor of image files through the job's own library
 (ctypes over BUILD/libdupgraph.so): files decoded exactly as `dupgraph run`
 decodes them (libjpeg-turbo at the smallest scale with both sides >=
-DG_DESC_SIZE, a JPEG's EXIF orientation applied), boxed by dg_content_box,
+DG_DESC_SIZE, an EXIF orientation applied), boxed by dg_content_box,
 described by dg_descriptor and quantised by dg_descriptor_quantise, so a
 script sees the very vectors the job's projection is learned from; and the
 decoded pixels themselves.

@@ -99,9 +99,12 @@ static dg_status decode_animation(dg_decoder *dec, const unsigned char *buf, siz
     return st;
 }
 
-/* The orientation of an extended file's EXIF chunk; 1 without one. */
+/* The orientation of an extended file's EXIF chunk; 1 without one (a
+ * simple file, VP8 or VP8L right after the header, is not parsed again). */
 static int orientation(const unsigned char *buf, size_t len)
 {
+    if (len < 16 || memcmp(buf + 12, "VP8X", 4) != 0)
+        return 1;
     WebPData data = {buf, len};
     WebPDemuxer *demux = WebPDemux(&data);
     if (!demux)
