@@ -833,7 +833,7 @@ static size_t exif_payload(unsigned char *p, int big, unsigned tag, unsigned typ
     memcpy(p, "Exif\0\0", 6);
     memcpy(p + 6, big ? be : le, 8);
     unsigned char *e = p + 14;
-    unsigned f16[4] = {1, tag, type, 0};
+    const unsigned f16[3] = {1, tag, type};
     for (int i = 0; i < 3; i++) { /* entry count, tag, type */
         e[2 * i] = (unsigned char)(big ? f16[i] >> 8 : f16[i]);
         e[2 * i + 1] = (unsigned char)(big ? f16[i] : f16[i] >> 8);

@@ -52,18 +52,6 @@ void dg_decoder_free(dg_decoder *dec)
     memset(dec, 0, sizeof *dec);
 }
 
-static int grow(unsigned char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return DG_OK;
-    unsigned char *nb = realloc(*buf, need);
-    if (!nb)
-        return DG_FAIL;
-    *buf = nb;
-    *cap = need;
-    return DG_OK;
-}
-
 /* ---- reading the file ---------------------------------------------------- */
 
 static const char *file_kind(mode_t mode)
@@ -100,7 +88,7 @@ static dg_status open_error(int e, dg_decode_result *res)
 
 static dg_status read_all(dg_decoder *dec, int fd, size_t size, size_t *len, dg_decode_result *res)
 {
-    if (grow(&dec->file, &dec->file_cap, size) != DG_OK)
+    if (dg_decode_grow_buffer(&dec->file, &dec->file_cap, size) != DG_OK)
         return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory reading %zu bytes", size);
     size_t got = 0;
     while (got < size) {
@@ -334,10 +322,8 @@ static dg_status decode_jpeg(dg_decoder *dec, const unsigned char *buf, size_t l
     if (dg_decode_check_size(dec, w, h, res) != DG_ST_OK)
         return res->status;
     int comps = cs == TJCS_CMYK || cs == TJCS_YCCK ? 4 : 3;
-    dg_status st = decompress(dec, buf, len, comps, res);
-    if ((st == DG_ST_OK || st == DG_ST_OK_WITH_WARNING) && fi.orientation > 1)
-        return dg_decode_turn(dec, fi.orientation, res);
-    return st;
+    decompress(dec, buf, len, comps, res);
+    return dg_decode_turn(dec, fi.orientation, res);
 }
 
 /* By content: a misnamed file is read as what it is. */

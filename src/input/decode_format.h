@@ -14,7 +14,9 @@
 dg_status dg_decode_set(dg_decode_result *res, dg_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* dec->pix holds at least `bytes`; DG_FAIL when memory is short. */
+/* *buf (of *cap bytes) holds at least `bytes`; DG_FAIL when memory is
+ * short.  dg_decode_grow: for dec->pix. */
+int dg_decode_grow_buffer(unsigned char **buf, size_t *cap, size_t bytes);
 int dg_decode_grow(dg_decoder *dec, size_t bytes);
 
 /* Records the stored size in res and refuses more than embed.max_pixels
@@ -38,9 +40,10 @@ void dg_decode_reduce(unsigned char *rgb, int w, int h, int ow, int oh);
 void dg_decode_take(dg_decoder *dec, int w, int h, dg_decode_result *res);
 void dg_decode_shrink(dg_decoder *dec, int w, int h, dg_decode_result *res);
 
-/* The usable result's pixels turned as EXIF orientation o (2..8) says a
- * viewer shows them (exif_orientation.h), its width and height with them;
- * returns res->status (DG_ST_TOO_LARGE when memory is short). */
+/* A usable result's pixels turned as EXIF orientation o says a viewer
+ * shows them (exif_orientation.h), its width and height with them; nothing
+ * for o = 1 (or 0: no tag) or an unusable result.  Returns res->status
+ * (DG_ST_TOO_LARGE when memory is short). */
 dg_status dg_decode_turn(dg_decoder *dec, int o, dg_decode_result *res);
 
 int dg_decode_is_png(const unsigned char *buf, size_t len);

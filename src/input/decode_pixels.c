@@ -22,16 +22,21 @@ dg_status dg_decode_set(dg_decode_result *res, dg_status st, const char *fmt, ..
     return st;
 }
 
-int dg_decode_grow(dg_decoder *dec, size_t bytes)
+int dg_decode_grow_buffer(unsigned char **buf, size_t *cap, size_t bytes)
 {
-    if (bytes <= dec->pix_cap)
+    if (bytes <= *cap)
         return DG_OK;
-    unsigned char *nb = realloc(dec->pix, bytes);
+    unsigned char *nb = realloc(*buf, bytes);
     if (!nb)
         return DG_FAIL;
-    dec->pix = nb;
-    dec->pix_cap = bytes;
+    *buf = nb;
+    *cap = bytes;
     return DG_OK;
+}
+
+int dg_decode_grow(dg_decoder *dec, size_t bytes)
+{
+    return dg_decode_grow_buffer(&dec->pix, &dec->pix_cap, bytes);
 }
 
 dg_status dg_decode_check_size(const dg_decoder *dec, int w, int h, dg_decode_result *res)
@@ -147,15 +152,11 @@ int dg_decode_is_webp(const unsigned char *buf, size_t len)
 
 dg_status dg_decode_turn(dg_decoder *dec, int o, dg_decode_result *res)
 {
+    if (o < 2 || o > 8 || (res->status != DG_ST_OK && res->status != DG_ST_OK_WITH_WARNING))
+        return res->status;
     int w = res->image.w, h = res->image.h, ow, oh;
-    size_t bytes = (size_t)w * (size_t)h * 3;
-    if (bytes > dec->turned_cap) {
-        unsigned char *nb = realloc(dec->turned, bytes);
-        if (!nb)
-            return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory turning %d x %d pixels", w, h);
-        dec->turned = nb;
-        dec->turned_cap = bytes;
-    }
+    if (dg_decode_grow_buffer(&dec->turned, &dec->turned_cap, (size_t)w * (size_t)h * 3) != DG_OK)
+        return dg_decode_set(res, DG_ST_TOO_LARGE, "out of memory turning %d x %d pixels", w, h);
     dg_exif_turn(dec->pix, w, h, o, dec->turned, &ow, &oh);
     unsigned char *px = dec->pix; /* swap: the stored pixels' buffer serves the next turn */
     size_t cap = dec->pix_cap;

@@ -86,7 +86,7 @@ static dg_status decode_ctx(dg_decoder *dec, spng_ctx *ctx, const unsigned char 
         dg_decode_set(res, DG_ST_OK, "%s", "");
     struct spng_exif exif;
     int o = spng_get_exif(ctx, &exif) == 0 ? dg_exif_orientation((const unsigned char *)exif.data, exif.length) : 1;
-    return o > 1 ? dg_decode_turn(dec, o, res) : res->status;
+    return dg_decode_turn(dec, o, res);
 }
 
 dg_status dg_decode_png(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)

@@ -119,14 +119,6 @@ static int orientation(const unsigned char *buf, size_t len)
     return o;
 }
 
-static dg_status decode_pixels(dg_decoder *dec, WebPDecoderConfig *cfg, const unsigned char *buf, size_t len,
-                               dg_decode_result *res)
-{
-    if (cfg->input.has_animation)
-        return decode_animation(dec, buf, len, res);
-    return decode_still(dec, cfg, buf, len, res);
-}
-
 dg_status dg_decode_webp(dg_decoder *dec, const unsigned char *buf, size_t len, dg_decode_result *res)
 {
     WebPDecoderConfig cfg;
@@ -139,9 +131,9 @@ dg_status dg_decode_webp(dg_decoder *dec, const unsigned char *buf, size_t len, 
         return dg_decode_set(res, DG_ST_CORRUPT, "WebP of %d x %d pixels", cfg.input.width, cfg.input.height);
     if (dg_decode_check_size(dec, cfg.input.width, cfg.input.height, res) != DG_ST_OK)
         return res->status;
-    dg_status got = decode_pixels(dec, &cfg, buf, len, res);
-    if (got != DG_ST_OK && got != DG_ST_OK_WITH_WARNING)
-        return got;
-    int o = orientation(buf, len);
-    return o > 1 ? dg_decode_turn(dec, o, res) : got;
+    if (cfg.input.has_animation)
+        decode_animation(dec, buf, len, res);
+    else
+        decode_still(dec, &cfg, buf, len, res);
+    return dg_decode_turn(dec, orientation(buf, len), res);
 }
