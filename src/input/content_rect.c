@@ -95,6 +95,7 @@
 #define FILL_DETAIL 0.15   /* detail share of the bars of a centred pasted photo */
 #define FILL_RATIO 3.0     /* or the photo's detail share over theirs */
 #define REFINE 1           /* cells a frame's side may move to its sharpest pixel line */
+#define CLEAR 2            /* cells between a side and the strips faces_in() compares */
 #define HALF_SHARE 0.4     /* of a side closing one side's end that must step (corner_frames()) */
 #define CENTRE_TOL 2       /* cells between the bar depths of a centred photo */
 #define AREA_MAX 0.9
@@ -608,22 +609,30 @@ static int through(const grid *g, int line, int a, int b, int vertical)
  * flat beyond UNIFORM_SIDES of its sides at least, and every side steps
  * along PASTED_SHARE of its length, or along PAGE_SHARE beside the flat
  * page (a dark photo's edge on dark chrome), and no side runs through
- * flat page (through()).  Returns the number of flat sides, or 0. */
-static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1)
+ * flat page (through()).  The sides in bit masks `loose` and `half` (top,
+ * bottom, left, right) close a corner frame (corner_frames()): the
+ * parallel sides ending there are the evidence, so they need not step, or
+ * only along HALF_SHARE.  Returns the number of flat sides, or 0. */
+static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1, int loose, int half)
 {
-    if (edges(g, y0, x0, x1, 0) < PAGE_SHARE * (x1 - x0) || edges(g, y1, x0, x1, 0) < PAGE_SHARE * (x1 - x0) ||
-        edges(g, x0, y0, y1, 1) < PAGE_SHARE * (y1 - y0) || edges(g, x1, y0, y1, 1) < PAGE_SHARE * (y1 - y0))
+    double need[4];
+    for (int k = 0; k < 4; k++)
+        need[k] = loose >> k & 1 ? 0.0 : half >> k & 1 ? HALF_SHARE : PAGE_SHARE;
+    if (edges(g, y0, x0, x1, 0) < need[0] * (x1 - x0) || edges(g, y1, x0, x1, 0) < need[1] * (x1 - x0) ||
+        edges(g, x0, y0, y1, 1) < need[2] * (y1 - y0) || edges(g, x1, y0, y1, 1) < need[3] * (y1 - y0))
         return 0; /* the cheap test first: this runs for every candidate rectangle */
     int flat = uniform_sides(g, x0, y0, x1, y1), n = 0;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
         n += flat >> k & 1;
+        if (!(flat >> k & 1) && need[k] == PAGE_SHARE)
+            need[k] = PASTED_SHARE;
+    }
     if (n < UNIFORM_SIDES)
         return 0;
-    double top = flat & 1 ? PAGE_SHARE : PASTED_SHARE, bottom = flat & 2 ? PAGE_SHARE : PASTED_SHARE;
-    double left = flat & 4 ? PAGE_SHARE : PASTED_SHARE, right = flat & 8 ? PAGE_SHARE : PASTED_SHARE;
-    return side(g, y0, -1, x0, x1, 0, top) && side(g, y1, 1, x0, x1, 0, bottom) && side(g, x0, -1, y0, y1, 1, left) &&
-                   side(g, x1, 1, y0, y1, 1, right) && !through(g, y0, x0, x1, 0) && !through(g, y1, x0, x1, 0) &&
-                   !through(g, x0, y0, y1, 1) && !through(g, x1, y0, y1, 1)
+    return side(g, y0, -1, x0, x1, 0, need[0]) && side(g, y1, 1, x0, x1, 0, need[1]) &&
+                   side(g, x0, -1, y0, y1, 1, need[2]) && side(g, x1, 1, y0, y1, 1, need[3]) &&
+                   !through(g, y0, x0, x1, 0) && !through(g, y1, x0, x1, 0) && !through(g, x0, y0, y1, 1) &&
+                   !through(g, x1, y0, y1, 1)
                ? n
                : 0;
 }
@@ -759,7 +768,7 @@ static double framed(const grid *g, int x0, int y0, int x1, int y1, double area_
     int bars = ((top && bottom && !left && !right && abs(y0 - (g->h - y1)) <= CENTRE_TOL) ||
                 (left && right && !top && !bottom && abs(x0 - (g->w - x1)) <= CENTRE_TOL)) &&
                bar_sides(g, x0, y0, x1, y1);
-    int flat_sides = closed ? pasted_outline(g, x0, y0, x1, y1) : 0;
+    int flat_sides = closed ? pasted_outline(g, x0, y0, x1, y1, loose, half) : 0;
     if (!sides && !bars && !flat_sides)
         return -1;
     int ix0 = x0 + BAND * left, iy0 = y0 + BAND * top, ix1 = x1 - BAND * right, iy1 = y1 - BAND * bottom;
@@ -1077,15 +1086,18 @@ static int on_page(const grid *g, int line, int out, int a, int b, int vertical)
  * a to b along them, lies inside both: the strip within each side holds
  * as many detailed cells as the strip beyond it, both clear of the edge
  * (not the page beside a photo, between the photo's side and the ends of
- * a panel's text lines). */
+ * a panel's text lines).  The strips start CLEAR cells from the line: an
+ * edge that falls inside a cell makes the cells on either side of that
+ * one detailed too (their gradient spans it), and a smooth photo has no
+ * detail of its own to outweigh them. */
 static int faces_in(const grid *g, int p, int q, int a, int b, int vertical)
 {
-    int k = BAND + 1; /* clear of the cell on either side, whose gradient is the edge's */
+    int k = BAND + 1, c = CLEAR;
     if (vertical)
-        return detail_in(g, p + 1, a, p + 1 + k, b) >= detail_in(g, p - 1 - k, a, p - 1, b) &&
-               detail_in(g, q - 1 - k, a, q - 1, b) >= detail_in(g, q + 1, a, q + 1 + k, b);
-    return detail_in(g, a, p + 1, b, p + 1 + k) >= detail_in(g, a, p - 1 - k, b, p - 1) &&
-           detail_in(g, a, q - 1 - k, b, q - 1) >= detail_in(g, a, q + 1, b, q + 1 + k);
+        return detail_in(g, p + c, a, p + c + k, b) >= detail_in(g, p - c - k, a, p - c, b) &&
+               detail_in(g, q - c - k, a, q - c, b) >= detail_in(g, q + c, a, q + c + k, b);
+    return detail_in(g, a, p + c, b, p + c + k) >= detail_in(g, a, p - c - k, b, p - c) &&
+           detail_in(g, a, q - c - k, b, q - c) >= detail_in(g, a, q + c, b, q + c + k);
 }
 
 /* Rectangles between two candidate lines `ls` (vertical = 1: columns)
