@@ -1130,12 +1130,15 @@ static void corner_frames(const grid *g, const runs *R, const int *ls, int n, in
                                 : framed(g, a, p, b, q, AREA_MIN, loose << 2, half << 2);
             /* the best so far between the same sides (within PEAK_GAP),
              * open at both ends (a pillarbox's photo: dark chrome taken
-             * for its bars) or within the corner frame (a line inside the
-             * photo outlines a part of it): the sides end, so the photo
-             * does, and not before */
+             * for its bars), within the corner frame (a line inside the
+             * photo outlines a part of it) or around it (closed by a
+             * toolbar's or an address field's line beyond the photo's
+             * end, whose sides step along most of that longer side): the
+             * sides end, so the photo does, and not before or after */
             int bp = vertical ? *x0 : *y0, bq = vertical ? *x1 : *y1, ba = vertical ? *y0 : *x0, bb = vertical ? *y1 : *x1;
             int same = abs(bp - p) <= PEAK_GAP && abs(bq - q) <= PEAK_GAP &&
-                       ((ba == 0 && bb == (vertical ? g->h : g->w)) || (ba >= a - PEAK_GAP && bb <= b + PEAK_GAP));
+                       ((ba == 0 && bb == (vertical ? g->h : g->w)) || (ba >= a - PEAK_GAP && bb <= b + PEAK_GAP) ||
+                        (ba <= a && bb >= b));
             if ((s > *best || (s > 0 && same)) && !(vertical ? see_through(g, p, a, q, b) : see_through(g, a, p, b, q))) {
                 *best = s > *best ? s : *best;
                 if (vertical)
