@@ -109,6 +109,19 @@
 #define STORY_CENTRE 0.02  /* bar depths differ by at most this of the side, plus a bin */
 #define STORY_RATIO 2.0    /* photo rows over the fill's sharpest row ... */
 #define STORY_FLOOR 0.5    /* ... plus this (luminance levels of 255: JPEG noise) */
+/* ... or this much, when the fill is the photo enlarged and blurred
+ * (fill_is_photo()): a smooth photo's rows (sky, fog, a render) are sharp
+ * by a few tenths of a level, its blurred fill's by a few hundredths */
+#define STORY_FLOOR_LOW 0.05
+#define FILL_CELLS 8       /* cells across a bar that fill_is_photo() compares */
+#define FILL_SD 0.5        /* levels: the least spread of those cells (a flat bar shows nothing) */
+#define FILL_CORR 0.8      /* their correlation with the photo's cells they enlarge, ... */
+/* ... and the least-squares gain from those to them at most this: the
+ * low floor asks for a darkened fill (dg-mkbench darkens by 0.6; the tune
+ * stories it takes show 0.31-0.64), as a smooth gradient's own
+ * continuation beyond a band of it can match the band enlarged (a pillar
+ * through a logo on a gradient: gain 0.99) */
+#define FILL_GAIN 0.8
 #define STORY_EDGE 3       /* bins next to each side whose mean sharpness counts */
 #define STORY_SHARE 0.5    /* of the photo's bins that must be that sharp */
 #define STORY_SEGMENTS 3   /* parts along a top or bottom side, each standing out of the fill */
@@ -917,7 +930,7 @@ static int profiles(const dg_lum_plane *lp, dg_rect r, int vertical, int parts, 
 }
 
 /* Counts of the bins of a sharpness profile (n of them) at least as sharp
- * as STORY_RATIO times a fill plus STORY_FLOOR, as prefix sums: above[f][m]
+ * as STORY_RATIO times a fill plus a floor, as prefix sums: above[f][m]
  * of s[0..m) for the f-th fill looked at.  story()'s fills grow, but for a
  * step back and forth of its far side, as its sides move in, so a few
  * entries, the oldest replaced first, serve almost every question. */
@@ -947,14 +960,14 @@ static const int *counts_for(sharp_counts *c, const float *s, float fill, double
 /* Whether STORY_SHARE (share) of the photo's bins lo..hi in sharpness
  * profile s are at least STORY_RATIO times as sharp as the fill's sharpest
  * (out of the bars 0..lo - 1 and hi + 1..n: the bin next to each side is
- * left out, resampling mixes it), plus STORY_FLOOR; *need is that.  pre[m]
+ * left out, resampling mixes it), plus floor; *need is that.  pre[m]
  * and suf[m]: the largest of s[0..m) and s[m..n) (0 when empty), so the
  * fill costs nothing, and the count comes from c. */
 static int sharper(sharp_counts *c, const float *s, const float *pre, const float *suf, int lo, int hi, double share,
-                   double *need)
+                   double floor, double *need)
 {
     float fill = pre[lo - 1] > suf[hi + 1] ? pre[lo - 1] : suf[hi + 1];
-    *need = STORY_RATIO * fill + STORY_FLOOR;
+    *need = STORY_RATIO * fill + floor;
     const int *above = counts_for(c, s, fill, *need);
     return above[hi] - above[lo] >= share * (hi - lo);
 }
@@ -980,7 +993,7 @@ static double story_edge(const float *s, const float *g, int at, int out, double
  * above and below (left and right) of equal depth (within STORY_CENTRE) of
  * a blurred fill.  Seen in the profiles across the bars (profiles()):
  * STORY_SHARE of the photo's bins at least STORY_RATIO times as sharp as
- * the fill's sharpest, plus STORY_FLOOR, and each side standing out of the fill (story_edge()) in
+ * the fill's sharpest, plus `floor`, and each side standing out of the fill (story_edge()) in
  * each of `parts` along it (a sharp box over a smooth photo, a logo over
  * fog, steps along a part only; a window's chrome beside a photo has a
  * title bar and a status bar beyond its ends); the bin next to each side
@@ -990,7 +1003,7 @@ static double story_edge(const float *s, const float *g, int at, int out, double
  * blurred copy of a textured photo keeps detail at the grid's scale.  Of
  * the pairs of sides, the one whose weakest part stands out most.  Returns
  * whether found, and the photo's framed sides in bins in *lo, *hi. */
-static int story(const float *s, const float *g, int n, int parts, int *lo, int *hi)
+static int story(const float *s, const float *g, int n, int parts, double floor, int *lo, int *hi)
 {
     int bar_min = (int)ceil(STORY_BAR_MIN * n), tol = 1 + (int)(STORY_CENTRE * n);
     bar_min = bar_min > 3 ? bar_min : 3;
@@ -1018,8 +1031,8 @@ static int story(const float *s, const float *g, int n, int parts, int *lo, int 
             if (b < bar_min || y1 - t < STORY_PHOTO_MIN * n || y1 - t < 2 * STORY_EDGE)
                 continue;
             float fill_g = top_g > g_suf[y1 + 2] ? top_g : g_suf[y1 + 2];
-            double need_s, need_g = STORY_RATIO * fill_g + STORY_FLOOR;
-            if (!sharper(&counts, s, s_pre, s_suf, t, y1, STORY_SHARE, &need_s))
+            double need_s, need_g = STORY_RATIO * fill_g + floor;
+            if (!sharper(&counts, s, s_pre, s_suf, t, y1, STORY_SHARE, floor, &need_s))
                 continue;
             double score = 1e30; /* the side standing out least, in the segment standing out least */
             for (int j = 1; j <= parts; j++) {
@@ -1038,9 +1051,81 @@ static int story(const float *s, const float *g, int n, int parts, int *lo, int 
     return best > 0;
 }
 
+/* Mean of luminance plane lp over the pixels [x0, x1) x [y0, y1), the
+ * bounds rounded to whole pixels and clamped to r (at least one pixel). */
+static double mean_over(const dg_lum_plane *lp, dg_rect r, double x0, double y0, double x1, double y1)
+{
+    int a0 = (int)floor(x0), a1 = (int)ceil(x1), b0 = (int)floor(y0), b1 = (int)ceil(y1);
+    a0 = a0 < r.x0 ? r.x0 : a0 > r.x1 - 1 ? r.x1 - 1 : a0;
+    b0 = b0 < r.y0 ? r.y0 : b0 > r.y1 - 1 ? r.y1 - 1 : b0;
+    a1 = a1 > r.x1 ? r.x1 : a1 <= a0 ? a0 + 1 : a1;
+    b1 = b1 > r.y1 ? r.y1 : b1 <= b0 ? b0 + 1 : b1;
+    double sum = 0;
+    for (int y = b0; y < b1; y++)
+        for (int x = a0; x < a1; x++)
+            sum += lp->v[(size_t)y * (size_t)lp->w + (size_t)x];
+    return sum / ((double)(a1 - a0) * (b1 - b0));
+}
+
+/* Whether the bars of a story canvas `within` around the photo between
+ * pixel lines lo and hi (columns when vertical) show the photo scaled to
+ * cover the canvas (centred), as a story's blurred fill does: square cells
+ * (FILL_CELLS across a bar) of the bars, clear of the photo's sides by a
+ * quarter cell, against the means of the photo's cells they enlarge, by
+ * correlation, so the blur does not matter, with a gain below FILL_GAIN
+ * (darkened).  A flat bar (under FILL_SD) shows nothing.  A band of a
+ * smooth gradient (through a logo on it, say) is no story: the gradient
+ * goes on beyond it steeper than the band enlarged, or about as steep. */
+static int fill_is_photo(const dg_lum_plane *lp, dg_rect within, int vertical, int lo, int hi)
+{
+    /* in the frame where the bars lie above and below: across = x, along = y */
+    double W = vertical ? within.y1 - within.y0 : within.x1 - within.x0;
+    double H = vertical ? within.x1 - within.x0 : within.y1 - within.y0, ph = hi - lo;
+    double cover = H / ph > 1.0 ? H / ph : 1.0, c = W / FILL_CELLS, gap = 0.25 * c;
+    double a[4 * FILL_CELLS * FILL_CELLS], p[4 * FILL_CELLS * FILL_CELLS];
+    int n = 0;
+    for (int bar = 0; bar < 2; bar++) {
+        double y0 = bar ? hi + gap : 0, y1 = bar ? H : lo - gap; /* the bar, clear of the photo */
+        int rows = (int)((y1 - y0) / c);
+        rows = rows < 1 ? 1 : rows > 2 * FILL_CELLS ? 2 * FILL_CELLS : rows;
+        if (y1 - y0 < 1)
+            return 0;
+        double ch = (y1 - y0) / rows;
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < FILL_CELLS; j++) {
+                /* the cell, and where the cover puts it on the photo (photo's own frame) */
+                double cx0 = j * c, cx1 = cx0 + c, cy0 = y0 + i * ch, cy1 = cy0 + ch;
+                double ux0 = (cx0 - W / 2) / cover + W / 2, ux1 = (cx1 - W / 2) / cover + W / 2;
+                double uy0 = (cy0 - H / 2) / cover + ph / 2 + lo, uy1 = (cy1 - H / 2) / cover + ph / 2 + lo;
+                dg_rect photo = vertical ? (dg_rect){within.x0 + lo, within.y0, within.x0 + hi, within.y1}
+                                         : (dg_rect){within.x0, within.y0 + lo, within.x1, within.y0 + hi};
+                if (vertical) {
+                    a[n] = mean_over(lp, within, within.x0 + cy0, within.y0 + cx0, within.x0 + cy1, within.y0 + cx1);
+                    p[n] = mean_over(lp, photo, within.x0 + uy0, within.y0 + ux0, within.x0 + uy1, within.y0 + ux1);
+                } else {
+                    a[n] = mean_over(lp, within, within.x0 + cx0, within.y0 + cy0, within.x0 + cx1, within.y0 + cy1);
+                    p[n] = mean_over(lp, photo, within.x0 + ux0, within.y0 + uy0, within.x0 + ux1, within.y0 + uy1);
+                }
+                n++;
+            }
+    }
+    double sa = 0, sp = 0, saa = 0, spp = 0, sap = 0;
+    for (int i = 0; i < n; i++) {
+        sa += a[i];
+        sp += p[i];
+        saa += a[i] * a[i];
+        spp += p[i] * p[i];
+        sap += a[i] * p[i];
+    }
+    double va = saa / n - (sa / n) * (sa / n), vp = spp / n - (sp / n) * (sp / n), cov = sap / n - sa * sp / n / n;
+    return va >= FILL_SD * FILL_SD && vp > 0 && cov >= FILL_CORR * sqrt(va * vp) && cov <= FILL_GAIN * vp;
+}
+
 /* The photo of a story canvas (story()) spanning the width or the height
  * of `within`, its other sides at their sharpest pixel lines (refine());
- * `within` when there is none. */
+ * `within` when there is none.  The photo must be sharper than the fill
+ * by STORY_FLOOR, or by STORY_FLOOR_LOW when the fill is the photo
+ * enlarged (fill_is_photo()). */
 static dg_rect story_rect(const dg_lum_plane *lp, dg_rect within)
 {
     float s[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS], g[(1 + STORY_SEGMENTS_SIDE) * STORY_BINS];
@@ -1051,7 +1136,8 @@ static dg_rect story_rect(const dg_lum_plane *lp, dg_rect within)
     for (int vertical = 0; vertical < 2; vertical++) {
         int len = vertical ? h : w, parts = vertical ? STORY_SEGMENTS_SIDE : STORY_SEGMENTS;
         int n = profiles(lp, within, vertical, parts, s, g, &k);
-        if (!story(s, g, n, parts, &lo, &hi))
+        if (!story(s, g, n, parts, STORY_FLOOR, &lo, &hi) &&
+            !(story(s, g, n, parts, STORY_FLOOR_LOW, &lo, &hi) && fill_is_photo(lp, within, vertical, lo * k, hi * k)))
             continue;
         int a = len / 8, b = len - len / 8; /* along the middle of the sides */
         if (vertical) {
