@@ -1067,6 +1067,16 @@ static double mean_over(const dg_lum_plane *lp, dg_rect r, double x0, double y0,
     return sum / ((double)(a1 - a0) * (b1 - b0));
 }
 
+/* mean_over() in the frame where a story's bars lie above and below the
+ * photo: x across the bars, y along the canvas, both from within's
+ * corner (swapped when the bars are left and right: vertical). */
+static double bar_frame_mean(const dg_lum_plane *lp, dg_rect within, dg_rect clamp, int vertical, double x0,
+                             double y0, double x1, double y1)
+{
+    return vertical ? mean_over(lp, clamp, within.x0 + y0, within.y0 + x0, within.x0 + y1, within.y0 + x1)
+                    : mean_over(lp, clamp, within.x0 + x0, within.y0 + y0, within.x0 + x1, within.y0 + y1);
+}
+
 /* Whether the bars of a story canvas `within` around the photo between
  * pixel lines lo and hi (columns when vertical) show the photo scaled to
  * cover the canvas (centred), as a story's blurred fill does: square cells
@@ -1083,13 +1093,15 @@ static int fill_is_photo(const dg_lum_plane *lp, dg_rect within, int vertical, i
     double H = vertical ? within.x1 - within.x0 : within.y1 - within.y0, ph = hi - lo;
     double cover = H / ph > 1.0 ? H / ph : 1.0, c = W / FILL_CELLS, gap = 0.25 * c;
     double a[4 * FILL_CELLS * FILL_CELLS], p[4 * FILL_CELLS * FILL_CELLS];
+    dg_rect photo = vertical ? (dg_rect){within.x0 + lo, within.y0, within.x0 + hi, within.y1}
+                             : (dg_rect){within.x0, within.y0 + lo, within.x1, within.y0 + hi};
     int n = 0;
     for (int bar = 0; bar < 2; bar++) {
         double y0 = bar ? hi + gap : 0, y1 = bar ? H : lo - gap; /* the bar, clear of the photo */
-        int rows = (int)((y1 - y0) / c);
-        rows = rows < 1 ? 1 : rows > 2 * FILL_CELLS ? 2 * FILL_CELLS : rows;
         if (y1 - y0 < 1)
             return 0;
+        int rows = (int)((y1 - y0) / c);
+        rows = rows < 1 ? 1 : rows > 2 * FILL_CELLS ? 2 * FILL_CELLS : rows;
         double ch = (y1 - y0) / rows;
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < FILL_CELLS; j++) {
@@ -1097,15 +1109,8 @@ static int fill_is_photo(const dg_lum_plane *lp, dg_rect within, int vertical, i
                 double cx0 = j * c, cx1 = cx0 + c, cy0 = y0 + i * ch, cy1 = cy0 + ch;
                 double ux0 = (cx0 - W / 2) / cover + W / 2, ux1 = (cx1 - W / 2) / cover + W / 2;
                 double uy0 = (cy0 - H / 2) / cover + ph / 2 + lo, uy1 = (cy1 - H / 2) / cover + ph / 2 + lo;
-                dg_rect photo = vertical ? (dg_rect){within.x0 + lo, within.y0, within.x0 + hi, within.y1}
-                                         : (dg_rect){within.x0, within.y0 + lo, within.x1, within.y0 + hi};
-                if (vertical) {
-                    a[n] = mean_over(lp, within, within.x0 + cy0, within.y0 + cx0, within.x0 + cy1, within.y0 + cx1);
-                    p[n] = mean_over(lp, photo, within.x0 + uy0, within.y0 + ux0, within.x0 + uy1, within.y0 + ux1);
-                } else {
-                    a[n] = mean_over(lp, within, within.x0 + cx0, within.y0 + cy0, within.x0 + cx1, within.y0 + cy1);
-                    p[n] = mean_over(lp, photo, within.x0 + ux0, within.y0 + uy0, within.x0 + ux1, within.y0 + uy1);
-                }
+                a[n] = bar_frame_mean(lp, within, within, vertical, cx0, cy0, cx1, cy1);
+                p[n] = bar_frame_mean(lp, within, photo, vertical, ux0, uy0, ux1, uy1);
                 n++;
             }
     }
