@@ -960,14 +960,14 @@ static const int *counts_for(sharp_counts *c, const float *s, float fill, double
 /* Whether STORY_SHARE (share) of the photo's bins lo..hi in sharpness
  * profile s are at least STORY_RATIO times as sharp as the fill's sharpest
  * (out of the bars 0..lo - 1 and hi + 1..n: the bin next to each side is
- * left out, resampling mixes it), plus floor; *need is that.  pre[m]
+ * left out, resampling mixes it), plus sharp_floor; *need is that.  pre[m]
  * and suf[m]: the largest of s[0..m) and s[m..n) (0 when empty), so the
  * fill costs nothing, and the count comes from c. */
 static int sharper(sharp_counts *c, const float *s, const float *pre, const float *suf, int lo, int hi, double share,
-                   double floor, double *need)
+                   double sharp_floor, double *need)
 {
     float fill = pre[lo - 1] > suf[hi + 1] ? pre[lo - 1] : suf[hi + 1];
-    *need = STORY_RATIO * fill + floor;
+    *need = STORY_RATIO * fill + sharp_floor;
     const int *above = counts_for(c, s, fill, *need);
     return above[hi] - above[lo] >= share * (hi - lo);
 }
@@ -993,7 +993,7 @@ static double story_edge(const float *s, const float *g, int at, int out, double
  * above and below (left and right) of equal depth (within STORY_CENTRE) of
  * a blurred fill.  Seen in the profiles across the bars (profiles()):
  * STORY_SHARE of the photo's bins at least STORY_RATIO times as sharp as
- * the fill's sharpest, plus `floor`, and each side standing out of the fill (story_edge()) in
+ * the fill's sharpest, plus `sharp_floor`, and each side standing out of the fill (story_edge()) in
  * each of `parts` along it (a sharp box over a smooth photo, a logo over
  * fog, steps along a part only; a window's chrome beside a photo has a
  * title bar and a status bar beyond its ends); the bin next to each side
@@ -1003,7 +1003,7 @@ static double story_edge(const float *s, const float *g, int at, int out, double
  * blurred copy of a textured photo keeps detail at the grid's scale.  Of
  * the pairs of sides, the one whose weakest part stands out most.  Returns
  * whether found, and the photo's framed sides in bins in *lo, *hi. */
-static int story(const float *s, const float *g, int n, int parts, double floor, int *lo, int *hi)
+static int story(const float *s, const float *g, int n, int parts, double sharp_floor, int *lo, int *hi)
 {
     int bar_min = (int)ceil(STORY_BAR_MIN * n), tol = 1 + (int)(STORY_CENTRE * n);
     bar_min = bar_min > 3 ? bar_min : 3;
@@ -1031,8 +1031,8 @@ static int story(const float *s, const float *g, int n, int parts, double floor,
             if (b < bar_min || y1 - t < STORY_PHOTO_MIN * n || y1 - t < 2 * STORY_EDGE)
                 continue;
             float fill_g = top_g > g_suf[y1 + 2] ? top_g : g_suf[y1 + 2];
-            double need_s, need_g = STORY_RATIO * fill_g + floor;
-            if (!sharper(&counts, s, s_pre, s_suf, t, y1, STORY_SHARE, floor, &need_s))
+            double need_s, need_g = STORY_RATIO * fill_g + sharp_floor;
+            if (!sharper(&counts, s, s_pre, s_suf, t, y1, STORY_SHARE, sharp_floor, &need_s))
                 continue;
             double score = 1e30; /* the side standing out least, in the segment standing out least */
             for (int j = 1; j <= parts; j++) {
