@@ -637,7 +637,7 @@ static int pasted_outline(const grid *g, int x0, int y0, int x1, int y1, int loo
     int flat = uniform_sides(g, x0, y0, x1, y1), n = 0;
     for (int k = 0; k < 4; k++) {
         n += flat >> k & 1;
-        if (!(flat >> k & 1) && need[k] == PAGE_SHARE)
+        if (!((loose | half | flat) >> k & 1)) /* neither closing a corner frame nor beside a flat page */
             need[k] = PASTED_SHARE;
     }
     if (n < UNIFORM_SIDES)
@@ -1063,7 +1063,7 @@ static double mean_over(const dg_lum_plane *lp, dg_rect r, double x0, double y0,
     double sum = 0;
     for (int y = b0; y < b1; y++)
         for (int x = a0; x < a1; x++)
-            sum += lp->v[(size_t)y * (size_t)lp->w + (size_t)x];
+            sum += dg_lum_at(lp, x, y);
     return sum / ((double)(a1 - a0) * (b1 - b0));
 }
 
