@@ -152,34 +152,58 @@ static dg_rect trim_borders(const dg_pixels *img)
     return r;
 }
 
+/* Whether at least half of r's area lies inside ov. */
+static int mostly_inside(const dg_rect *r, const int ov[4])
+{
+    int w = (r->x1 < ov[2] ? r->x1 : ov[2]) - (r->x0 > ov[0] ? r->x0 : ov[0]);
+    int h = (r->y1 < ov[3] ? r->y1 : ov[3]) - (r->y0 > ov[1] ? r->y0 : ov[1]);
+    return w > 0 && h > 0 && 2.0 * w * h >= (double)(r->x1 - r->x0) * (r->y1 - r->y0);
+}
+
+static int same_rect(const dg_rect *a, const dg_rect *b)
+{
+    return a->x0 == b->x0 && a->y0 == b->y0 && a->x1 == b->x1 && a->y1 == b->y1;
+}
+
 /* The frame content_rect finds inside `within`, unless what it frames is
  * a watermark box (overlay.h): over a smooth photo, a logo box can pass
- * for a photo pasted on a flat page. */
-static dg_rect framed_photo(const dg_pixels *img, const dg_lum_plane *lum, dg_rect within)
+ * for a photo pasted on a flat page.  Either the frame holds one by
+ * itself, or it lies mostly inside `mark`, the watermark box of the whole
+ * image (NULL: none): a band through a translucent box, closed by the
+ * box's top and bottom and open where the photo seen through it goes on. */
+static dg_rect framed_photo(const dg_pixels *img, const dg_lum_plane *lum, dg_rect within, const int *mark)
 {
     dg_rect r = dg_content_rect(img, lum, within);
+    if (same_rect(&r, &within))
+        return r;
     int region[4] = {within.x0, within.y0, within.x1, within.y1}, box[4] = {r.x0, r.y0, r.x1, r.y1};
-    int same = r.x0 == within.x0 && r.y0 == within.y0 && r.x1 == within.x1 && r.y1 == within.y1;
-    return !same && dg_overlay_is_box(lum, region, box) ? within : r;
+    return dg_overlay_is_box(lum, region, box) || (mark && mostly_inside(&r, mark)) ? within : r;
 }
 
 /* The photo: a frame inside the image without its uniform borders.  Bars
  * come in opposite pairs (letterbox, border); a bar on one side only is
  * more likely the flat side of an application window (dark chrome is
  * uniform within TRIM_TOL), and trimming it would leave that frame open on
- * that side, so the frame is first looked for in the whole image. */
-static dg_rect content(const dg_pixels *img, const dg_lum_plane *lum)
+ * that side, so the frame is first looked for in the whole image.  Such a
+ * bar that ends inside the watermark box `mark` is sky over the box: the
+ * frame is looked for in the whole image only. */
+static dg_rect content(const dg_pixels *img, const dg_lum_plane *lum, const int *mark)
 {
     dg_rect all = {0, 0, img->w, img->h}, t = trim_borders(img);
     int sides = (t.x0 > 0) + (t.y0 > 0) + (t.x1 < img->w) + (t.y1 < img->h);
+    if (sides == 1 && mark && (mark[0] < t.x0 || mark[1] < t.y0 || mark[2] > t.x1 || mark[3] > t.y1))
+        return framed_photo(img, lum, all, mark);
     if (sides == 1) {
-        dg_rect r = framed_photo(img, lum, all);
-        if (r.x0 != all.x0 || r.y0 != all.y0 || r.x1 != all.x1 || r.y1 != all.y1)
+        dg_rect r = framed_photo(img, lum, all, mark);
+        if (!same_rect(&r, &all))
             return r;
     }
-    return framed_photo(img, lum, t);
+    return framed_photo(img, lum, t, mark);
 }
 
+/* The watermark box is looked for in the whole image first (content()
+ * needs it) and again only inside a content box that is not the whole
+ * image. */
 void dg_content_box(const dg_pixels *img, int box[DG_BOX_LEN])
 {
     dg_lum_plane lum;
@@ -187,12 +211,17 @@ void dg_content_box(const dg_pixels *img, int box[DG_BOX_LEN])
     box[2] = img->w;
     box[3] = img->h;
     if (dg_lum_plane_init(&lum, img) == DG_OK) {
-        dg_rect r = content(img, &lum);
+        int image[4] = {0, 0, img->w, img->h}, mark[4];
+        int found = dg_overlay_find(&lum, image, mark);
+        dg_rect r = content(img, &lum, found ? mark : NULL), all = {0, 0, img->w, img->h};
         box[0] = r.x0;
         box[1] = r.y0;
         box[2] = r.x1;
         box[3] = r.y1;
-        dg_overlay_find(&lum, box, box + 4);
+        if (same_rect(&r, &all))
+            memcpy(box + 4, mark, sizeof mark);
+        else
+            dg_overlay_find(&lum, box, box + 4);
     }
     dg_lum_plane_free(&lum);
 }

@@ -308,8 +308,10 @@ int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[
         return 0;
     int x0 = (r[0] - region[0] + f - 1) / f, y0 = (r[1] - region[1] + f - 1) / f;
     int x1 = (r[2] - region[0]) / f, y1 = (r[3] - region[1]) / f;
-    /* a photo pasted on a story canvas spans it, one in a window is large */
-    return x0 > END_TOL && y0 > END_TOL && x1 < g.w - END_TOL && y1 < g.h - END_TOL && y1 - y0 >= MIN_H &&
+    /* a photo pasted on a story canvas spans it, one in a window is large;
+     * a logo box can span a narrow portrait's width */
+    int band = x0 <= END_TOL && x1 >= g.w - END_TOL;
+    return (band || (x0 > END_TOL && x1 < g.w - END_TOL)) && y0 > END_TOL && y1 < g.h - END_TOL && y1 - y0 >= MIN_H &&
            (double)(x1 - x0) * (y1 - y0) <= OVERLAY_AREA_MAX * g.w * g.h && holds_overlay(&g, x0, y0, x1, y1);
 }
 
