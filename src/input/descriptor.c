@@ -152,12 +152,28 @@ static dg_rect trim_borders(const dg_pixels *img)
     return r;
 }
 
-/* Whether at least half of r's area lies inside ov. */
-static int mostly_inside(const dg_rect *r, const int ov[4])
+/* Whether r is the watermark box `mark` of the whole image or a band
+ * through it rather than a frame of its own: at least half of r's area
+ * inside mark, and r's rows within mark's (mark's height / BAND_TOL of
+ * slack: a logo box is wider than high, and a band through it runs along
+ * it).  When r is mark itself (every side that close), mark must also hold
+ * a logo's ink: a smooth photo pasted in a window can pass for a watermark
+ * box, with a few strokes only (a box found in its sky lies above its
+ * lower part, outside r's rows). */
+#define BAND_TOL 8
+#define LOGO_INK 0.25 /* of mark's inside; tune: logo boxes 0.54-0.86, photos in windows 0.04-0.08 */
+static int in_mark(const dg_lum_plane *lum, const dg_rect *r, const int mark[4])
 {
-    int w = (r->x1 < ov[2] ? r->x1 : ov[2]) - (r->x0 > ov[0] ? r->x0 : ov[0]);
-    int h = (r->y1 < ov[3] ? r->y1 : ov[3]) - (r->y0 > ov[1] ? r->y0 : ov[1]);
-    return w > 0 && h > 0 && 2.0 * w * h >= (double)(r->x1 - r->x0) * (r->y1 - r->y0);
+    int w = (r->x1 < mark[2] ? r->x1 : mark[2]) - (r->x0 > mark[0] ? r->x0 : mark[0]);
+    int h = (r->y1 < mark[3] ? r->y1 : mark[3]) - (r->y0 > mark[1] ? r->y0 : mark[1]);
+    int tol = (mark[3] - mark[1]) / BAND_TOL;
+    if (w <= 0 || h <= 0 || 2.0 * w * h < (double)(r->x1 - r->x0) * (r->y1 - r->y0) || r->y0 < mark[1] - tol ||
+        r->y1 > mark[3] + tol)
+        return 0;
+    int itself = abs(r->x0 - mark[0]) <= tol && abs(r->x1 - mark[2]) <= tol && abs(r->y0 - mark[1]) <= tol &&
+                 abs(r->y1 - mark[3]) <= tol;
+    int image[4] = {0, 0, lum->w, lum->h};
+    return !itself || dg_overlay_ink(lum, image, mark) >= LOGO_INK;
 }
 
 static int same_rect(const dg_rect *a, const dg_rect *b)
@@ -168,16 +184,16 @@ static int same_rect(const dg_rect *a, const dg_rect *b)
 /* The frame content_rect finds inside `within`, unless what it frames is
  * a watermark box (overlay.h): over a smooth photo, a logo box can pass
  * for a photo pasted on a flat page.  Either the frame holds one by
- * itself, or it lies mostly inside `mark`, the watermark box of the whole
- * image (NULL: none): a band through a translucent box, closed by the
- * box's top and bottom and open where the photo seen through it goes on. */
+ * itself, or it is `mark`, the watermark box of the whole image (NULL:
+ * none), or a band through it: closed by the box's top and bottom and open
+ * where the photo seen through the box goes on. */
 static dg_rect framed_photo(const dg_pixels *img, const dg_lum_plane *lum, dg_rect within, const int *mark)
 {
     dg_rect r = dg_content_rect(img, lum, within);
     if (same_rect(&r, &within))
         return r;
     int region[4] = {within.x0, within.y0, within.x1, within.y1}, box[4] = {r.x0, r.y0, r.x1, r.y1};
-    return dg_overlay_is_box(lum, region, box) || (mark && mostly_inside(&r, mark)) ? within : r;
+    return dg_overlay_is_box(lum, region, box) || (mark && in_mark(lum, &r, mark)) ? within : r;
 }
 
 /* The photo: a frame inside the image without its uniform borders.  Bars

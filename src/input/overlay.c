@@ -315,6 +315,16 @@ int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[
            (double)(x1 - x0) * (y1 - y0) <= OVERLAY_AREA_MAX * g.w * g.h && holds_overlay(&g, x0, y0, x1, y1);
 }
 
+double dg_overlay_ink(const dg_lum_plane *lum, const int region[4], const int ov[4])
+{
+    grid g;
+    int f = grid_of(lum, region, &g);
+    if (!f)
+        return 0.0;
+    return ink_share(&g, (ov[0] - region[0]) / f, (ov[1] - region[1]) / f, (ov[2] - region[0]) / f,
+                     (ov[3] - region[1]) / f);
+}
+
 int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4])
 {
     memset(ov, 0, 4 * sizeof *ov);

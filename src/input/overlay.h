@@ -26,6 +26,12 @@ int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4]);
  * look like a photo pasted on a flat page. */
 int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[4]);
 
+/* The share of the inside of ov (image pixels, a box dg_overlay_find found
+ * in region) that holds ink, as its ink test counts it: a logo box's disc
+ * and word cover about half of it or more, a smooth photo pasted in a
+ * window taken for a box has a few strokes (a horizon, a pole). */
+double dg_overlay_ink(const dg_lum_plane *lum, const int region[4], const int ov[4]);
+
 /* Fills cells [r[0], r[2]) x [r[1], r[3]) of plane v (w x h, row stride w)
  * from the cells around them: each filled cell blends the straight lines
  * between the nearest cells left and right of the rectangle and above and
