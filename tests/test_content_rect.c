@@ -18,6 +18,7 @@
 
 #include "bench/compose.h"
 #include "bench/edits.h"
+#include "full_image.h"
 #include "input/content_rect.h"
 #include "input/decode.h"
 #include "input/descriptor.h"
@@ -418,20 +419,6 @@ static void smooth_gradient_in_window_gives_the_photo(void **state)
     assert_true(found >= MIN_SMOOTH_IN_WINDOW);
 }
 
-/* An image file at full size (no side reduced below 1 << 20). */
-static void load_full(const char *path, dg_image *im)
-{
-    dg_decoder dec;
-    dg_decode_result res;
-    dg_err err;
-    assert_int_equal(dg_decoder_init(&dec, 0, 1 << 20, &err), DG_OK);
-    dg_decode_file(&dec, path, &res);
-    assert_int_equal(res.status, DG_ST_OK);
-    assert_int_equal(dg_image_alloc(im, res.image.w, res.image.h, &err), DG_OK);
-    memcpy(im->px, res.image.rgb, (size_t)im->w * (size_t)im->h * 3);
-    dg_decoder_free(&dec);
-}
-
 /* im through a JPEG (quality 90) and the job's decoder dec: its content box
  * in b, and whether that lies near the rectangle want (fractions x0, y0,
  * x1, y1 of the sides); *w, *h the decoded size. */
@@ -469,7 +456,7 @@ static void dark_render_in_window_gives_the_photo(void **state)
     dg_image render;
     dg_jpeg_codec codec;
     assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
-    load_full(RENDER, &render);
+    load_full_image(RENDER, &render);
     assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
     int found = 0, tried = 0;
     double w = 1.0 / (1.0 + 0.75 * 2);
@@ -507,16 +494,6 @@ static void dark_render_in_window_gives_the_photo(void **state)
     assert_true(found >= MIN_DARK_RENDER_IN_WINDOW);
 }
 
-/* desktop-base's smooth renders of the benchmark's tune split (jobs/quality/scenes.tsv) */
-static const char *const smooth_renders[] = {
-    "/usr/share/plymouth/themes/homeworld/plymouth_background_homeworld.png",
-    "/usr/share/plymouth/themes/joy/background.png",
-    "/usr/share/plymouth/themes/moonlight/background.png",
-    "/usr/share/plymouth/themes/spacefun/background.png",
-};
-#define N_SMOOTH_RENDERS ((int)(sizeof smooth_renders / sizeof smooth_renders[0]))
-
-
 /* Smooth renders (a gradient, a few soft shapes: little sharpness of their
  * own), whole and their left and right three quarters, on phone-story
  * canvases (9:16 and 1:2) filled with their blurred, darkened copy, through
@@ -536,7 +513,7 @@ static void smooth_render_on_story_canvas_gives_the_photo(void **state)
     int found = 0, tried = 0;
     for (int i = 0; i < N_SMOOTH_RENDERS; i++) {
         dg_image render;
-        load_full(smooth_renders[i], &render);
+        load_full_image(smooth_renders[i], &render);
         for (int k = 0; k < 3; k++) {
             dg_image part, photo;
             int pw, ph, cut = k == 0 ? 0 : render.w / 4;

@@ -27,6 +27,7 @@
 #include "bench/compose.h"
 #include "bench/edits.h"
 #include "bench/xform.h"
+#include "full_image.h"
 #include "graph/verify.h"
 #include "input/content_rect.h"
 #include "input/decode.h"
@@ -297,34 +298,21 @@ static void logo_box_is_not_the_photo(void **state)
     assert_true(taken >= 1);
 }
 
-/* desktop-base's smooth renders, tune scenes of the quality benchmark */
-static const char *const RENDERS[] = {
-    "/usr/share/plymouth/themes/homeworld/plymouth_background_homeworld.png",
-    "/usr/share/plymouth/themes/joy/background.png",
-    "/usr/share/plymouth/themes/moonlight/background.png",
-    "/usr/share/plymouth/themes/spacefun/background.png",
-};
-#define N_RENDERS (sizeof RENDERS / sizeof RENDERS[0])
-
 /* A render at full size, cut as dg-mkbench cuts a pan series (piece k of
  * 3: 0.4 of the width from 0.3 k, 0.9 of the height from 0.05 k) and
  * downscaled to fit SIZE. */
 static void render_pan(const char *path, int k, dg_image *out)
 {
-    dg_decoder dec;
-    dg_decode_result res;
+    dg_image full, piece;
     dg_err err;
-    assert_int_equal(dg_decoder_init(&dec, 0, 1 << 20, &err), DG_OK);
-    dg_decode_file(&dec, path, &res);
-    assert_int_equal(res.status, DG_ST_OK);
-    dg_image full = {res.image.w, res.image.h, (uint8_t *)res.image.rgb}, piece; /* read only */
+    load_full_image(path, &full);
     int x = (int)(0.3 * k * full.w), y = (int)(0.05 * k * full.h), w = (int)(0.4 * full.w), h = (int)(0.9 * full.h);
     assert_int_equal(dg_img_crop(&full, x, y, w, h, &piece, &err), DG_OK);
     int fw, fh;
     dg_fit_size(piece.w, piece.h, SIZE, SIZE, &fw, &fh);
     assert_int_equal(dg_image_resize(&piece, fw, fh, out, &err), DG_OK);
     dg_image_free(&piece);
-    dg_decoder_free(&dec);
+    dg_image_free(&full);
 }
 
 /* Whether every side of box lies within tol pixels of r's. */
@@ -359,14 +347,14 @@ static void logo_band_is_not_the_photo(void **state)
 {
     (void)state;
     static const double AREAS[] = {0.10, 0.16}, POS[] = {0.0, 0.5, 1.0};
-    for (size_t i = 0; i < N_RENDERS; i++)
-        if (access(RENDERS[i], R_OK) != 0)
+    for (size_t i = 0; i < N_SMOOTH_RENDERS; i++)
+        if (access(smooth_renders[i], R_OK) != 0)
             skip();
     int bands = 0, itself = 0, found = 0, copies = 0;
-    for (size_t i = 0; i < N_RENDERS; i++)
+    for (size_t i = 0; i < N_SMOOTH_RENDERS; i++)
         for (int k = 0; k < 3; k++) {
             dg_image pan;
-            render_pan(RENDERS[i], k, &pan);
+            render_pan(smooth_renders[i], k, &pan);
             for (int a = 0; a < 2; a++)
                 for (int q = 0; q < 9; q++) {
                     const uint8_t white[3] = {255, 255, 255}, ink[3] = {0, 0, 0};
@@ -386,7 +374,7 @@ static void logo_band_is_not_the_photo(void **state)
                     itself += near_rect(v.box, drawn, tol);
                     found += dg_box_has_overlay(v.box) && iou(drawn, v.box + 4) >= 0.6;
                     if (band_in(v.box, drawn, tol))
-                        print_message("%s pan %d area %.2f at %d: content box %d,%d-%d,%d\n", RENDERS[i], k,
+                        print_message("%s pan %d area %.2f at %d: content box %d,%d-%d,%d\n", smooth_renders[i], k,
                                       xf.amount, q, v.box[0], v.box[1], v.box[2], v.box[3]);
                     assert_false(band_in(v.box, drawn, tol));
                     copies++;

@@ -20,10 +20,10 @@ int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4]);
 /* Whether rectangle r (image pixels) inside region holds a watermark box
  * rather than a photo: clear of region's bounds (or, left and right, a
  * band across its whole width: a box as wide as a narrow portrait), at
- * most OVERLAY_AREA_MAX
- * of it, and the ring and ink tests of dg_overlay_find on r as it lies in
- * region, without its side tests (whoever found r has seen its sides).  For the content box: a logo box over a smooth photo can
- * look like a photo pasted on a flat page. */
+ * most OVERLAY_AREA_MAX of it, and the ring and ink tests of
+ * dg_overlay_find on r as it lies in region, without its side tests
+ * (whoever found r has seen its sides).  For the content box: a logo box
+ * over a smooth photo can look like a photo pasted on a flat page. */
 int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[4]);
 
 /* The share of the inside of ov (image pixels, a box dg_overlay_find found
