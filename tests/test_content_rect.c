@@ -73,6 +73,10 @@
  * fill is the photo enlarged and darkened (DG_DESC_VERSION 15), and
  * test_overlay's boxes as before */
 #define MIN_SMOOTH_STORIES 16
+/* of 342 panoramas on a story canvas: 226 (DG_DESC_VERSION 18); 220 when
+ * dg_overlay_is_box took a band across the whole width for a logo box
+ * (a version of session 20) */
+#define MIN_PANORAMA_STORIES 222
 
 static const char *const photos[] = {
     "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Wine_by_Jakkub_Mede.jpg",
@@ -546,6 +550,64 @@ static void smooth_render_on_story_canvas_gives_the_photo(void **state)
     assert_true(found >= MIN_SMOOTH_STORIES);
 }
 
+/* Panoramas on phone-story canvases (9:16 and 1:2) filled with their
+ * blurred, darkened copy, through a JPEG and the job's decoder: full-width
+ * strips of the photos and renders, 0.35 to 0.65 of their height, from
+ * their top, middle and bottom.  The photo spans the canvas's width, as a
+ * logo box as wide as a narrow portrait does, and is no logo box. */
+static void panorama_on_story_canvas_gives_the_photo(void **state)
+{
+    (void)state;
+    static const uint8_t black[3] = {0, 0, 0};
+    static const double aspects[2] = {0.5625, 0.5}, high[3] = {0.35, 0.5, 0.65};
+    dg_decoder dec;
+    dg_err err;
+    dg_jpeg_codec codec;
+    assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
+    assert_int_equal(dg_decoder_init(&dec, 0, DG_DESC_SIZE, &err), DG_OK);
+    int found = 0, tried = 0;
+    for (int i = 0; i < N_PHOTOS + N_TEXTURED + N_SMOOTH_RENDERS; i++) {
+        dg_image im;
+        if (i < N_PHOTOS + N_TEXTURED) {
+            load(i < N_PHOTOS ? photos[i] : textured[i - N_PHOTOS], &im);
+        } else {
+            dg_image full;
+            int w, h;
+            load_full_image(smooth_renders[i - N_PHOTOS - N_TEXTURED], &full);
+            dg_fit_size(full.w, full.h, SIDE, SIDE, &w, &h);
+            assert_int_equal(dg_image_resize(&full, w, h, &im, &err), DG_OK);
+            dg_image_free(&full);
+        }
+        for (int s = 0; s < 3; s++)
+            for (int at = 0; at < 3; at++) {
+                dg_image strip, photo;
+                int sh = (int)(high[s] * im.h), pw, ph;
+                assert_int_equal(dg_img_crop(&im, 0, (im.h - sh) * at / 2, im.w, sh, &strip, &err), DG_OK);
+                dg_fit_size(strip.w, strip.h, SIDE, SIDE, &pw, &ph);
+                assert_int_equal(dg_image_resize(&strip, pw, ph, &photo, &err), DG_OK);
+                for (int a = 0; a < 2; a++) {
+                    dg_image canvas;
+                    int fw, fh;
+                    assert_int_equal(dg_compose_letterbox(&photo, aspects[a], 1, black, &canvas, &err), DG_OK);
+                    dg_fit_size(photo.w, photo.h, canvas.w, canvas.h, &fw, &fh);
+                    double x0 = (double)((canvas.w - fw) / 2) / canvas.w, y0 = (double)((canvas.h - fh) / 2) / canvas.h;
+                    const double want[4] = {x0, y0, 1 - x0, 1 - y0}; /* centred */
+                    int b[DG_BOX_LEN], w, h;
+                    found += box_through_jpeg(&codec, &dec, &canvas, want, b, &w, &h);
+                    tried++;
+                    dg_image_free(&canvas);
+                }
+                dg_image_free(&photo);
+                dg_image_free(&strip);
+            }
+        dg_image_free(&im);
+    }
+    dg_decoder_free(&dec);
+    dg_jpeg_codec_free(&codec);
+    printf("panoramas on a story canvas: %d of %d\n", found, tried);
+    assert_true(found >= MIN_PANORAMA_STORIES);
+}
+
 /* A translucent watermark box near the centre (dg-mkbench's strong logo) has
  * a crisp outline but the photo around it, not a flat page: no frame. */
 static void watermark_box_is_no_frame(void **state)
@@ -666,6 +728,7 @@ int main(void)
         cmocka_unit_test(smooth_gradient_in_window_gives_the_photo),
         cmocka_unit_test(dark_render_in_window_gives_the_photo),
         cmocka_unit_test(smooth_render_on_story_canvas_gives_the_photo),
+        cmocka_unit_test(panorama_on_story_canvas_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),
         cmocka_unit_test(logo_box_over_flat_dark_region_is_no_frame),
         cmocka_unit_test(logo_box_gives_no_band),

@@ -161,7 +161,6 @@ static dg_rect trim_borders(const dg_pixels *img)
  * box, with a few strokes only (a box found in its sky lies above its
  * lower part, outside r's rows). */
 #define BAND_TOL 8
-#define LOGO_INK 0.25 /* of mark's inside; tune: logo boxes 0.54-0.86, photos in windows 0.04-0.08 */
 static int in_mark(const dg_lum_plane *lum, const dg_rect *r, const int mark[4])
 {
     int w = (r->x1 < mark[2] ? r->x1 : mark[2]) - (r->x0 > mark[0] ? r->x0 : mark[0]);
@@ -173,7 +172,7 @@ static int in_mark(const dg_lum_plane *lum, const dg_rect *r, const int mark[4])
     int itself = abs(r->x0 - mark[0]) <= tol && abs(r->x1 - mark[2]) <= tol && abs(r->y0 - mark[1]) <= tol &&
                  abs(r->y1 - mark[3]) <= tol;
     int image[4] = {0, 0, lum->w, lum->h};
-    return !itself || dg_overlay_ink(lum, image, mark) >= LOGO_INK;
+    return !itself || dg_overlay_has_logo_ink(lum, image, mark);
 }
 
 static int same_rect(const dg_rect *a, const dg_rect *b)

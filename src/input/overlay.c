@@ -47,6 +47,9 @@
 #define RING_STRAY 0.3     /* ... on this share of them */
 #define INK_RANGE 0.12f    /* 3 x 3 luminance range of an ink cell */
 #define INK_SHARE 0.04     /* of the inside */
+/* of the inside: a logo box's disc and word (tune: 0.54-0.86), not the
+ * few strokes of a smooth photo pasted in a window (0.04-0.08) */
+#define LOGO_INK 0.25
 
 typedef struct grid {
     int w, h;
@@ -300,29 +303,41 @@ static int grid_of(const dg_lum_plane *lum, const int box[4], grid *g)
     return f;
 }
 
+/* The grid cells of rectangle r (image pixels) in region's grid of cell
+ * side f: the cells wholly inside r, clipped to the grid. */
+static void cells_in(const grid *g, const int region[4], const int r[4], int f, int c[4])
+{
+    c[0] = (r[0] - region[0] + f - 1) / f;
+    c[1] = (r[1] - region[1] + f - 1) / f;
+    c[2] = (r[2] - region[0]) / f;
+    c[3] = (r[3] - region[1]) / f;
+    c[0] = c[0] < 0 ? 0 : c[0];
+    c[1] = c[1] < 0 ? 0 : c[1];
+    c[2] = c[2] > g->w ? g->w : c[2];
+    c[3] = c[3] > g->h ? g->h : c[3];
+}
+
 int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[4])
 {
     grid g;
-    int f = grid_of(lum, region, &g);
+    int f = grid_of(lum, region, &g), c[4];
     if (!f)
         return 0;
-    int x0 = (r[0] - region[0] + f - 1) / f, y0 = (r[1] - region[1] + f - 1) / f;
-    int x1 = (r[2] - region[0]) / f, y1 = (r[3] - region[1]) / f;
-    /* a photo pasted on a story canvas spans it, one in a window is large;
-     * a logo box can span a narrow portrait's width */
-    int band = x0 <= END_TOL && x1 >= g.w - END_TOL;
-    return (band || (x0 > END_TOL && x1 < g.w - END_TOL)) && y0 > END_TOL && y1 < g.h - END_TOL && y1 - y0 >= MIN_H &&
+    cells_in(&g, region, r, f, c);
+    int x0 = c[0], y0 = c[1], x1 = c[2], y1 = c[3];
+    /* a photo pasted on a story canvas spans it, one in a window is large */
+    return x0 > END_TOL && y0 > END_TOL && x1 < g.w - END_TOL && y1 < g.h - END_TOL && y1 - y0 >= MIN_H &&
            (double)(x1 - x0) * (y1 - y0) <= OVERLAY_AREA_MAX * g.w * g.h && holds_overlay(&g, x0, y0, x1, y1);
 }
 
-double dg_overlay_ink(const dg_lum_plane *lum, const int region[4], const int ov[4])
+int dg_overlay_has_logo_ink(const dg_lum_plane *lum, const int region[4], const int r[4])
 {
     grid g;
-    int f = grid_of(lum, region, &g);
+    int f = grid_of(lum, region, &g), c[4];
     if (!f)
-        return 0.0;
-    return ink_share(&g, (ov[0] - region[0]) / f, (ov[1] - region[1]) / f, (ov[2] - region[0]) / f,
-                     (ov[3] - region[1]) / f);
+        return 0;
+    cells_in(&g, region, r, f, c);
+    return ink_share(&g, c[0], c[1], c[2], c[3]) >= LOGO_INK;
 }
 
 int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4])

@@ -18,19 +18,20 @@
 int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4]);
 
 /* Whether rectangle r (image pixels) inside region holds a watermark box
- * rather than a photo: clear of region's bounds (or, left and right, a
- * band across its whole width: a box as wide as a narrow portrait), at
- * most OVERLAY_AREA_MAX of it, and the ring and ink tests of
- * dg_overlay_find on r as it lies in region, without its side tests
- * (whoever found r has seen its sides).  For the content box: a logo box
- * over a smooth photo can look like a photo pasted on a flat page. */
+ * rather than a photo: clear of region's bounds, at most OVERLAY_AREA_MAX
+ * of it, and the ring and ink tests of dg_overlay_find on r as it lies in
+ * region, without its side tests (whoever found r has seen its sides).
+ * For the content box: a logo box over a smooth photo can look like a
+ * photo pasted on a flat page.  (A band across region's whole width is
+ * none: a logo box as wide as a narrow portrait passes the ring and ink
+ * tests, but so does a panorama on a story canvas.) */
 int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[4]);
 
-/* The share of the inside of ov (image pixels, a box dg_overlay_find found
- * in region) that holds ink, as its ink test counts it: a logo box's disc
- * and word cover about half of it or more, a smooth photo pasted in a
- * window taken for a box has a few strokes (a horizon, a pole). */
-double dg_overlay_ink(const dg_lum_plane *lum, const int region[4], const int ov[4]);
+/* Whether rectangle r (image pixels, clipped to region) holds a logo's
+ * ink on region's grid, as dg_overlay_find's ink test counts it: a logo
+ * box's disc and word cover much of its inside, a smooth photo pasted in a
+ * window that passes for a box has a few strokes (a horizon, a pole). */
+int dg_overlay_has_logo_ink(const dg_lum_plane *lum, const int region[4], const int r[4]);
 
 /* Fills cells [r[0], r[2]) x [r[1], r[3]) of plane v (w x h, row stride w)
  * from the cells around them: each filled cell blends the straight lines

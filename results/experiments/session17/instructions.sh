@@ -10,8 +10,9 @@
 # checksums cover every box, and every score, detail difference and
 # placement: equal checksums, equal outputs.
 # Prints the counts and writes them, with the README's sentence, to
-# results/experiments/session17/instructions.json.
+# results/experiments/session17/instructions.json, or to $OUT.
 #   results/experiments/session17/instructions.sh [BUILD] > instructions.txt
+#   BEFORE=REV OUT=FILE.json results/experiments/session17/instructions.sh build > FILE.txt
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 BUILD=${1:-build}
@@ -65,7 +66,7 @@ for what in box verify; do
   [ "$b_out" = "$a_out" ] || echo "  OUTPUTS DIFFER"
   counts[$what]="$b_ins $a_ins $n $([ "$b_out" = "$a_out" ] && echo same || echo different)"
 done
-/usr/bin/python3 - "$here/instructions.json" "$BEFORE" "$AFTER" ${counts[box]} ${counts[verify]} <<'PY'
+/usr/bin/python3 - "${OUT:-$here/instructions.json}" "$BEFORE" "$AFTER" ${counts[box]} ${counts[verify]} <<'PY'
 import json, sys
 out, before, after = sys.argv[1:4]
 bb, ba, bn, bs, vb, va, vn, vs = sys.argv[4:12]
@@ -75,7 +76,7 @@ def line(b, a, n, unit):
 doc = {
     "benchmark": "instructions (callgrind) in dg_content_box over 600 tune images and in dg_verify_score over "
                  "1500 tune candidate pairs, at two revisions, with checksums of every output",
-    "command": "results/experiments/session17/instructions.sh build",
+    "command": f"BEFORE={before} results/experiments/session17/instructions.sh build",
     "git": {"before": before, "after": after},
     "readme": {
         "content_box": line(bb, ba, bn, "image") + f", boxes {bs} on {bn} images",
