@@ -444,6 +444,26 @@ static int box_through_jpeg(dg_jpeg_codec *codec, dg_decoder *dec, const dg_imag
     return near_rect((dg_rect){b[0], b[1], b[2], b[3]}, &seen, want[0], want[1], want[2], want[3]);
 }
 
+/* photo on a phone-story canvas of aspect ratio `aspect`, the rest filled
+ * with its blurred, darkened copy (dg_compose_letterbox), through
+ * box_through_jpeg(): whether the content box lies near the photo, centred
+ * on the canvas; b, *w, *h as box_through_jpeg's. */
+static int story_box(dg_jpeg_codec *codec, dg_decoder *dec, const dg_image *photo, double aspect, int b[DG_BOX_LEN],
+                     int *w, int *h)
+{
+    static const uint8_t black[3] = {0, 0, 0};
+    dg_image canvas;
+    dg_err err;
+    int fw, fh;
+    assert_int_equal(dg_compose_letterbox(photo, aspect, 1, black, &canvas, &err), DG_OK);
+    dg_fit_size(photo->w, photo->h, canvas.w, canvas.h, &fw, &fh);
+    double x0 = (double)((canvas.w - fw) / 2) / canvas.w, y0 = (double)((canvas.h - fh) / 2) / canvas.h;
+    const double want[4] = {x0, y0, 1 - x0, 1 - y0};
+    int ok = box_through_jpeg(codec, dec, &canvas, want, b, w, h);
+    dg_image_free(&canvas);
+    return ok;
+}
+
 /* A dark render with a bright streak along one side (desktop-base's
  * homeworld plymouth background, a tune scene of the quality benchmark, cut
  * as its pan crops are: 3 crops, 0.9 of the height) pasted in application
@@ -507,7 +527,6 @@ static void dark_render_in_window_gives_the_photo(void **state)
 static void smooth_render_on_story_canvas_gives_the_photo(void **state)
 {
     (void)state;
-    static const uint8_t black[3] = {0, 0, 0};
     static const double aspects[2] = {0.5625, 0.5};
     dg_decoder dec;
     dg_err err;
@@ -525,19 +544,12 @@ static void smooth_render_on_story_canvas_gives_the_photo(void **state)
             dg_fit_size(part.w, part.h, SIDE, SIDE, &pw, &ph);
             assert_int_equal(dg_image_resize(&part, pw, ph, &photo, &err), DG_OK);
             for (int a = 0; a < 2; a++) {
-                dg_image canvas;
-                int fw, fh;
-                assert_int_equal(dg_compose_letterbox(&photo, aspects[a], 1, black, &canvas, &err), DG_OK);
-                dg_fit_size(photo.w, photo.h, canvas.w, canvas.h, &fw, &fh);
-                double x0 = (double)((canvas.w - fw) / 2) / canvas.w, y0 = (double)((canvas.h - fh) / 2) / canvas.h;
-                const double want[4] = {x0, y0, 1 - x0, 1 - y0}; /* centred */
                 int b[DG_BOX_LEN], w, h;
-                int ok = box_through_jpeg(&codec, &dec, &canvas, want, b, &w, &h);
+                int ok = story_box(&codec, &dec, &photo, aspects[a], b, &w, &h);
                 printf("smooth story %s part %d aspect %.4f box %d %d %d %d of %dx%d: %s\n", smooth_renders[i], k,
                        aspects[a], b[0], b[1], b[2], b[3], w, h, ok ? "found" : "not found");
                 found += ok;
                 tried++;
-                dg_image_free(&canvas);
             }
             dg_image_free(&photo);
             dg_image_free(&part);
@@ -558,7 +570,6 @@ static void smooth_render_on_story_canvas_gives_the_photo(void **state)
 static void panorama_on_story_canvas_gives_the_photo(void **state)
 {
     (void)state;
-    static const uint8_t black[3] = {0, 0, 0};
     static const double aspects[2] = {0.5625, 0.5}, high[3] = {0.35, 0.5, 0.65};
     dg_decoder dec;
     dg_err err;
@@ -586,16 +597,9 @@ static void panorama_on_story_canvas_gives_the_photo(void **state)
                 dg_fit_size(strip.w, strip.h, SIDE, SIDE, &pw, &ph);
                 assert_int_equal(dg_image_resize(&strip, pw, ph, &photo, &err), DG_OK);
                 for (int a = 0; a < 2; a++) {
-                    dg_image canvas;
-                    int fw, fh;
-                    assert_int_equal(dg_compose_letterbox(&photo, aspects[a], 1, black, &canvas, &err), DG_OK);
-                    dg_fit_size(photo.w, photo.h, canvas.w, canvas.h, &fw, &fh);
-                    double x0 = (double)((canvas.w - fw) / 2) / canvas.w, y0 = (double)((canvas.h - fh) / 2) / canvas.h;
-                    const double want[4] = {x0, y0, 1 - x0, 1 - y0}; /* centred */
                     int b[DG_BOX_LEN], w, h;
-                    found += box_through_jpeg(&codec, &dec, &canvas, want, b, &w, &h);
+                    found += story_box(&codec, &dec, &photo, aspects[a], b, &w, &h);
                     tried++;
-                    dg_image_free(&canvas);
                 }
                 dg_image_free(&photo);
                 dg_image_free(&strip);

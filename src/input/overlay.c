@@ -303,10 +303,14 @@ static int grid_of(const dg_lum_plane *lum, const int box[4], grid *g)
     return f;
 }
 
-/* The grid cells of rectangle r (image pixels) in region's grid of cell
- * side f: the cells wholly inside r, clipped to the grid. */
-static void cells_in(const grid *g, const int region[4], const int r[4], int f, int c[4])
+/* Region's grid in g, and in c the cells of rectangle r (image pixels)
+ * on it: those wholly inside r, clipped to the grid.  0 when the region is
+ * too small to look into (grid_of()). */
+static int grid_cells(const dg_lum_plane *lum, const int region[4], const int r[4], grid *g, int c[4])
 {
+    int f = grid_of(lum, region, g);
+    if (!f)
+        return 0;
     c[0] = (r[0] - region[0] + f - 1) / f;
     c[1] = (r[1] - region[1] + f - 1) / f;
     c[2] = (r[2] - region[0]) / f;
@@ -315,15 +319,15 @@ static void cells_in(const grid *g, const int region[4], const int r[4], int f, 
     c[1] = c[1] < 0 ? 0 : c[1];
     c[2] = c[2] > g->w ? g->w : c[2];
     c[3] = c[3] > g->h ? g->h : c[3];
+    return 1;
 }
 
 int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[4])
 {
     grid g;
-    int f = grid_of(lum, region, &g), c[4];
-    if (!f)
+    int c[4];
+    if (!grid_cells(lum, region, r, &g, c))
         return 0;
-    cells_in(&g, region, r, f, c);
     int x0 = c[0], y0 = c[1], x1 = c[2], y1 = c[3];
     /* a photo pasted on a story canvas spans it, one in a window is large */
     return x0 > END_TOL && y0 > END_TOL && x1 < g.w - END_TOL && y1 < g.h - END_TOL && y1 - y0 >= MIN_H &&
@@ -333,11 +337,8 @@ int dg_overlay_is_box(const dg_lum_plane *lum, const int region[4], const int r[
 int dg_overlay_has_logo_ink(const dg_lum_plane *lum, const int region[4], const int r[4])
 {
     grid g;
-    int f = grid_of(lum, region, &g), c[4];
-    if (!f)
-        return 0;
-    cells_in(&g, region, r, f, c);
-    return ink_share(&g, c[0], c[1], c[2], c[3]) >= LOGO_INK;
+    int c[4];
+    return grid_cells(lum, region, r, &g, c) && ink_share(&g, c[0], c[1], c[2], c[3]) >= LOGO_INK;
 }
 
 int dg_overlay_find(const dg_lum_plane *lum, const int box[4], int ov[4])
