@@ -3,8 +3,8 @@
 from dg-mkbench's layout (src/bench/compose.c: draw_chrome and dg_compose_screenshot), scaled to
 the decoded image, and its IoU with the box results/experiments/session15/overlay_probe.c prints
 (columns 4-7; tune_boxes.sh writes such a list; other transforms' lines are skipped).  Lines:
-"split strength N iou>=0.8 K", then the 20 worst.
-    /usr/bin/python3 screenshot_boxes.py BOXES
+"split strength N iou>=0.8 K", then the 20 worst (or the WORST worst).
+    /usr/bin/python3 screenshot_boxes.py BOXES [WORST]
 """
 import csv
 import os
@@ -76,7 +76,7 @@ def boxes(path):
 def main():
     for k, v in sorted(boxes(sys.argv[1]).items()):
         print(*k, len(v), 'iou>=0.8', sum(i >= 0.8 for i, *_ in v))
-        for r in sorted(v)[:20]:
+        for r in sorted(v)[:int(sys.argv[2]) if len(sys.argv) > 2 else 20]:
             print('  %.2f %s box %s true %s size %dx%d' % r)
 
 
