@@ -45,26 +45,33 @@
 /* of 30 narrow photos in dark windows: 0 before corner frames, 9 with them
  * (8 with DG_DESC_VERSION 11, which took the page right of a side panel for a
  * photo: the photo ran along its right side), 12 once a corner frame could
- * be a pasted photo (DG_DESC_VERSION 14) */
-#define MIN_NARROW_DARK 11
+ * be a pasted photo (DG_DESC_VERSION 14), 14 with a photo found by its
+ * colour on the page (DG_DESC_VERSION 19) */
+#define MIN_NARROW_DARK 13
 /* of 90 portrait and square photos beside a side panel: 44 before a corner
  * frame could be a pasted photo and faces_in() looked past an edge's smear
- * (DG_DESC_VERSION 14), 49 with them.  Most of the rest have the toolbar's
+ * (DG_DESC_VERSION 14), 49 with them, 52 with a photo found by its colour
+ * on the page (DG_DESC_VERSION 19).  Most of the rest have the toolbar's
  * or the address field's line as their top, or the caption lines inside
  * (58 when a crisp bottom needs no page beyond it, which lets a logo box
  * pass too: results/experiments/session19/crisp_bottom_probe.patch) */
-#define MIN_PORTRAIT_BESIDE_PANEL 47
+#define MIN_PORTRAIT_BESIDE_PANEL 50
 /* of the screenshots found, to the pixel: 1 with DG_DESC_VERSION 3, 2 before
  * a pasted photo's sides were moved to their sharpest pixel line, 20 after,
  * 25 with corner frames, 28 (DG_DESC_VERSION 14) */
 #define MIN_EXACT 26
 /* of 60 smooth gradients in windows: 14 before a pasted photo could be told from a bare page
- * by its spread (DG_DESC_VERSION 10), 17 with it, 20 with DG_DESC_VERSION 14 */
-#define MIN_SMOOTH_IN_WINDOW 18
+ * by its spread (DG_DESC_VERSION 10), 17 with it, 20 with DG_DESC_VERSION 14, 30 with a photo
+ * found by its colour on the page (DG_DESC_VERSION 19) */
+#define MIN_SMOOTH_IN_WINDOW 28
 /* of 24 windows around a dark render: 12 before a flat ground's ink had to
  * keep clear of its sides unless the ground goes on beyond them
  * (DG_DESC_VERSION 11, 12), 22 with it, 24 with DG_DESC_VERSION 14 */
 #define MIN_DARK_RENDER_IN_WINDOW 22
+/* of 72 pan crops of the smooth renders in windows: 60 before a photo
+ * could be found by its colour on the page (page_photo.c, DG_DESC_VERSION
+ * 19), 66 with it */
+#define MIN_SMOOTH_PANS_IN_WINDOW 64
 /* of 24 smooth renders on a story canvas: 14 (DG_DESC_VERSION 12).  A
  * sharpness floor (STORY_FLOOR) of 0.05 levels instead of 0.5 finds 16, but
  * then a band through a logo on a smooth gradient passes for a story's
@@ -518,6 +525,61 @@ static void dark_render_in_window_gives_the_photo(void **state)
     assert_true(found >= MIN_DARK_RENDER_IN_WINDOW);
 }
 
+/* desktop-base's smooth renders (a night sky, a gradient: no edge that
+ * steps all along a side, no detail of their own) cut as the benchmark's
+ * pan crops (3 crops, 0.4 of the width, 0.9 of the height) and pasted in
+ * application windows as dg-mkbench's strong and mild screenshots are
+ * (beside a side panel at 0.55 and 0.7 of the page, without one at 0.85),
+ * light and dark, through a JPEG and the job's decoder: the content box is
+ * the photo, found by its colour on the page (page_photo.c) where no frame
+ * is found by its edges. */
+static void smooth_render_pans_in_window_give_the_photo(void **state)
+{
+    (void)state;
+    static const double fracs[3] = {0.55, 0.7, 0.85};
+    dg_decoder dec;
+    dg_err err;
+    dg_jpeg_codec codec;
+    assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
+    assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
+    int found = 0, tried = 0;
+    for (int i = 0; i < N_SMOOTH_RENDERS; i++) {
+        dg_image render;
+        load_full_image(smooth_renders[i], &render);
+        for (int k = 0; k < 3; k++) {
+            dg_image pan, photo;
+            int x0 = (int)(0.3 * k * render.w), y0 = (int)(0.05 * k * render.h), pw, ph;
+            assert_int_equal(dg_img_crop(&render, x0, y0, (int)(0.4 * render.w), (int)(0.9 * render.h), &pan, &err),
+                             DG_OK);
+            dg_fit_size(pan.w, pan.h, SIDE, SIDE, &pw, &ph);
+            assert_int_equal(dg_image_resize(&pan, pw, ph, &photo, &err), DG_OK);
+            for (int f = 0; f < 3; f++)
+                for (int dark = 0; dark < 2; dark++) {
+                    int panel = f < 2, b[DG_BOX_LEN], w, h;
+                    double box[4];
+                    dg_image shot;
+                    pasted_box(&photo, fracs[f], panel, dark, box);
+                    assert_int_equal(dg_compose_screenshot(&photo, fracs[f], panel, dark, "GALLERY", &shot, &err),
+                                     DG_OK);
+                    int ok = box_through_jpeg(&codec, &dec, &shot, box, b, &w, &h);
+                    if (!ok)
+                        printf("render %d pan %d/3 frac %.2f dark %d: box %d %d %d %d of %dx%d\n", i, k + 1, fracs[f],
+                               dark, b[0], b[1], b[2], b[3], w, h);
+                    found += ok;
+                    tried++;
+                    dg_image_free(&shot);
+                }
+            dg_image_free(&photo);
+            dg_image_free(&pan);
+        }
+        dg_image_free(&render);
+    }
+    dg_decoder_free(&dec);
+    dg_jpeg_codec_free(&codec);
+    printf("smooth render pans in a window: %d of %d\n", found, tried);
+    assert_true(found >= MIN_SMOOTH_PANS_IN_WINDOW);
+}
+
 /* Smooth renders (a gradient, a few soft shapes: little sharpness of their
  * own), whole and their left and right three quarters, on phone-story
  * canvases (9:16 and 1:2) filled with their blurred, darkened copy, through
@@ -731,6 +793,7 @@ int main(void)
         cmocka_unit_test(portrait_photo_beside_panel_gives_the_photo),
         cmocka_unit_test(smooth_gradient_in_window_gives_the_photo),
         cmocka_unit_test(dark_render_in_window_gives_the_photo),
+        cmocka_unit_test(smooth_render_pans_in_window_give_the_photo),
         cmocka_unit_test(smooth_render_on_story_canvas_gives_the_photo),
         cmocka_unit_test(panorama_on_story_canvas_gives_the_photo),
         cmocka_unit_test(watermark_box_is_no_frame),

@@ -8,8 +8,9 @@
  *
  * Steps: the content box (dg_content_box, which the caller runs once per
  * image and hands in, the signature uses it too): uniform borders trimmed
- * (bars ending in a sharp edge), a frame left out, and the watermark box
- * inside (overlay.h); leave out MARGIN of each remaining side; area-average
+ * (bars ending in a sharp edge), a frame left out (or, where none is
+ * found, a photo pasted on a flat page: page_photo.h), and the watermark
+ * box inside (overlay.h); leave out MARGIN of each remaining side; area-average
  * the rest to a DG_DESC_SIZE square, the watermark box filled in from its
  * surroundings there; equalise the luminance by rank (monotone brightness,
  * contrast or gamma changes give nearly the same result); weight it with a
@@ -37,6 +38,7 @@
 #include "input/content_rect.h"
 #include "input/decode.h"
 #include "input/overlay.h"
+#include "input/page_photo.h"
 #include "input/pca.h"
 
 #define S DG_DESC_SIZE
@@ -216,6 +218,22 @@ static dg_rect content(const dg_pixels *img, const dg_lum_plane *lum, const int 
     return framed_photo(img, lum, t, mark);
 }
 
+/* Where content() finds no frame: a photo pasted on a flat page, found by
+ * its colour (page_photo.h: a photo of fog or of a night sky has neither
+ * the edges nor the detail content() asks for), unless it holds a logo's
+ * ink or is a band through the watermark box `mark` (in_mark()): a logo
+ * box over a flat part of a photo is a compact region unlike its
+ * surroundings too.  The whole-image watermark search can take such a
+ * photo for a box of its own; without ink it is still the photo. */
+static dg_rect page_photo(const dg_pixels *img, const dg_lum_plane *lum, const int *mark, dg_rect all)
+{
+    dg_rect p;
+    if (!dg_page_photo(img, &p))
+        return all;
+    int r[4] = {p.x0, p.y0, p.x1, p.y1}, image[4] = {0, 0, img->w, img->h};
+    return (mark && in_mark(lum, &p, mark)) || dg_overlay_has_logo_ink(lum, image, r) ? all : p;
+}
+
 /* The watermark box is looked for in the whole image first (content()
  * needs it) and again only inside a content box that is not the whole
  * image. */
@@ -228,7 +246,9 @@ void dg_content_box(const dg_pixels *img, int box[DG_BOX_LEN])
     if (dg_lum_plane_init(&lum, img) == DG_OK) {
         int image[4] = {0, 0, img->w, img->h}, mark[4];
         int found = dg_overlay_find(&lum, image, mark);
-        dg_rect r = content(img, &lum, found ? mark : NULL), all = {0, 0, img->w, img->h};
+        dg_rect all = {0, 0, img->w, img->h}, r = content(img, &lum, found ? mark : NULL);
+        if (same_rect(&r, &all))
+            r = page_photo(img, &lum, found ? mark : NULL, all);
         box[0] = r.x0;
         box[1] = r.y0;
         box[2] = r.x1;

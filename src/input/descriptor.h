@@ -13,7 +13,7 @@
 #define DG_DESC_HOG_DIM 128   /* 4 x 4 cells x 8 orientations */
 #define DG_DESC_COLOR_DIM 32  /* 4 x 4 cells x 2 chroma channels */
 #define DG_DESC_DIM (DG_DESC_DCT_DIM + DG_DESC_HOG_DIM + DG_DESC_COLOR_DIM)
-#define DG_DESC_VERSION 18
+#define DG_DESC_VERSION 19
 
 /* Ints of dg_content_box's answer: [0..3] the content box, [4..7] the
  * watermark box inside it (overlay.h), zeros when there is none. */

@@ -18,7 +18,7 @@
 #define DG_SIG_SIDE 32
 #define DG_SIG_HEADER 4
 #define DG_SIG_BYTES (DG_SIG_HEADER + DG_SIG_SIDE * DG_SIG_SIDE)
-#define DG_SIG_VERSION 10
+#define DG_SIG_VERSION 11
 /* The shorter side of a thumbnail is at least this (very long panoramas
  * are squeezed). */
 #define DG_SIG_MIN_SIDE 8

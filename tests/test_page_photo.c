@@ -1,0 +1,150 @@
+/* test_page_photo.c - a photo pasted on a flat page, found by its colour
+ * (src/input/page_photo.c).  desktop-base's smooth renders (a night sky, a
+ * gradient: no edge that steps all along, no detail) cut as the
+ * benchmark's pan crops, each on a light and a dark page with a bar across
+ * its top (dg_img_border, then a band: the photo's box is known to the
+ * pixel); the same pages without the bar (a compact region on a flat
+ * ground is no window: a logo box over fog looks like that); and real
+ * photographs and the renders whole, as the job's decoder hands them over
+ * (no page). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench/edits.h"
+#include "full_image.h"
+#include "input/decode.h"
+#include "input/page_photo.h"
+#include "tools/raster.h"
+
+#define PAN_H 120 /* the pan's height on the page, pixels */
+#define MARGIN 30 /* page around the pan, pixels */
+#define BAR 10    /* the bar across the page's top, pixels */
+#define EDGE_TOL 2 /* pixels a found side may lie inside the pan's (a dark pan's edge on a dark page) */
+/* of the 24 pasted pans: 22 when written (the moonlight pans' dark foot
+ * matches the dark page and is left out of two boxes) */
+#define MIN_FOUND 22
+
+static const uint8_t pages[2][3] = {{242, 242, 244}, {40, 42, 46}};
+static const uint8_t bar_colour[3] = {90, 120, 200};
+
+/* Pan k of 3 of render i (0.4 of its width, 0.9 of its height), PAN_H high. */
+static void render_pan(int i, int k, dg_image *pan)
+{
+    dg_image render, cut;
+    dg_err err;
+    load_full_image(smooth_renders[i], &render);
+    int x0 = (int)(0.3 * k * render.w), y0 = (int)(0.05 * k * render.h), w = (int)(0.4 * render.w),
+        h = (int)(0.9 * render.h);
+    assert_int_equal(dg_img_crop(&render, x0, y0, w, h, &cut, &err), DG_OK);
+    assert_int_equal(dg_image_resize(&cut, w * PAN_H / h, PAN_H, pan, &err), DG_OK);
+    dg_image_free(&cut);
+    dg_image_free(&render);
+}
+
+/* pan on page colour p, MARGIN around it and BAR more above, with or
+ * without the bar drawn across the top. */
+static void on_page(const dg_image *pan, int p, int bar, dg_image *out)
+{
+    dg_err err;
+    assert_int_equal(dg_img_border(pan, MARGIN + BAR, MARGIN, MARGIN + 20, MARGIN, pages[p], out, &err), DG_OK);
+    if (bar)
+        dg_img_fill_rect(out, 0, 0, out->w, BAR, bar_colour, 1.0);
+}
+
+static int page_photo_of(const dg_image *im, dg_rect *r)
+{
+    dg_pixels px = {im->w, im->h, im->px};
+    return dg_page_photo(&px, r);
+}
+
+static void pasted_render_is_found(void **state)
+{
+    (void)state;
+    int found = 0, tried = 0;
+    for (int i = 0; i < N_SMOOTH_RENDERS; i++)
+        for (int k = 0; k < 3; k++) {
+            dg_image pan;
+            render_pan(i, k, &pan);
+            for (int p = 0; p < 2; p++) {
+                dg_image page;
+                dg_rect r = {0, 0, 0, 0};
+                on_page(&pan, p, 1, &page);
+                int x0 = MARGIN + 20, y0 = MARGIN + BAR, x1 = x0 + pan.w, y1 = y0 + pan.h;
+                int got = page_photo_of(&page, &r);
+                /* the box never reaches beyond the pan: at most its own pixels that match the page are left out */
+                int ok = got && r.x0 >= x0 && r.y0 >= y0 && r.x1 <= x1 && r.y1 <= y1 && r.x0 - x0 <= EDGE_TOL &&
+                         r.y0 - y0 <= EDGE_TOL && x1 - r.x1 <= EDGE_TOL && y1 - r.y1 <= EDGE_TOL;
+                if (!ok)
+                    printf("%s pan %d/3 on page %d: %s %d,%d-%d,%d (pasted %d,%d-%d,%d)\n", smooth_renders[i], k + 1, p,
+                           got ? "box" : "none", r.x0, r.y0, r.x1, r.y1, x0, y0, x1, y1);
+                found += ok;
+                tried++;
+                dg_image_free(&page);
+            }
+            dg_image_free(&pan);
+        }
+    printf("pasted renders found: %d of %d\n", found, tried);
+    assert_true(found >= MIN_FOUND);
+}
+
+/* Without a bar across it the page is no window: nothing is found. */
+static void page_without_bar_has_no_photo(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_SMOOTH_RENDERS; i++)
+        for (int k = 0; k < 3; k++) {
+            dg_image pan;
+            render_pan(i, k, &pan);
+            for (int p = 0; p < 2; p++) {
+                dg_image page;
+                dg_rect r;
+                on_page(&pan, p, 0, &page);
+                assert_false(page_photo_of(&page, &r));
+                dg_image_free(&page);
+            }
+            dg_image_free(&pan);
+        }
+}
+
+/* Real photographs (every JPEG in /usr/share/backgrounds) and the renders,
+ * whole, at the size the job decodes them to: no page. */
+static void whole_images_have_no_page(void **state)
+{
+    (void)state;
+    glob_t g;
+    assert_int_equal(glob("/usr/share/backgrounds/*.jpg", 0, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 10);
+    dg_decoder dec;
+    dg_err err;
+    assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
+    for (size_t i = 0; i < g.gl_pathc + N_SMOOTH_RENDERS; i++) {
+        const char *path = i < g.gl_pathc ? g.gl_pathv[i] : smooth_renders[i - g.gl_pathc];
+        dg_decode_result res;
+        dg_rect r;
+        dg_decode_file(&dec, path, &res);
+        assert_int_equal(res.status, DG_ST_OK);
+        int got = dg_page_photo(&res.image, &r);
+        if (got)
+            printf("%s: a page photo %d,%d-%d,%d\n", path, r.x0, r.y0, r.x1, r.y1);
+        assert_false(got);
+    }
+    dg_decoder_free(&dec);
+    globfree(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pasted_render_is_found),
+        cmocka_unit_test(page_without_bar_has_no_photo),
+        cmocka_unit_test(whole_images_have_no_page),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
