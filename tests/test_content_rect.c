@@ -471,6 +471,75 @@ static int story_box(dg_jpeg_codec *codec, dg_decoder *dec, const dg_image *phot
     return ok;
 }
 
+/* Pan k of 3 of render as the benchmark cuts pan series (0.4 of the
+ * width, 0.9 of the height, each 0.3 of the width and 0.05 of the height
+ * on from the last), fit to SIDE. */
+static void render_pan(const dg_image *render, int k, dg_image *photo)
+{
+    dg_image pan;
+    dg_err err;
+    int x0 = (int)(0.3 * k * render->w), y0 = (int)(0.05 * k * render->h), pw, ph;
+    assert_int_equal(dg_img_crop(render, x0, y0, (int)(0.4 * render->w), (int)(0.9 * render->h), &pan, &err), DG_OK);
+    dg_fit_size(pan.w, pan.h, SIDE, SIDE, &pw, &ph);
+    assert_int_equal(dg_image_resize(&pan, pw, ph, photo, &err), DG_OK);
+    dg_image_free(&pan);
+}
+
+/* photo pasted in an application window as dg-mkbench's screenshots are
+ * (photo_frac of the page, with or without a side panel, light or dark),
+ * through box_through_jpeg(): whether the content box lies near the
+ * photo; b, *w, *h as box_through_jpeg's. */
+static int window_box(dg_jpeg_codec *codec, dg_decoder *dec, const dg_image *photo, double frac, int panel, int dark,
+                      int b[DG_BOX_LEN], int *w, int *h)
+{
+    double box[4];
+    dg_image shot;
+    dg_err err;
+    pasted_box(photo, frac, panel, dark, box);
+    assert_int_equal(dg_compose_screenshot(photo, frac, panel, dark, "GALLERY", &shot, &err), DG_OK);
+    int ok = box_through_jpeg(codec, dec, &shot, box, b, w, h);
+    dg_image_free(&shot);
+    return ok;
+}
+
+/* The 3 pans (render_pan()) of each of the n renders, each pasted in
+ * windows (window_box()) at fracs[f] of the page beside a side panel or
+ * not (panels[f]), light and dark: how many content boxes lie near the
+ * photo, of *tried; the others are printed. */
+static int pans_in_windows(const char *const *renders, int n, const double *fracs, const int *panels, int nf, int *tried)
+{
+    dg_decoder dec;
+    dg_err err;
+    dg_jpeg_codec codec;
+    assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
+    assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
+    int found = 0;
+    *tried = 0;
+    for (int i = 0; i < n; i++) {
+        dg_image render;
+        load_full_image(renders[i], &render);
+        for (int k = 0; k < 3; k++) {
+            dg_image photo;
+            render_pan(&render, k, &photo);
+            for (int f = 0; f < nf; f++)
+                for (int dark = 0; dark < 2; dark++) {
+                    int b[DG_BOX_LEN], w, h;
+                    int ok = window_box(&codec, &dec, &photo, fracs[f], panels[f], dark, b, &w, &h);
+                    if (!ok)
+                        printf("%s pan %d/3 frac %.2f panel %d dark %d: box %d %d %d %d of %dx%d\n", renders[i], k + 1,
+                               fracs[f], panels[f], dark, b[0], b[1], b[2], b[3], w, h);
+                    found += ok;
+                    ++*tried;
+                }
+            dg_image_free(&photo);
+        }
+        dg_image_free(&render);
+    }
+    dg_decoder_free(&dec);
+    dg_jpeg_codec_free(&codec);
+    return found;
+}
+
 /* A dark render with a bright streak along one side (desktop-base's
  * homeworld plymouth background, a tune scene of the quality benchmark, cut
  * as its pan crops are: 3 crops, 0.9 of the height) pasted in application
@@ -482,100 +551,27 @@ static int story_box(dg_jpeg_codec *codec, dg_decoder *dec, const dg_image *phot
 static void dark_render_in_window_gives_the_photo(void **state)
 {
     (void)state;
-    dg_decoder dec;
-    dg_err err;
-    dg_image render;
-    dg_jpeg_codec codec;
-    assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
-    load_full_image(RENDER, &render);
-    assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
-    int found = 0, tried = 0;
-    double w = 1.0 / (1.0 + 0.75 * 2);
-    for (int k = 0; k < 3; k++) {
-        dg_image pan;
-        int x0 = (int)(0.75 * w * k * render.w), y0 = (int)(0.05 * k * render.h);
-        assert_int_equal(dg_img_crop(&render, x0, y0, (int)(w * render.w), (int)(0.9 * render.h), &pan, &err), DG_OK);
-        int pw, ph;
-        dg_image photo;
-        dg_fit_size(pan.w, pan.h, SIDE, SIDE, &pw, &ph);
-        assert_int_equal(dg_image_resize(&pan, pw, ph, &photo, &err), DG_OK);
-        static const double fracs[4] = {0.8, 0.92, 0.55, 0.7};
-        for (int f = 0; f < 4; f++)
-            for (int dark = 0; dark < 2; dark++) {
-                int panel = f >= 2;
-                double box[4];
-                dg_image shot;
-                pasted_box(&photo, fracs[f], panel, dark, box);
-                assert_int_equal(dg_compose_screenshot(&photo, fracs[f], panel, dark, "GALLERY", &shot, &err), DG_OK);
-                int b[DG_BOX_LEN], w, h;
-                int ok = box_through_jpeg(&codec, &dec, &shot, box, b, &w, &h);
-                printf("dark render pan %d/3 frac %.2f panel %d dark %d box %d %d %d %d of %dx%d: %s\n", k + 1, fracs[f],
-                       panel, dark, b[0], b[1], b[2], b[3], w, h, ok ? "found" : "not found");
-                found += ok;
-                tried++;
-                dg_image_free(&shot);
-            }
-        dg_image_free(&photo);
-        dg_image_free(&pan);
-    }
-    dg_image_free(&render);
-    dg_decoder_free(&dec);
-    dg_jpeg_codec_free(&codec);
+    static const char *const render[1] = {RENDER};
+    static const double fracs[4] = {0.8, 0.92, 0.55, 0.7};
+    static const int panels[4] = {0, 0, 1, 1};
+    int tried, found = pans_in_windows(render, 1, fracs, panels, 4, &tried);
     printf("dark render in a window: %d of %d\n", found, tried);
     assert_true(found >= MIN_DARK_RENDER_IN_WINDOW);
 }
 
 /* desktop-base's smooth renders (a night sky, a gradient: no edge that
  * steps all along a side, no detail of their own) cut as the benchmark's
- * pan crops (3 crops, 0.4 of the width, 0.9 of the height) and pasted in
- * application windows as dg-mkbench's strong and mild screenshots are
- * (beside a side panel at 0.55 and 0.7 of the page, without one at 0.85),
- * light and dark, through a JPEG and the job's decoder: the content box is
- * the photo, found by its colour on the page (page_photo.c) where no frame
- * is found by its edges. */
+ * pan crops and pasted in application windows as dg-mkbench's strong and
+ * mild screenshots are (beside a side panel at 0.55 and 0.7 of the page,
+ * without one at 0.85), light and dark, through a JPEG and the job's
+ * decoder: the content box is the photo, found by its colour on the page
+ * (page_photo.c) where no frame is found by its edges. */
 static void smooth_render_pans_in_window_give_the_photo(void **state)
 {
     (void)state;
     static const double fracs[3] = {0.55, 0.7, 0.85};
-    dg_decoder dec;
-    dg_err err;
-    dg_jpeg_codec codec;
-    assert_int_equal(dg_jpeg_codec_init(&codec, &err), DG_OK);
-    assert_int_equal(dg_decoder_init(&dec, 0, 64, &err), DG_OK);
-    int found = 0, tried = 0;
-    for (int i = 0; i < N_SMOOTH_RENDERS; i++) {
-        dg_image render;
-        load_full_image(smooth_renders[i], &render);
-        for (int k = 0; k < 3; k++) {
-            dg_image pan, photo;
-            int x0 = (int)(0.3 * k * render.w), y0 = (int)(0.05 * k * render.h), pw, ph;
-            assert_int_equal(dg_img_crop(&render, x0, y0, (int)(0.4 * render.w), (int)(0.9 * render.h), &pan, &err),
-                             DG_OK);
-            dg_fit_size(pan.w, pan.h, SIDE, SIDE, &pw, &ph);
-            assert_int_equal(dg_image_resize(&pan, pw, ph, &photo, &err), DG_OK);
-            for (int f = 0; f < 3; f++)
-                for (int dark = 0; dark < 2; dark++) {
-                    int panel = f < 2, b[DG_BOX_LEN], w, h;
-                    double box[4];
-                    dg_image shot;
-                    pasted_box(&photo, fracs[f], panel, dark, box);
-                    assert_int_equal(dg_compose_screenshot(&photo, fracs[f], panel, dark, "GALLERY", &shot, &err),
-                                     DG_OK);
-                    int ok = box_through_jpeg(&codec, &dec, &shot, box, b, &w, &h);
-                    if (!ok)
-                        printf("render %d pan %d/3 frac %.2f dark %d: box %d %d %d %d of %dx%d\n", i, k + 1, fracs[f],
-                               dark, b[0], b[1], b[2], b[3], w, h);
-                    found += ok;
-                    tried++;
-                    dg_image_free(&shot);
-                }
-            dg_image_free(&photo);
-            dg_image_free(&pan);
-        }
-        dg_image_free(&render);
-    }
-    dg_decoder_free(&dec);
-    dg_jpeg_codec_free(&codec);
+    static const int panels[3] = {1, 1, 0};
+    int tried, found = pans_in_windows(smooth_renders, N_SMOOTH_RENDERS, fracs, panels, 3, &tried);
     printf("smooth render pans in a window: %d of %d\n", found, tried);
     assert_true(found >= MIN_SMOOTH_PANS_IN_WINDOW);
 }

@@ -34,28 +34,28 @@
 static const uint8_t pages[2][3] = {{242, 242, 244}, {40, 42, 46}};
 static const uint8_t bar_colour[3] = {90, 120, 200};
 
-/* Pan k of 3 of render i (0.4 of its width, 0.9 of its height), PAN_H high. */
-static void render_pan(int i, int k, dg_image *pan)
+#define N_PANS (3 * N_SMOOTH_RENDERS)
+#define LEFT (MARGIN + 20) /* page left of the pan, pixels: the page is not symmetric */
+
+/* Pan n % 3 of 3 of render n / 3 (0.4 of its width, 0.9 of its height),
+ * PAN_H high, on page colour p: MARGIN around it and BAR more above, with
+ * or without the bar drawn across the top.  *pasted: where the pan lies. */
+static void page_of(int n, int p, int bar, dg_image *page, dg_rect *pasted)
 {
-    dg_image render, cut;
+    dg_image render, cut, pan;
     dg_err err;
-    load_full_image(smooth_renders[i], &render);
-    int x0 = (int)(0.3 * k * render.w), y0 = (int)(0.05 * k * render.h), w = (int)(0.4 * render.w),
+    load_full_image(smooth_renders[n / 3], &render);
+    int k = n % 3, x0 = (int)(0.3 * k * render.w), y0 = (int)(0.05 * k * render.h), w = (int)(0.4 * render.w),
         h = (int)(0.9 * render.h);
     assert_int_equal(dg_img_crop(&render, x0, y0, w, h, &cut, &err), DG_OK);
-    assert_int_equal(dg_image_resize(&cut, w * PAN_H / h, PAN_H, pan, &err), DG_OK);
+    assert_int_equal(dg_image_resize(&cut, w * PAN_H / h, PAN_H, &pan, &err), DG_OK);
+    assert_int_equal(dg_img_border(&pan, MARGIN + BAR, MARGIN, LEFT, MARGIN, pages[p], page, &err), DG_OK);
+    if (bar)
+        dg_img_fill_rect(page, 0, 0, page->w, BAR, bar_colour, 1.0);
+    *pasted = (dg_rect){LEFT, MARGIN + BAR, LEFT + pan.w, MARGIN + BAR + pan.h};
+    dg_image_free(&pan);
     dg_image_free(&cut);
     dg_image_free(&render);
-}
-
-/* pan on page colour p, MARGIN around it and BAR more above, with or
- * without the bar drawn across the top. */
-static void on_page(const dg_image *pan, int p, int bar, dg_image *out)
-{
-    dg_err err;
-    assert_int_equal(dg_img_border(pan, MARGIN + BAR, MARGIN, MARGIN + 20, MARGIN, pages[p], out, &err), DG_OK);
-    if (bar)
-        dg_img_fill_rect(out, 0, 0, out->w, BAR, bar_colour, 1.0);
 }
 
 static int page_photo_of(const dg_image *im, dg_rect *r)
@@ -64,31 +64,31 @@ static int page_photo_of(const dg_image *im, dg_rect *r)
     return dg_page_photo(&px, r);
 }
 
+/* The box never reaches beyond the pan; at most its own pixels that match
+ * the page (EDGE_TOL along a side) are left out. */
+static int fits(dg_rect r, dg_rect pasted)
+{
+    return r.x0 >= pasted.x0 && r.y0 >= pasted.y0 && r.x1 <= pasted.x1 && r.y1 <= pasted.y1 &&
+           r.x0 - pasted.x0 <= EDGE_TOL && r.y0 - pasted.y0 <= EDGE_TOL && pasted.x1 - r.x1 <= EDGE_TOL &&
+           pasted.y1 - r.y1 <= EDGE_TOL;
+}
+
 static void pasted_render_is_found(void **state)
 {
     (void)state;
     int found = 0, tried = 0;
-    for (int i = 0; i < N_SMOOTH_RENDERS; i++)
-        for (int k = 0; k < 3; k++) {
-            dg_image pan;
-            render_pan(i, k, &pan);
-            for (int p = 0; p < 2; p++) {
-                dg_image page;
-                dg_rect r = {0, 0, 0, 0};
-                on_page(&pan, p, 1, &page);
-                int x0 = MARGIN + 20, y0 = MARGIN + BAR, x1 = x0 + pan.w, y1 = y0 + pan.h;
-                int got = page_photo_of(&page, &r);
-                /* the box never reaches beyond the pan: at most its own pixels that match the page are left out */
-                int ok = got && r.x0 >= x0 && r.y0 >= y0 && r.x1 <= x1 && r.y1 <= y1 && r.x0 - x0 <= EDGE_TOL &&
-                         r.y0 - y0 <= EDGE_TOL && x1 - r.x1 <= EDGE_TOL && y1 - r.y1 <= EDGE_TOL;
-                if (!ok)
-                    printf("%s pan %d/3 on page %d: %s %d,%d-%d,%d (pasted %d,%d-%d,%d)\n", smooth_renders[i], k + 1, p,
-                           got ? "box" : "none", r.x0, r.y0, r.x1, r.y1, x0, y0, x1, y1);
-                found += ok;
-                tried++;
-                dg_image_free(&page);
-            }
-            dg_image_free(&pan);
+    for (int n = 0; n < N_PANS; n++)
+        for (int p = 0; p < 2; p++) {
+            dg_image page;
+            dg_rect r = {0, 0, 0, 0}, pasted;
+            page_of(n, p, 1, &page, &pasted);
+            int got = page_photo_of(&page, &r), ok = got && fits(r, pasted);
+            if (!ok)
+                printf("%s pan %d/3 on page %d: %s %d,%d-%d,%d (pasted %d,%d-%d,%d)\n", smooth_renders[n / 3], n % 3 + 1,
+                       p, got ? "box" : "none", r.x0, r.y0, r.x1, r.y1, pasted.x0, pasted.y0, pasted.x1, pasted.y1);
+            found += ok;
+            tried++;
+            dg_image_free(&page);
         }
     printf("pasted renders found: %d of %d\n", found, tried);
     assert_true(found >= MIN_FOUND);
@@ -98,18 +98,13 @@ static void pasted_render_is_found(void **state)
 static void page_without_bar_has_no_photo(void **state)
 {
     (void)state;
-    for (int i = 0; i < N_SMOOTH_RENDERS; i++)
-        for (int k = 0; k < 3; k++) {
-            dg_image pan;
-            render_pan(i, k, &pan);
-            for (int p = 0; p < 2; p++) {
-                dg_image page;
-                dg_rect r;
-                on_page(&pan, p, 0, &page);
-                assert_false(page_photo_of(&page, &r));
-                dg_image_free(&page);
-            }
-            dg_image_free(&pan);
+    for (int n = 0; n < N_PANS; n++)
+        for (int p = 0; p < 2; p++) {
+            dg_image page;
+            dg_rect r, pasted;
+            page_of(n, p, 0, &page, &pasted);
+            assert_false(page_photo_of(&page, &r));
+            dg_image_free(&page);
         }
 }
 
