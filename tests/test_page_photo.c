@@ -15,11 +15,12 @@
 
 #include <glob.h>
 #include <stdio.h>
-#include <stdlib.h>
 
+#include "bench/compose.h"
 #include "bench/edits.h"
 #include "full_image.h"
 #include "input/decode.h"
+#include "input/descriptor.h"
 #include "input/page_photo.h"
 #include "tools/raster.h"
 
@@ -108,6 +109,82 @@ static void page_without_bar_has_no_photo(void **state)
         }
 }
 
+/* A w x h light page with a bar of bar_h rows across its top (with three
+ * window buttons, so that it is no uniform border to trim) and rect r
+ * filled in another colour (only its outline, 4 pixels wide, when
+ * hollow). */
+static void drawn_page(int w, int h, int bar_h, dg_rect r, int hollow, dg_image *out)
+{
+    static const uint8_t ink[3] = {90, 60, 40}, button[3] = {230, 80, 60};
+    dg_err err;
+    assert_int_equal(dg_image_alloc(out, w, h, &err), DG_OK);
+    dg_img_fill_rect(out, 0, 0, w, h, pages[0], 1.0);
+    dg_img_fill_rect(out, 0, 0, w, bar_h, bar_colour, 1.0);
+    for (int k = 0; k < 3 && bar_h >= 6; k++)
+        dg_img_disc(out, bar_h * (k + 1), bar_h / 2, bar_h / 3, button);
+    dg_img_fill_rect(out, r.x0, r.y0, r.x1 - r.x0, r.y1 - r.y0, ink, 1.0);
+    if (hollow)
+        dg_img_fill_rect(out, r.x0 + 4, r.y0 + 4, r.x1 - r.x0 - 8, r.y1 - r.y0 - 8, pages[0], 1.0);
+}
+
+/* What makes a region the photo, one rule at a time, on drawn pages. */
+static void region_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        dg_rect r;
+        int hollow, found;
+        const char *what;
+    } cases[] = {
+        {{60, 10, 140, 90}, 0, 1, "touching the bar: the bar's rows are left out, not joined"},
+        {{0, 40, 80, 100}, 0, 0, "touching the page's left bound"},
+        {{60, 40, 140, 120}, 1, 0, "an outline, not filled"},
+        {{5, 40, 195, 60}, 0, 0, "wider than 0.9 of the page"},
+        {{60, 40, 140, 120}, 0, 1, "a filled rectangle clear of the bounds"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dg_image page;
+        dg_rect got = {0, 0, 0, 0};
+        drawn_page(200, 150, 10, cases[k].r, cases[k].hollow, &page);
+        int found = page_photo_of(&page, &got);
+        printf("%s: %s %d,%d-%d,%d\n", cases[k].what, found ? "found" : "none", got.x0, got.y0, got.x1, got.y1);
+        assert_int_equal(found, cases[k].found);
+        if (found)
+            assert_memory_equal(&got, &cases[k].r, sizeof got);
+        dg_image_free(&page);
+    }
+    for (int side = 1; side <= 8; side++) { /* tiny pages: nothing, and nothing read out of bounds */
+        dg_image page;
+        dg_rect got;
+        drawn_page(side, side, side / 2, (dg_rect){0, 0, 0, 0}, 0, &page);
+        assert_false(page_photo_of(&page, &got));
+        dg_image_free(&page);
+    }
+}
+
+/* A logo box (a disc and a word on a flat ground) on a page with a bar is
+ * such a region too; the content box leaves it out by its ink
+ * (descriptor.c): the content box is the whole image. */
+static void logo_box_on_page_is_no_photo(void **state)
+{
+    (void)state;
+    static const uint8_t white[3] = {255, 255, 255}, ink[3] = {0, 0, 0};
+    dg_image page, logo;
+    dg_err err;
+    dg_rect got;
+    drawn_page(160, 100, 8, (dg_rect){0, 0, 0, 0}, 0, &page);
+    assert_int_equal(dg_compose_logo(&page, 0.12, 0.5, 0.55, white, ink, 0.9, "STOCK", &logo, &err), DG_OK);
+    assert_true(page_photo_of(&logo, &got));
+    dg_pixels px = {logo.w, logo.h, logo.px};
+    int box[DG_BOX_LEN];
+    dg_content_box(&px, box);
+    printf("logo box on a page: page photo %d,%d-%d,%d, content box %d,%d-%d,%d\n", got.x0, got.y0, got.x1, got.y1,
+           box[0], box[1], box[2], box[3]);
+    assert_true(box[0] == 0 && box[1] == 0 && box[2] == logo.w && box[3] == logo.h);
+    dg_image_free(&logo);
+    dg_image_free(&page);
+}
+
 /* Real photographs (every JPEG in /usr/share/backgrounds) and the renders,
  * whole, at the size the job decodes them to: no page. */
 static void whole_images_have_no_page(void **state)
@@ -139,6 +216,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pasted_render_is_found),
         cmocka_unit_test(page_without_bar_has_no_photo),
+        cmocka_unit_test(region_rules),
+        cmocka_unit_test(logo_box_on_page_is_no_photo),
         cmocka_unit_test(whole_images_have_no_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

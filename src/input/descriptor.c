@@ -8,7 +8,7 @@
  *
  * Steps: the content box (dg_content_box, which the caller runs once per
  * image and hands in, the signature uses it too): uniform borders trimmed
- * (bars ending in a sharp edge), a frame left out (or, where none is
+ * (bars ending in a sharp edge), a frame left out (or, where neither is
  * found, a photo pasted on a flat page: page_photo.h), and the watermark
  * box inside (overlay.h); leave out MARGIN of each remaining side; area-average
  * the rest to a DG_DESC_SIZE square, the watermark box filled in from its
@@ -218,13 +218,14 @@ static dg_rect content(const dg_pixels *img, const dg_lum_plane *lum, const int 
     return framed_photo(img, lum, t, mark);
 }
 
-/* Where content() finds no frame: a photo pasted on a flat page, found by
- * its colour (page_photo.h: a photo of fog or of a night sky has neither
- * the edges nor the detail content() asks for), unless it holds a logo's
- * ink or is a band through the watermark box `mark` (in_mark()): a logo
- * box over a flat part of a photo is a compact region unlike its
- * surroundings too.  The whole-image watermark search can take such a
- * photo for a box of its own; without ink it is still the photo. */
+/* Where content() gives the whole image (no frame, no border): a photo
+ * pasted on a flat page, found by its colour (page_photo.h: a photo of fog
+ * or of a night sky has neither the edges nor the detail content() asks
+ * for), unless it holds a logo's ink or is a band through the watermark
+ * box `mark` (in_mark()): a logo box over a flat part of a photo is a
+ * compact region unlike its surroundings too.  The whole-image watermark
+ * search can take such a photo for a box of its own; without ink it is
+ * still the photo. */
 static dg_rect page_photo(const dg_pixels *img, const dg_lum_plane *lum, const int *mark, dg_rect all)
 {
     dg_rect p;
